@@ -1,0 +1,515 @@
+//! Tool definitions: webhook (server), client and system tools, in the seed's JSON shape.
+//!
+//! [`ToolDefinition::parse`] is the one way in for untrusted input and checks every rule; the serde
+//! derives are for data Hookline wrote itself (the database, session snapshots).
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::destination::DestinationPolicy;
+use crate::endpoint::check_url;
+use crate::fields::Fields;
+use crate::json_schema::check_parameter_schema;
+use crate::name::ToolName;
+use crate::violations::{join, Violations};
+
+pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+pub const MAX_HEADERS: usize = 50;
+pub const MAX_HEADER_VALUE_BYTES: usize = 8 * 1024;
+pub const MAX_TIMEOUT_SECONDS: u32 = 60;
+pub const DEFAULT_RESULT_TIMEOUT_SECONDS: u32 = 10;
+pub const MAX_RESULT_TIMEOUT_SECONDS: u32 = 600;
+
+/// Headers Hookline sets itself, or that would let a tool break the HTTP framing.
+pub const FORBIDDEN_HEADERS: [&str; 7] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "GET" => Self::Get,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "PATCH" => Self::Patch,
+            "DELETE" => Self::Delete,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    /// GET and DELETE carry their arguments in the query string; the others in a JSON body.
+    pub fn has_body(self) -> bool {
+        !matches!(self, Self::Get | Self::Delete)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerSubtype {
+    Webhook,
+}
+
+/// A tool that calls an HTTP endpoint from the server side (`type: server, subtype: webhook`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookTool {
+    pub subtype: ServerSubtype,
+    pub name: ToolName,
+    pub description: String,
+    pub url: String,
+    pub method: HttpMethod,
+    /// Header values: plain text right after parsing; masked previews wherever the definition is
+    /// shown or stored (the real values are sealed beside it).
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    #[serde(default)]
+    pub parameters: Option<Value>,
+    #[serde(default)]
+    pub query_parameters: Option<Value>,
+    pub await_response: bool,
+    pub timeout_seconds: u32,
+    pub disable_interruptions: bool,
+}
+
+/// A tool the browser carries out (show a product, open a page) and may answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientTool {
+    pub name: ToolName,
+    pub description: String,
+    #[serde(default)]
+    pub parameters: Option<Value>,
+    pub await_result: bool,
+    pub result_timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemToolName {
+    EndCall,
+    SkipTurn,
+    ChangeLanguage,
+    Interrupt,
+}
+
+impl SystemToolName {
+    pub const ALL: [Self; 4] = [
+        Self::EndCall,
+        Self::SkipTurn,
+        Self::ChangeLanguage,
+        Self::Interrupt,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EndCall => "end_call",
+            Self::SkipTurn => "skip_turn",
+            Self::ChangeLanguage => "change_language",
+            Self::Interrupt => "interrupt",
+        }
+    }
+
+    fn default_description(self) -> &'static str {
+        match self {
+            Self::EndCall => "End the conversation when the user says goodbye or asks to stop.",
+            Self::SkipTurn => "Stay silent for this turn when no answer is needed.",
+            Self::ChangeLanguage => "Switch the conversation to the language the user asks for.",
+            Self::Interrupt => "Stop speaking at once.",
+        }
+    }
+
+    fn parameters(self) -> Value {
+        match self {
+            Self::ChangeLanguage => json!({
+                "type": "object",
+                "properties": {"languageCode": {"type": "string", "description": "BCP 47 code of the new language, e.g. fr or pt-BR"}},
+                "required": ["languageCode"]
+            }),
+            _ => json!({"type": "object", "properties": {}}),
+        }
+    }
+}
+
+/// A tool run by Hookline itself on the conversation (`end_call` ends the session).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemTool {
+    pub name: SystemToolName,
+    pub description: String,
+}
+
+/// Any tool, tagged by `type` exactly as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ToolDefinition {
+    Server(WebhookTool),
+    Client(ClientTool),
+    System(SystemTool),
+}
+
+impl ToolDefinition {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Server(t) => t.name.as_str(),
+            Self::Client(t) => t.name.as_str(),
+            Self::System(t) => t.name.as_str(),
+        }
+    }
+
+    pub fn tool_type(&self) -> &'static str {
+        match self {
+            Self::Server(_) => "server",
+            Self::Client(_) => "client",
+            Self::System(_) => "system",
+        }
+    }
+
+    pub fn subtype(&self) -> Option<&'static str> {
+        match self {
+            Self::Server(_) => Some("webhook"),
+            _ => None,
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        match self {
+            Self::Server(t) => &t.description,
+            Self::Client(t) => &t.description,
+            Self::System(t) => &t.description,
+        }
+    }
+
+    /// The one schema the LLM fills: for webhooks, `parameters` and `queryParameters` merged.
+    pub fn llm_parameters(&self) -> Value {
+        match self {
+            Self::Server(t) => merge_schemas(t.parameters.as_ref(), t.query_parameters.as_ref()),
+            Self::Client(t) => merge_schemas(t.parameters.as_ref(), None),
+            Self::System(t) => t.name.parameters(),
+        }
+    }
+
+    /// The tool as its API JSON.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a tool definition always serializes")
+    }
+
+    /// Parses an untrusted definition, checking every rule and reporting every problem, each
+    /// named by its field path under `prefix` (e.g. `personaConfig.tools[2]`).
+    pub fn parse(
+        value: &Value,
+        prefix: &str,
+        policy: &DestinationPolicy,
+    ) -> Result<ToolDefinition, Violations> {
+        let mut v = Violations::new();
+        let Some(map) = value.as_object() else {
+            v.wrong_type(prefix, "a JSON object");
+            return Err(v);
+        };
+        let mut f = Fields::new(map, prefix, &mut v);
+        let (tool, what) = match f.required_string("type") {
+            Some("server") => (
+                parse_webhook(&mut f, policy).map(ToolDefinition::Server),
+                "a webhook tool",
+            ),
+            Some("client") => (
+                parse_client(&mut f).map(ToolDefinition::Client),
+                "a client tool",
+            ),
+            Some("system") => (
+                parse_system(&mut f).map(ToolDefinition::System),
+                "a system tool",
+            ),
+            Some(other) => {
+                let path = f.path("type");
+                f.v.rule(
+                    path,
+                    format!("must be \"server\", \"client\" or \"system\" (not \"{other}\")"),
+                );
+                return Err(v);
+            }
+            None => return Err(v),
+        };
+        f.finish(what);
+        match tool {
+            Some(tool) if v.is_empty() => Ok(tool),
+            _ => Err(v),
+        }
+    }
+}
+
+/// Masks a header value for display: `••••` and the last 4 characters for values of 12
+/// characters or more, `••••` alone for shorter ones.
+pub fn mask_header_value(value: &str) -> String {
+    let count = value.chars().count();
+    if count >= 12 {
+        let tail: String = value.chars().skip(count - 4).collect();
+        format!("••••{tail}")
+    } else {
+        "••••".to_owned()
+    }
+}
+
+fn merge_schemas(body: Option<&Value>, query: Option<&Value>) -> Value {
+    let mut properties = Map::new();
+    let mut required: Vec<Value> = Vec::new();
+    let mut extra = Map::new();
+    for schema in [body, query].into_iter().flatten() {
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            properties.extend(props.clone());
+        }
+        if let Some(req) = schema.get("required").and_then(Value::as_array) {
+            required.extend(req.iter().cloned());
+        }
+        // Keep what a body schema says besides its properties ($defs, additionalProperties...).
+        if let Some(obj) = schema.as_object() {
+            for (k, val) in obj {
+                if !matches!(k.as_str(), "type" | "properties" | "required") {
+                    extra.entry(k.clone()).or_insert_with(|| val.clone());
+                }
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("type".into(), "object".into());
+    out.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        out.insert("required".into(), Value::Array(required));
+    }
+    out.extend(extra);
+    Value::Object(out)
+}
+
+fn parse_name(f: &mut Fields) -> Option<ToolName> {
+    let name = f.required_string("name")?;
+    match ToolName::parse(name) {
+        Ok(n) => Some(n),
+        Err(message) => {
+            let path = f.path("name");
+            f.v.rule(path, message);
+            None
+        }
+    }
+}
+
+fn parse_description(f: &mut Fields, required: bool) -> Option<String> {
+    let text = if required {
+        f.required_string("description")?
+    } else {
+        f.string("description")?
+    };
+    let path = f.path("description");
+    if text.trim().is_empty() {
+        f.v.rule(path, "must not be empty or blank");
+        None
+    } else if text.chars().count() > MAX_DESCRIPTION_CHARS {
+        f.v.rule(
+            path,
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+        None
+    } else {
+        Some(text.to_owned())
+    }
+}
+
+fn parse_schema(f: &mut Fields, key: &'static str) -> Option<Value> {
+    let value = f.get(key)?;
+    let path = f.path(key);
+    check_parameter_schema(&path, value, f.v).then(|| value.clone())
+}
+
+fn property_names(schema: Option<&Value>) -> Vec<&str> {
+    schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTool> {
+    let subtype = match f.required_string("subtype") {
+        Some("webhook") => Some(ServerSubtype::Webhook),
+        Some("knowledge") => {
+            let path = f.path("subtype");
+            f.v.rule(path, "\"knowledge\" is reserved and not available yet");
+            None
+        }
+        Some(other) => {
+            let path = f.path("subtype");
+            f.v.rule(path, format!("must be \"webhook\" (not \"{other}\")"));
+            None
+        }
+        None => None,
+    };
+    let name = parse_name(f);
+    let description = parse_description(f, true);
+    let parameters = parse_schema(f, "parameters");
+    let query_parameters = parse_schema(f, "queryParameters");
+    let body_props = property_names(parameters.as_ref());
+    for clash in property_names(query_parameters.as_ref()) {
+        if body_props.contains(&clash) {
+            let path = join(&f.path("queryParameters.properties"), clash);
+            f.v.rule(path, "is also a property of parameters; names must not collide");
+        }
+    }
+    let url = f.required_string("url").and_then(|raw| {
+        let path = f.path("url");
+        match check_url(raw, policy) {
+            Ok(templates) => {
+                let params_ok = f.get("parameters").is_none() || parameters.is_some();
+                for t in templates {
+                    if params_ok && !body_props.contains(&t.as_str()) {
+                        f.v.rule(
+                            path.clone(),
+                            format!("template {{{t}}} must name a property of parameters"),
+                        );
+                    }
+                }
+                Some(raw.to_owned())
+            }
+            Err(message) => {
+                f.v.rule(path, message);
+                None
+            }
+        }
+    });
+    let method = match f.string("method") {
+        None => Some(HttpMethod::Post),
+        Some(m) => HttpMethod::parse(m).or_else(|| {
+            let path = f.path("method");
+            f.v.rule(path, "must be GET, POST, PUT, PATCH or DELETE");
+            None
+        }),
+    };
+    let headers = parse_headers(f);
+    let await_response = f.bool("awaitResponse").unwrap_or(true);
+    let timeout_seconds = f
+        .integer_in("timeoutSeconds", 1..=i64::from(MAX_TIMEOUT_SECONDS))
+        .map_or(MAX_TIMEOUT_SECONDS, |n| n as u32);
+    let disable_interruptions = f.bool("disableInterruptions").unwrap_or(false);
+    Some(WebhookTool {
+        subtype: subtype?,
+        name: name?,
+        description: description?,
+        url: url?,
+        method: method?,
+        headers: headers?,
+        parameters,
+        query_parameters,
+        await_response,
+        timeout_seconds,
+        disable_interruptions,
+    })
+}
+
+fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
+    let Some(map) = f.object("headers") else {
+        // Absent is an empty set; a wrong type was recorded by `object`.
+        return f.get("headers").is_none().then(IndexMap::new);
+    };
+    let prefix = f.path("headers");
+    let before = f.v.len();
+    if map.len() > MAX_HEADERS {
+        f.v.rule(&prefix, format!("must hold at most {MAX_HEADERS} headers"));
+    }
+    let mut out: IndexMap<String, String> = IndexMap::new();
+    for (name, value) in map {
+        let path = join(&prefix, name);
+        let Some(value) = value.as_str() else {
+            f.v.wrong_type(path, "a string");
+            continue;
+        };
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            f.v.rule(&path, "is not a valid HTTP header name");
+            continue;
+        }
+        let lower = name.to_ascii_lowercase();
+        if FORBIDDEN_HEADERS.contains(&lower.as_str()) {
+            f.v.rule(&path, "is set by Hookline itself and cannot be configured");
+            continue;
+        }
+        if out.keys().any(|k| k.eq_ignore_ascii_case(name)) {
+            f.v.rule(&path, "appears twice (header names are case-insensitive)");
+            continue;
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            f.v.rule(&path, "must not contain line breaks or other control characters");
+            continue;
+        }
+        if value.len() > MAX_HEADER_VALUE_BYTES {
+            f.v.rule(&path, "must be at most 8 KiB");
+            continue;
+        }
+        out.insert(name.clone(), value.to_owned());
+    }
+    (f.v.len() == before).then_some(out)
+}
+
+/// RFC 9110 `tchar`: what an HTTP header name may be made of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn parse_client(f: &mut Fields) -> Option<ClientTool> {
+    let name = parse_name(f);
+    let description = parse_description(f, true);
+    let parameters = parse_schema(f, "parameters");
+    let await_result = f.bool("awaitResult").unwrap_or(false);
+    let result_timeout_seconds = f
+        .integer_in("resultTimeoutSeconds", 1..=i64::from(MAX_RESULT_TIMEOUT_SECONDS))
+        .map_or(DEFAULT_RESULT_TIMEOUT_SECONDS, |n| n as u32);
+    Some(ClientTool {
+        name: name?,
+        description: description?,
+        parameters,
+        await_result,
+        result_timeout_seconds,
+    })
+}
+
+fn parse_system(f: &mut Fields) -> Option<SystemTool> {
+    let name = f.required_string("name").and_then(|n| {
+        let found = SystemToolName::ALL.into_iter().find(|s| s.as_str() == n);
+        if found.is_none() {
+            let path = f.path("name");
+            f.v.rule(
+                path,
+                "must be one of end_call, skip_turn, change_language, interrupt",
+            );
+        }
+        found
+    });
+    let description = parse_description(f, false);
+    let name = name?;
+    Some(SystemTool {
+        name,
+        description: description.unwrap_or_else(|| name.default_description().to_owned()),
+    })
+}

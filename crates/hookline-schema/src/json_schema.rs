@@ -1,0 +1,220 @@
+//! JSON Schema handling: checking the schemas customers write, and validating the arguments an
+//! LLM fills against them.
+//!
+//! Nothing is ever fetched to compile a schema (remote `$ref`s are refused up front and the
+//! retriever refuses everything), and patterns run on the linear-time `regex` engine so an
+//! argument cannot make a `pattern` backtrack for seconds.
+
+use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
+use serde_json::Value;
+
+use crate::violations::{join, Violations};
+
+/// Largest accepted schema, measured as compact JSON.
+pub const MAX_SCHEMA_BYTES: usize = 64 * 1024;
+
+struct RefuseRetriever;
+
+impl Retrieve for RefuseRetriever {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        Err(format!("remote references are not fetched ({})", uri.as_str()).into())
+    }
+}
+
+/// Compiles a schema into a validator without touching the network.
+pub fn compile(schema: &Value) -> Result<Validator, String> {
+    jsonschema::options()
+        .with_retriever(RefuseRetriever)
+        .with_pattern_options(PatternOptions::regex())
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
+/// Checks a parameter schema (`parameters`, `queryParameters`), pushing every problem under
+/// `field`. Returns true when the schema is usable.
+pub fn check_parameter_schema(field: &str, schema: &Value, v: &mut Violations) -> bool {
+    let Some(object) = schema.as_object() else {
+        v.wrong_type(field, "a JSON Schema object");
+        return false;
+    };
+    let before = v.len();
+    let size = serde_json::to_vec(schema).map_or(usize::MAX, |b| b.len());
+    if size > MAX_SCHEMA_BYTES {
+        v.rule(
+            field,
+            format!("must be at most 64 KiB as compact JSON (it is {size} bytes)"),
+        );
+        return false;
+    }
+    if object.get("type") != Some(&Value::String("object".into())) {
+        v.rule(join(field, "type"), "the root of the schema must be \"type\": \"object\"");
+    }
+    find_remote_refs(field, schema, v);
+    if v.len() > before {
+        return false;
+    }
+    match jsonschema::meta::try_validate(schema) {
+        Err(e) => {
+            v.rule(join(field, "$schema"), format!("unknown meta-schema: {e}"));
+            return false;
+        }
+        Ok(Err(e)) => {
+            let at = pointer_to_path(&e.instance_path.to_string());
+            v.rule(
+                join(field, &at),
+                format!("is not a valid JSON Schema: {e}"),
+            );
+            return false;
+        }
+        Ok(Ok(())) => {}
+    }
+    if let Err(e) = compile(schema) {
+        v.rule(field, format!("cannot be compiled: {e}"));
+        return false;
+    }
+    true
+}
+
+fn find_remote_refs(path: &str, value: &Value, v: &mut Violations) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = join(path, key);
+                let is_ref = matches!(key.as_str(), "$ref" | "$dynamicRef" | "$recursiveRef");
+                match child {
+                    Value::String(target) if is_ref && !target.starts_with('#') => {
+                        v.rule(
+                            child_path,
+                            "only local references (starting with '#') are allowed; nothing is fetched",
+                        );
+                    }
+                    _ => find_remote_refs(&child_path, child, v),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                find_remote_refs(&format!("{path}[{i}]"), child, v);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Turns a JSON pointer (`/items/0/name`) into the field path style of our errors (`items[0].name`).
+pub fn pointer_to_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            out = join(&out, &segment);
+        }
+    }
+    out
+}
+
+/// A compiled argument validator for one tool.
+pub struct ArgumentValidator {
+    validator: Option<Validator>,
+}
+
+impl std::fmt::Debug for ArgumentValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArgumentValidator").finish_non_exhaustive()
+    }
+}
+
+impl ArgumentValidator {
+    /// Compiles the tool's merged schema; `None` accepts any object.
+    pub fn new(schema: Option<&Value>) -> Result<Self, String> {
+        Ok(Self {
+            validator: schema.map(compile).transpose()?,
+        })
+    }
+
+    /// Every problem with `arguments`, each under `arguments.<path>`.
+    pub fn validate(&self, arguments: &Value) -> Violations {
+        let mut v = Violations::new();
+        if !arguments.is_object() {
+            v.wrong_type("arguments", "an object");
+            return v;
+        }
+        if let Some(validator) = &self.validator {
+            for e in validator.iter_errors(arguments) {
+                let at = pointer_to_path(&e.instance_path.to_string());
+                v.rule(join("arguments", &at), e.to_string());
+            }
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn problems(schema: Value) -> Vec<String> {
+        let mut v = Violations::new();
+        check_parameter_schema("parameters", &schema, &mut v);
+        v.errors().iter().map(|e| e.field.clone()).collect()
+    }
+
+    #[test]
+    fn accepts_a_plain_object_schema() {
+        assert!(problems(json!({"type": "object", "properties": {"a": {"type": "string"}}})).is_empty());
+    }
+
+    #[test]
+    fn refuses_non_object_root_and_remote_refs() {
+        assert_eq!(problems(json!({"type": "string"})), ["parameters.type"]);
+        assert_eq!(
+            problems(json!({"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}})),
+            ["parameters.properties.a.$ref"]
+        );
+        assert!(problems(json!({"type": "object", "$defs": {"x": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/x"}}})).is_empty());
+    }
+
+    #[test]
+    fn refuses_invalid_schemas_and_oversized_ones() {
+        assert_eq!(
+            problems(json!({"type": "object", "properties": {"a": {"type": "strng"}}})),
+            ["parameters.properties.a.type"]
+        );
+        let big = "x".repeat(MAX_SCHEMA_BYTES);
+        assert_eq!(problems(json!({"type": "object", "description": big})), ["parameters"]);
+    }
+
+    #[test]
+    fn refuses_backtracking_patterns() {
+        // Look-around needs a backtracking engine, which we do not run.
+        assert_eq!(
+            problems(json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "(?=a)a"}}})),
+            ["parameters"]
+        );
+    }
+
+    #[test]
+    fn lists_every_argument_problem() {
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}, "s": {"enum": ["a"]}}, "required": ["id"]});
+        let v = ArgumentValidator::new(Some(&schema)).unwrap();
+        let found = v.validate(&json!({"n": "x", "s": "b"}));
+        let fields: Vec<_> = found.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(found.len(), 3, "{found}");
+        assert!(fields.contains(&"arguments.n"));
+        assert!(fields.contains(&"arguments.s"));
+        assert!(fields.contains(&"arguments"));
+    }
+
+    #[test]
+    fn pointer_paths_read_like_fields() {
+        assert_eq!(pointer_to_path("/items/0/name"), "items[0].name");
+        assert_eq!(pointer_to_path(""), "");
+        assert_eq!(pointer_to_path("/a~1b"), "a/b");
+    }
+}

@@ -1,0 +1,25 @@
+//! The Hookline tool model: webhook, client and system tool definitions as customers write them,
+//! every rule they must follow (all violations reported at once, with field paths), JSON Schema
+//! checking and argument validation, the address classifier behind the SSRF policy, and the
+//! export of tools to the OpenAI, Anthropic and MCP formats.
+//!
+//! This crate is pure: no database, no HTTP, no async runtime, so any service can use it.
+
+pub mod definition;
+pub mod destination;
+pub mod endpoint;
+pub mod export;
+mod fields;
+pub mod json_schema;
+pub mod name;
+pub mod violations;
+
+pub use definition::{
+    mask_header_value, ClientTool, HttpMethod, SystemTool, SystemToolName, ToolDefinition,
+    WebhookTool,
+};
+pub use destination::{classify, AddressClass, DestinationPolicy};
+pub use export::{export, ExportFormat};
+pub use json_schema::ArgumentValidator;
+pub use name::ToolName;
+pub use violations::{FieldError, Violations};
