@@ -1,1 +1,15 @@
-//! hookline-core
+//! What every Hookline service shares: typed settings, the Postgres pool and the one schema's
+//! migrations, the repositories (all SQL lives here, scoped by organization), the secret box that
+//! seals header values and signing secrets, and the error types.
+//!
+//! Depends on `hookline-schema` only; the service crates depend on it, never the reverse.
+
+pub mod db;
+pub mod error;
+pub mod repo;
+pub mod secrets;
+pub mod settings;
+
+pub use error::{StoreError, StoreResult};
+pub use secrets::{SecretBox, SecretString};
+pub use settings::{Mode, Settings};

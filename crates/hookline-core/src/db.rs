@@ -1,0 +1,79 @@
+//! The Postgres pool and the one schema's migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::settings::redact_url;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL is not a valid Postgres URL ({url}): {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("cannot reach the database at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("cannot apply the migrations to {url}: {reason}")]
+    Migration { url: String, reason: String },
+}
+
+/// Connects to the database, creating it first when the server exists but the database does not.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+    let shown = redact_url(url);
+    let options = PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl {
+        url: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    let options = options.log_statements(tracing::log::LevelFilter::Trace);
+    let unreachable = |e: sqlx::Error| DbError::Unreachable {
+        url: shown.clone(),
+        reason: e.to_string(),
+    };
+    if let Err(e) = options.connect().await {
+        if !is_missing_database(&e) {
+            return Err(unreachable(e));
+        }
+        create_database(&options).await.map_err(unreachable)?;
+    }
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(unreachable)
+}
+
+fn is_missing_database(e: &sqlx::Error) -> bool {
+    // 3D000: invalid_catalog_name.
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000"))
+}
+
+async fn create_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
+    let name = options.get_database().unwrap_or("hookline").to_owned();
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let created = sqlx::query(&format!("CREATE DATABASE {quoted}"))
+        .execute(&mut admin)
+        .await;
+    admin.close().await?;
+    match created {
+        // 42P04: another process created it meanwhile.
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P04") => Ok(()),
+        Err(e) => Err(e),
+        Ok(_) => {
+            tracing::info!(database = %name, "created the database");
+            Ok(())
+        }
+    }
+}
+
+/// Applies every migration not yet applied.
+pub async fn migrate(pool: &PgPool, url: &str) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await.map_err(|e| DbError::Migration {
+        url: redact_url(url),
+        reason: e.to_string(),
+    })
+}

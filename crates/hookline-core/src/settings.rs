@@ -1,0 +1,293 @@
+//! Typed settings: defaults, then an optional `hookline.toml`, then the environment
+//! (`HOOKLINE_*`, and `DATABASE_URL`), checked once at start with messages that say what is wrong
+//! and how to fix it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use hookline_schema::DestinationPolicy;
+
+use crate::secrets::{SecretBox, KEY_BYTES};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Production,
+    Development,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The settings as written by the operator, before they are checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RawSettings {
+    pub database_url: String,
+    pub listen: String,
+    pub env: Mode,
+    pub encryption_key: Option<String>,
+    pub encryption_old_keys: String,
+    pub cors_origins: String,
+    pub allowed_networks: String,
+    pub log_format: LogFormat,
+    /// Where development mode keeps the key it generated.
+    pub dev_key_file: PathBuf,
+    pub delivery_max_attempts: u32,
+    pub delivery_backoff_base_ms: u64,
+    pub delivery_backoff_max_ms: u64,
+    pub delivery_workers: usize,
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            database_url: "postgres://postgres@localhost:5432/hookline".into(),
+            listen: "127.0.0.1:8080".into(),
+            env: Mode::Production,
+            encryption_key: None,
+            encryption_old_keys: String::new(),
+            cors_origins: String::new(),
+            allowed_networks: String::new(),
+            log_format: LogFormat::Text,
+            dev_key_file: ".hookline-dev-key".into(),
+            delivery_max_attempts: 8,
+            delivery_backoff_base_ms: 1000,
+            delivery_backoff_max_ms: 300_000,
+            delivery_workers: 16,
+        }
+    }
+}
+
+impl RawSettings {
+    /// Reads defaults → `hookline.toml` (if present) → environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        Figment::from(Serialized::defaults(RawSettings::default()))
+            .merge(Toml::file("hookline.toml"))
+            .merge(Env::prefixed("HOOKLINE_"))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .map_err(|e| ConfigError(format!("invalid configuration: {e}")))
+    }
+}
+
+/// Checked settings, ready to run on.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub mode: Mode,
+    pub secrets: SecretBox,
+    pub cors_origins: Vec<String>,
+    pub destinations: DestinationPolicy,
+    pub log_format: LogFormat,
+    pub delivery: DeliverySettings,
+}
+
+/// How fire-and-forget calls are retried.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub workers: usize,
+}
+
+/// A configuration problem, as one line for the operator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+const MAKE_A_KEY: &str =
+    "make one with `openssl rand -base64 32` (or run `hookline serve --dev` to try Hookline locally)";
+
+impl Settings {
+    /// Checks raw settings. `dev_flag` is `serve --dev`, the same as `HOOKLINE_ENV=development`.
+    pub fn check(raw: RawSettings, dev_flag: bool) -> Result<Self, ConfigError> {
+        let mode = if dev_flag {
+            Mode::Development
+        } else {
+            raw.env
+        };
+        let listen = raw.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "HOOKLINE_LISTEN must be an address and port such as 127.0.0.1:8080 (got {:?})",
+                raw.listen
+            ))
+        })?;
+        let current = match (&raw.encryption_key, mode) {
+            (Some(key), _) if !key.trim().is_empty() => parse_key("HOOKLINE_ENCRYPTION_KEY", key)?,
+            (_, Mode::Production) => {
+                return Err(ConfigError(format!(
+                    "HOOKLINE_ENCRYPTION_KEY is required in production: {MAKE_A_KEY}"
+                )))
+            }
+            (_, Mode::Development) => development_key(&raw.dev_key_file)?,
+        };
+        let old = split_list(&raw.encryption_old_keys)
+            .map(|k| parse_key("HOOKLINE_ENCRYPTION_OLD_KEYS", k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed_networks = split_list(&raw.allowed_networks)
+            .map(|n| parse_network(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        let destinations = DestinationPolicy {
+            development: mode == Mode::Development,
+            allowed_networks,
+        };
+        if raw.delivery_max_attempts == 0 {
+            return Err(ConfigError(
+                "HOOKLINE_DELIVERY_MAX_ATTEMPTS must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            database_url: raw.database_url,
+            listen,
+            mode,
+            secrets: SecretBox::new(current, old),
+            cors_origins: split_list(&raw.cors_origins).map(str::to_owned).collect(),
+            destinations,
+            log_format: raw.log_format,
+            delivery: DeliverySettings {
+                max_attempts: raw.delivery_max_attempts,
+                backoff_base: Duration::from_millis(raw.delivery_backoff_base_ms.max(1)),
+                backoff_max: Duration::from_millis(raw.delivery_backoff_max_ms.max(1)),
+                workers: raw.delivery_workers.max(1),
+            },
+        })
+    }
+}
+
+fn split_list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|p| !p.is_empty())
+}
+
+fn parse_key(variable: &str, text: &str) -> Result<[u8; KEY_BYTES], ConfigError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; KEY_BYTES]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            ConfigError(format!(
+                "{variable} must be base64 of exactly 32 random bytes: {MAKE_A_KEY}"
+            ))
+        })
+}
+
+fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            ConfigError(format!(
+                "HOOKLINE_ALLOWED_NETWORKS must be comma-separated CIDRs such as 10.1.0.0/16 (got {text:?})"
+            ))
+        })
+}
+
+/// Development mode's key: generated once, kept in a local file so sealed data survives restarts.
+fn development_key(path: &std::path::Path) -> Result<[u8; KEY_BYTES], ConfigError> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        return parse_key(&path.display().to_string(), &text);
+    }
+    let key: [u8; KEY_BYTES] = rand::random();
+    let text = base64::engine::general_purpose::STANDARD.encode(key);
+    std::fs::write(path, format!("{text}\n")).map_err(|e| {
+        ConfigError(format!(
+            "cannot write the development encryption key to {}: {e}",
+            path.display()
+        ))
+    })?;
+    tracing::warn!(
+        file = %path.display(),
+        "development mode: generated an encryption key and stored it in a local file; set HOOKLINE_ENCRYPTION_KEY in production"
+    );
+    Ok(key)
+}
+
+/// Shows a database URL with its password hidden.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(unparseable URL)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings::default()
+    }
+
+    #[test]
+    fn production_needs_a_key() {
+        let err = Settings::check(raw(), false).err().unwrap();
+        assert!(err.0.contains("HOOKLINE_ENCRYPTION_KEY"), "{err}");
+        assert!(err.0.contains("openssl rand -base64 32"), "{err}");
+        assert!(!err.0.contains('\n'));
+    }
+
+    #[test]
+    fn a_key_must_be_32_bytes_of_base64() {
+        for bad in ["not base64!", "c2hvcnQ="] {
+            let mut r = raw();
+            r.encryption_key = Some(bad.into());
+            let err = Settings::check(r, false).err().unwrap();
+            assert!(err.0.contains("HOOKLINE_ENCRYPTION_KEY must be base64 of exactly 32"), "{err}");
+        }
+        let mut r = raw();
+        r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        r.allowed_networks = "127.0.0.1/32, ::1".into();
+        let s = Settings::check(r, false).unwrap();
+        assert_eq!(s.mode, Mode::Production);
+        assert_eq!(s.destinations.allowed_networks.len(), 2);
+    }
+
+    #[test]
+    fn bad_networks_and_listen_addresses_are_named() {
+        let mut r = raw();
+        r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        r.allowed_networks = "10.0.0.0/33".into();
+        assert!(Settings::check(r.clone(), false).err().unwrap().0.contains("HOOKLINE_ALLOWED_NETWORKS"));
+        r.allowed_networks.clear();
+        r.listen = "localhost".into();
+        assert!(Settings::check(r, false).err().unwrap().0.contains("HOOKLINE_LISTEN"));
+    }
+
+    #[test]
+    fn development_generates_and_keeps_a_key() {
+        let dir = std::env::temp_dir().join(format!("hookline-key-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut r = raw();
+        r.dev_key_file = dir.join("key");
+        let first = Settings::check(r.clone(), true).unwrap();
+        let sealed = first.secrets.seal("x", "ad");
+        let second = Settings::check(r, true).unwrap();
+        assert_eq!(second.secrets.open(&sealed, "ad").unwrap().expose(), "x");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("postgres://u:secret@db:5432/h"),
+            "postgres://u:***@db:5432/h"
+        );
+    }
+}
