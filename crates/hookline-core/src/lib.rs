@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod error;
+pub mod http;
 pub mod repo;
 pub mod secrets;
 pub mod settings;

@@ -175,11 +175,16 @@ mod tests {
         let sealed = b.seal("Bearer sk_live_abc123", "org:a:header:authorization");
         assert!(!sealed.contains("sk_live"));
         assert_eq!(
-            b.open(&sealed, "org:a:header:authorization").unwrap().expose(),
+            b.open(&sealed, "org:a:header:authorization")
+                .unwrap()
+                .expose(),
             "Bearer sk_live_abc123"
         );
         // Each seal uses a fresh nonce.
-        assert_ne!(sealed, b.seal("Bearer sk_live_abc123", "org:a:header:authorization"));
+        assert_ne!(
+            sealed,
+            b.seal("Bearer sk_live_abc123", "org:a:header:authorization")
+        );
     }
 
     #[test]
@@ -192,9 +197,15 @@ mod tests {
         tampered.push(if last == 'A' { 'B' } else { 'A' });
         assert!(b.open(&tampered, "org:a:header:x").is_err());
         let key_id = b.current_key_id().to_owned();
-        assert_eq!(b.open(&format!("v1.{key_id}.AAAA"), "x"), Err(SecretError::Malformed));
+        assert_eq!(
+            b.open(&format!("v1.{key_id}.AAAA"), "x"),
+            Err(SecretError::Malformed)
+        );
         assert_eq!(b.open("garbage", "x"), Err(SecretError::Malformed));
-        assert!(matches!(b.open("v1.deadbeef.AAAA", "x"), Err(SecretError::UnknownKey(_))));
+        assert!(matches!(
+            b.open("v1.deadbeef.AAAA", "x"),
+            Err(SecretError::UnknownKey(_))
+        ));
     }
 
     #[test]

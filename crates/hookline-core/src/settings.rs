@@ -115,11 +115,7 @@ const MAKE_A_KEY: &str =
 impl Settings {
     /// Checks raw settings. `dev_flag` is `serve --dev`, the same as `HOOKLINE_ENV=development`.
     pub fn check(raw: RawSettings, dev_flag: bool) -> Result<Self, ConfigError> {
-        let mode = if dev_flag {
-            Mode::Development
-        } else {
-            raw.env
-        };
+        let mode = if dev_flag { Mode::Development } else { raw.env };
         let listen = raw.listen.parse().map_err(|_| {
             ConfigError(format!(
                 "HOOKLINE_LISTEN must be an address and port such as 127.0.0.1:8080 (got {:?})",
@@ -139,7 +135,7 @@ impl Settings {
             .map(|k| parse_key("HOOKLINE_ENCRYPTION_OLD_KEYS", k))
             .collect::<Result<Vec<_>, _>>()?;
         let allowed_networks = split_list(&raw.allowed_networks)
-            .map(|n| parse_network(n))
+            .map(parse_network)
             .collect::<Result<Vec<_>, _>>()?;
         let destinations = DestinationPolicy {
             development: mode == Mode::Development,
@@ -249,7 +245,11 @@ mod tests {
             let mut r = raw();
             r.encryption_key = Some(bad.into());
             let err = Settings::check(r, false).err().unwrap();
-            assert!(err.0.contains("HOOKLINE_ENCRYPTION_KEY must be base64 of exactly 32"), "{err}");
+            assert!(
+                err.0
+                    .contains("HOOKLINE_ENCRYPTION_KEY must be base64 of exactly 32"),
+                "{err}"
+            );
         }
         let mut r = raw();
         r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
@@ -264,10 +264,18 @@ mod tests {
         let mut r = raw();
         r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
         r.allowed_networks = "10.0.0.0/33".into();
-        assert!(Settings::check(r.clone(), false).err().unwrap().0.contains("HOOKLINE_ALLOWED_NETWORKS"));
+        assert!(Settings::check(r.clone(), false)
+            .err()
+            .unwrap()
+            .0
+            .contains("HOOKLINE_ALLOWED_NETWORKS"));
         r.allowed_networks.clear();
         r.listen = "localhost".into();
-        assert!(Settings::check(r, false).err().unwrap().0.contains("HOOKLINE_LISTEN"));
+        assert!(Settings::check(r, false)
+            .err()
+            .unwrap()
+            .0
+            .contains("HOOKLINE_LISTEN"));
     }
 
     #[test]

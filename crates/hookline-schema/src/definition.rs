@@ -376,7 +376,10 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
     for clash in property_names(query_parameters.as_ref()) {
         if body_props.contains(&clash) {
             let path = join(&f.path("queryParameters.properties"), clash);
-            f.v.rule(path, "is also a property of parameters; names must not collide");
+            f.v.rule(
+                path,
+                "is also a property of parameters; names must not collide",
+            );
         }
     }
     let url = f.required_string("url").and_then(|raw| {
@@ -460,7 +463,10 @@ fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
             continue;
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
-            f.v.rule(&path, "must not contain line breaks or other control characters");
+            f.v.rule(
+                &path,
+                "must not contain line breaks or other control characters",
+            );
             continue;
         }
         if value.len() > MAX_HEADER_VALUE_BYTES {
@@ -483,7 +489,10 @@ fn parse_client(f: &mut Fields) -> Option<ClientTool> {
     let parameters = parse_schema(f, "parameters");
     let await_result = f.bool("awaitResult").unwrap_or(false);
     let result_timeout_seconds = f
-        .integer_in("resultTimeoutSeconds", 1..=i64::from(MAX_RESULT_TIMEOUT_SECONDS))
+        .integer_in(
+            "resultTimeoutSeconds",
+            1..=i64::from(MAX_RESULT_TIMEOUT_SECONDS),
+        )
         .map_or(DEFAULT_RESULT_TIMEOUT_SECONDS, |n| n as u32);
     Some(ClientTool {
         name: name?,

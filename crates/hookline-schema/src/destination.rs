@@ -53,12 +53,7 @@ pub fn normalize(ip: IpAddr) -> IpAddr {
 
 fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = v6.segments();
-    let low32 = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let low32 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     // ::ffff:a.b.c.d (mapped)
     if s[..5] == [0; 5] && s[5] == 0xffff {
         return Some(low32);

@@ -45,7 +45,11 @@ pub fn templates(raw: &str) -> Result<Vec<Template>, String> {
 }
 
 /// Replaces every template by `fill(name)`.
-pub fn fill_templates(raw: &str, templates: &[Template], mut fill: impl FnMut(&str) -> String) -> String {
+pub fn fill_templates(
+    raw: &str,
+    templates: &[Template],
+    mut fill: impl FnMut(&str) -> String,
+) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut at = 0;
     for t in templates {
@@ -128,7 +132,11 @@ mod tests {
     #[test]
     fn finds_templates() {
         assert_eq!(
-            check_url("https://api.x.com/orders/{orderId}/items/{item_id}", &prod()).unwrap(),
+            check_url(
+                "https://api.x.com/orders/{orderId}/items/{item_id}",
+                &prod()
+            )
+            .unwrap(),
             ["orderId", "item_id"]
         );
         assert!(check_url("https://api.x.com/orders/{order", &prod()).is_err());

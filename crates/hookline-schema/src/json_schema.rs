@@ -50,7 +50,10 @@ pub fn check_parameter_schema(field: &str, schema: &Value, v: &mut Violations) -
         return false;
     }
     if object.get("type") != Some(&Value::String("object".into())) {
-        v.rule(join(field, "type"), "the root of the schema must be \"type\": \"object\"");
+        v.rule(
+            join(field, "type"),
+            "the root of the schema must be \"type\": \"object\"",
+        );
     }
     find_remote_refs(field, schema, v);
     if v.len() > before {
@@ -63,10 +66,7 @@ pub fn check_parameter_schema(field: &str, schema: &Value, v: &mut Violations) -
         }
         Ok(Err(e)) => {
             let at = pointer_to_path(&e.instance_path.to_string());
-            v.rule(
-                join(field, &at),
-                format!("is not a valid JSON Schema: {e}"),
-            );
+            v.rule(join(field, &at), format!("is not a valid JSON Schema: {e}"));
             return false;
         }
         Ok(Ok(())) => {}
@@ -167,14 +167,18 @@ mod tests {
 
     #[test]
     fn accepts_a_plain_object_schema() {
-        assert!(problems(json!({"type": "object", "properties": {"a": {"type": "string"}}})).is_empty());
+        assert!(
+            problems(json!({"type": "object", "properties": {"a": {"type": "string"}}})).is_empty()
+        );
     }
 
     #[test]
     fn refuses_non_object_root_and_remote_refs() {
         assert_eq!(problems(json!({"type": "string"})), ["parameters.type"]);
         assert_eq!(
-            problems(json!({"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}})),
+            problems(
+                json!({"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}})
+            ),
             ["parameters.properties.a.$ref"]
         );
         assert!(problems(json!({"type": "object", "$defs": {"x": {"type": "string"}}, "properties": {"a": {"$ref": "#/$defs/x"}}})).is_empty());
@@ -187,14 +191,19 @@ mod tests {
             ["parameters.properties.a.type"]
         );
         let big = "x".repeat(MAX_SCHEMA_BYTES);
-        assert_eq!(problems(json!({"type": "object", "description": big})), ["parameters"]);
+        assert_eq!(
+            problems(json!({"type": "object", "description": big})),
+            ["parameters"]
+        );
     }
 
     #[test]
     fn refuses_backtracking_patterns() {
         // Look-around needs a backtracking engine, which we do not run.
         assert_eq!(
-            problems(json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "(?=a)a"}}})),
+            problems(
+                json!({"type": "object", "properties": {"a": {"type": "string", "pattern": "(?=a)a"}}})
+            ),
             ["parameters"]
         );
     }

@@ -65,11 +65,26 @@ mod tests {
 
     #[test]
     fn accepts_and_refuses() {
-        for ok in ["a", "check_order_status", "get_weather2", "a1_b2", &"a".repeat(64)] {
+        for ok in [
+            "a",
+            "check_order_status",
+            "get_weather2",
+            "a1_b2",
+            &"a".repeat(64),
+        ] {
             assert!(ToolName::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "Check", "1abc", "_a", "a_", "a__b", "a-b", "a b", "checkOrder", "é",
+            "",
+            "Check",
+            "1abc",
+            "_a",
+            "a_",
+            "a__b",
+            "a-b",
+            "a b",
+            "checkOrder",
+            "é",
             &"a".repeat(65),
         ] {
             assert!(ToolName::parse(bad).is_err(), "{bad}");

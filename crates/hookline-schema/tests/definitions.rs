@@ -51,7 +51,17 @@ fn every_seed_tool_parses_verbatim() {
         let tool = parse(value.clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(tool.name(), value["name"]);
         let shown = tool.to_json();
-        for key in ["type", "subtype", "name", "description", "url", "method", "parameters", "awaitResponse", "headers"] {
+        for key in [
+            "type",
+            "subtype",
+            "name",
+            "description",
+            "url",
+            "method",
+            "parameters",
+            "awaitResponse",
+            "headers",
+        ] {
             assert_eq!(shown[key], value[key], "{key}");
         }
         assert_eq!(shown["timeoutSeconds"], 60);
@@ -62,11 +72,16 @@ fn every_seed_tool_parses_verbatim() {
 fn defaults_and_normalisation() {
     let mut value = webhook();
     value.as_object_mut().unwrap().remove("method");
-    let ToolDefinition::Server(tool) = parse(value).unwrap() else { panic!() };
+    let ToolDefinition::Server(tool) = parse(value).unwrap() else {
+        panic!()
+    };
     assert_eq!(tool.method.as_str(), "POST");
     assert!(tool.await_response);
     assert!(!tool.disable_interruptions);
-    let ToolDefinition::Server(tool) = parse(with(webhook(), "method", json!("patch"))).unwrap() else { panic!() };
+    let ToolDefinition::Server(tool) = parse(with(webhook(), "method", json!("patch"))).unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(tool.method.as_str(), "PATCH");
 }
 
@@ -80,26 +95,76 @@ fn each_rule_names_its_field() {
         (with(webhook(), "name", json!("")), "name"),
         (with(webhook(), "name", json!("a".repeat(65))), "name"),
         (with(webhook(), "description", json!("   ")), "description"),
-        (with(webhook(), "description", json!("é".repeat(1025))), "description"),
+        (
+            with(webhook(), "description", json!("é".repeat(1025))),
+            "description",
+        ),
         (with(webhook(), "url", json!("ftp://x.com/")), "url"),
         (with(webhook(), "url", json!("http://x.com/")), "url"),
         (with(webhook(), "url", json!("https://u:p@x.com/")), "url"),
         (with(webhook(), "url", json!("https://127.0.0.1/")), "url"),
-        (with(webhook(), "url", json!("https://x.com/{missing}")), "url"),
+        (
+            with(webhook(), "url", json!("https://x.com/{missing}")),
+            "url",
+        ),
         (with(webhook(), "method", json!("TRACE")), "method"),
-        (with(webhook(), "headers", json!({"Host": "x"})), "headers.Host"),
-        (with(webhook(), "headers", json!({"webhook-signature": "x"})), "headers.webhook-signature"),
-        (with(webhook(), "headers", json!({"Bad Name": "x"})), "headers.Bad Name"),
-        (with(webhook(), "headers", json!({"X-A": "a\r\nX-B: b"})), "headers.X-A"),
-        (with(webhook(), "headers", json!({"X-A": "a".repeat(8193)})), "headers.X-A"),
-        (with(webhook(), "parameters", json!({"type": "array"})), "parameters.type"),
-        (with(webhook(), "parameters", json!({"type": "object", "properties": {"orderId": {"$ref": "http://evil/x"}}})), "parameters.properties.orderId.$ref"),
-        (with(webhook(), "queryParameters", json!({"type": "object", "properties": {"orderId": {"type": "string"}}})), "queryParameters.properties.orderId"),
-        (with(webhook(), "timeoutSeconds", json!(61)), "timeoutSeconds"),
-        (with(webhook(), "timeoutSeconds", json!(0)), "timeoutSeconds"),
+        (
+            with(webhook(), "headers", json!({"Host": "x"})),
+            "headers.Host",
+        ),
+        (
+            with(webhook(), "headers", json!({"webhook-signature": "x"})),
+            "headers.webhook-signature",
+        ),
+        (
+            with(webhook(), "headers", json!({"Bad Name": "x"})),
+            "headers.Bad Name",
+        ),
+        (
+            with(webhook(), "headers", json!({"X-A": "a\r\nX-B: b"})),
+            "headers.X-A",
+        ),
+        (
+            with(webhook(), "headers", json!({"X-A": "a".repeat(8193)})),
+            "headers.X-A",
+        ),
+        (
+            with(webhook(), "parameters", json!({"type": "array"})),
+            "parameters.type",
+        ),
+        (
+            with(
+                webhook(),
+                "parameters",
+                json!({"type": "object", "properties": {"orderId": {"$ref": "http://evil/x"}}}),
+            ),
+            "parameters.properties.orderId.$ref",
+        ),
+        (
+            with(
+                webhook(),
+                "queryParameters",
+                json!({"type": "object", "properties": {"orderId": {"type": "string"}}}),
+            ),
+            "queryParameters.properties.orderId",
+        ),
+        (
+            with(webhook(), "timeoutSeconds", json!(61)),
+            "timeoutSeconds",
+        ),
+        (
+            with(webhook(), "timeoutSeconds", json!(0)),
+            "timeoutSeconds",
+        ),
         (with(webhook(), "awaitRespose", json!(true)), "awaitRespose"),
-        (json!({"type": "client", "name": "show_product", "description": "d", "resultTimeoutSeconds": 601}), "resultTimeoutSeconds"),
-        (json!({"type": "client", "name": "show_product", "description": "d", "awaitResponse": true}), "awaitResponse"),
+        (
+            json!({"type": "client", "name": "show_product", "description": "d", "resultTimeoutSeconds": 601}),
+            "resultTimeoutSeconds",
+        ),
+        (
+            json!({"type": "client", "name": "show_product", "description": "d", "awaitResponse": true}),
+            "awaitResponse",
+        ),
         (json!({"type": "system", "name": "hang_up"}), "name"),
     ];
     for (value, field) in cases {
@@ -109,8 +174,12 @@ fn each_rule_names_its_field() {
 
 #[test]
 fn too_many_headers() {
-    let headers: serde_json::Map<String, Value> = (0..51).map(|i| (format!("X-H{i}"), json!("v"))).collect();
-    assert_eq!(fields(with(webhook(), "headers", Value::Object(headers))), ["headers"]);
+    let headers: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("X-H{i}"), json!("v"))).collect();
+    assert_eq!(
+        fields(with(webhook(), "headers", Value::Object(headers))),
+        ["headers"]
+    );
 }
 
 #[test]
@@ -150,7 +219,10 @@ fn several_problems_are_reported_together_with_a_prefix() {
 
 #[test]
 fn missing_fields_are_required() {
-    assert_eq!(fields(json!({"type": "server"})), ["subtype", "name", "description", "url"]);
+    assert_eq!(
+        fields(json!({"type": "server"})),
+        ["subtype", "name", "description", "url"]
+    );
     assert_eq!(fields(json!({})), ["type"]);
     assert_eq!(fields(json!([1])), [""]);
 }
@@ -167,11 +239,19 @@ fn client_and_system_tools() {
 
 #[test]
 fn development_mode_opens_http_and_loopback() {
-    let value = with(webhook(), "url", json!("http://localhost:3000/orders/{orderId}"));
+    let value = with(
+        webhook(),
+        "url",
+        json!("http://localhost:3000/orders/{orderId}"),
+    );
     assert!(parse(value.clone()).is_err());
     assert!(ToolDefinition::parse(&value, "", &DestinationPolicy::development()).is_ok());
     let allowed = DestinationPolicy::production(vec!["127.0.0.1/32".parse().unwrap()]);
-    let literal = with(webhook(), "url", json!("http://127.0.0.1:3000/orders/{orderId}"));
+    let literal = with(
+        webhook(),
+        "url",
+        json!("http://127.0.0.1:3000/orders/{orderId}"),
+    );
     assert!(ToolDefinition::parse(&literal, "", &allowed).is_ok());
 }
 
@@ -186,7 +266,10 @@ fn exports_merge_body_and_query_parameters() {
     assert!(params["properties"]["orderId"].is_object());
     assert!(params["properties"]["verbose"].is_object());
     assert_eq!(params["required"], json!(["orderId", "verbose"]));
-    assert_eq!(&export(&tool, ExportFormat::Anthropic)["input_schema"], params);
+    assert_eq!(
+        &export(&tool, ExportFormat::Anthropic)["input_schema"],
+        params
+    );
     assert_eq!(&export(&tool, ExportFormat::Mcp)["inputSchema"], params);
 }
 
@@ -221,16 +304,32 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         "[a-zA-Z_{}/:.]{0,12}".prop_map(Value::from),
-        prop_oneof![Just("server"), Just("webhook"), Just("client"), Just("system"), Just("https://x.com/{id}")].prop_map(Value::from),
+        prop_oneof![
+            Just("server"),
+            Just("webhook"),
+            Just("client"),
+            Just("system"),
+            Just("https://x.com/{id}")
+        ]
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(3, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![Just("type".to_string()), Just("subtype".to_string()), Just("name".to_string()), Just("url".to_string()), Just("headers".to_string()), Just("parameters".to_string()), "[a-z]{1,6}"],
+                prop_oneof![
+                    Just("type".to_string()),
+                    Just("subtype".to_string()),
+                    Just("name".to_string()),
+                    Just("url".to_string()),
+                    Just("headers".to_string()),
+                    Just("parameters".to_string()),
+                    "[a-z]{1,6}"
+                ],
                 inner,
                 0..6
-            ).prop_map(|m| Value::Object(m.into_iter().collect())),
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }

@@ -1,1 +1,8 @@
-//! hookline-server
+//! The `hookline` binary's library half: the command line, the composed application (every
+//! service's router, the operational endpoints, metrics and shutdown) and logging.
+//!
+//! It wires the service crates together and holds no business logic of its own.
+
+pub mod app;
+pub mod cli;
+pub mod telemetry;

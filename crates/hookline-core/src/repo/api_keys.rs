@@ -41,11 +41,7 @@ fn generate() -> String {
     )
 }
 
-pub async fn create(
-    db: impl PgExecutor<'_>,
-    org_id: Uuid,
-    name: &str,
-) -> StoreResult<NewApiKey> {
+pub async fn create(db: impl PgExecutor<'_>, org_id: Uuid, name: &str) -> StoreResult<NewApiKey> {
     let key = generate();
     let record = sqlx::query_as(
         "INSERT INTO api_keys (id, org_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5)
@@ -88,11 +84,16 @@ pub async fn revoke(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreRes
 }
 
 /// The active key with this hash: `(key id, organization id)`.
-pub async fn find_active(db: impl PgExecutor<'_>, key_hash: &[u8]) -> StoreResult<Option<(Uuid, Uuid)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, org_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+pub async fn find_active(
+    db: impl PgExecutor<'_>,
+    key_hash: &[u8],
+) -> StoreResult<Option<(Uuid, Uuid)>> {
+    Ok(
+        sqlx::query_as(
+            "SELECT id, org_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_optional(db)
+        .await?,
     )
-    .bind(key_hash)
-    .fetch_optional(db)
-    .await?)
 }

@@ -35,11 +35,11 @@ pub async fn create(
 /// Finds an organization by its id (when `key` is a UUID) or by its name.
 pub async fn find(conn: &mut PgConnection, key: &str) -> StoreResult<Option<Organization>> {
     let id = Uuid::parse_str(key).ok();
-    Ok(sqlx::query_as(
-        "SELECT id, name, created_at FROM organizations WHERE id = $1 OR name = $2",
+    Ok(
+        sqlx::query_as("SELECT id, name, created_at FROM organizations WHERE id = $1 OR name = $2")
+            .bind(id)
+            .bind(key)
+            .fetch_optional(conn)
+            .await?,
     )
-    .bind(id)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?)
 }

@@ -75,11 +75,7 @@ pub async fn active(
 }
 
 /// Adds a new secret; the ones active until now retire in 24 hours.
-pub async fn rotate(
-    conn: &mut PgConnection,
-    secrets: &SecretBox,
-    org_id: Uuid,
-) -> StoreResult<()> {
+pub async fn rotate(conn: &mut PgConnection, secrets: &SecretBox, org_id: Uuid) -> StoreResult<()> {
     sqlx::query(
         "UPDATE signing_secrets SET expires_at = now() + interval '24 hours'
          WHERE org_id = $1 AND expires_at IS NULL",

@@ -1,0 +1,94 @@
+//! Reading request bodies, queries and path ids the way the API contract says: any content type
+//! is read as JSON, bodies over 1 MiB are a 413, bad JSON a 400, a path id that is not a UUID a 404.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::problem::ApiError;
+
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A request body parsed as JSON, whatever its `Content-Type`.
+#[derive(Debug)]
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is larger than 1 MiB",
+                )
+            })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+fn parse_json(bytes: &Bytes) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+}
+
+impl JsonBody {
+    /// The body as an object, or a 400 naming what it is instead.
+    pub fn object(self) -> Result<serde_json::Map<String, Value>, ApiError> {
+        match self.0 {
+            Value::Object(map) => Ok(map),
+            _ => Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            )),
+        }
+    }
+}
+
+/// The query string as a map (the last value of a repeated key wins).
+#[derive(Debug, Default)]
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(Self(
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        ))
+    }
+}
+
+impl QueryMap {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// A boolean flag such as `?force=true`; anything but true/false is a 422.
+    pub fn flag(&self, key: &str) -> Result<bool, ApiError> {
+        match self.get(key) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::field(key, "must be true or false")),
+        }
+    }
+}
+
+/// A path id: a UUID, or the resource does not exist (404).
+pub fn parse_id(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::not_found(what))
+}

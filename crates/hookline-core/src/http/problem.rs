@@ -1,0 +1,177 @@
+//! RFC 7807 problem documents, for every error status.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hookline_schema::{FieldError, Violations};
+use serde_json::{json, Map, Value};
+
+use crate::error::StoreError;
+
+/// An error answer: status, a short title, a sentence of detail, every invalid field, and any
+/// extra members (e.g. the personas that still use a tool).
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub extra: Map<String, Value>,
+}
+
+/// A [`Problem`] on the heap, so `Result<_, ApiError>` stays small on the happy path.
+#[derive(Debug)]
+pub struct ApiError(pub Box<Problem>);
+
+impl std::ops::Deref for ApiError {
+    type Target = Problem;
+    fn deref(&self) -> &Problem {
+        &self.0
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self(Box::new(Problem {
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            extra: Map::new(),
+        }))
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail)
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// 400 when any field has the wrong JSON type, else 422; every problem listed.
+    pub fn invalid(violations: Violations) -> Self {
+        let status = if violations.has_type_errors() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        let detail = match violations.len() {
+            1 => "1 field is invalid".to_owned(),
+            n => format!("{n} fields are invalid"),
+        };
+        let mut error = Self::new(status, detail);
+        error.0.errors = violations.into_errors();
+        error
+    }
+
+    /// A 422 naming one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid(Violations::single(field, message))
+    }
+
+    /// A 500 that logs what happened and tells the client nothing about it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "something went wrong on our side; it has been logged",
+        )
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.0.extra.insert(key.to_owned(), value);
+        self
+    }
+
+    fn slug(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST => "bad-request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            StatusCode::UNPROCESSABLE_ENTITY => "validation",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ if self.status.is_server_error() => "internal",
+            _ => "error",
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "type": format!("urn:hookline:problem:{}", self.slug()),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "errors": self.errors,
+        });
+        let object = body.as_object_mut().expect("an object");
+        for (k, v) in &self.extra {
+            object.insert(k.clone(), v.clone());
+        }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not found"),
+            StoreError::Conflict { constraint } => Self::conflict(format!(
+                "conflicts with an existing resource ({constraint})"
+            )),
+            StoreError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is busy; try again shortly",
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::from(e).into()
+    }
+}
+
+/// Answers any route that does not exist.
+pub async fn not_found_fallback() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route")
+}
+
+/// Answers a route that exists with a method it does not take.
+pub async fn method_not_allowed_fallback() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method",
+    )
+}
