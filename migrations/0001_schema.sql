@@ -31,6 +31,8 @@ CREATE TABLE signing_secrets (
 );
 CREATE INDEX signing_secrets_org_idx ON signing_secrets (org_id, created_at);
 
+-- Definitions, snapshots and call payloads are `json`, not `jsonb`, so they keep the key order
+-- their authors wrote (an LLM sees a schema's properties in that order).
 -- `definition` is the tool as the API shows it (header values masked); the real header values
 -- are sealed in `sealed_headers` (name -> ciphertext). `version` grows with every update so
 -- caches of compiled validators can tell a stale entry.
@@ -40,8 +42,8 @@ CREATE TABLE tools (
     name            text NOT NULL,
     tool_type       text NOT NULL,
     description     text NOT NULL,
-    definition      jsonb NOT NULL,
-    sealed_headers  jsonb NOT NULL DEFAULT '{}',
+    definition      json  NOT NULL,
+    sealed_headers  json  NOT NULL DEFAULT '{}',
     version         integer NOT NULL DEFAULT 1,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
@@ -80,7 +82,7 @@ CREATE TABLE session_tokens (
     org_id        uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     persona_id    uuid,
     client_label  text,
-    config        jsonb NOT NULL,
+    config        json  NOT NULL,
     expires_at    timestamptz NOT NULL,
     consumed_at   timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now()
@@ -93,7 +95,7 @@ CREATE TABLE sessions (
     persona_id          uuid,
     client_label        text,
     client_secret_hash  bytea NOT NULL,
-    config              jsonb NOT NULL,
+    config              json  NOT NULL,
     created_at          timestamptz NOT NULL DEFAULT now(),
     expires_at          timestamptz NOT NULL,
     ended_at            timestamptz,
@@ -112,10 +114,10 @@ CREATE TABLE tool_calls (
     tool_type          text NOT NULL,
     status             text NOT NULL,
     await_response     boolean NOT NULL DEFAULT true,
-    arguments          jsonb NOT NULL,
-    request            jsonb,
-    response           jsonb,
-    result             jsonb,
+    arguments          json  NOT NULL,
+    request            json ,
+    response           json ,
+    result             json ,
     error              jsonb,
     http_status        integer,
     truncated          boolean NOT NULL DEFAULT false,
@@ -137,7 +139,7 @@ CREATE TABLE session_events (
     session_id  uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     seq         bigint NOT NULL,
     event       text NOT NULL,
-    data        jsonb NOT NULL,
+    data        json  NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (session_id, seq)
 );

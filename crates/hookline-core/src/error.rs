@@ -23,7 +23,10 @@ impl From<sqlx::Error> for StoreError {
         match e {
             sqlx::Error::RowNotFound => Self::NotFound,
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => Self::Unavailable,
-            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("23505") => {
+            // 23505: unique violation; 23503: a row still referenced (in use) or gone meanwhile.
+            sqlx::Error::Database(ref db)
+                if matches!(db.code().as_deref(), Some("23505" | "23503")) =>
+            {
                 Self::Conflict {
                     constraint: db.constraint().unwrap_or_default().to_owned(),
                 }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod repo;
+pub mod sealed_tool;
 pub mod secrets;
 pub mod settings;
 

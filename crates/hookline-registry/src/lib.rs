@@ -1,9 +1,45 @@
-//! hookline-registry (filled in by its own issue).
+//! The registry: the REST API through which an organization manages its tools, personas and API
+//! keys (the "Lab" API). Handlers parse and check input with `hookline-schema`, keep their SQL in
+//! `hookline-core`'s repositories, and write in transactions so nothing is ever half-written.
+//!
+//! Depends on `hookline-schema` and `hookline-core` only.
 
+mod api_keys;
+mod merge;
+mod personas;
+mod tools;
+
+use axum::routing::{get, post};
 use axum::Router;
 use hookline_core::http::CoreState;
 
-/// The routes of this service.
+pub use personas::persona_json;
+pub use tools::tool_json;
+
+/// The registry's routes.
 pub fn router(state: CoreState) -> Router {
-    Router::new().with_state(state)
+    Router::new()
+        .route("/v1/tools", get(tools::list).post(tools::create))
+        .route(
+            "/v1/tools/{id}",
+            get(tools::read)
+                .put(tools::update)
+                .patch(tools::update)
+                .delete(tools::delete),
+        )
+        .route("/v1/personas", get(personas::list).post(personas::create))
+        .route(
+            "/v1/personas/{id}",
+            get(personas::read)
+                .put(personas::update)
+                .patch(personas::update)
+                .delete(personas::delete),
+        )
+        .route(
+            "/v1/personas/{id}/tools/{tool_id}",
+            post(personas::attach).delete(personas::detach),
+        )
+        .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))
+        .with_state(state)
 }

@@ -5,15 +5,15 @@ use serde_json::{Map, Value};
 
 use crate::violations::{join, Violations};
 
-pub(crate) struct Fields<'a, 'v> {
+pub struct Fields<'a, 'v> {
     map: &'a Map<String, Value>,
     prefix: String,
     known: Vec<&'static str>,
-    pub(crate) v: &'v mut Violations,
+    pub v: &'v mut Violations,
 }
 
 impl<'a, 'v> Fields<'a, 'v> {
-    pub(crate) fn new(map: &'a Map<String, Value>, prefix: &str, v: &'v mut Violations) -> Self {
+    pub fn new(map: &'a Map<String, Value>, prefix: &str, v: &'v mut Violations) -> Self {
         Self {
             map,
             prefix: prefix.to_owned(),
@@ -22,17 +22,17 @@ impl<'a, 'v> Fields<'a, 'v> {
         }
     }
 
-    pub(crate) fn path(&self, key: &str) -> String {
+    pub fn path(&self, key: &str) -> String {
         join(&self.prefix, key)
     }
 
     /// The value of `key`; `null` counts as absent.
-    pub(crate) fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+    pub fn get(&mut self, key: &'static str) -> Option<&'a Value> {
         self.known.push(key);
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    pub(crate) fn required(&mut self, key: &'static str) -> Option<&'a Value> {
+    pub fn required(&mut self, key: &'static str) -> Option<&'a Value> {
         let value = self.get(key);
         if value.is_none() {
             let path = self.path(key);
@@ -57,28 +57,28 @@ impl<'a, 'v> Fields<'a, 'v> {
         read
     }
 
-    pub(crate) fn string(&mut self, key: &'static str) -> Option<&'a str> {
+    pub fn string(&mut self, key: &'static str) -> Option<&'a str> {
         let value = self.get(key);
         self.typed(key, value, "a string", Value::as_str)
     }
 
-    pub(crate) fn required_string(&mut self, key: &'static str) -> Option<&'a str> {
+    pub fn required_string(&mut self, key: &'static str) -> Option<&'a str> {
         let value = self.required(key);
         self.typed(key, value, "a string", Value::as_str)
     }
 
-    pub(crate) fn bool(&mut self, key: &'static str) -> Option<bool> {
+    pub fn bool(&mut self, key: &'static str) -> Option<bool> {
         let value = self.get(key);
         self.typed(key, value, "true or false", Value::as_bool)
     }
 
-    pub(crate) fn object(&mut self, key: &'static str) -> Option<&'a Map<String, Value>> {
+    pub fn object(&mut self, key: &'static str) -> Option<&'a Map<String, Value>> {
         let value = self.get(key);
         self.typed(key, value, "an object", Value::as_object)
     }
 
     /// An integer within `range`, reported as a rule violation when outside it.
-    pub(crate) fn integer_in(
+    pub fn integer_in(
         &mut self,
         key: &'static str,
         range: std::ops::RangeInclusive<i64>,
@@ -98,7 +98,7 @@ impl<'a, 'v> Fields<'a, 'v> {
     }
 
     /// Reports every key that was never asked for, suggesting the nearest known one.
-    pub(crate) fn finish(self, what: &str) {
+    pub fn finish(self, what: &str) {
         for key in self.map.keys() {
             if self.known.contains(&key.as_str()) {
                 continue;

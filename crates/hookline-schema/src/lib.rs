@@ -9,9 +9,10 @@ pub mod definition;
 pub mod destination;
 pub mod endpoint;
 pub mod export;
-mod fields;
+pub mod fields;
 pub mod json_schema;
 pub mod name;
+pub mod persona;
 pub mod violations;
 
 pub use definition::{
@@ -22,4 +23,5 @@ pub use destination::{classify, AddressClass, DestinationPolicy};
 pub use export::{export, ExportFormat};
 pub use json_schema::ArgumentValidator;
 pub use name::ToolName;
+pub use persona::PersonaFields;
 pub use violations::{FieldError, Violations};

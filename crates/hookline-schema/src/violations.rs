@@ -18,6 +18,16 @@ pub struct FieldError {
     pub kind: ViolationKind,
 }
 
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            kind: ViolationKind::Rule,
+        }
+    }
+}
+
 /// All problems found in one input. Parsers push every problem they find instead of stopping at
 /// the first, so a user (or an LLM) can fix everything in one go.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -88,6 +88,12 @@ impl ApiError {
         )
     }
 
+    /// Names a field the error is about (e.g. the `name` of a 409).
+    pub fn with_field(mut self, field: &str, message: &str) -> Self {
+        self.0.errors.push(FieldError::new(field, message));
+        self
+    }
+
     pub fn with(mut self, key: &str, value: Value) -> Self {
         self.0.extra.insert(key.to_owned(), value);
         self

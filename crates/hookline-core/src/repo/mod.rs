@@ -3,15 +3,24 @@
 
 pub mod api_keys;
 pub mod organizations;
+pub mod personas;
 pub mod signing_secrets;
+pub mod tools;
 
 use sqlx::PgConnection;
 
 use crate::error::StoreResult;
 use crate::secrets::SecretBox;
 
+/// JSON as text, for binding to a `json` column: sqlx would send its `Json` wrapper as `jsonb`,
+/// which forgets the key order before the column ever sees it.
+pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("our types always serialize")
+}
+
 /// Re-seals, under the current key, every sealed value made with an older one (for
 /// `hookline secrets rotate`). Returns how many values were re-sealed.
 pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<u64> {
-    signing_secrets::reseal_all(conn, secrets).await
+    Ok(signing_secrets::reseal_all(&mut *conn, secrets).await?
+        + tools::reseal_all(&mut *conn, secrets).await?)
 }

@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use base64::Engine as _;
 use hookline_core::repo::{api_keys, organizations};
-use hookline_core::settings::{RawSettings, Settings};
+pub use hookline_core::settings::RawSettings;
+use hookline_core::settings::Settings;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -83,7 +84,6 @@ impl TestApp {
             .unwrap();
         let key = api_keys::create(&mut *conn, org.id, "test").await.unwrap();
         Org {
-            id: org.id,
             key: key.key.expose().to_owned(),
         }
     }
@@ -117,7 +117,6 @@ impl TestApp {
 }
 
 pub struct Org {
-    pub id: Uuid,
     pub key: String,
 }
 
@@ -152,4 +151,45 @@ pub fn error_fields(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every row of every table, as text, to look for what must not be there.
+pub async fn dump_database(pool: &PgPool) -> String {
+    let tables: Vec<(String,)> =
+        sqlx::query_as("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let mut out = String::new();
+    for (table,) in tables {
+        let rows: Vec<(String,)> =
+            sqlx::query_as(&format!("SELECT row_to_json(t)::text FROM \"{table}\" t"))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        for (row,) in rows {
+            out.push_str(&row);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A stored tool's real header values, opened with the app's key.
+pub async fn open_headers(app: &TestApp, tool_id: &str) -> Vec<(String, String)> {
+    let (org_id, sealed): (Uuid, sqlx::types::Json<hookline_core::sealed_tool::SealedTool>) =
+        sqlx::query_as(
+            "SELECT org_id, json_build_object('definition', definition, 'sealedHeaders', sealed_headers) FROM tools WHERE id = $1",
+        )
+        .bind(Uuid::parse_str(tool_id).unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sealed
+        .0
+        .open_headers(org_id, &app.settings.secrets)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_owned()))
+        .collect()
 }

@@ -2,6 +2,8 @@
 //! test, and the real binary for the command line.
 
 mod cli;
-#[allow(dead_code)] // helpers for the API tests that follow
 mod harness;
+mod isolation;
 mod ops;
+mod personas;
+mod tools;

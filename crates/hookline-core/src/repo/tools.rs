@@ -1,0 +1,248 @@
+//! Stored tools.
+
+use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use hookline_schema::ToolDefinition;
+
+use crate::error::StoreResult;
+use crate::http::Pagination;
+use crate::repo::json_text;
+use crate::sealed_tool::{reseal_headers, SealedTool};
+
+/// The unique constraint that keeps tool names unique within an organization.
+pub const NAME_CONSTRAINT: &str = "tools_org_name_key";
+
+#[derive(Debug, Clone)]
+pub struct StoredTool {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub tool: SealedTool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub usage_count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    org_id: Uuid,
+    definition: Json<ToolDefinition>,
+    sealed_headers: Json<IndexMap<String, String>>,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    usage_count: i64,
+}
+
+impl From<Row> for StoredTool {
+    fn from(r: Row) -> Self {
+        Self {
+            id: r.id,
+            org_id: r.org_id,
+            tool: SealedTool {
+                definition: r.definition.0,
+                sealed_headers: r.sealed_headers.0,
+            },
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            usage_count: r.usage_count,
+        }
+    }
+}
+
+const COLUMNS: &str = "t.id, t.org_id, t.definition, t.sealed_headers, t.version, t.created_at, \
+     t.updated_at, (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS usage_count";
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    tool: &SealedTool,
+) -> StoreResult<StoredTool> {
+    let row: Row = sqlx::query_as(&format!(
+        "WITH t AS (
+            INSERT INTO tools (id, org_id, name, tool_type, description, definition, sealed_headers)
+            VALUES ($1, $2, $3, $4, $5, $6::json, $7::json) RETURNING *)
+         SELECT {COLUMNS} FROM t"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(org_id)
+    .bind(tool.definition.name())
+    .bind(tool.definition.tool_type())
+    .bind(tool.definition.description())
+    .bind(json_text(&tool.definition))
+    .bind(json_text(&tool.sealed_headers))
+    .fetch_one(db)
+    .await?;
+    Ok(row.into())
+}
+
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<StoredTool>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tools t WHERE t.org_id = $1 AND t.id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Locks the tool's row for the rest of the transaction.
+pub async fn lock(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<StoredTool>> {
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tools t WHERE t.org_id = $1 AND t.id = $2 FOR UPDATE"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// The organization's tools with these ids, in the order of `ids` (missing ones left out).
+pub async fn get_many(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> StoreResult<Vec<StoredTool>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tools t JOIN unnest($2::uuid[]) WITH ORDINALITY AS wanted(id, n)
+           ON wanted.id = t.id
+         WHERE t.org_id = $1 ORDER BY wanted.n"
+    ))
+    .bind(org_id)
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    tool: &SealedTool,
+) -> StoreResult<StoredTool> {
+    let row: Row = sqlx::query_as(&format!(
+        "WITH t AS (
+            UPDATE tools SET name = $3, tool_type = $4, description = $5, definition = $6::json,
+                sealed_headers = $7::json, version = version + 1, updated_at = now()
+            WHERE org_id = $1 AND id = $2 RETURNING *)
+         SELECT {COLUMNS} FROM t"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .bind(tool.definition.name())
+    .bind(tool.definition.tool_type())
+    .bind(tool.definition.description())
+    .bind(json_text(&tool.definition))
+    .bind(json_text(&tool.sealed_headers))
+    .fetch_one(db)
+    .await?;
+    Ok(row.into())
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM tools WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One page of the organization's tools, oldest first, optionally filtered by a search in
+/// name and description; with the total count.
+pub async fn list(
+    db: &mut PgConnection,
+    org_id: Uuid,
+    search: Option<&str>,
+    page: Pagination,
+) -> StoreResult<(Vec<StoredTool>, i64)> {
+    let pattern = search.map(like_pattern);
+    let (total,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM tools t WHERE t.org_id = $1
+           AND ($2::text IS NULL OR t.name ILIKE $2 OR t.description ILIKE $2)",
+    )
+    .bind(org_id)
+    .bind(&pattern)
+    .fetch_one(&mut *db)
+    .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tools t WHERE t.org_id = $1
+           AND ($2::text IS NULL OR t.name ILIKE $2 OR t.description ILIKE $2)
+         ORDER BY t.created_at, t.id LIMIT $3 OFFSET $4"
+    ))
+    .bind(org_id)
+    .bind(&pattern)
+    .bind(page.per_page)
+    .bind(page.offset())
+    .fetch_all(&mut *db)
+    .await?;
+    Ok((rows.into_iter().map(Into::into).collect(), total))
+}
+
+/// `%text%` for ILIKE, with the pattern characters in `text` matched literally.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The personas (id, name) that use a tool.
+pub async fn users(db: impl PgExecutor<'_>, tool_id: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.name FROM persona_tools pt JOIN personas p ON p.id = pt.persona_id
+         WHERE pt.tool_id = $1 ORDER BY p.created_at, p.id",
+    )
+    .bind(tool_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Detaches a tool from every persona (before a forced delete).
+pub async fn detach_everywhere(db: impl PgExecutor<'_>, tool_id: Uuid) -> StoreResult<()> {
+    sqlx::query("DELETE FROM persona_tools WHERE tool_id = $1")
+        .bind(tool_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Re-seals every tool's header values made with an older key.
+pub async fn reseal_all(conn: &mut PgConnection, secrets: &crate::SecretBox) -> StoreResult<u64> {
+    type SealedRow = (Uuid, Uuid, Json<IndexMap<String, String>>);
+    let rows: Vec<SealedRow> =
+        sqlx::query_as("SELECT id, org_id, sealed_headers FROM tools FOR UPDATE")
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut count = 0;
+    for (id, org_id, Json(mut sealed)) in rows {
+        let changed = reseal_headers(&mut sealed, org_id, secrets)?;
+        if changed > 0 {
+            sqlx::query("UPDATE tools SET sealed_headers = $2::json WHERE id = $1")
+                .bind(id)
+                .bind(json_text(&sealed))
+                .execute(&mut *conn)
+                .await?;
+            count += changed;
+        }
+    }
+    Ok(count)
+}

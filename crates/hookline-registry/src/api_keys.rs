@@ -1,0 +1,96 @@
+//! `/v1/api-keys`: an organization's keys. The key itself is shown once, when it is made.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use hookline_core::http::{
+    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
+};
+use hookline_core::repo::api_keys::{self, ApiKey};
+use hookline_schema::fields::Fields;
+use hookline_schema::Violations;
+
+const MAX_NAME_CHARS: usize = 100;
+
+fn key_json(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "keyPrefix": k.key_prefix,
+        "createdAt": k.created_at,
+        "lastUsedAt": k.last_used_at,
+    })
+}
+
+pub async fn list(
+    State(state): State<CoreState>,
+    caller: Caller,
+    query: QueryMap,
+) -> Result<Json<ListPage>, ApiError> {
+    let page = Pagination::from_query(&query)?;
+    let keys = api_keys::list(&state.pool, caller.org_id).await?;
+    let total = keys.len() as i64;
+    let data = keys
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.per_page as usize)
+        .map(key_json)
+        .collect();
+    Ok(Json(ListPage::new(data, total, page)))
+}
+
+pub async fn create(
+    State(state): State<CoreState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut v = Violations::new();
+    let name = match body.0.as_object() {
+        None => {
+            v.wrong_type("", "a JSON object");
+            None
+        }
+        Some(map) => {
+            let mut f = Fields::new(map, "", &mut v);
+            let name = f.string("name").map(str::to_owned);
+            f.finish("an API key");
+            name
+        }
+    };
+    let name = name.unwrap_or_else(|| "default".into());
+    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        v.rule(
+            "name",
+            format!("must be 1 to {MAX_NAME_CHARS} characters, not blank"),
+        );
+    }
+    v.into_result(()).map_err(ApiError::invalid)?;
+    let created = api_keys::create(&state.pool, caller.org_id, &name).await?;
+    tracing::info!(key_id = %created.record.id, "API key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": created.record.id,
+            "name": created.record.name,
+            "key": created.key.expose(),
+            "keyPrefix": created.record.key_prefix,
+            "createdAt": created.record.created_at,
+        })),
+    ))
+}
+
+pub async fn revoke(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "API key")?;
+    if !api_keys::revoke(&state.pool, caller.org_id, id).await? {
+        return Err(ApiError::not_found("API key"));
+    }
+    state.auth.forget(id);
+    tracing::info!(key_id = %id, "API key revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,177 @@
+//! `/v1/personas`: personas and the tools they may call.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use hookline_core::http::{
+    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
+};
+use hookline_core::repo::personas::{self, Persona, PersonaTool};
+use hookline_core::repo::tools;
+use hookline_schema::PersonaFields;
+
+use crate::merge::merge_top_level;
+
+/// A persona as the API shows it, with its tools in order.
+pub fn persona_json(p: &Persona, tools: &[PersonaTool]) -> Value {
+    let mine: Vec<&PersonaTool> = tools.iter().filter(|t| t.persona_id == p.id).collect();
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "systemPrompt": p.system_prompt,
+        "llmId": p.llm_id,
+        "languageCode": p.language_code,
+        "avatarId": p.avatar_id,
+        "voiceId": p.voice_id,
+        "toolIds": mine.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "tools": mine.iter().map(|t| json!({
+            "id": t.id, "name": t.name, "type": t.tool_type, "subtype": t.subtype,
+        })).collect::<Vec<_>>(),
+        "createdAt": p.created_at,
+        "updatedAt": p.updated_at,
+    })
+}
+
+async fn render(db: &mut PgConnection, p: &Persona) -> Result<Json<Value>, ApiError> {
+    let tools = personas::tools_of(db, &[p.id]).await?;
+    Ok(Json(persona_json(p, &tools)))
+}
+
+fn parse(body: &Value) -> Result<PersonaFields, ApiError> {
+    PersonaFields::parse(body, "").map_err(ApiError::invalid)
+}
+
+pub async fn create(
+    State(state): State<CoreState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let fields = parse(&body.0)?;
+    let mut tx = state.pool.begin().await?;
+    crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
+    let persona = personas::insert(&mut tx, caller.org_id, &fields).await?;
+    let shown = render(&mut tx, &persona).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, shown))
+}
+
+pub async fn list(
+    State(state): State<CoreState>,
+    caller: Caller,
+    query: QueryMap,
+) -> Result<Json<ListPage>, ApiError> {
+    let page = Pagination::from_query(&query)?;
+    let search = query.get("search").filter(|s| !s.is_empty());
+    let mut conn = state.pool.acquire().await?;
+    let (found, total) = personas::list(&mut conn, caller.org_id, search, page).await?;
+    let ids: Vec<Uuid> = found.iter().map(|p| p.id).collect();
+    let tools = personas::tools_of(&mut *conn, &ids).await?;
+    let data = found.iter().map(|p| persona_json(p, &tools)).collect();
+    Ok(Json(ListPage::new(data, total, page)))
+}
+
+pub async fn read(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "persona")?;
+    let mut conn = state.pool.acquire().await?;
+    let persona = personas::get(&mut *conn, caller.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("persona"))?;
+    render(&mut conn, &persona).await
+}
+
+/// `PUT` and `PATCH` alike: a partial update.
+pub async fn update(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "persona")?;
+    let patch = body.object()?;
+    let mut tx = state.pool.begin().await?;
+    let current = personas::lock(&mut tx, caller.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("persona"))?;
+    let tools = personas::tools_of(&mut *tx, &[id]).await?;
+    let Value::Object(mut merged) = persona_json(&current, &tools) else {
+        return Err(ApiError::internal("a persona view is not an object"));
+    };
+    // Only the writable fields take part; the rest of the view is output.
+    merged.retain(|k, v| {
+        !v.is_null() && !matches!(k.as_str(), "id" | "tools" | "createdAt" | "updatedAt")
+    });
+    merge_top_level(&mut merged, patch);
+    let fields = parse(&Value::Object(merged))?;
+    crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
+    let persona = personas::update(&mut tx, caller.org_id, id, &fields).await?;
+    let shown = render(&mut tx, &persona).await?;
+    tx.commit().await?;
+    Ok(shown)
+}
+
+pub async fn delete(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "persona")?;
+    if personas::delete(&state.pool, caller.org_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("persona"))
+    }
+}
+
+/// Both path ids, checked against the caller's organization (another's is a 404).
+async fn persona_and_tool(
+    tx: &mut PgConnection,
+    org_id: Uuid,
+    ids: (String, String),
+) -> Result<(Persona, Uuid), ApiError> {
+    let persona_id = parse_id(&ids.0, "persona")?;
+    let tool_id = parse_id(&ids.1, "tool")?;
+    let persona = personas::lock(tx, org_id, persona_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("persona"))?;
+    tools::get(&mut *tx, org_id, tool_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    Ok((persona, tool_id))
+}
+
+pub async fn attach(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(ids): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let (persona, tool_id) = persona_and_tool(&mut tx, caller.org_id, ids).await?;
+    personas::attach(&mut tx, persona.id, tool_id).await?;
+    let shown = render(&mut tx, &persona).await?;
+    tx.commit().await?;
+    Ok(shown)
+}
+
+pub async fn detach(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(ids): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let (persona, tool_id) = persona_and_tool(&mut tx, caller.org_id, ids).await?;
+    if !personas::detach(&mut *tx, persona.id, tool_id).await? {
+        return Err(ApiError::not_found("tool on this persona"));
+    }
+    let shown = render(&mut tx, &persona).await?;
+    tx.commit().await?;
+    Ok(shown)
+}

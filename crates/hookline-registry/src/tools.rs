@@ -1,0 +1,217 @@
+//! `/v1/tools`: webhook, client and system tools.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use hookline_core::http::{
+    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
+};
+use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
+use hookline_core::sealed_tool::SealedTool;
+use hookline_core::secrets::SecretBox;
+use hookline_core::StoreError;
+use hookline_schema::{mask_header_value, ToolDefinition};
+
+use crate::merge::merge_top_level;
+
+/// A stored tool as the API shows it: id first, every definition field (header values masked),
+/// then its timestamps and how many personas use it.
+pub fn tool_json(tool: &StoredTool) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(tool.id));
+    if let Value::Object(definition) = tool.tool.definition.to_json() {
+        out.extend(definition);
+    }
+    out.insert("createdAt".into(), json!(tool.created_at));
+    out.insert("updatedAt".into(), json!(tool.updated_at));
+    out.insert("usageCount".into(), json!(tool.usage_count));
+    Value::Object(out)
+}
+
+fn name_taken(name: &str) -> ApiError {
+    ApiError::conflict(format!("a tool named {name:?} exists already"))
+        .with_field("name", "is taken by another tool of your organization")
+}
+
+fn store_error(e: StoreError, name: &str) -> ApiError {
+    match e {
+        StoreError::Conflict { constraint } if constraint == NAME_CONSTRAINT => name_taken(name),
+        other => other.into(),
+    }
+}
+
+pub async fn create(
+    State(state): State<CoreState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let definition = ToolDefinition::parse(&body.0, "", &state.settings.destinations)
+        .map_err(ApiError::invalid)?;
+    let name = definition.name().to_owned();
+    let sealed = SealedTool::seal(definition, caller.org_id, &state.settings.secrets);
+    let stored = tools::insert(&state.pool, caller.org_id, &sealed)
+        .await
+        .map_err(|e| store_error(e, &name))?;
+    tracing::info!(tool_id = %stored.id, tool = %name, "tool created");
+    Ok((StatusCode::CREATED, Json(tool_json(&stored))))
+}
+
+pub async fn list(
+    State(state): State<CoreState>,
+    caller: Caller,
+    query: QueryMap,
+) -> Result<Json<ListPage>, ApiError> {
+    let page = Pagination::from_query(&query)?;
+    let search = query.get("search").filter(|s| !s.is_empty());
+    let mut conn = state.pool.acquire().await?;
+    let (found, total) = tools::list(&mut conn, caller.org_id, search, page).await?;
+    Ok(Json(ListPage::new(
+        found.iter().map(tool_json).collect(),
+        total,
+        page,
+    )))
+}
+
+pub async fn read(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "tool")?;
+    let tool = tools::get(&state.pool, caller.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    Ok(Json(tool_json(&tool)))
+}
+
+/// `PUT` and `PATCH` alike: a partial update.
+pub async fn update(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "tool")?;
+    let patch = body.object()?;
+    let secrets = &state.settings.secrets;
+    let mut tx = state.pool.begin().await?;
+    let current = tools::lock(&mut tx, caller.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    let merged = merged_definition(&current, patch, secrets)?;
+    let definition = ToolDefinition::parse(&merged, "", &state.settings.destinations)
+        .map_err(ApiError::invalid)?;
+    let name = definition.name().to_owned();
+    let sealed = SealedTool::seal(definition, caller.org_id, secrets);
+    let stored = tools::update(&mut *tx, caller.org_id, id, &sealed)
+        .await
+        .map_err(|e| store_error(e, &name))?;
+    tx.commit().await?;
+    tracing::info!(tool_id = %id, version = stored.version, "tool updated");
+    Ok(Json(tool_json(&stored)))
+}
+
+/// The stored definition with the patch applied, header values in plain text again: a header
+/// sent back with its masked preview keeps its stored value.
+fn merged_definition(
+    current: &StoredTool,
+    mut patch: Map<String, Value>,
+    secrets: &SecretBox,
+) -> Result<Value, ApiError> {
+    let plain = current
+        .tool
+        .open_headers(current.org_id, secrets)
+        .map_err(ApiError::internal)?;
+    let preview_of = |name: &str| {
+        plain
+            .iter()
+            .find(|(stored, _)| stored.eq_ignore_ascii_case(name))
+            .map(|(_, value)| (mask_header_value(value.expose()), value.expose().to_owned()))
+    };
+    if let Some(Value::Object(sent)) = patch.get_mut("headers") {
+        for (name, value) in sent.iter_mut() {
+            if let (Some(text), Some((preview, real))) = (value.as_str(), preview_of(name)) {
+                if text == preview {
+                    *value = Value::String(real);
+                }
+            }
+        }
+    }
+    let Value::Object(mut merged) = current.tool.definition.to_json() else {
+        return Err(ApiError::internal("a stored definition is not an object"));
+    };
+    if let Some(Value::Object(headers)) = merged.get_mut("headers") {
+        for (name, value) in plain {
+            headers.insert(name, Value::String(value.expose().to_owned()));
+        }
+    }
+    merge_top_level(&mut merged, patch);
+    Ok(Value::Object(merged))
+}
+
+pub async fn delete(
+    State(state): State<CoreState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "tool")?;
+    let force = query.flag("force")?;
+    let mut tx = state.pool.begin().await?;
+    tools::lock(&mut tx, caller.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    let users = tools::users(&mut *tx, id).await?;
+    if !users.is_empty() && !force {
+        let personas: Vec<Value> = users
+            .iter()
+            .map(|(id, name)| json!({"id": id, "name": name}))
+            .collect();
+        return Err(ApiError::conflict(format!(
+            "the tool is used by {} persona(s); detach it first or delete with ?force=true",
+            users.len()
+        ))
+        .with("personas", Value::Array(personas)));
+    }
+    tools::detach_everywhere(&mut *tx, id).await?;
+    tools::delete(&mut *tx, caller.org_id, id).await?;
+    tx.commit().await?;
+    tracing::info!(tool_id = %id, detached = users.len(), "tool deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Looks up tools named by id in a body; each one missing (or another organization's) is a
+/// 422 naming `field[i]`.
+pub(crate) async fn existing(
+    db: &mut sqlx::PgConnection,
+    org_id: Uuid,
+    ids: &[Uuid],
+    field: &str,
+) -> Result<Vec<StoredTool>, ApiError> {
+    let found = tools::get_many(&mut *db, org_id, ids).await?;
+    let mut violations = hookline_schema::Violations::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !found.iter().any(|t| t.id == *id) {
+            violations.rule(
+                format!("{field}[{i}]"),
+                "is not a tool of your organization",
+            );
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::invalid(violations));
+    }
+    let mut names = std::collections::HashSet::new();
+    for tool in &found {
+        if !names.insert(tool.tool.definition.name()) {
+            return Err(ApiError::conflict(format!(
+                "two tools named {:?} cannot be on one persona",
+                tool.tool.definition.name()
+            )));
+        }
+    }
+    Ok(found)
+}

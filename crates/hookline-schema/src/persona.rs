@@ -1,0 +1,132 @@
+//! Persona fields: who the AI is and which tools it may call.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::fields::Fields;
+use crate::violations::Violations;
+
+pub const MAX_PERSONA_NAME_CHARS: usize = 100;
+pub const MAX_PERSONA_DESCRIPTION_CHARS: usize = 10_000;
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 100_000;
+pub const MAX_OPAQUE_CHARS: usize = 256;
+
+/// A persona's own fields, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PersonaFields {
+    pub name: String,
+    pub description: Option<String>,
+    pub system_prompt: Option<String>,
+    pub llm_id: Option<String>,
+    pub language_code: Option<String>,
+    pub avatar_id: Option<String>,
+    pub voice_id: Option<String>,
+    pub tool_ids: Vec<Uuid>,
+}
+
+impl PersonaFields {
+    /// Parses a stored persona's body (`POST /v1/personas`), reporting every problem.
+    pub fn parse(value: &Value, prefix: &str) -> Result<Self, Violations> {
+        let mut v = Violations::new();
+        let Some(map) = value.as_object() else {
+            v.wrong_type(prefix, "a JSON object");
+            return Err(v);
+        };
+        let mut f = Fields::new(map, prefix, &mut v);
+        let persona = read_persona(&mut f, true);
+        f.finish("a persona");
+        v.into_result(persona)
+    }
+}
+
+/// Reads the persona fields from `f`; `name_required` is false for ephemeral personas.
+pub fn read_persona(f: &mut Fields, name_required: bool) -> PersonaFields {
+    let name = if name_required {
+        f.required_string("name")
+    } else {
+        f.string("name")
+    };
+    let name = name.and_then(|n| {
+        limited(f, "name", n, MAX_PERSONA_NAME_CHARS).filter(|n| {
+            let blank = n.trim().is_empty();
+            if blank {
+                let path = f.path("name");
+                f.v.rule(path, "must not be empty or blank");
+            }
+            !blank
+        })
+    });
+    let text = |f: &mut Fields, key: &'static str, max: usize| {
+        f.string(key).and_then(|s| limited(f, key, s, max))
+    };
+    PersonaFields {
+        name: name.unwrap_or_default(),
+        description: text(f, "description", MAX_PERSONA_DESCRIPTION_CHARS),
+        system_prompt: text(f, "systemPrompt", MAX_SYSTEM_PROMPT_CHARS),
+        llm_id: text(f, "llmId", MAX_OPAQUE_CHARS),
+        language_code: text(f, "languageCode", MAX_OPAQUE_CHARS),
+        avatar_id: text(f, "avatarId", MAX_OPAQUE_CHARS),
+        voice_id: text(f, "voiceId", MAX_OPAQUE_CHARS),
+        tool_ids: read_tool_ids(f),
+    }
+}
+
+fn limited(f: &mut Fields, key: &'static str, s: &str, max: usize) -> Option<String> {
+    if s.chars().count() > max {
+        let path = f.path(key);
+        f.v.rule(path, format!("must be at most {max} characters"));
+        None
+    } else {
+        Some(s.to_owned())
+    }
+}
+
+fn read_tool_ids(f: &mut Fields) -> Vec<Uuid> {
+    let Some(value) = f.get("toolIds") else {
+        return Vec::new();
+    };
+    let path = f.path("toolIds");
+    let Some(items) = value.as_array() else {
+        f.v.wrong_type(path, "an array of tool ids");
+        return Vec::new();
+    };
+    let mut ids = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        match item.as_str() {
+            None => f.v.wrong_type(at, "a tool id (a UUID string)"),
+            Some(text) => match Uuid::parse_str(text) {
+                Err(_) => f.v.rule(at, "is not a tool of your organization"),
+                Ok(id) if ids.contains(&id) => f.v.rule(at, "appears twice"),
+                Ok(id) => ids.push(id),
+            },
+        }
+    }
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_and_reports_every_problem() {
+        let ok = PersonaFields::parse(
+            &json!({"name": "Support", "systemPrompt": "Be kind", "toolIds": ["0190a0a0-0000-7000-8000-000000000001"]}),
+            "",
+        )
+        .unwrap();
+        assert_eq!(ok.tool_ids.len(), 1);
+        let err = PersonaFields::parse(
+            &json!({"name": "", "systemPrompt": "x".repeat(100_001), "toolIds": ["nope", 3], "colour": "red"}),
+            "",
+        )
+        .unwrap_err();
+        let fields: Vec<_> = err.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["name", "systemPrompt", "toolIds[0]", "toolIds[1]", "colour"]
+        );
+    }
+}
