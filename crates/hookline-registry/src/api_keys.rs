@@ -5,6 +5,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::openapi::{ApiKeyCreated, ApiKeyInput, ApiKeyList};
+use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
 };
@@ -24,6 +26,16 @@ fn key_json(k: &ApiKey) -> Value {
     })
 }
 
+#[utoipa::path(
+    get, path = "/v1/api-keys", tag = "api-keys", summary = "List active API keys",
+    security(("apiKey" = [])),
+    params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
+    responses(
+        (status = 200, body = ApiKeyList),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
@@ -41,6 +53,17 @@ pub async fn list(
     Ok(Json(ListPage::new(data, total, page)))
 }
 
+#[utoipa::path(
+    post, path = "/v1/api-keys", tag = "api-keys", summary = "Create an API key",
+    security(("apiKey" = [])),
+    request_body = ApiKeyInput,
+    responses(
+        (status = 201, body = ApiKeyCreated),
+        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
@@ -81,6 +104,16 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/api-keys/{id}", tag = "api-keys", summary = "Revoke an API key at once",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn revoke(
     State(state): State<CoreState>,
     caller: Caller,

@@ -6,6 +6,7 @@
 
 mod api_keys;
 mod merge;
+mod openapi;
 mod personas;
 mod tools;
 
@@ -13,6 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use hookline_core::http::CoreState;
 
+pub use openapi::RegistryApi;
 pub use personas::persona_json;
 pub use tools::tool_json;
 

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::openapi::{PersonaInput, PersonaList, PersonaResponse};
+use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
 };
@@ -46,6 +48,18 @@ fn parse(body: &Value) -> Result<PersonaFields, ApiError> {
     PersonaFields::parse(body, "").map_err(ApiError::invalid)
 }
 
+#[utoipa::path(
+    post, path = "/v1/personas", tag = "personas", summary = "Create a persona",
+    security(("apiKey" = [])),
+    request_body = PersonaInput,
+    responses(
+        (status = 201, body = PersonaResponse),
+        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
@@ -60,6 +74,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, shown))
 }
 
+#[utoipa::path(
+    get, path = "/v1/personas", tag = "personas", summary = "List personas",
+    security(("apiKey" = [])),
+    params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
+    responses(
+        (status = 200, body = PersonaList),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
@@ -75,6 +99,16 @@ pub async fn list(
     Ok(Json(ListPage::new(data, total, page)))
 }
 
+#[utoipa::path(
+    get, path = "/v1/personas/{id}", tag = "personas", summary = "Read a persona",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = PersonaResponse),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn read(
     State(state): State<CoreState>,
     caller: Caller,
@@ -89,6 +123,20 @@ pub async fn read(
 }
 
 /// `PUT` and `PATCH` alike: a partial update.
+#[utoipa::path(
+    method(put, patch), path = "/v1/personas/{id}", tag = "personas", summary = "Update a persona partially: fields sent replace, null clears",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = PersonaInput,
+    responses(
+        (status = 200, body = PersonaResponse),
+        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn update(
     State(state): State<CoreState>,
     caller: Caller,
@@ -118,6 +166,16 @@ pub async fn update(
     Ok(shown)
 }
 
+#[utoipa::path(
+    delete, path = "/v1/personas/{id}", tag = "personas", summary = "Delete a persona",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn delete(
     State(state): State<CoreState>,
     caller: Caller,
@@ -148,6 +206,17 @@ async fn persona_and_tool(
     Ok((persona, tool_id))
 }
 
+#[utoipa::path(
+    post, path = "/v1/personas/{id}/tools/{toolId}", tag = "personas", summary = "Attach a tool",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
+    responses(
+        (status = 200, body = PersonaResponse),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn attach(
     State(state): State<CoreState>,
     caller: Caller,
@@ -161,6 +230,16 @@ pub async fn attach(
     Ok(shown)
 }
 
+#[utoipa::path(
+    delete, path = "/v1/personas/{id}/tools/{toolId}", tag = "personas", summary = "Detach a tool",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
+    responses(
+        (status = 200, body = PersonaResponse),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn detach(
     State(state): State<CoreState>,
     caller: Caller,

@@ -6,6 +6,8 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use crate::openapi::{ToolList, ToolResponse};
+use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
 };
@@ -43,6 +45,18 @@ fn store_error(e: StoreError, name: &str) -> ApiError {
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/tools", tag = "tools", summary = "Create a tool",
+    security(("apiKey" = [])),
+    request_body = ToolDefinition,
+    responses(
+        (status = 201, body = ToolResponse),
+        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
@@ -59,6 +73,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(tool_json(&stored))))
 }
 
+#[utoipa::path(
+    get, path = "/v1/tools", tag = "tools", summary = "List tools",
+    security(("apiKey" = [])),
+    params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
+    responses(
+        (status = 200, body = ToolList),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
@@ -75,6 +99,16 @@ pub async fn list(
     )))
 }
 
+#[utoipa::path(
+    get, path = "/v1/tools/{id}", tag = "tools", summary = "Read a tool",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = ToolResponse),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn read(
     State(state): State<CoreState>,
     caller: Caller,
@@ -88,6 +122,20 @@ pub async fn read(
 }
 
 /// `PUT` and `PATCH` alike: a partial update.
+#[utoipa::path(
+    method(put, patch), path = "/v1/tools/{id}", tag = "tools", summary = "Update a tool partially: fields sent replace, null clears",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = Object,
+    responses(
+        (status = 200, body = ToolResponse),
+        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn update(
     State(state): State<CoreState>,
     caller: Caller,
@@ -152,6 +200,17 @@ fn merged_definition(
     Ok(Value::Object(merged))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/tools/{id}", tag = "tools", summary = "Delete a tool",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Detach it from the personas that use it")),
+    responses(
+        (status = 204),
+        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "In use: the problem lists `personas`", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
 pub async fn delete(
     State(state): State<CoreState>,
     caller: Caller,

@@ -6,6 +6,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
@@ -32,7 +33,7 @@ pub const FORBIDDEN_HEADERS: [&str; 7] = [
     "webhook-signature",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -70,47 +71,76 @@ impl HttpMethod {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServerSubtype {
     Webhook,
 }
 
 /// A tool that calls an HTTP endpoint from the server side (`type: server, subtype: webhook`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookTool {
     pub subtype: ServerSubtype,
     pub name: ToolName,
     pub description: String,
     pub url: String,
+    #[serde(default = "default_method")]
     pub method: HttpMethod,
     /// Header values: plain text right after parsing; masked previews wherever the definition is
     /// shown or stored (the real values are sealed beside it).
     #[serde(default)]
     pub headers: IndexMap<String, String>,
+    /// JSON Schema of the arguments (root `"type": "object"`).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
+    /// JSON Schema of arguments that always go to the query string.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub query_parameters: Option<Value>,
+    #[serde(default = "yes")]
     pub await_response: bool,
+    /// 1–60 seconds.
+    #[serde(default = "default_timeout")]
     pub timeout_seconds: u32,
+    #[serde(default)]
     pub disable_interruptions: bool,
 }
 
+fn default_method() -> HttpMethod {
+    HttpMethod::Post
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_timeout() -> u32 {
+    MAX_TIMEOUT_SECONDS
+}
+
+fn default_result_timeout() -> u32 {
+    DEFAULT_RESULT_TIMEOUT_SECONDS
+}
+
 /// A tool the browser carries out (show a product, open a page) and may answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientTool {
     pub name: ToolName,
     pub description: String,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
+    #[serde(default)]
     pub await_result: bool,
+    /// 1–600 seconds.
+    #[serde(default = "default_result_timeout")]
     pub result_timeout_seconds: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SystemToolName {
     EndCall,
@@ -158,7 +188,7 @@ impl SystemToolName {
 }
 
 /// A tool run by Hookline itself on the conversation (`end_call` ends the session).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemTool {
     pub name: SystemToolName,
@@ -166,7 +196,7 @@ pub struct SystemTool {
 }
 
 /// Any tool, tagged by `type` exactly as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ToolDefinition {
     Server(WebhookTool),

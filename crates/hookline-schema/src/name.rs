@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 pub const MAX_NAME_CHARS: usize = 64;
 
 /// A tool name that is 1–64 characters of snake_case (`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[schema(value_type = String, pattern = "^[a-z][a-z0-9]*(_[a-z0-9]+)*$")]
 #[serde(try_from = "String", into = "String")]
 pub struct ToolName(String);
 

@@ -10,11 +10,12 @@ pub enum ViolationKind {
 }
 
 /// One problem with one field, e.g. `personaConfig.tools[2].name`: "must be snake_case".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub kind: ViolationKind,
 }
 

@@ -43,6 +43,8 @@ pub fn router(state: CoreState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(reference_page))
         .with_state(state.clone());
     Router::new()
         .merge(ops)
@@ -72,11 +74,17 @@ pub async fn serve(
         .await
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",
+    responses((status = 200, description = "Up")))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn readyz(State(state): State<CoreState>) -> Result<Json<serde_json::Value>, ApiError> {
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "The database answers",
+    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer")))]
+pub(crate) async fn readyz(
+    State(state): State<CoreState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await
@@ -90,11 +98,24 @@ async fn readyz(State(state): State<CoreState>) -> Result<Json<serde_json::Value
     Ok(Json(json!({"status": "ready"})))
 }
 
-async fn metrics() -> impl IntoResponse {
+#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub(crate) async fn metrics() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics_handle().render(),
     )
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document_json(),
+    )
+}
+
+async fn reference_page() -> impl IntoResponse {
+    axum::response::Html(crate::openapi::REFERENCE_PAGE)
 }
 
 /// Completes on SIGINT or SIGTERM.

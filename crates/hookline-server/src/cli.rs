@@ -40,6 +40,8 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeysCommand,
     },
+    /// Print the OpenAPI document (as committed in docs/openapi.json).
+    Openapi,
     /// Manage encrypted secrets.
     Secrets {
         #[command(subcommand)]
@@ -88,6 +90,10 @@ pub async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Openapi = cli.command {
+        print!("{}", crate::openapi::document_json());
+        return Ok(());
+    }
     let raw = RawSettings::load().map_err(|e| e.to_string())?;
     telemetry::init_logging(raw.log_format);
     let settings = Settings::check(raw, cli.dev).map_err(|e| e.to_string())?;
@@ -112,6 +118,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Secrets {
             command: SecretsCommand::Rotate,
         } => rotate_secrets(settings).await,
+        Command::Openapi => unreachable!("answered before the settings are read"),
     }
 }
 

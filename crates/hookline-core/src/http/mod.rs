@@ -14,8 +14,8 @@ use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
 pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
-pub use pagination::{ListPage, Pagination};
-pub use problem::ApiError;
+pub use pagination::{ListMeta, ListPage, Pagination};
+pub use problem::{ApiError, ProblemDocument};
 
 /// What every service's routes need: the pool, the settings and the API-key checker.
 #[derive(Clone)]

@@ -71,3 +71,18 @@ impl ListPage {
         }
     }
 }
+
+/// The `meta` block of a list, for the API reference.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ListMeta {
+    total: i64,
+    last_page: i64,
+    current_page: i64,
+    per_page: i64,
+    /// The previous page number, or null on the first page.
+    prev: Option<i64>,
+    /// The next page number, or null on the last page.
+    next: Option<i64>,
+}

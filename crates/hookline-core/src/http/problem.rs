@@ -181,3 +181,17 @@ pub async fn method_not_allowed_fallback() -> ApiError {
         "this route does not take that method",
     )
 }
+
+/// The shape of every error answer, for the API reference.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ProblemDocument {
+    /// A URI naming the kind of problem, e.g. `urn:hookline:problem:validation`.
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+    /// Every invalid field, each with a path a person can follow (`personaConfig.tools[2].name`).
+    errors: Vec<FieldError>,
+}

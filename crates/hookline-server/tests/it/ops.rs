@@ -37,3 +37,48 @@ async fn unknown_routes_and_methods_are_problem_documents() {
         "application/problem+json"
     );
 }
+
+#[tokio::test]
+async fn the_committed_openapi_document_matches_the_code() {
+    let app = TestApp::spawn().await;
+    let served = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    let served = served.text().await.unwrap();
+    let committed = include_str!("../../../../docs/openapi.json");
+    assert!(
+        served == committed,
+        "docs/openapi.json is stale: run `cargo run --bin hookline -- openapi > docs/openapi.json`"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/v1/tools",
+        "/v1/tools/{id}",
+        "/v1/personas",
+        "/v1/api-keys",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
+}
+
+#[tokio::test]
+async fn the_reference_page_works_offline() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("fetch(\"/openapi.json\")"));
+    // Nothing is loaded from anywhere else.
+    for needle in ["src=\"http", "href=\"http", "@import", "cdn"] {
+        assert!(!html.contains(needle), "{needle}");
+    }
+}
