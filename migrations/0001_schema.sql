@@ -99,6 +99,8 @@ CREATE TABLE sessions (
     created_at          timestamptz NOT NULL DEFAULT now(),
     expires_at          timestamptz NOT NULL,
     ended_at            timestamptz,
+    -- The last event number given out; bumping it under the row lock keeps events in order.
+    event_seq           bigint NOT NULL DEFAULT 0,
     CONSTRAINT sessions_client_secret_hash_key UNIQUE (client_secret_hash)
 );
 CREATE INDEX sessions_org_idx ON sessions (org_id, created_at);

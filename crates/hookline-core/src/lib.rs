@@ -11,6 +11,7 @@ pub mod repo;
 pub mod sealed_tool;
 pub mod secrets;
 pub mod settings;
+pub mod snapshot;
 
 pub use error::{StoreError, StoreResult};
 pub use secrets::{SecretBox, SecretString};

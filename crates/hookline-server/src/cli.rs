@@ -130,6 +130,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen} (HOOKLINE_LISTEN): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    hookline_sessions::janitor::spawn(app.state.pool.clone());
     tracing::info!(address = %local, mode = ?mode, "hookline is listening");
     app::serve(app, listener, app::shutdown_signal())
         .await

@@ -23,14 +23,22 @@ struct BearerKeys;
 impl Modify for BearerKeys {
     fn modify(&self, doc: &mut Document) {
         let components = doc.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "apiKey",
+        let bearer = |description: &str| {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An organization API key, `hk_…`"))
+                    .description(Some(description))
                     .build(),
-            ),
+            )
+        };
+        components.add_security_scheme("apiKey", bearer("An organization API key, `hk_…`"));
+        components.add_security_scheme(
+            "sessionToken",
+            bearer("A single-use session token, `hst_…`, from POST /v1/auth/session-token"),
+        );
+        components.add_security_scheme(
+            "clientSecret",
+            bearer("A session's client secret, `hcs_…`: that session only, never its server tools"),
         );
     }
 }
@@ -40,6 +48,7 @@ pub fn document() -> Document {
     let mut doc = BaseApi::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(hookline_registry::RegistryApi::openapi());
+    doc.merge(hookline_sessions::SessionsApi::openapi());
     doc
 }
 

@@ -1,9 +1,51 @@
-//! hookline-sessions (filled in by its own issue).
+//! Sessions: single-use session tokens bound to a snapshot of a persona's tools, the sessions they
+//! start, each session's client secret (the browser's credential for that session alone), the
+//! tools in each LLM API's format, and the clean-up of what has expired.
+//!
+//! Depends on `hookline-schema` and `hookline-core` only.
 
+pub mod credentials;
+pub mod janitor;
+mod sessions;
+mod tokens;
+
+use axum::routing::{get, post};
 use axum::Router;
+use hookline_core::http::cors::browser_cors;
 use hookline_core::http::CoreState;
+use utoipa::OpenApi;
 
-/// The routes of this service.
+pub use sessions::session_json;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools),
+    tags((name = "sessions", description = "Session tokens and sessions"))
+)]
+pub struct SessionsApi;
+
+/// A preflight from an origin that is not allowed ends here, with no CORS headers.
+pub async fn preflight() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
+}
+
+/// The sessions service's routes. Those a browser calls answer CORS for the configured origins.
 pub fn router(state: CoreState) -> Router {
-    Router::new().with_state(state)
+    // OPTIONS is routed so that preflights reach the CORS layer instead of a 405.
+    let browser = Router::new()
+        .route("/v1/sessions/{id}", get(sessions::read).options(preflight))
+        .route(
+            "/v1/sessions/{id}/end",
+            post(sessions::end).options(preflight),
+        )
+        .route(
+            "/v1/sessions/{id}/tools",
+            get(sessions::tools).options(preflight),
+        )
+        .layer(browser_cors(&state.settings));
+    Router::new()
+        .route("/v1/auth/session-token", post(tokens::issue))
+        .route("/v1/engine/session", post(sessions::start))
+        .merge(browser)
+        .with_state(state)
 }

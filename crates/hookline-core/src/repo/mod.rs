@@ -2,8 +2,10 @@
 //! handler can run several of them in one transaction; every query names its organization.
 
 pub mod api_keys;
+pub mod events;
 pub mod organizations;
 pub mod personas;
+pub mod sessions;
 pub mod signing_secrets;
 pub mod tools;
 

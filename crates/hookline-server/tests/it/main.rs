@@ -6,4 +6,5 @@ mod harness;
 mod isolation;
 mod ops;
 mod personas;
+mod sessions;
 mod tools;

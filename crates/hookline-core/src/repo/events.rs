@@ -1,0 +1,85 @@
+//! Session events: numbered 1, 2, 3… within each session (the SSE id), stored so a reconnecting
+//! client can replay what it missed, and announced with NOTIFY (ids only) so a stream on any
+//! instance hears of them.
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+use crate::repo::json_text;
+
+/// The NOTIFY channel; each payload is `<session id>:<seq>`.
+pub const CHANNEL: &str = "hookline_events";
+
+pub const TOOL_CALL_STARTED: &str = "toolCallStarted";
+pub const TOOL_CALL_COMPLETED: &str = "toolCallCompleted";
+pub const TOOL_CALL_FAILED: &str = "toolCallFailed";
+pub const SESSION_ENDED: &str = "sessionEnded";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: String,
+    pub data: sqlx::types::Json<Value>,
+}
+
+/// Appends an event and announces it; returns its number. The session row is locked while the
+/// number is taken, so numbers are given in commit order and a reader never sees a gap fill in.
+pub async fn append(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    event: &str,
+    data: &Value,
+) -> StoreResult<i64> {
+    let (seq,): (i64,) = sqlx::query_as(
+        "WITH s AS (UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq),
+              e AS (INSERT INTO session_events (session_id, seq, event, data)
+                    SELECT $1, s.event_seq, $2, $3::json FROM s RETURNING seq)
+         SELECT seq FROM e, LATERAL (SELECT pg_notify($4, $1::text || ':' || e.seq)) n",
+    )
+    .bind(session_id)
+    .bind(event)
+    .bind(json_text(data))
+    .bind(CHANNEL)
+    .fetch_one(db)
+    .await?;
+    Ok(seq)
+}
+
+/// The session's events after `after`, in order, at most `limit`.
+pub async fn after(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<StoredEvent>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, event, data FROM session_events
+         WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(session_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The number of the session's latest event (0 when none).
+pub async fn latest(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<i64> {
+    let (seq,): (i64,) = sqlx::query_as("SELECT event_seq FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_one(db)
+        .await?;
+    Ok(seq)
+}
+
+/// The data of a `sessionEnded` event.
+pub fn session_ended_data(session_id: Uuid) -> Value {
+    json!({
+        "eventUid": Uuid::now_v7(),
+        "sessionId": session_id,
+        "timestamp": Utc::now(),
+    })
+}

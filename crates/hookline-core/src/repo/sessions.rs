@@ -1,0 +1,210 @@
+//! Session tokens (single-use, stored as hashes) and the sessions they start.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+use crate::repo::json_text;
+use crate::snapshot::SessionConfig;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub persona_id: Option<Uuid>,
+    pub client_label: Option<String>,
+    pub config: Json<SessionConfig>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStatus {
+    Active,
+    Ended,
+    Expired,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Ended => "ended",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl Session {
+    pub fn status(&self) -> SessionStatus {
+        if self.ended_at.is_some() {
+            SessionStatus::Ended
+        } else if self.expires_at <= Utc::now() {
+            SessionStatus::Expired
+        } else {
+            SessionStatus::Active
+        }
+    }
+}
+
+pub struct NewToken<'a> {
+    pub token_hash: &'a [u8],
+    pub org_id: Uuid,
+    pub persona_id: Option<Uuid>,
+    pub client_label: Option<&'a str>,
+    pub config: &'a SessionConfig,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_token(db: impl PgExecutor<'_>, t: &NewToken<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO session_tokens (token_hash, org_id, persona_id, client_label, config, expires_at)
+         VALUES ($1, $2, $3, $4, $5::json, $6)",
+    )
+    .bind(t.token_hash)
+    .bind(t.org_id)
+    .bind(t.persona_id)
+    .bind(t.client_label)
+    .bind(json_text(t.config))
+    .bind(t.expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Why a token could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    Unknown,
+    AlreadyUsed,
+    Expired,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ConsumedToken {
+    pub org_id: Uuid,
+    pub persona_id: Option<Uuid>,
+    pub client_label: Option<String>,
+    pub config: Json<SessionConfig>,
+    /// How long the token was issued for, which is also how long its session lasts.
+    pub lifetime_seconds: f64,
+}
+
+/// Marks a token used, atomically: of two concurrent attempts exactly one gets it.
+pub async fn consume_token(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> StoreResult<Result<ConsumedToken, TokenRefusal>> {
+    let consumed: Option<ConsumedToken> = sqlx::query_as(
+        "UPDATE session_tokens SET consumed_at = now()
+         WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > now()
+         RETURNING org_id, persona_id, client_label, config,
+                   extract(epoch FROM expires_at - created_at)::float8 AS lifetime_seconds",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(token) = consumed {
+        return Ok(Ok(token));
+    }
+    let state: Option<(bool, bool)> = sqlx::query_as(
+        "SELECT consumed_at IS NOT NULL, expires_at <= now() FROM session_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(Err(match state {
+        None => TokenRefusal::Unknown,
+        Some((true, _)) => TokenRefusal::AlreadyUsed,
+        Some((false, _)) => TokenRefusal::Expired,
+    }))
+}
+
+const COLUMNS: &str =
+    "id, org_id, persona_id, client_label, config, created_at, expires_at, ended_at";
+
+pub struct NewSession<'a> {
+    pub org_id: Uuid,
+    pub persona_id: Option<Uuid>,
+    pub client_label: Option<&'a str>,
+    pub client_secret_hash: &'a [u8],
+    pub config: &'a SessionConfig,
+    pub lifetime_seconds: f64,
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, s: &NewSession<'_>) -> StoreResult<Session> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO sessions (id, org_id, persona_id, client_label, client_secret_hash, config, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6::json, now() + make_interval(secs => $7))
+         RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(s.org_id)
+    .bind(s.persona_id)
+    .bind(s.client_label)
+    .bind(s.client_secret_hash)
+    .bind(json_text(s.config))
+    .bind(s.lifetime_seconds)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Session>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The session a client secret belongs to.
+pub async fn get_by_secret(
+    db: impl PgExecutor<'_>,
+    secret_hash: &[u8],
+) -> StoreResult<Option<Session>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM sessions WHERE client_secret_hash = $1"
+    ))
+    .bind(secret_hash)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Ends a session (idempotent: the first end time stays).
+pub async fn end(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Session>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE sessions SET ended_at = COALESCE(ended_at, now())
+         WHERE org_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Deletes tokens that can no longer be used and sessions long past their end; returns
+/// (tokens, sessions) deleted.
+pub async fn sweep(
+    db: &mut PgConnection,
+    token_grace: chrono::Duration,
+    session_retention: chrono::Duration,
+) -> StoreResult<(u64, u64)> {
+    let tokens = sqlx::query("DELETE FROM session_tokens WHERE expires_at < $1")
+        .bind(Utc::now() - token_grace)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+    let sessions = sqlx::query(
+        "DELETE FROM sessions WHERE LEAST(expires_at, COALESCE(ended_at, expires_at)) < $1",
+    )
+    .bind(Utc::now() - session_retention)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    Ok((tokens, sessions))
+}

@@ -1,0 +1,87 @@
+//! The two credentials of a session's routes: the organization's API key (everything for its
+//! organization's sessions) and a session's client secret (its own session only, from a browser).
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use hookline_core::http::auth::bearer;
+use hookline_core::http::{ApiError, Caller, CoreState};
+use hookline_core::repo::api_keys::KEY_PREFIX;
+use hookline_core::repo::sessions::{self, Session};
+
+pub const SESSION_TOKEN_PREFIX: &str = "hst_";
+pub const CLIENT_SECRET_PREFIX: &str = "hcs_";
+
+/// A fresh random credential: `prefix` and 32 random bytes (256 bits), base64url.
+pub fn generate(prefix: &str) -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+pub fn hash(credential: &str) -> Vec<u8> {
+    Sha256::digest(credential.as_bytes()).to_vec()
+}
+
+/// Who is asking about a session.
+#[derive(Debug, Clone)]
+pub enum SessionCredential {
+    ApiKey(Caller),
+    ClientSecret(String),
+}
+
+impl FromRequestParts<CoreState> for SessionCredential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &CoreState) -> Result<Self, ApiError> {
+        match bearer(parts) {
+            Some(secret) if secret.starts_with(CLIENT_SECRET_PREFIX) => {
+                Ok(Self::ClientSecret(secret.to_owned()))
+            }
+            Some(key) if key.starts_with(KEY_PREFIX) => {
+                Caller::from_request_parts(parts, state).await.map(Self::ApiKey)
+            }
+            _ => Err(ApiError::unauthorized(
+                "send an API key (hk_...) or the session's client secret (hcs_...) as a bearer credential",
+            )),
+        }
+    }
+}
+
+impl OptionalFromRequestParts<CoreState> for SessionCredential {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &CoreState,
+    ) -> Result<Option<Self>, ApiError> {
+        if bearer(parts).is_none() {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<CoreState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
+impl SessionCredential {
+    /// The session `id`, if this credential may see it; 404 otherwise (another organization's
+    /// session, or another session than the client secret's, looks like no session at all).
+    pub async fn session(&self, state: &CoreState, id: Uuid) -> Result<Session, ApiError> {
+        let found = match self {
+            Self::ApiKey(caller) => sessions::get(&state.pool, caller.org_id, id).await?,
+            Self::ClientSecret(secret) => {
+                let own = sessions::get_by_secret(&state.pool, &hash(secret))
+                    .await?
+                    .ok_or_else(|| ApiError::unauthorized("the client secret is unknown"))?;
+                Some(own).filter(|s| s.id == id)
+            }
+        };
+        found.ok_or_else(|| ApiError::not_found("session"))
+    }
+}

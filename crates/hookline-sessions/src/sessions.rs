@@ -1,0 +1,173 @@
+//! Starting, reading and ending sessions, and their tools in each LLM API's format.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use hookline_core::http::auth::bearer;
+use hookline_core::http::{parse_id, ApiError, CoreState, QueryMap};
+use hookline_core::repo::events;
+use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
+use hookline_schema::{export, ExportFormat};
+
+use crate::credentials::{
+    generate, hash, SessionCredential, CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX,
+};
+
+/// A session as its readers see it: tools without URLs or headers.
+pub fn session_json(s: &Session) -> Value {
+    json!({
+        "id": s.id,
+        "status": s.status().as_str(),
+        "personaId": s.persona_id,
+        "clientLabel": s.client_label,
+        "tools": s.config.tools.iter().map(|t| t.public_view()).collect::<Vec<_>>(),
+        "createdAt": s.created_at,
+        "expiresAt": s.expires_at,
+        "endedAt": s.ended_at,
+    })
+}
+
+#[utoipa::path(
+    post, path = "/v1/engine/session", tag = "sessions",
+    summary = "Start a session with a session token (single use)",
+    security(("sessionToken" = [])),
+    responses(
+        (status = 201, description = "`{sessionId, clientSecret, expiresAt, tools}`"),
+        (status = 401, description = "Missing, unknown, already used or expired token", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn start(
+    State(state): State<CoreState>,
+    parts: axum::http::request::Parts,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Some(token) = bearer(&parts).filter(|t| t.starts_with(SESSION_TOKEN_PREFIX)) else {
+        return Err(ApiError::unauthorized(
+            "send the session token as `Authorization: Bearer hst_...`",
+        ));
+    };
+    let mut tx = state.pool.begin().await?;
+    let consumed = match repo::consume_token(&mut tx, &hash(token)).await? {
+        Ok(consumed) => consumed,
+        Err(refusal) => {
+            let why = match refusal {
+                TokenRefusal::Unknown => "the session token is unknown",
+                TokenRefusal::AlreadyUsed => "the session token has been used already",
+                TokenRefusal::Expired => "the session token has expired",
+            };
+            return Err(ApiError::unauthorized(why));
+        }
+    };
+    let client_secret = generate(CLIENT_SECRET_PREFIX);
+    let session = repo::insert(
+        &mut *tx,
+        &NewSession {
+            org_id: consumed.org_id,
+            persona_id: consumed.persona_id,
+            client_label: consumed.client_label.as_deref(),
+            client_secret_hash: &hash(&client_secret),
+            config: &consumed.config,
+            lifetime_seconds: consumed.lifetime_seconds,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(session_id = %session.id, "session started");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "sessionId": session.id,
+            "clientSecret": client_secret,
+            "expiresAt": session.expires_at,
+            "tools": session.config.tools.iter().map(|t| t.public_view()).collect::<Vec<_>>(),
+        })),
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/v1/sessions/{id}", tag = "sessions", summary = "Read a session",
+    security(("apiKey" = []), ("clientSecret" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "`{id, status, personaId, clientLabel, tools, createdAt, expiresAt, endedAt}`"),
+        (status = 401, description = "No or unknown credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn read(
+    State(state): State<CoreState>,
+    credential: SessionCredential,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "session")?;
+    let session = credential.session(&state, id).await?;
+    Ok(Json(session_json(&session)))
+}
+
+#[utoipa::path(
+    post, path = "/v1/sessions/{id}/end", tag = "sessions", summary = "End a session (idempotent)",
+    security(("apiKey" = []), ("clientSecret" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "The session, ended"),
+        (status = 401, description = "No or unknown credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn end(
+    State(state): State<CoreState>,
+    credential: SessionCredential,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "session")?;
+    let session = credential.session(&state, id).await?;
+    let was_active = session.ended_at.is_none();
+    let ended = repo::end(&state.pool, session.org_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    if was_active {
+        tracing::info!(session_id = %id, "session ended");
+        events::append(
+            &state.pool,
+            id,
+            events::SESSION_ENDED,
+            &events::session_ended_data(id),
+        )
+        .await?;
+    }
+    Ok(Json(session_json(&ended)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/sessions/{id}/tools", tag = "sessions",
+    summary = "The session's tools as an LLM API expects them (path, query and body parameters merged)",
+    security(("apiKey" = []), ("clientSecret" = [])),
+    params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "`openai` (default), `anthropic` or `mcp`")),
+    responses(
+        (status = 200, description = "`{format, tools: [...]}`: `tools` drops into the LLM request as it is"),
+        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown format", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn tools(
+    State(state): State<CoreState>,
+    credential: SessionCredential,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id, "session")?;
+    let format = match query.get("format") {
+        None => ExportFormat::default(),
+        Some(name) => ExportFormat::parse(name)
+            .ok_or_else(|| ApiError::field("format", "must be openai, anthropic or mcp"))?,
+    };
+    let session = credential.session(&state, id).await?;
+    let data: Vec<Value> = session
+        .config
+        .tools
+        .iter()
+        .map(|t| export(&t.tool.definition, format))
+        .collect();
+    Ok(Json(json!({"format": format, "tools": data})))
+}
