@@ -48,6 +48,9 @@ pub struct RawSettings {
     pub delivery_backoff_base_ms: u64,
     pub delivery_backoff_max_ms: u64,
     pub delivery_workers: usize,
+    /// How long a claimed fire-and-forget call belongs to one process; past it (the process
+    /// died), another claims it. Longer than the longest timeout (60 s).
+    pub delivery_lease_seconds: u64,
 }
 
 impl Default for RawSettings {
@@ -66,6 +69,7 @@ impl Default for RawSettings {
             delivery_backoff_base_ms: 1000,
             delivery_backoff_max_ms: 300_000,
             delivery_workers: 16,
+            delivery_lease_seconds: 90,
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct DeliverySettings {
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub workers: usize,
+    pub lease: Duration,
 }
 
 /// A configuration problem, as one line for the operator.
@@ -159,6 +164,7 @@ impl Settings {
                 backoff_base: Duration::from_millis(raw.delivery_backoff_base_ms.max(1)),
                 backoff_max: Duration::from_millis(raw.delivery_backoff_max_ms.max(1)),
                 workers: raw.delivery_workers.max(1),
+                lease: Duration::from_secs(raw.delivery_lease_seconds.max(1)),
             },
         })
     }

@@ -1,9 +1,71 @@
-//! hookline-engine (filled in by its own issue).
+//! The execution engine: runs tool calls. It validates arguments against the tool's schema,
+//! builds and signs the HTTP request, sends it through an SSRF-safe pooled client with timeouts
+//! and a size cap, turns the answer into a result an LLM can use, keeps a call log, emits the
+//! session's events, answers client and system tools, and delivers fire-and-forget calls
+//! durably. A library first (`Engine::call`), with its HTTP routes beside it.
+//!
+//! Depends on `hookline-schema` and `hookline-core` only.
 
+pub mod cache;
+pub mod call_log;
+pub mod delivery;
+pub mod engine;
+pub mod metrics;
+pub mod outbound;
+pub mod outcome;
+pub mod request;
+pub mod routes;
+pub mod signing;
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
 use axum::Router;
+use hookline_core::http::cors::browser_cors;
 use hookline_core::http::CoreState;
+use utoipa::OpenApi;
 
-/// The routes of this service.
-pub fn router(state: CoreState) -> Router {
-    Router::new().with_state(state)
+pub use engine::{CallAnswer, CallError, CallRequest, Engine};
+use routes::{calls, client_results, signing_secrets, tool_calls, tool_test, EngineState};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        tool_calls::run, calls::list, calls::read, client_results::post, tool_test::test,
+        signing_secrets::list, signing_secrets::rotate,
+    ),
+    tags(
+        (name = "tool-calls", description = "Running tool calls, and the call log"),
+        (name = "signing", description = "Standard Webhooks signing secrets"),
+    )
+)]
+pub struct EngineApi;
+
+/// The engine's routes.
+pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
+    let state = EngineState {
+        core: core.clone(),
+        engine,
+    };
+    let browser = Router::new()
+        .route(
+            "/v1/sessions/{id}/tool-calls/{tool_call_id}/result",
+            post(client_results::post).options(preflight),
+        )
+        .layer(browser_cors(&core.settings));
+    Router::new()
+        .route(
+            "/v1/sessions/{id}/tool-calls",
+            post(tool_calls::run).get(calls::list),
+        )
+        .route("/v1/tool-calls/{id}", get(calls::read))
+        .route("/v1/tools/{id}/test", post(tool_test::test))
+        .route("/v1/signing-secrets", get(signing_secrets::list))
+        .route("/v1/signing-secrets/rotate", post(signing_secrets::rotate))
+        .merge(browser)
+        .with_state(state)
+}
+
+async fn preflight() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 pub fn merge_top_level(current: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (key, value) in patch {
         if value.is_null() {
-            current.remove(&key);
+            current.shift_remove(&key);
         } else {
             current.insert(key, value);
         }

@@ -16,27 +16,45 @@ use hookline_core::db::{self, DbError};
 use hookline_core::http::problem::{method_not_allowed_fallback, not_found_fallback};
 use hookline_core::http::{ApiError, CoreState, MAX_BODY_BYTES};
 use hookline_core::Settings;
+use hookline_engine::Engine;
+use tokio::sync::watch;
 
 use crate::telemetry::{metrics_handle, track_http};
 
-/// A built application: its router and the state behind it.
+/// A built application: its router, the state behind it, and the engine with its delivery
+/// workers (running until the app is served to its end).
 pub struct App {
     pub router: Router,
     pub state: CoreState,
+    pub engine: Arc<Engine>,
+    stop: watch::Sender<bool>,
+    delivery: tokio::task::JoinHandle<()>,
 }
 
-/// Connects to the database (creating it if missing), applies migrations and builds the router.
+/// Connects to the database (creating it if missing), applies migrations, starts the engine and
+/// its delivery workers, and builds the router.
 pub async fn build(settings: Settings) -> Result<App, DbError> {
     let pool = db::connect(&settings.database_url, 32).await?;
     db::migrate(&pool, &settings.database_url).await?;
     let state = CoreState::new(pool, Arc::new(settings));
+    let engine = Engine::start(&state)
+        .await
+        .map_err(|e| DbError::Unreachable {
+            url: hookline_core::settings::redact_url(&state.settings.database_url),
+            reason: e.to_string(),
+        })?;
+    let (stop, stopped) = watch::channel(false);
+    let delivery = hookline_engine::delivery::spawn(engine.clone(), stopped);
     Ok(App {
-        router: router(state.clone()),
+        router: router(state.clone(), engine.clone()),
         state,
+        engine,
+        stop,
+        delivery,
     })
 }
 
-pub fn router(state: CoreState) -> Router {
+pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
     // Install the recorder before the first request so that request is counted too.
     metrics_handle();
     let ops = Router::new()
@@ -50,7 +68,7 @@ pub fn router(state: CoreState) -> Router {
         .merge(ops)
         .merge(hookline_registry::router(state.clone()))
         .merge(hookline_sessions::router(state.clone()))
-        .merge(hookline_engine::router(state))
+        .merge(hookline_engine::router(state, engine))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(middleware::from_fn(track_http))
@@ -63,15 +81,20 @@ pub fn router(state: CoreState) -> Router {
         )
 }
 
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
+/// Serves until `shutdown` completes; then lets in-flight requests finish, stops the delivery
+/// workers (finishing or giving back the calls they hold) and writes what the call log holds.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app.router)
+    let served = axum::serve(listener, app.router)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = app.stop.send(true);
+    let _ = app.delivery.await;
+    app.engine.shutdown().await;
+    served
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",

@@ -49,6 +49,7 @@ pub fn document() -> Document {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(hookline_registry::RegistryApi::openapi());
     doc.merge(hookline_sessions::SessionsApi::openapi());
+    doc.merge(hookline_engine::EngineApi::openapi());
     doc
 }
 

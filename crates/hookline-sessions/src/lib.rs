@@ -4,7 +4,7 @@
 //!
 //! Depends on `hookline-schema` and `hookline-core` only.
 
-pub mod credentials;
+pub mod events;
 pub mod janitor;
 mod sessions;
 mod tokens;
@@ -19,7 +19,10 @@ pub use sessions::session_json;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools),
+    paths(
+        tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools,
+        events::stream,
+    ),
     tags((name = "sessions", description = "Session tokens and sessions"))
 )]
 pub struct SessionsApi;
@@ -43,9 +46,20 @@ pub fn router(state: CoreState) -> Router {
             get(sessions::tools).options(preflight),
         )
         .layer(browser_cors(&state.settings));
+    let events = Router::new()
+        .route(
+            "/v1/sessions/{id}/events",
+            get(events::stream).options(preflight),
+        )
+        .layer(browser_cors(&state.settings))
+        .with_state(events::EventsState {
+            hub: events::EventHub::start(state.pool.clone()),
+            core: state.clone(),
+        });
     Router::new()
         .route("/v1/auth/session-token", post(tokens::issue))
         .route("/v1/engine/session", post(sessions::start))
         .merge(browser)
         .with_state(state)
+        .merge(events)
 }

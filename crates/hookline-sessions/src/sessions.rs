@@ -11,7 +11,7 @@ use hookline_core::repo::events;
 use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
 use hookline_schema::{export, ExportFormat};
 
-use crate::credentials::{
+use hookline_core::http::session_auth::{
     generate, hash, SessionCredential, CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX,
 };
 

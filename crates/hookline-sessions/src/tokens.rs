@@ -18,7 +18,7 @@ use hookline_schema::fields::Fields;
 use hookline_schema::persona::read_persona;
 use hookline_schema::{ToolDefinition, Violations};
 
-use crate::credentials::{generate, hash, SESSION_TOKEN_PREFIX};
+use hookline_core::http::session_auth::{generate, hash, SESSION_TOKEN_PREFIX};
 
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
 pub const MAX_LIFETIME_SECONDS: i64 = 86_400;

@@ -6,6 +6,7 @@ pub mod body;
 pub mod cors;
 pub mod pagination;
 pub mod problem;
+pub mod session_auth;
 
 use std::sync::Arc;
 

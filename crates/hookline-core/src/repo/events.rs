@@ -25,15 +25,16 @@ pub struct StoredEvent {
     pub data: sqlx::types::Json<Value>,
 }
 
-/// Appends an event and announces it; returns its number. The session row is locked while the
-/// number is taken, so numbers are given in commit order and a reader never sees a gap fill in.
+/// Appends an event and announces it; returns its number (`None` when the session is gone).
+/// The session row is locked while the number is taken, so numbers are given in commit order
+/// and a reader never sees a gap fill in.
 pub async fn append(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
     event: &str,
     data: &Value,
-) -> StoreResult<i64> {
-    let (seq,): (i64,) = sqlx::query_as(
+) -> StoreResult<Option<i64>> {
+    let seq: Option<(i64,)> = sqlx::query_as(
         "WITH s AS (UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq),
               e AS (INSERT INTO session_events (session_id, seq, event, data)
                     SELECT $1, s.event_seq, $2, $3::json FROM s RETURNING seq)
@@ -43,9 +44,9 @@ pub async fn append(
     .bind(event)
     .bind(json_text(data))
     .bind(CHANNEL)
-    .fetch_one(db)
+    .fetch_optional(db)
     .await?;
-    Ok(seq)
+    Ok(seq.map(|(seq,)| seq))
 }
 
 /// The session's events after `after`, in order, at most `limit`.

@@ -7,6 +7,7 @@ pub mod organizations;
 pub mod personas;
 pub mod sessions;
 pub mod signing_secrets;
+pub mod tool_calls;
 pub mod tools;
 
 use sqlx::PgConnection;

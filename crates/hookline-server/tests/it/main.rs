@@ -2,6 +2,8 @@
 //! test, and the real binary for the command line.
 
 mod cli;
+mod delivery;
+mod engine;
 mod harness;
 mod isolation;
 mod ops;

@@ -1,16 +1,16 @@
 //! The two credentials of a session's routes: the organization's API key (everything for its
 //! organization's sessions) and a session's client secret (its own session only, from a browser).
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use hookline_core::http::auth::bearer;
-use hookline_core::http::{ApiError, Caller, CoreState};
-use hookline_core::repo::api_keys::KEY_PREFIX;
-use hookline_core::repo::sessions::{self, Session};
+use super::auth::bearer;
+use super::{ApiError, Caller, CoreState};
+use crate::repo::api_keys::KEY_PREFIX;
+use crate::repo::sessions::{self, Session};
 
 pub const SESSION_TOKEN_PREFIX: &str = "hst_";
 pub const CLIENT_SECRET_PREFIX: &str = "hcs_";
@@ -35,10 +35,15 @@ pub enum SessionCredential {
     ClientSecret(String),
 }
 
-impl FromRequestParts<CoreState> for SessionCredential {
+impl<S> FromRequestParts<S> for SessionCredential
+where
+    S: Send + Sync,
+    CoreState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &CoreState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = &CoreState::from_ref(state);
         match bearer(parts) {
             Some(secret) if secret.starts_with(CLIENT_SECRET_PREFIX) => {
                 Ok(Self::ClientSecret(secret.to_owned()))
@@ -53,17 +58,18 @@ impl FromRequestParts<CoreState> for SessionCredential {
     }
 }
 
-impl OptionalFromRequestParts<CoreState> for SessionCredential {
+impl<S> OptionalFromRequestParts<S> for SessionCredential
+where
+    S: Send + Sync,
+    CoreState: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &CoreState,
-    ) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, ApiError> {
         if bearer(parts).is_none() {
             return Ok(None);
         }
-        <Self as FromRequestParts<CoreState>>::from_request_parts(parts, state)
+        <Self as FromRequestParts<S>>::from_request_parts(parts, state)
             .await
             .map(Some)
     }

@@ -1,0 +1,289 @@
+//! The call log: one row per tool call, written when the call starts (which also makes a
+//! repeated `toolCallId` find its first run) and completed when it ends. Fire-and-forget calls
+//! are also the delivery queue: a due row has `next_attempt_at` set.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+use crate::http::Pagination;
+use crate::repo::json_text;
+
+pub struct NewCall<'a> {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub session_id: Uuid,
+    pub tool_call_id: &'a str,
+    pub tool_name: &'a str,
+    pub tool_type: &'a str,
+    pub status: &'a str,
+    pub await_response: bool,
+    pub arguments: &'a Value,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// What became of an attempt to start a call.
+#[derive(Debug)]
+pub enum Start {
+    Started,
+    /// The session already has a call with this `toolCallId`: here it is.
+    Repeated(Box<CallRecord>),
+    NoSession,
+    SessionEnded,
+    SessionExpired,
+}
+
+/// Inserts a call, if its session is active and its `toolCallId` is new to the session.
+pub async fn start(conn: &mut PgConnection, c: &NewCall<'_>) -> StoreResult<Start> {
+    let (inserted, ended, expired): (i64, Option<bool>, Option<bool>) = sqlx::query_as(
+        "WITH s AS (SELECT id, ended_at, expires_at FROM sessions WHERE id = $3 AND org_id = $2),
+              ins AS (
+                INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
+                    status, await_response, arguments, next_attempt_at)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10 FROM s
+                WHERE s.ended_at IS NULL AND s.expires_at > now()
+                ON CONFLICT (session_id, tool_call_id) DO NOTHING RETURNING id)
+         SELECT (SELECT count(*) FROM ins), (SELECT ended_at IS NOT NULL FROM s),
+                (SELECT expires_at <= now() FROM s)",
+    )
+    .bind(c.id)
+    .bind(c.org_id)
+    .bind(c.session_id)
+    .bind(c.tool_call_id)
+    .bind(c.tool_name)
+    .bind(c.tool_type)
+    .bind(c.status)
+    .bind(c.await_response)
+    .bind(json_text(c.arguments))
+    .bind(c.next_attempt_at)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(match (inserted, ended, expired) {
+        (1, ..) => Start::Started,
+        (_, None, _) => Start::NoSession,
+        (_, Some(true), _) => Start::SessionEnded,
+        (_, _, Some(true)) => Start::SessionExpired,
+        _ => match by_tool_call_id(&mut *conn, c.session_id, c.tool_call_id).await? {
+            Some(record) => Start::Repeated(Box::new(record)),
+            // Lost a race with a session end or clean-up; report the session as gone.
+            None => Start::NoSession,
+        },
+    })
+}
+
+/// How a call ended (or an attempt of a fire-and-forget call went).
+#[derive(Debug, Clone, Default)]
+pub struct Finish {
+    pub id: Uuid,
+    pub status: String,
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+    pub result: Option<Value>,
+    pub error: Option<Value>,
+    pub http_status: Option<i32>,
+    pub truncated: bool,
+    pub execution_time_ms: i64,
+    pub attempts: i32,
+    /// This attempt, appended to the call's attempt log.
+    pub attempt: Option<Value>,
+    /// When to try again (fire-and-forget only); `None` settles the call.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+pub async fn finish(db: impl PgExecutor<'_>, f: &Finish) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE tool_calls SET status = $2, request = $3::json, response = $4::json,
+            result = $5::json, error = $6::json, http_status = $7, truncated = $8,
+            execution_time_ms = $9, attempts = $10,
+            attempt_log = CASE WHEN $11::jsonb IS NULL THEN attempt_log ELSE attempt_log || $11::jsonb END,
+            next_attempt_at = $12, completed_at = $13, lease_owner = NULL, lease_until = NULL
+         WHERE id = $1",
+    )
+    .bind(f.id)
+    .bind(&f.status)
+    .bind(f.request.as_ref().map(json_text))
+    .bind(f.response.as_ref().map(json_text))
+    .bind(f.result.as_ref().map(json_text))
+    .bind(f.error.as_ref().map(json_text))
+    .bind(f.http_status)
+    .bind(f.truncated)
+    .bind(f.execution_time_ms)
+    .bind(f.attempts)
+    .bind(f.attempt.as_ref().map(|a| json_text(&json!([a]))))
+    .bind(f.next_attempt_at)
+    .bind(f.completed_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallRecord {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub session_id: Uuid,
+    pub tool_call_id: String,
+    pub tool_name: String,
+    pub tool_type: String,
+    pub status: String,
+    pub await_response: bool,
+    pub arguments: Json<Value>,
+    pub request: Option<Json<Value>>,
+    pub response: Option<Json<Value>>,
+    pub result: Option<Json<Value>>,
+    pub error: Option<Json<Value>>,
+    pub http_status: Option<i32>,
+    pub truncated: bool,
+    pub execution_time_ms: Option<i64>,
+    pub attempts: i32,
+    pub attempt_log: Json<Value>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, org_id, session_id, tool_call_id, tool_name, tool_type, status, \
+    await_response, arguments, request, response, result, error, http_status, truncated, \
+    execution_time_ms, attempts, attempt_log, next_attempt_at, created_at, completed_at";
+
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<CallRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tool_calls WHERE org_id = $1 AND id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn by_tool_call_id(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    tool_call_id: &str,
+) -> StoreResult<Option<CallRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tool_calls WHERE session_id = $1 AND tool_call_id = $2"
+    ))
+    .bind(session_id)
+    .bind(tool_call_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// One page of a session's calls, oldest first, with the total.
+pub async fn list(
+    db: &mut PgConnection,
+    session_id: Uuid,
+    page: Pagination,
+) -> StoreResult<(Vec<CallRecord>, i64)> {
+    let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM tool_calls WHERE session_id = $1")
+        .bind(session_id)
+        .fetch_one(&mut *db)
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tool_calls WHERE session_id = $1
+         ORDER BY created_at, id LIMIT $2 OFFSET $3"
+    ))
+    .bind(session_id)
+    .bind(page.per_page)
+    .bind(page.offset())
+    .fetch_all(&mut *db)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Settles a waiting client-tool call with the browser's answer; false when the call is not
+/// waiting (unknown, or settled already).
+pub async fn settle_client_call(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    tool_call_id: &str,
+    status: &str,
+    result: Option<&Value>,
+    error: Option<&Value>,
+) -> StoreResult<Option<CallRecord>> {
+    Ok(sqlx::query_as(&format!(
+        "UPDATE tool_calls SET status = $3, result = $4::json, error = $5::json,
+            completed_at = now(),
+            execution_time_ms = (extract(epoch FROM now() - created_at) * 1000)::bigint
+         WHERE session_id = $1 AND tool_call_id = $2 AND tool_type = 'client'
+           AND status IN ('pending', 'running')
+         RETURNING {COLUMNS}"
+    ))
+    .bind(session_id)
+    .bind(tool_call_id)
+    .bind(status)
+    .bind(result.map(json_text))
+    .bind(error.map(json_text))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// A fire-and-forget call due for an attempt, claimed under a lease.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Due {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub session_id: Uuid,
+    pub tool_call_id: String,
+    pub tool_name: String,
+    pub arguments: Json<Value>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Claims up to `limit` due calls for `owner` until the lease runs out. Rows another process
+/// holds are skipped, and a lease that ran out (its process died) is claimed again.
+pub async fn claim(
+    db: impl PgExecutor<'_>,
+    owner: Uuid,
+    lease_seconds: f64,
+    limit: i64,
+) -> StoreResult<Vec<Due>> {
+    Ok(sqlx::query_as(
+        "UPDATE tool_calls t
+            SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), status = 'running'
+         FROM (SELECT id FROM tool_calls
+               WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+         WHERE t.id = due.id
+         RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
+                   t.attempts, t.created_at",
+    )
+    .bind(owner)
+    .bind(lease_seconds)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Gives back every call `owner` still holds, due at once (on shutdown).
+pub async fn release(db: impl PgExecutor<'_>, owner: Uuid) -> StoreResult<u64> {
+    Ok(sqlx::query(
+        "UPDATE tool_calls SET lease_owner = NULL, lease_until = NULL, status = 'pending'
+         WHERE lease_owner = $1 AND next_attempt_at IS NOT NULL",
+    )
+    .bind(owner)
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Calls waiting for delivery, and how long the oldest due one has waited (seconds).
+pub async fn queue_stats(db: impl PgExecutor<'_>) -> StoreResult<(i64, f64)> {
+    Ok(sqlx::query_as(
+        "SELECT count(*),
+                COALESCE(extract(epoch FROM now() - min(next_attempt_at)) FILTER (WHERE next_attempt_at <= now()), 0)::float8
+         FROM tool_calls WHERE next_attempt_at IS NOT NULL",
+    )
+    .fetch_one(db)
+    .await?)
+}

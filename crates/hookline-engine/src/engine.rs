@@ -1,0 +1,638 @@
+//! The engine: runs one tool call from start to finish. A library first — `Engine::call` is what
+//! the HTTP route calls, and what an internal service can call without HTTP.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use hookline_core::http::CoreState;
+use hookline_core::repo::tool_calls::{self, CallRecord, Finish, NewCall, Start};
+use hookline_core::repo::{events, sessions};
+use hookline_core::sealed_tool::SealedTool;
+use hookline_core::snapshot::SnapshotTool;
+use hookline_core::{Settings, StoreError};
+use hookline_schema::definition::{ClientTool, SystemTool, SystemToolName};
+use hookline_schema::{ToolDefinition, Violations};
+
+use crate::cache::{CachedSession, Caches};
+use crate::call_log::{CallLog, Entry};
+use crate::outbound::{self, ssrf};
+use crate::outcome::{error_value, ErrorKind, Outcome};
+use crate::request::{self, Signing};
+
+/// Longest a `toolCallId` may be.
+pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
+/// How often a waiting client-tool call looks for an answer posted to another instance.
+const CLIENT_POLL: Duration = Duration::from_millis(100);
+
+/// A call as the conversation runtime asks for it.
+#[derive(Debug, Clone)]
+pub struct CallRequest {
+    pub tool_call_id: Option<String>,
+    pub tool_name: String,
+    pub arguments: Value,
+}
+
+/// Why a call could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("session not found")]
+    NoSession,
+    #[error("the session has ended")]
+    SessionEnded,
+    #[error("the session has expired")]
+    SessionExpired,
+    #[error("the request is invalid: {0}")]
+    Invalid(Violations),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The answer to a call: 200 with its outcome, or 202 when it goes on without the caller.
+#[derive(Debug, Clone)]
+pub struct CallAnswer {
+    pub accepted: bool,
+    pub body: Value,
+}
+
+pub struct Engine {
+    pub(crate) pool: PgPool,
+    /// Commits without waiting for the disk: the call log of answered calls, whose loss in a
+    /// crash costs a log line, never a promise. Fire-and-forget calls use `pool`.
+    pub(crate) fast_pool: PgPool,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) client: reqwest::Client,
+    pub(crate) caches: Caches,
+    pub(crate) log: CallLog,
+    log_writer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Wakes the delivery workers when a fire-and-forget call is accepted.
+    pub(crate) wake: Notify,
+    /// Client-tool calls waiting on this instance, woken when their answer arrives here.
+    client_waiters: std::sync::Mutex<std::collections::HashMap<Uuid, Arc<Notify>>>,
+}
+
+impl Engine {
+    /// Builds the engine and starts its call-log writer.
+    pub async fn start(core: &CoreState) -> Result<Arc<Self>, StoreError> {
+        let options = core
+            .pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .options([("synchronous_commit", "off")]);
+        let fast_pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(PgConnectOptions::clone(&options));
+        let (log, writer) = CallLog::start(fast_pool.clone());
+        Ok(Arc::new(Self {
+            pool: core.pool.clone(),
+            fast_pool,
+            client: outbound::client(Arc::new(core.settings.destinations.clone())),
+            settings: core.settings.clone(),
+            caches: Caches::default(),
+            log,
+            log_writer: std::sync::Mutex::new(Some(writer)),
+            wake: Notify::new(),
+            client_waiters: Default::default(),
+        }))
+    }
+
+    /// Writes what the call log still holds (for a graceful shutdown).
+    pub async fn flush(&self) {
+        self.log.flush().await;
+    }
+
+    /// Stops the call-log writer once it has written everything.
+    pub async fn shutdown(&self) {
+        self.flush().await;
+        let writer = self.log_writer.lock().expect("writer lock").take();
+        drop(writer);
+    }
+
+    /// Runs a call of the organization's session.
+    #[tracing::instrument(skip_all, fields(session_id = %session_id, tool = %request.tool_name))]
+    pub async fn call(
+        &self,
+        org_id: Uuid,
+        session_id: Uuid,
+        request: CallRequest,
+    ) -> Result<CallAnswer, CallError> {
+        let session = self
+            .caches
+            .session(&self.pool, org_id, session_id)
+            .await?
+            .ok_or(CallError::NoSession)?;
+        let mut problems = Violations::new();
+        if let Some(id) = &request.tool_call_id {
+            if id.is_empty() || id.chars().count() > MAX_TOOL_CALL_ID_CHARS {
+                problems.rule("toolCallId", "must be 1 to 128 characters");
+            }
+        }
+        let tool = session.config.tool(&request.tool_name);
+        if tool.is_none() {
+            let names: Vec<&str> = session
+                .config
+                .tools
+                .iter()
+                .map(|t| t.tool.definition.name())
+                .collect();
+            problems.rule(
+                "toolName",
+                format!(
+                    "the session has no tool of that name (it has: {})",
+                    names.join(", ")
+                ),
+            );
+        }
+        let (Some(tool), true) = (tool, problems.is_empty()) else {
+            return Err(CallError::Invalid(problems));
+        };
+        let id = Uuid::now_v7();
+        let tool_call_id = request
+            .tool_call_id
+            .clone()
+            .unwrap_or_else(|| id.to_string());
+        let definition = &tool.tool.definition;
+        let fire_and_forget = matches!(definition, ToolDefinition::Server(w) if !w.await_response);
+        let call = StartedCall {
+            id,
+            tool_call_id,
+            session: session.clone(),
+            tool,
+            arguments: request.arguments,
+            started: Instant::now(),
+        };
+        let new = NewCall {
+            id,
+            org_id,
+            session_id,
+            tool_call_id: &call.tool_call_id,
+            tool_name: definition.name(),
+            tool_type: definition.tool_type(),
+            status: if fire_and_forget {
+                "pending"
+            } else {
+                "running"
+            },
+            await_response: !fire_and_forget,
+            arguments: &call.arguments,
+            next_attempt_at: fire_and_forget.then(Utc::now),
+        };
+        // A fire-and-forget call is a promise: it is committed durably before the 202.
+        let pool = if fire_and_forget {
+            &self.pool
+        } else {
+            &self.fast_pool
+        };
+        let mut conn = pool.acquire().await.map_err(StoreError::from)?;
+        match tool_calls::start(&mut conn, &new).await? {
+            Start::Started => {}
+            Start::Repeated(record) => return self.repeated(*record).await,
+            Start::NoSession => return Err(CallError::NoSession),
+            Start::SessionEnded => return Err(CallError::SessionEnded),
+            Start::SessionExpired => return Err(CallError::SessionExpired),
+        }
+        drop(conn);
+        self.log
+            .event(session_id, events::TOOL_CALL_STARTED, call.event_data(None))
+            .await;
+
+        let invalid = self
+            .caches
+            .validator(session_id, tool)
+            .map(|v| v.validate(&call.arguments))
+            .unwrap_or_else(|e| Violations::single("arguments", e));
+        if !invalid.is_empty() {
+            let mut outcome = Outcome::failed(
+                ErrorKind::InvalidArguments,
+                format!("the arguments do not match the tool's parameters: {invalid}"),
+            );
+            if let Some(Value::Object(error)) = &mut outcome.error {
+                error.insert("errors".into(), json!(invalid.errors()));
+            }
+            return Ok(self.settle(&call, None, outcome, 0).await);
+        }
+
+        match definition {
+            ToolDefinition::Server(_) if fire_and_forget => {
+                self.wake.notify_one();
+                Ok(CallAnswer {
+                    accepted: true,
+                    body: json!({"id": id, "toolCallId": call.tool_call_id, "status": "pending"}),
+                })
+            }
+            ToolDefinition::Server(_) => {
+                let (request, outcome) = self
+                    .attempt(org_id, &tool.tool, &call.arguments, &id.to_string())
+                    .await;
+                Ok(self.settle(&call, request, outcome, 1).await)
+            }
+            ToolDefinition::Client(client) => self.client_call(&call, client).await,
+            ToolDefinition::System(system) => self.system_call(&call, system).await,
+        }
+    }
+
+    /// The stored call for a repeated `toolCallId`. If it looks unfinished, its end may still sit
+    /// in this instance's call-log queue: write that out and look again.
+    async fn repeated(&self, record: CallRecord) -> Result<CallAnswer, CallError> {
+        if record.status == "completed" || record.status == "failed" {
+            return Ok(answer_for_record(&record));
+        }
+        self.log.flush().await;
+        let fresh = tool_calls::get(&self.pool, record.org_id, record.id).await?;
+        Ok(answer_for_record(fresh.as_ref().unwrap_or(&record)))
+    }
+
+    /// Builds, signs and sends one request of a webhook tool. Returns the request as sent
+    /// (masked) and what came of it.
+    pub(crate) async fn attempt(
+        &self,
+        org_id: Uuid,
+        tool: &SealedTool,
+        arguments: &Value,
+        call_id: &str,
+    ) -> (Option<Value>, Outcome) {
+        let ToolDefinition::Server(webhook) = &tool.definition else {
+            return (
+                None,
+                Outcome::failed(ErrorKind::Connection, "not a webhook tool"),
+            );
+        };
+        let built = match self.build(org_id, tool, arguments, call_id).await {
+            Ok(built) => built,
+            Err(e) => return (None, prepare_failed(&e)),
+        };
+        let view = built.masked_view();
+        if let Err(blocked) = self.check_literal_host(&built.url) {
+            return (
+                Some(view),
+                Outcome::failed(ErrorKind::BlockedDestination, blocked.to_string()),
+            );
+        }
+        let request = match built.to_reqwest(&self.client) {
+            Ok(r) => r,
+            Err(e) => {
+                return (
+                    Some(view),
+                    Outcome::failed(ErrorKind::Connection, e.to_string()),
+                )
+            }
+        };
+        let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds.min(60)));
+        let sent = outbound::send(&self.client, request, timeout).await;
+        (Some(view), Outcome::from_send(sent))
+    }
+
+    pub(crate) async fn build(
+        &self,
+        org_id: Uuid,
+        tool: &SealedTool,
+        arguments: &Value,
+        call_id: &str,
+    ) -> Result<request::BuiltRequest, String> {
+        let ToolDefinition::Server(webhook) = &tool.definition else {
+            return Err("not a webhook tool".into());
+        };
+        let secrets = self
+            .caches
+            .signing_secrets(&self.pool, &self.settings.secrets, org_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let empty = Map::new();
+        let arguments = arguments.as_object().unwrap_or(&empty);
+        let headers = tool
+            .open_headers(org_id, &self.settings.secrets)
+            .map_err(|e| e.to_string())?;
+        request::build(
+            webhook,
+            &headers,
+            arguments,
+            &Signing {
+                call_id,
+                timestamp: Utc::now().timestamp(),
+                secrets: &secrets,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    /// URLs with a literal IP skip name resolution, so they are vetted here (a tool defined in
+    /// development mode may be run by a server in production mode).
+    fn check_literal_host(&self, url: &url::Url) -> Result<(), ssrf::Blocked> {
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
+            Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        ssrf::check(&self.settings.destinations, &ip.to_string(), ip)
+    }
+
+    /// Records how a call ended, emits its last event, counts it, and answers the caller.
+    async fn settle(
+        &self,
+        call: &StartedCall<'_>,
+        request: Option<Value>,
+        outcome: Outcome,
+        attempts: i32,
+    ) -> CallAnswer {
+        let elapsed = call.started.elapsed();
+        let ms = elapsed.as_millis() as i64;
+        let status = if outcome.completed {
+            "completed"
+        } else {
+            "failed"
+        };
+        crate::metrics::record_call(call.tool.tool.definition.name(), &outcome, elapsed);
+        let now = Utc::now();
+        self.log
+            .push(Entry::Finish(Box::new(Finish {
+                id: call.id,
+                status: status.into(),
+                request,
+                response: outcome.response.clone(),
+                result: Some(outcome.result.clone()),
+                error: outcome.error.clone(),
+                http_status: outcome.http_status.map(i32::from),
+                truncated: outcome.truncated,
+                execution_time_ms: ms,
+                attempts,
+                attempt: (attempts > 0).then(|| attempt_entry(now, &outcome, ms)),
+                next_attempt_at: None,
+                completed_at: Some(now),
+            })))
+            .await;
+        let (event, data) = call.end_event(&outcome, ms);
+        self.log.event(call.session.id, event, data).await;
+        CallAnswer {
+            accepted: false,
+            body: call_body(call.id, &call.tool_call_id, status, &outcome, ms),
+        }
+    }
+
+    async fn system_call(
+        &self,
+        call: &StartedCall<'_>,
+        system: &SystemTool,
+    ) -> Result<CallAnswer, CallError> {
+        let result = match system.name {
+            SystemToolName::EndCall => json!({"ended": true}),
+            _ => json!({"acknowledged": true}),
+        };
+        let outcome = Outcome {
+            completed: true,
+            result,
+            error: None,
+            http_status: None,
+            truncated: false,
+            response: None,
+            retryable: false,
+            retry_after: None,
+        };
+        let answer = self.settle(call, None, outcome, 0).await;
+        if system.name == SystemToolName::EndCall {
+            let session = &call.session;
+            // The events written so far go first, so `sessionEnded` is the last one.
+            self.log.flush().await;
+            if let Some(ended) = sessions::end(&self.pool, session.org_id, session.id).await? {
+                if ended.ended_at.is_some() {
+                    events::append(
+                        &self.pool,
+                        session.id,
+                        events::SESSION_ENDED,
+                        &events::session_ended_data(session.id),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(answer)
+    }
+
+    async fn client_call(
+        &self,
+        call: &StartedCall<'_>,
+        client: &ClientTool,
+    ) -> Result<CallAnswer, CallError> {
+        let pending = CallAnswer {
+            accepted: true,
+            body: json!({"id": call.id, "toolCallId": call.tool_call_id, "status": "pending"}),
+        };
+        if !client.await_result {
+            // The started event must be stored before the browser can answer it.
+            self.log.flush().await;
+            return Ok(pending);
+        }
+        let notify = Arc::new(Notify::new());
+        self.client_waiters
+            .lock()
+            .expect("waiters lock")
+            .insert(call.id, notify.clone());
+        let deadline =
+            Instant::now() + Duration::from_secs(u64::from(client.result_timeout_seconds));
+        let record = loop {
+            // The answer may be posted to any instance: look in the database, then wait for a
+            // local wake-up or the next poll.
+            self.log.flush().await;
+            if let Some(r) = tool_calls::get(&self.pool, call.session.org_id, call.id).await? {
+                if r.status == "completed" || r.status == "failed" {
+                    break Some(r);
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break None;
+            }
+            let _ = tokio::time::timeout(CLIENT_POLL.min(deadline - now), notify.notified()).await;
+        };
+        self.client_waiters
+            .lock()
+            .expect("waiters lock")
+            .remove(&call.id);
+        if let Some(record) = record {
+            return Ok(answer_for_record(&record));
+        }
+        let message = format!(
+            "the browser did not answer within {} seconds",
+            client.result_timeout_seconds
+        );
+        let error = error_value(ErrorKind::ClientTimeout, &message);
+        match tool_calls::settle_client_call(
+            &self.pool,
+            call.session.id,
+            &call.tool_call_id,
+            "failed",
+            None,
+            Some(&error),
+        )
+        .await?
+        {
+            Some(record) => {
+                let ms = record.execution_time_ms.unwrap_or_default();
+                let outcome = Outcome::failed(ErrorKind::ClientTimeout, message);
+                crate::metrics::record_call(&record.tool_name, &outcome, call.started.elapsed());
+                let (event, data) = call.end_event(&outcome, ms);
+                self.log.event(call.session.id, event, data).await;
+                Ok(answer_for_record(&record))
+            }
+            // The answer came in at the last moment.
+            None => Ok(tool_calls::get(&self.pool, call.session.org_id, call.id)
+                .await?
+                .map_or(pending, |r| answer_for_record(&r))),
+        }
+    }
+
+    /// Wakes a client-tool call waiting on this instance (its answer was just stored).
+    pub fn wake_client_call(&self, id: Uuid) {
+        if let Some(n) = self.client_waiters.lock().expect("waiters lock").get(&id) {
+            n.notify_one();
+        }
+    }
+}
+
+/// A call that could not be prepared (its secrets did not open, say): the cause goes to the log,
+/// the LLM hears only that it failed on our side.
+fn prepare_failed(cause: &str) -> Outcome {
+    tracing::error!(error = %cause, "a call could not be prepared");
+    Outcome::failed(
+        ErrorKind::Connection,
+        "the call could not be prepared on our side",
+    )
+}
+
+/// A call between its start and its end.
+pub(crate) struct StartedCall<'a> {
+    pub id: Uuid,
+    pub tool_call_id: String,
+    pub session: Arc<CachedSession>,
+    pub tool: &'a SnapshotTool,
+    pub arguments: Value,
+    pub started: Instant,
+}
+
+impl StartedCall<'_> {
+    /// The event data every tool-call event carries (the JS SDK's field names).
+    fn event_data(&self, extra: Option<Map<String, Value>>) -> Value {
+        call_event_data(
+            self.session.id,
+            &self.tool_call_id,
+            &self.tool.tool.definition,
+            &self.arguments,
+            extra,
+        )
+    }
+
+    fn end_event(&self, outcome: &Outcome, ms: i64) -> (&'static str, Value) {
+        end_event(outcome, ms, |extra| self.event_data(Some(extra)))
+    }
+}
+
+pub(crate) fn call_event_data(
+    session_id: Uuid,
+    tool_call_id: &str,
+    definition: &ToolDefinition,
+    arguments: &Value,
+    extra: Option<Map<String, Value>>,
+) -> Value {
+    let mut data = json!({
+        "eventUid": Uuid::now_v7(),
+        "sessionId": session_id,
+        "toolCallId": tool_call_id,
+        "toolName": definition.name(),
+        "toolType": definition.tool_type(),
+        "toolSubtype": definition.subtype(),
+        "arguments": arguments,
+        "timestamp": Utc::now(),
+    });
+    if let (Some(extra), Value::Object(map)) = (extra, &mut data) {
+        map.extend(extra);
+    }
+    data
+}
+
+/// `toolCallCompleted` with the result, or `toolCallFailed` with the error message.
+pub(crate) fn end_event(
+    outcome: &Outcome,
+    ms: i64,
+    data: impl FnOnce(Map<String, Value>) -> Value,
+) -> (&'static str, Value) {
+    let mut extra = Map::new();
+    extra.insert("executionTime".into(), json!(ms));
+    if outcome.completed {
+        extra.insert("result".into(), outcome.result.clone());
+        (events::TOOL_CALL_COMPLETED, data(extra))
+    } else {
+        extra.insert(
+            "errorMessage".into(),
+            json!(outcome.error_message().unwrap_or("the call failed")),
+        );
+        (events::TOOL_CALL_FAILED, data(extra))
+    }
+}
+
+pub(crate) fn attempt_entry(at: chrono::DateTime<Utc>, outcome: &Outcome, ms: i64) -> Value {
+    json!({
+        "at": at,
+        "outcome": if outcome.completed { "completed" } else { outcome.error_kind().unwrap_or("failed") },
+        "httpStatus": outcome.http_status,
+        "executionTime": ms,
+    })
+}
+
+/// The answer body of a call that has ended.
+fn call_body(id: Uuid, tool_call_id: &str, status: &str, outcome: &Outcome, ms: i64) -> Value {
+    let mut body = json!({
+        "id": id,
+        "toolCallId": tool_call_id,
+        "status": status,
+        "result": outcome.result,
+        "executionTime": ms,
+    });
+    let map = body.as_object_mut().expect("an object");
+    if let Some(error) = &outcome.error {
+        map.insert("error".into(), error.clone());
+    }
+    if let Some(status) = outcome.http_status {
+        map.insert("httpStatus".into(), json!(status));
+    }
+    if outcome.truncated {
+        map.insert("truncated".into(), json!(true));
+    }
+    body
+}
+
+/// The answer for a call already stored (a repeated `toolCallId`, or a client answer).
+pub(crate) fn answer_for_record(r: &CallRecord) -> CallAnswer {
+    let done = r.status == "completed" || r.status == "failed";
+    let mut body = json!({"id": r.id, "toolCallId": r.tool_call_id, "status": r.status});
+    let map = body.as_object_mut().expect("an object");
+    if done {
+        map.insert(
+            "result".into(),
+            r.result.as_ref().map_or(Value::Null, |j| j.0.clone()),
+        );
+        map.insert(
+            "executionTime".into(),
+            json!(r.execution_time_ms.unwrap_or_default()),
+        );
+        if let Some(error) = &r.error {
+            map.insert("error".into(), error.0.clone());
+        }
+        if let Some(status) = r.http_status {
+            map.insert("httpStatus".into(), json!(status));
+        }
+        if r.truncated {
+            map.insert("truncated".into(), json!(true));
+        }
+    }
+    CallAnswer {
+        accepted: !done,
+        body,
+    }
+}

@@ -1,0 +1,176 @@
+//! What a webhook's answer means for the LLM: a completed call with the parsed answer, or a failed
+//! one with an error kind it can explain, and results cut to what it can read.
+
+use serde_json::{json, Map, Value};
+
+use crate::outbound::{Answer, SendError};
+
+/// The LLM is given at most this much of an answer.
+pub const MAX_RESULT_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidArguments,
+    HttpStatus,
+    Timeout,
+    Connection,
+    BlockedDestination,
+    ResponseTooLarge,
+    ClientTimeout,
+    ClientError,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidArguments => "invalid_arguments",
+            Self::HttpStatus => "http_status",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection",
+            Self::BlockedDestination => "blocked_destination",
+            Self::ResponseTooLarge => "response_too_large",
+            Self::ClientTimeout => "client_timeout",
+            Self::ClientError => "client_error",
+        }
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub completed: bool,
+    pub result: Value,
+    pub error: Option<Value>,
+    pub http_status: Option<u16>,
+    pub truncated: bool,
+    /// The answer as the call log keeps it (status, headers, capped body).
+    pub response: Option<Value>,
+    /// Whether trying again could help (connection errors, timeouts, 5xx, 429).
+    pub retryable: bool,
+    /// A `Retry-After` the endpoint asked for, in seconds.
+    pub retry_after: Option<u64>,
+}
+
+pub fn error_value(kind: ErrorKind, message: impl Into<String>) -> Value {
+    json!({"kind": kind.as_str(), "message": message.into()})
+}
+
+impl Outcome {
+    pub fn failed(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            completed: false,
+            result: Value::Null,
+            error: Some(error_value(kind, message)),
+            http_status: None,
+            truncated: false,
+            response: None,
+            retryable: matches!(kind, ErrorKind::Timeout | ErrorKind::Connection),
+            retry_after: None,
+        }
+    }
+
+    pub fn error_message(&self) -> Option<&str> {
+        self.error.as_ref()?.get("message")?.as_str()
+    }
+
+    pub fn error_kind(&self) -> Option<&str> {
+        self.error.as_ref()?.get("kind")?.as_str()
+    }
+
+    pub fn from_send(sent: Result<Answer, SendError>) -> Self {
+        let answer = match sent {
+            Ok(answer) => answer,
+            Err(SendError::Blocked(b)) => {
+                return Self::failed(ErrorKind::BlockedDestination, b.to_string())
+            }
+            Err(SendError::Timeout(m)) => return Self::failed(ErrorKind::Timeout, m),
+            Err(SendError::Connection(m)) => return Self::failed(ErrorKind::Connection, m),
+            Err(SendError::TooLarge { status }) => {
+                let mut o = Self::failed(
+                    ErrorKind::ResponseTooLarge,
+                    "the endpoint answered with more than 1 MiB; return only what the LLM needs",
+                );
+                o.http_status = Some(status);
+                return o;
+            }
+        };
+        let (body, truncated) = readable_body(&answer.body);
+        let headers: Map<String, Value> = answer
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    Value::String(String::from_utf8_lossy(v.as_bytes()).into()),
+                )
+            })
+            .collect();
+        let response = json!({"status": answer.status, "headers": headers, "body": body});
+        let status = answer.status;
+        if (200..300).contains(&status) {
+            return Self {
+                completed: true,
+                result: body,
+                error: None,
+                http_status: Some(status),
+                truncated,
+                response: Some(response),
+                retryable: false,
+                retry_after: None,
+            };
+        }
+        let retry_after = answer
+            .headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        Self {
+            completed: false,
+            result: json!({"status": status, "body": body}),
+            error: Some(error_value(
+                ErrorKind::HttpStatus,
+                format!("the endpoint answered HTTP {status}"),
+            )),
+            http_status: Some(status),
+            truncated,
+            response: Some(response),
+            retryable: status >= 500 || status == 429,
+            retry_after,
+        }
+    }
+}
+
+/// The body as JSON when it parses, else as text; over [`MAX_RESULT_BYTES`] it becomes the first
+/// 16 KiB of its text (cut at a character boundary).
+pub fn readable_body(bytes: &[u8]) -> (Value, bool) {
+    let text = String::from_utf8_lossy(bytes);
+    if bytes.len() > MAX_RESULT_BYTES {
+        let mut end = MAX_RESULT_BYTES.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        return (Value::String(text[..end].to_owned()), true);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return (Value::Null, false);
+    }
+    let value = serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(text.into_owned()));
+    (value, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_parsed_or_cut() {
+        assert_eq!(readable_body(br#"{"a":1}"#), (json!({"a": 1}), false));
+        assert_eq!(readable_body(b"plain"), (json!("plain"), false));
+        assert_eq!(readable_body(b""), (Value::Null, false));
+        let big = "é".repeat(10_000);
+        let (cut, truncated) = readable_body(big.as_bytes());
+        assert!(truncated);
+        let cut = cut.as_str().unwrap();
+        assert!(cut.len() <= MAX_RESULT_BYTES && cut.len() > MAX_RESULT_BYTES - 2);
+    }
+}

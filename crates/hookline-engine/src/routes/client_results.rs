@@ -1,0 +1,113 @@
+//! `POST /v1/sessions/{id}/tool-calls/{toolCallId}/result`: the browser's answer to a client tool.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use hookline_core::http::session_auth::SessionCredential;
+use hookline_core::http::{parse_id, ApiError, JsonBody};
+use hookline_core::repo::{events, tool_calls};
+use hookline_schema::fields::Fields;
+use hookline_schema::Violations;
+
+use super::EngineState;
+use crate::engine::{call_event_data, end_event};
+use crate::outcome::{error_value, ErrorKind, Outcome};
+
+#[utoipa::path(
+    post, path = "/v1/sessions/{id}/tool-calls/{toolCallId}/result", tag = "tool-calls",
+    summary = "The browser answers a client tool call: `{result?: any, error?: string}`",
+    security(("clientSecret" = []), ("apiKey" = [])),
+    params(("id" = uuid::Uuid, Path), ("toolCallId" = String, Path)),
+    request_body = Object,
+    responses(
+        (status = 204, description = "Recorded; a waiting call returns it"),
+        (status = 404, description = "No such client call in this session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "The call was answered already, or timed out", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn post(
+    State(state): State<EngineState>,
+    credential: SessionCredential,
+    Path((id, tool_call_id)): Path<(String, String)>,
+    body: JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "session")?;
+    let session = credential.session(&state.core, id).await?;
+    let mut v = Violations::new();
+    let (result, message) = match body.0.as_object() {
+        None => {
+            v.wrong_type("", "a JSON object");
+            (None, None)
+        }
+        Some(map) => {
+            let mut f = Fields::new(map, "", &mut v);
+            let result = f.get("result").cloned();
+            let message = f.string("error").map(str::to_owned);
+            f.finish("a client tool result");
+            (result, message)
+        }
+    };
+    v.into_result(()).map_err(ApiError::invalid)?;
+    let outcome = match &message {
+        Some(m) => Outcome::failed(ErrorKind::ClientError, m.clone()),
+        None => Outcome {
+            completed: true,
+            result: result.clone().unwrap_or(Value::Null),
+            error: None,
+            http_status: None,
+            truncated: false,
+            response: None,
+            retryable: false,
+            retry_after: None,
+        },
+    };
+    let status = if outcome.completed {
+        "completed"
+    } else {
+        "failed"
+    };
+    let error = message
+        .as_ref()
+        .map(|m| error_value(ErrorKind::ClientError, m));
+    let mut tx = state.core.pool.begin().await?;
+    let Some(record) = tool_calls::settle_client_call(
+        &mut *tx,
+        id,
+        &tool_call_id,
+        status,
+        Some(&outcome.result),
+        error.as_ref(),
+    )
+    .await?
+    else {
+        return match tool_calls::by_tool_call_id(&mut *tx, id, &tool_call_id).await? {
+            Some(r) if r.tool_type == "client" => Err(ApiError::conflict(format!(
+                "the call is {} already",
+                r.status
+            ))),
+            _ => Err(ApiError::not_found("client tool call")),
+        };
+    };
+    let ms = record.execution_time_ms.unwrap_or_default();
+    if let Some(tool) = session.config.0.tool(&record.tool_name) {
+        let (event, data) = end_event(&outcome, ms, |extra| {
+            call_event_data(
+                id,
+                &tool_call_id,
+                &tool.tool.definition,
+                &record.arguments.0,
+                Some(extra),
+            )
+        });
+        events::append(&mut *tx, id, event, &data).await?;
+    }
+    tx.commit().await?;
+    crate::metrics::record_call(
+        &record.tool_name,
+        &outcome,
+        std::time::Duration::from_millis(ms.max(0) as u64),
+    );
+    state.engine.wake_client_call(record.id);
+    Ok(StatusCode::NO_CONTENT)
+}

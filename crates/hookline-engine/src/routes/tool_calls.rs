@@ -1,0 +1,86 @@
+//! `POST /v1/sessions/{id}/tool-calls`: the conversation runtime asks for a call.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::Value;
+
+use hookline_core::http::{parse_id, ApiError, Caller, JsonBody};
+use hookline_schema::fields::Fields;
+use hookline_schema::Violations;
+
+use super::EngineState;
+use crate::engine::{CallError, CallRequest};
+
+fn parse(body: &Value) -> Result<CallRequest, Violations> {
+    let mut v = Violations::new();
+    let Some(map) = body.as_object() else {
+        v.wrong_type("", "a JSON object");
+        return Err(v);
+    };
+    let mut f = Fields::new(map, "", &mut v);
+    let tool_call_id = f.string("toolCallId").map(str::to_owned);
+    let tool_name = f.required_string("toolName").map(str::to_owned);
+    let arguments = f.get("arguments").cloned();
+    f.finish("a tool call");
+    let arguments = match arguments {
+        None => Value::Object(Default::default()),
+        Some(Value::Object(map)) => Value::Object(map),
+        Some(_) => {
+            v.wrong_type("arguments", "an object");
+            Value::Null
+        }
+    };
+    match tool_name {
+        Some(tool_name) if v.is_empty() => Ok(CallRequest {
+            tool_call_id,
+            tool_name,
+            arguments,
+        }),
+        _ => Err(v),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/v1/sessions/{id}/tool-calls", tag = "tool-calls",
+    summary = "Run a tool call of the session (the conversation runtime's route)",
+    description = "Body `{toolCallId?, toolName, arguments}`. Awaited calls answer 200 with \
+        `{id, toolCallId, status, result, error?, executionTime, httpStatus?, truncated?}`; \
+        fire-and-forget calls and client calls without `awaitResult` answer 202 with \
+        `{id, toolCallId, status: \"pending\"}` once stored. A repeated toolCallId returns the stored call.",
+    security(("apiKey" = [])),
+    params(("id" = uuid::Uuid, Path)),
+    request_body = Object,
+    responses(
+        (status = 200, description = "The call ran: completed or failed"),
+        (status = 202, description = "Accepted; it goes on without the caller"),
+        (status = 401, description = "No, unknown or revoked API key", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "The session has ended or expired", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown tool name, or a malformed request", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn run(
+    State(state): State<EngineState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let session_id = parse_id(&id, "session")?;
+    let request = parse(&body.0).map_err(ApiError::invalid)?;
+    match state.engine.call(caller.org_id, session_id, request).await {
+        Ok(answer) => {
+            let status = if answer.accepted {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(answer.body)))
+        }
+        Err(CallError::NoSession) => Err(ApiError::not_found("session")),
+        Err(CallError::SessionEnded) => Err(ApiError::conflict("the session has ended")),
+        Err(CallError::SessionExpired) => Err(ApiError::conflict("the session has expired")),
+        Err(CallError::Invalid(v)) => Err(ApiError::invalid(v)),
+        Err(CallError::Store(e)) => Err(e.into()),
+    }
+}

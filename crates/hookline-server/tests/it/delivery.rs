@@ -1,0 +1,290 @@
+//! Fire-and-forget calls: accepted means delivered, across retries, crashes and instances.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::{
+    raw_settings, session, Org, RawSettings, Receiver, Reply, Server, SseStream, TestApp,
+};
+
+/// Quick retries for tests: 100 ms, then 200 ms, ...
+fn quick() -> RawSettings {
+    RawSettings {
+        delivery_backoff_base_ms: 100,
+        delivery_backoff_max_ms: 2_000,
+        ..raw_settings()
+    }
+}
+
+fn notify_tool(receiver: &Receiver) -> Value {
+    json!({"type": "server", "subtype": "webhook", "name": "log_event", "description": "Log it",
+           "url": receiver.url("/log"), "awaitResponse": false, "timeoutSeconds": 10})
+}
+
+async fn setup(app: &TestApp, org: &Org, receiver: &Receiver) -> (String, String) {
+    let (status, tool) = org.post(app, "/v1/tools", &notify_tool(receiver)).await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    session(app, org, json!({"toolIds": [tool["id"]]})).await
+}
+
+async fn accept(app: &TestApp, org: &Org, session_id: &str, n: usize) -> Value {
+    let (status, body) = org
+        .post(
+            app,
+            &format!("/v1/sessions/{session_id}/tool-calls"),
+            &json!({"toolCallId": format!("e{n}"), "toolName": "log_event", "arguments": {"n": n}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "pending");
+    body
+}
+
+/// Polls the call log until the call is settled.
+async fn settled(app: &TestApp, org: &Org, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, call) = org.get(app, &format!("/v1/tool-calls/{id}")).await;
+        if call["status"] == "completed" || call["status"] == "failed" {
+            return call;
+        }
+        assert!(Instant::now() < deadline, "never settled: {call}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn accepted_fast_while_the_endpoint_is_slow() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver =
+        Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_secs(2))).await;
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    let started = Instant::now();
+    let body = accept(&app, &org, &session_id, 1).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    let call = settled(&app, &org, body["id"].as_str().unwrap()).await;
+    assert_eq!(call["status"], "completed");
+    assert_eq!(receiver.requests()[0].json(), json!({"n": 1}));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_one_webhook_id() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"logged": true}))).await;
+    receiver
+        .then(Reply::json(500, json!({})))
+        .then(Reply::json(500, json!({})));
+    let (session_id, secret) = setup(&app, &org, &receiver).await;
+    let mut events = SseStream::open(
+        &app.url(&format!("/v1/sessions/{session_id}/events")),
+        Some(&secret),
+        None,
+    )
+    .await;
+    let body = accept(&app, &org, &session_id, 1).await;
+    let call = settled(&app, &org, body["id"].as_str().unwrap()).await;
+    assert_eq!(call["status"], "completed", "{call}");
+    assert_eq!(call["attempts"], 3);
+    let log: Vec<&str> = call["attemptLog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(log, ["http_status", "http_status", "completed"]);
+    let got = receiver.requests();
+    assert_eq!(got.len(), 3);
+    let ids: HashSet<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids, HashSet::from([body["id"].as_str().unwrap()]));
+    let seen = events.take(2, Duration::from_secs(5)).await;
+    assert_eq!(seen[0].event, "toolCallStarted");
+    assert_eq!(seen[1].event, "toolCallCompleted");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    receiver.then(Reply::json(429, json!({"error": "slow down"})).with_header("retry-after", "1"));
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    let body = accept(&app, &org, &session_id, 1).await;
+    let call = settled(&app, &org, body["id"].as_str().unwrap()).await;
+    assert_eq!(call["status"], "completed");
+    let got = receiver.requests();
+    assert_eq!(got.len(), 2);
+    let gap = got[1].at - got[0].at;
+    assert!(
+        gap >= Duration::from_secs(1),
+        "the retry came after {gap:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_final() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(400, json!({"error": "bad field"}))).await;
+    let (session_id, secret) = setup(&app, &org, &receiver).await;
+    let mut events = SseStream::open(
+        &app.url(&format!("/v1/sessions/{session_id}/events")),
+        Some(&secret),
+        None,
+    )
+    .await;
+    let body = accept(&app, &org, &session_id, 1).await;
+    let call = settled(&app, &org, body["id"].as_str().unwrap()).await;
+    assert_eq!(call["status"], "failed");
+    assert_eq!(call["attempts"], 1);
+    assert_eq!(call["error"]["kind"], "http_status");
+    assert_eq!(
+        call["result"],
+        json!({"status": 400, "body": {"error": "bad field"}})
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.requests().len(), 1);
+    let seen = events.take(2, Duration::from_secs(5)).await;
+    assert_eq!(seen[1].event, "toolCallFailed");
+}
+
+#[tokio::test]
+async fn attempts_run_out() {
+    let app = TestApp::spawn_with(RawSettings {
+        delivery_max_attempts: 3,
+        ..quick()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(503, json!({}))).await;
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    let body = accept(&app, &org, &session_id, 1).await;
+    let call = settled(&app, &org, body["id"].as_str().unwrap()).await;
+    assert_eq!(call["status"], "failed");
+    assert_eq!(call["attempts"], 3);
+    assert_eq!(receiver.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn two_instances_deliver_each_call_once() {
+    let first = TestApp::spawn_with(quick()).await;
+    let second = TestApp::spawn_with(RawSettings {
+        database_url: first.settings.database_url.clone(),
+        ..quick()
+    })
+    .await;
+    let org = first.org("acme").await;
+    let receiver =
+        Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_millis(20))).await;
+    let (session_id, _) = setup(&first, &org, &receiver).await;
+    for n in 0..60 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        accept(app, &org, &session_id, n).await;
+    }
+    let got = receiver.wait_for(60, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_after = receiver.requests();
+    assert_eq!(got_after.len(), 60, "some calls were delivered twice");
+    let ids: HashSet<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 60);
+}
+
+/// Calls on a real server: accepted, then the process is killed or stopped.
+async fn accepted_on_binary(
+    env: &[(&str, &str)],
+    n: usize,
+    receiver: &Receiver,
+) -> (Server, TestApp, Org, Vec<String>) {
+    let db = crate::harness::fresh_database_url();
+    let server = Server::start(&db, env).await;
+    let app = TestApp::attach(server.addr, &db).await;
+    let org = app.org("acme").await;
+    let (session_id, _) = setup(&app, &org, receiver).await;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(
+            accept(&app, &org, &session_id, i).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    (server, app, org, ids)
+}
+
+#[tokio::test]
+async fn nothing_accepted_is_lost_when_the_server_is_killed() {
+    let receiver =
+        Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_millis(1500))).await;
+    let env = [
+        ("HOOKLINE_DELIVERY_LEASE_SECONDS", "3"),
+        ("HOOKLINE_DELIVERY_WORKERS", "8"),
+    ];
+    let (mut server, app, _, ids) = accepted_on_binary(&env, 40, &receiver).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill();
+    assert!(
+        receiver.requests().len() < 40,
+        "everything was delivered before the kill"
+    );
+    let db = app.settings.database_url.clone();
+    let _again = Server::start(&db, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let delivered: HashSet<String> = receiver
+            .requests()
+            .iter()
+            .map(|r| r.header("webhook-id").to_owned())
+            .collect();
+        if ids.iter().all(|id| delivered.contains(id)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of 40 delivered",
+            delivered.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn sigterm_finishes_what_is_in_flight_and_keeps_the_rest() {
+    let receiver =
+        Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_millis(1500))).await;
+    let env = [("HOOKLINE_DELIVERY_WORKERS", "4")];
+    let (mut server, app, org, ids) = accepted_on_binary(&env, 10, &receiver).await;
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "{status}");
+    // What was in flight was finished before the exit, and recorded.
+    let in_flight = receiver.requests().len();
+    assert!(in_flight > 0 && in_flight < 10, "{in_flight}");
+    let (done,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM tool_calls WHERE status = 'completed'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(done as usize, in_flight);
+    let (held,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM tool_calls WHERE lease_owner IS NOT NULL")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(held, 0, "a stopped process kept calls");
+    let again = Server::start(&app.settings.database_url, &env).await;
+    let app = TestApp::attach(again.addr, &app.settings.database_url).await;
+    for id in &ids {
+        assert_eq!(settled(&app, &org, id).await["status"], "completed");
+    }
+    let got = receiver.requests();
+    assert_eq!(got.len(), 10, "a call was delivered twice");
+}

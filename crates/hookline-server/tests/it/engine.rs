@@ -1,0 +1,868 @@
+//! Tool calls through HTTP against real receivers on loopback.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use hmac::Mac;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::{error_fields, session, Org, Receiver, Reply, SseStream, TestApp};
+use crate::tools::SEED_TOOLS;
+
+/// The seed tool `name`, pointed at the receiver (same path), as a JSON definition.
+fn seed_at(name: &str, receiver: &Receiver) -> Value {
+    let text = SEED_TOOLS
+        .iter()
+        .find(|t| t.contains(&format!("\"name\": \"{name}\"")))
+        .unwrap();
+    let mut tool: Value = serde_json::from_str(text).unwrap();
+    let url = url::Url::parse(tool["url"].as_str().unwrap()).unwrap();
+    tool["url"] = json!(receiver.url(url.path()));
+    tool
+}
+
+async fn create_tool(app: &TestApp, org: &Org, tool: &Value) -> String {
+    let (status, body) = org.post(app, "/v1/tools", tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// A session whose ephemeral persona holds these stored tools.
+async fn session_with(app: &TestApp, org: &Org, tools: &[Value]) -> (String, String) {
+    let mut ids = Vec::new();
+    for tool in tools {
+        ids.push(create_tool(app, org, tool).await);
+    }
+    session(app, org, json!({"name": "Test", "toolIds": ids})).await
+}
+
+async fn call(app: &TestApp, org: &Org, session_id: &str, body: Value) -> (StatusCode, Value) {
+    org.post(app, &format!("/v1/sessions/{session_id}/tool-calls"), &body)
+        .await
+}
+
+/// Checks a Standard Webhooks signature the way a receiver would.
+fn verify(secret: &str, recorded: &crate::harness::Recorded) -> bool {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    let signed = format!(
+        "{}.{}.{}",
+        recorded.header("webhook-id"),
+        recorded.header("webhook-timestamp"),
+        String::from_utf8_lossy(&recorded.body)
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(signed.as_bytes());
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    recorded
+        .header("webhook-signature")
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+async fn signing_secret(app: &TestApp, org: &Org) -> String {
+    let (_, secrets) = org.get(app, "/v1/signing-secrets").await;
+    secrets["data"][0]["secret"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn each_seed_tool_sends_exactly_the_request_it_describes() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(
+        200,
+        json!({"status": "shipped", "carrier": "UPS"}),
+    ))
+    .await;
+    let names = [
+        "check_order_status",
+        "create_support_ticket",
+        "update_contact_info",
+        "get_weather",
+        "check_product_availability",
+    ];
+    let tools: Vec<Value> = names.iter().map(|n| seed_at(n, &receiver)).collect();
+    let (session_id, _) = session_with(&app, &org, &tools).await;
+    let secret = signing_secret(&app, &org).await;
+    let cases = [
+        (
+            "check_order_status",
+            json!({"orderId": "ORD-12345", "email": "a@b.c"}),
+            "POST",
+            "/orders/status",
+            None,
+            json!({"orderId": "ORD-12345", "email": "a@b.c"}),
+            "Bearer YOUR_API_KEY",
+        ),
+        (
+            "create_support_ticket",
+            json!({"subject": "Broken", "description": "It broke", "priority": "high"}),
+            "POST",
+            "/api/v2/tickets",
+            None,
+            json!({"subject": "Broken", "description": "It broke", "priority": "high"}),
+            "Basic BASE64_CREDENTIALS",
+        ),
+        (
+            "update_contact_info",
+            json!({"contactId": "003X", "phone": "+1 555"}),
+            "PATCH",
+            "/services/data/v55.0/sobjects/Contact",
+            None,
+            json!({"contactId": "003X", "phone": "+1 555"}),
+            "Bearer SALESFORCE_TOKEN",
+        ),
+        (
+            "get_weather",
+            json!({"city": "São Paulo", "units": "metric"}),
+            "GET",
+            "/data/2.5/weather",
+            Some("city=S%C3%A3o+Paulo&units=metric"),
+            Value::Null,
+            "",
+        ),
+        (
+            "check_product_availability",
+            json!({"productId": "SKU-1", "location": "Berlin"}),
+            "POST",
+            "/inventory/check",
+            None,
+            json!({"productId": "SKU-1", "location": "Berlin"}),
+            "Bearer YOUR_API_KEY",
+        ),
+    ];
+    for (i, (name, arguments, method, path, query, body, authorization)) in
+        cases.into_iter().enumerate()
+    {
+        let (status, answer) = call(
+            &app,
+            &org,
+            &session_id,
+            json!({"toolCallId": format!("call_{i}"), "toolName": name, "arguments": arguments}),
+        )
+        .await;
+        let fire_and_forget = name == "update_contact_info";
+        if fire_and_forget {
+            assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+            assert_eq!(answer["status"], "pending");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["status"], "completed", "{answer}");
+            assert_eq!(
+                answer["result"],
+                json!({"status": "shipped", "carrier": "UPS"})
+            );
+            assert_eq!(answer["httpStatus"], 200);
+        }
+        assert_eq!(answer["toolCallId"], format!("call_{i}"));
+        let got = receiver.wait_for(i + 1, Duration::from_secs(10)).await;
+        let r = &got[i];
+        assert_eq!(r.method, method, "{name}");
+        assert_eq!(r.path, path, "{name}");
+        assert_eq!(r.query.as_deref(), query, "{name}");
+        assert_eq!(r.json(), body, "{name}");
+        if name == "get_weather" {
+            assert_eq!(r.header("x-api-key"), "YOUR_WEATHER_API_KEY");
+            assert!(r.body.is_empty());
+        } else {
+            assert_eq!(r.header("authorization"), authorization, "{name}");
+            assert_eq!(r.header("content-type"), "application/json");
+        }
+        assert_eq!(r.header("webhook-id"), answer["id"].as_str().unwrap());
+        assert!(r.header("user-agent").starts_with("Hookline/"));
+        assert!(verify(&secret, r), "{name}: the signature does not verify");
+    }
+}
+
+#[tokio::test]
+async fn templates_query_parameters_and_urls_with_queries() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
+    let tool = json!({
+        "type": "server", "subtype": "webhook", "name": "lookup", "description": "Look up",
+        "url": receiver.url("/orders/{orderId}/lines?source=ai"), "method": "PUT",
+        "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}, "qty": {"type": "integer"}}, "required": ["orderId"]},
+        "queryParameters": {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}, "dry": {"type": "boolean"}}}
+    });
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    let (status, answer) = call(&app, &org, &session_id, json!({"toolName": "lookup", "arguments": {"orderId": "A/1 ü", "qty": 2, "tags": ["x", "y"], "dry": true}})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let r = &receiver.requests()[0];
+    assert_eq!(r.method, "PUT");
+    assert_eq!(r.path, "/orders/A%2F1%20%C3%BC/lines");
+    assert_eq!(r.query.as_deref(), Some("source=ai&tags=x&tags=y&dry=true"));
+    assert_eq!(r.json(), json!({"qty": 2}));
+    // Without a toolCallId, the call's id stands in.
+    assert_eq!(answer["toolCallId"], answer["id"]);
+}
+
+#[tokio::test]
+async fn every_failure_kind_reaches_the_llm_explained() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tool = |name: &str, url: String, timeout: u32| {
+        json!({
+            "type": "server", "subtype": "webhook", "name": name, "description": "d", "url": url,
+            "timeoutSeconds": timeout,
+            "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]}
+        })
+    };
+    let tools = [
+        tool("status_500", receiver.url("/500"), 60),
+        tool("slow", receiver.url("/slow"), 1),
+        tool("refused", format!("http://127.0.0.1:{closed}/x"), 60),
+        tool("huge", receiver.url("/huge"), 60),
+        tool("long", receiver.url("/long"), 60),
+    ];
+    let (session_id, _) = session_with(&app, &org, &tools).await;
+    let args = json!({"orderId": "1"});
+
+    receiver.then(Reply::json(500, json!({"error": "Order service down"})));
+    let (_, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "status_500", "arguments": args}),
+    )
+    .await;
+    assert_eq!(a["status"], "failed");
+    assert_eq!(a["error"]["kind"], "http_status");
+    assert_eq!(a["httpStatus"], 500);
+    assert_eq!(
+        a["result"],
+        json!({"status": 500, "body": {"error": "Order service down"}})
+    );
+
+    receiver.then(Reply::json(200, json!({})).delayed(Duration::from_secs(3)));
+    let started = Instant::now();
+    let (_, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "slow", "arguments": args}),
+    )
+    .await;
+    assert_eq!(a["error"]["kind"], "timeout", "{a}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let (_, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "refused", "arguments": args}),
+    )
+    .await;
+    assert_eq!(a["error"]["kind"], "connection", "{a}");
+
+    receiver.then(Reply {
+        status: 200,
+        body: "x".repeat(2 * 1024 * 1024),
+        headers: vec![],
+        delay: Duration::ZERO,
+    });
+    let (_, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "huge", "arguments": args}),
+    )
+    .await;
+    assert_eq!(a["error"]["kind"], "response_too_large", "{a}");
+
+    let long = format!("{{\"text\": \"{}\"}}", "é".repeat(12_000));
+    receiver.then(Reply {
+        status: 200,
+        body: long,
+        headers: vec![],
+        delay: Duration::ZERO,
+    });
+    let (_, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "long", "arguments": args}),
+    )
+    .await;
+    assert_eq!(a["status"], "completed");
+    assert_eq!(a["truncated"], true);
+    let text = a["result"].as_str().unwrap();
+    assert!(text.starts_with("{\"text\": \"éé") && text.len() <= 16 * 1024);
+
+    // Invalid arguments: every problem listed, nothing sent.
+    let before = receiver.requests().len();
+    let (status, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "status_500", "arguments": {"orderId": 5, "extra": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(a["status"], "failed");
+    assert_eq!(a["error"]["kind"], "invalid_arguments");
+    assert_eq!(a["error"]["errors"][0]["field"], "arguments.orderId");
+    let (_, a) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "status_500", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(a["error"]["kind"], "invalid_arguments");
+    assert_eq!(receiver.requests().len(), before);
+
+    // Not a tool of the session; not a call at all.
+    let (status, body) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "nope", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_fields(&body), ["toolName"]);
+    let (status, body) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "slow", "arguments": [1], "tolName": 1}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_fields(&body), ["tolName", "arguments"]);
+}
+
+#[tokio::test]
+async fn sixteen_one_second_calls_run_side_by_side() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver =
+        Receiver::start(Reply::json(200, json!({"ok": true})).delayed(Duration::from_secs(1)))
+            .await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "slow", "description": "d", "url": receiver.url("/slow")});
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    let started = Instant::now();
+    let calls = (0..16).map(|i| {
+        call(
+            &app,
+            &org,
+            &session_id,
+            json!({"toolCallId": format!("c{i}"), "toolName": "slow"}),
+        )
+    });
+    let answers = futures::future::join_all(calls).await;
+    let elapsed = started.elapsed();
+    for (status, a) in answers {
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(a["status"], "completed");
+    }
+    assert_eq!(receiver.requests().len(), 16);
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "16 one-second calls took {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_tool_call_id_runs_once_and_ended_sessions_refuse_calls() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"n": 1}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "once", "description": "d", "url": receiver.url("/once")});
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    let body = json!({"toolCallId": "call_abc123", "toolName": "once"});
+    let (_, first) = call(&app, &org, &session_id, body.clone()).await;
+    let (status, again) = call(&app, &org, &session_id, body.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["result"], first["result"]);
+    assert_eq!(receiver.requests().len(), 1);
+
+    let (status, _) = org
+        .post(&app, &format!("/v1/sessions/{session_id}/end"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, problem) = call(&app, &org, &session_id, json!({"toolName": "once"})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(problem["detail"].as_str().unwrap().contains("ended"));
+    // Another organization sees no such session.
+    let rival = app.org("rival").await;
+    let (status, _) = call(&app, &rival, &session_id, json!({"toolName": "once"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_client_secret_cannot_run_server_tools() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "secretive", "description": "d", "url": receiver.url("/x")});
+    let (session_id, secret) = session_with(&app, &org, &[tool]).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/sessions/{session_id}/tool-calls"),
+            Some(&secret),
+            Some(&json!({"toolName": "secretive"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(receiver.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_call_log_shows_the_request_as_sent_with_secrets_masked() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(201, json!({"ticket": 789}))).await;
+    let mut tool = seed_at("create_support_ticket", &receiver);
+    tool["headers"]["Authorization"] = json!("Basic dXNlcjpsb25nLXBhc3N3b3Jk");
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    let (_, answer) = call(&app, &org, &session_id, json!({"toolName": "create_support_ticket", "arguments": {"subject": "S", "description": "D"}})).await;
+    let id = answer["id"].as_str().unwrap();
+    // Readable within a second of the answer.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let (status, logged) = org.get(&app, &format!("/v1/tool-calls/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(logged["status"], "completed");
+    assert_eq!(logged["toolName"], "create_support_ticket");
+    assert_eq!(logged["toolType"], "server");
+    assert_eq!(logged["attempts"], 1);
+    assert_eq!(logged["request"]["method"], "POST");
+    assert_eq!(logged["request"]["url"], receiver.url("/api/v2/tickets"));
+    assert_eq!(logged["request"]["headers"]["Authorization"], "••••b3Jk");
+    assert_eq!(
+        logged["request"]["body"],
+        json!({"subject": "S", "description": "D"})
+    );
+    assert_eq!(logged["response"]["status"], 201);
+    assert_eq!(logged["response"]["body"], json!({"ticket": 789}));
+    assert_eq!(logged["result"], json!({"ticket": 789}));
+    assert!(logged["executionTime"].is_number());
+    assert!(!logged.to_string().contains("dXNlcjpsb25n"));
+    let (_, list) = org
+        .get(&app, &format!("/v1/sessions/{session_id}/tool-calls"))
+        .await;
+    assert_eq!(list["meta"]["total"], 1);
+    assert_eq!(list["data"][0]["id"], id);
+    let dump = crate::harness::dump_database(&app.pool).await;
+    assert!(
+        !dump.contains("dXNlcjpsb25n"),
+        "a header value was stored in plain text"
+    );
+}
+
+#[tokio::test]
+async fn client_tools_round_trip_and_time_out() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let tools = json!([
+        {"type": "client", "name": "pick_size", "description": "Ask the page", "awaitResult": true, "resultTimeoutSeconds": 5},
+        {"type": "client", "name": "pick_fast", "description": "Ask the page", "awaitResult": true, "resultTimeoutSeconds": 1},
+        {"type": "client", "name": "show_product", "description": "Show it"}
+    ]);
+    let (session_id, secret) = session(&app, &org, json!({"tools": tools})).await;
+    let mut events = SseStream::open(
+        &app.url(&format!(
+            "/v1/sessions/{session_id}/events?clientSecret={secret}"
+        )),
+        None,
+        None,
+    )
+    .await;
+
+    // The browser hears of the call and answers it while the runtime waits.
+    let waiting = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolCallId": "c1", "toolName": "pick_size", "arguments": {"sku": "A"}}),
+    );
+    let browser = async {
+        let started = events.take(1, Duration::from_secs(5)).await;
+        assert_eq!(started[0].event, "toolCallStarted");
+        assert_eq!(started[0].data["toolType"], "client");
+        assert_eq!(started[0].data["toolSubtype"], Value::Null);
+        let (status, _) = app
+            .call(
+                Method::POST,
+                &format!("/v1/sessions/{session_id}/tool-calls/c1/result"),
+                Some(&secret),
+                Some(&json!({"result": {"size": "M"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    };
+    let ((status, answer), ()) = tokio::join!(waiting, browser);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["status"], "completed");
+    assert_eq!(answer["result"], json!({"size": "M"}));
+    let done = events.take(1, Duration::from_secs(5)).await;
+    assert_eq!(done[0].event, "toolCallCompleted");
+    assert_eq!(done[0].data["result"], json!({"size": "M"}));
+
+    // Nobody answers: client_timeout after about a second.
+    let started = Instant::now();
+    let (_, answer) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolCallId": "c2", "toolName": "pick_fast"}),
+    )
+    .await;
+    assert_eq!(answer["status"], "failed");
+    assert_eq!(answer["error"]["kind"], "client_timeout");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900)
+            && started.elapsed() < Duration::from_secs(4)
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/sessions/{session_id}/tool-calls/c2/result"),
+            Some(&secret),
+            Some(&json!({"result": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Without awaitResult: 202 at once, answered later.
+    let (status, answer) = call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolCallId": "c3", "toolName": "show_product"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(answer["status"], "pending");
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/sessions/{session_id}/tool-calls/c3/result"),
+            Some(&secret),
+            Some(&json!({"error": "the user closed it"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, logged) = org
+        .get(
+            &app,
+            &format!("/v1/tool-calls/{}", answer["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(logged["status"], "failed");
+    assert_eq!(logged["error"]["message"], "the user closed it");
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/v1/sessions/{session_id}/tool-calls/nope/result"),
+            Some(&secret),
+            Some(&json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn events_stream_and_replay_without_gaps_or_doubles() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": 1}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "ping", "description": "d", "url": receiver.url("/p")});
+    let (session_id, secret) = session_with(&app, &org, &[tool]).await;
+    let url = app.url(&format!("/v1/sessions/{session_id}/events"));
+    let mut stream = SseStream::open(&url, Some(&secret), None).await;
+    for i in 0..3 {
+        let (_, a) = call(
+            &app,
+            &org,
+            &session_id,
+            json!({"toolCallId": format!("p{i}"), "toolName": "ping", "arguments": {"n": i}}),
+        )
+        .await;
+        assert_eq!(a["status"], "completed");
+    }
+    let got = stream.take(6, Duration::from_secs(5)).await;
+    let names: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "toolCallStarted",
+            "toolCallCompleted",
+            "toolCallStarted",
+            "toolCallCompleted",
+            "toolCallStarted",
+            "toolCallCompleted"
+        ]
+    );
+    let ids: Vec<&str> = got.iter().map(|e| e.id.as_deref().unwrap()).collect();
+    assert_eq!(ids, ["1", "2", "3", "4", "5", "6"]);
+    let completed = &got[1].data;
+    assert_eq!(completed["sessionId"], session_id.as_str());
+    assert_eq!(completed["toolCallId"], "p0");
+    assert_eq!(completed["toolName"], "ping");
+    assert_eq!(completed["toolType"], "server");
+    assert_eq!(completed["toolSubtype"], "webhook");
+    assert_eq!(completed["arguments"], json!({"n": 0}));
+    assert_eq!(completed["result"], json!({"ok": 1}));
+    assert!(
+        completed["executionTime"].is_number()
+            && completed["eventUid"].is_string()
+            && completed["timestamp"].is_string()
+    );
+
+    // Reconnecting after event 2 replays 3..6 in order, then carries on with new ones.
+    let mut again = SseStream::open(&url, Some(&org.key), Some("2")).await;
+    let replayed = again.take(4, Duration::from_secs(5)).await;
+    let ids: Vec<&str> = replayed.iter().map(|e| e.id.as_deref().unwrap()).collect();
+    assert_eq!(ids, ["3", "4", "5", "6"]);
+    receiver.then(Reply::json(503, json!({"error": "busy"})));
+    call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolCallId": "p9", "toolName": "ping"}),
+    )
+    .await;
+    let next = again.take(2, Duration::from_secs(5)).await;
+    assert_eq!(next[1].event, "toolCallFailed");
+    assert_eq!(next[1].id.as_deref(), Some("8"));
+    assert!(next[1].data["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("503"));
+    // A first connection gets new events only.
+    let mut fresh = SseStream::open(&format!("{url}?clientSecret={secret}"), None, None).await;
+    org.post(&app, &format!("/v1/sessions/{session_id}/end"), &json!({}))
+        .await;
+    let last = fresh.take(1, Duration::from_secs(5)).await;
+    assert_eq!(last[0].event, "sessionEnded");
+    assert_eq!(last[0].id.as_deref(), Some("9"));
+}
+
+#[tokio::test]
+async fn an_event_on_one_instance_reaches_a_stream_on_another() {
+    let first = TestApp::spawn().await;
+    let second = TestApp::spawn_with(crate::harness::RawSettings {
+        database_url: first.settings.database_url.clone(),
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    let org = first.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"from": "a"}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "ping", "description": "d", "url": receiver.url("/p")});
+    let (session_id, secret) = session_with(&first, &org, &[tool]).await;
+    let mut on_second = SseStream::open(
+        &second.url(&format!("/v1/sessions/{session_id}/events")),
+        Some(&secret),
+        None,
+    )
+    .await;
+    let (_, a) = call(&first, &org, &session_id, json!({"toolName": "ping"})).await;
+    assert_eq!(a["status"], "completed");
+    let got = on_second.take(2, Duration::from_secs(5)).await;
+    assert_eq!(got[1].event, "toolCallCompleted");
+    assert_eq!(got[1].data["result"], json!({"from": "a"}));
+}
+
+#[tokio::test]
+async fn end_call_ends_the_session() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let (session_id, secret) = session(
+        &app,
+        &org,
+        json!({"tools": [{"type": "system", "name": "end_call"}]}),
+    )
+    .await;
+    let mut events = SseStream::open(
+        &app.url(&format!("/v1/sessions/{session_id}/events")),
+        Some(&secret),
+        None,
+    )
+    .await;
+    let (status, a) = call(&app, &org, &session_id, json!({"toolName": "end_call"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(a["status"], "completed");
+    let got = events.take(3, Duration::from_secs(5)).await;
+    let names: Vec<&str> = got.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        names,
+        ["toolCallStarted", "toolCallCompleted", "sessionEnded"]
+    );
+    assert_eq!(got[0].data["toolType"], "system");
+    let (_, s) = org.get(&app, &format!("/v1/sessions/{session_id}")).await;
+    assert_eq!(s["status"], "ended");
+}
+
+#[tokio::test]
+async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
+    let strict = crate::harness::RawSettings {
+        allowed_networks: String::new(),
+        ..crate::harness::raw_settings()
+    };
+    let app = TestApp::spawn_with(strict.clone()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let port = receiver.addr.port();
+    let tool = |name: &str, url: String| json!({"type": "server", "subtype": "webhook", "name": name, "description": "d", "url": url});
+
+    // A host name is checked after resolution: localhost is loopback.
+    let (session_id, _) = session_with(
+        &app,
+        &org,
+        &[tool("local", format!("https://localhost:{port}/x"))],
+    )
+    .await;
+    let (_, a) = call(&app, &org, &session_id, json!({"toolName": "local"})).await;
+    assert_eq!(a["status"], "failed");
+    assert_eq!(a["error"]["kind"], "blocked_destination", "{a}");
+
+    // Literal addresses are refused when the tool is defined...
+    let literals = [
+        "127.0.0.1",
+        "[::1]",
+        "0.0.0.0",
+        "[::ffff:127.0.0.1]",
+        "2130706433",
+    ];
+    for host in literals {
+        let (status, body) = org
+            .post(
+                &app,
+                "/v1/tools",
+                &tool("lit", format!("https://{host}:{port}/x")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{host}");
+        assert_eq!(error_fields(&body), ["url"], "{host}");
+    }
+    // ...and when a tool defined in development mode is run by a server in production mode.
+    let dev = TestApp::spawn_with(crate::harness::RawSettings {
+        database_url: strict.database_url.clone(),
+        env: hookline_core::Mode::Development,
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    let tools: Vec<Value> = literals
+        .iter()
+        .enumerate()
+        .map(|(i, host)| tool(&format!("lit_{i}"), format!("http://{host}:{port}/x")))
+        .collect();
+    let (session_id, _) = session_with(&dev, &org, &tools).await;
+    for (i, host) in literals.iter().enumerate() {
+        let body = json!({"toolName": format!("lit_{i}")});
+        let (_, a) = call(&app, &org, &session_id, body).await;
+        assert_eq!(a["error"]["kind"], "blocked_destination", "{host}: {a}");
+    }
+    assert!(
+        receiver.requests().is_empty(),
+        "a blocked destination was reached"
+    );
+}
+
+#[tokio::test]
+async fn testing_a_tool_shows_the_request_and_the_answer() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"temp": 21}))).await;
+    let id = create_tool(&app, &org, &seed_at("get_weather", &receiver)).await;
+    let (status, dry) = org
+        .post(
+            &app,
+            &format!("/v1/tools/{id}/test?dryRun=true"),
+            &json!({"arguments": {"city": "Oslo"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["request"]["method"], "GET");
+    assert_eq!(
+        dry["request"]["url"],
+        receiver.url("/data/2.5/weather?city=Oslo")
+    );
+    assert_eq!(dry["request"]["headers"]["X-API-Key"], "••••_KEY");
+    assert!(receiver.requests().is_empty());
+    let (status, real) = org
+        .post(
+            &app,
+            &format!("/v1/tools/{id}/test"),
+            &json!({"arguments": {"city": "Oslo"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(real["response"]["status"], 200);
+    assert_eq!(real["response"]["body"], json!({"temp": 21}));
+    assert_eq!(receiver.requests().len(), 1);
+    let (status, body) = org
+        .post(
+            &app,
+            &format!("/v1/tools/{id}/test"),
+            &json!({"arguments": {}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_fields(&body), ["arguments"]);
+}
+
+#[tokio::test]
+async fn after_a_rotation_both_secrets_sign_every_request() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "signed", "description": "d", "url": receiver.url("/s")});
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    let old = signing_secret(&app, &org).await;
+    let (status, rotated) = org
+        .post(&app, "/v1/signing-secrets/rotate", &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let data = rotated["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    assert!(data[1]["expiresAt"].is_string() && data[0]["expiresAt"].is_null());
+    let new = data[0]["secret"].as_str().unwrap();
+    assert!(new.starts_with("whsec_") && new != old);
+    call(&app, &org, &session_id, json!({"toolName": "signed"})).await;
+    let r = &receiver.requests()[0];
+    assert_eq!(r.header("webhook-signature").split(' ').count(), 2);
+    assert!(verify(&old, r) && verify(new, r));
+}
+
+#[tokio::test]
+async fn metrics_count_calls_per_tool() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "metered_tool", "description": "d", "url": receiver.url("/m")});
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    call(&app, &org, &session_id, json!({"toolName": "metered_tool"})).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("hookline_tool_calls_total{tool=\"metered_tool\",outcome=\"completed\"}"),
+        "{text}"
+    );
+    assert!(text.contains("hookline_tool_call_duration_seconds_bucket{tool=\"metered_tool\""));
+}
