@@ -1,0 +1,183 @@
+//! The load generator: `c` connections, each sending its next request as soon as the last one
+//! answered, for a fixed time after a short warm-up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::setup::Environment;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Direct,
+    Nginx,
+    ToolCall,
+    FireAndForget,
+    SessionStart,
+    ReadTool,
+}
+
+impl Scenario {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Direct => "1 direct to target",
+            Self::Nginx => "1b via nginx",
+            Self::ToolCall => "2 tool call (await)",
+            Self::FireAndForget => "3 fire-and-forget accept",
+            Self::SessionStart => "4 session token + start",
+            Self::ReadTool => "5 GET /v1/tools/{id}",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub scenario: Scenario,
+    pub concurrency: usize,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: usize,
+}
+
+const WARM_UP: Duration = Duration::from_millis(500);
+
+pub async fn measure(env: &Environment, scenario: Scenario, concurrency: usize, duration: Duration) -> Measured {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(concurrency)
+        .tcp_nodelay(true)
+        .build()
+        .expect("a client");
+    let env = Arc::new(env.clone());
+    let start = Instant::now() + WARM_UP;
+    let end = start + duration;
+    let workers = (0..concurrency).map(|_| {
+        let (client, env) = (client.clone(), env.clone());
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    break;
+                }
+                let ok = once(&client, &env, scenario).await;
+                if sent >= start {
+                    latencies.push(sent.elapsed());
+                    if !ok {
+                        errors += 1;
+                    }
+                }
+            }
+            (latencies, errors)
+        })
+    });
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for (latencies, e) in futures::future::join_all(workers).await.into_iter().flatten() {
+        all.extend(latencies);
+        errors += e;
+    }
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Measured {
+        scenario,
+        concurrency,
+        rate: all.len() as f64 / duration.as_secs_f64(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        errors,
+    }
+}
+
+/// One request (two for a session start); true when it got the answer a user expects.
+async fn once(client: &reqwest::Client, env: &Environment, scenario: Scenario) -> bool {
+    let status = |r: Result<reqwest::Response, reqwest::Error>| async {
+        match r {
+            Ok(r) => {
+                let s = r.status();
+                let body = r.bytes().await.ok();
+                (s, body)
+            }
+            Err(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+        }
+    };
+    match scenario {
+        Scenario::Direct => {
+            let (s, _) = status(client.post(format!("http://{}/hook", env.target)).body("{\"orderId\":\"ORD-1\"}").send().await).await;
+            s == StatusCode::OK
+        }
+        Scenario::Nginx => {
+            let addr = env.nginx.as_ref().expect("nginx runs").addr;
+            let (s, _) = status(client.post(format!("http://{addr}/hook")).body("{\"orderId\":\"ORD-1\"}").send().await).await;
+            s == StatusCode::OK
+        }
+        Scenario::ToolCall => {
+            let (s, body) = status(
+                client
+                    .post(format!("http://{}/v1/sessions/{}/tool-calls", env.hookline, env.await_session))
+                    .bearer_auth(&env.key)
+                    .json(&json!({"toolName": "check_order_status", "arguments": {"orderId": "ORD-1"}}))
+                    .send()
+                    .await,
+            )
+            .await;
+            s == StatusCode::OK && body.is_some_and(|b| b.windows(11).any(|w| w == b"\"completed\""))
+        }
+        Scenario::FireAndForget => {
+            let (s, _) = status(
+                client
+                    .post(format!("http://{}/v1/sessions/{}/tool-calls", env.hookline, env.forget_session))
+                    .bearer_auth(&env.key)
+                    .json(&json!({"toolName": "log_event", "arguments": {"orderId": "ORD-1"}}))
+                    .send()
+                    .await,
+            )
+            .await;
+            s == StatusCode::ACCEPTED
+        }
+        Scenario::SessionStart => {
+            let (s, body) = status(
+                client
+                    .post(format!("http://{}/v1/auth/session-token", env.hookline))
+                    .bearer_auth(&env.key)
+                    .json(&json!({"personaConfig": {"personaId": env.persona}}))
+                    .send()
+                    .await,
+            )
+            .await;
+            let token = body
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .and_then(|v| v["sessionToken"].as_str().map(str::to_owned));
+            let Some(token) = token.filter(|_| s == StatusCode::OK) else {
+                return false;
+            };
+            let (s, _) = status(
+                client
+                    .post(format!("http://{}/v1/engine/session", env.hookline))
+                    .bearer_auth(token)
+                    .send()
+                    .await,
+            )
+            .await;
+            s == StatusCode::CREATED
+        }
+        Scenario::ReadTool => {
+            let (s, _) = status(
+                client
+                    .get(format!("http://{}/v1/tools/{}", env.hookline, env.tool))
+                    .bearer_auth(&env.key)
+                    .send()
+                    .await,
+            )
+            .await;
+            s == StatusCode::OK
+        }
+    }
+}

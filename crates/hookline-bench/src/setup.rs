@@ -1,0 +1,231 @@
+//! Everything a run needs, started fresh: the webhook target, nginx (if installed), the real
+//! `hookline` binary on a new database, an organization, tools, a persona and sessions.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+const DATABASE: &str = "hookline_bench";
+
+#[derive(Clone)]
+pub struct Nginx {
+    pub addr: SocketAddr,
+    child: Arc<Mutex<Child>>,
+}
+
+#[derive(Clone)]
+pub struct Environment {
+    pub hookline: SocketAddr,
+    pub target: SocketAddr,
+    pub nginx: Option<Nginx>,
+    pub key: String,
+    pub tool: String,
+    pub persona: String,
+    pub await_session: String,
+    pub forget_session: String,
+    server: Arc<Mutex<Child>>,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The release `hookline` binary beside this one, built first if it is not there.
+fn hookline_binary() -> anyhow::Result<PathBuf> {
+    let here = std::env::current_exe()?;
+    let path = here.with_file_name("hookline");
+    if !path.exists() {
+        eprintln!("building the hookline binary (release)...");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--bin", "hookline"])
+            .status()?;
+        if !status.success() {
+            bail!("cargo build --release --bin hookline failed");
+        }
+    }
+    Ok(path)
+}
+
+async fn start_target() -> anyhow::Result<SocketAddr> {
+    let app = Router::new().route(
+        "/hook",
+        post(|| async { Json(json!({"status": "shipped", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+/// One nginx worker proxying to the target over keepalive connections: the cost of one bare hop.
+fn start_nginx(target: SocketAddr) -> anyhow::Result<Option<Nginx>> {
+    let Ok(found) = Command::new("sh").args(["-c", "command -v nginx"]).output() else {
+        return Ok(None);
+    };
+    let binary = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+    if binary.is_empty() {
+        return Ok(None);
+    }
+    let dir = std::env::temp_dir().join(format!("hookline-bench-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let port = free_port()?;
+    let d = dir.display();
+    let conf = format!(
+        "worker_processes 1;\ndaemon off;\nerror_log {d}/error.log warn;\npid {d}/nginx.pid;\n\
+         events {{ worker_connections 4096; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+           upstream target {{ server {target}; keepalive 256; }}\n\
+           server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://target;\n\
+               proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n    }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf)?;
+    let child = Command::new(binary)
+        .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+        .stdout(Stdio::null())
+        .spawn()?;
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    wait_for_port(addr)?;
+    Ok(Some(Nginx {
+        addr,
+        child: Arc::new(Mutex::new(child)),
+    }))
+}
+
+fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        if Instant::now() > deadline {
+            bail!("nothing answers on {addr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+impl Environment {
+    pub async fn start() -> anyhow::Result<Self> {
+        let binary = hookline_binary()?;
+        let target = start_target().await?;
+        let nginx = start_nginx(target)?;
+        let server_url = std::env::var("HOOKLINE_BENCH_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+        let mut admin = sqlx::PgConnection::connect(&format!("{server_url}/postgres"))
+            .await
+            .context("cannot reach Postgres (set HOOKLINE_BENCH_POSTGRES)")?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+        let database_url = format!("{server_url}/{DATABASE}");
+        let hookline: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let key = "aG9va2xpbmUtYmVuY2gta2V5LTMyLWJ5dGVzLWxvbmc=";
+        let env = [
+            ("DATABASE_URL", database_url.as_str()),
+            ("HOOKLINE_ENCRYPTION_KEY", key),
+            ("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8"),
+            ("RUST_LOG", "warn"),
+        ];
+        let cli = |args: &[&str]| -> anyhow::Result<String> {
+            let out = Command::new(&binary).args(args).envs(env).output()?;
+            if !out.status.success() {
+                bail!("hookline {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            Ok(String::from_utf8(out.stdout)?)
+        };
+        cli(&["migrate"])?;
+        cli(&["orgs", "create", "bench"])?;
+        let api_key = cli(&["api-keys", "create", "--org", "bench"])?
+            .lines()
+            .last()
+            .context("no key printed")?
+            .to_owned();
+        let server = Command::new(&binary)
+            .arg("serve")
+            .envs(env)
+            .env("HOOKLINE_LISTEN", hookline.to_string())
+            .spawn()?;
+        let server = Arc::new(Mutex::new(server));
+        wait_for_port(hookline)?;
+
+        let client = reqwest::Client::builder().no_proxy().build()?;
+        let post = |path: &str, body: Value, bearer: String| {
+            let request = client.post(format!("http://{hookline}{path}")).bearer_auth(bearer).json(&body);
+            async move {
+                let response = request.send().await?;
+                let status = response.status();
+                let body: Value = response.json().await?;
+                if !status.is_success() {
+                    bail!("{status}: {body}");
+                }
+                anyhow::Ok(body)
+            }
+        };
+        let webhook = |name: &str, await_response: bool| {
+            json!({"type": "server", "subtype": "webhook", "name": name, "description": "Check an order",
+                   "url": format!("http://{target}/hook"), "method": "POST",
+                   "headers": {"Authorization": "Bearer bench-secret-token"},
+                   "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
+                   "awaitResponse": await_response})
+        };
+        let tool = post("/v1/tools", webhook("check_order_status", true), api_key.clone()).await?;
+        let forget = post("/v1/tools", webhook("log_event", false), api_key.clone()).await?;
+        let persona = post(
+            "/v1/personas",
+            json!({"name": "Bench", "toolIds": [tool["id"], forget["id"]]}),
+            api_key.clone(),
+        )
+        .await?;
+        let mut sessions = Vec::new();
+        for _ in 0..2 {
+            let token = post(
+                "/v1/auth/session-token",
+                json!({"personaConfig": {"personaId": persona["id"]}, "expiresInSeconds": 86400}),
+                api_key.clone(),
+            )
+            .await?;
+            let started = post("/v1/engine/session", json!({}), token["sessionToken"].as_str().unwrap_or_default().to_owned()).await?;
+            sessions.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
+        }
+        Ok(Self {
+            hookline,
+            target,
+            nginx,
+            key: api_key,
+            tool: tool["id"].as_str().unwrap_or_default().to_owned(),
+            persona: persona["id"].as_str().unwrap_or_default().to_owned(),
+            await_session: sessions[0].clone(),
+            forget_session: sessions[1].clone(),
+            server,
+        })
+    }
+
+    /// The server's peak resident memory (VmHWM), in MiB.
+    pub fn hookline_peak_rss_mib(&self) -> Option<f64> {
+        let pid = self.server.lock().ok()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    }
+
+    pub fn stop(&self) {
+        if let Ok(mut s) = self.server.lock() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        if let Some(n) = &self.nginx {
+            if let Ok(mut c) = n.child.lock() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
