@@ -44,7 +44,12 @@ pub struct Measured {
 
 const WARM_UP: Duration = Duration::from_millis(500);
 
-pub async fn measure(env: &Environment, scenario: Scenario, concurrency: usize, duration: Duration) -> Measured {
+pub async fn measure(
+    env: &Environment,
+    scenario: Scenario,
+    concurrency: usize,
+    duration: Duration,
+) -> Measured {
     let client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(concurrency)
@@ -77,7 +82,11 @@ pub async fn measure(env: &Environment, scenario: Scenario, concurrency: usize, 
     });
     let mut all = Vec::new();
     let mut errors = 0;
-    for (latencies, e) in futures::future::join_all(workers).await.into_iter().flatten() {
+    for (latencies, e) in futures::future::join_all(workers)
+        .await
+        .into_iter()
+        .flatten()
+    {
         all.extend(latencies);
         errors += e;
     }
@@ -110,12 +119,26 @@ async fn once(client: &reqwest::Client, env: &Environment, scenario: Scenario) -
     };
     match scenario {
         Scenario::Direct => {
-            let (s, _) = status(client.post(format!("http://{}/hook", env.target)).body("{\"orderId\":\"ORD-1\"}").send().await).await;
+            let (s, _) = status(
+                client
+                    .post(format!("http://{}/hook", env.target))
+                    .body("{\"orderId\":\"ORD-1\"}")
+                    .send()
+                    .await,
+            )
+            .await;
             s == StatusCode::OK
         }
         Scenario::Nginx => {
             let addr = env.nginx.as_ref().expect("nginx runs").addr;
-            let (s, _) = status(client.post(format!("http://{addr}/hook")).body("{\"orderId\":\"ORD-1\"}").send().await).await;
+            let (s, _) = status(
+                client
+                    .post(format!("http://{addr}/hook"))
+                    .body("{\"orderId\":\"ORD-1\"}")
+                    .send()
+                    .await,
+            )
+            .await;
             s == StatusCode::OK
         }
         Scenario::ToolCall => {
@@ -128,12 +151,16 @@ async fn once(client: &reqwest::Client, env: &Environment, scenario: Scenario) -
                     .await,
             )
             .await;
-            s == StatusCode::OK && body.is_some_and(|b| b.windows(11).any(|w| w == b"\"completed\""))
+            s == StatusCode::OK
+                && body.is_some_and(|b| b.windows(11).any(|w| w == b"\"completed\""))
         }
         Scenario::FireAndForget => {
             let (s, _) = status(
                 client
-                    .post(format!("http://{}/v1/sessions/{}/tool-calls", env.hookline, env.forget_session))
+                    .post(format!(
+                        "http://{}/v1/sessions/{}/tool-calls",
+                        env.hookline, env.forget_session
+                    ))
                     .bearer_auth(&env.key)
                     .json(&json!({"toolName": "log_event", "arguments": {"orderId": "ORD-1"}}))
                     .send()

@@ -14,12 +14,15 @@ use load::{Measured, Scenario};
 struct Options {
     duration: Duration,
     concurrency: Vec<usize>,
+    /// Scenario numbers to run (`1`, `1b`, `2`…); all when empty.
+    only: Vec<String>,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut o = Options {
         duration: Duration::from_secs(4),
         concurrency: vec![1, 16, 64],
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -36,8 +39,16 @@ fn options() -> anyhow::Result<Options> {
                     .map(str::parse)
                     .collect::<Result<_, _>>()?;
             }
+            "--only" => {
+                o.only = args
+                    .next()
+                    .context("--only 1,1b,2")?
+                    .split(',')
+                    .map(str::to_owned)
+                    .collect();
+            }
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,4,5]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -61,7 +72,9 @@ async fn run(options: Options) -> anyhow::Result<()> {
         "hookline at {}, target at {}, nginx {}",
         env.hookline,
         env.target,
-        env.nginx.as_ref().map_or("not installed".to_owned(), |n| n.addr.to_string())
+        env.nginx
+            .as_ref()
+            .map_or("not installed".to_owned(), |n| n.addr.to_string())
     );
     let mut scenarios = vec![Scenario::Direct];
     if env.nginx.is_some() {
@@ -73,11 +86,25 @@ async fn run(options: Options) -> anyhow::Result<()> {
         Scenario::SessionStart,
         Scenario::ReadTool,
     ]);
+    scenarios.retain(|s| {
+        options.only.is_empty()
+            || options
+                .only
+                .iter()
+                .any(|o| s.label().starts_with(&format!("{o} ")))
+    });
     let mut results: Vec<Measured> = Vec::new();
     for scenario in scenarios {
         for &c in &options.concurrency {
             let m = load::measure(&env, scenario, c, options.duration).await;
-            eprintln!("{:<28} c={c:<3} {:>9.0}/s p50 {:>7.2} ms p99 {:>7.2} ms errors {}", scenario.label(), m.rate, m.p50_ms, m.p99_ms, m.errors);
+            eprintln!(
+                "{:<28} c={c:<3} {:>9.0}/s p50 {:>7.2} ms p99 {:>7.2} ms errors {}",
+                scenario.label(),
+                m.rate,
+                m.p50_ms,
+                m.p99_ms,
+                m.errors
+            );
             results.push(m);
         }
     }
@@ -88,7 +115,11 @@ async fn run(options: Options) -> anyhow::Result<()> {
 }
 
 fn print_table(results: &[Measured], rss: Option<f64>) {
-    let find = |s: Scenario, c: usize| results.iter().find(|m| m.scenario == s && m.concurrency == c);
+    let find = |s: Scenario, c: usize| {
+        results
+            .iter()
+            .find(|m| m.scenario == s && m.concurrency == c)
+    };
     println!("\n| scenario | conns | throughput (/s) | p50 (ms) | p99 (ms) | errors | ÷ direct | ÷ nginx |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for m in results {

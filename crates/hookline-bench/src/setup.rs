@@ -35,7 +35,9 @@ pub struct Environment {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// The release `hookline` binary beside this one, built first if it is not there.
@@ -136,7 +138,10 @@ impl Environment {
         let cli = |args: &[&str]| -> anyhow::Result<String> {
             let out = Command::new(&binary).args(args).envs(env).output()?;
             if !out.status.success() {
-                bail!("hookline {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "hookline {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Ok(String::from_utf8(out.stdout)?)
         };
@@ -157,7 +162,10 @@ impl Environment {
 
         let client = reqwest::Client::builder().no_proxy().build()?;
         let post = |path: &str, body: Value, bearer: String| {
-            let request = client.post(format!("http://{hookline}{path}")).bearer_auth(bearer).json(&body);
+            let request = client
+                .post(format!("http://{hookline}{path}"))
+                .bearer_auth(bearer)
+                .json(&body);
             async move {
                 let response = request.send().await?;
                 let status = response.status();
@@ -175,7 +183,12 @@ impl Environment {
                    "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
                    "awaitResponse": await_response})
         };
-        let tool = post("/v1/tools", webhook("check_order_status", true), api_key.clone()).await?;
+        let tool = post(
+            "/v1/tools",
+            webhook("check_order_status", true),
+            api_key.clone(),
+        )
+        .await?;
         let forget = post("/v1/tools", webhook("log_event", false), api_key.clone()).await?;
         let persona = post(
             "/v1/personas",
@@ -191,7 +204,15 @@ impl Environment {
                 api_key.clone(),
             )
             .await?;
-            let started = post("/v1/engine/session", json!({}), token["sessionToken"].as_str().unwrap_or_default().to_owned()).await?;
+            let started = post(
+                "/v1/engine/session",
+                json!({}),
+                token["sessionToken"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+            .await?;
             sessions.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
         }
         Ok(Self {

@@ -88,20 +88,31 @@ async fn write_loop(pool: PgPool, mut rx: mpsc::Receiver<Entry>) {
     }
 }
 
+/// Writes a group in one transaction: the ends of calls in one statement, the events in a few.
 async fn write(pool: &PgPool, entries: &[Entry]) -> Result<(), hookline_core::StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut finishes = Vec::new();
+    let mut new_events = Vec::new();
     for entry in entries {
         match entry {
             Entry::Event {
                 session_id,
                 event,
                 data,
-            } => {
-                events::append(&mut *tx, *session_id, event, data).await?;
-            }
-            Entry::Finish(finish) => tool_calls::finish(&mut *tx, finish).await?,
+            } => new_events.push(events::NewEvent {
+                session_id: *session_id,
+                event,
+                data: data.clone(),
+            }),
+            Entry::Finish(finish) => finishes.push((**finish).clone()),
             Entry::Flush(_) => {}
         }
+    }
+    let mut tx = pool.begin().await?;
+    if !finishes.is_empty() {
+        tool_calls::finish_many(&mut *tx, &finishes).await?;
+    }
+    if !new_events.is_empty() {
+        events::append_many(&mut tx, &new_events).await?;
     }
     tx.commit().await?;
     Ok(())

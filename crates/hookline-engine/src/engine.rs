@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use hookline_core::http::CoreState;
-use hookline_core::repo::tool_calls::{self, CallRecord, Finish, NewCall, Start};
+use hookline_core::repo::tool_calls::{self, CallRecord, CallToStart, Finish, Started};
 use hookline_core::repo::{events, sessions};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::snapshot::SnapshotTool;
@@ -25,6 +25,7 @@ use crate::call_log::{CallLog, Entry};
 use crate::outbound::{self, ssrf};
 use crate::outcome::{error_value, ErrorKind, Outcome};
 use crate::request::{self, Signing};
+use crate::starter::Starter;
 
 /// Longest a `toolCallId` may be.
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
@@ -63,13 +64,12 @@ pub struct CallAnswer {
 
 pub struct Engine {
     pub(crate) pool: PgPool,
-    /// Commits without waiting for the disk: the call log of answered calls, whose loss in a
-    /// crash costs a log line, never a promise. Fire-and-forget calls use `pool`.
-    pub(crate) fast_pool: PgPool,
     pub(crate) settings: Arc<Settings>,
     pub(crate) client: reqwest::Client,
     pub(crate) caches: Caches,
     pub(crate) log: CallLog,
+    fast_starter: Starter,
+    durable_starter: Starter,
     log_writer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Wakes the delivery workers when a fire-and-forget call is accepted.
     pub(crate) wake: Notify,
@@ -91,9 +91,13 @@ impl Engine {
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(PgConnectOptions::clone(&options));
         let (log, writer) = CallLog::start(fast_pool.clone());
+        // `fast_pool` commits without waiting for the disk: it writes the call log of answered
+        // calls, whose loss in a crash costs a log line, never a promise. Fire-and-forget calls
+        // are started on the durable pool.
         Ok(Arc::new(Self {
+            fast_starter: Starter::start(fast_pool),
+            durable_starter: Starter::start(core.pool.clone()),
             pool: core.pool.clone(),
-            fast_pool,
             client: outbound::client(Arc::new(core.settings.destinations.clone())),
             settings: core.settings.clone(),
             caches: Caches::default(),
@@ -169,37 +173,42 @@ impl Engine {
             arguments: request.arguments,
             started: Instant::now(),
         };
-        let new = NewCall {
+        let new = CallToStart {
             id,
             org_id,
             session_id,
-            tool_call_id: &call.tool_call_id,
-            tool_name: definition.name(),
-            tool_type: definition.tool_type(),
+            tool_call_id: call.tool_call_id.clone(),
+            tool_name: definition.name().to_owned(),
+            tool_type: definition.tool_type().to_owned(),
             status: if fire_and_forget {
                 "pending"
             } else {
                 "running"
-            },
+            }
+            .to_owned(),
             await_response: !fire_and_forget,
-            arguments: &call.arguments,
+            arguments: call.arguments.clone(),
             next_attempt_at: fire_and_forget.then(Utc::now),
         };
         // A fire-and-forget call is a promise: it is committed durably before the 202.
-        let pool = if fire_and_forget {
-            &self.pool
+        let starter = if fire_and_forget {
+            &self.durable_starter
         } else {
-            &self.fast_pool
+            &self.fast_starter
         };
-        let mut conn = pool.acquire().await.map_err(StoreError::from)?;
-        match tool_calls::start(&mut conn, &new).await? {
-            Start::Started => {}
-            Start::Repeated(record) => return self.repeated(*record).await,
-            Start::NoSession => return Err(CallError::NoSession),
-            Start::SessionEnded => return Err(CallError::SessionEnded),
-            Start::SessionExpired => return Err(CallError::SessionExpired),
+        match starter.begin(new).await? {
+            Started::Started => {}
+            Started::Repeated => {
+                let record =
+                    tool_calls::by_tool_call_id(&self.pool, session_id, &call.tool_call_id)
+                        .await?
+                        .ok_or(CallError::NoSession)?;
+                return self.repeated(record).await;
+            }
+            Started::NoSession => return Err(CallError::NoSession),
+            Started::SessionEnded => return Err(CallError::SessionEnded),
+            Started::SessionExpired => return Err(CallError::SessionExpired),
         }
-        drop(conn);
         self.log
             .event(session_id, events::TOOL_CALL_STARTED, call.event_data(None))
             .await;

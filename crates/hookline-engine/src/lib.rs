@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod request;
 pub mod routes;
 pub mod signing;
+pub mod starter;
 
 use std::sync::Arc;
 

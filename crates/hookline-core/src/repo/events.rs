@@ -49,6 +49,70 @@ pub async fn append(
     Ok(seq.map(|(seq,)| seq))
 }
 
+/// An event to append with [`append_many`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub session_id: Uuid,
+    pub event: &'static str,
+    pub data: Value,
+}
+
+/// Appends many events in one go, numbered in the order given within each session, with one
+/// NOTIFY per session. Events of sessions that are gone are dropped.
+pub async fn append_many(conn: &mut sqlx::PgConnection, all: &[NewEvent]) -> StoreResult<()> {
+    let mut counts: Vec<(Uuid, i64)> = Vec::new();
+    for e in all {
+        match counts.iter_mut().find(|(id, _)| *id == e.session_id) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((e.session_id, 1)),
+        }
+    }
+    // Taking the numbers locks each session row until commit, so numbers follow commit order.
+    let bases: Vec<(Uuid, i64)> = sqlx::query_as(
+        "UPDATE sessions s SET event_seq = s.event_seq + c.n
+         FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
+         WHERE s.id = c.id RETURNING s.id, s.event_seq - c.n",
+    )
+    .bind(counts.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind(counts.iter().map(|c| c.1).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut next: std::collections::HashMap<Uuid, i64> = bases.into_iter().collect();
+    let (mut ids, mut seqs, mut names, mut datas) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in all {
+        let Some(seq) = next.get_mut(&e.session_id) else {
+            continue;
+        };
+        *seq += 1;
+        ids.push(e.session_id);
+        seqs.push(*seq);
+        names.push(e.event.to_owned());
+        datas.push(json_text(&e.data));
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO session_events (session_id, seq, event, data)
+         SELECT id, seq, event, data::json FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[])
+           AS e(id, seq, event, data)",
+    )
+    .bind(&ids)
+    .bind(&seqs)
+    .bind(&names)
+    .bind(&datas)
+    .execute(&mut *conn)
+    .await?;
+    let notes: Vec<String> = next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect();
+    sqlx::query("SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n")
+        .bind(CHANNEL)
+        .bind(&notes)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// The session's events after `after`, in order, at most `limit`.
 pub async fn after(
     db: impl PgExecutor<'_>,

@@ -12,66 +12,91 @@ use crate::error::StoreResult;
 use crate::http::Pagination;
 use crate::repo::json_text;
 
-pub struct NewCall<'a> {
+/// A call to start, owned, for [`start_many`].
+#[derive(Debug, Clone)]
+pub struct CallToStart {
     pub id: Uuid,
     pub org_id: Uuid,
     pub session_id: Uuid,
-    pub tool_call_id: &'a str,
-    pub tool_name: &'a str,
-    pub tool_type: &'a str,
-    pub status: &'a str,
+    pub tool_call_id: String,
+    pub tool_name: String,
+    pub tool_type: String,
+    pub status: String,
     pub await_response: bool,
-    pub arguments: &'a Value,
+    pub arguments: Value,
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// What became of an attempt to start a call.
-#[derive(Debug)]
-pub enum Start {
+/// What [`start_many`] found for one call; `Repeated` carries no record (look it up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Started {
     Started,
-    /// The session already has a call with this `toolCallId`: here it is.
-    Repeated(Box<CallRecord>),
+    Repeated,
     NoSession,
     SessionEnded,
     SessionExpired,
 }
 
-/// Inserts a call, if its session is active and its `toolCallId` is new to the session.
-pub async fn start(conn: &mut PgConnection, c: &NewCall<'_>) -> StoreResult<Start> {
-    let (inserted, ended, expired): (i64, Option<bool>, Option<bool>) = sqlx::query_as(
-        "WITH s AS (SELECT id, ended_at, expires_at FROM sessions WHERE id = $3 AND org_id = $2),
-              ins AS (
-                INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
-                    status, await_response, arguments, next_attempt_at)
-                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9::json, $10 FROM s
-                WHERE s.ended_at IS NULL AND s.expires_at > now()
-                ON CONFLICT (session_id, tool_call_id) DO NOTHING RETURNING id)
-         SELECT (SELECT count(*) FROM ins), (SELECT ended_at IS NOT NULL FROM s),
-                (SELECT expires_at <= now() FROM s)",
+/// Starts many calls in one statement (the hot path groups the calls that arrive together):
+/// each is inserted if its session is active and its `toolCallId` new, and told which it was.
+pub async fn start_many(
+    db: impl PgExecutor<'_>,
+    calls: &[CallToStart],
+) -> StoreResult<Vec<Started>> {
+    let column = |f: &dyn Fn(&CallToStart) -> Uuid| calls.iter().map(f).collect::<Vec<_>>();
+    let text = |f: &dyn Fn(&CallToStart) -> &str| {
+        calls.iter().map(|c| f(c).to_owned()).collect::<Vec<_>>()
+    };
+    let rows: Vec<(Uuid, bool, Option<bool>, Option<bool>)> = sqlx::query_as(
+        "WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                                 $6::text[], $7::text[], $8::bool[], $9::text[], $10::timestamptz[])
+              WITH ORDINALITY AS i(id, org_id, session_id, tool_call_id, tool_name, tool_type,
+                                   status, await_response, arguments, next_attempt_at, n)),
+          s AS (SELECT id, org_id, ended_at, expires_at FROM sessions
+                WHERE id IN (SELECT session_id FROM input)),
+          ins AS (
+            INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
+                status, await_response, arguments, next_attempt_at)
+            SELECT i.id, i.org_id, i.session_id, i.tool_call_id, i.tool_name, i.tool_type,
+                   i.status, i.await_response, i.arguments::json, i.next_attempt_at
+            FROM input i JOIN s ON s.id = i.session_id AND s.org_id = i.org_id
+            WHERE s.ended_at IS NULL AND s.expires_at > now()
+            ORDER BY i.n
+            ON CONFLICT (session_id, tool_call_id) DO NOTHING RETURNING id)
+         SELECT i.id, i.id IN (SELECT id FROM ins), s.ended_at IS NOT NULL, s.expires_at <= now()
+         FROM input i LEFT JOIN s ON s.id = i.session_id AND s.org_id = i.org_id
+         ORDER BY i.n",
     )
-    .bind(c.id)
-    .bind(c.org_id)
-    .bind(c.session_id)
-    .bind(c.tool_call_id)
-    .bind(c.tool_name)
-    .bind(c.tool_type)
-    .bind(c.status)
-    .bind(c.await_response)
-    .bind(json_text(c.arguments))
-    .bind(c.next_attempt_at)
-    .fetch_one(&mut *conn)
+    .bind(column(&|c| c.id))
+    .bind(column(&|c| c.org_id))
+    .bind(column(&|c| c.session_id))
+    .bind(text(&|c| &c.tool_call_id))
+    .bind(text(&|c| &c.tool_name))
+    .bind(text(&|c| &c.tool_type))
+    .bind(text(&|c| &c.status))
+    .bind(calls.iter().map(|c| c.await_response).collect::<Vec<_>>())
+    .bind(
+        calls
+            .iter()
+            .map(|c| json_text(&c.arguments))
+            .collect::<Vec<_>>(),
+    )
+    .bind(calls.iter().map(|c| c.next_attempt_at).collect::<Vec<_>>())
+    .fetch_all(db)
     .await?;
-    Ok(match (inserted, ended, expired) {
-        (1, ..) => Start::Started,
-        (_, None, _) => Start::NoSession,
-        (_, Some(true), _) => Start::SessionEnded,
-        (_, _, Some(true)) => Start::SessionExpired,
-        _ => match by_tool_call_id(&mut *conn, c.session_id, c.tool_call_id).await? {
-            Some(record) => Start::Repeated(Box::new(record)),
-            // Lost a race with a session end or clean-up; report the session as gone.
-            None => Start::NoSession,
-        },
-    })
+    Ok(rows
+        .into_iter()
+        .map(
+            |(_, inserted, ended, expired)| match (inserted, ended, expired) {
+                (true, ..) => Started::Started,
+                (_, None, _) => Started::NoSession,
+                (_, Some(true), _) => Started::SessionEnded,
+                (_, _, Some(true)) => Started::SessionExpired,
+                _ => Started::Repeated,
+            },
+        )
+        .collect())
 }
 
 /// How a call ended (or an attempt of a fire-and-forget call went).
@@ -116,6 +141,45 @@ pub async fn finish(db: impl PgExecutor<'_>, f: &Finish) -> StoreResult<()> {
     .bind(f.attempt.as_ref().map(|a| json_text(&json!([a]))))
     .bind(f.next_attempt_at)
     .bind(f.completed_at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Records many endings in one statement.
+pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult<()> {
+    let opt = |f: &dyn Fn(&Finish) -> Option<&Value>| {
+        all.iter().map(|x| f(x).map(json_text)).collect::<Vec<_>>()
+    };
+    sqlx::query(
+        "UPDATE tool_calls t SET status = f.status, request = f.request::json,
+            response = f.response::json, result = f.result::json, error = f.error::json,
+            http_status = f.http_status, truncated = f.truncated,
+            execution_time_ms = f.execution_time_ms, attempts = f.attempts,
+            attempt_log = CASE WHEN f.attempt IS NULL THEN t.attempt_log
+                               ELSE t.attempt_log || jsonb_build_array(f.attempt::jsonb) END,
+            next_attempt_at = f.next_attempt_at, completed_at = f.completed_at,
+            lease_owner = NULL, lease_until = NULL
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::int4[], $8::bool[], $9::int8[], $10::int4[], $11::text[],
+                     $12::timestamptz[], $13::timestamptz[])
+           AS f(id, status, request, response, result, error, http_status, truncated,
+                execution_time_ms, attempts, attempt, next_attempt_at, completed_at)
+         WHERE t.id = f.id",
+    )
+    .bind(all.iter().map(|f| f.id).collect::<Vec<_>>())
+    .bind(all.iter().map(|f| f.status.clone()).collect::<Vec<_>>())
+    .bind(opt(&|f| f.request.as_ref()))
+    .bind(opt(&|f| f.response.as_ref()))
+    .bind(opt(&|f| f.result.as_ref()))
+    .bind(opt(&|f| f.error.as_ref()))
+    .bind(all.iter().map(|f| f.http_status).collect::<Vec<_>>())
+    .bind(all.iter().map(|f| f.truncated).collect::<Vec<_>>())
+    .bind(all.iter().map(|f| f.execution_time_ms).collect::<Vec<_>>())
+    .bind(all.iter().map(|f| f.attempts).collect::<Vec<_>>())
+    .bind(opt(&|f| f.attempt.as_ref()))
+    .bind(all.iter().map(|f| f.next_attempt_at).collect::<Vec<_>>())
+    .bind(all.iter().map(|f| f.completed_at).collect::<Vec<_>>())
     .execute(db)
     .await?;
     Ok(())

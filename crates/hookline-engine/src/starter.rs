@@ -1,0 +1,58 @@
+//! Starts calls in groups: every call is a row written before it runs (so a repeated
+//! `toolCallId` finds it and an ended session refuses it), and the calls that arrive together
+//! share one statement and one commit instead of paying for one each. For fire-and-forget calls,
+//! whose 202 promises delivery, that commit is durable; this is group commit.
+
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+use hookline_core::repo::tool_calls::{self, CallToStart, Started};
+use hookline_core::StoreError;
+
+const BATCH: usize = 256;
+
+type Request = (CallToStart, oneshot::Sender<Result<Started, String>>);
+
+#[derive(Clone)]
+pub struct Starter {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Starter {
+    pub fn start(pool: PgPool) -> Self {
+        let (tx, rx) = mpsc::channel(16_384);
+        tokio::spawn(run(pool, rx));
+        Self { tx }
+    }
+
+    /// Starts one call, in whatever group it joins.
+    pub async fn begin(&self, call: CallToStart) -> Result<Started, StoreError> {
+        let (done, answer) = oneshot::channel();
+        let gone = || StoreError::Other(sqlx::Error::PoolClosed);
+        self.tx.send((call, done)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?.map_err(|e| {
+            tracing::error!(error = %e, "starting calls failed");
+            StoreError::Unavailable
+        })
+    }
+}
+
+async fn run(pool: PgPool, mut rx: mpsc::Receiver<Request>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let (calls, replies): (Vec<CallToStart>, Vec<_>) = batch.drain(..).unzip();
+        match tool_calls::start_many(&pool, &calls).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
