@@ -59,7 +59,7 @@ pub async fn measure(
     let env = Arc::new(env.clone());
     let start = Instant::now() + WARM_UP;
     let end = start + duration;
-    let workers = (0..concurrency).map(|_| {
+    let workers = (0..concurrency).map(|worker| {
         let (client, env) = (client.clone(), env.clone());
         tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -69,7 +69,7 @@ pub async fn measure(
                 if sent >= end {
                     break;
                 }
-                let ok = once(&client, &env, scenario).await;
+                let ok = once(&client, &env, scenario, worker).await;
                 if sent >= start {
                     latencies.push(sent.elapsed());
                     if !ok {
@@ -106,7 +106,13 @@ pub async fn measure(
 }
 
 /// One request (two for a session start); true when it got the answer a user expects.
-async fn once(client: &reqwest::Client, env: &Environment, scenario: Scenario) -> bool {
+async fn once(
+    client: &reqwest::Client,
+    env: &Environment,
+    scenario: Scenario,
+    worker: usize,
+) -> bool {
+    let session = |all: &[String]| all[worker % all.len()].clone();
     let status = |r: Result<reqwest::Response, reqwest::Error>| async {
         match r {
             Ok(r) => {
@@ -144,7 +150,7 @@ async fn once(client: &reqwest::Client, env: &Environment, scenario: Scenario) -
         Scenario::ToolCall => {
             let (s, body) = status(
                 client
-                    .post(format!("http://{}/v1/sessions/{}/tool-calls", env.hookline, env.await_session))
+                    .post(format!("http://{}/v1/sessions/{}/tool-calls", env.hookline, session(&env.await_sessions)))
                     .bearer_auth(&env.key)
                     .json(&json!({"toolName": "check_order_status", "arguments": {"orderId": "ORD-1"}}))
                     .send()
@@ -159,7 +165,8 @@ async fn once(client: &reqwest::Client, env: &Environment, scenario: Scenario) -
                 client
                     .post(format!(
                         "http://{}/v1/sessions/{}/tool-calls",
-                        env.hookline, env.forget_session
+                        env.hookline,
+                        session(&env.forget_sessions)
                     ))
                     .bearer_auth(&env.key)
                     .json(&json!({"toolName": "log_event", "arguments": {"orderId": "ORD-1"}}))

@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use sqlx::Connection;
 
 const DATABASE: &str = "hookline_bench";
+/// Sessions made for each kind of call: enough for one per connection.
+pub const SESSIONS: usize = 64;
 
 #[derive(Clone)]
 pub struct Nginx {
@@ -29,8 +31,9 @@ pub struct Environment {
     pub key: String,
     pub tool: String,
     pub persona: String,
-    pub await_session: String,
-    pub forget_session: String,
+    /// One session per connection, as in real use (a session is one conversation).
+    pub await_sessions: Vec<String>,
+    pub forget_sessions: Vec<String>,
     server: Arc<Mutex<Child>>,
 }
 
@@ -197,7 +200,7 @@ impl Environment {
         )
         .await?;
         let mut sessions = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..2 * SESSIONS {
             let token = post(
                 "/v1/auth/session-token",
                 json!({"personaConfig": {"personaId": persona["id"]}, "expiresInSeconds": 86400}),
@@ -222,8 +225,8 @@ impl Environment {
             key: api_key,
             tool: tool["id"].as_str().unwrap_or_default().to_owned(),
             persona: persona["id"].as_str().unwrap_or_default().to_owned(),
-            await_session: sessions[0].clone(),
-            forget_session: sessions[1].clone(),
+            forget_sessions: sessions.split_off(SESSIONS),
+            await_sessions: sessions,
             server,
         })
     }

@@ -1,6 +1,7 @@
 //! Writes the call log and the session events off the request's critical path: handlers queue
-//! what happened and a single writer commits it in groups, in the order it was queued (so a
-//! call's `toolCallStarted` always precedes its end).
+//! what happened and writers commit it in groups. Each session belongs to one of `WRITERS`
+//! writers, which writes in the order things were queued (so a call's `toolCallStarted` always
+//! precedes its end), while different sessions are written side by side.
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use hookline_core::repo::{events, tool_calls};
 
 const BATCH: usize = 256;
+const WRITERS: usize = 4;
 
 #[derive(Debug)]
 pub enum Entry {
@@ -18,25 +20,47 @@ pub enum Entry {
         event: &'static str,
         data: Value,
     },
-    Finish(Box<tool_calls::Finish>),
+    Finish {
+        session_id: Uuid,
+        finish: Box<tool_calls::Finish>,
+    },
     /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
 pub struct CallLog {
-    tx: mpsc::Sender<Entry>,
+    txs: Vec<mpsc::Sender<Entry>>,
 }
 
 impl CallLog {
-    /// Starts the writer; it runs until every `CallLog` handle is dropped, writing what is queued.
-    pub fn start(pool: PgPool) -> (Self, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::channel(65_536);
-        (Self { tx }, tokio::spawn(write_loop(pool, rx)))
+    /// Starts the writers; they run until every `CallLog` handle is dropped, writing what is
+    /// queued.
+    pub fn start(pool: PgPool) -> Self {
+        let txs = (0..WRITERS)
+            .map(|_| {
+                // Bounded so a writer that falls behind slows handlers down instead of growing
+                // memory.
+                let (tx, rx) = mpsc::channel(2_048);
+                tokio::spawn(write_loop(pool.clone(), rx));
+                tx
+            })
+            .collect();
+        Self { txs }
+    }
+
+    fn writer(&self, session_id: Uuid) -> &mpsc::Sender<Entry> {
+        &self.txs[(session_id.as_u128() % WRITERS as u128) as usize]
     }
 
     pub async fn push(&self, entry: Entry) {
-        if self.tx.send(entry).await.is_err() {
+        let tx = match &entry {
+            Entry::Event { session_id, .. } | Entry::Finish { session_id, .. } => {
+                self.writer(*session_id)
+            }
+            Entry::Flush(_) => &self.txs[0],
+        };
+        if tx.send(entry).await.is_err() {
             tracing::error!("the call log writer has stopped; an entry was not written");
         }
     }
@@ -50,11 +74,15 @@ impl CallLog {
         .await;
     }
 
-    /// Waits until everything queued so far is written.
+    /// Waits until everything queued so far is written, by every writer.
     pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        self.push(Entry::Flush(done)).await;
-        let _ = wait.await;
+        let waits = self.txs.iter().map(|tx| async move {
+            let (done, wait) = oneshot::channel();
+            if tx.send(Entry::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        });
+        futures::future::join_all(waits).await;
     }
 }
 
@@ -103,7 +131,7 @@ async fn write(pool: &PgPool, entries: &[Entry]) -> Result<(), hookline_core::St
                 event,
                 data: data.clone(),
             }),
-            Entry::Finish(finish) => finishes.push((**finish).clone()),
+            Entry::Finish { finish, .. } => finishes.push((**finish).clone()),
             Entry::Flush(_) => {}
         }
     }

@@ -70,7 +70,6 @@ pub struct Engine {
     pub(crate) log: CallLog,
     fast_starter: Starter,
     durable_starter: Starter,
-    log_writer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Wakes the delivery workers when a fire-and-forget call is accepted.
     pub(crate) wake: Notify,
     /// Client-tool calls waiting on this instance, woken when their answer arrives here.
@@ -90,7 +89,7 @@ impl Engine {
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(PgConnectOptions::clone(&options));
-        let (log, writer) = CallLog::start(fast_pool.clone());
+        let log = CallLog::start(fast_pool.clone());
         // `fast_pool` commits without waiting for the disk: it writes the call log of answered
         // calls, whose loss in a crash costs a log line, never a promise. Fire-and-forget calls
         // are started on the durable pool.
@@ -102,7 +101,6 @@ impl Engine {
             settings: core.settings.clone(),
             caches: Caches::default(),
             log,
-            log_writer: std::sync::Mutex::new(Some(writer)),
             wake: Notify::new(),
             client_waiters: Default::default(),
         }))
@@ -113,11 +111,9 @@ impl Engine {
         self.log.flush().await;
     }
 
-    /// Stops the call-log writer once it has written everything.
+    /// Writes everything the call log holds before the process ends.
     pub async fn shutdown(&self) {
         self.flush().await;
-        let writer = self.log_writer.lock().expect("writer lock").take();
-        drop(writer);
     }
 
     /// Runs a call of the organization's session.
@@ -361,21 +357,24 @@ impl Engine {
         crate::metrics::record_call(call.tool.tool.definition.name(), &outcome, elapsed);
         let now = Utc::now();
         self.log
-            .push(Entry::Finish(Box::new(Finish {
-                id: call.id,
-                status: status.into(),
-                request,
-                response: outcome.response.clone(),
-                result: Some(outcome.result.clone()),
-                error: outcome.error.clone(),
-                http_status: outcome.http_status.map(i32::from),
-                truncated: outcome.truncated,
-                execution_time_ms: ms,
-                attempts,
-                attempt: (attempts > 0).then(|| attempt_entry(now, &outcome, ms)),
-                next_attempt_at: None,
-                completed_at: Some(now),
-            })))
+            .push(Entry::Finish {
+                session_id: call.session.id,
+                finish: Box::new(Finish {
+                    id: call.id,
+                    status: status.into(),
+                    request,
+                    response: outcome.response.clone(),
+                    result: Some(outcome.result.clone()),
+                    error: outcome.error.clone(),
+                    http_status: outcome.http_status.map(i32::from),
+                    truncated: outcome.truncated,
+                    execution_time_ms: ms,
+                    attempts,
+                    attempt: (attempts > 0).then(|| attempt_entry(now, &outcome, ms)),
+                    next_attempt_at: None,
+                    completed_at: Some(now),
+                }),
+            })
             .await;
         let (event, data) = call.end_event(&outcome, ms);
         self.log.event(call.session.id, event, data).await;
