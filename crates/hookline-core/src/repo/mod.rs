@@ -22,8 +22,10 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Re-seals, under the current key, every sealed value made with an older one (for
-/// `hookline secrets rotate`). Returns how many values were re-sealed.
+/// `hookline secrets rotate`): signing secrets, tools' header values, and the header values
+/// carried in session tokens' and sessions' snapshots. Returns how many values were re-sealed.
 pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<u64> {
     Ok(signing_secrets::reseal_all(&mut *conn, secrets).await?
-        + tools::reseal_all(&mut *conn, secrets).await?)
+        + tools::reseal_all(&mut *conn, secrets).await?
+        + sessions::reseal_all(&mut *conn, secrets).await?)
 }

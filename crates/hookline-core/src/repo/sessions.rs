@@ -208,3 +208,33 @@ pub async fn sweep(
     .rows_affected();
     Ok((tokens, sessions))
 }
+
+/// Re-seals the header values inside every session token's and session's snapshot that were
+/// sealed with an older key; returns how many values were re-sealed.
+pub async fn reseal_all(conn: &mut PgConnection, secrets: &crate::SecretBox) -> StoreResult<u64> {
+    let mut count = 0;
+    for (table, key) in [("session_tokens", "token_hash"), ("sessions", "id::text")] {
+        let rows: Vec<(String, Uuid, Json<SessionConfig>)> = sqlx::query_as(&format!(
+            "SELECT {key}::text, org_id, config FROM {table} FOR UPDATE"
+        ))
+        .fetch_all(&mut *conn)
+        .await?;
+        for (row_key, org_id, Json(mut config)) in rows {
+            let mut changed = 0;
+            for tool in &mut config.tools {
+                changed += tool.tool.reseal(org_id, secrets)?;
+            }
+            if changed > 0 {
+                sqlx::query(&format!(
+                    "UPDATE {table} SET config = $2::json WHERE {key}::text = $1"
+                ))
+                .bind(row_key)
+                .bind(json_text(&config))
+                .execute(&mut *conn)
+                .await?;
+                count += changed;
+            }
+        }
+    }
+    Ok(count)
+}

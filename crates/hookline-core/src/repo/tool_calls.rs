@@ -254,7 +254,7 @@ pub async fn list(
         .await?;
     let rows = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM tool_calls WHERE session_id = $1
-         ORDER BY created_at, id LIMIT $2 OFFSET $3"
+         ORDER BY id LIMIT $2 OFFSET $3"
     ))
     .bind(session_id)
     .bind(page.per_page)

@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+use base64::Engine as _;
+
 use crate::harness::{fresh_database_url, test_key_b64};
 
 fn hookline(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -170,7 +172,7 @@ fn serve_starts_answers_and_stops_on_sigterm() {
     let url = format!("http://{listen}/readyz");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let ready = loop {
-        if let Ok(r) = reqwest::blocking_get(&url) {
+        if let Ok(r) = blocking::get(&url) {
             break r;
         }
         assert!(
@@ -190,13 +192,95 @@ fn serve_starts_answers_and_stops_on_sigterm() {
     assert!(status.success(), "{status}");
 }
 
-mod reqwest {
+mod blocking {
     /// A tiny blocking GET over a fresh runtime, returning the status code.
-    pub fn blocking_get(url: &str) -> Result<u16, ::reqwest::Error> {
+    pub fn get(url: &str) -> Result<u16, ::reqwest::Error> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async { Ok(::reqwest::get(url).await?.status().as_u16()) })
     }
+}
+
+#[tokio::test]
+async fn secrets_rotate_moves_everything_to_the_new_key() {
+    use crate::harness::{raw_settings, session, Receiver, Reply, TestApp};
+    use reqwest::Method;
+    use serde_json::json;
+
+    let old = TestApp::spawn().await;
+    let db = old.settings.database_url.clone();
+    let org = old.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "secret_call", "description": "d",
+        "url": receiver.url("/x"), "headers": {"Authorization": "Bearer rotate-me-please-123"}});
+    let (status, tool) = org.post(&old, "/v1/tools", &tool).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    // A running session and an unused token carry the sealed header in their snapshots.
+    let (session_id, _) = session(&old, &org, json!({"toolIds": [tool["id"]]})).await;
+    let (_, unused) = org
+        .post(
+            &old,
+            "/v1/auth/session-token",
+            &json!({"personaConfig": {"toolIds": [tool["id"]]}}),
+        )
+        .await;
+
+    let new_key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let old_key = test_key_b64();
+    let out = hookline(
+        &["secrets", "rotate"],
+        &[
+            ("DATABASE_URL", db.as_str()),
+            ("HOOKLINE_ENCRYPTION_KEY", new_key.as_str()),
+            ("HOOKLINE_ENCRYPTION_OLD_KEYS", old_key.as_str()),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("re-encrypted"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A server that knows only the new key runs everything.
+    let new = TestApp::spawn_with(hookline_core::settings::RawSettings {
+        database_url: db.clone(),
+        encryption_key: Some(new_key),
+        ..raw_settings()
+    })
+    .await;
+    let call = |session_id: String| {
+        let new = &new;
+        let key = org.key.clone();
+        async move {
+            new.call(
+                Method::POST,
+                &format!("/v1/sessions/{session_id}/tool-calls"),
+                Some(&key),
+                Some(&json!({"toolName": "secret_call"})),
+            )
+            .await
+        }
+    };
+    let (_, answer) = call(session_id).await;
+    assert_eq!(answer["status"], "completed", "{answer}");
+    let (status, started) = new
+        .call(
+            Method::POST,
+            "/v1/engine/session",
+            unused["sessionToken"].as_str(),
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let (_, answer) = call(started["sessionId"].as_str().unwrap().to_owned()).await;
+    assert_eq!(answer["status"], "completed", "{answer}");
+    for r in receiver.requests() {
+        assert_eq!(r.header("authorization"), "Bearer rotate-me-please-123");
+    }
+    assert_eq!(receiver.requests().len(), 2);
+    let (status, secrets) = org.get(&new, "/v1/signing-secrets").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{secrets}");
 }
