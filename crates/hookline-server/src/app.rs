@@ -88,8 +88,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let state = app.state.clone();
     let served = axum::serve(listener, app.router)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            state.close();
+        })
         .await;
     let _ = app.stop.send(true);
     let _ = app.delivery.await;

@@ -154,6 +154,7 @@ pub async fn stream(
         None => events::latest(&state.core.pool, session.id).await?,
     };
     let reader = Reader {
+        closing: Box::pin(state.core.closing()),
         pool: state.core.pool.clone(),
         session_id: session.id,
         cursor,
@@ -165,6 +166,8 @@ pub async fn stream(
 }
 
 struct Reader {
+    /// Ends the stream when the process closes (a client reconnects elsewhere and resumes).
+    closing: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     pool: PgPool,
     session_id: Uuid,
     cursor: i64,
@@ -197,24 +200,28 @@ impl Reader {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot read session events; retrying"),
             }
-            self.wait().await;
+            if !self.wait().await {
+                return None;
+            }
         }
     }
 
-    /// Waits until something may have been stored for this session.
-    async fn wait(&mut self) {
+    /// Waits until something may have been stored for this session; false when the process
+    /// is closing.
+    async fn wait(&mut self) -> bool {
         let deadline = tokio::time::sleep(RECHECK);
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                () = &mut deadline => return,
+                () = &mut self.closing => return false,
+                () = &mut deadline => return true,
                 note = self.notes.recv() => match note {
                     Ok(Note::Stored(id)) if id != self.session_id => continue,
                     // This session's, a reconnect, or lagging behind: read the table.
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
                     Err(broadcast::error::RecvError::Closed) => {
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        return;
+                        return true;
                     }
                 },
             }

@@ -19,12 +19,15 @@ pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
 pub use pagination::{ListMeta, ListPage, Pagination};
 pub use problem::{ApiError, ProblemDocument};
 
-/// What every service's routes need: the pool, the settings and the API-key checker.
+/// What every service's routes need: the pool, the settings, the API-key checker, and word of
+/// the process closing (long-lived answers such as event streams end on it, so a graceful
+/// shutdown does not wait for them forever).
 #[derive(Clone)]
 pub struct CoreState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub auth: ApiKeyAuth,
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl CoreState {
@@ -33,6 +36,20 @@ impl CoreState {
             auth: ApiKeyAuth::new(pool.clone()),
             pool,
             settings,
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Tells long-lived answers that the process is closing.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes once [`CoreState::close`] was called.
+    pub fn closing(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closed| *closed).await;
         }
     }
 }

@@ -288,3 +288,60 @@ async fn sigterm_finishes_what_is_in_flight_and_keeps_the_rest() {
     let got = receiver.requests();
     assert_eq!(got.len(), 10, "a call was delivered twice");
 }
+
+#[tokio::test]
+async fn header_values_never_reach_the_log() {
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let log = std::env::temp_dir().join(format!("hookline-log-{}.txt", uuid::Uuid::new_v4()));
+    let db = crate::harness::fresh_database_url();
+    let mut server = Server::start_logging_to(
+        &db,
+        &[("RUST_LOG", "debug"), ("HOOKLINE_LOG_FORMAT", "json")],
+        Some(&log),
+    )
+    .await;
+    let app = TestApp::attach(server.addr, &db).await;
+    let org = app.org("acme").await;
+    let secret = "Bearer sk_live_never_log_me_42";
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "careful", "description": "d",
+        "url": receiver.url("/c"), "headers": {"Authorization": secret},
+        "parameters": {"type": "object", "properties": {"n": {"type": "integer"}}}});
+    let (status, created) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (session_id, client_secret) =
+        session(&app, &org, json!({"toolIds": [created["id"]]})).await;
+    let (_, answer) = org
+        .post(
+            &app,
+            &format!("/v1/sessions/{session_id}/tool-calls"),
+            &json!({"toolName": "careful", "arguments": {"n": 1}}),
+        )
+        .await;
+    assert_eq!(answer["status"], "completed");
+    assert_eq!(receiver.requests()[0].header("authorization"), secret);
+    // A browser's EventSource puts its client secret in the query string.
+    let _events = SseStream::open(
+        &app.url(&format!(
+            "/v1/sessions/{session_id}/events?clientSecret={client_secret}"
+        )),
+        None,
+        None,
+    )
+    .await;
+    server.terminate().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("tool created"),
+        "the log is empty or not at debug level"
+    );
+    assert!(
+        !text.contains("sk_live_never_log_me_42"),
+        "a header value was logged"
+    );
+    assert!(
+        !text.contains(&client_secret[4..]),
+        "a client secret was logged"
+    );
+    assert!(!text.contains(&org.key[3..]), "an API key was logged");
+    let _ = std::fs::remove_file(log);
+}

@@ -453,6 +453,15 @@ pub struct Server {
 
 impl Server {
     pub async fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_logging_to(database_url, env, None).await
+    }
+
+    /// Starts the server with its log (stderr) written to `log`.
+    pub async fn start_logging_to(
+        database_url: &str,
+        env: &[(&str, &str)],
+        log: Option<&std::path::Path>,
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -468,6 +477,9 @@ impl Server {
             .env("RUST_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
+        }
+        if let Some(path) = log {
+            cmd.stderr(std::fs::File::create(path).unwrap());
         }
         let child = cmd.spawn().unwrap();
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
