@@ -139,9 +139,9 @@ async fn write(pool: &PgPool, entries: &[Entry]) -> Result<(), hookline_core::St
     if !finishes.is_empty() {
         tool_calls::finish_many(&mut *tx, &finishes).await?;
     }
-    if !new_events.is_empty() {
-        events::append_many(&mut tx, &new_events).await?;
-    }
+    // This pool does not wait for the disk, so the announcements can go with the writes.
+    let notes = events::append_many(&mut tx, &new_events).await?;
+    events::notify(&mut *tx, &notes).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -154,6 +154,11 @@ async fn deliver(
         (false, false) => "failed",
     };
     let settled = status != "pending";
+    if settled {
+        // The call's toolCallStarted may still sit in this instance's call-log queue; it must be
+        // numbered before the end.
+        engine.log.flush().await;
+    }
     let total_ms = (now - due.created_at).num_milliseconds();
     let mut tx = engine.pool.begin().await?;
     tool_calls::finish(
@@ -175,6 +180,7 @@ async fn deliver(
         },
     )
     .await?;
+    let mut notes = Vec::new();
     if settled {
         if let Some(tool) = tool {
             let (event, data) = end_event(&outcome, total_ms, |extra| {
@@ -186,10 +192,18 @@ async fn deliver(
                     Some(extra),
                 )
             });
-            events::append(&mut *tx, due.session_id, event, &data).await?;
+            let new = events::NewEvent {
+                session_id: due.session_id,
+                event,
+                data,
+            };
+            notes = events::append_many(&mut tx, &[new]).await?;
         }
     }
     tx.commit().await?;
+    if let Err(e) = events::notify(&engine.pool, &notes).await {
+        tracing::warn!(error = %e, "could not announce a delivered call");
+    }
     crate::metrics::delivery_attempt(&due.tool_name, &outcome, settled);
     if settled {
         crate::metrics::record_call(&due.tool_name, &outcome, started.elapsed());

@@ -12,9 +12,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use hookline_core::http::CoreState;
-use hookline_core::repo::events::{self, NewEvent};
-use hookline_core::repo::sessions;
 use hookline_core::repo::tool_calls::{self, CallRecord, CallToStart, Finish, Started};
+use hookline_core::repo::{events, sessions};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::snapshot::SnapshotTool;
 use hookline_core::{Settings, StoreError};
@@ -193,19 +192,7 @@ impl Engine {
         } else {
             &self.fast_starter
         };
-        let started_event = NewEvent {
-            session_id,
-            event: events::TOOL_CALL_STARTED,
-            data: call.event_data(None),
-        };
-        // A fire-and-forget call's start event is written with it (its delivery may end before
-        // the call log would get to it); the others' go through the call log.
-        let (with_row, through_log) = if fire_and_forget {
-            (Some(started_event), None)
-        } else {
-            (None, Some(started_event))
-        };
-        match starter.begin(new, with_row).await? {
+        match starter.begin(new).await? {
             Started::Started => {}
             Started::Repeated => {
                 let record =
@@ -218,9 +205,9 @@ impl Engine {
             Started::SessionEnded => return Err(CallError::SessionEnded),
             Started::SessionExpired => return Err(CallError::SessionExpired),
         }
-        if let Some(e) = through_log {
-            self.log.event(e.session_id, e.event, e.data).await;
-        }
+        self.log
+            .event(session_id, events::TOOL_CALL_STARTED, call.event_data(None))
+            .await;
 
         let invalid = self
             .caches

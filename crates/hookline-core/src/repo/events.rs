@@ -57,9 +57,16 @@ pub struct NewEvent {
     pub data: Value,
 }
 
-/// Appends many events in one go, numbered in the order given within each session, with one
-/// NOTIFY per session. Events of sessions that are gone are dropped.
-pub async fn append_many(conn: &mut sqlx::PgConnection, all: &[NewEvent]) -> StoreResult<()> {
+/// Appends many events in one go, numbered in the order given within each session, and returns
+/// the announcements to make with [`notify`] (one per session) once the transaction has
+/// committed. Events of sessions that are gone are dropped.
+///
+/// The announcements are made apart because Postgres serialises the commits of transactions
+/// that NOTIFY: inside a durable transaction that would queue every commit behind the disk.
+pub async fn append_many(
+    conn: &mut sqlx::PgConnection,
+    all: &[NewEvent],
+) -> StoreResult<Vec<String>> {
     let mut counts: Vec<(Uuid, i64)> = Vec::new();
     for e in all {
         match counts.iter_mut().find(|(id, _)| *id == e.session_id) {
@@ -91,7 +98,7 @@ pub async fn append_many(conn: &mut sqlx::PgConnection, all: &[NewEvent]) -> Sto
         datas.push(json_text(&e.data));
     }
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     sqlx::query(
         "INSERT INTO session_events (session_id, seq, event, data)
@@ -104,11 +111,19 @@ pub async fn append_many(conn: &mut sqlx::PgConnection, all: &[NewEvent]) -> Sto
     .bind(&datas)
     .execute(&mut *conn)
     .await?;
-    let notes: Vec<String> = next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect();
+    Ok(next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect())
+}
+
+/// Announces stored events (`<session id>:<seq>` each). Outside a transaction that writes, this
+/// commits without waiting for the disk.
+pub async fn notify(db: impl PgExecutor<'_>, notes: &[String]) -> StoreResult<()> {
+    if notes.is_empty() {
+        return Ok(());
+    }
     sqlx::query("SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n")
         .bind(CHANNEL)
-        .bind(&notes)
-        .execute(&mut *conn)
+        .bind(notes)
+        .execute(db)
         .await?;
     Ok(())
 }
