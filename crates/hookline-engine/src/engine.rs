@@ -160,7 +160,15 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| id.to_string());
         let definition = &tool.tool.definition;
-        let fire_and_forget = matches!(definition, ToolDefinition::Server(w) if !w.await_response);
+        // Checked before the call is stored: an invalid fire-and-forget call must never be
+        // queued for delivery, not even for a moment.
+        let invalid = self
+            .caches
+            .validator(session_id, tool)
+            .map(|v| v.validate(&request.arguments))
+            .unwrap_or_else(|e| Violations::single("arguments", e));
+        let fire_and_forget = invalid.is_empty()
+            && matches!(definition, ToolDefinition::Server(w) if !w.await_response);
         let call = StartedCall {
             id,
             tool_call_id,
@@ -209,11 +217,6 @@ impl Engine {
             .event(session_id, events::TOOL_CALL_STARTED, call.event_data(None))
             .await;
 
-        let invalid = self
-            .caches
-            .validator(session_id, tool)
-            .map(|v| v.validate(&call.arguments))
-            .unwrap_or_else(|e| Violations::single("arguments", e));
         if !invalid.is_empty() {
             let mut outcome = Outcome::failed(
                 ErrorKind::InvalidArguments,

@@ -345,3 +345,32 @@ async fn header_values_never_reach_the_log() {
     assert!(!text.contains(&org.key[3..]), "an API key was logged");
     let _ = std::fs::remove_file(log);
 }
+
+#[tokio::test]
+async fn invalid_arguments_are_never_queued() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let mut tool = notify_tool(&receiver);
+    tool["parameters"] =
+        json!({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]});
+    let (_, created) = org.post(&app, "/v1/tools", &tool).await;
+    let (session_id, _) = session(&app, &org, json!({"toolIds": [created["id"]]})).await;
+    let (status, answer) = org
+        .post(
+            &app,
+            &format!("/v1/sessions/{session_id}/tool-calls"),
+            &json!({"toolName": "log_event", "arguments": {"n": "x"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["status"], "failed");
+    assert_eq!(answer["error"]["kind"], "invalid_arguments");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        receiver.requests().is_empty(),
+        "an invalid call was delivered"
+    );
+    let call = settled(&app, &org, answer["id"].as_str().unwrap()).await;
+    assert_eq!(call["attempts"], 0);
+}
