@@ -131,13 +131,15 @@ async fn deliver(
                 )
                 .await
         }
-        None => (
-            None,
-            Outcome::failed(
+        None => {
+            let mut gone = Outcome::failed(
                 ErrorKind::Connection,
                 "the call's session or tool no longer exists",
-            ),
-        ),
+            );
+            // Nothing to send, now or later.
+            gone.retryable = false;
+            (None, gone)
+        }
     };
     let ms = started.elapsed().as_millis() as i64;
     let now = Utc::now();
