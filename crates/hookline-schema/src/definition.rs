@@ -499,6 +499,15 @@ fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
             );
             continue;
         }
+        if !value.is_ascii() {
+            // Also catches a masked preview ("••••1234") sent back for a header that has no
+            // stored value to stand for.
+            f.v.rule(
+                &path,
+                "must be printable ASCII (encode other text, e.g. as base64)",
+            );
+            continue;
+        }
         if value.len() > MAX_HEADER_VALUE_BYTES {
             f.v.rule(&path, "must be at most 8 KiB");
             continue;

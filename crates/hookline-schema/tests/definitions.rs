@@ -129,6 +129,10 @@ fn each_rule_names_its_field() {
             "headers.X-A",
         ),
         (
+            with(webhook(), "headers", json!({"X-A": "••••1234"})),
+            "headers.X-A",
+        ),
+        (
             with(webhook(), "parameters", json!({"type": "array"})),
             "parameters.type",
         ),
