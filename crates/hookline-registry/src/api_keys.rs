@@ -3,10 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hookline_core::http::problem::responses::{BadRequest, Invalid, NotFound, Unauthorized};
 use serde_json::{json, Value};
 
 use crate::openapi::{ApiKeyCreated, ApiKeyInput, ApiKeyList};
-use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
 };
@@ -32,8 +32,8 @@ fn key_json(k: &ApiKey) -> Value {
     params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
     responses(
         (status = 200, body = ApiKeyList),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn list(
@@ -59,9 +59,9 @@ pub async fn list(
     request_body = ApiKeyInput,
     responses(
         (status = 201, body = ApiKeyCreated),
-        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn create(
@@ -110,8 +110,8 @@ pub async fn create(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
     )
 )]
 pub async fn revoke(

@@ -3,12 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hookline_core::http::problem::responses::{
+    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+};
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::openapi::{PersonaInput, PersonaList, PersonaResponse};
-use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
 };
@@ -54,10 +56,10 @@ fn parse(body: &Value) -> Result<PersonaFields, ApiError> {
     request_body = PersonaInput,
     responses(
         (status = 201, body = PersonaResponse),
-        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn create(
@@ -80,8 +82,8 @@ pub async fn create(
     params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
     responses(
         (status = 200, body = PersonaList),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn list(
@@ -105,8 +107,8 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = PersonaResponse),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
     )
 )]
 pub async fn read(
@@ -130,11 +132,11 @@ pub async fn read(
     request_body = PersonaInput,
     responses(
         (status = 200, body = PersonaResponse),
-        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn update(
@@ -172,8 +174,8 @@ pub async fn update(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
     )
 )]
 pub async fn delete(
@@ -212,9 +214,9 @@ async fn persona_and_tool(
     params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
     responses(
         (status = 200, body = PersonaResponse),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict)
     )
 )]
 pub async fn attach(
@@ -236,8 +238,8 @@ pub async fn attach(
     params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
     responses(
         (status = 200, body = PersonaResponse),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
     )
 )]
 pub async fn detach(

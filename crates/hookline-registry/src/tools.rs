@@ -3,6 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hookline_core::http::problem::responses::{
+    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -51,10 +54,10 @@ fn store_error(e: StoreError, name: &str) -> ApiError {
     request_body = ToolDefinition,
     responses(
         (status = 201, body = ToolResponse),
-        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn create(
@@ -79,8 +82,8 @@ pub async fn create(
     params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
     responses(
         (status = 200, body = ToolList),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn list(
@@ -105,8 +108,8 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = ToolResponse),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
     )
 )]
 pub async fn read(
@@ -129,11 +132,11 @@ pub async fn read(
     request_body = Object,
     responses(
         (status = 200, body = ToolResponse),
-        (status = 400, description = "Not JSON, or a field of the wrong type", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Conflict", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = ProblemDocument, content_type = "application/problem+json")
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn update(
@@ -206,8 +209,8 @@ fn merged_definition(
     params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Detach it from the personas that use it")),
     responses(
         (status = 204),
-        (status = 401, description = "No, unknown or revoked API key", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such resource in your organization", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
         (status = 409, description = "In use: the problem lists `personas`", body = ProblemDocument, content_type = "application/problem+json")
     )
 )]

@@ -1,5 +1,10 @@
 //! The OpenAPI 3.1 document, generated from the services' code, and the readable reference page.
 
+use hookline_core::http::problem::responses::{
+    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+};
+use hookline_core::http::ProblemDocument;
+use hookline_schema::FieldError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
@@ -13,6 +18,10 @@ use utoipa::{Modify, OpenApi};
         license(name = "Apache-2.0"),
     ),
     paths(crate::app::healthz, crate::app::readyz, crate::app::metrics),
+    components(
+        schemas(ProblemDocument, FieldError),
+        responses(BadRequest, Unauthorized, NotFound, Conflict, Invalid)
+    ),
     modifiers(&BearerKeys),
     tags((name = "operations", description = "Health, readiness and metrics"))
 )]

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{Duration, Utc};
+use hookline_core::http::problem::responses::{BadRequest, Invalid, Unauthorized};
 use serde_json::{json, Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -237,10 +238,10 @@ async fn snapshot(
     request_body = Object,
     responses(
         (status = 200, description = "`{sessionToken, expiresAt}`"),
-        (status = 400, description = "Not JSON, or a field of the wrong type", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 401, description = "No, unknown or revoked API key", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
         (status = 409, description = "Two tools with one name", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken; every field listed", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 422, response = Invalid)
     )
 )]
 pub async fn issue(

@@ -195,3 +195,43 @@ pub struct ProblemDocument {
     /// Every invalid field, each with a path a person can follow (`personaConfig.tools[2].name`).
     errors: Vec<FieldError>,
 }
+
+/// The error answers most routes share, for the API reference.
+pub mod responses {
+    use super::ProblemDocument;
+
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "Not JSON, or a field of the wrong type (all listed)",
+        content_type = "application/problem+json"
+    )]
+    pub struct BadRequest(#[allow(dead_code)] ProblemDocument);
+
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "No, unknown or revoked credential",
+        content_type = "application/problem+json"
+    )]
+    pub struct Unauthorized(#[allow(dead_code)] ProblemDocument);
+
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "No such resource for this credential",
+        content_type = "application/problem+json"
+    )]
+    pub struct NotFound(#[allow(dead_code)] ProblemDocument);
+
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "A name already taken, or a resource in use",
+        content_type = "application/problem+json"
+    )]
+    pub struct Conflict(#[allow(dead_code)] ProblemDocument);
+
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "A rule is broken, a field missing or unknown (every one listed)",
+        content_type = "application/problem+json"
+    )]
+    pub struct Invalid(#[allow(dead_code)] ProblemDocument);
+}

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use hookline_core::http::problem::responses::Unauthorized;
 use serde_json::Value;
 
 use hookline_core::http::{parse_id, ApiError, Caller, JsonBody};
@@ -54,7 +55,7 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
     responses(
         (status = 200, description = "The call ran: completed or failed"),
         (status = 202, description = "Accepted; it goes on without the caller"),
-        (status = 401, description = "No, unknown or revoked API key", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "The session has ended or expired", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "Unknown tool name, or a malformed request", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
