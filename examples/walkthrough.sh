@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${HOOKLINE_URL:-http://localhost:8080}
 TARGET=${RECEIVER_URL:-http://localhost:3000}
-HOOKLINE=${HOOKLINE_BIN:-"cargo run -q --bin hookline --"}
+HOOKLINE=${HOOKLINE_BIN:-"cargo run -q --release --bin hookline --"}
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 ORG="walkthrough-$(date +%s)"
