@@ -413,8 +413,9 @@ impl Engine {
             self.log.flush().await;
             if let Some(ended) = sessions::end(&self.pool, session.org_id, session.id).await? {
                 if ended.ended_at.is_some() {
+                    let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
                     events::append(
-                        &self.pool,
+                        &mut conn,
                         session.id,
                         events::SESSION_ENDED,
                         &events::session_ended_data(session.id),

@@ -128,8 +128,9 @@ pub async fn end(
         .ok_or_else(|| ApiError::not_found("session"))?;
     if was_active {
         tracing::info!(session_id = %id, "session ended");
+        let mut conn = state.pool.acquire().await?;
         events::append(
-            &state.pool,
+            &mut conn,
             id,
             events::SESSION_ENDED,
             &events::session_ended_data(id),

@@ -25,28 +25,20 @@ pub struct StoredEvent {
     pub data: sqlx::types::Json<Value>,
 }
 
-/// Appends an event and announces it; returns its number (`None` when the session is gone).
-/// The session row is locked while the number is taken, so numbers are given in commit order
-/// and a reader never sees a gap fill in.
+/// Appends one event and announces it (in the caller's transaction, if it has one).
 pub async fn append(
-    db: impl PgExecutor<'_>,
+    conn: &mut sqlx::PgConnection,
     session_id: Uuid,
-    event: &str,
+    event: &'static str,
     data: &Value,
-) -> StoreResult<Option<i64>> {
-    let seq: Option<(i64,)> = sqlx::query_as(
-        "WITH s AS (UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq),
-              e AS (INSERT INTO session_events (session_id, seq, event, data)
-                    SELECT $1, s.event_seq, $2, $3::json FROM s RETURNING seq)
-         SELECT seq FROM e, LATERAL (SELECT pg_notify($4, $1::text || ':' || e.seq)) n",
-    )
-    .bind(session_id)
-    .bind(event)
-    .bind(json_text(data))
-    .bind(CHANNEL)
-    .fetch_optional(db)
-    .await?;
-    Ok(seq.map(|(seq,)| seq))
+) -> StoreResult<()> {
+    let new = NewEvent {
+        session_id,
+        event,
+        data: data.clone(),
+    };
+    let notes = append_many(conn, &[new]).await?;
+    notify(conn, &notes).await
 }
 
 /// An event to append with [`append_many`].

@@ -100,7 +100,7 @@ pub async fn post(
                 Some(extra),
             )
         });
-        events::append(&mut *tx, id, event, &data).await?;
+        events::append(&mut tx, id, event, &data).await?;
     }
     tx.commit().await?;
     crate::metrics::record_call(
