@@ -253,19 +253,9 @@ pub(crate) async fn existing(
     ids: &[Uuid],
     field: &str,
 ) -> Result<Vec<StoredTool>, ApiError> {
-    let found = tools::get_many(&mut *db, org_id, ids).await?;
-    let mut violations = hookline_schema::Violations::new();
-    for (i, id) in ids.iter().enumerate() {
-        if !found.iter().any(|t| t.id == *id) {
-            violations.rule(
-                format!("{field}[{i}]"),
-                "is not a tool of your organization",
-            );
-        }
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::invalid(violations));
-    }
+    let found = tools::get_all(&mut *db, org_id, ids, field)
+        .await?
+        .map_err(ApiError::invalid)?;
     let mut names = std::collections::HashSet::new();
     for tool in &found {
         if !names.insert(tool.tool.definition.name()) {

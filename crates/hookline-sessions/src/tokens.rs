@@ -143,17 +143,9 @@ async fn snapshot_stored(
     ids: &[Uuid],
     field: &str,
 ) -> Result<Vec<SnapshotTool>, ApiError> {
-    let found = tools::get_many(&mut *conn, org_id, ids).await?;
-    let mut v = Violations::new();
-    for (i, id) in ids.iter().enumerate() {
-        if !found.iter().any(|t| t.id == *id) {
-            v.rule(
-                format!("{field}[{i}]"),
-                "is not a tool of your organization",
-            );
-        }
-    }
-    v.into_result(()).map_err(ApiError::invalid)?;
+    let found = tools::get_all(&mut *conn, org_id, ids, field)
+        .await?
+        .map_err(ApiError::invalid)?;
     Ok(found
         .into_iter()
         .map(|t| SnapshotTool {

@@ -131,6 +131,27 @@ pub async fn get_many(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// All the organization's tools with these ids, in order; each id that is missing (or another
+/// organization's, the same answer) is a violation named `field[i]`.
+pub async fn get_all(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    ids: &[Uuid],
+    field: &str,
+) -> StoreResult<Result<Vec<StoredTool>, hookline_schema::Violations>> {
+    let found = get_many(db, org_id, ids).await?;
+    let mut missing = hookline_schema::Violations::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !found.iter().any(|t| t.id == *id) {
+            missing.rule(
+                format!("{field}[{i}]"),
+                "is not a tool of your organization",
+            );
+        }
+    }
+    Ok(missing.into_result(found))
+}
+
 pub async fn update(
     db: impl PgExecutor<'_>,
     org_id: Uuid,
