@@ -90,23 +90,31 @@ async fn write_loop(pool: PgPool, mut rx: mpsc::Receiver<Entry>) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let mut flushes = Vec::new();
-        let entries: Vec<Entry> = batch
-            .drain(..)
-            .filter_map(|e| match e {
-                Entry::Flush(done) => {
-                    flushes.push(done);
-                    None
-                }
-                other => Some(other),
-            })
-            .collect();
-        if !entries.is_empty() {
+        let mut finishes = Vec::new();
+        let mut new_events = Vec::new();
+        for entry in batch.drain(..) {
+            match entry {
+                Entry::Flush(done) => flushes.push(done),
+                Entry::Finish { finish, .. } => finishes.push(*finish),
+                Entry::Event {
+                    session_id,
+                    event,
+                    data,
+                } => new_events.push(events::NewEvent {
+                    session_id,
+                    event,
+                    data,
+                }),
+            }
+        }
+        if !finishes.is_empty() || !new_events.is_empty() {
             // One retry covers a dropped connection; after that the entries are logged and lost
             // (they describe calls already answered; fire-and-forget calls never go this way).
-            if let Err(first) = write(&pool, &entries).await {
+            if let Err(first) = write(&pool, &finishes, &new_events).await {
                 tracing::warn!(error = %first, "call log write failed; retrying once");
-                if let Err(e) = write(&pool, &entries).await {
-                    tracing::error!(error = %e, entries = entries.len(), "call log entries lost");
+                if let Err(e) = write(&pool, &finishes, &new_events).await {
+                    let lost = finishes.len() + new_events.len();
+                    tracing::error!(error = %e, entries = lost, "call log entries lost");
                 }
             }
         }
@@ -117,30 +125,17 @@ async fn write_loop(pool: PgPool, mut rx: mpsc::Receiver<Entry>) {
 }
 
 /// Writes a group in one transaction: the ends of calls in one statement, the events in a few.
-async fn write(pool: &PgPool, entries: &[Entry]) -> Result<(), hookline_core::StoreError> {
-    let mut finishes = Vec::new();
-    let mut new_events = Vec::new();
-    for entry in entries {
-        match entry {
-            Entry::Event {
-                session_id,
-                event,
-                data,
-            } => new_events.push(events::NewEvent {
-                session_id: *session_id,
-                event,
-                data: data.clone(),
-            }),
-            Entry::Finish { finish, .. } => finishes.push((**finish).clone()),
-            Entry::Flush(_) => {}
-        }
-    }
+async fn write(
+    pool: &PgPool,
+    finishes: &[tool_calls::Finish],
+    new_events: &[events::NewEvent],
+) -> Result<(), hookline_core::StoreError> {
     let mut tx = pool.begin().await?;
     if !finishes.is_empty() {
-        tool_calls::finish_many(&mut *tx, &finishes).await?;
+        tool_calls::finish_many(&mut *tx, finishes).await?;
     }
     // This pool does not wait for the disk, so the announcements can go with the writes.
-    let notes = events::append_many(&mut tx, &new_events).await?;
+    let notes = events::append_many(&mut tx, new_events).await?;
     events::notify(&mut *tx, &notes).await?;
     tx.commit().await?;
     Ok(())

@@ -359,6 +359,10 @@ impl Engine {
         };
         crate::metrics::record_call(call.tool.tool.definition.name(), &outcome, elapsed);
         let now = Utc::now();
+        // The answer and the event copy what they need; the call log then takes the rest whole.
+        let body = call_body(call.id, &call.tool_call_id, status, &outcome, ms);
+        let (event, data) = call.end_event(&outcome, ms);
+        let attempt = (attempts > 0).then(|| attempt_entry(now, &outcome, ms));
         self.log
             .push(Entry::Finish {
                 session_id: call.session.id,
@@ -366,24 +370,23 @@ impl Engine {
                     id: call.id,
                     status: status.into(),
                     request,
-                    response: outcome.response.clone(),
-                    result: Some(outcome.result.clone()),
-                    error: outcome.error.clone(),
+                    response: outcome.response,
+                    result: Some(outcome.result),
+                    error: outcome.error,
                     http_status: outcome.http_status.map(i32::from),
                     truncated: outcome.truncated,
                     execution_time_ms: ms,
                     attempts,
-                    attempt: (attempts > 0).then(|| attempt_entry(now, &outcome, ms)),
+                    attempt,
                     next_attempt_at: None,
                     completed_at: Some(now),
                 }),
             })
             .await;
-        let (event, data) = call.end_event(&outcome, ms);
         self.log.event(call.session.id, event, data).await;
         CallAnswer {
             accepted: false,
-            body: call_body(call.id, &call.tool_call_id, status, &outcome, ms),
+            body,
         }
     }
 

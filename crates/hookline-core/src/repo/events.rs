@@ -59,6 +59,9 @@ pub async fn append_many(
     conn: &mut sqlx::PgConnection,
     all: &[NewEvent],
 ) -> StoreResult<Vec<String>> {
+    if all.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut counts: Vec<(Uuid, i64)> = Vec::new();
     for e in all {
         match counts.iter_mut().find(|(id, _)| *id == e.session_id) {
