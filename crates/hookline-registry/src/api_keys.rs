@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::openapi::{ApiKeyCreated, ApiKeyInput, ApiKeyList};
 use hookline_core::http::{
-    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
+    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
 };
 use hookline_core::repo::api_keys::{self, ApiKey};
 use hookline_schema::fields::Fields;
@@ -29,7 +29,7 @@ fn key_json(k: &ApiKey) -> Value {
 #[utoipa::path(
     get, path = "/v1/api-keys", tag = "api-keys", summary = "List active API keys",
     security(("apiKey" = [])),
-    params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
+    params(ListQuery),
     responses(
         (status = 200, body = ApiKeyList),
         (status = 401, response = Unauthorized),
@@ -42,7 +42,12 @@ pub async fn list(
     query: QueryMap,
 ) -> Result<Json<ListPage>, ApiError> {
     let page = Pagination::from_query(&query)?;
-    let keys = api_keys::list(&state.pool, caller.org_id).await?;
+    let search = query.get("search").map(str::to_lowercase);
+    let mut keys = api_keys::list(&state.pool, caller.org_id).await?;
+    // An organization has a handful of keys: filtering them here is simpler than in SQL.
+    if let Some(search) = &search {
+        keys.retain(|k| k.name.to_lowercase().contains(search.as_str()));
+    }
     let total = keys.len() as i64;
     let data = keys
         .iter()

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::openapi::{PersonaInput, PersonaList, PersonaResponse};
 use hookline_core::http::{
-    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
+    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
 };
 use hookline_core::repo::personas::{self, Persona, PersonaTool};
 use hookline_core::repo::tools;
@@ -79,7 +79,7 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/v1/personas", tag = "personas", summary = "List personas",
     security(("apiKey" = [])),
-    params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
+    params(ListQuery),
     responses(
         (status = 200, body = PersonaList),
         (status = 401, response = Unauthorized),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::openapi::{ToolList, ToolResponse};
 use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
-    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, Pagination, QueryMap,
+    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
 };
 use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
 use hookline_core::sealed_tool::SealedTool;
@@ -79,7 +79,7 @@ pub async fn create(
 #[utoipa::path(
     get, path = "/v1/tools", tag = "tools", summary = "List tools",
     security(("apiKey" = [])),
-    params(("page" = Option<i64>, Query, description = "Page number, from 1"), ("perPage" = Option<i64>, Query, description = "1 to 100, default 10"), ("search" = Option<String>, Query, description = "Matches name or description")),
+    params(ListQuery),
     responses(
         (status = 200, body = ToolList),
         (status = 401, response = Unauthorized),

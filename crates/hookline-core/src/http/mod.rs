@@ -16,7 +16,7 @@ use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
 pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
-pub use pagination::{ListMeta, ListPage, Pagination};
+pub use pagination::{ListMeta, ListPage, ListQuery, Pagination};
 pub use problem::{ApiError, ProblemDocument};
 
 /// What every service's routes need: the pool, the settings, the API-key checker, and word of

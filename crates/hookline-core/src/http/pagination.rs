@@ -86,3 +86,16 @@ pub struct ListMeta {
     /// The next page number, or null on the last page.
     next: Option<i64>,
 }
+
+/// The query of every list, for the API reference.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ListQuery {
+    /// Page number, from 1 (default 1).
+    page: Option<i64>,
+    /// Items a page, 1 to 100 (default 10).
+    per_page: Option<i64>,
+    /// A case-insensitive part of the name or description.
+    search: Option<String>,
+}

@@ -122,6 +122,9 @@ async fn credentials_are_required_and_revocation_is_immediate() {
 
     let (_, keys) = org.get(&app, "/v1/api-keys").await;
     assert_eq!(keys["meta"]["total"], 2);
+    let (_, found) = org.get(&app, "/v1/api-keys?search=TEM").await;
+    assert_eq!(found["meta"]["total"], 1);
+    assert_eq!(found["data"][0]["name"], "temp");
     assert!(
         !keys.to_string().contains(&temp[3..]),
         "a listed key shows its secret"
