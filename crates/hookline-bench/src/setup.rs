@@ -159,6 +159,7 @@ impl Environment {
             .arg("serve")
             .envs(env)
             .env("HOOKLINE_LISTEN", hookline.to_string())
+            .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
             .spawn()?;
         let server = Arc::new(Mutex::new(server));
         wait_for_port(hookline)?;

@@ -7,9 +7,11 @@
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod hub;
 pub mod repo;
 pub mod sealed_tool;
 pub mod secrets;
+pub mod session_end;
 pub mod settings;
 pub mod snapshot;
 

@@ -51,6 +51,14 @@ pub struct RawSettings {
     /// How long a claimed fire-and-forget call belongs to one process; past it (the process
     /// died), another claims it. Longer than the longest timeout (60 s).
     pub delivery_lease_seconds: u64,
+    /// Where `/metrics` is served (Prometheus text), apart from the API; empty turns it off.
+    pub metrics_listen: String,
+    pub header_read_timeout_seconds: u64,
+    pub body_read_timeout_seconds: u64,
+    pub max_connections: usize,
+    pub streams_per_session: usize,
+    pub streams_per_instance: usize,
+    pub client_waits: usize,
 }
 
 impl Default for RawSettings {
@@ -70,6 +78,13 @@ impl Default for RawSettings {
             delivery_backoff_max_ms: 300_000,
             delivery_workers: 16,
             delivery_lease_seconds: 90,
+            metrics_listen: "127.0.0.1:9464".into(),
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            max_connections: 10_240,
+            streams_per_session: 10,
+            streams_per_instance: 10_000,
+            client_waits: 1_000,
         }
     }
 }
@@ -97,6 +112,25 @@ pub struct Settings {
     pub destinations: DestinationPolicy,
     pub log_format: LogFormat,
     pub delivery: DeliverySettings,
+    /// Where `/metrics` is served; `None` when turned off.
+    pub metrics_listen: Option<SocketAddr>,
+    pub limits: Limits,
+}
+
+/// What one client, or all of them together, may hold of an instance.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A client must send a request's headers within this (slow-header clients are cut off).
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive whole within this.
+    pub body_read_timeout: Duration,
+    /// Open connections; further clients wait in the listen queue.
+    pub max_connections: usize,
+    /// Event streams open at once for one session, and on the instance.
+    pub streams_per_session: usize,
+    pub streams_per_instance: usize,
+    /// Client-tool calls waiting at once for a browser's answer on the instance.
+    pub client_waits: usize,
 }
 
 /// How fire-and-forget calls are retried.
@@ -151,7 +185,37 @@ impl Settings {
                 "HOOKLINE_DELIVERY_MAX_ATTEMPTS must be at least 1".into(),
             ));
         }
+        let metrics_listen = match raw.metrics_listen.trim() {
+            "" => None,
+            text => Some(text.parse().map_err(|_| {
+                ConfigError(format!(
+                    "HOOKLINE_METRICS_LISTEN must be an address and port such as 127.0.0.1:9464, or empty to turn metrics off (got {text:?})"
+                ))
+            })?),
+        };
+        let limits = Limits {
+            header_read_timeout: Duration::from_secs(at_least_one(
+                "HOOKLINE_HEADER_READ_TIMEOUT_SECONDS",
+                raw.header_read_timeout_seconds,
+            )?),
+            body_read_timeout: Duration::from_secs(at_least_one(
+                "HOOKLINE_BODY_READ_TIMEOUT_SECONDS",
+                raw.body_read_timeout_seconds,
+            )?),
+            max_connections: at_least_one("HOOKLINE_MAX_CONNECTIONS", raw.max_connections)?,
+            streams_per_session: at_least_one(
+                "HOOKLINE_STREAMS_PER_SESSION",
+                raw.streams_per_session,
+            )?,
+            streams_per_instance: at_least_one(
+                "HOOKLINE_STREAMS_PER_INSTANCE",
+                raw.streams_per_instance,
+            )?,
+            client_waits: at_least_one("HOOKLINE_CLIENT_WAITS", raw.client_waits)?,
+        };
         Ok(Self {
+            metrics_listen,
+            limits,
             database_url: raw.database_url,
             listen,
             mode,
@@ -168,6 +232,13 @@ impl Settings {
             },
         })
     }
+}
+
+fn at_least_one<T: PartialOrd + From<u8>>(variable: &str, value: T) -> Result<T, ConfigError> {
+    if value < T::from(1) {
+        return Err(ConfigError(format!("{variable} must be at least 1")));
+    }
+    Ok(value)
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {

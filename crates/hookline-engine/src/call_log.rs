@@ -20,9 +20,13 @@ pub enum Entry {
         event: &'static str,
         data: Value,
     },
+    /// A call's end, with its last event: the two are written in one transaction, so a call is
+    /// never seen finished without its event (which would let `sessionEnded` overtake it).
     Finish {
         session_id: Uuid,
         finish: Box<tool_calls::Finish>,
+        event: &'static str,
+        data: Value,
     },
     /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
@@ -95,7 +99,19 @@ async fn write_loop(pool: PgPool, mut rx: mpsc::Receiver<Entry>) {
         for entry in batch.drain(..) {
             match entry {
                 Entry::Flush(done) => flushes.push(done),
-                Entry::Finish { finish, .. } => finishes.push(*finish),
+                Entry::Finish {
+                    session_id,
+                    finish,
+                    event,
+                    data,
+                } => {
+                    finishes.push(*finish);
+                    new_events.push(events::NewEvent {
+                        session_id,
+                        event,
+                        data,
+                    });
+                }
                 Entry::Event {
                     session_id,
                     event,

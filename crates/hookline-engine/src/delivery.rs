@@ -206,9 +206,9 @@ async fn deliver(
     if let Err(e) = events::notify(&engine.pool, &notes).await {
         tracing::warn!(error = %e, "could not announce a delivered call");
     }
-    crate::metrics::delivery_attempt(&due.tool_name, &outcome, settled);
+    crate::metrics::delivery_attempt(&outcome, settled);
     if settled {
-        crate::metrics::record_call(&due.tool_name, &outcome, started.elapsed());
+        crate::metrics::record_call("server", &outcome, started.elapsed());
     }
     tracing::debug!(call_id = %due.id, attempts, status, "delivery attempt");
     Ok(())

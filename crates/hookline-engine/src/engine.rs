@@ -8,13 +8,15 @@ use chrono::Utc;
 use serde_json::{json, Map, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use hookline_core::http::CoreState;
+use hookline_core::hub::{self, EventHub};
+use hookline_core::repo::events;
 use hookline_core::repo::tool_calls::{self, CallRecord, CallToStart, Finish, Started};
-use hookline_core::repo::{events, sessions};
 use hookline_core::sealed_tool::SealedTool;
+use hookline_core::session_end;
 use hookline_core::snapshot::SnapshotTool;
 use hookline_core::{Settings, StoreError};
 use hookline_schema::definition::{ClientTool, SystemTool, SystemToolName};
@@ -29,8 +31,9 @@ use crate::starter::Starter;
 
 /// Longest a `toolCallId` may be.
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
-/// How often a waiting client-tool call looks for an answer posted to another instance.
-const CLIENT_POLL: Duration = Duration::from_millis(100);
+/// How often a waiting client-tool call looks at its row although no announcement came (a safety
+/// net under NOTIFY, which wakes it as soon as an answer is stored on any instance).
+const CLIENT_RECHECK: Duration = Duration::from_secs(2);
 
 /// A call as the conversation runtime asks for it.
 #[derive(Debug, Clone)]
@@ -51,6 +54,9 @@ pub enum CallError {
     SessionExpired,
     #[error("the request is invalid: {0}")]
     Invalid(Violations),
+    /// This instance already waits for as many browser answers as it may.
+    #[error("too many client-tool calls are waiting for an answer on this instance")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,8 +78,10 @@ pub struct Engine {
     durable_starter: Starter,
     /// Wakes the delivery workers when a fire-and-forget call is accepted.
     pub(crate) wake: Notify,
-    /// Client-tool calls waiting on this instance, woken when their answer arrives here.
-    client_waiters: std::sync::Mutex<std::collections::HashMap<Uuid, Arc<Notify>>>,
+    /// Word of stored events: a client-tool call's answer, posted to any instance, wakes it.
+    hub: EventHub,
+    /// Permits for client-tool calls waiting for the browser's answer.
+    client_waits: Arc<Semaphore>,
 }
 
 impl Engine {
@@ -102,7 +110,8 @@ impl Engine {
             caches: Caches::default(),
             log,
             wake: Notify::new(),
-            client_waiters: Default::default(),
+            hub: core.hub.clone(),
+            client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
         }))
     }
 
@@ -153,6 +162,16 @@ impl Engine {
         }
         let (Some(tool), true) = (tool, problems.is_empty()) else {
             return Err(CallError::Invalid(problems));
+        };
+        // Taken before the call is stored, so a refused call leaves nothing behind.
+        let wait_permit = match &tool.tool.definition {
+            ToolDefinition::Client(c) if c.await_result => Some(
+                self.client_waits
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| CallError::Busy)?,
+            ),
+            _ => None,
         };
         let id = Uuid::now_v7();
         let tool_call_id = request
@@ -242,7 +261,7 @@ impl Engine {
                     .await;
                 Ok(self.settle(&call, request, outcome, 1).await)
             }
-            ToolDefinition::Client(client) => self.client_call(&call, client).await,
+            ToolDefinition::Client(client) => self.client_call(&call, client, wait_permit).await,
             ToolDefinition::System(system) => self.system_call(&call, system).await,
         }
     }
@@ -357,7 +376,7 @@ impl Engine {
         } else {
             "failed"
         };
-        crate::metrics::record_call(call.tool.tool.definition.name(), &outcome, elapsed);
+        crate::metrics::record_call(call.tool.tool.definition.tool_type(), &outcome, elapsed);
         let now = Utc::now();
         // The answer and the event copy what they need; the call log then takes the rest whole.
         let body = call_body(call.id, &call.tool_call_id, status, &outcome, ms);
@@ -366,6 +385,8 @@ impl Engine {
         self.log
             .push(Entry::Finish {
                 session_id: call.session.id,
+                event,
+                data,
                 finish: Box::new(Finish {
                     id: call.id,
                     status: status.into(),
@@ -383,7 +404,6 @@ impl Engine {
                 }),
             })
             .await;
-        self.log.event(call.session.id, event, data).await;
         CallAnswer {
             accepted: false,
             body,
@@ -411,21 +431,8 @@ impl Engine {
         };
         let answer = self.settle(call, None, outcome, 0).await;
         if system.name == SystemToolName::EndCall {
-            let session = &call.session;
-            // The events written so far go first, so `sessionEnded` is the last one.
-            self.log.flush().await;
-            if let Some(ended) = sessions::end(&self.pool, session.org_id, session.id).await? {
-                if ended.ended_at.is_some() {
-                    let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
-                    events::append(
-                        &mut conn,
-                        session.id,
-                        events::SESSION_ENDED,
-                        &events::session_ended_data(session.id),
-                    )
-                    .await?;
-                }
-            }
+            // This call's own end is still queued: `sessionEnded` is written after it.
+            session_end::end(&self.pool, call.session.org_id, call.session.id).await?;
         }
         Ok(answer)
     }
@@ -434,42 +441,38 @@ impl Engine {
         &self,
         call: &StartedCall<'_>,
         client: &ClientTool,
+        permit: Option<OwnedSemaphorePermit>,
     ) -> Result<CallAnswer, CallError> {
         let pending = CallAnswer {
             accepted: true,
             body: json!({"id": call.id, "toolCallId": call.tool_call_id, "status": "pending"}),
         };
-        if !client.await_result {
-            // The started event must be stored before the browser can answer it.
-            self.log.flush().await;
+        // The started event must be stored before the browser can answer it.
+        self.log.flush().await;
+        let Some(_permit) = permit else {
             return Ok(pending);
-        }
-        let notify = Arc::new(Notify::new());
-        self.client_waiters
-            .lock()
-            .expect("waiters lock")
-            .insert(call.id, notify.clone());
-        let deadline =
-            Instant::now() + Duration::from_secs(u64::from(client.result_timeout_seconds));
+        };
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_secs(u64::from(client.result_timeout_seconds));
+        // Subscribed before the first look, so an answer stored in between still wakes us. The
+        // answer may be posted to any instance; its event's announcement reaches every one.
+        let mut notes = self.hub.subscribe();
+        let org_id = call.session.org_id;
         let record = loop {
-            // The answer may be posted to any instance: look in the database, then wait for a
-            // local wake-up or the next poll.
-            self.log.flush().await;
-            if let Some(r) = tool_calls::get(&self.pool, call.session.org_id, call.id).await? {
+            if let Some(r) = tool_calls::get(&self.pool, org_id, call.id).await? {
                 if r.status == "completed" || r.status == "failed" {
                     break Some(r);
                 }
             }
-            let now = Instant::now();
-            if now >= deadline {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
                 break None;
             }
-            let _ = tokio::time::timeout(CLIENT_POLL.min(deadline - now), notify.notified()).await;
+            if !hub::wait_for_session(&mut notes, call.session.id, CLIENT_RECHECK.min(left)).await {
+                // The hub has stopped (the process is closing): fall back to looking now and then.
+                tokio::time::sleep(CLIENT_RECHECK.min(left)).await;
+            }
         };
-        self.client_waiters
-            .lock()
-            .expect("waiters lock")
-            .remove(&call.id);
         if let Some(record) = record {
             return Ok(answer_for_record(&record));
         }
@@ -491,22 +494,15 @@ impl Engine {
             Some(record) => {
                 let ms = record.execution_time_ms.unwrap_or_default();
                 let outcome = Outcome::failed(ErrorKind::ClientTimeout, message);
-                crate::metrics::record_call(&record.tool_name, &outcome, call.started.elapsed());
+                crate::metrics::record_call("client", &outcome, call.started.elapsed());
                 let (event, data) = call.end_event(&outcome, ms);
                 self.log.event(call.session.id, event, data).await;
                 Ok(answer_for_record(&record))
             }
             // The answer came in at the last moment.
-            None => Ok(tool_calls::get(&self.pool, call.session.org_id, call.id)
+            None => Ok(tool_calls::get(&self.pool, org_id, call.id)
                 .await?
                 .map_or(pending, |r| answer_for_record(&r))),
-        }
-    }
-
-    /// Wakes a client-tool call waiting on this instance (its answer was just stored).
-    pub fn wake_client_call(&self, id: Uuid) {
-        if let Some(n) = self.client_waiters.lock().expect("waiters lock").get(&id) {
-            n.notify_one();
         }
     }
 }

@@ -1,30 +1,39 @@
-//! Prometheus metrics of tool calls (by tool and outcome) and of fire-and-forget delivery.
+//! Prometheus metrics of tool calls (by tool type and outcome) and of fire-and-forget delivery.
+//!
+//! Label values come from small fixed sets (tool types, outcomes, error kinds): never tool names
+//! or ids, which any organization could multiply without bound.
 
 use std::time::Duration;
 
-use crate::outcome::Outcome;
+use crate::outcome::{ErrorKind, Outcome};
 
-/// Counts a call by outcome and records its latency, so slow endpoints (the seed advises under
-/// a second) show up per tool.
-pub fn record_call(tool: &str, outcome: &Outcome, elapsed: Duration) {
-    let outcome_label = if outcome.completed {
-        "completed".to_owned()
-    } else {
-        outcome.error_kind().unwrap_or("failed").to_owned()
-    };
-    metrics::counter!("hookline_tool_calls_total", "tool" => tool.to_owned(), "outcome" => outcome_label)
+/// Counts a call by its tool's type (`server`, `client`, `system`) and outcome, and records its
+/// latency.
+pub fn record_call(tool_type: &'static str, outcome: &Outcome, elapsed: Duration) {
+    metrics::counter!("hookline_tool_calls_total", "type" => tool_type, "outcome" => outcome_label(outcome))
         .increment(1);
-    metrics::histogram!("hookline_tool_call_duration_seconds", "tool" => tool.to_owned())
+    metrics::histogram!("hookline_tool_call_duration_seconds", "type" => tool_type)
         .record(elapsed.as_secs_f64());
 }
 
-pub fn delivery_attempt(tool: &str, outcome: &Outcome, settled: bool) {
-    metrics::counter!("hookline_delivery_attempts_total", "tool" => tool.to_owned()).increment(1);
+fn outcome_label(outcome: &Outcome) -> &'static str {
     if outcome.completed {
-        metrics::counter!("hookline_deliveries_total", "tool" => tool.to_owned()).increment(1);
+        "completed"
+    } else {
+        outcome
+            .error_kind()
+            .and_then(ErrorKind::parse)
+            .map_or("failed", ErrorKind::as_str)
+    }
+}
+
+pub fn delivery_attempt(outcome: &Outcome, settled: bool) {
+    metrics::counter!("hookline_delivery_attempts_total", "outcome" => outcome_label(outcome))
+        .increment(1);
+    if outcome.completed {
+        metrics::counter!("hookline_deliveries_total").increment(1);
     } else if settled {
-        metrics::counter!("hookline_delivery_failures_total", "tool" => tool.to_owned())
-            .increment(1);
+        metrics::counter!("hookline_delivery_failures_total").increment(1);
     }
 }
 

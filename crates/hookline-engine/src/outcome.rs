@@ -21,6 +21,21 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    const ALL: [Self; 8] = [
+        Self::InvalidArguments,
+        Self::HttpStatus,
+        Self::Timeout,
+        Self::Connection,
+        Self::BlockedDestination,
+        Self::ResponseTooLarge,
+        Self::ClientTimeout,
+        Self::ClientError,
+    ];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidArguments => "invalid_arguments",

@@ -18,7 +18,7 @@ use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::secrets::SecretBox;
 use hookline_core::StoreError;
-use hookline_schema::{mask_header_value, ToolDefinition};
+use hookline_schema::{mask_header_value, ToolDefinition, Violations};
 
 use crate::merge::merge_top_level;
 
@@ -124,6 +124,22 @@ pub async fn read(
     Ok(Json(tool_json(&tool)))
 }
 
+const RESEND: &str = "the URL now points at another origin (scheme, host or port): \
+    send this header's value again in full, or remove it";
+
+/// True when the patch sends a URL whose origin differs from the stored webhook's.
+fn origin_changed(current: &ToolDefinition, patch: &Map<String, Value>) -> bool {
+    let (ToolDefinition::Server(webhook), Some(Value::String(new))) = (current, patch.get("url"))
+    else {
+        return false;
+    };
+    // A URL that does not parse is reported by the definition's own checks.
+    match (url::Url::parse(&webhook.url), url::Url::parse(new)) {
+        (Ok(old), Ok(new)) => old.origin() != new.origin(),
+        _ => false,
+    }
+}
+
 /// `PUT` and `PATCH` alike: a partial update.
 #[utoipa::path(
     method(put, patch), path = "/v1/tools/{id}", tag = "tools", summary = "Update a tool partially: fields sent replace, null clears",
@@ -152,9 +168,13 @@ pub async fn update(
     let current = tools::lock(&mut tx, caller.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tool"))?;
-    let merged = merged_definition(&current, patch, secrets)?;
+    let (merged, resend) = merged_definition(&current, patch, secrets)?;
     let definition = ToolDefinition::parse(&merged, "", &state.settings.destinations)
         .map_err(ApiError::invalid)?;
+    // Asked for only once the rest is valid: a broken URL is reported as such first.
+    if !resend.is_empty() {
+        return Err(ApiError::invalid(resend));
+    }
     let name = definition.name().to_owned();
     let sealed = SealedTool::seal(definition, caller.org_id, secrets);
     let stored = tools::update(&mut *tx, caller.org_id, id, &sealed)
@@ -166,12 +186,13 @@ pub async fn update(
 }
 
 /// The stored definition with the patch applied, header values in plain text again: a header
-/// sent back with its masked preview keeps its stored value.
+/// sent back with its masked preview keeps its stored value, unless the URL moves to another
+/// origin; then the headers whose values must be sent again are returned beside it.
 fn merged_definition(
     current: &StoredTool,
     mut patch: Map<String, Value>,
     secrets: &SecretBox,
-) -> Result<Value, ApiError> {
+) -> Result<(Value, Violations), ApiError> {
     let plain = current
         .tool
         .open_headers(current.org_id, secrets)
@@ -182,14 +203,30 @@ fn merged_definition(
             .find(|(stored, _)| stored.eq_ignore_ascii_case(name))
             .map(|(_, value)| (mask_header_value(value.expose()), value.expose().to_owned()))
     };
-    if let Some(Value::Object(sent)) = patch.get_mut("headers") {
-        for (name, value) in sent.iter_mut() {
-            if let (Some(text), Some((preview, real))) = (value.as_str(), preview_of(name)) {
-                if text == preview {
-                    *value = Value::String(real);
+    // Stored values may only follow the tool to the endpoint they were written for: a new origin
+    // (scheme, host or port) would let anyone holding an API key read them back with `/test`.
+    let moved = origin_changed(&current.tool.definition, &patch);
+    let mut resend = Violations::new();
+    match patch.get_mut("headers") {
+        Some(Value::Object(sent)) => {
+            for (name, value) in sent.iter_mut() {
+                if let (Some(text), Some((preview, real))) = (value.as_str(), preview_of(name)) {
+                    if text == preview {
+                        if moved {
+                            resend.rule(format!("headers.{name}"), RESEND);
+                        }
+                        *value = Value::String(real);
+                    }
                 }
             }
         }
+        Some(_) => {}
+        None if moved => {
+            for (name, _) in &plain {
+                resend.rule(format!("headers.{name}"), RESEND);
+            }
+        }
+        None => {}
     }
     let Value::Object(mut merged) = current.tool.definition.to_json() else {
         return Err(ApiError::internal("a stored definition is not an object"));
@@ -200,7 +237,7 @@ fn merged_definition(
         }
     }
     merge_top_level(&mut merged, patch);
-    Ok(Value::Object(merged))
+    Ok((Value::Object(merged), resend))
 }
 
 #[utoipa::path(

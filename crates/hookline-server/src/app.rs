@@ -1,18 +1,25 @@
 //! The composed application: every service's routes, operational endpoints, shared layers.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
 use hookline_core::db::{self, DbError};
+use hookline_core::http::deadline::body_deadline;
 use hookline_core::http::problem::{method_not_allowed_fallback, not_found_fallback};
 use hookline_core::http::{ApiError, CoreState, MAX_BODY_BYTES};
 use hookline_core::Settings;
@@ -27,13 +34,39 @@ pub struct App {
     pub router: Router,
     pub state: CoreState,
     pub engine: Arc<Engine>,
+    /// Where `/metrics` is served, if it is.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics: Option<TcpListener>,
     stop: watch::Sender<bool>,
     delivery: tokio::task::JoinHandle<()>,
 }
 
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr} (HOOKLINE_METRICS_LISTEN): {reason}")]
+    MetricsListen { addr: SocketAddr, reason: String },
+}
+
 /// Connects to the database (creating it if missing), applies migrations, starts the engine and
-/// its delivery workers, and builds the router.
-pub async fn build(settings: Settings) -> Result<App, DbError> {
+/// its delivery workers, binds the metrics address, and builds the router.
+pub async fn build(settings: Settings) -> Result<App, StartError> {
+    let metrics = match settings.metrics_listen {
+        Some(addr) => {
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| StartError::MetricsListen {
+                        addr,
+                        reason: e.to_string(),
+                    })?,
+            )
+        }
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
     let pool = db::connect(&settings.database_url, 32).await?;
     db::migrate(&pool, &settings.database_url).await?;
     let state = CoreState::new(pool, Arc::new(settings));
@@ -49,6 +82,8 @@ pub async fn build(settings: Settings) -> Result<App, DbError> {
         router: router(state.clone(), engine.clone()),
         state,
         engine,
+        metrics_addr,
+        metrics,
         stop,
         delivery,
     })
@@ -57,10 +92,10 @@ pub async fn build(settings: Settings) -> Result<App, DbError> {
 pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
     // Install the recorder before the first request so that request is counted too.
     metrics_handle();
+    let state_limits = state.settings.limits.clone();
     let ops = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(reference_page))
         .with_state(state.clone());
@@ -72,6 +107,10 @@ pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(middleware::from_fn(track_http))
+        .layer(middleware::from_fn_with_state(
+            state_limits.body_read_timeout,
+            body_deadline,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             // Only the path is logged: query strings may carry a client secret.
@@ -83,22 +122,70 @@ pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
 
 /// Serves until `shutdown` completes; then lets in-flight requests finish, stops the delivery
 /// workers (finishing or giving back the calls they hold) and writes what the call log holds.
+///
+/// Connections are served here rather than by `axum::serve` so that a client is held to a
+/// header-read timeout and the number of open connections is capped: beyond the cap, clients
+/// wait in the listen queue until a connection closes.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let state = app.state.clone();
-    let served = axum::serve(listener, app.router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            state.close();
-        })
-        .await;
+    let limits = state.settings.limits.clone();
+    if let Some(metrics) = app.metrics {
+        let closing = state.closing();
+        let router = Router::new().route("/metrics", get(metrics_text));
+        tokio::spawn(async move {
+            let served = axum::serve(metrics, router)
+                .with_graceful_shutdown(closing)
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let service = TowerToHyperService::new(app.router);
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            permit = connections.clone().acquire_owned() => permit.expect("never closed"),
+        };
+        let (stream, _) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that leaves or times out ends its connection; nothing to report.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // Long-lived answers (event streams) end now, so the connections can finish.
+    state.close();
+    graceful.shutdown().await;
     let _ = app.stop.send(true);
     let _ = app.delivery.await;
     app.engine.shutdown().await;
-    served
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",
@@ -125,9 +212,8 @@ pub(crate) async fn readyz(
     Ok(Json(json!({"status": "ready"})))
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub(crate) async fn metrics() -> impl IntoResponse {
+/// `/metrics` on its own listen address (`HOOKLINE_METRICS_LISTEN`), apart from the API.
+async fn metrics_text() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics_handle().render(),

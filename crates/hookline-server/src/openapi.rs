@@ -17,7 +17,7 @@ use utoipa::{Modify, OpenApi};
                        them during conversations. Errors are RFC 7807 problem documents.",
         license(name = "Apache-2.0"),
     ),
-    paths(crate::app::healthz, crate::app::readyz, crate::app::metrics),
+    paths(crate::app::healthz, crate::app::readyz),
     components(
         schemas(ProblemDocument, FieldError),
         responses(BadRequest, Unauthorized, NotFound, Conflict, Invalid)

@@ -6,87 +6,35 @@
 //! doubled; after the listener reconnects every stream reads the table again. A stream on any
 //! instance sees events written by any other instance sharing the database.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
-use sqlx::postgres::PgListener;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use hookline_core::http::session_auth::SessionCredential;
 use hookline_core::http::{parse_id, ApiError, CoreState, QueryMap};
-use hookline_core::repo::events::{self, StoredEvent, CHANNEL};
+use hookline_core::hub::{self, Note};
+use hookline_core::repo::events::{self, StoredEvent};
+use hookline_core::repo::sessions::SessionStatus;
+use hookline_core::settings::Limits;
 
 /// How often a quiet stream looks at the table anyway (a safety net under NOTIFY).
 const RECHECK: Duration = Duration::from_secs(10);
 const PAGE: i64 = 200;
 
-#[derive(Debug, Clone, Copy)]
-enum Note {
-    /// An event was stored for this session.
-    Stored(Uuid),
-    /// The listener reconnected: notifications may have been missed.
-    Reconnected,
-}
-
-/// One LISTEN connection per process, fanned out to every open stream.
-#[derive(Clone)]
-pub struct EventHub {
-    tx: broadcast::Sender<Note>,
-}
-
-impl EventHub {
-    pub fn start(pool: PgPool) -> Self {
-        let (tx, _) = broadcast::channel(4096);
-        let hub = Self { tx: tx.clone() };
-        tokio::spawn(async move {
-            loop {
-                match PgListener::connect_with(&pool).await {
-                    Ok(mut listener) => {
-                        if let Err(e) = listener.listen(CHANNEL).await {
-                            tracing::warn!(error = %e, "cannot LISTEN for session events");
-                        } else {
-                            let _ = tx.send(Note::Reconnected);
-                            loop {
-                                match listener.recv().await {
-                                    Ok(n) => {
-                                        let id = n.payload().split(':').next().unwrap_or_default();
-                                        if let Ok(id) = Uuid::parse_str(id) {
-                                            let _ = tx.send(Note::Stored(id));
-                                        }
-                                    }
-                                    Err(e) => {
-                                        tracing::warn!(error = %e, "session event listener lost; reconnecting");
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot connect the session event listener")
-                    }
-                }
-                if tx.receiver_count() == 0 && pool.is_closed() {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-        hub
-    }
-}
-
 #[derive(Clone)]
 pub struct EventsState {
     pub core: CoreState,
-    pub hub: EventHub,
+    pub streams: OpenStreams,
 }
 
 impl axum::extract::FromRef<EventsState> for CoreState {
@@ -101,13 +49,87 @@ impl axum::extract::FromRef<EventsState> for hookline_core::http::ApiKeyAuth {
     }
 }
 
+/// The streams open on this instance, counted per session, within the configured caps.
+#[derive(Clone)]
+pub struct OpenStreams {
+    counts: Arc<Mutex<Counts>>,
+    per_session: usize,
+    per_instance: usize,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    by_session: HashMap<Uuid, usize>,
+}
+
+impl OpenStreams {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            counts: Default::default(),
+            per_session: limits.streams_per_session,
+            per_instance: limits.streams_per_instance,
+        }
+    }
+
+    /// A place for one more stream of the session, held until the stream ends.
+    fn open(&self, session_id: Uuid) -> Result<StreamSlot, ApiError> {
+        let mut counts = self.counts.lock().expect("stream counts");
+        if counts.total >= self.per_instance {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "this instance holds {} event streams already (HOOKLINE_STREAMS_PER_INSTANCE); try again shortly",
+                    self.per_instance
+                ),
+            ));
+        }
+        let open = counts.by_session.entry(session_id).or_default();
+        if *open >= self.per_session {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "the session has {} event streams open already (HOOKLINE_STREAMS_PER_SESSION); close one first",
+                    self.per_session
+                ),
+            ));
+        }
+        *open += 1;
+        counts.total += 1;
+        Ok(StreamSlot {
+            streams: self.clone(),
+            session_id,
+        })
+    }
+}
+
+struct StreamSlot {
+    streams: OpenStreams,
+    session_id: Uuid,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut counts = self.streams.counts.lock().expect("stream counts");
+        counts.total -= 1;
+        if let Some(open) = counts.by_session.get_mut(&self.session_id) {
+            *open -= 1;
+            if *open == 0 {
+                counts.by_session.remove(&self.session_id);
+            }
+        }
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/sessions/{id}/events", tag = "sessions",
     summary = "The session's events as Server-Sent Events",
     description = "Events `toolCallStarted`, `toolCallCompleted`, `toolCallFailed`, `sessionEnded`, \
         each with its number in the session as SSE `id`. A first connection gets new events only; \
         `Last-Event-ID` (or `?lastEventId=`) replays everything after it. A browser's EventSource \
-        may pass its client secret as `?clientSecret=`.",
+        may pass its client secret as `?clientSecret=`. The stream ends after `sessionEnded`; for a \
+        session that has ended or expired it replays what was asked for and closes, or answers 204 \
+        when there is nothing left (so EventSource stops reconnecting).",
     security(("apiKey" = []), ("clientSecret" = [])),
     params(
         ("id" = uuid::Uuid, Path),
@@ -116,8 +138,11 @@ impl axum::extract::FromRef<EventsState> for hookline_core::http::ApiKeyAuth {
     ),
     responses(
         (status = 200, description = "text/event-stream", content_type = "text/event-stream"),
+        (status = 204, description = "The session has ended or expired and nothing is left to replay"),
         (status = 401, description = "No or unknown credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "The session has as many streams open as it may (`HOOKLINE_STREAMS_PER_SESSION`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The instance holds as many streams as it may (`HOOKLINE_STREAMS_PER_INSTANCE`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
     )
 )]
 pub async fn stream(
@@ -126,7 +151,7 @@ pub async fn stream(
     Path(id): Path<String>,
     query: QueryMap,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id, "session")?;
     let credential =
         match (credential, query.get("clientSecret")) {
@@ -137,8 +162,6 @@ pub async fn stream(
             )),
         };
     let session = credential.session(&state.core, id).await?;
-    // Subscribe before reading anything, so no announcement falls between the two.
-    let notes = state.hub.tx.subscribe();
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -149,27 +172,50 @@ pub async fn stream(
                 .map_err(|_| ApiError::field("lastEventId", "must be an event id (a whole number)"))
         })
         .transpose()?;
+    // A session that will have no new events gets what was asked for, then the stream closes.
+    let finished = match session.status() {
+        SessionStatus::Active => false,
+        SessionStatus::Ended => session.end_announced,
+        SessionStatus::Expired => true,
+    };
+    let slot = state.streams.open(session.id)?;
+    // Subscribe before reading anything, so no announcement falls between the two.
+    let notes = state.core.hub.subscribe();
     let cursor = match resume {
         Some(after) => after,
         None => events::latest(&state.core.pool, session.id).await?,
     };
+    let mut pending = VecDeque::new();
+    if finished {
+        pending.extend(events::after(&state.core.pool, session.id, cursor, PAGE).await?);
+        if pending.is_empty() {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+    }
     let reader = Reader {
+        _slot: slot,
         closing: Box::pin(state.core.closing()),
         pool: state.core.pool.clone(),
         session_id: session.id,
+        expires_at: session.expires_at,
         cursor,
         notes,
-        pending: VecDeque::new(),
+        pending,
         done: false,
     };
-    Ok(Sse::new(futures::stream::unfold(reader, Reader::next)).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(futures::stream::unfold(reader, Reader::next))
+        .keep_alive(KeepAlive::default())
+        .into_response())
 }
 
 struct Reader {
+    /// Counts this stream against the caps until it is dropped (ended, or the client left).
+    _slot: StreamSlot,
     /// Ends the stream when the process closes (a client reconnects elsewhere and resumes).
     closing: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     pool: PgPool,
     session_id: Uuid,
+    expires_at: DateTime<Utc>,
     cursor: i64,
     notes: broadcast::Receiver<Note>,
     pending: VecDeque<StoredEvent>,
@@ -200,30 +246,22 @@ impl Reader {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot read session events; retrying"),
             }
-            if !self.wait().await {
+            // An expired session has nothing more to say once it is caught up.
+            if Utc::now() >= self.expires_at {
                 return None;
             }
-        }
-    }
-
-    /// Waits until something may have been stored for this session; false when the process
-    /// is closing.
-    async fn wait(&mut self) -> bool {
-        let deadline = tokio::time::sleep(RECHECK);
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                () = &mut self.closing => return false,
-                () = &mut deadline => return true,
-                note = self.notes.recv() => match note {
-                    Ok(Note::Stored(id)) if id != self.session_id => continue,
-                    // This session's, a reconnect, or lagging behind: read the table.
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
-                    Err(broadcast::error::RecvError::Closed) => {
+            let closing = &mut self.closing;
+            let woke = tokio::select! {
+                () = closing => false,
+                alive = hub::wait_for_session(&mut self.notes, self.session_id, RECHECK) => {
+                    if !alive {
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        return true;
                     }
-                },
+                    true
+                }
+            };
+            if !woke {
+                return None;
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Cleans up what has run out: session tokens an hour after they expired, and sessions (with
-//! their call log and events) `SESSION_RETENTION` after they ended or expired.
+//! their call log and events) `SESSION_RETENTION` after they ended or expired. It also writes the
+//! `sessionEnded` of a session whose process died while one of its calls was in flight.
 
 use std::time::Duration;
 
@@ -31,6 +32,11 @@ pub fn spawn(pool: PgPool) -> tokio::task::JoinHandle<()> {
                     );
                 }
                 Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
+            }
+            match hookline_core::session_end::announce_all_overdue(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "wrote overdue sessionEnded events"),
+                Err(e) => tracing::warn!(error = %e, "could not write overdue sessionEnded events"),
             }
         }
     })

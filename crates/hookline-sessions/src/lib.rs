@@ -53,7 +53,7 @@ pub fn router(state: CoreState) -> Router {
         )
         .layer(browser_cors(&state.settings))
         .with_state(events::EventsState {
-            hub: events::EventHub::start(state.pool.clone()),
+            streams: events::OpenStreams::new(&state.settings.limits),
             core: state.clone(),
         });
     Router::new()

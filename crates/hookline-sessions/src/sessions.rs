@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use hookline_core::http::auth::bearer;
 use hookline_core::http::{parse_id, ApiError, CoreState, QueryMap};
-use hookline_core::repo::events;
 use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
+use hookline_core::session_end;
 use hookline_schema::{export, ExportFormat};
 
 use hookline_core::http::session_auth::{
@@ -122,20 +122,11 @@ pub async fn end(
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id, "session")?;
     let session = credential.session(&state, id).await?;
-    let was_active = session.ended_at.is_none();
-    let ended = repo::end(&state.pool, session.org_id, id)
+    let ended = session_end::end(&state.pool, session.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
-    if was_active {
+    if session.ended_at.is_none() {
         tracing::info!(session_id = %id, "session ended");
-        let mut conn = state.pool.acquire().await?;
-        events::append(
-            &mut conn,
-            id,
-            events::SESSION_ENDED,
-            &events::session_ended_data(id),
-        )
-        .await?;
     }
     Ok(Json(session_json(&ended)))
 }

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::deadline::is_body_timeout;
 use super::problem::ApiError;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -24,11 +25,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "the request body is larger than 1 MiB",
-                )
+            .map_err(|e| {
+                if is_body_timeout(&e) {
+                    ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "the request body did not arrive in time (HOOKLINE_BODY_READ_TIMEOUT_SECONDS)",
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "the request body is larger than 1 MiB",
+                    )
+                }
             })?;
         parse_json(&bytes).map(JsonBody)
     }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod body;
 pub mod cors;
+pub mod deadline;
 pub mod pagination;
 pub mod problem;
 pub mod session_auth;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::hub::EventHub;
 use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
@@ -19,14 +21,16 @@ pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
 pub use pagination::{ListMeta, ListPage, ListQuery, Pagination};
 pub use problem::{ApiError, ProblemDocument};
 
-/// What every service's routes need: the pool, the settings, the API-key checker, and word of
-/// the process closing (long-lived answers such as event streams end on it, so a graceful
-/// shutdown does not wait for them forever).
+/// What every service's routes need: the pool, the settings, the API-key checker, the event hub,
+/// and word of the process closing (long-lived answers such as event streams end on it, so a
+/// graceful shutdown does not wait for them forever).
 #[derive(Clone)]
 pub struct CoreState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub auth: ApiKeyAuth,
+    /// Word of every session's new events (one LISTEN connection per process).
+    pub hub: EventHub,
     closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -34,6 +38,7 @@ impl CoreState {
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Self {
         Self {
             auth: ApiKeyAuth::new(pool.clone()),
+            hub: EventHub::start(pool.clone()),
             pool,
             settings,
             closing: Arc::new(tokio::sync::watch::channel(false).0),

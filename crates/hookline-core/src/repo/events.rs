@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use serde_json::{json, Value};
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
@@ -25,20 +25,20 @@ pub struct StoredEvent {
     pub data: sqlx::types::Json<Value>,
 }
 
-/// Appends one event and announces it (in the caller's transaction, if it has one).
+/// Appends one event in the caller's transaction and returns its announcement, to make with
+/// [`notify`] once the transaction has committed.
 pub async fn append(
-    conn: &mut sqlx::PgConnection,
+    tx: &mut Transaction<'_, Postgres>,
     session_id: Uuid,
     event: &'static str,
     data: &Value,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<String>> {
     let new = NewEvent {
         session_id,
         event,
         data: data.clone(),
     };
-    let notes = append_many(conn, &[new]).await?;
-    notify(conn, &notes).await
+    append_many(tx, &[new]).await
 }
 
 /// An event to append with [`append_many`].
@@ -51,14 +51,18 @@ pub struct NewEvent {
 
 /// Appends many events in one go, numbered in the order given within each session, and returns
 /// the announcements to make with [`notify`] (one per session) once the transaction has
-/// committed. Events of sessions that are gone are dropped.
+/// committed. Events of sessions that are gone are dropped. A session that has ended gets its
+/// `sessionEnded` after these events once no awaited call of it is still running.
 ///
+/// It takes a transaction because the numbers are taken under the session row's lock, held until
+/// commit: numbers then follow commit order, so a reader never sees event N+1 before event N.
 /// The announcements are made apart because Postgres serialises the commits of transactions
 /// that NOTIFY: inside a durable transaction that would queue every commit behind the disk.
 pub async fn append_many(
-    conn: &mut sqlx::PgConnection,
+    tx: &mut Transaction<'_, Postgres>,
     all: &[NewEvent],
 ) -> StoreResult<Vec<String>> {
+    let conn: &mut PgConnection = tx;
     if all.is_empty() {
         return Ok(Vec::new());
     }
@@ -70,16 +74,19 @@ pub async fn append_many(
         }
     }
     // Taking the numbers locks each session row until commit, so numbers follow commit order.
-    let bases: Vec<(Uuid, i64)> = sqlx::query_as(
+    let bases: Vec<(Uuid, i64, bool)> = sqlx::query_as(
         "UPDATE sessions s SET event_seq = s.event_seq + c.n
          FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
-         WHERE s.id = c.id RETURNING s.id, s.event_seq - c.n",
+         WHERE s.id = c.id
+         RETURNING s.id, s.event_seq - c.n, s.ended_at IS NOT NULL AND NOT s.end_announced",
     )
     .bind(counts.iter().map(|c| c.0).collect::<Vec<_>>())
     .bind(counts.iter().map(|c| c.1).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
-    let mut next: std::collections::HashMap<Uuid, i64> = bases.into_iter().collect();
+    let ended: Vec<Uuid> = bases.iter().filter(|b| b.2).map(|b| b.0).collect();
+    let mut next: std::collections::HashMap<Uuid, i64> =
+        bases.into_iter().map(|(id, seq, _)| (id, seq)).collect();
     let (mut ids, mut seqs, mut names, mut datas) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in all {
@@ -106,7 +113,55 @@ pub async fn append_many(
     .bind(&datas)
     .execute(&mut *conn)
     .await?;
-    Ok(next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect())
+    let mut notes: Vec<String> = next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect();
+    if !ended.is_empty() {
+        notes.extend(announce_ends(tx, &ended, false).await?);
+    }
+    Ok(notes)
+}
+
+/// Writes `sessionEnded` for each of these sessions that has ended and not had it yet, unless
+/// (without `force`) an awaited call of it is still running: that call's events come first, and
+/// the transaction that records its end writes `sessionEnded` after them. Returns the
+/// announcements to make once committed.
+///
+/// Every writer of a session's events holds the session row's lock from numbering to commit, so
+/// the last of them to commit sees every call's end and exactly one writes `sessionEnded`.
+/// Client-tool calls and fire-and-forget deliveries do not hold the end back: nothing bounds
+/// when a browser answers or a retry runs.
+pub async fn announce_ends(
+    tx: &mut Transaction<'_, Postgres>,
+    session_ids: &[Uuid],
+    force: bool,
+) -> StoreResult<Vec<String>> {
+    let data: Vec<String> = session_ids
+        .iter()
+        .map(|id| json_text(&session_ended_data(*id)))
+        .collect();
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "WITH ended AS (
+            UPDATE sessions s SET event_seq = s.event_seq + 1, end_announced = true
+            FROM unnest($1::uuid[], $2::text[]) AS c(id, data)
+            WHERE s.id = c.id AND s.ended_at IS NOT NULL AND NOT s.end_announced
+              AND ($3 OR NOT EXISTS (
+                  SELECT 1 FROM tool_calls t
+                  WHERE t.session_id = s.id AND t.status = 'running' AND t.await_response
+                    AND t.tool_type <> 'client'))
+            RETURNING s.id, s.event_seq, c.data)
+         INSERT INTO session_events (session_id, seq, event, data)
+         SELECT id, event_seq, $4, data::json FROM ended
+         RETURNING session_id, seq",
+    )
+    .bind(session_ids)
+    .bind(&data)
+    .bind(force)
+    .bind(SESSION_ENDED)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seq)| format!("{id}:{seq}"))
+        .collect())
 }
 
 /// Announces stored events (`<session id>:<seq>` each). Outside a transaction that writes, this

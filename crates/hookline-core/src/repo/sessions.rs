@@ -19,6 +19,8 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Its `sessionEnded` event has been written (the last event of an ended session).
+    pub end_announced: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +125,8 @@ pub async fn consume_token(
     }))
 }
 
-const COLUMNS: &str =
-    "id, org_id, persona_id, client_label, config, created_at, expires_at, ended_at";
+const COLUMNS: &str = "id, org_id, persona_id, client_label, config, created_at, expires_at, \
+    ended_at, end_announced";
 
 pub struct NewSession<'a> {
     pub org_id: Uuid,
@@ -185,6 +187,21 @@ pub async fn end(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult
     .bind(id)
     .fetch_optional(db)
     .await?)
+}
+
+/// Sessions that ended more than `after` ago and still have no `sessionEnded`.
+pub async fn ended_unannounced(
+    db: impl PgExecutor<'_>,
+    after: std::time::Duration,
+) -> StoreResult<Vec<Uuid>> {
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT id FROM sessions
+         WHERE ended_at < now() - make_interval(secs => $1) AND NOT end_announced LIMIT 1000",
+    )
+    .bind(after.as_secs_f64())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// Deletes tokens that can no longer be used and sessions long past their end; returns

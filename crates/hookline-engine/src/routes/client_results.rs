@@ -90,6 +90,7 @@ pub async fn post(
         };
     };
     let ms = record.execution_time_ms.unwrap_or_default();
+    let mut notes = Vec::new();
     if let Some(tool) = session.config.0.tool(&record.tool_name) {
         let (event, data) = end_event(&outcome, ms, |extra| {
             call_event_data(
@@ -100,14 +101,15 @@ pub async fn post(
                 Some(extra),
             )
         });
-        events::append(&mut tx, id, event, &data).await?;
+        notes = events::append(&mut tx, id, event, &data).await?;
     }
     tx.commit().await?;
+    // The announcement also wakes the call waiting for this answer, on whichever instance.
+    events::notify(&state.core.pool, &notes).await?;
     crate::metrics::record_call(
-        &record.tool_name,
+        "client",
         &outcome,
         std::time::Duration::from_millis(ms.max(0) as u64),
     );
-    state.engine.wake_client_call(record.id);
     Ok(StatusCode::NO_CONTENT)
 }

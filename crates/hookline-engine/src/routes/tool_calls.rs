@@ -58,7 +58,8 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
         (status = 401, response = Unauthorized),
         (status = 404, description = "No such session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 409, description = "The session has ended or expired", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown tool name, or a malformed request", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 422, description = "Unknown tool name, or a malformed request", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "A client-tool call that awaits its result, while this instance already waits for as many as it may (`HOOKLINE_CLIENT_WAITS`); try again", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
     )
 )]
 pub async fn run(
@@ -82,6 +83,10 @@ pub async fn run(
         Err(CallError::SessionEnded) => Err(ApiError::conflict("the session has ended")),
         Err(CallError::SessionExpired) => Err(ApiError::conflict("the session has expired")),
         Err(CallError::Invalid(v)) => Err(ApiError::invalid(v)),
+        Err(e @ CallError::Busy) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.to_string(),
+        )),
         Err(CallError::Store(e)) => Err(e.into()),
     }
 }

@@ -11,6 +11,7 @@ fn hookline(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.args(args)
         .env_remove("HOOKLINE_ENV")
         .env_remove("HOOKLINE_ENCRYPTION_KEY")
+        .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn");
     for (k, v) in env {
         cmd.env(k, v);
@@ -166,6 +167,7 @@ fn serve_starts_answers_and_stops_on_sigterm() {
         .env("DATABASE_URL", &db)
         .env("HOOKLINE_ENCRYPTION_KEY", &key)
         .env("HOOKLINE_LISTEN", &listen)
+        .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .spawn()
         .unwrap();

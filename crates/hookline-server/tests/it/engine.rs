@@ -844,25 +844,31 @@ async fn after_a_rotation_both_secrets_sign_every_request() {
 }
 
 #[tokio::test]
-async fn metrics_count_calls_per_tool() {
+async fn metrics_count_calls_by_type_and_never_name_a_tool() {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
     let receiver = Receiver::start(Reply::json(200, json!({}))).await;
     let tool = json!({"type": "server", "subtype": "webhook", "name": "metered_tool", "description": "d", "url": receiver.url("/m")});
     let (session_id, _) = session_with(&app, &org, &[tool]).await;
     call(&app, &org, &session_id, json!({"toolName": "metered_tool"})).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
+    // A request with a made-up method is counted, under a label of a fixed set.
+    app.client
+        .request(
+            reqwest::Method::from_bytes(b"BREW").unwrap(),
+            app.url("/healthz"),
+        )
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    let text = app.metrics_text().await;
     assert!(
-        text.contains("hookline_tool_calls_total{tool=\"metered_tool\",outcome=\"completed\"}"),
+        text.contains("hookline_tool_calls_total{type=\"server\",outcome=\"completed\"}"),
         "{text}"
     );
-    assert!(text.contains("hookline_tool_call_duration_seconds_bucket{tool=\"metered_tool\""));
+    assert!(text.contains("hookline_tool_call_duration_seconds_bucket{type=\"server\""));
+    assert!(text.contains("method=\"other\""), "{text}");
+    // Label sets stay bounded: no tool names, no ids, no invented methods.
+    assert!(!text.contains("metered_tool"), "{text}");
+    assert!(!text.contains(&session_id), "{text}");
+    assert!(!text.contains("BREW"), "{text}");
 }

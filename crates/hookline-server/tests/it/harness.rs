@@ -34,6 +34,7 @@ pub fn raw_settings() -> RawSettings {
         listen: "127.0.0.1:0".into(),
         encryption_key: Some(test_key_b64()),
         allowed_networks: "127.0.0.0/8,::1/128".into(),
+        metrics_listen: "127.0.0.1:0".into(),
         ..RawSettings::default()
     }
 }
@@ -43,6 +44,8 @@ pub struct TestApp {
     pub pool: PgPool,
     pub client: reqwest::Client,
     pub settings: std::sync::Arc<Settings>,
+    /// Where the app serves `/metrics` (apart from the API).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl TestApp {
@@ -57,6 +60,7 @@ impl TestApp {
             .expect("app builds");
         let pool = app.state.pool.clone();
         let settings = app.state.settings.clone();
+        let metrics_addr = app.metrics_addr;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(hookline_server::app::serve(
@@ -69,7 +73,21 @@ impl TestApp {
             pool,
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             settings,
+            metrics_addr,
         }
+    }
+
+    /// What the app's metrics listener shows.
+    pub async fn metrics_text(&self) -> String {
+        let addr = self.metrics_addr.expect("metrics are served");
+        self.client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -441,6 +459,7 @@ impl TestApp {
             pool: PgPool::connect(database_url).await.unwrap(),
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             settings,
+            metrics_addr: None,
         }
     }
 }
@@ -474,6 +493,7 @@ impl Server {
             .env("HOOKLINE_ENCRYPTION_KEY", test_key_b64())
             .env("HOOKLINE_LISTEN", addr.to_string())
             .env("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8")
+            .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);

@@ -4,6 +4,7 @@
 mod cli;
 mod delivery;
 mod engine;
+mod hardening;
 mod harness;
 mod isolation;
 mod ops;

@@ -11,10 +11,11 @@ async fn health_readiness_and_metrics() {
     let (status, body) = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ready");
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let text = response.text().await.unwrap();
+    // Metrics are served apart from the API (HOOKLINE_METRICS_LISTEN), not on its port.
+    let text = app.metrics_text().await;
     assert!(text.contains("hookline_http_requests_total"), "{text}");
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
