@@ -66,8 +66,14 @@ pub struct Outcome {
     pub retry_after: Option<u64>,
 }
 
+/// An error as the call log keeps it. The log's `jsonb` cannot hold U+0000, which a message may
+/// quote from an argument or an answer, so it is replaced.
 pub fn error_value(kind: ErrorKind, message: impl Into<String>) -> Value {
-    json!({"kind": kind.as_str(), "message": message.into()})
+    let mut message: String = message.into();
+    if message.contains('\0') {
+        message = message.replace('\0', "\u{fffd}");
+    }
+    json!({"kind": kind.as_str(), "message": message})
 }
 
 impl Outcome {

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use super::deadline::is_body_timeout;
 use super::problem::ApiError;
+use hookline_schema::violations::join;
+use hookline_schema::Violations;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -38,7 +40,42 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                     )
                 }
             })?;
-        parse_json(&bytes).map(JsonBody)
+        let value = parse_json(&bytes)?;
+        let mut found = Violations::new();
+        refuse_nul(&value, "", true, &mut found);
+        if !found.is_empty() {
+            return Err(ApiError::invalid(found));
+        }
+        Ok(JsonBody(value))
+    }
+}
+
+const NUL: &str = "must not contain the NUL character (U+0000)";
+
+/// Postgres text cannot hold U+0000 (valid in JSON), so it is refused in every string and key of
+/// a body, where it is named like any other broken field. The values a body only carries through
+/// — a tool call's `arguments`, a client tool's `result` — are kept as JSON, which holds it.
+fn refuse_nul(value: &Value, path: &str, top: bool, found: &mut Violations) {
+    match value {
+        Value::String(s) if s.contains('\0') => found.rule(path, NUL),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                refuse_nul(item, &format!("{path}[{i}]"), false, found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                if key.contains('\0') {
+                    found.rule(path, format!("has a key that {NUL}"));
+                    continue;
+                }
+                if top && (key == "arguments" || key == "result") {
+                    continue;
+                }
+                refuse_nul(item, &join(path, key), false, found);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -73,11 +110,17 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        Ok(Self(
-            url::form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect(),
-        ))
+        let map: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        if let Some((key, _)) = map
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(ApiError::bad_request("a query parameter is invalid")
+                .with_field(&key.replace('\0', "\\0"), NUL));
+        }
+        Ok(Self(map))
     }
 }
 

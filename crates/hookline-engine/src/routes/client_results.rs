@@ -34,6 +34,10 @@ pub async fn post(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, "session")?;
     let session = credential.session(&state.core, id).await?;
+    // No call id holds U+0000 (it is refused when a call starts), and Postgres text cannot.
+    if tool_call_id.contains('\0') {
+        return Err(ApiError::not_found("client tool call"));
+    }
     let mut v = Violations::new();
     let (result, message) = match body.0.as_object() {
         None => {

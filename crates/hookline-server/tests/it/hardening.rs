@@ -506,3 +506,105 @@ async fn client_waits_are_woken_across_instances_and_capped() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["error"]["kind"], "client_timeout");
 }
+
+/// Where a text a client writes goes in: (method, path, body) with `{}` standing for the text,
+/// and the field a refusal must name.
+fn text_fields(
+    tool_id: &str,
+    session_id: &str,
+) -> Vec<(reqwest::Method, String, String, &'static str)> {
+    use reqwest::Method;
+    let tool = r#"{"type": "server", "subtype": "webhook", "name": "t", "description": "d", "url": "https://api.example.com/x"}"#;
+    let mut cases = vec![
+        (Method::POST, "/v1/tools".into(), r#"{"type": "server", "subtype": "webhook", "name": {}, "description": "d", "url": "https://api.example.com/x"}"#.into(), "name"),
+        (Method::POST, "/v1/tools".into(), r#"{"type": "server", "subtype": "webhook", "name": "n", "description": {}, "url": "https://api.example.com/x"}"#.into(), "description"),
+        (Method::POST, "/v1/tools".into(), r#"{"type": "client", "name": "n", "description": "d", "parameters": {"type": "object", "properties": {"a": {"type": "string", "description": {}}}}}"#.into(), "parameters.properties.a.description"),
+        (Method::PATCH, format!("/v1/tools/{tool_id}"), r#"{"description": {}}"#.into(), "description"),
+        (Method::POST, "/v1/personas".into(), r#"{"name": {}}"#.into(), "name"),
+        (Method::POST, "/v1/personas".into(), r#"{"name": "p", "systemPrompt": {}}"#.into(), "systemPrompt"),
+        (Method::POST, "/v1/personas".into(), r#"{"name": "p", "description": {}}"#.into(), "description"),
+        (Method::POST, "/v1/personas".into(), r#"{"name": "p", "llmId": {}, "languageCode": "en"}"#.into(), "llmId"),
+        (Method::POST, "/v1/api-keys".into(), r#"{"name": {}}"#.into(), "name"),
+        (Method::POST, "/v1/auth/session-token".into(), r#"{"clientLabel": {}, "personaConfig": {"name": "e"}}"#.into(), "clientLabel"),
+        (Method::POST, "/v1/auth/session-token".into(), format!(r#"{{"personaConfig": {{"name": "e", "tools": [{tool}], "systemPrompt": {{}}}}}}"#), "personaConfig.systemPrompt"),
+        (Method::POST, format!("/v1/sessions/{session_id}/tool-calls"), r#"{"toolCallId": {}, "toolName": "end_call", "arguments": {}}"#.into(), "toolCallId"),
+        (Method::POST, format!("/v1/sessions/{session_id}/tool-calls"), r#"{"toolName": {}, "arguments": {}}"#.into(), "toolName"),
+        (Method::POST, format!("/v1/sessions/{session_id}/tool-calls/c1/result"), r#"{"error": {}}"#.into(), "error"),
+    ];
+    for list in ["/v1/tools", "/v1/personas", "/v1/api-keys"] {
+        cases.push((
+            Method::GET,
+            format!("{list}?search={{}}"),
+            String::new(),
+            "search",
+        ));
+    }
+    cases
+}
+
+/// U+0000 is valid JSON but not Postgres text: in any text field or query it is refused with the
+/// field named, never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_are_refused_by_name_everywhere() {
+    use proptest::prelude::*;
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let (_, tool) = org
+        .post(&app, "/v1/tools", &crate::tools::webhook("existing"))
+        .await;
+    let tools = json!([{"type": "client", "name": "pick", "description": "d"}, {"type": "system", "name": "end_call"}]);
+    let (session_id, _) = session(&app, &org, json!({"name": "N", "tools": tools})).await;
+    let cases = text_fields(tool["id"].as_str().unwrap(), &session_id);
+    let handle = tokio::runtime::Handle::current();
+    // Texts with the NUL character somewhere among other characters, emoji included.
+    let texts = ("[a-z \u{e9}\u{1f600}]{0,12}", "[a-z \u{e9}\u{1f600}]{0,12}")
+        .prop_map(|(before, after)| format!("{before}\0{after}"));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 24,
+        ..ProptestConfig::default()
+    });
+    tokio::task::block_in_place(|| {
+        runner
+            .run(&texts, |text| {
+                for (method, path, body, field) in &cases {
+                    let (status, answer) = handle.block_on(async {
+                        let mut request = if body.is_empty() {
+                            let encoded: String =
+                                url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+                            app.client
+                                .request(method.clone(), app.url(&path.replace("{}", &encoded)))
+                        } else {
+                            let quoted = serde_json::to_string(&text).unwrap();
+                            app.client
+                                .request(method.clone(), app.url(path))
+                                .body(body.replacen("{}", &quoted, 1))
+                        };
+                        request = request.bearer_auth(&org.key);
+                        let response = request.send().await.unwrap();
+                        let status = response.status();
+                        (
+                            status,
+                            response
+                                .json::<serde_json::Value>()
+                                .await
+                                .unwrap_or_default(),
+                        )
+                    });
+                    prop_assert!(
+                        status == StatusCode::BAD_REQUEST
+                            || status == StatusCode::UNPROCESSABLE_ENTITY,
+                        "{method} {path} with {text:?}: {status} {answer}"
+                    );
+                    prop_assert_eq!(
+                        error_fields(&answer),
+                        vec![field.to_string()],
+                        "{} {}",
+                        method,
+                        path
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+    });
+}
