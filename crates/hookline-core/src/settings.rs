@@ -79,7 +79,7 @@ impl Default for RawSettings {
             delivery_workers: 16,
             delivery_lease_seconds: 90,
             metrics_listen: "127.0.0.1:9464".into(),
-            header_read_timeout_seconds: 10,
+            header_read_timeout_seconds: 30,
             body_read_timeout_seconds: 30,
             max_connections: 10_240,
             streams_per_session: 10,
