@@ -8,6 +8,7 @@
 use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::Value;
 
+use crate::expansion::{self, TooBig};
 use crate::violations::{join, Violations};
 
 /// Largest accepted schema, measured as compact JSON.
@@ -57,6 +58,15 @@ pub fn check_parameter_schema(field: &str, schema: &Value, v: &mut Violations) -
     }
     find_remote_refs(field, schema, v);
     if v.len() > before {
+        return false;
+    }
+    // Before anything compiles or validates it: a schema that fans out is refused unexpanded.
+    if let Err(too_big) = expansion::measure(schema) {
+        let at = match &too_big {
+            TooBig::NestedId(path) => join(field, path),
+            _ => field.to_owned(),
+        };
+        v.rule(at, too_big.message());
         return false;
     }
     match jsonschema::meta::try_validate(schema) {
@@ -218,6 +228,55 @@ mod tests {
         assert!(fields.contains(&"arguments.n"));
         assert!(fields.contains(&"arguments.s"));
         assert!(fields.contains(&"arguments"));
+    }
+
+    #[test]
+    fn a_fan_out_schema_is_refused_naming_the_field() {
+        let mut v = Violations::new();
+        assert!(!check_parameter_schema(
+            "queryParameters",
+            &crate::expansion::fan_out_schema(30),
+            &mut v
+        ));
+        assert_eq!(v.errors()[0].field, "queryParameters");
+        assert!(v.errors()[0].message.contains("$refs"), "{v}");
+    }
+
+    /// Benchmark-style: the fan-out that expands the most while the budget still lets it
+    /// through validates in milliseconds (in a debug build; the bound is generous on purpose).
+    #[test]
+    fn the_largest_schema_the_budget_allows_validates_in_milliseconds() {
+        use crate::expansion::{measure, wide_fan_out_schema, MAX_NODES};
+        let mut largest = (0, 0, 0);
+        for branches in 2..=32 {
+            let accepted = (1..40)
+                .take_while(|&k| problems(wide_fan_out_schema(k, branches)).is_empty())
+                .last()
+                .expect("a one-level fan-out is accepted");
+            assert_eq!(
+                problems(wide_fan_out_schema(accepted + 1, branches)),
+                ["parameters"]
+            );
+            let nodes = measure(&wide_fan_out_schema(accepted, branches)).unwrap();
+            if nodes > largest.0 {
+                largest = (nodes, accepted, branches);
+            }
+        }
+        let (nodes, levels, branches) = largest;
+        assert!(nodes > MAX_NODES / 2, "{largest:?}");
+        let schema = wide_fan_out_schema(levels, branches);
+        let validator = ArgumentValidator::new(Some(&schema)).unwrap();
+        let rounds = 10;
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            assert!(validator.validate(&json!({"q": "x"})).is_empty());
+            assert!(!validator.validate(&json!({"q": 5})).is_empty());
+        }
+        let each = started.elapsed() / (2 * rounds);
+        eprintln!(
+            "fan-out of {levels} levels x {branches} ({nodes} nodes): one validation takes {each:?}"
+        );
+        assert!(each < std::time::Duration::from_secs(1), "{each:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod definition;
 pub mod destination;
 pub mod endpoint;
+pub mod expansion;
 pub mod export;
 pub mod fields;
 pub mod json_schema;
