@@ -20,6 +20,7 @@ use hookline_core::session_end;
 use hookline_core::snapshot::SnapshotTool;
 use hookline_core::{Settings, StoreError};
 use hookline_schema::definition::{ClientTool, SystemTool, SystemToolName};
+use hookline_schema::endpoint;
 use hookline_schema::{ToolDefinition, Violations};
 
 use crate::cache::{CachedSession, Caches};
@@ -28,6 +29,7 @@ use crate::outbound::{self, ssrf};
 use crate::outcome::{error_value, ErrorKind, Outcome};
 use crate::request::{self, Signing};
 use crate::starter::Starter;
+use crate::validation::Checker;
 
 /// Longest a `toolCallId` may be.
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
@@ -72,7 +74,9 @@ pub struct Engine {
     pub(crate) pool: PgPool,
     pub(crate) settings: Arc<Settings>,
     pub(crate) client: reqwest::Client,
-    pub(crate) caches: Caches,
+    pub(crate) caches: Arc<Caches>,
+    /// Runs argument checks off the runtime, bounded.
+    pub(crate) checker: Checker,
     pub(crate) log: CallLog,
     fast_starter: Starter,
     durable_starter: Starter,
@@ -107,7 +111,8 @@ impl Engine {
             pool: core.pool.clone(),
             client: outbound::client(Arc::new(core.settings.destinations.clone())),
             settings: core.settings.clone(),
-            caches: Caches::default(),
+            caches: Arc::default(),
+            checker: Checker::default(),
             log,
             wake: Notify::new(),
             hub: core.hub.clone(),
@@ -182,10 +187,8 @@ impl Engine {
         // Checked before the call is stored: an invalid fire-and-forget call must never be
         // queued for delivery, not even for a moment.
         let invalid = self
-            .caches
-            .validator(session_id, tool)
-            .map(|v| v.validate(&request.arguments))
-            .unwrap_or_else(|e| Violations::single("arguments", e));
+            .check_arguments(&session, &request.tool_name, &request.arguments)
+            .await;
         let fire_and_forget = invalid.is_empty()
             && matches!(definition, ToolDefinition::Server(w) if !w.await_response);
         let call = StartedCall {
@@ -266,6 +269,40 @@ impl Engine {
         }
     }
 
+    /// Every problem with a call's arguments: the tool's schema (checked off the runtime, see
+    /// [`Checker`]) and, for webhooks, the values its URL's path templates would take.
+    async fn check_arguments(
+        &self,
+        session: &Arc<CachedSession>,
+        tool_name: &str,
+        arguments: &Value,
+    ) -> Violations {
+        let (caches, shared, name, args) = (
+            self.caches.clone(),
+            session.clone(),
+            tool_name.to_owned(),
+            arguments.clone(),
+        );
+        let mut found = self
+            .checker
+            .run(move || {
+                let tool = shared.config.tool(&name).expect("the tool was found before");
+                caches
+                    .validator(shared.id, tool)
+                    .map(|v| v.validate(&args))
+                    .unwrap_or_else(|e| Violations::single("arguments", e))
+            })
+            .await;
+        if found.is_empty() {
+            if let Some(ToolDefinition::Server(webhook)) =
+                session.config.tool(tool_name).map(|t| &t.tool.definition)
+            {
+                found = request::path_value_problems(webhook, arguments);
+            }
+        }
+        found
+    }
+
     /// The stored call for a repeated `toolCallId`. If it looks unfinished, its end may still sit
     /// in this instance's call-log queue: write that out and look again.
     async fn repeated(&self, record: CallRecord) -> Result<CallAnswer, CallError> {
@@ -297,20 +334,15 @@ impl Engine {
             Err(e) => return (None, prepare_failed(&e)),
         };
         let view = built.masked_view();
-        if let Err(blocked) = self.check_literal_host(&built.url) {
+        if !self.destination_allowed(&built.url) {
             return (
                 Some(view),
-                Outcome::failed(ErrorKind::BlockedDestination, blocked.to_string()),
+                Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED),
             );
         }
         let request = match built.to_reqwest(&self.client) {
             Ok(r) => r,
-            Err(e) => {
-                return (
-                    Some(view),
-                    Outcome::failed(ErrorKind::Connection, e.to_string()),
-                )
-            }
+            Err(e) => return (Some(view), prepare_failed(&e.to_string())),
         };
         let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds.min(60)));
         let sent = outbound::send(&self.client, request, timeout).await;
@@ -350,15 +382,26 @@ impl Engine {
         .map_err(|e| e.to_string())
     }
 
-    /// URLs with a literal IP skip name resolution, so they are vetted here (a tool defined in
-    /// development mode may be run by a server in production mode).
-    fn check_literal_host(&self, url: &url::Url) -> Result<(), ssrf::Blocked> {
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => std::net::IpAddr::V4(ip),
-            Some(url::Host::Ipv6(ip)) => std::net::IpAddr::V6(ip),
-            _ => return Ok(()),
-        };
-        ssrf::check(&self.settings.destinations, &ip.to_string(), ip)
+    /// What the mode rules allow, checked again when a call is made (a tool defined by a server
+    /// in development mode may be run by one in production mode): the scheme, and a literal IP
+    /// address, which skips name resolution and so the vetting resolver. Details go to the log.
+    fn destination_allowed(&self, url: &url::Url) -> bool {
+        let policy = &self.settings.destinations;
+        if !endpoint::scheme_allowed(url, policy) {
+            tracing::warn!(
+                scheme = url.scheme(),
+                host = url.host_str().unwrap_or_default(),
+                "a call over a scheme this mode refuses was not made"
+            );
+            return false;
+        }
+        match endpoint::literal_ip(url).map(|ip| ssrf::check(policy, &ip.to_string(), ip)) {
+            Some(Err(blocked)) => {
+                blocked.log();
+                false
+            }
+            _ => true,
+        }
     }
 
     /// Records how a call ended, emits its last event, counts it, and answers the caller.

@@ -17,6 +17,7 @@ pub mod request;
 pub mod routes;
 pub mod signing;
 pub mod starter;
+pub mod validation;
 
 use std::sync::Arc;
 

@@ -102,7 +102,8 @@ impl Outcome {
         let answer = match sent {
             Ok(answer) => answer,
             Err(SendError::Blocked(b)) => {
-                return Self::failed(ErrorKind::BlockedDestination, b.to_string())
+                b.log();
+                return Self::failed(ErrorKind::BlockedDestination, b.to_string());
             }
             Err(SendError::Timeout(m)) => return Self::failed(ErrorKind::Timeout, m),
             Err(SendError::Connection(m)) => return Self::failed(ErrorKind::Connection, m),

@@ -5,13 +5,13 @@
 //! `queryParameters` always go to the query string; the tool's headers are added; every request is
 //! signed (Standard Webhooks) with `webhook-id` = the call id.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 use url::Url;
 
 use hookline_core::SecretString;
 use hookline_schema::endpoint::{fill_templates, templates};
-use hookline_schema::{mask_header_value, WebhookTool};
+use hookline_schema::{mask_header_value, Violations, WebhookTool};
 
 use crate::signing::signature_header;
 
@@ -57,6 +57,10 @@ pub fn build(
     arguments: &Map<String, Value>,
     signing: &Signing<'_>,
 ) -> Result<BuiltRequest, BuildError> {
+    let problems = path_value_problems(tool, &Value::Object(arguments.clone()));
+    if !problems.is_empty() {
+        return Err(BuildError(format!("the arguments cannot fill the url: {problems}")));
+    }
     let mut rest = arguments.clone();
     let found = templates(&tool.url).map_err(|e| BuildError(format!("the tool's url {e}")))?;
     let filled = fill_templates(&tool.url, &found, |name| {
@@ -66,18 +70,32 @@ pub fn build(
     });
     let mut url =
         Url::parse(&filled).map_err(|e| BuildError(format!("the filled URL is invalid: {e}")))?;
+    // Belt and braces behind `path_value_problems`: a filled value never adds or removes a
+    // path segment.
+    let template_segments = Url::parse(&fill_templates(&tool.url, &found, |_| "x".into()))
+        .map(|u| u.path_segments().map_or(0, Iterator::count));
+    if template_segments != Ok(url.path_segments().map_or(0, Iterator::count)) {
+        return Err(BuildError(
+            "a path template value changed the url's path segments".into(),
+        ));
+    }
 
-    let query_names: Vec<String> = tool
-        .query_parameters
-        .as_ref()
-        .and_then(|s| s.get("properties"))
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
+    let query_names = property_names(tool.query_parameters.as_ref());
+    let declared = declared_names(tool);
+    // Keys the tool's URL fixes (`?scope=read`): an argument never adds to or overrides them.
+    let fixed: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
     let mut query: Vec<(String, Value)> = Vec::new();
     let mut body = Map::new();
     for (name, value) in rest {
+        if declared.as_ref().is_some_and(|d| !d.contains(&name)) {
+            tracing::debug!(argument = %name, "an undeclared argument is not sent");
+            continue;
+        }
         if query_names.contains(&name) || !tool.method.has_body() {
+            if fixed.contains(&name) {
+                tracing::debug!(argument = %name, "the url fixes this query key; not sent");
+                continue;
+            }
             query.push((name, value));
         } else {
             body.insert(name, value);
@@ -123,6 +141,73 @@ pub fn build(
         headers: out,
         body,
     })
+}
+
+/// The property names a schema declares.
+fn property_names(schema: Option<&Value>) -> Vec<String> {
+    schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The arguments a tool may send: `None` (all of them) when neither `parameters` nor
+/// `queryParameters` declares `properties`, else exactly the declared ones.
+fn declared_names(tool: &WebhookTool) -> Option<Vec<String>> {
+    let schemas = [tool.parameters.as_ref(), tool.query_parameters.as_ref()];
+    let declares = schemas
+        .iter()
+        .flatten()
+        .any(|s| s.get("properties").is_some_and(Value::is_object));
+    declares.then(|| schemas.into_iter().flat_map(property_names).collect())
+}
+
+/// How many times a path value is percent-decoded to look for a dot segment (a receiver, or a
+/// proxy before it, may decode more than once).
+const DECODE_ROUNDS: usize = 3;
+
+/// Problems with the values the URL's path templates would take, each under `arguments.<name>`:
+/// missing, empty, or `.`/`..` (as a whole or between slashes, as given or after percent-decoding),
+/// any of which would make the request reach another path than the template's.
+pub fn path_value_problems(tool: &WebhookTool, arguments: &Value) -> Violations {
+    let mut v = Violations::new();
+    let Ok(found) = templates(&tool.url) else {
+        return v;
+    };
+    for t in found {
+        let field = format!("arguments.{}", t.name);
+        match arguments.get(&t.name) {
+            None | Some(Value::Null) => {
+                v.rule(field, "is required: it fills a path segment of the tool's url");
+            }
+            Some(value) if walks_the_path(&scalar_text(value)) => v.rule(
+                field,
+                "must not be empty, \".\" or \"..\" (in any encoding): it fills a path segment \
+                 of the tool's url",
+            ),
+            Some(_) => {}
+        }
+    }
+    v
+}
+
+fn walks_the_path(text: &str) -> bool {
+    let mut current = text.to_owned();
+    for _ in 0..=DECODE_ROUNDS {
+        let dot_part = current
+            .split(['/', '\\'])
+            .any(|part| part == "." || part == "..");
+        if current.is_empty() || dot_part {
+            return true;
+        }
+        let decoded = percent_decode_str(&current).decode_utf8_lossy().into_owned();
+        if decoded == current {
+            return false;
+        }
+        current = decoded;
+    }
+    false
 }
 
 fn plain(name: &str, value: &str) -> Header {
@@ -225,7 +310,8 @@ mod tests {
         let t = tool(
             json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
             "url": "https://x.com/orders/{orderId}/items?fixed=1", "method": "GET",
-            "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}}}),
+            "parameters": {"type": "object", "properties": {"orderId": {"type": "string"},
+                "tags": {}, "verbose": {}, "n": {}, "filter": {}, "none": {}}}}),
         );
         let args = json!({"orderId": "A/B 1", "tags": ["a", "b"], "verbose": true, "n": 2, "filter": {"x": 1}, "none": null});
         let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
@@ -241,6 +327,7 @@ mod tests {
         let t = tool(
             json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
             "url": "https://x.com/tickets", "headers": {"Authorization": "Bearer secret-token-1234"},
+            "parameters": {"type": "object", "properties": {"subject": {"type": "string"}}},
             "queryParameters": {"type": "object", "properties": {"dryRun": {"type": "boolean"}}}}),
         );
         let headers = vec![(
@@ -259,5 +346,72 @@ mod tests {
         assert_eq!(view["headers"]["content-type"], "application/json");
         assert_eq!(view["headers"]["webhook-id"], "call-1");
         assert!(!view.to_string().contains("secret-token"));
+    }
+
+    fn tenant_tool() -> WebhookTool {
+        tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+            "url": "https://api.example.com/v1/tenants/{tenant}/users/{id}/orders", "method": "GET",
+            "parameters": {"type": "object", "properties": {"tenant": {"type": "string"}, "id": {}}}}))
+    }
+
+    #[test]
+    fn path_values_never_walk_the_path() {
+        let t = tenant_tool();
+        for bad in [
+            json!(""),
+            json!("."),
+            json!(".."),
+            json!("%2e%2E"),
+            json!("%2e"),
+            json!("%252e%252e"),
+            json!("../admin"),
+            json!("a/../../b"),
+            json!("..\\x"),
+        ] {
+            let args = json!({"tenant": "acme", "id": bad});
+            let found = path_value_problems(&t, &args);
+            let fields: Vec<_> = found.errors().iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["arguments.id"], "{bad}");
+            assert!(build(&t, &[], args.as_object().unwrap(), &signing()).is_err());
+        }
+        let missing = path_value_problems(&t, &json!({"tenant": "acme"}));
+        assert_eq!(missing.errors()[0].field, "arguments.id");
+        // Dots inside a segment, and slashes, stay inside the one segment.
+        for (good, path) in [
+            (json!("a..b"), "/v1/tenants/acme/users/a..b/orders"),
+            (json!("x/y"), "/v1/tenants/acme/users/x%2Fy/orders"),
+            (json!("...") , "/v1/tenants/acme/users/.../orders"),
+            (json!(7), "/v1/tenants/acme/users/7/orders"),
+        ] {
+            let args = json!({"tenant": "acme", "id": good});
+            assert!(path_value_problems(&t, &args).is_empty(), "{good}");
+            let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
+            assert_eq!(built.url.path(), path);
+        }
+    }
+
+    #[test]
+    fn only_declared_arguments_are_sent_and_the_urls_query_keys_stay_fixed() {
+        let t = tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+            "url": "https://x.com/items?scope=read", "method": "GET",
+            "parameters": {"type": "object", "properties": {"scope": {"type": "string"}, "q": {"type": "string"}}}}));
+        let args = json!({"scope": "admin", "q": "x", "extra": "y"});
+        let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
+        assert_eq!(built.url.query(), Some("scope=read&q=x"));
+        // A POST sends declared body arguments in the body, the URL's keys are left alone there.
+        let t = tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+            "url": "https://x.com/items?scope=read",
+            "parameters": {"type": "object", "properties": {"scope": {"type": "string"}}},
+            "queryParameters": {"type": "object", "properties": {"page": {"type": "integer"}}}}));
+        let args = json!({"scope": "admin", "page": 2, "extra": true});
+        let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
+        assert_eq!(built.url.query(), Some("scope=read&page=2"));
+        assert_eq!(built.body.as_deref(), Some(br#"{"scope":"admin"}"#.as_slice()));
+        // Without any declared properties every argument goes, but still never to a fixed key.
+        let t = tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+            "url": "https://x.com/items?scope=read", "method": "DELETE"}));
+        let args = json!({"scope": "admin", "other": 1});
+        let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
+        assert_eq!(built.url.query(), Some("scope=read&other=1"));
     }
 }

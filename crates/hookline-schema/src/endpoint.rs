@@ -1,5 +1,7 @@
 //! Webhook URLs: the rules a tool's `url` must follow, and its `{path}` templates.
 
+use std::net::IpAddr;
+
 use url::{Host, Url};
 
 use crate::destination::DestinationPolicy;
@@ -79,9 +81,9 @@ pub fn check_url(raw: &str, policy: &DestinationPolicy) -> Result<Vec<String>, S
     if scheme != "https" && scheme != "http" {
         return Err(format!("must be an https:// URL (not {scheme}://)"));
     }
-    let Some(host) = url.host() else {
+    if url.host().is_none() {
         return Err("must name a host".into());
-    };
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not hold a user name or password; put credentials in headers".into());
     }
@@ -94,12 +96,7 @@ pub fn check_url(raw: &str, policy: &DestinationPolicy) -> Result<Vec<String>, S
     {
         return Err("may hold {templates} only in its path".into());
     }
-    let ip = match host {
-        Host::Ipv4(ip) => Some(std::net::IpAddr::V4(ip)),
-        Host::Ipv6(ip) => Some(std::net::IpAddr::V6(ip)),
-        Host::Domain(_) => None,
-    };
-    if let Some(ip) = ip {
+    if let Some(ip) = literal_ip(&url) {
         if let Err(class) = policy.check(ip) {
             return Err(format!(
                 "points at a {} address ({ip}), which is not called outside development mode \
@@ -108,10 +105,7 @@ pub fn check_url(raw: &str, policy: &DestinationPolicy) -> Result<Vec<String>, S
             ));
         }
     }
-    if scheme == "http"
-        && !policy.development
-        && !ip.is_some_and(|ip| policy.is_allowed_network(ip))
-    {
+    if !scheme_allowed(&url, policy) {
         return Err(
             "must use https:// (http:// is allowed in development mode, or to an IP address in \
              HOOKLINE_ALLOWED_NETWORKS)"
@@ -119,6 +113,28 @@ pub fn check_url(raw: &str, policy: &DestinationPolicy) -> Result<Vec<String>, S
         );
     }
     Ok(found.into_iter().map(|t| t.name).collect())
+}
+
+/// The address a URL names literally (`https://10.0.0.1/`), which no resolver will vet.
+pub fn literal_ip(url: &Url) -> Option<IpAddr> {
+    match url.host()? {
+        Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        Host::Domain(_) => None,
+    }
+}
+
+/// The mode rule for schemes, checked when a tool is defined and again when it is called (a tool
+/// saved by a development-mode server may be run by a production one): `https` always; `http`
+/// in development mode, or to a literal address in `HOOKLINE_ALLOWED_NETWORKS`.
+pub fn scheme_allowed(url: &Url, policy: &DestinationPolicy) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => {
+            policy.development || literal_ip(url).is_some_and(|ip| policy.is_allowed_network(ip))
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

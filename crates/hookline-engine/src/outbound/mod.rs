@@ -42,7 +42,8 @@ pub enum SendError {
     Blocked(Blocked),
     #[error("{0}")]
     Timeout(String),
-    #[error("could not connect: {0}")]
+    /// A message chosen by the kind of failure (see [`classify`]).
+    #[error("{0}")]
     Connection(String),
     #[error("the answer is larger than 1 MiB")]
     TooLarge { status: u16 },
@@ -87,21 +88,55 @@ pub async fn send(
         })
 }
 
+/// Turns a reqwest error into what the LLM, the call log and the events may see: a message chosen
+/// by the kind of failure, never reqwest's text (it holds the URL with its query string, and the
+/// addresses a name resolved to). The details go to the server log, without the URL.
 fn classify(e: reqwest::Error) -> SendError {
     if let Some(blocked) = ssrf::find_blocked(&e) {
         return SendError::Blocked(blocked);
     }
+    let host = e.url().and_then(|u| u.host_str()).unwrap_or_default().to_owned();
+    let e = e.without_url();
+    tracing::warn!(%host, error = %chain(&e), "an outbound request failed");
     if e.is_timeout() {
         return SendError::Timeout(format!(
             "could not connect within {} seconds",
             CONNECT_TIMEOUT.as_secs()
         ));
     }
+    SendError::Connection(connection_message(&e).to_owned())
+}
+
+/// The error and its causes on one line, for the server log.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = e.source();
     while let Some(cause) = source {
         message = format!("{message}: {cause}");
         source = cause.source();
     }
-    SendError::Connection(message)
+    message
+}
+
+fn connection_message(e: &reqwest::Error) -> &'static str {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return "could not connect: the endpoint refused the connection"
+                }
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                    return "the endpoint closed the connection"
+                }
+                _ => {}
+            }
+        }
+        source = cause.source();
+    }
+    if e.is_connect() {
+        "could not connect to the endpoint (its name did not resolve, or it was unreachable)"
+    } else {
+        "the connection to the endpoint failed before its answer was complete"
+    }
 }

@@ -8,13 +8,29 @@ use std::sync::Arc;
 use hookline_schema::{AddressClass, DestinationPolicy};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// A destination the policy refuses, carried through reqwest's error chain.
+/// All a caller hears about a refused destination.
+pub const NOT_ALLOWED: &str = "the destination is not allowed";
+
+/// A destination the policy refuses, carried through reqwest's error chain. Its text is what
+/// leaves the server, so it names nothing; [`Blocked::log`] writes the details to the server log.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{host} resolves to a {} address ({ip}), which this server does not call", class.describe())]
+#[error("{}", NOT_ALLOWED)]
 pub struct Blocked {
     pub host: String,
     pub ip: IpAddr,
     pub class: AddressClass,
+}
+
+impl Blocked {
+    /// The host, the address it resolved to and its class, for the operator only.
+    pub fn log(&self) {
+        tracing::warn!(
+            host = %self.host,
+            ip = %self.ip,
+            class = self.class.describe(),
+            "a call to a destination the policy refuses was not made"
+        );
+    }
 }
 
 /// Resolves with the system resolver, then refuses the whole name if *any* address is refused

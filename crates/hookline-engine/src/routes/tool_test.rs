@@ -14,6 +14,7 @@ use hookline_schema::fields::Fields;
 use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
 
 use super::EngineState;
+use crate::request::path_value_problems;
 
 #[utoipa::path(
     post, path = "/v1/tools/{id}/test", tag = "tools",
@@ -59,9 +60,19 @@ pub async fn test(
     };
     v.into_result(()).map_err(ApiError::invalid)?;
     let schema = stored.tool.definition.llm_parameters();
-    let problems = ArgumentValidator::new(Some(&schema))
-        .map(|validator| validator.validate(&arguments))
-        .map_err(ApiError::internal)?;
+    let args = arguments.clone();
+    let mut problems = state
+        .engine
+        .checker
+        .run(move || match ArgumentValidator::new(Some(&schema)) {
+            Ok(validator) => validator.validate(&args),
+            Err(e) => Violations::single("arguments", format!("cannot be checked: {e}")),
+        })
+        .await;
+    if let (true, ToolDefinition::Server(webhook)) = (problems.is_empty(), &stored.tool.definition)
+    {
+        problems = path_value_problems(webhook, &arguments);
+    }
     if !problems.is_empty() {
         return Err(ApiError::invalid(problems));
     }
