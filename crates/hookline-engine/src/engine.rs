@@ -286,7 +286,10 @@ impl Engine {
         let mut found = self
             .checker
             .run(move || {
-                let tool = shared.config.tool(&name).expect("the tool was found before");
+                let tool = shared
+                    .config
+                    .tool(&name)
+                    .expect("the tool was found before");
                 caches
                     .validator(shared.id, tool)
                     .map(|v| v.validate(&args))

@@ -59,7 +59,9 @@ pub fn build(
 ) -> Result<BuiltRequest, BuildError> {
     let problems = path_value_problems(tool, &Value::Object(arguments.clone()));
     if !problems.is_empty() {
-        return Err(BuildError(format!("the arguments cannot fill the url: {problems}")));
+        return Err(BuildError(format!(
+            "the arguments cannot fill the url: {problems}"
+        )));
     }
     let mut rest = arguments.clone();
     let found = templates(&tool.url).map_err(|e| BuildError(format!("the tool's url {e}")))?;
@@ -179,7 +181,10 @@ pub fn path_value_problems(tool: &WebhookTool, arguments: &Value) -> Violations 
         let field = format!("arguments.{}", t.name);
         match arguments.get(&t.name) {
             None | Some(Value::Null) => {
-                v.rule(field, "is required: it fills a path segment of the tool's url");
+                v.rule(
+                    field,
+                    "is required: it fills a path segment of the tool's url",
+                );
             }
             Some(value) if walks_the_path(&scalar_text(value)) => v.rule(
                 field,
@@ -201,7 +206,9 @@ fn walks_the_path(text: &str) -> bool {
         if current.is_empty() || dot_part {
             return true;
         }
-        let decoded = percent_decode_str(&current).decode_utf8_lossy().into_owned();
+        let decoded = percent_decode_str(&current)
+            .decode_utf8_lossy()
+            .into_owned();
         if decoded == current {
             return false;
         }
@@ -349,9 +356,11 @@ mod tests {
     }
 
     fn tenant_tool() -> WebhookTool {
-        tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+        tool(
+            json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
             "url": "https://api.example.com/v1/tenants/{tenant}/users/{id}/orders", "method": "GET",
-            "parameters": {"type": "object", "properties": {"tenant": {"type": "string"}, "id": {}}}}))
+            "parameters": {"type": "object", "properties": {"tenant": {"type": "string"}, "id": {}}}}),
+        )
     }
 
     #[test]
@@ -380,7 +389,7 @@ mod tests {
         for (good, path) in [
             (json!("a..b"), "/v1/tenants/acme/users/a..b/orders"),
             (json!("x/y"), "/v1/tenants/acme/users/x%2Fy/orders"),
-            (json!("...") , "/v1/tenants/acme/users/.../orders"),
+            (json!("..."), "/v1/tenants/acme/users/.../orders"),
             (json!(7), "/v1/tenants/acme/users/7/orders"),
         ] {
             let args = json!({"tenant": "acme", "id": good});
@@ -392,24 +401,33 @@ mod tests {
 
     #[test]
     fn only_declared_arguments_are_sent_and_the_urls_query_keys_stay_fixed() {
-        let t = tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+        let t = tool(
+            json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
             "url": "https://x.com/items?scope=read", "method": "GET",
-            "parameters": {"type": "object", "properties": {"scope": {"type": "string"}, "q": {"type": "string"}}}}));
+            "parameters": {"type": "object", "properties": {"scope": {"type": "string"}, "q": {"type": "string"}}}}),
+        );
         let args = json!({"scope": "admin", "q": "x", "extra": "y"});
         let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
         assert_eq!(built.url.query(), Some("scope=read&q=x"));
         // A POST sends declared body arguments in the body, the URL's keys are left alone there.
-        let t = tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+        let t = tool(
+            json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
             "url": "https://x.com/items?scope=read",
             "parameters": {"type": "object", "properties": {"scope": {"type": "string"}}},
-            "queryParameters": {"type": "object", "properties": {"page": {"type": "integer"}}}}));
+            "queryParameters": {"type": "object", "properties": {"page": {"type": "integer"}}}}),
+        );
         let args = json!({"scope": "admin", "page": 2, "extra": true});
         let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
         assert_eq!(built.url.query(), Some("scope=read&page=2"));
-        assert_eq!(built.body.as_deref(), Some(br#"{"scope":"admin"}"#.as_slice()));
+        assert_eq!(
+            built.body.as_deref(),
+            Some(br#"{"scope":"admin"}"#.as_slice())
+        );
         // Without any declared properties every argument goes, but still never to a fixed key.
-        let t = tool(json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
-            "url": "https://x.com/items?scope=read", "method": "DELETE"}));
+        let t = tool(
+            json!({"type": "server", "subtype": "webhook", "name": "t", "description": "d",
+            "url": "https://x.com/items?scope=read", "method": "DELETE"}),
+        );
         let args = json!({"scope": "admin", "other": 1});
         let built = build(&t, &[], args.as_object().unwrap(), &signing()).unwrap();
         assert_eq!(built.url.query(), Some("scope=read&other=1"));

@@ -317,11 +317,21 @@ fn merge_schemas(body: Option<&Value>, query: Option<&Value>) -> Value {
         if let Some(req) = schema.get("required").and_then(Value::as_array) {
             required.extend(req.iter().cloned());
         }
-        // Keep what a body schema says besides its properties ($defs, additionalProperties...).
+        // Keep what a body schema says besides its properties (additionalProperties...), and the
+        // definitions of both: their names never collide (refused at definition), so every
+        // `#/$defs/...` reference of either schema resolves in the merged one.
         if let Some(obj) = schema.as_object() {
             for (k, val) in obj {
-                if !matches!(k.as_str(), "type" | "properties" | "required") {
-                    extra.entry(k.clone()).or_insert_with(|| val.clone());
+                match (k.as_str(), val, extra.get_mut(k)) {
+                    ("type" | "properties" | "required", ..) => {}
+                    ("$defs" | "definitions", Value::Object(defs), Some(Value::Object(merged))) => {
+                        for (name, def) in defs {
+                            merged.entry(name.clone()).or_insert_with(|| def.clone());
+                        }
+                    }
+                    _ => {
+                        extra.entry(k.clone()).or_insert_with(|| val.clone());
+                    }
                 }
             }
         }
@@ -383,6 +393,20 @@ fn property_names(schema: Option<&Value>) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// Where a schema keeps its shared definitions (`definitions` before draft 2019-09).
+const DEFINITION_KEYWORDS: [&str; 2] = ["$defs", "definitions"];
+
+fn definitions<'a>(
+    schema: Option<&'a Value>,
+    keyword: &str,
+) -> impl Iterator<Item = (&'a str, &'a Value)> {
+    schema
+        .and_then(|s| s.get(keyword))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|defs| defs.iter().map(|(k, v)| (k.as_str(), v)))
+}
+
 fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTool> {
     let subtype = match f.required_string("subtype") {
         Some("webhook") => Some(ServerSubtype::Webhook),
@@ -410,6 +434,21 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
                 path,
                 "is also a property of parameters; names must not collide",
             );
+        }
+    }
+    for defs in DEFINITION_KEYWORDS {
+        for (name, query_def) in definitions(query_parameters.as_ref(), defs) {
+            let body_def = definitions(parameters.as_ref(), defs).find(|(n, _)| *n == name);
+            if body_def.is_some_and(|(_, d)| d != query_def) {
+                let path = join(&f.path(&format!("queryParameters.{defs}")), name);
+                f.v.rule(
+                    path,
+                    format!(
+                        "is also a definition of parameters.{defs} with other content; both \
+                         schemas are merged into one, so definition names must not collide"
+                    ),
+                );
+            }
         }
     }
     let url = f.required_string("url").and_then(|raw| {

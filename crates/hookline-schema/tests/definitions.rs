@@ -337,3 +337,42 @@ fn arb_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+/// Both schemas' `$defs` survive the merge, so every `$ref` of the exported schema resolves and
+/// arguments using either validate; colliding names are refused naming the field.
+#[test]
+fn definitions_of_body_and_query_parameters_are_merged_without_collisions() {
+    let mut value = webhook();
+    value["parameters"] = json!({"type": "object", "$defs": {"id": {"type": "string", "minLength": 2}},
+        "properties": {"orderId": {"$ref": "#/$defs/id"}}, "required": ["orderId"]});
+    value["queryParameters"] = json!({"type": "object", "$defs": {"page": {"type": "integer", "minimum": 1}},
+        "properties": {"page": {"$ref": "#/$defs/page"}}});
+    let tool = parse(value.clone()).unwrap();
+    let merged = tool.llm_parameters();
+    assert_eq!(
+        &export(&tool, ExportFormat::Openai)["function"]["parameters"],
+        &merged
+    );
+    assert_eq!(
+        &export(&tool, ExportFormat::Anthropic)["input_schema"],
+        &merged
+    );
+    assert_eq!(&export(&tool, ExportFormat::Mcp)["inputSchema"], &merged);
+    assert!(merged.pointer("/$defs/id").is_some() && merged.pointer("/$defs/page").is_some());
+    let validator = hookline_schema::ArgumentValidator::new(Some(&merged)).unwrap();
+    assert!(validator
+        .validate(&json!({"orderId": "A1", "page": 2}))
+        .is_empty());
+    assert_eq!(
+        validator
+            .validate(&json!({"orderId": "A", "page": 0}))
+            .len(),
+        2
+    );
+
+    // The same name with the same content is one definition; with other content, refused.
+    value["queryParameters"]["$defs"]["id"] = json!({"type": "string", "minLength": 2});
+    assert!(parse(value.clone()).is_ok());
+    value["queryParameters"]["$defs"]["id"] = json!({"type": "integer"});
+    assert_eq!(fields(value), ["queryParameters.$defs.id"]);
+}

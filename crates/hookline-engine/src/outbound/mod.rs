@@ -95,7 +95,11 @@ fn classify(e: reqwest::Error) -> SendError {
     if let Some(blocked) = ssrf::find_blocked(&e) {
         return SendError::Blocked(blocked);
     }
-    let host = e.url().and_then(|u| u.host_str()).unwrap_or_default().to_owned();
+    let host = e
+        .url()
+        .and_then(|u| u.host_str())
+        .unwrap_or_default()
+        .to_owned();
     let e = e.without_url();
     tracing::warn!(%host, error = %chain(&e), "an outbound request failed");
     if e.is_timeout() {
