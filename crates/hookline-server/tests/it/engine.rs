@@ -22,14 +22,14 @@ fn seed_at(name: &str, receiver: &Receiver) -> Value {
     tool
 }
 
-async fn create_tool(app: &TestApp, org: &Org, tool: &Value) -> String {
+pub(crate) async fn create_tool(app: &TestApp, org: &Org, tool: &Value) -> String {
     let (status, body) = org.post(app, "/v1/tools", tool).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     body["id"].as_str().unwrap().to_owned()
 }
 
 /// A session whose ephemeral persona holds these stored tools.
-async fn session_with(app: &TestApp, org: &Org, tools: &[Value]) -> (String, String) {
+pub(crate) async fn session_with(app: &TestApp, org: &Org, tools: &[Value]) -> (String, String) {
     let mut ids = Vec::new();
     for tool in tools {
         ids.push(create_tool(app, org, tool).await);
@@ -37,7 +37,12 @@ async fn session_with(app: &TestApp, org: &Org, tools: &[Value]) -> (String, Str
     session(app, org, json!({"name": "Test", "toolIds": ids})).await
 }
 
-async fn call(app: &TestApp, org: &Org, session_id: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn call(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     org.post(app, &format!("/v1/sessions/{session_id}/tool-calls"), &body)
         .await
 }

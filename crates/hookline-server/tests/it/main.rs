@@ -1,6 +1,7 @@
 //! Integration tests: the real application on 127.0.0.1:0 with a fresh Postgres database per
 //! test, and the real binary for the command line.
 
+mod call_hardening;
 mod cli;
 mod delivery;
 mod engine;
