@@ -22,16 +22,20 @@ pub const MAX_NODES: usize = 20_000;
 /// Deepest one schema may nest once expanded (each followed reference is one level more).
 pub const MAX_DEPTH: usize = 64;
 
-/// Why a schema is refused, with the path (under the schema) where the walk stopped.
+/// Why a schema is refused: too big once expanded, or built so that what the walk measures might
+/// not be what a validator runs (then with the path, under the schema, of the culprit).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TooBig {
+pub enum Refusal {
     Nodes,
     Depth,
     /// A `$id` below the root, at this path.
     NestedId(String),
+    /// An anchor name defined a second time, at this path (which one a reference means would
+    /// depend on the validator).
+    DuplicateAnchor(String),
 }
 
-impl TooBig {
+impl Refusal {
     pub fn message(&self) -> String {
         match self {
             Self::Nodes => format!(
@@ -44,6 +48,7 @@ impl TooBig {
                  (each reference is one level more, so recursive references never fit)"
             ),
             Self::NestedId(_) => "is only allowed at the root of the schema".into(),
+            Self::DuplicateAnchor(_) => "names an anchor already defined in this schema".into(),
         }
     }
 }
@@ -53,7 +58,7 @@ const DATA_KEYWORDS: [&str; 4] = ["enum", "const", "default", "examples"];
 const REF_KEYWORDS: [&str; 3] = ["$ref", "$dynamicRef", "$recursiveRef"];
 
 /// Counts the nodes of `schema` with every local reference expanded. `Ok` holds the count.
-pub fn measure(schema: &Value) -> Result<usize, TooBig> {
+pub fn measure(schema: &Value) -> Result<usize, Refusal> {
     let mut anchors = HashMap::new();
     collect_anchors(schema, "", true, &mut anchors)?;
     let mut walk = Walk {
@@ -71,7 +76,7 @@ fn collect_anchors<'a>(
     path: &str,
     is_root: bool,
     anchors: &mut HashMap<&'a str, &'a Value>,
-) -> Result<(), TooBig> {
+) -> Result<(), Refusal> {
     match value {
         Value::Object(map) => {
             for (key, child) in map {
@@ -81,10 +86,15 @@ fn collect_anchors<'a>(
                 }
                 match (key.as_str(), child) {
                     ("$id" | "id", Value::String(_)) if !is_root => {
-                        return Err(TooBig::NestedId(child_path))
+                        return Err(Refusal::NestedId(child_path))
                     }
                     ("$anchor" | "$dynamicAnchor", Value::String(name)) => {
-                        anchors.insert(name.as_str(), value);
+                        if anchors
+                            .insert(name.as_str(), value)
+                            .is_some_and(|o| o != value)
+                        {
+                            return Err(Refusal::DuplicateAnchor(child_path));
+                        }
                     }
                     _ => collect_anchors(child, &child_path, false, anchors)?,
                 }
@@ -107,18 +117,18 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn visit(&mut self, value: &'a Value, depth: usize) -> Result<(), TooBig> {
+    fn visit(&mut self, value: &'a Value, depth: usize) -> Result<(), Refusal> {
         let children: Box<dyn Iterator<Item = (&str, &'a Value)>> = match value {
             Value::Object(map) => Box::new(map.iter().map(|(k, v)| (k.as_str(), v))),
             Value::Array(items) => Box::new(items.iter().map(|v| ("", v))),
             _ => return Ok(()),
         };
         if depth > MAX_DEPTH {
-            return Err(TooBig::Depth);
+            return Err(Refusal::Depth);
         }
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(TooBig::Nodes);
+            return Err(Refusal::Nodes);
         }
         for (key, child) in children {
             if DATA_KEYWORDS.contains(&key) {
@@ -197,17 +207,17 @@ mod tests {
     #[test]
     fn fan_out_and_recursion_stop_at_the_budget() {
         // Depth-first, the walk reaches the depth limit first at 30 levels.
-        assert_eq!(measure(&fan_out_schema(30)), Err(TooBig::Depth));
-        assert_eq!(measure(&fan_out_schema(13)), Err(TooBig::Nodes));
+        assert_eq!(measure(&fan_out_schema(30)), Err(Refusal::Depth));
+        assert_eq!(measure(&fan_out_schema(13)), Err(Refusal::Nodes));
         assert!(measure(&fan_out_schema(8)).is_ok());
         let recursive = json!({"type": "object", "properties": {"next": {"$ref": "#"}}});
-        assert_eq!(measure(&recursive), Err(TooBig::Depth));
+        assert_eq!(measure(&recursive), Err(Refusal::Depth));
         let by_anchor = json!({"type": "object", "$defs": {"n": {"$anchor": "node",
             "properties": {"kids": {"items": {"$ref": "#node"}}}}}, "$ref": "#node"});
-        assert_eq!(measure(&by_anchor), Err(TooBig::Depth));
+        assert_eq!(measure(&by_anchor), Err(Refusal::Depth));
         let escaped = json!({"type": "object", "$defs": {"a b": {"allOf": [{"$ref": "#/$defs/a%20b"}]}},
             "$ref": "#/$defs/a%20b"});
-        assert_eq!(measure(&escaped), Err(TooBig::Depth));
+        assert_eq!(measure(&escaped), Err(Refusal::Depth));
     }
 
     #[test]
@@ -215,10 +225,16 @@ mod tests {
         let nested = json!({"type": "object", "$defs": {"r": {"$id": "urn:x", "type": "string"}}});
         assert_eq!(
             measure(&nested),
-            Err(TooBig::NestedId("$defs.r.$id".into()))
+            Err(Refusal::NestedId("$defs.r.$id".into()))
         );
         let data = json!({"$id": "urn:root", "type": "object", "default": {"id": "x"},
             "properties": {"id": {"type": "string"}}});
         assert!(measure(&data).is_ok());
+        let twice = json!({"type": "object", "$defs": {"a": {"$anchor": "x", "type": "string"},
+            "b": {"$anchor": "x", "type": "integer"}}});
+        assert_eq!(
+            measure(&twice),
+            Err(Refusal::DuplicateAnchor("$defs.b.$anchor".into()))
+        );
     }
 }

@@ -8,7 +8,7 @@
 use jsonschema::{PatternOptions, Retrieve, Uri, Validator};
 use serde_json::Value;
 
-use crate::expansion::{self, TooBig};
+use crate::expansion::{self, Refusal};
 use crate::violations::{join, Violations};
 
 /// Largest accepted schema, measured as compact JSON.
@@ -61,12 +61,12 @@ pub fn check_parameter_schema(field: &str, schema: &Value, v: &mut Violations) -
         return false;
     }
     // Before anything compiles or validates it: a schema that fans out is refused unexpanded.
-    if let Err(too_big) = expansion::measure(schema) {
-        let at = match &too_big {
-            TooBig::NestedId(path) => join(field, path),
+    if let Err(refusal) = expansion::measure(schema) {
+        let at = match &refusal {
+            Refusal::NestedId(path) | Refusal::DuplicateAnchor(path) => join(field, path),
             _ => field.to_owned(),
         };
-        v.rule(at, too_big.message());
+        v.rule(at, refusal.message());
         return false;
     }
     match jsonschema::meta::try_validate(schema) {
