@@ -59,12 +59,18 @@ const REF_KEYWORDS: [&str; 3] = ["$ref", "$dynamicRef", "$recursiveRef"];
 
 /// Counts the nodes of `schema` with every local reference expanded. `Ok` holds the count.
 pub fn measure(schema: &Value) -> Result<usize, Refusal> {
+    measure_within(schema, MAX_NODES)
+}
+
+/// [`measure`] with another node budget (a merged schema holds two schemas' worth).
+pub fn measure_within(schema: &Value, max_nodes: usize) -> Result<usize, Refusal> {
     let mut anchors = HashMap::new();
     collect_anchors(schema, "", true, &mut anchors)?;
     let mut walk = Walk {
         root: schema,
         anchors,
         nodes: 0,
+        max_nodes,
     };
     walk.visit(schema, 0)?;
     Ok(walk.nodes)
@@ -114,6 +120,7 @@ struct Walk<'a> {
     root: &'a Value,
     anchors: HashMap<&'a str, &'a Value>,
     nodes: usize,
+    max_nodes: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -127,7 +134,7 @@ impl<'a> Walk<'a> {
             return Err(Refusal::Depth);
         }
         self.nodes += 1;
-        if self.nodes > MAX_NODES {
+        if self.nodes > self.max_nodes {
             return Err(Refusal::Nodes);
         }
         for (key, child) in children {

@@ -140,8 +140,15 @@ impl std::fmt::Debug for ArgumentValidator {
 }
 
 impl ArgumentValidator {
-    /// Compiles the tool's merged schema; `None` accepts any object.
+    /// Compiles the tool's merged schema; `None` accepts any object. The merged schema is
+    /// measured again first (two schemas' worth of budget): a tool stored before the budget
+    /// existed, or written by any other path, still never reaches the validator oversized.
     pub fn new(schema: Option<&Value>) -> Result<Self, String> {
+        if let Some(Err(refusal)) =
+            schema.map(|s| expansion::measure_within(s, 2 * expansion::MAX_NODES))
+        {
+            return Err(format!("the tool's parameter schema {}", refusal.message()));
+        }
         Ok(Self {
             validator: schema.map(compile).transpose()?,
         })
@@ -277,6 +284,14 @@ mod tests {
             "fan-out of {levels} levels x {branches} ({nodes} nodes): one validation takes {each:?}"
         );
         assert!(each < std::time::Duration::from_secs(1), "{each:?}");
+    }
+
+    #[test]
+    fn a_fan_out_schema_stored_before_the_budget_never_compiles() {
+        let started = std::time::Instant::now();
+        let refused = ArgumentValidator::new(Some(&crate::expansion::fan_out_schema(30)));
+        assert!(refused.unwrap_err().contains("$refs"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -44,6 +44,39 @@ async fn a_fan_out_schema_is_refused_when_a_tool_is_defined_stored_or_inline() {
     let (status, body) = org.post(&app, "/v1/tools", &tool).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_fields(&body), ["parameters"]);
+
+    // A tool stored before the budget existed: its calls fail at once instead of validating.
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let tool = webhook("old", receiver.url("/x"), json!({"type": "object"}));
+    let id = crate::engine::create_tool(&app, &org, &tool).await;
+    sqlx::query(
+        "UPDATE tools SET definition = json_build_object('type', 'server', 'subtype', 'webhook', \
+         'name', 'old', 'description', 'd', 'url', $2::text, 'method', 'GET', \
+         'parameters', $3::json) WHERE id = $1",
+    )
+    .bind(uuid::Uuid::parse_str(&id).unwrap())
+    .bind(receiver.url("/x"))
+    .bind(hookline_schema::expansion::fan_out_schema(30))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let persona = json!({"name": "P", "toolIds": [id]});
+    let (session_id, _) = crate::harness::session(&app, &org, persona).await;
+    let started = std::time::Instant::now();
+    let body = json!({"toolName": "old", "arguments": {"q": "x"}});
+    let (_, a) = call(&app, &org, &session_id, body).await;
+    assert_eq!(a["error"]["kind"], "invalid_arguments", "{a}");
+    let message = a["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("parameter schema") && message.contains("$refs"),
+        "{a}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(receiver.requests().is_empty());
 }
 
 #[tokio::test]
