@@ -12,6 +12,7 @@ use figment::Figment;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use hookline_schema::definition::MAX_TIMEOUT_SECONDS;
 use hookline_schema::DestinationPolicy;
 
 use crate::secrets::{SecretBox, KEY_BYTES};
@@ -49,7 +50,7 @@ pub struct RawSettings {
     pub delivery_backoff_max_ms: u64,
     pub delivery_workers: usize,
     /// How long a claimed fire-and-forget call belongs to one process; past it (the process
-    /// died), another claims it. Longer than the longest timeout (60 s).
+    /// died), another claims it. At least [`MIN_LEASE_SECONDS`].
     pub delivery_lease_seconds: u64,
     /// Where `/metrics` is served (Prometheus text), apart from the API; empty turns it off.
     pub metrics_listen: String,
@@ -59,6 +60,9 @@ pub struct RawSettings {
     pub streams_per_session: usize,
     pub streams_per_instance: usize,
     pub client_waits: usize,
+    /// How many of one organization's calls may be in delivery at once, counted over every
+    /// process; unset: a quarter of `delivery_workers` (at least 1).
+    pub delivery_org_concurrency: Option<usize>,
 }
 
 impl Default for RawSettings {
@@ -85,6 +89,7 @@ impl Default for RawSettings {
             streams_per_session: 10,
             streams_per_instance: 10_000,
             client_waits: 1_000,
+            delivery_org_concurrency: None,
         }
     }
 }
@@ -133,6 +138,11 @@ pub struct Limits {
     pub client_waits: usize,
 }
 
+/// The shortest delivery lease: the longest tool timeout plus time to look the call up before
+/// the attempt and to record its outcome after it. A shorter lease could run out while its
+/// attempt is still in flight and let a second process send the call again.
+pub const MIN_LEASE_SECONDS: u64 = MAX_TIMEOUT_SECONDS as u64 + 15;
+
 /// How fire-and-forget calls are retried.
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -141,6 +151,8 @@ pub struct DeliverySettings {
     pub backoff_max: Duration,
     pub workers: usize,
     pub lease: Duration,
+    /// The most calls of one organization in delivery at once, over all processes.
+    pub org_concurrency: usize,
 }
 
 /// A configuration problem, as one line for the operator.
@@ -213,6 +225,17 @@ impl Settings {
             )?,
             client_waits: at_least_one("HOOKLINE_CLIENT_WAITS", raw.client_waits)?,
         };
+        if raw.delivery_lease_seconds < MIN_LEASE_SECONDS {
+            return Err(ConfigError(format!(
+                "HOOKLINE_DELIVERY_LEASE_SECONDS must be at least {MIN_LEASE_SECONDS} (the longest tool timeout, {MAX_TIMEOUT_SECONDS} s, plus 15 s to record the outcome); got {}",
+                raw.delivery_lease_seconds
+            )));
+        }
+        let org_concurrency = raw
+            .delivery_org_concurrency
+            .map(|n| at_least_one("HOOKLINE_DELIVERY_ORG_CONCURRENCY", n))
+            .transpose()?;
+        let workers = raw.delivery_workers.max(1);
         Ok(Self {
             metrics_listen,
             limits,
@@ -227,8 +250,9 @@ impl Settings {
                 max_attempts: raw.delivery_max_attempts,
                 backoff_base: Duration::from_millis(raw.delivery_backoff_base_ms.max(1)),
                 backoff_max: Duration::from_millis(raw.delivery_backoff_max_ms.max(1)),
-                workers: raw.delivery_workers.max(1),
-                lease: Duration::from_secs(raw.delivery_lease_seconds.max(1)),
+                workers,
+                lease: Duration::from_secs(raw.delivery_lease_seconds),
+                org_concurrency: org_concurrency.unwrap_or((workers / 4).max(1)),
             },
         })
     }
@@ -366,6 +390,36 @@ mod tests {
         let second = Settings::check(r, true).unwrap();
         assert_eq!(second.secrets.open(&sealed, "ad").unwrap().expose(), "x");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_lease_shorter_than_the_longest_timeout_is_refused() {
+        let mut r = raw();
+        r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        r.delivery_lease_seconds = MIN_LEASE_SECONDS - 1;
+        let err = Settings::check(r.clone(), false).err().unwrap();
+        assert!(
+            err.0
+                .starts_with("HOOKLINE_DELIVERY_LEASE_SECONDS must be at least 75"),
+            "{err}"
+        );
+        assert!(!err.0.contains('\n'));
+        r.delivery_lease_seconds = MIN_LEASE_SECONDS;
+        let s = Settings::check(r.clone(), false).unwrap();
+        assert_eq!(s.delivery.lease, Duration::from_secs(75));
+        // A quarter of the workers by default, at least one.
+        assert_eq!(s.delivery.org_concurrency, 4);
+        r.delivery_workers = 2;
+        assert_eq!(
+            Settings::check(r.clone(), false)
+                .unwrap()
+                .delivery
+                .org_concurrency,
+            1
+        );
+        r.delivery_org_concurrency = Some(0);
+        let err = Settings::check(r, false).err().unwrap();
+        assert!(err.0.contains("HOOKLINE_DELIVERY_ORG_CONCURRENCY"), "{err}");
     }
 
     #[test]

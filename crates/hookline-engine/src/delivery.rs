@@ -3,68 +3,131 @@
 //! attempt and a process that dies only delays its calls until the lease runs out. Connection
 //! errors, timeouts, 5xx and 429 are retried with exponential backoff and jitter (`Retry-After`
 //! honoured, up to the longest backoff); other answers settle the call.
+//!
+//! Each claim writes a fresh token into the rows it takes, and an attempt's outcome is recorded
+//! only while its row still carries that token: a worker whose lease ran out (a stalled process)
+//! and whose call was claimed again cannot overwrite the newer attempt's record. A claim never
+//! takes more of one organization's calls than its share (see `tool_calls::claim`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use hookline_core::repo::events;
-use hookline_core::repo::tool_calls::{self, Due, Finish};
+use hookline_core::repo::tool_calls::{self, Claim, Due, Finish};
 use hookline_core::settings::DeliverySettings;
 use hookline_core::StoreError;
+use hookline_schema::definition::MAX_TIMEOUT_SECONDS;
+use hookline_schema::ToolDefinition;
 
 use crate::engine::{attempt_entry, call_event_data, end_event, Engine};
 use crate::outcome::{ErrorKind, Outcome};
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const STATS_EVERY: Duration = Duration::from_secs(5);
-/// How long a stopping process lets attempts in flight finish before giving them back.
-const DRAIN: Duration = Duration::from_secs(20);
+/// Time an attempt may take beyond its tool's timeout: looking the call up before, recording
+/// its outcome after. A stopping process waits this long past the last attempt's timeout.
+const RECORD_GRACE: Duration = Duration::from_secs(5);
+
+/// The attempts this process has in flight: each call's claim token and the time by which its
+/// attempt is over (its tool's timeout, plus [`RECORD_GRACE`]).
+#[derive(Clone, Default)]
+struct InFlight(Arc<Mutex<HashMap<Uuid, (Uuid, Instant)>>>);
+
+impl InFlight {
+    /// Registers a claimed call until the returned guard is dropped (on every exit path).
+    fn hold(&self, due: &Due) -> Held {
+        let deadline =
+            Instant::now() + Duration::from_secs(u64::from(MAX_TIMEOUT_SECONDS)) + RECORD_GRACE;
+        self.lock().insert(due.id, (due.lease_owner, deadline));
+        Held {
+            in_flight: self.clone(),
+            id: due.id,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Uuid, Instant)>> {
+        self.0.lock().expect("in-flight lock")
+    }
+
+    /// When the last attempt in flight is over at the latest; `None` when nothing is in flight.
+    fn latest(&self) -> Option<Instant> {
+        self.lock().values().map(|(_, at)| *at).max()
+    }
+
+    fn owners(&self) -> Vec<Uuid> {
+        self.lock().values().map(|(owner, _)| *owner).collect()
+    }
+}
+
+struct Held {
+    in_flight: InFlight,
+    id: Uuid,
+}
+
+impl Held {
+    /// Narrows the deadline once the tool, and so its timeout, is known.
+    fn expect_within(&self, timeout: Duration) {
+        if let Some(entry) = self.in_flight.lock().get_mut(&self.id) {
+            entry.1 = Instant::now() + timeout + RECORD_GRACE;
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.in_flight.lock().remove(&self.id);
+    }
+}
 
 /// Runs the delivery workers until `stop` turns true; then finishes or gives back what it holds.
 pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let owner = Uuid::now_v7();
         let settings = engine.settings.delivery.clone();
         let workers = settings.workers;
         let permits = Arc::new(Semaphore::new(workers));
-        let mut stats_at = tokio::time::Instant::now();
+        let in_flight = InFlight::default();
+        let mut stats_at = Instant::now();
         while !*stop.borrow() {
             if stats_at.elapsed() >= STATS_EVERY {
-                stats_at = tokio::time::Instant::now();
+                stats_at = Instant::now();
                 if let Ok((depth, oldest)) = tool_calls::queue_stats(&engine.pool).await {
                     crate::metrics::queue(depth, oldest);
                 }
             }
-            let free = permits.available_permits();
-            let claimed = if free == 0 {
+            let asked = permits.available_permits().min(64);
+            let claimed = if asked == 0 {
                 Vec::new()
             } else {
-                tool_calls::claim(
-                    &engine.pool,
-                    owner,
-                    settings.lease.as_secs_f64(),
-                    free.min(64) as i64,
-                )
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "could not claim due calls");
-                    Vec::new()
-                })
+                let claim = Claim {
+                    owner: Uuid::now_v7(),
+                    lease_seconds: settings.lease.as_secs_f64(),
+                    limit: asked as i64,
+                    per_org: settings.org_concurrency as i64,
+                };
+                tool_calls::claim(&engine.pool, claim)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "could not claim due calls");
+                        Vec::new()
+                    })
             };
-            let asked = free.min(64);
             let full = !claimed.is_empty() && claimed.len() == asked;
             for due in claimed {
                 let permit = permits.clone().acquire_owned().await.expect("never closed");
+                let held = in_flight.hold(&due);
                 let engine = engine.clone();
                 let settings = settings.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = deliver(&engine, &settings, &due).await {
+                    if let Err(e) = deliver(&engine, &settings, &due, &held).await {
                         tracing::error!(error = %e, call_id = %due.id, "a delivery attempt could not be recorded; it will run again when its lease ends");
                     }
+                    drop(held);
                     drop(permit);
                 });
             }
@@ -76,20 +139,38 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                 }
             }
         }
-        // Stopping: let attempts in flight finish, then give back whatever is still held.
-        let all = u32::try_from(workers).unwrap_or(u32::MAX);
-        let drained = tokio::time::timeout(DRAIN, permits.acquire_many(all))
-            .await
-            .is_ok();
-        match tool_calls::release(&engine.pool, owner).await {
-            Ok(n) if n > 0 => tracing::info!(released = n, "gave back calls still in flight"),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "could not give back held calls; their leases will run out")
+        let drained = drain(&permits, workers, &in_flight).await;
+        let owners = in_flight.owners();
+        if !owners.is_empty() {
+            match tool_calls::release(&engine.pool, &owners).await {
+                Ok(n) => tracing::info!(released = n, "gave back calls still in flight"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not give back held calls; their leases will run out")
+                }
             }
         }
         tracing::info!(drained, "delivery workers stopped");
     })
+}
+
+/// Stopping: lets every attempt in flight run as long as its timeout allows (the deadline of
+/// each is narrowed once its tool is known, so the wait is re-read as it goes). True when all
+/// of them finished.
+async fn drain(permits: &Semaphore, workers: usize, in_flight: &InFlight) -> bool {
+    let all = permits.acquire_many(u32::try_from(workers).unwrap_or(u32::MAX));
+    tokio::pin!(all);
+    loop {
+        let Some(until) = in_flight.latest() else {
+            return true;
+        };
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::select! {
+            _ = &mut all => return true,
+            () = tokio::time::sleep_until(until.min(Instant::now() + Duration::from_millis(500))) => {}
+        }
+    }
 }
 
 /// The wait before attempt `n + 1` after `n` attempts: the base doubled each time, capped, with
@@ -112,6 +193,7 @@ async fn deliver(
     engine: &Engine,
     settings: &DeliverySettings,
     due: &Due,
+    held: &Held,
 ) -> Result<(), StoreError> {
     let started = std::time::Instant::now();
     let session = engine
@@ -119,6 +201,9 @@ async fn deliver(
         .session(&engine.pool, due.org_id, due.session_id)
         .await?;
     let tool = session.as_ref().and_then(|s| s.config.tool(&due.tool_name));
+    if let Some(ToolDefinition::Server(webhook)) = tool.map(|t| &t.tool.definition) {
+        held.expect_within(Duration::from_secs(u64::from(webhook.timeout_seconds)));
+    }
     let attempts = due.attempts + 1;
     let (request, outcome) = match tool {
         Some(tool) => {
@@ -163,8 +248,9 @@ async fn deliver(
     }
     let total_ms = (now - due.created_at).num_milliseconds();
     let mut tx = engine.pool.begin().await?;
-    tool_calls::finish(
+    let recorded = tool_calls::finish_attempt(
         &mut *tx,
+        due.lease_owner,
         &Finish {
             id: due.id,
             status: status.into(),
@@ -182,6 +268,11 @@ async fn deliver(
         },
     )
     .await?;
+    if !recorded {
+        // Our lease ran out and the call was claimed again: that attempt is the one on record.
+        tracing::warn!(call_id = %due.id, attempts, "a delivery attempt outlived its lease; its outcome was dropped");
+        return Ok(());
+    }
     let mut notes = Vec::new();
     if settled {
         if let Some(tool) = tool {
@@ -226,6 +317,7 @@ mod tests {
             backoff_max: Duration::from_secs(10),
             workers: 1,
             lease: Duration::from_secs(90),
+            org_concurrency: 1,
         };
         for _ in 0..50 {
             let first = backoff(&s, 1, None);

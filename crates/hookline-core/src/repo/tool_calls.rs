@@ -119,14 +119,18 @@ pub struct Finish {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-pub async fn finish(db: impl PgExecutor<'_>, f: &Finish) -> StoreResult<()> {
-    sqlx::query(
+/// Records an attempt of a fire-and-forget call, but only while `owner` still holds its lease
+/// (the token its claim wrote). False when the lease was lost, to a process that claimed the
+/// call again after the lease ran out: that process's attempt is the one on record, and this
+/// one's outcome is dropped so the record never counts an attempt twice.
+pub async fn finish_attempt(db: impl PgExecutor<'_>, owner: Uuid, f: &Finish) -> StoreResult<bool> {
+    let done = sqlx::query(
         "UPDATE tool_calls SET status = $2, request = $3::json, response = $4::json,
             result = $5::json, error = $6::json, http_status = $7, truncated = $8,
             execution_time_ms = $9, attempts = $10,
             attempt_log = CASE WHEN $11::jsonb IS NULL THEN attempt_log ELSE attempt_log || $11::jsonb END,
             next_attempt_at = $12, completed_at = $13, lease_owner = NULL, lease_until = NULL
-         WHERE id = $1",
+         WHERE id = $1 AND lease_owner = $14",
     )
     .bind(f.id)
     .bind(&f.status)
@@ -141,9 +145,10 @@ pub async fn finish(db: impl PgExecutor<'_>, f: &Finish) -> StoreResult<()> {
     .bind(f.attempt.as_ref().map(|a| json_text(&json!([a]))))
     .bind(f.next_attempt_at)
     .bind(f.completed_at)
+    .bind(owner)
     .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records many endings in one statement.
@@ -302,40 +307,81 @@ pub struct Due {
     pub arguments: Json<Value>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
+    /// The claim's token: only its holder may record the attempt ([`finish_attempt`]).
+    pub lease_owner: Uuid,
 }
 
-/// Claims up to `limit` due calls for `owner` until the lease runs out. Rows another process
-/// holds are skipped, and a lease that ran out (its process died) is claimed again.
-pub async fn claim(
-    db: impl PgExecutor<'_>,
-    owner: Uuid,
-    lease_seconds: f64,
-    limit: i64,
-) -> StoreResult<Vec<Due>> {
-    Ok(sqlx::query_as(
-        "UPDATE tool_calls t
+/// How a claim is made.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    /// The token written into each claimed row; a fresh one for every claim, so a call claimed
+    /// again (even by the same process) after its lease ran out has a new holder.
+    pub owner: Uuid,
+    pub lease_seconds: f64,
+    pub limit: i64,
+    /// The most calls of one organization leased at once, counted over every process.
+    pub per_org: i64,
+}
+
+/// Arbitrary, fixed: the advisory lock that makes claims take turns across processes.
+const CLAIM_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
+
+/// Claims up to `limit` due calls until the lease runs out, oldest due first, but never more of
+/// one organization than `per_org` leased at once (so one organization with a slow endpoint
+/// cannot hold every worker). Rows another process is claiming are skipped, and a lease that ran
+/// out (its process died) is claimed again.
+///
+/// The per-organization count is of live leases in the table, so it holds across processes;
+/// claims take turns under a transaction-scoped advisory lock so two processes never both see
+/// room for the same slot. A claim is one short statement, so the turns cost little.
+pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CLAIM_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let due = sqlx::query_as(
+        "WITH busy AS (
+            SELECT org_id, count(*) AS n FROM tool_calls
+            WHERE next_attempt_at IS NOT NULL AND lease_until >= now()
+            GROUP BY org_id),
+          ready AS (
+            SELECT id, org_id, next_attempt_at,
+                   row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at, id) AS place
+            FROM tool_calls
+            WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())),
+          picked AS (
+            SELECT r.id FROM ready r LEFT JOIN busy b ON b.org_id = r.org_id
+            WHERE r.place <= $4 - COALESCE(b.n, 0)
+            ORDER BY r.next_attempt_at, r.id LIMIT $3),
+          locked AS (
+            SELECT id FROM tool_calls
+            WHERE id IN (SELECT id FROM picked)
+              AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+            FOR UPDATE SKIP LOCKED)
+         UPDATE tool_calls t
             SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), status = 'running'
-         FROM (SELECT id FROM tool_calls
-               WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
-               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
-         WHERE t.id = due.id
+         FROM locked WHERE t.id = locked.id
          RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
-                   t.attempts, t.created_at",
+                   t.attempts, t.created_at, t.lease_owner",
     )
-    .bind(owner)
-    .bind(lease_seconds)
-    .bind(limit)
-    .fetch_all(db)
-    .await?)
+    .bind(c.owner)
+    .bind(c.lease_seconds)
+    .bind(c.limit)
+    .bind(c.per_org)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(due)
 }
 
-/// Gives back every call `owner` still holds, due at once (on shutdown).
-pub async fn release(db: impl PgExecutor<'_>, owner: Uuid) -> StoreResult<u64> {
+/// Gives back the calls held under these claim tokens, due at once (on shutdown).
+pub async fn release(db: impl PgExecutor<'_>, owners: &[Uuid]) -> StoreResult<u64> {
     Ok(sqlx::query(
         "UPDATE tool_calls SET lease_owner = NULL, lease_until = NULL, status = 'pending'
-         WHERE lease_owner = $1 AND next_attempt_at IS NOT NULL",
+         WHERE lease_owner = ANY($1) AND next_attempt_at IS NOT NULL",
     )
-    .bind(owner)
+    .bind(owners)
     .execute(db)
     .await?
     .rows_affected())

@@ -132,6 +132,27 @@ fn production_without_a_key_names_the_variable() {
 }
 
 #[test]
+fn a_lease_shorter_than_the_longest_timeout_is_refused_at_start() {
+    let key = test_key_b64();
+    let out = hookline(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unused"),
+            ("HOOKLINE_ENCRYPTION_KEY", key.as_str()),
+            ("HOOKLINE_DELIVERY_LEASE_SECONDS", "30"),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("HOOKLINE_DELIVERY_LEASE_SECONDS must be at least 75"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
 fn an_unreachable_database_is_named_without_its_password() {
     let key = test_key_b64();
     let out = hookline(

@@ -197,6 +197,124 @@ async fn two_instances_deliver_each_call_once() {
     assert_eq!(ids.len(), 60);
 }
 
+/// Makes every lease run out now, as if its holder had stalled past it.
+async fn expire_leases(app: &TestApp) {
+    sqlx::query(
+        "UPDATE tool_calls SET lease_until = now() - interval '1 second' WHERE lease_owner IS NOT NULL",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+async fn count_events(app: &TestApp, event: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM session_events WHERE event = $1")
+        .bind(event)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn an_attempt_that_outlived_its_lease_is_not_recorded() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"second": true}))).await;
+    receiver.then(Reply::json(200, json!({"first": true})).delayed(Duration::from_secs(3)));
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    let body = accept(&app, &org, &session_id, 1).await;
+    let first = receiver.wait_for(1, Duration::from_secs(5)).await[0].clone();
+    // The first attempt is still waiting for its answer when its lease runs out; the call is
+    // claimed again and delivered.
+    expire_leases(&app).await;
+    receiver.wait_for(2, Duration::from_secs(5)).await;
+    // Let the first attempt get its (late) answer and try to record it.
+    tokio::time::sleep(
+        (first.at + Duration::from_secs(5)).saturating_duration_since(Instant::now()),
+    )
+    .await;
+    let (_, call) = org
+        .get(
+            &app,
+            &format!("/v1/tool-calls/{}", body["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(call["status"], "completed", "{call}");
+    assert_eq!(call["result"], json!({"second": true}), "{call}");
+    assert_eq!(call["attempts"], 1, "{call}");
+    assert_eq!(call["attemptLog"].as_array().unwrap().len(), 1, "{call}");
+    assert_eq!(count_events(&app, "toolCallCompleted").await, 1);
+    let got = receiver.requests();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+}
+
+#[tokio::test]
+async fn attempts_match_the_attempt_log_when_leases_run_out_repeatedly() {
+    let first = TestApp::spawn_with(quick()).await;
+    let second = TestApp::spawn_with(RawSettings {
+        database_url: first.settings.database_url.clone(),
+        ..quick()
+    })
+    .await;
+    let org = first.org("acme").await;
+    // Every answer is slow and a failure, so each call is retried while leases keep running out.
+    let receiver =
+        Receiver::start(Reply::json(503, json!({})).delayed(Duration::from_millis(700))).await;
+    let (session_id, _) = setup(&first, &org, &receiver).await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        ids.push(
+            accept(app, &org, &session_id, n).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        expire_leases(&first).await;
+    }
+    // Let every attempt in flight finish and record (or drop) its outcome.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for id in &ids {
+        let (_, call) = org.get(&first, &format!("/v1/tool-calls/{id}")).await;
+        let log = call["attemptLog"].as_array().unwrap().len();
+        assert_eq!(call["attempts"], log, "{call}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_waits_for_an_attempt_as_long_as_its_timeout_allows() {
+    // Longer than the old fixed 20 s drain, shorter than the tool's timeout.
+    let receiver =
+        Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_secs(24))).await;
+    let db = crate::harness::fresh_database_url();
+    let mut server = Server::start(&db, &[]).await;
+    let app = TestApp::attach(server.addr, &db).await;
+    let org = app.org("acme").await;
+    let mut tool = notify_tool(&receiver);
+    tool["timeoutSeconds"] = json!(40);
+    let (status, created) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (session_id, _) = session(&app, &org, json!({"toolIds": [created["id"]]})).await;
+    let body = accept(&app, &org, &session_id, 1).await;
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "{status}");
+    let (state, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempts FROM tool_calls WHERE id = $1")
+            .bind(uuid::Uuid::parse_str(body["id"].as_str().unwrap()).unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((state.as_str(), attempts), ("completed", 1));
+    assert_eq!(receiver.requests().len(), 1);
+}
+
 /// Calls on a real server: accepted, then the process is killed or stopped.
 async fn accepted_on_binary(
     env: &[(&str, &str)],
@@ -225,8 +343,8 @@ async fn nothing_accepted_is_lost_when_the_server_is_killed() {
     let receiver =
         Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_millis(1500))).await;
     let env = [
-        ("HOOKLINE_DELIVERY_LEASE_SECONDS", "3"),
         ("HOOKLINE_DELIVERY_WORKERS", "8"),
+        ("HOOKLINE_DELIVERY_ORG_CONCURRENCY", "8"),
     ];
     let (mut server, app, _, ids) = accepted_on_binary(&env, 40, &receiver).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -235,6 +353,8 @@ async fn nothing_accepted_is_lost_when_the_server_is_killed() {
         receiver.requests().len() < 40,
         "everything was delivered before the kill"
     );
+    // The dead process's leases run out (fast-forwarded: a lease lasts at least 75 s).
+    expire_leases(&app).await;
     let db = app.settings.database_url.clone();
     let _again = Server::start(&db, &env).await;
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -260,7 +380,10 @@ async fn nothing_accepted_is_lost_when_the_server_is_killed() {
 async fn sigterm_finishes_what_is_in_flight_and_keeps_the_rest() {
     let receiver =
         Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_millis(1500))).await;
-    let env = [("HOOKLINE_DELIVERY_WORKERS", "4")];
+    let env = [
+        ("HOOKLINE_DELIVERY_WORKERS", "4"),
+        ("HOOKLINE_DELIVERY_ORG_CONCURRENCY", "4"),
+    ];
     let (mut server, app, org, ids) = accepted_on_binary(&env, 10, &receiver).await;
     receiver.wait_for(1, Duration::from_secs(5)).await;
     let status = server.terminate().await;
