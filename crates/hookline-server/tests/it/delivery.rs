@@ -197,6 +197,46 @@ async fn two_instances_deliver_each_call_once() {
     assert_eq!(ids.len(), 60);
 }
 
+#[tokio::test]
+async fn one_slow_organization_cannot_hold_every_worker() {
+    let app = TestApp::spawn_with(RawSettings {
+        delivery_workers: 8,
+        delivery_org_concurrency: Some(2),
+        ..quick()
+    })
+    .await;
+    // Organization A's endpoint never answers within the tool's timeout.
+    let slow = Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_secs(30))).await;
+    let a = app.org("slow-co").await;
+    let mut tool = notify_tool(&slow);
+    tool["timeoutSeconds"] = json!(2);
+    let (status, created) = a.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (slow_session, _) = session(&app, &a, json!({"toolIds": [created["id"]]})).await;
+    for n in 0..80 {
+        accept(&app, &a, &slow_session, n).await;
+    }
+    let fast = Receiver::start(Reply::json(200, json!({}))).await;
+    let b = app.org("fast-co").await;
+    let (fast_session, _) = setup(&app, &b, &fast).await;
+    let accepted = Instant::now();
+    accept(&app, &b, &fast_session, 1).await;
+    // Without a cap, B's call waits behind ten rounds of A's 2 s timeouts on 8 workers.
+    fast.wait_for(1, Duration::from_secs(5)).await;
+    let waited = accepted.elapsed();
+    // A never had more than its two calls in flight: the next ones came only as those timed out.
+    let got = slow.requests();
+    let early = got
+        .iter()
+        .filter(|r| r.at < got[0].at + Duration::from_millis(1500))
+        .count();
+    assert_eq!(
+        early, 2,
+        "organization A had {early} calls in flight at once"
+    );
+    println!("organization B's call was delivered {waited:?} after it was accepted");
+}
+
 /// Makes every lease run out now, as if its holder had stalled past it.
 async fn expire_leases(app: &TestApp) {
     sqlx::query(
