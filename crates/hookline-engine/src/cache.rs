@@ -2,10 +2,10 @@
 //! exists, so it never goes stale), compiled argument validators (once per tool version), and
 //! each organization's signing secrets (for a few seconds).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use moka::sync::Cache;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -14,14 +14,24 @@ use hookline_core::snapshot::{SessionConfig, SnapshotTool};
 use hookline_core::{SecretBox, StoreResult};
 use hookline_schema::ArgumentValidator;
 
-const LIMIT: usize = 10_000;
 /// How long signing secrets are trusted; a rotation elsewhere is seen within this time.
 pub const SECRETS_TTL: Duration = Duration::from_secs(5);
+/// Session snapshots kept, weighed by their JSON size: at most this many bytes of them.
+pub const SESSIONS_BYTES: u64 = 256 * 1024 * 1024;
+/// Compiled validators kept (one per tool version, or per inline tool of a session).
+pub const VALIDATORS_LIMIT: u64 = 10_000;
+/// Organizations whose signing secrets are kept.
+pub const SECRETS_LIMIT: u64 = 10_000;
+/// A session snapshot or validator not used for this long is dropped (a session that ended
+/// is never asked for again).
+pub const IDLE: Duration = Duration::from_secs(3600);
 
 pub struct CachedSession {
     pub id: Uuid,
     pub org_id: Uuid,
     pub config: SessionConfig,
+    /// The snapshot's size as JSON, its weight in the cache.
+    weight: u32,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone)]
@@ -30,21 +40,32 @@ enum ValidatorKey {
     Inline(Uuid, String),
 }
 
-type SecretsEntry = (Arc<Vec<String>>, Instant);
-
-#[derive(Default)]
+/// Bounded caches (least recently and frequently used entries go first when full, each entry
+/// expires on its own), so a full cache never sends the whole hot path to the database at once.
 pub struct Caches {
-    sessions: RwLock<HashMap<Uuid, Arc<CachedSession>>>,
-    validators: RwLock<HashMap<ValidatorKey, Arc<ArgumentValidator>>>,
-    secrets: RwLock<HashMap<Uuid, SecretsEntry>>,
+    sessions: Cache<Uuid, Arc<CachedSession>>,
+    validators: Cache<ValidatorKey, Arc<ArgumentValidator>>,
+    secrets: Cache<Uuid, Arc<Vec<String>>>,
 }
 
-fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &RwLock<HashMap<K, V>>, key: K, value: V) {
-    let mut map = map.write().expect("cache lock");
-    if map.len() >= LIMIT {
-        map.clear();
+impl Default for Caches {
+    fn default() -> Self {
+        Self {
+            sessions: Cache::builder()
+                .max_capacity(SESSIONS_BYTES)
+                .weigher(|_, s: &Arc<CachedSession>| s.weight)
+                .time_to_idle(IDLE)
+                .build(),
+            validators: Cache::builder()
+                .max_capacity(VALIDATORS_LIMIT)
+                .time_to_idle(IDLE)
+                .build(),
+            secrets: Cache::builder()
+                .max_capacity(SECRETS_LIMIT)
+                .time_to_live(SECRETS_TTL)
+                .build(),
+        }
     }
-    map.insert(key, value);
 }
 
 impl Caches {
@@ -55,18 +76,22 @@ impl Caches {
         org_id: Uuid,
         id: Uuid,
     ) -> StoreResult<Option<Arc<CachedSession>>> {
-        if let Some(found) = self.sessions.read().expect("cache lock").get(&id) {
-            return Ok((found.org_id == org_id).then(|| found.clone()));
+        if let Some(found) = self.sessions.get(&id) {
+            return Ok((found.org_id == org_id).then_some(found));
         }
         let Some(row) = sessions::get(pool, org_id, id).await? else {
             return Ok(None);
         };
+        let weight = serde_json::to_vec(&row.config.0).map_or(u32::MAX, |json| {
+            u32::try_from(json.len()).unwrap_or(u32::MAX)
+        });
         let cached = Arc::new(CachedSession {
             id,
             org_id,
             config: row.config.0,
+            weight,
         });
-        insert_bounded(&self.sessions, id, cached.clone());
+        self.sessions.insert(id, cached.clone());
         Ok(Some(cached))
     }
 
@@ -80,12 +105,12 @@ impl Caches {
             (Some(id), Some(version)) => ValidatorKey::Stored(id, version),
             _ => ValidatorKey::Inline(session_id, tool.tool.definition.name().to_owned()),
         };
-        if let Some(found) = self.validators.read().expect("cache lock").get(&key) {
-            return Ok(found.clone());
+        if let Some(found) = self.validators.get(&key) {
+            return Ok(found);
         }
         let schema = tool.tool.definition.llm_parameters();
         let compiled = Arc::new(ArgumentValidator::new(Some(&schema))?);
-        insert_bounded(&self.validators, key, compiled.clone());
+        self.validators.insert(key, compiled.clone());
         Ok(compiled)
     }
 
@@ -96,10 +121,8 @@ impl Caches {
         secrets: &SecretBox,
         org_id: Uuid,
     ) -> StoreResult<Arc<Vec<String>>> {
-        if let Some((found, at)) = self.secrets.read().expect("cache lock").get(&org_id) {
-            if at.elapsed() < SECRETS_TTL {
-                return Ok(found.clone());
-            }
+        if let Some(found) = self.secrets.get(&org_id) {
+            return Ok(found);
         }
         let active: Vec<String> = signing_secrets::active(pool, secrets, org_id)
             .await?
@@ -107,12 +130,12 @@ impl Caches {
             .map(|s| s.secret.expose().to_owned())
             .collect();
         let active = Arc::new(active);
-        insert_bounded(&self.secrets, org_id, (active.clone(), Instant::now()));
+        self.secrets.insert(org_id, active.clone());
         Ok(active)
     }
 
     /// Forgets an organization's signing secrets (after a rotation on this instance).
     pub fn forget_secrets(&self, org_id: Uuid) {
-        self.secrets.write().expect("cache lock").remove(&org_id);
+        self.secrets.invalidate(&org_id);
     }
 }

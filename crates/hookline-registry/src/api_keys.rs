@@ -125,10 +125,10 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id, "API key")?;
-    if !api_keys::revoke(&state.pool, caller.org_id, id).await? {
+    let Some(key_hash) = api_keys::revoke(&state.pool, caller.org_id, id).await? else {
         return Err(ApiError::not_found("API key"));
-    }
-    state.auth.forget(id);
+    };
+    state.auth.forget(&key_hash);
     tracing::info!(key_id = %id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)
 }

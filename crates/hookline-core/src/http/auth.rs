@@ -1,14 +1,16 @@
 //! API-key authentication, with a short per-instance cache so the hot path does not ask the
 //! database on every request. A revoked key stops working at once on the instance that revoked
-//! it (its entry is dropped) and within `CACHE_TTL` everywhere else.
+//! it (its entry is dropped, and a lookup that raced the revocation cannot put it back) and
+//! within `CACHE_TTL` everywhere else. A key's `lastUsedAt` is written off the request path, at
+//! most once every `LAST_USED_EVERY` per key and instance.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use moka::sync::Cache;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -17,7 +19,10 @@ use crate::repo::api_keys;
 
 /// How long a looked-up key is trusted without asking the database again.
 pub const CACHE_TTL: Duration = Duration::from_secs(1);
-const CACHE_LIMIT: usize = 10_000;
+/// Looked-up keys (known or not) kept at once; the least used go first when it is full.
+pub const CACHE_LIMIT: u64 = 100_000;
+/// The most often one instance writes a key's `lastUsedAt`.
+pub const LAST_USED_EVERY: Duration = Duration::from_secs(60);
 
 /// The organization an API key speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,47 +31,125 @@ pub struct Caller {
     pub key_id: Uuid,
 }
 
-type Cache = HashMap<Vec<u8>, (Option<Caller>, Instant)>;
+/// Looked-up keys by hash. A lookup reads the database without a lock, so it may read a key just
+/// before a revocation and finish after it: each lookup takes a ticket (the count of revocations
+/// so far) before it reads, and its answer is kept only if no revocation happened since.
+/// Revocations are rare, so a lookup that overlaps one merely goes uncached.
+#[derive(Clone)]
+pub struct KeyCache {
+    entries: Cache<Vec<u8>, Option<Caller>>,
+    revocations: Arc<Mutex<u64>>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(CACHE_LIMIT)
+                .time_to_live(CACHE_TTL)
+                .build(),
+            revocations: Arc::default(),
+        }
+    }
+}
+
+impl KeyCache {
+    /// The cached answer for a key hash: `Some(None)` is a key known not to be active.
+    pub fn get(&self, hash: &[u8]) -> Option<Option<Caller>> {
+        self.entries.get(hash)
+    }
+
+    /// To take before reading the database for a key.
+    pub fn ticket(&self) -> u64 {
+        *self.revocations.lock().expect("revocations lock")
+    }
+
+    /// Keeps a lookup's answer, unless a key was revoked after the lookup's `ticket` (the answer
+    /// may predate the revocation). False when it was not kept.
+    pub fn remember(&self, ticket: u64, hash: Vec<u8>, caller: Option<Caller>) -> bool {
+        // Held while inserting, so a revocation cannot slip between the check and the insert.
+        let revocations = self.revocations.lock().expect("revocations lock");
+        if *revocations != ticket {
+            return false;
+        }
+        self.entries.insert(hash, caller);
+        true
+    }
+
+    /// Drops a revoked key; call it after the revocation is committed.
+    pub fn forget(&self, hash: &[u8]) {
+        let mut revocations = self.revocations.lock().expect("revocations lock");
+        *revocations += 1;
+        self.entries.invalidate(hash);
+    }
+}
 
 #[derive(Clone)]
 pub struct ApiKeyAuth {
     pool: PgPool,
-    cache: Arc<RwLock<Cache>>,
+    keys: KeyCache,
+    /// Keys whose `lastUsedAt` this instance wrote within the last minute.
+    used: Cache<Uuid, ()>,
 }
 
 impl ApiKeyAuth {
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
-            cache: Arc::default(),
+            keys: KeyCache::default(),
+            used: Cache::builder()
+                .max_capacity(CACHE_LIMIT)
+                .time_to_live(LAST_USED_EVERY)
+                .build(),
         }
     }
 
     /// The caller behind `key`, or `None` for an unknown or revoked key.
     pub async fn check(&self, key: &str) -> Result<Option<Caller>, ApiError> {
         let hash = api_keys::hash(key);
-        if let Some((caller, at)) = self.cache.read().expect("cache lock").get(&hash) {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(*caller);
-            }
+        let caller = match self.keys.get(&hash) {
+            Some(caller) => caller,
+            None => self.look_up(hash).await?,
+        };
+        if let Some(caller) = caller {
+            self.touch(caller.key_id);
         }
-        let caller = api_keys::find_active(&self.pool, &hash)
-            .await?
-            .map(|(key_id, org_id)| Caller { org_id, key_id });
-        let mut cache = self.cache.write().expect("cache lock");
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
-        }
-        cache.insert(hash, (caller, Instant::now()));
         Ok(caller)
     }
 
-    /// Forgets a revoked key at once on this instance.
-    pub fn forget(&self, key_id: Uuid) {
-        self.cache
-            .write()
-            .expect("cache lock")
-            .retain(|_, (caller, _)| caller.is_none_or(|c| c.key_id != key_id));
+    async fn look_up(&self, hash: Vec<u8>) -> Result<Option<Caller>, ApiError> {
+        let ticket = self.keys.ticket();
+        let found = self.find(&hash).await?;
+        if self.keys.remember(ticket, hash.clone(), found) {
+            return Ok(found);
+        }
+        // A key was revoked while we read, and that revocation is committed by now: read again,
+        // so a revoked key is never answered after its revocation returned.
+        self.find(&hash).await
+    }
+
+    async fn find(&self, hash: &[u8]) -> Result<Option<Caller>, ApiError> {
+        Ok(api_keys::find_active(&self.pool, hash)
+            .await?
+            .map(|(key_id, org_id)| Caller { org_id, key_id }))
+    }
+
+    /// Records that a key was used, in the background, once a minute at most.
+    fn touch(&self, key_id: Uuid) {
+        if self.used.contains_key(&key_id) || !self.used.entry(key_id).or_insert(()).is_fresh() {
+            return;
+        }
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            if let Err(e) = api_keys::touch(&pool, key_id).await {
+                tracing::warn!(error = %e, %key_id, "could not record when an API key was last used");
+            }
+        });
+    }
+
+    /// Forgets a revoked key (by its hash) at once on this instance.
+    pub fn forget(&self, key_hash: &[u8]) {
+        self.keys.forget(key_hash);
     }
 }
 
@@ -102,5 +185,45 @@ where
             .check(key)
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller() -> Option<Caller> {
+        Some(Caller {
+            org_id: Uuid::now_v7(),
+            key_id: Uuid::now_v7(),
+        })
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_revocation_is_not_kept() {
+        let cache = KeyCache::default();
+        let hash = api_keys::hash("hk_raced");
+        // A lookup reads the key while it is still active...
+        let ticket = cache.ticket();
+        // ...the key is revoked and forgotten before the lookup gets to cache its answer...
+        cache.forget(&hash);
+        // ...so the stale answer is not kept.
+        assert!(!cache.remember(ticket, hash.clone(), caller()));
+        assert_eq!(cache.get(&hash), None);
+        // A lookup that started after the revocation is kept as usual.
+        let ticket = cache.ticket();
+        assert!(cache.remember(ticket, hash.clone(), None));
+        assert_eq!(cache.get(&hash), Some(None));
+    }
+
+    #[test]
+    fn a_forgotten_key_is_gone_at_once() {
+        let cache = KeyCache::default();
+        let hash = api_keys::hash("hk_known");
+        let known = caller();
+        assert!(cache.remember(cache.ticket(), hash.clone(), known));
+        assert_eq!(cache.get(&hash), Some(known));
+        cache.forget(&hash);
+        assert_eq!(cache.get(&hash), None);
     }
 }

@@ -71,16 +71,30 @@ pub async fn list(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<ApiK
     .await?)
 }
 
-/// Revokes a key; false when the organization has no such active key.
-pub async fn revoke(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+/// Revokes a key; its hash (to forget it in caches), or `None` when the organization has no
+/// such active key.
+pub async fn revoke(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar(
+        "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL
+         RETURNING key_hash",
     )
     .bind(org_id)
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Records that a key was just used (`lastUsedAt`).
+pub async fn touch(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<()> {
+    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// The active key with this hash: `(key id, organization id)`.

@@ -145,3 +145,50 @@ async fn credentials_are_required_and_revocation_is_immediate() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["nmae"]);
 }
+
+#[tokio::test]
+async fn a_used_key_shows_when_it_was_last_used() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let mut made = Vec::new();
+    for name in ["used", "idle"] {
+        let (status, created) = org.post(&app, "/v1/api-keys", &json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        made.push(created);
+    }
+    let (_, listed) = org.get(&app, "/v1/api-keys?search=used").await;
+    assert_eq!(listed["data"][0]["lastUsedAt"], serde_json::Value::Null);
+    let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let used = made[0]["key"].as_str().unwrap();
+    for _ in 0..3 {
+        let (status, _) = app.call(Method::GET, "/v1/tools", Some(used), None).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Written off the request path: give it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let keys = loop {
+        let (_, keys) = org.get(&app, "/v1/api-keys").await;
+        let by_name = |name: &str| {
+            keys["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        if !by_name("used")["lastUsedAt"].is_null() {
+            break keys;
+        }
+        assert!(std::time::Instant::now() < deadline, "never set: {keys}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let data = keys["data"].as_array().unwrap();
+    let at = |name: &str| data.iter().find(|k| k["name"] == name).unwrap()["lastUsedAt"].clone();
+    let used_at: chrono::DateTime<chrono::Utc> = serde_json::from_value(at("used")).unwrap();
+    assert!(
+        used_at > before && used_at <= chrono::Utc::now(),
+        "{used_at}"
+    );
+    assert_eq!(at("idle"), serde_json::Value::Null);
+}
