@@ -139,3 +139,37 @@ impl Caches {
         self.secrets.invalidate(&org_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inline_tool() -> SnapshotTool {
+        serde_json::from_value(serde_json::json!({
+            "definition": {"type": "client", "name": "pick_color", "description": "Pick one",
+                           "parameters": {"type": "object",
+                                          "properties": {"color": {"type": "string"}}}}
+        }))
+        .expect("a valid snapshot tool")
+    }
+
+    #[test]
+    fn a_full_cache_evicts_entries_not_everything() {
+        let caches = Caches::default();
+        let tool = inline_tool();
+        let hot_session = Uuid::now_v7();
+        let hot = caches.validator(hot_session, &tool).unwrap();
+        for _ in 0..VALIDATORS_LIMIT + 2_000 {
+            caches.validator(Uuid::now_v7(), &tool).unwrap();
+            // The hot session keeps being used while the others come and go.
+            caches.validator(hot_session, &tool).unwrap();
+        }
+        caches.validators.run_pending_tasks();
+        assert!(caches.validators.entry_count() <= VALIDATORS_LIMIT);
+        let again = caches.validator(hot_session, &tool).unwrap();
+        assert!(
+            Arc::ptr_eq(&hot, &again),
+            "the hot validator was compiled again"
+        );
+    }
+}
