@@ -340,20 +340,29 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
         .bind(CLAIM_LOCK)
         .execute(&mut *tx)
         .await?;
+    // `orgs` walks the organizations with due calls one index probe each (a loose index scan),
+    // so a claim costs about the same with a backlog of a hundred calls or a hundred thousand.
     let due = sqlx::query_as(
-        "WITH busy AS (
+        "WITH RECURSIVE orgs AS (
+            (SELECT org_id FROM tool_calls WHERE next_attempt_at <= now() ORDER BY org_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT t.org_id FROM tool_calls t
+                    WHERE t.next_attempt_at <= now() AND t.org_id > o.org_id
+                    ORDER BY t.org_id LIMIT 1)
+            FROM orgs o WHERE o.org_id IS NOT NULL),
+          busy AS (
             SELECT org_id, count(*) AS n FROM tool_calls
-            WHERE next_attempt_at IS NOT NULL AND lease_until >= now()
-            GROUP BY org_id),
-          ready AS (
-            SELECT id, org_id, next_attempt_at,
-                   row_number() OVER (PARTITION BY org_id ORDER BY next_attempt_at, id) AS place
-            FROM tool_calls
-            WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())),
+            WHERE lease_owner IS NOT NULL AND lease_until >= now() GROUP BY org_id),
           picked AS (
-            SELECT r.id FROM ready r LEFT JOIN busy b ON b.org_id = r.org_id
-            WHERE r.place <= $4 - COALESCE(b.n, 0)
-            ORDER BY r.next_attempt_at, r.id LIMIT $3),
+            SELECT c.id FROM orgs o
+            LEFT JOIN busy b ON b.org_id = o.org_id
+            CROSS JOIN LATERAL (
+                SELECT t.id, t.next_attempt_at FROM tool_calls t
+                WHERE t.org_id = o.org_id AND t.next_attempt_at <= now()
+                  AND (t.lease_until IS NULL OR t.lease_until < now())
+                ORDER BY t.next_attempt_at LIMIT greatest($4 - COALESCE(b.n, 0), 0)) c
+            WHERE o.org_id IS NOT NULL
+            ORDER BY c.next_attempt_at, c.id LIMIT $3),
           locked AS (
             SELECT id FROM tool_calls
             WHERE id IN (SELECT id FROM picked)
