@@ -199,10 +199,16 @@ async fn two_instances_deliver_each_call_once() {
 
 #[tokio::test]
 async fn one_slow_organization_cannot_hold_every_worker() {
-    let app = TestApp::spawn_with(RawSettings {
+    let fair = || RawSettings {
         delivery_workers: 8,
         delivery_org_concurrency: Some(2),
         ..quick()
+    };
+    let app = TestApp::spawn_with(fair()).await;
+    // A second instance on the same database: the cap is for both together.
+    let _other = TestApp::spawn_with(RawSettings {
+        database_url: app.settings.database_url.clone(),
+        ..fair()
     })
     .await;
     // Organization A's endpoint never answers within the tool's timeout.
@@ -221,10 +227,11 @@ async fn one_slow_organization_cannot_hold_every_worker() {
     let (fast_session, _) = setup(&app, &b, &fast).await;
     let accepted = Instant::now();
     accept(&app, &b, &fast_session, 1).await;
-    // Without a cap, B's call waits behind ten rounds of A's 2 s timeouts on 8 workers.
+    // Without a cap, B's call waits behind five rounds of A's 2 s timeouts on 16 workers.
     fast.wait_for(1, Duration::from_secs(5)).await;
     let waited = accepted.elapsed();
-    // A never had more than its two calls in flight: the next ones came only as those timed out.
+    // A never had more than its two calls in flight over both instances: the next ones came
+    // only as those timed out.
     let got = slow.requests();
     let early = got
         .iter()
