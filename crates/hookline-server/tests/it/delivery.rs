@@ -19,6 +19,17 @@ fn quick() -> RawSettings {
     }
 }
 
+/// Two instances on one database.
+async fn two_instances(settings: impl Fn() -> RawSettings) -> (TestApp, TestApp) {
+    let first = TestApp::spawn_with(settings()).await;
+    let second = TestApp::spawn_with(RawSettings {
+        database_url: first.settings.database_url.clone(),
+        ..settings()
+    })
+    .await;
+    (first, second)
+}
+
 fn notify_tool(receiver: &Receiver) -> Value {
     json!({"type": "server", "subtype": "webhook", "name": "log_event", "description": "Log it",
            "url": receiver.url("/log"), "awaitResponse": false, "timeoutSeconds": 10})
@@ -175,12 +186,7 @@ async fn attempts_run_out() {
 
 #[tokio::test]
 async fn two_instances_deliver_each_call_once() {
-    let first = TestApp::spawn_with(quick()).await;
-    let second = TestApp::spawn_with(RawSettings {
-        database_url: first.settings.database_url.clone(),
-        ..quick()
-    })
-    .await;
+    let (first, second) = two_instances(quick).await;
     let org = first.org("acme").await;
     let receiver =
         Receiver::start(Reply::json(200, json!({})).delayed(Duration::from_millis(20))).await;
@@ -199,16 +205,11 @@ async fn two_instances_deliver_each_call_once() {
 
 #[tokio::test]
 async fn one_slow_organization_cannot_hold_every_worker() {
-    let fair = || RawSettings {
+    // Two instances on one database: the cap is for both together.
+    let (app, _other) = two_instances(|| RawSettings {
         delivery_workers: 8,
         delivery_org_concurrency: Some(2),
         ..quick()
-    };
-    let app = TestApp::spawn_with(fair()).await;
-    // A second instance on the same database: the cap is for both together.
-    let _other = TestApp::spawn_with(RawSettings {
-        database_url: app.settings.database_url.clone(),
-        ..fair()
     })
     .await;
     // Organization A's endpoint never answers within the tool's timeout.
@@ -299,12 +300,7 @@ async fn an_attempt_that_outlived_its_lease_is_not_recorded() {
 
 #[tokio::test]
 async fn attempts_match_the_attempt_log_when_leases_run_out_repeatedly() {
-    let first = TestApp::spawn_with(quick()).await;
-    let second = TestApp::spawn_with(RawSettings {
-        database_url: first.settings.database_url.clone(),
-        ..quick()
-    })
-    .await;
+    let (first, second) = two_instances(quick).await;
     let org = first.org("acme").await;
     // Every answer is slow and a failure, so each call is retried while leases keep running out.
     let receiver =
