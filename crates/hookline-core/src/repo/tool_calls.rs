@@ -400,7 +400,7 @@ pub async fn release(db: impl PgExecutor<'_>, owners: &[Uuid]) -> StoreResult<u6
 pub async fn queue_stats(db: impl PgExecutor<'_>) -> StoreResult<(i64, f64)> {
     Ok(sqlx::query_as(
         "SELECT count(*),
-                COALESCE(extract(epoch FROM now() - min(next_attempt_at)) FILTER (WHERE next_attempt_at <= now()), 0)::float8
+                COALESCE(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())), 0)::float8
          FROM tool_calls WHERE next_attempt_at IS NOT NULL",
     )
     .fetch_one(db)

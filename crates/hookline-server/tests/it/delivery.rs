@@ -141,6 +141,41 @@ async fn retry_after_is_honoured() {
 }
 
 #[tokio::test]
+async fn metrics_show_a_call_waiting_for_its_retry() {
+    // A minute's backoff: after its first failure the call waits in the queue for the test's span.
+    let app = TestApp::spawn_with(RawSettings {
+        delivery_backoff_base_ms: 60_000,
+        delivery_backoff_max_ms: 120_000,
+        ..raw_settings()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(503, json!({"error": "down"}))).await;
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    accept(&app, &org, &session_id, 1).await;
+    receiver.wait_for(1, Duration::from_secs(10)).await;
+    // The gauges are refreshed every few seconds by the delivery loop.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = app.metrics_text().await;
+        let depth = text
+            .lines()
+            .find(|l| l.starts_with("hookline_delivery_queue_depth "));
+        if depth == Some("hookline_delivery_queue_depth 1") {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("hookline_delivery_oldest_due_seconds ")),
+                "{text}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no queue depth of 1 in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(receiver.requests().len(), 1, "the retry waits a minute");
+}
+
+#[tokio::test]
 async fn client_errors_are_final() {
     let app = TestApp::spawn_with(quick()).await;
     let org = app.org("acme").await;
