@@ -16,12 +16,25 @@ pub enum DbError {
     BadUrl { url: String, reason: String },
     #[error("cannot reach the database at {url}: {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("there is no database {name} at {url}; `hookline migrate` (or `hookline serve`) creates it — is DATABASE_URL the server's?")]
+    Missing { name: String, url: String },
     #[error("cannot apply the migrations to {url}: {reason}")]
     Migration { url: String, reason: String },
 }
 
-/// Connects to the database, creating it first when the server exists but the database does not.
-pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+/// Connects to the database, creating it first when the server exists but the database does not
+/// (for `serve` and `migrate` only).
+pub async fn connect_or_create(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+    open(url, max_connections, true).await
+}
+
+/// Connects to a database that must exist already (every other command: a typo in
+/// DATABASE_URL must not make a second, empty database).
+pub async fn connect_existing(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+    open(url, max_connections, false).await
+}
+
+async fn open(url: &str, max_connections: u32, create: bool) -> Result<PgPool, DbError> {
     let shown = redact_url(url);
     let options = PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl {
         url: shown.clone(),
@@ -35,6 +48,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError>
     if let Err(e) = options.connect().await {
         if !is_missing_database(&e) {
             return Err(unreachable(e));
+        }
+        if !create {
+            return Err(DbError::Missing {
+                name: options.get_database().unwrap_or("hookline").to_owned(),
+                url: shown,
+            });
         }
         create_database(&options).await.map_err(unreachable)?;
     }

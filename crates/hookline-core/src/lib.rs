@@ -5,6 +5,7 @@
 //! Depends on `hookline-schema` only; the service crates depend on it, never the reverse.
 
 pub mod db;
+pub mod dev_key;
 pub mod error;
 pub mod http;
 pub mod hub;

@@ -56,24 +56,33 @@ impl SealedTool {
             .collect()
     }
 
-    /// Re-seals every value made with an older key; returns how many were re-sealed.
-    pub fn reseal(&mut self, org_id: Uuid, secrets: &SecretBox) -> Result<u64, SecretError> {
+    /// Re-seals every value made with an older key; returns how many were re-sealed and the
+    /// headers whose values did not open (left as they were).
+    pub fn reseal(&mut self, org_id: Uuid, secrets: &SecretBox) -> (u64, Vec<(String, SecretError)>) {
         reseal_headers(&mut self.sealed_headers, org_id, secrets)
     }
 }
 
-/// Re-seals, under the current key, every header value made with an older one.
+/// Re-seals, under the current key, every header value made with an older one; a value that
+/// does not open stays as it is and is returned with its header name, so one bad value does not
+/// stop the others.
 pub fn reseal_headers(
     sealed_headers: &mut IndexMap<String, String>,
     org_id: Uuid,
     secrets: &SecretBox,
-) -> Result<u64, SecretError> {
+) -> (u64, Vec<(String, SecretError)>) {
     let mut count = 0;
+    let mut unopened = Vec::new();
     for (name, sealed) in sealed_headers {
         if secrets.is_stale(sealed) {
-            *sealed = secrets.reseal(sealed, &header_context(org_id, name))?;
-            count += 1;
+            match secrets.reseal(sealed, &header_context(org_id, name)) {
+                Ok(fresh) => {
+                    *sealed = fresh;
+                    count += 1;
+                }
+                Err(e) => unopened.push((name.clone(), e)),
+            }
         }
     }
-    Ok(count)
+    (count, unopened)
 }

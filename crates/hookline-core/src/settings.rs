@@ -43,8 +43,9 @@ pub struct RawSettings {
     pub cors_origins: String,
     pub allowed_networks: String,
     pub log_format: LogFormat,
-    /// Where development mode keeps the key it generated.
-    pub dev_key_file: PathBuf,
+    /// Where development mode keeps the key it generated (by default one place per user, see
+    /// [`crate::dev_key::default_path`]).
+    pub dev_key_file: Option<PathBuf>,
     pub delivery_max_attempts: u32,
     pub delivery_backoff_base_ms: u64,
     pub delivery_backoff_max_ms: u64,
@@ -76,7 +77,7 @@ impl Default for RawSettings {
             cors_origins: String::new(),
             allowed_networks: String::new(),
             log_format: LogFormat::Text,
-            dev_key_file: ".hookline-dev-key".into(),
+            dev_key_file: None,
             delivery_max_attempts: 8,
             delivery_backoff_base_ms: 1000,
             delivery_backoff_max_ms: 300_000,
@@ -97,13 +98,77 @@ impl Default for RawSettings {
 impl RawSettings {
     /// Reads defaults → `hookline.toml` (if present) → environment.
     pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(std::path::Path::new(CONFIG_FILE))
+    }
+
+    fn load_from(file: &std::path::Path) -> Result<Self, ConfigError> {
+        refuse_unknown_keys(file)?;
         Figment::from(Serialized::defaults(RawSettings::default()))
-            .merge(Toml::file("hookline.toml"))
+            .merge(Toml::file(file))
             .merge(Env::prefixed("HOOKLINE_"))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
-            .map_err(|e| ConfigError(format!("invalid configuration: {e}")))
+            .map_err(|e| explain(&e))
     }
+}
+
+const CONFIG_FILE: &str = "hookline.toml";
+
+/// A key of `hookline.toml` that no setting has is refused, with the nearest one suggested
+/// (the environment is not checked: other tools' `HOOKLINE_*` variables may live there).
+fn refuse_unknown_keys(file: &std::path::Path) -> Result<(), ConfigError> {
+    if !file.exists() {
+        return Ok(());
+    }
+    let keys: std::collections::BTreeMap<String, figment::value::Value> =
+        Figment::from(Toml::file(file))
+            .extract()
+            .map_err(|e| ConfigError(format!("{} is not valid TOML: {e}", file.display())))?;
+    let defaults = serde_json::to_value(RawSettings::default()).expect("settings serialize");
+    let known: Vec<&str> = defaults
+        .as_object()
+        .expect("settings are an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in keys.keys() {
+        if !known.contains(&key.as_str()) {
+            let hint = hookline_schema::fields::nearest(key, &known)
+                .map(|near| format!(" (did you mean `{near}`?)"))
+                .unwrap_or_default();
+            return Err(ConfigError(format!(
+                "{} has an unknown setting `{key}`{hint}; the settings are listed in docs/configuration.md",
+                file.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One line naming the setting (as an environment variable and a `hookline.toml` key) and what
+/// it accepts, instead of the deserializer's own words.
+fn explain(e: &figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let Some(key) = e.path.last() else {
+        return ConfigError(format!("invalid configuration: {e}"));
+    };
+    let variable = if key == "database_url" {
+        "DATABASE_URL".to_owned()
+    } else {
+        format!("HOOKLINE_{}", key.to_uppercase())
+    };
+    let what = match &e.kind {
+        Kind::UnknownVariant(got, expected) => {
+            format!("must be one of {} (got {got:?})", expected.join(", "))
+        }
+        Kind::InvalidType(got, expected) | Kind::InvalidValue(got, expected) => {
+            format!("must be {expected} (got {got})")
+        }
+        other => other.to_string(),
+    };
+    ConfigError(format!(
+        "{variable} (`{key}` in {CONFIG_FILE}) {what}"
+    ))
 }
 
 /// Checked settings, ready to run on.
@@ -120,6 +185,8 @@ pub struct Settings {
     /// Where `/metrics` is served; `None` when turned off.
     pub metrics_listen: Option<SocketAddr>,
     pub limits: Limits,
+    /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
+    pub dev_key: Option<crate::dev_key::DevKey>,
 }
 
 /// What one client, or all of them together, may hold of an instance.
@@ -173,6 +240,7 @@ impl Settings {
                 raw.listen
             ))
         })?;
+        let mut dev_key = None;
         let current = match (&raw.encryption_key, mode) {
             (Some(key), _) if !key.trim().is_empty() => parse_key("HOOKLINE_ENCRYPTION_KEY", key)?,
             (_, Mode::Production) => {
@@ -180,7 +248,11 @@ impl Settings {
                     "HOOKLINE_ENCRYPTION_KEY is required in production: {MAKE_A_KEY}"
                 )))
             }
-            (_, Mode::Development) => development_key(&raw.dev_key_file)?,
+            (_, Mode::Development) => {
+                let (key, kept) = crate::dev_key::load_or_generate(raw.dev_key_file.as_deref())?;
+                dev_key = Some(kept);
+                key
+            }
         };
         let old = split_list(&raw.encryption_old_keys)
             .map(|k| parse_key("HOOKLINE_ENCRYPTION_OLD_KEYS", k))
@@ -254,7 +326,14 @@ impl Settings {
                 lease: Duration::from_secs(raw.delivery_lease_seconds),
                 org_concurrency: org_concurrency.unwrap_or((workers / 4).max(1)),
             },
+            dev_key,
         })
+    }
+
+    /// Writes development mode's key if it was generated by this start; commands call it once
+    /// they reached their database, before sealing anything with it.
+    pub fn keep_dev_key(&self) -> Result<(), ConfigError> {
+        self.dev_key.as_ref().map_or(Ok(()), |k| k.keep())
     }
 }
 
@@ -269,7 +348,7 @@ fn split_list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
-fn parse_key(variable: &str, text: &str) -> Result<[u8; KEY_BYTES], ConfigError> {
+pub(crate) fn parse_key(variable: &str, text: &str) -> Result<[u8; KEY_BYTES], ConfigError> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .ok()
@@ -289,26 +368,6 @@ fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
                 "HOOKLINE_ALLOWED_NETWORKS must be comma-separated CIDRs such as 10.1.0.0/16 (got {text:?})"
             ))
         })
-}
-
-/// Development mode's key: generated once, kept in a local file so sealed data survives restarts.
-fn development_key(path: &std::path::Path) -> Result<[u8; KEY_BYTES], ConfigError> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        return parse_key(&path.display().to_string(), &text);
-    }
-    let key: [u8; KEY_BYTES] = rand::random();
-    let text = base64::engine::general_purpose::STANDARD.encode(key);
-    std::fs::write(path, format!("{text}\n")).map_err(|e| {
-        ConfigError(format!(
-            "cannot write the development encryption key to {}: {e}",
-            path.display()
-        ))
-    })?;
-    tracing::warn!(
-        file = %path.display(),
-        "development mode: generated an encryption key and stored it in a local file; set HOOKLINE_ENCRYPTION_KEY in production"
-    );
-    Ok(key)
 }
 
 /// Shows a database URL with its password hidden.
@@ -384,8 +443,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("hookline-key-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut r = raw();
-        r.dev_key_file = dir.join("key");
+        r.dev_key_file = Some(dir.join("key"));
         let first = Settings::check(r.clone(), true).unwrap();
+        // Not written until kept: a start that fails later leaves nothing behind.
+        assert!(!dir.join("key").exists());
+        first.keep_dev_key().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.join("key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         let sealed = first.secrets.seal("x", "ad");
         let second = Settings::check(r, true).unwrap();
         assert_eq!(second.secrets.open(&sealed, "ad").unwrap().expose(), "x");
@@ -420,6 +488,38 @@ mod tests {
         r.delivery_org_concurrency = Some(0);
         let err = Settings::check(r, false).err().unwrap();
         assert!(err.0.contains("HOOKLINE_DELIVERY_ORG_CONCURRENCY"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_mode_names_the_setting_and_its_values() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("HOOKLINE_ENV", "dev");
+            let err = RawSettings::load().unwrap_err();
+            assert_eq!(
+                err.0,
+                "HOOKLINE_ENV (`env` in hookline.toml) must be one of production, development (got \"dev\")"
+            );
+            jail.set_env("HOOKLINE_ENV", "development");
+            jail.set_env("HOOKLINE_DELIVERY_WORKERS", "many");
+            let err = RawSettings::load().unwrap_err();
+            assert!(err.0.starts_with("HOOKLINE_DELIVERY_WORKERS (`delivery_workers` in hookline.toml) must be"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused_with_a_suggestion() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("hookline.toml", "listen_addr = \"127.0.0.1:9000\"\n")?;
+            let err = RawSettings::load().unwrap_err();
+            assert_eq!(
+                err.0,
+                "hookline.toml has an unknown setting `listen_addr` (did you mean `listen`?); the settings are listed in docs/configuration.md"
+            );
+            jail.create_file("hookline.toml", "listen = \"127.0.0.1:9000\"\n")?;
+            assert_eq!(RawSettings::load().unwrap().listen, "127.0.0.1:9000");
+            Ok(())
+        });
     }
 
     #[test]

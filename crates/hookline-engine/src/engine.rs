@@ -334,7 +334,7 @@ impl Engine {
         };
         let built = match self.build(org_id, tool, arguments, call_id).await {
             Ok(built) => built,
-            Err(e) => return (None, prepare_failed(&e)),
+            Err(e) => return (None, prepare_failed(org_id, tool, &e)),
         };
         let view = built.masked_view();
         if !self.destination_allowed(&built.url) {
@@ -358,20 +358,23 @@ impl Engine {
         tool: &SealedTool,
         arguments: &Value,
         call_id: &str,
-    ) -> Result<request::BuiltRequest, String> {
+    ) -> Result<request::BuiltRequest, PrepareError> {
         let ToolDefinition::Server(webhook) = &tool.definition else {
-            return Err("not a webhook tool".into());
+            return Err(PrepareError::Other("not a webhook tool".into()));
         };
         let secrets = self
             .caches
             .signing_secrets(&self.pool, &self.settings.secrets, org_id)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                hookline_core::StoreError::Secret(s) => PrepareError::secret("signing secret", s),
+                other => PrepareError::Other(other.to_string()),
+            })?;
         let empty = Map::new();
         let arguments = arguments.as_object().unwrap_or(&empty);
         let headers = tool
             .open_headers(org_id, &self.settings.secrets)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| PrepareError::secret("header value", e))?;
         request::build(
             webhook,
             &headers,
@@ -382,7 +385,7 @@ impl Engine {
                 secrets: &secrets,
             },
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| PrepareError::Other(e.to_string()))
     }
 
     /// What the mode rules allow, checked again when a call is made (a tool defined by a server
@@ -553,14 +556,70 @@ impl Engine {
     }
 }
 
-/// A call that could not be prepared (its secrets did not open, say): the cause goes to the log,
-/// the LLM hears only that it failed on our side.
-fn prepare_failed(cause: &str) -> Outcome {
-    tracing::error!(error = %cause, "a call could not be prepared");
-    Outcome::failed(
-        ErrorKind::Connection,
-        "the call could not be prepared on our side",
-    )
+/// Why a call could not be prepared.
+pub(crate) enum PrepareError {
+    /// A stored secret (`what`) was sealed with key `key_id`, which is not configured: the
+    /// operator must add that key, so it gets its own kind and says which key.
+    MissingKey { what: &'static str, key_id: String },
+    Other(String),
+}
+
+impl PrepareError {
+    fn secret(what: &'static str, e: hookline_core::secrets::SecretError) -> Self {
+        match e {
+            hookline_core::secrets::SecretError::UnknownKey(key_id) => {
+                Self::MissingKey { what, key_id }
+            }
+            other => Self::Other(format!("a stored {what} does not open: {other}")),
+        }
+    }
+
+    /// The answer of a route that prepares a request without running it (the dry run).
+    pub(crate) fn into_api_error(self) -> hookline_core::http::ApiError {
+        match self {
+            Self::MissingKey { .. } => hookline_core::http::ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{self}; the operator must add that key to HOOKLINE_ENCRYPTION_OLD_KEYS"),
+            )
+            .with("kind", json!(ErrorKind::EncryptionKeyMissing.as_str())),
+            Self::Other(e) => hookline_core::http::ApiError::internal(e),
+        }
+    }
+}
+
+impl std::fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingKey { what, key_id } => write!(
+                f,
+                "a stored {what} was encrypted with key {key_id}, which this server is not configured with"
+            ),
+            Self::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A call that could not be prepared (its secrets did not open, say): the cause goes to the log
+/// with the organization and tool it concerns; the LLM hears that it failed on our side.
+fn prepare_failed(org_id: Uuid, tool: &SealedTool, cause: &PrepareError) -> Outcome {
+    let tool_name = tool.definition.name();
+    match cause {
+        PrepareError::MissingKey { what, key_id } => {
+            tracing::error!(%org_id, tool = %tool_name, %key_id, secret = %what,
+                "a call could not be prepared: a stored secret was encrypted with a key this server is not configured with (add it to HOOKLINE_ENCRYPTION_OLD_KEYS)");
+            Outcome::failed(
+                ErrorKind::EncryptionKeyMissing,
+                format!("the call could not be prepared on our side: {cause}"),
+            )
+        }
+        PrepareError::Other(e) => {
+            tracing::error!(%org_id, tool = %tool_name, error = %e, "a call could not be prepared");
+            Outcome::failed(
+                ErrorKind::Connection,
+                "the call could not be prepared on our side",
+            )
+        }
+    }
 }
 
 /// A call between its start and its end.

@@ -18,6 +18,8 @@ pub enum ErrorKind {
     ResponseTooLarge,
     ClientTimeout,
     ClientError,
+    /// A stored secret of the call was sealed with an encryption key this server lacks.
+    EncryptionKeyMissing,
 }
 
 impl ErrorKind {
@@ -46,6 +48,7 @@ impl ErrorKind {
             Self::ResponseTooLarge => "response_too_large",
             Self::ClientTimeout => "client_timeout",
             Self::ClientError => "client_error",
+            Self::EncryptionKeyMissing => "encryption_key_missing",
         }
     }
 }

@@ -113,7 +113,7 @@ impl<'a, 'v> Fields<'a, 'v> {
 }
 
 /// The known name closest to `key`, when it is close enough to be a typo.
-fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+pub fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
     known
         .iter()
         .map(|k| (edit_distance(&key.to_lowercase(), &k.to_lowercase()), *k))

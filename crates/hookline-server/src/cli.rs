@@ -100,7 +100,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            let pool = db::connect(&settings.database_url, 2)
+            let pool = db::connect_or_create(&settings.database_url, 2)
                 .await
                 .map_err(|e| e.to_string())?;
             db::migrate(&pool, &settings.database_url)
@@ -130,20 +130,30 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen} (HOOKLINE_LISTEN): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    // Only now, with the database reached and the port bound, is a new development key kept.
+    app.state.settings.keep_dev_key().map_err(|e| e.to_string())?;
     hookline_sessions::janitor::spawn(app.state.pool.clone());
-    tracing::info!(address = %local, mode = ?mode, "hookline is listening");
+    tracing::info!(
+        address = %local,
+        mode = ?mode,
+        docs = %format!("http://{local}/docs"),
+        openapi = %format!("http://{local}/openapi.json"),
+        "hookline is listening"
+    );
     app::serve(app, listener, app::shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))
 }
 
+/// The database of a command other than `serve` and `migrate`: it must exist already.
 async fn connect(settings: &Settings) -> Result<sqlx::PgPool, String> {
-    let pool = db::connect(&settings.database_url, 2)
+    let pool = db::connect_existing(&settings.database_url, 2)
         .await
         .map_err(|e| e.to_string())?;
     db::migrate(&pool, &settings.database_url)
         .await
         .map_err(|e| e.to_string())?;
+    settings.keep_dev_key().map_err(|e| e.to_string())?;
     Ok(pool)
 }
 
@@ -207,13 +217,21 @@ async fn create_api_key(
 async fn rotate_secrets(settings: Settings) -> Result<(), String> {
     let pool = connect(&settings).await?;
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    let resealed = hookline_core::repo::reseal_all(&mut tx, &settings.secrets)
+    let done = hookline_core::repo::reseal_all(&mut tx, &settings.secrets)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
-    println!(
-        "re-encrypted {resealed} secrets under key {}; old keys can now be dropped",
-        settings.secrets.current_key_id()
-    );
-    Ok(())
+    let key = settings.secrets.current_key_id();
+    println!("re-encrypted {} secrets under key {key}", done.resealed);
+    if done.unopened.is_empty() {
+        println!("old keys can now be dropped");
+        return Ok(());
+    }
+    for u in &done.unopened {
+        eprintln!("cannot open: organization {}: {}: {}", u.org_id, u.what, u.error);
+    }
+    Err(format!(
+        "{} secrets could not be opened and were left as they are; add the keys they name to HOOKLINE_ENCRYPTION_OLD_KEYS and run this again",
+        done.unopened.len()
+    ))
 }

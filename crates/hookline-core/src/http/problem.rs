@@ -158,6 +158,15 @@ impl From<StoreError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is busy; try again shortly",
             ),
+            StoreError::Secret(crate::secrets::SecretError::UnknownKey(key_id)) => {
+                tracing::error!(%key_id, "a stored secret was encrypted with a key this server is not configured with");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("a stored secret was encrypted with key {key_id}, which this server is not configured with; the operator must add that key to HOOKLINE_ENCRYPTION_OLD_KEYS"),
+                )
+                .with("kind", serde_json::json!("encryption_key_missing"))
+                .with("keyId", serde_json::json!(key_id))
+            }
             other => Self::internal(other),
         }
     }

@@ -11,9 +11,10 @@ pub mod tool_calls;
 pub mod tools;
 
 use sqlx::PgConnection;
+use uuid::Uuid;
 
 use crate::error::StoreResult;
-use crate::secrets::SecretBox;
+use crate::secrets::{SecretBox, SecretError};
 
 /// JSON as text, for binding to a `json` column: sqlx would send its `Json` wrapper as `jsonb`,
 /// which forgets the key order before the column ever sees it.
@@ -21,11 +22,44 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("our types always serialize")
 }
 
+/// A sealed value that could not be opened, by organization and kind (e.g. "signing secret",
+/// "header Authorization of tool <id>").
+#[derive(Debug)]
+pub struct Unopened {
+    pub org_id: Uuid,
+    pub what: String,
+    pub error: SecretError,
+}
+
+/// What a re-sealing pass did: how many values moved to the current key, and every value it
+/// could not open (left untouched).
+#[derive(Debug, Default)]
+pub struct Resealing {
+    pub resealed: u64,
+    pub unopened: Vec<Unopened>,
+}
+
+impl Resealing {
+    fn headers(&mut self, org_id: Uuid, owner: &str, result: (u64, Vec<(String, SecretError)>)) {
+        self.resealed += result.0;
+        for (header, error) in result.1 {
+            self.unopened.push(Unopened {
+                org_id,
+                what: format!("header {header} of {owner}"),
+                error,
+            });
+        }
+    }
+}
+
 /// Re-seals, under the current key, every sealed value made with an older one (for
 /// `hookline secrets rotate`): signing secrets, tools' header values, and the header values
-/// carried in session tokens' and sessions' snapshots. Returns how many values were re-sealed.
-pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<u64> {
-    Ok(signing_secrets::reseal_all(&mut *conn, secrets).await?
-        + tools::reseal_all(&mut *conn, secrets).await?
-        + sessions::reseal_all(&mut *conn, secrets).await?)
+/// carried in session tokens' and sessions' snapshots. A value that does not open is reported
+/// and the others are still re-sealed.
+pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<Resealing> {
+    let mut done = Resealing::default();
+    signing_secrets::reseal_all(&mut *conn, secrets, &mut done).await?;
+    tools::reseal_all(&mut *conn, secrets, &mut done).await?;
+    sessions::reseal_all(&mut *conn, secrets, &mut done).await?;
+    Ok(done)
 }

@@ -227,9 +227,12 @@ pub async fn sweep(
 }
 
 /// Re-seals the header values inside every session token's and session's snapshot that were
-/// sealed with an older key; returns how many values were re-sealed.
-pub async fn reseal_all(conn: &mut PgConnection, secrets: &crate::SecretBox) -> StoreResult<u64> {
-    let mut count = 0;
+/// sealed with an older key.
+pub async fn reseal_all(
+    conn: &mut PgConnection,
+    secrets: &crate::SecretBox,
+    done: &mut super::Resealing,
+) -> StoreResult<()> {
     for (table, key) in [("session_tokens", "token_hash"), ("sessions", "id::text")] {
         let rows: Vec<(String, Uuid, Json<SessionConfig>)> = sqlx::query_as(&format!(
             "SELECT {key}::text, org_id, config FROM {table} FOR UPDATE"
@@ -238,8 +241,16 @@ pub async fn reseal_all(conn: &mut PgConnection, secrets: &crate::SecretBox) -> 
         .await?;
         for (row_key, org_id, Json(mut config)) in rows {
             let mut changed = 0;
+            let owner = if table == "sessions" {
+                format!("session {row_key}")
+            } else {
+                "an unused session token".to_owned()
+            };
             for tool in &mut config.tools {
-                changed += tool.tool.reseal(org_id, secrets)?;
+                let result = tool.tool.reseal(org_id, secrets);
+                changed += result.0;
+                let name = tool.tool.definition.name().to_owned();
+                done.headers(org_id, &format!("tool {name} in {owner}"), result);
             }
             if changed > 0 {
                 sqlx::query(&format!(
@@ -249,9 +260,8 @@ pub async fn reseal_all(conn: &mut PgConnection, secrets: &crate::SecretBox) -> 
                 .bind(json_text(&config))
                 .execute(&mut *conn)
                 .await?;
-                count += changed;
             }
         }
     }
-    Ok(count)
+    Ok(())
 }

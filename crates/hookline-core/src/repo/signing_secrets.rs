@@ -87,24 +87,37 @@ pub async fn rotate(conn: &mut PgConnection, secrets: &SecretBox, org_id: Uuid) 
     Ok(())
 }
 
-/// Re-seals every signing secret made with an old key; returns how many were re-sealed.
-pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<u64> {
+/// Re-seals every signing secret made with an old key.
+pub async fn reseal_all(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    done: &mut super::Resealing,
+) -> StoreResult<()> {
     let rows: Vec<(Uuid, Uuid, String)> =
         sqlx::query_as("SELECT id, org_id, secret FROM signing_secrets FOR UPDATE")
             .fetch_all(&mut *conn)
             .await?;
-    let mut count = 0;
     for (id, org_id, sealed) in rows {
         if !secrets.is_stale(&sealed) {
             continue;
         }
-        let fresh = secrets.reseal(&sealed, &signing_secret_context(org_id))?;
+        let fresh = match secrets.reseal(&sealed, &signing_secret_context(org_id)) {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                done.unopened.push(super::Unopened {
+                    org_id,
+                    what: format!("signing secret {id}"),
+                    error,
+                });
+                continue;
+            }
+        };
         sqlx::query("UPDATE signing_secrets SET secret = $2 WHERE id = $1")
             .bind(id)
             .bind(fresh)
             .execute(&mut *conn)
             .await?;
-        count += 1;
+        done.resealed += 1;
     }
-    Ok(count)
+    Ok(())
 }

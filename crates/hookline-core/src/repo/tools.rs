@@ -247,23 +247,27 @@ pub async fn detach_everywhere(db: impl PgExecutor<'_>, tool_id: Uuid) -> StoreR
 }
 
 /// Re-seals every tool's header values made with an older key.
-pub async fn reseal_all(conn: &mut PgConnection, secrets: &crate::SecretBox) -> StoreResult<u64> {
+pub async fn reseal_all(
+    conn: &mut PgConnection,
+    secrets: &crate::SecretBox,
+    done: &mut super::Resealing,
+) -> StoreResult<()> {
     type SealedRow = (Uuid, Uuid, Json<IndexMap<String, String>>);
     let rows: Vec<SealedRow> =
         sqlx::query_as("SELECT id, org_id, sealed_headers FROM tools FOR UPDATE")
             .fetch_all(&mut *conn)
             .await?;
-    let mut count = 0;
     for (id, org_id, Json(mut sealed)) in rows {
-        let changed = reseal_headers(&mut sealed, org_id, secrets)?;
+        let result = reseal_headers(&mut sealed, org_id, secrets);
+        let changed = result.0;
+        done.headers(org_id, &format!("tool {id}"), result);
         if changed > 0 {
             sqlx::query("UPDATE tools SET sealed_headers = $2::json WHERE id = $1")
                 .bind(id)
                 .bind(json_text(&sealed))
                 .execute(&mut *conn)
                 .await?;
-            count += changed;
         }
     }
-    Ok(count)
+    Ok(())
 }

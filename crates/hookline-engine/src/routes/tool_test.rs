@@ -82,7 +82,7 @@ pub async fn test(
         let built = engine
             .build(caller.org_id, &stored.tool, &arguments, &call_id)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(|e| e.into_api_error())?;
         return Ok(Json(
             json!({"request": built.masked_view(), "response": null, "executionTime": 0}),
         ));
