@@ -39,9 +39,7 @@ pub fn default_path() -> Result<PathBuf, ConfigError> {
 }
 
 /// Reads the key at `path` (or the default place), or makes a new one to be kept later.
-pub fn load_or_generate(
-    path: Option<&Path>,
-) -> Result<([u8; KEY_BYTES], DevKey), ConfigError> {
+pub fn load_or_generate(path: Option<&Path>) -> Result<([u8; KEY_BYTES], DevKey), ConfigError> {
     let path = match path {
         Some(p) => std::path::absolute(p).map_err(|e| {
             ConfigError(format!(

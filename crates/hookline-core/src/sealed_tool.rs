@@ -58,7 +58,11 @@ impl SealedTool {
 
     /// Re-seals every value made with an older key; returns how many were re-sealed and the
     /// headers whose values did not open (left as they were).
-    pub fn reseal(&mut self, org_id: Uuid, secrets: &SecretBox) -> (u64, Vec<(String, SecretError)>) {
+    pub fn reseal(
+        &mut self,
+        org_id: Uuid,
+        secrets: &SecretBox,
+    ) -> (u64, Vec<(String, SecretError)>) {
         reseal_headers(&mut self.sealed_headers, org_id, secrets)
     }
 }

@@ -133,7 +133,9 @@ fn refuse_unknown_keys(file: &std::path::Path) -> Result<(), ConfigError> {
         .collect();
     for key in keys.keys() {
         if !known.contains(&key.as_str()) {
+            // A typo, or a longer name of a setting (`listen_addr` for `listen`).
             let hint = hookline_schema::fields::nearest(key, &known)
+                .or_else(|| known.iter().copied().find(|k| key.starts_with(k)))
                 .map(|near| format!(" (did you mean `{near}`?)"))
                 .unwrap_or_default();
             return Err(ConfigError(format!(
@@ -166,9 +168,7 @@ fn explain(e: &figment::Error) -> ConfigError {
         }
         other => other.to_string(),
     };
-    ConfigError(format!(
-        "{variable} (`{key}` in {CONFIG_FILE}) {what}"
-    ))
+    ConfigError(format!("{variable} (`{key}` in {CONFIG_FILE}) {what}"))
 }
 
 /// Checked settings, ready to run on.
@@ -451,7 +451,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(dir.join("key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.join("key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let sealed = first.secrets.seal("x", "ad");
@@ -502,7 +505,12 @@ mod tests {
             jail.set_env("HOOKLINE_ENV", "development");
             jail.set_env("HOOKLINE_DELIVERY_WORKERS", "many");
             let err = RawSettings::load().unwrap_err();
-            assert!(err.0.starts_with("HOOKLINE_DELIVERY_WORKERS (`delivery_workers` in hookline.toml) must be"), "{err}");
+            assert!(
+                err.0.starts_with(
+                    "HOOKLINE_DELIVERY_WORKERS (`delivery_workers` in hookline.toml) must be"
+                ),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -99,7 +99,9 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                 match tool_calls::queue_stats(&engine.pool).await {
                     Ok((depth, oldest)) => crate::metrics::queue(depth, oldest),
                     // Said out loud: a silent failure here once hid both gauges for good.
-                    Err(e) => tracing::warn!(error = %e, "could not read the delivery queue's size"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the delivery queue's size")
+                    }
                 }
             }
             let asked = permits.available_permits().min(64);

@@ -560,7 +560,10 @@ impl Engine {
 pub(crate) enum PrepareError {
     /// A stored secret (`what`) was sealed with key `key_id`, which is not configured: the
     /// operator must add that key, so it gets its own kind and says which key.
-    MissingKey { what: &'static str, key_id: String },
+    MissingKey {
+        what: &'static str,
+        key_id: String,
+    },
     Other(String),
 }
 

@@ -131,7 +131,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {listen} (HOOKLINE_LISTEN): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Only now, with the database reached and the port bound, is a new development key kept.
-    app.state.settings.keep_dev_key().map_err(|e| e.to_string())?;
+    app.state
+        .settings
+        .keep_dev_key()
+        .map_err(|e| e.to_string())?;
     hookline_sessions::janitor::spawn(app.state.pool.clone());
     tracing::info!(
         address = %local,
@@ -228,7 +231,10 @@ async fn rotate_secrets(settings: Settings) -> Result<(), String> {
         return Ok(());
     }
     for u in &done.unopened {
-        eprintln!("cannot open: organization {}: {}: {}", u.org_id, u.what, u.error);
+        eprintln!(
+            "cannot open: organization {}: {}: {}",
+            u.org_id, u.what, u.error
+        );
     }
     Err(format!(
         "{} secrets could not be opened and were left as they are; add the keys they name to HOOKLINE_ENCRYPTION_OLD_KEYS and run this again",

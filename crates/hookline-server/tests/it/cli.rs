@@ -7,16 +7,63 @@ use base64::Engine as _;
 use crate::harness::{fresh_database_url, test_key_b64};
 
 fn hookline(args: &[&str], env: &[(&str, &str)]) -> Output {
+    hookline_in(None, args, env)
+}
+
+/// Runs the binary in `dir` (the working directory a user happens to be in).
+fn hookline_in(dir: Option<&std::path::Path>, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline"));
     cmd.args(args)
         .env_remove("HOOKLINE_ENV")
         .env_remove("HOOKLINE_ENCRYPTION_KEY")
         .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
+        .env_remove("HOOKLINE_DEV_KEY_FILE")
         .env("RUST_LOG", "warn");
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
     cmd.output().expect("the binary runs")
+}
+
+/// A database created the way a user creates one: `hookline migrate`.
+fn migrated_database() -> String {
+    let db = fresh_database_url();
+    let key = test_key_b64();
+    let out = hookline(
+        &["migrate"],
+        &[
+            ("DATABASE_URL", db.as_str()),
+            ("HOOKLINE_ENCRYPTION_KEY", key.as_str()),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    db
+}
+
+/// Whether the Postgres server has a database of that URL's name.
+fn database_exists(url: &str) -> bool {
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let pool = sqlx::PgPool::connect(&format!("{}/postgres", crate::harness::server_url()))
+            .await
+            .unwrap();
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n == 1
+    })
+}
+
+fn temp_dir(label: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hookline-{label}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -25,7 +72,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn orgs_and_api_keys_are_created_and_only_a_hash_is_stored() {
-    let db = fresh_database_url();
+    let db = migrated_database();
     let key = test_key_b64();
     let env = [
         ("DATABASE_URL", db.as_str()),
@@ -80,7 +127,7 @@ fn orgs_and_api_keys_are_created_and_only_a_hash_is_stored() {
 
 #[test]
 fn api_key_for_an_unknown_org_fails_and_creates_nothing() {
-    let db = fresh_database_url();
+    let db = migrated_database();
     let key = test_key_b64();
     let env = [
         ("DATABASE_URL", db.as_str()),
@@ -306,4 +353,256 @@ async fn secrets_rotate_moves_everything_to_the_new_key() {
     assert_eq!(receiver.requests().len(), 2);
     let (status, secrets) = org.get(&new, "/v1/signing-secrets").await;
     assert_eq!(status, reqwest::StatusCode::OK, "{secrets}");
+}
+
+#[test]
+fn commands_other_than_serve_and_migrate_never_create_a_database() {
+    let db = fresh_database_url();
+    let name = db.rsplit('/').next().unwrap().to_owned();
+    let key = test_key_b64();
+    let env = [
+        ("DATABASE_URL", db.as_str()),
+        ("HOOKLINE_ENCRYPTION_KEY", key.as_str()),
+    ];
+    for args in [
+        &["orgs", "create", "acme"][..],
+        &["api-keys", "create", "--org", "acme"][..],
+        &["secrets", "rotate"][..],
+    ] {
+        let out = hookline(args, &env);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("there is no database {name} at ")),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("`hookline migrate`"), "{stderr}");
+        assert!(!database_exists(&db), "{args:?} created {name}");
+    }
+    let out = hookline(&["migrate"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(database_exists(&db));
+    let out = hookline(&["orgs", "create", "acme"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_development_key_lives_in_one_place_whatever_the_directory() {
+    let home = temp_dir("home");
+    let home_str = home.to_str().unwrap().to_owned();
+    let key_file = home.join(".local/share/hookline/dev-key");
+    let env = |db: &str| {
+        vec![
+            ("HOME".to_owned(), home_str.clone()),
+            ("DATABASE_URL".to_owned(), db.to_owned()),
+        ]
+    };
+    let run = |dir: &std::path::Path, args: &[&str], db: &str| {
+        let env = env(db);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline"));
+        cmd.args(args)
+            .current_dir(dir)
+            .env_remove("HOOKLINE_ENV")
+            .env_remove("HOOKLINE_ENCRYPTION_KEY")
+            .env_remove("HOOKLINE_DEV_KEY_FILE")
+            .env_remove("XDG_DATA_HOME")
+            .env("RUST_LOG", "warn");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+
+    // A start that fails (no database server there) leaves no key behind.
+    let out = run(
+        &home,
+        &["--dev", "orgs", "create", "acme"],
+        "postgres://postgres@127.0.0.1:1/hookline",
+    );
+    assert!(!out.status.success());
+    assert!(
+        !key_file.exists(),
+        "a failed start wrote {}",
+        key_file.display()
+    );
+
+    let db = migrated_database();
+    let first_dir = temp_dir("first");
+    let out = run(&first_dir, &["--dev", "orgs", "create", "acme"], &db);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(key_file.to_str().unwrap()),
+        "the new key's full path is printed: {stderr}"
+    );
+    assert!(!first_dir.join(".hookline-dev-key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let written = std::fs::read_to_string(&key_file).unwrap();
+
+    // Another directory: the same key opens what the first command sealed.
+    let second_dir = temp_dir("second");
+    let out = run(&second_dir, &["--dev", "orgs", "create", "globex"], &db);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("generated"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), written);
+    let out = run(&second_dir, &["--dev", "secrets", "rotate"], &db);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for dir in [home, first_dir, second_dir] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn configuration_mistakes_are_one_line_naming_the_setting() {
+    let out = hookline(&["migrate"], &[("HOOKLINE_ENV", "dev")]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.trim(),
+        "error: HOOKLINE_ENV (`env` in hookline.toml) must be one of production, development (got \"dev\")"
+    );
+    let dir = temp_dir("toml");
+    std::fs::write(dir.join("hookline.toml"), "listen_addr = \"127.0.0.1:9\"\n").unwrap();
+    let out = hookline_in(Some(&dir), &["serve", "--dev"], &[]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("unknown setting `listen_addr` (did you mean `listen`?)"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
+    use crate::harness::{raw_settings, session, Receiver, Reply, TestApp};
+    use hookline_core::settings::RawSettings;
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "secret_call", "description": "d",
+        "url": receiver.url("/x"), "headers": {"Authorization": "Bearer keep-me-123"}});
+    // acme's secrets are sealed with a key that will be lost; globex's with one that is kept.
+    let lost = TestApp::spawn().await;
+    let db = lost.settings.database_url.clone();
+    let acme = lost.org("acme").await;
+    let (status, body) = acme.post(&lost, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (acme_session, _) = session(&lost, &acme, json!({"toolIds": [body["id"]]})).await;
+    let lost_key_id = lost.settings.secrets.current_key_id().to_owned();
+
+    let kept_key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let kept = TestApp::spawn_with(RawSettings {
+        database_url: db.clone(),
+        encryption_key: Some(kept_key.clone()),
+        ..raw_settings()
+    })
+    .await;
+    let globex = kept.org("globex").await;
+    let (status, body) = globex.post(&kept, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let globex_id: (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM organizations WHERE name = 'globex'")
+            .fetch_one(&kept.pool)
+            .await
+            .unwrap();
+    let acme_id: (uuid::Uuid,) = sqlx::query_as("SELECT id FROM organizations WHERE name = 'acme'")
+        .fetch_one(&kept.pool)
+        .await
+        .unwrap();
+
+    // A server with only the kept key: acme's call and secrets name the missing key.
+    let (status, problem) = acme.get(&kept, "/v1/signing-secrets").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(problem["kind"], "encryption_key_missing", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("key {lost_key_id}")),
+        "{problem}"
+    );
+    let (_, answer) = kept
+        .call(
+            Method::POST,
+            &format!("/v1/sessions/{acme_session}/tool-calls"),
+            Some(&acme.key),
+            Some(&json!({"toolName": "secret_call"})),
+        )
+        .await;
+    assert_eq!(answer["status"], "failed", "{answer}");
+    assert_eq!(
+        answer["error"]["kind"], "encryption_key_missing",
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&lost_key_id),
+        "{answer}"
+    );
+    assert!(receiver.requests().is_empty());
+
+    // Rotating to a new key (the kept one as old): globex moves, acme is reported value by value.
+    let new_key = base64::engine::general_purpose::STANDARD.encode([10u8; 32]);
+    let out = hookline(
+        &["secrets", "rotate"],
+        &[
+            ("DATABASE_URL", db.as_str()),
+            ("HOOKLINE_ENCRYPTION_KEY", new_key.as_str()),
+            ("HOOKLINE_ENCRYPTION_OLD_KEYS", kept_key.as_str()),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let acme_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(&acme_id.0.to_string()))
+        .collect();
+    assert!(
+        acme_lines.iter().any(|l| l.contains("signing secret")),
+        "{stderr}"
+    );
+    assert!(
+        acme_lines
+            .iter()
+            .any(|l| l.contains("header Authorization of tool")),
+        "{stderr}"
+    );
+    assert!(
+        acme_lines.iter().any(|l| l.contains("in session")),
+        "{stderr}"
+    );
+    assert!(
+        acme_lines.iter().all(|l| l.contains(&lost_key_id)),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&globex_id.0.to_string()), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("re-encrypted 2 secrets"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let new = TestApp::spawn_with(RawSettings {
+        database_url: db.clone(),
+        encryption_key: Some(new_key),
+        ..raw_settings()
+    })
+    .await;
+    let (status, secrets) = globex.get(&new, "/v1/signing-secrets").await;
+    assert_eq!(status, StatusCode::OK, "{secrets}");
 }
