@@ -1,4 +1,6 @@
-//! A tool as each LLM API expects it to be declared.
+//! A tool as each LLM API expects it to be declared: `openai` for Chat Completions (the
+//! function nested under `function`), `openai-responses` for the Responses API (flat), `anthropic`
+//! for the Messages API, `mcp` for an MCP `tools/list` answer.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -10,6 +12,8 @@ use crate::definition::ToolDefinition;
 pub enum ExportFormat {
     #[default]
     Openai,
+    #[serde(rename = "openai-responses")]
+    OpenaiResponses,
     Anthropic,
     Mcp,
 }
@@ -18,6 +22,7 @@ impl ExportFormat {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "openai" => Some(Self::Openai),
+            "openai-responses" => Some(Self::OpenaiResponses),
             "anthropic" => Some(Self::Anthropic),
             "mcp" => Some(Self::Mcp),
             _ => None,
@@ -35,6 +40,9 @@ pub fn export(tool: &ToolDefinition, format: ExportFormat) -> Value {
         ExportFormat::Openai => json!({
             "type": "function",
             "function": {"name": name, "description": description, "parameters": parameters}
+        }),
+        ExportFormat::OpenaiResponses => json!({
+            "type": "function", "name": name, "description": description, "parameters": parameters
         }),
         ExportFormat::Anthropic => {
             json!({"name": name, "description": description, "input_schema": parameters})

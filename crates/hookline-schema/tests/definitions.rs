@@ -275,6 +275,16 @@ fn exports_merge_body_and_query_parameters() {
         params
     );
     assert_eq!(&export(&tool, ExportFormat::Mcp)["inputSchema"], params);
+    let responses = export(&tool, ExportFormat::OpenaiResponses);
+    assert_eq!(
+        responses,
+        json!({"type": "function", "name": "check_order_status",
+               "description": tool.description(), "parameters": params})
+    );
+    assert_eq!(
+        ExportFormat::parse("openai-responses"),
+        Some(ExportFormat::OpenaiResponses)
+    );
 }
 
 #[test]

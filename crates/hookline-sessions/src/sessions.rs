@@ -135,7 +135,7 @@ pub async fn end(
     get, path = "/v1/sessions/{id}/tools", tag = "sessions",
     summary = "The session's tools as an LLM API expects them (path, query and body parameters merged)",
     security(("apiKey" = []), ("clientSecret" = [])),
-    params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "`openai` (default), `anthropic` or `mcp`")),
+    params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "`openai` (default; Chat Completions), `openai-responses` (the Responses API), `anthropic` or `mcp`")),
     responses(
         (status = 200, description = "`{format, tools: [...]}`: `tools` drops into the LLM request as it is"),
         (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
@@ -151,8 +151,12 @@ pub async fn tools(
     let id = parse_id(&id, "session")?;
     let format = match query.get("format") {
         None => ExportFormat::default(),
-        Some(name) => ExportFormat::parse(name)
-            .ok_or_else(|| ApiError::field("format", "must be openai, anthropic or mcp"))?,
+        Some(name) => ExportFormat::parse(name).ok_or_else(|| {
+            ApiError::field(
+                "format",
+                "must be openai, openai-responses, anthropic or mcp",
+            )
+        })?,
     };
     let session = credential.session(&state, id).await?;
     let data: Vec<Value> = session

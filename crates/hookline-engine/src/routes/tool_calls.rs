@@ -27,8 +27,16 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
     let arguments = match arguments {
         None => Value::Object(Default::default()),
         Some(Value::Object(map)) => Value::Object(map),
+        // OpenAI hands a tool call's arguments over as a JSON text: taken as it comes.
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => Value::Object(map),
+            _ => {
+                v.wrong_type("arguments", "an object, or a string holding a JSON object");
+                Value::Null
+            }
+        },
         Some(_) => {
-            v.wrong_type("arguments", "an object");
+            v.wrong_type("arguments", "an object, or a string holding a JSON object");
             Value::Null
         }
     };
@@ -45,7 +53,8 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
 #[utoipa::path(
     post, path = "/v1/sessions/{id}/tool-calls", tag = "tool-calls",
     summary = "Run a tool call of the session (the conversation runtime's route)",
-    description = "Body `{toolCallId?, toolName, arguments}`. Awaited calls answer 200 with \
+    description = "Body `{toolCallId?, toolName, arguments}`; `arguments` is an object or, as OpenAI \
+        sends it, a string holding a JSON object. Awaited calls answer 200 with \
         `{id, toolCallId, status, result, error?, executionTime, httpStatus?, truncated?}`; \
         fire-and-forget calls and client calls without `awaitResult` answer 202 with \
         `{id, toolCallId, status: \"pending\"}` once stored. A repeated toolCallId returns the stored call.",

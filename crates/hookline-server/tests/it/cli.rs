@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 
-use crate::harness::{fresh_database_url, test_key_b64};
+use crate::harness::{cleanup_guard, fresh_database_url, test_key_b64};
 
 fn hookline(args: &[&str], env: &[(&str, &str)]) -> Output {
     hookline_in(None, args, env)
@@ -72,6 +72,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn orgs_and_api_keys_are_created_and_only_a_hash_is_stored() {
+    let _cleanup = cleanup_guard();
     let db = migrated_database();
     let key = test_key_b64();
     let env = [
@@ -127,6 +128,7 @@ fn orgs_and_api_keys_are_created_and_only_a_hash_is_stored() {
 
 #[test]
 fn api_key_for_an_unknown_org_fails_and_creates_nothing() {
+    let _cleanup = cleanup_guard();
     let db = migrated_database();
     let key = test_key_b64();
     let env = [
@@ -223,6 +225,7 @@ fn an_unreachable_database_is_named_without_its_password() {
 
 #[test]
 fn serve_starts_answers_and_stops_on_sigterm() {
+    let _cleanup = cleanup_guard();
     let db = fresh_database_url();
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -357,6 +360,7 @@ async fn secrets_rotate_moves_everything_to_the_new_key() {
 
 #[test]
 fn commands_other_than_serve_and_migrate_never_create_a_database() {
+    let _cleanup = cleanup_guard();
     let db = fresh_database_url();
     let name = db.rsplit('/').next().unwrap().to_owned();
     let key = test_key_b64();
@@ -388,6 +392,7 @@ fn commands_other_than_serve_and_migrate_never_create_a_database() {
 
 #[test]
 fn the_development_key_lives_in_one_place_whatever_the_directory() {
+    let _cleanup = cleanup_guard();
     let home = temp_dir("home");
     let home_str = home.to_str().unwrap().to_owned();
     let key_file = home.join(".local/share/hookline/dev-key");
@@ -605,4 +610,26 @@ async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
     .await;
     let (status, secrets) = globex.get(&new, "/v1/signing-secrets").await;
     assert_eq!(status, StatusCode::OK, "{secrets}");
+}
+
+#[test]
+fn a_test_database_is_dropped_when_its_test_ends_even_on_failure() {
+    // A test that fails while its app holds a database: the database is gone afterwards.
+    let db = fresh_database_url();
+    let db_in_test = db.clone();
+    let failed = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let app = crate::harness::TestApp::spawn_with(crate::harness::RawSettings {
+                database_url: db_in_test,
+                ..crate::harness::raw_settings()
+            })
+            .await;
+            app.org("acme").await;
+            panic!("a failing test");
+        });
+    })
+    .join();
+    assert!(failed.is_err());
+    assert!(!database_exists(&db), "{db} outlived its test");
 }

@@ -208,6 +208,44 @@ async fn templates_query_parameters_and_urls_with_queries() {
 }
 
 #[tokio::test]
+async fn arguments_may_come_as_openai_sends_them_a_json_string() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
+    let tool = json!({
+        "type": "server", "subtype": "webhook", "name": "lookup", "description": "Look up",
+        "url": receiver.url("/orders/{orderId}"), "method": "POST",
+        "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}, "qty": {"type": "integer"}}, "required": ["orderId"]}
+    });
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    // The tool call exactly as OpenAI's response carries it.
+    let (status, answer) = call(&app, &org, &session_id, json!({"toolCallId": "call_1", "toolName": "lookup", "arguments": "{\"orderId\": \"ORD-1\", \"qty\": 3}"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "completed", "{answer}");
+    let r = &receiver.requests()[0];
+    assert_eq!(r.path, "/orders/ORD-1");
+    assert_eq!(r.json(), json!({"qty": 3}));
+    for bad in [json!("[1, 2]"), json!("not json"), json!(7)] {
+        let (status, body) = call(
+            &app,
+            &org,
+            &session_id,
+            json!({"toolName": "lookup", "arguments": bad}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_fields(&body), ["arguments"], "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("a string holding a JSON object"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn every_failure_kind_reaches_the_llm_explained() {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;

@@ -17,8 +17,62 @@ pub fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
+/// A new database name on the test server (created by whoever connects first), recorded so
+/// that [`Cleanup`] drops it when the test ends.
 pub fn fresh_database_url() -> String {
-    format!("{}/hookline_test_{}", server_url(), Uuid::new_v4().simple())
+    let name = format!("hookline_test_{}", Uuid::new_v4().simple());
+    CREATED.lock().unwrap().push(name.clone());
+    format!("{}/{name}", server_url())
+}
+
+/// The databases this test process named; only these are ever dropped.
+static CREATED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Drops this process's test databases when the last holder goes away: at the end of the test,
+/// passed or failed (a panic unwinds through it too). Every [`TestApp`] and [`Server`] holds one;
+/// a test that only runs the binary takes one with [`cleanup_guard`].
+pub struct Cleanup(());
+
+pub fn cleanup_guard() -> std::sync::Arc<Cleanup> {
+    static CURRENT: std::sync::Mutex<std::sync::Weak<Cleanup>> =
+        std::sync::Mutex::new(std::sync::Weak::new());
+    let mut current = CURRENT.lock().unwrap();
+    current.upgrade().unwrap_or_else(|| {
+        let fresh = std::sync::Arc::new(Cleanup(()));
+        *current = std::sync::Arc::downgrade(&fresh);
+        fresh
+    })
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let names: Vec<String> =
+            std::mem::take(&mut *CREATED.lock().unwrap_or_else(|p| p.into_inner()));
+        if names.is_empty() {
+            return;
+        }
+        // A thread of its own with its own runtime: this may run inside the test's runtime,
+        // which cannot be blocked on. FORCE ends the connections the app still holds.
+        let dropping = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let Ok(pool) = PgPool::connect(&format!("{}/postgres", server_url())).await else {
+                    return;
+                };
+                for name in names {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&pool)
+                            .await;
+                }
+                pool.close().await;
+            });
+        });
+        let _ = dropping.join();
+    }
 }
 
 pub const TEST_KEY: [u8; 32] = [42; 32];
@@ -46,6 +100,7 @@ pub struct TestApp {
     pub settings: std::sync::Arc<Settings>,
     /// Where the app serves `/metrics` (apart from the API).
     pub metrics_addr: Option<SocketAddr>,
+    _cleanup: std::sync::Arc<Cleanup>,
 }
 
 impl TestApp {
@@ -54,6 +109,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(raw: RawSettings) -> Self {
+        let cleanup = cleanup_guard();
         let settings = Settings::check(raw, false).expect("test settings are valid");
         let app = hookline_server::app::build(settings)
             .await
@@ -74,6 +130,7 @@ impl TestApp {
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             settings,
             metrics_addr,
+            _cleanup: cleanup,
         }
     }
 
@@ -467,6 +524,7 @@ impl TestApp {
             client: reqwest::Client::builder().no_proxy().build().unwrap(),
             settings,
             metrics_addr: None,
+            _cleanup: cleanup_guard(),
         }
     }
 }
@@ -475,6 +533,7 @@ impl TestApp {
 pub struct Server {
     child: std::process::Child,
     pub addr: SocketAddr,
+    _cleanup: std::sync::Arc<Cleanup>,
 }
 
 impl Server {
@@ -523,7 +582,11 @@ impl Server {
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            _cleanup: cleanup_guard(),
+        }
     }
 
     /// `kill -9`: no chance to finish anything.

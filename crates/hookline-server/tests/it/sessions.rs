@@ -358,6 +358,17 @@ async fn tools_export_in_three_formats_with_merged_parameters() {
         anthropic["tools"][0],
         json!({"name": "check_order", "description": "Check an order", "input_schema": merged})
     );
+    let (_, responses) = org
+        .get(
+            &app,
+            &format!("/v1/sessions/{id}/tools?format=openai-responses"),
+        )
+        .await;
+    assert_eq!(responses["format"], "openai-responses");
+    assert_eq!(
+        responses["tools"][0],
+        json!({"type": "function", "name": "check_order", "description": "Check an order", "parameters": merged})
+    );
     let (_, mcp) = org
         .get(&app, &format!("/v1/sessions/{id}/tools?format=mcp"))
         .await;
