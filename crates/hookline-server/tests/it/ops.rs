@@ -78,8 +78,54 @@ async fn the_reference_page_works_offline() {
         .starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("fetch(\"/openapi.json\")"));
+    // Descriptions are rendered as Markdown, and responses show their fields like request bodies.
+    assert!(html.contains("const markdown = "));
+    assert!(html.contains("const fields = schema ? schemaHtml(schema)"));
     // Nothing is loaded from anywhere else.
     for needle in ["src=\"http", "href=\"http", "@import", "cdn"] {
         assert!(!html.contains(needle), "{needle}");
     }
+}
+
+#[tokio::test]
+async fn an_empty_body_is_called_empty() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    for body in ["", "  \n"] {
+        let response = app
+            .client
+            .post(app.url("/v1/tools"))
+            .bearer_auth(&org.key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["detail"], "the request body is empty", "{problem}");
+    }
+}
+
+#[tokio::test]
+async fn the_start_up_line_names_the_docs_and_logs_carry_no_colour_codes() {
+    let db = crate::harness::fresh_database_url();
+    let log = std::env::temp_dir().join(format!("hookline-log-{}", uuid::Uuid::new_v4()));
+    let mut server =
+        crate::harness::Server::start_logging_to(&db, &[("RUST_LOG", "info")], Some(&log)).await;
+    server.terminate().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("hookline is listening"))
+        .unwrap_or_else(|| panic!("no start-up line in {text}"));
+    assert!(
+        line.contains(&format!("http://{}/docs", server.addr)),
+        "{line}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a log file: {text:?}"
+    );
 }

@@ -484,3 +484,56 @@ async fn browser_routes_answer_cors_for_configured_origins() {
         .get("access-control-allow-origin")
         .is_none());
 }
+
+#[tokio::test]
+async fn development_mode_opens_browser_routes_to_loopback_pages_and_files() {
+    let preflight = |app: &TestApp, origin: &'static str| {
+        let id = uuid::Uuid::now_v7();
+        let request = app
+            .client
+            .request(
+                Method::OPTIONS,
+                app.url(&format!("/v1/sessions/{id}/events")),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "last-event-id")
+            .send();
+        async move {
+            request
+                .await
+                .unwrap()
+                .headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    let dev = TestApp::spawn_with(crate::harness::RawSettings {
+        env: hookline_core::Mode::Development,
+        cors_origins: "http://localhost:5500".into(),
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    for origin in [
+        "http://localhost:5500",
+        "http://127.0.0.1:5500",
+        "http://localhost:8000",
+        "http://[::1]:3000",
+        "null",
+    ] {
+        assert_eq!(
+            preflight(&dev, origin).await.as_deref(),
+            Some(origin),
+            "{origin}"
+        );
+    }
+    assert_eq!(preflight(&dev, "https://evil.example.net").await, None);
+    // Production keeps to the list.
+    let prod = TestApp::spawn_with(crate::harness::RawSettings {
+        cors_origins: "http://localhost:5500".into(),
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    assert_eq!(preflight(&prod, "http://127.0.0.1:5500").await, None);
+    assert_eq!(preflight(&prod, "null").await, None);
+}
