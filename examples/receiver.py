@@ -4,6 +4,9 @@ verifies every request's Standard Webhooks signature, and skips repeated webhook
 
     HOOKLINE_SIGNING_SECRET=whsec_... python3 examples/receiver.py 3000
 
+(examples/walkthrough.sh starts it this way with its organization's secret.) Without a secret it
+shows requests unchecked and says so on each line.
+
 Point a tool at it in development mode, e.g. "url": "http://localhost:3000/orders/status".
 Only the Python standard library is used.
 """
@@ -58,7 +61,9 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         body = self.rfile.read(int(self.headers.get("content-length") or 0))
         if not verify(self.headers, body):
+            print(f"{self.command} {self.path} REFUSED: the signature does not verify")
             return self.reply(401, {"error": True, "message": "bad signature"})
+        checked = "signature verified" if SECRETS else "signature NOT checked (no secret given)"
         call_id = self.headers.get("webhook-id")
         repeat = call_id in SEEN
         SEEN.add(call_id)
@@ -66,7 +71,7 @@ class Handler(BaseHTTPRequestHandler):
         args = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(url.query).items()}
         if body:
             args.update(json.loads(body))
-        print(f"{self.command} {self.path} webhook-id={call_id}{' (repeat, skipped)' if repeat else ''} {args}")
+        print(f"{self.command} {self.path} {checked} webhook-id={call_id}{' (repeat, skipped)' if repeat else ''} {args}")
         status, payload = answer(self.command, url.path, args)
         self.reply(status, payload)
 
