@@ -494,6 +494,8 @@ mod tests {
     }
 
     #[test]
+    // Jail's closures return figment's own (large) error type.
+    #[allow(clippy::result_large_err)]
     fn a_bad_mode_names_the_setting_and_its_values() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("HOOKLINE_ENV", "dev");
@@ -516,6 +518,8 @@ mod tests {
     }
 
     #[test]
+    // Jail's closures return figment's own (large) error type.
+    #[allow(clippy::result_large_err)]
     fn unknown_keys_in_the_file_are_refused_with_a_suggestion() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("hookline.toml", "listen_addr = \"127.0.0.1:9000\"\n")?;
