@@ -18,6 +18,7 @@ fn hookline_in(dir: Option<&std::path::Path>, args: &[&str], env: &[(&str, &str)
         .env_remove("HOOKLINE_ENCRYPTION_KEY")
         .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
         .env_remove("HOOKLINE_DEV_KEY_FILE")
+        .env_remove("XDG_DATA_HOME")
         .env("RUST_LOG", "warn");
     if let Some(dir) = dir {
         cmd.current_dir(dir);
@@ -396,27 +397,12 @@ fn the_development_key_lives_in_one_place_whatever_the_directory() {
     let home = temp_dir("home");
     let home_str = home.to_str().unwrap().to_owned();
     let key_file = home.join(".local/share/hookline/dev-key");
-    let env = |db: &str| {
-        vec![
-            ("HOME".to_owned(), home_str.clone()),
-            ("DATABASE_URL".to_owned(), db.to_owned()),
-        ]
-    };
     let run = |dir: &std::path::Path, args: &[&str], db: &str| {
-        let env = env(db);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookline"));
-        cmd.args(args)
-            .current_dir(dir)
-            .env_remove("HOOKLINE_ENV")
-            .env_remove("HOOKLINE_ENCRYPTION_KEY")
-            .env_remove("HOOKLINE_DEV_KEY_FILE")
-            .env_remove("XDG_DATA_HOME")
-            .env("RUST_LOG", "warn");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        hookline_in(
+            Some(dir),
+            args,
+            &[("HOME", &home_str), ("DATABASE_URL", db)],
+        )
     };
 
     // A start that fails (no database server there) leaves no key behind.
