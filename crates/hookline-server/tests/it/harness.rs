@@ -151,13 +151,6 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
-    /// The app's Prometheus text (where `/metrics` is served).
-    pub async fn metrics_text(&self) -> String {
-        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.text().await.unwrap()
-    }
-
     /// Creates an organization and an API key for it.
     pub async fn org(&self, name: &str) -> Org {
         let mut conn = self.pool.acquire().await.unwrap();
