@@ -345,7 +345,10 @@ impl Engine {
         }
         let request = match built.to_reqwest(&self.client) {
             Ok(r) => r,
-            Err(e) => return (Some(view), prepare_failed(&e.to_string())),
+            Err(e) => {
+                let cause = PrepareError::Other(e.to_string());
+                return (Some(view), prepare_failed(org_id, tool, &cause));
+            }
         };
         let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds.min(60)));
         let sent = outbound::send(&self.client, request, timeout).await;
