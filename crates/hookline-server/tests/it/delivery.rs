@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::harness::{
-    raw_settings, session, Org, RawSettings, Receiver, Reply, Server, SseStream, TestApp,
+    raw_settings, session, two_instances, Org, RawSettings, Receiver, Reply, Server, SseStream,
+    TestApp,
 };
 
 /// Quick retries for tests: 100 ms, then 200 ms, ...
@@ -17,17 +18,6 @@ fn quick() -> RawSettings {
         delivery_backoff_max_ms: 2_000,
         ..raw_settings()
     }
-}
-
-/// Two instances on one database.
-async fn two_instances(settings: impl Fn() -> RawSettings) -> (TestApp, TestApp) {
-    let first = TestApp::spawn_with(settings()).await;
-    let second = TestApp::spawn_with(RawSettings {
-        database_url: first.settings.database_url.clone(),
-        ..settings()
-    })
-    .await;
-    (first, second)
 }
 
 fn notify_tool(receiver: &Receiver) -> Value {

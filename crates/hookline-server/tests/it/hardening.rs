@@ -6,7 +6,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::harness::{
-    error_fields, raw_settings, session, RawSettings, Receiver, Reply, SseStream, TestApp,
+    error_fields, raw_settings, session, two_instances, RawSettings, Receiver, Reply, SseStream,
+    TestApp,
 };
 
 /// Re-pointing a tool at another origin must not carry its stored secrets there: otherwise
@@ -148,12 +149,7 @@ async fn events_of_answered_calls_come_before_session_ended() {
 /// Two instances ending one session at the same moment write one `sessionEnded`.
 #[tokio::test]
 async fn concurrent_ends_on_two_instances_end_once() {
-    let first = TestApp::spawn().await;
-    let second = TestApp::spawn_with(RawSettings {
-        database_url: first.settings.database_url.clone(),
-        ..raw_settings()
-    })
-    .await;
+    let (first, second) = two_instances(raw_settings).await;
     let org = first.org("acme").await;
     let receiver = Receiver::start(Reply::json(200, json!({}))).await;
     for round in 0..20 {
@@ -428,13 +424,8 @@ async fn connections_are_capped() {
 /// capped per instance, and a refused call leaves nothing behind.
 #[tokio::test]
 async fn client_waits_are_woken_across_instances_and_capped() {
-    let app = TestApp::spawn_with(RawSettings {
+    let (app, other) = two_instances(|| RawSettings {
         client_waits: 1,
-        ..raw_settings()
-    })
-    .await;
-    let other = TestApp::spawn_with(RawSettings {
-        database_url: app.settings.database_url.clone(),
         ..raw_settings()
     })
     .await;

@@ -503,6 +503,17 @@ impl SseStream {
     }
 }
 
+/// Two instances on one database, each with `settings`.
+pub async fn two_instances(settings: impl Fn() -> RawSettings) -> (TestApp, TestApp) {
+    let first = TestApp::spawn_with(settings()).await;
+    let second = TestApp::spawn_with(RawSettings {
+        database_url: first.settings.database_url.clone(),
+        ..settings()
+    })
+    .await;
+    (first, second)
+}
+
 impl TestApp {
     /// A handle on a server that runs elsewhere (the real binary) against `database_url`.
     pub async fn attach(addr: SocketAddr, database_url: &str) -> Self {
