@@ -7,6 +7,7 @@
 pub mod db;
 pub mod dev_key;
 pub mod error;
+pub mod fenced_cache;
 pub mod http;
 pub mod hub;
 pub mod repo;

@@ -9,6 +9,7 @@ use moka::sync::Cache;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use hookline_core::fenced_cache::FencedCache;
 use hookline_core::repo::{sessions, signing_secrets};
 use hookline_core::snapshot::{SessionConfig, SnapshotTool};
 use hookline_core::{SecretBox, StoreResult};
@@ -45,7 +46,8 @@ enum ValidatorKey {
 pub struct Caches {
     sessions: Cache<Uuid, Arc<CachedSession>>,
     validators: Cache<ValidatorKey, Arc<ArgumentValidator>>,
-    secrets: Cache<Uuid, Arc<Vec<String>>>,
+    /// A lookup that raced a rotation on this instance cannot put the old secrets back.
+    secrets: FencedCache<Uuid, Arc<Vec<String>>>,
 }
 
 impl Default for Caches {
@@ -60,10 +62,12 @@ impl Default for Caches {
                 .max_capacity(VALIDATORS_LIMIT)
                 .time_to_idle(IDLE)
                 .build(),
-            secrets: Cache::builder()
-                .max_capacity(SECRETS_LIMIT)
-                .time_to_live(SECRETS_TTL)
-                .build(),
+            secrets: FencedCache::new(
+                Cache::builder()
+                    .max_capacity(SECRETS_LIMIT)
+                    .time_to_live(SECRETS_TTL)
+                    .build(),
+            ),
         }
     }
 }
@@ -124,19 +128,20 @@ impl Caches {
         if let Some(found) = self.secrets.get(&org_id) {
             return Ok(found);
         }
+        let ticket = self.secrets.ticket();
         let active: Vec<String> = signing_secrets::active(pool, secrets, org_id)
             .await?
             .into_iter()
             .map(|s| s.secret.expose().to_owned())
             .collect();
         let active = Arc::new(active);
-        self.secrets.insert(org_id, active.clone());
+        self.secrets.remember(ticket, org_id, active.clone());
         Ok(active)
     }
 
     /// Forgets an organization's signing secrets (after a rotation on this instance).
     pub fn forget_secrets(&self, org_id: Uuid) {
-        self.secrets.invalidate(&org_id);
+        self.secrets.forget(&org_id);
     }
 }
 

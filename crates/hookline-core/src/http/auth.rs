@@ -4,7 +4,6 @@
 //! within `CACHE_TTL` everywhere else. A key's `lastUsedAt` is written off the request path, at
 //! most once every `LAST_USED_EVERY` per key and instance.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -15,6 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::problem::ApiError;
+use crate::fenced_cache::FencedCache;
 use crate::repo::api_keys;
 
 /// How long a looked-up key is trusted without asking the database again.
@@ -31,57 +31,16 @@ pub struct Caller {
     pub key_id: Uuid,
 }
 
-/// Looked-up keys by hash. A lookup reads the database without a lock, so it may read a key just
-/// before a revocation and finish after it: each lookup takes a ticket (the count of revocations
-/// so far) before it reads, and its answer is kept only if no revocation happened since.
-/// Revocations are rare, so a lookup that overlaps one merely goes uncached.
-#[derive(Clone)]
-pub struct KeyCache {
-    entries: Cache<Vec<u8>, Option<Caller>>,
-    revocations: Arc<Mutex<u64>>,
-}
+/// Looked-up keys by hash; a lookup that raced a revocation cannot put the key back.
+pub type KeyCache = FencedCache<Vec<u8>, Option<Caller>>;
 
-impl Default for KeyCache {
-    fn default() -> Self {
-        Self {
-            entries: Cache::builder()
-                .max_capacity(CACHE_LIMIT)
-                .time_to_live(CACHE_TTL)
-                .build(),
-            revocations: Arc::default(),
-        }
-    }
-}
-
-impl KeyCache {
-    /// The cached answer for a key hash: `Some(None)` is a key known not to be active.
-    pub fn get(&self, hash: &[u8]) -> Option<Option<Caller>> {
-        self.entries.get(hash)
-    }
-
-    /// To take before reading the database for a key.
-    pub fn ticket(&self) -> u64 {
-        *self.revocations.lock().expect("revocations lock")
-    }
-
-    /// Keeps a lookup's answer, unless a key was revoked after the lookup's `ticket` (the answer
-    /// may predate the revocation). False when it was not kept.
-    pub fn remember(&self, ticket: u64, hash: Vec<u8>, caller: Option<Caller>) -> bool {
-        // Held while inserting, so a revocation cannot slip between the check and the insert.
-        let revocations = self.revocations.lock().expect("revocations lock");
-        if *revocations != ticket {
-            return false;
-        }
-        self.entries.insert(hash, caller);
-        true
-    }
-
-    /// Drops a revoked key; call it after the revocation is committed.
-    pub fn forget(&self, hash: &[u8]) {
-        let mut revocations = self.revocations.lock().expect("revocations lock");
-        *revocations += 1;
-        self.entries.invalidate(hash);
-    }
+fn key_cache() -> KeyCache {
+    FencedCache::new(
+        Cache::builder()
+            .max_capacity(CACHE_LIMIT)
+            .time_to_live(CACHE_TTL)
+            .build(),
+    )
 }
 
 #[derive(Clone)]
@@ -96,7 +55,7 @@ impl ApiKeyAuth {
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
-            keys: KeyCache::default(),
+            keys: key_cache(),
             used: Cache::builder()
                 .max_capacity(CACHE_LIMIT)
                 .time_to_live(LAST_USED_EVERY)
@@ -201,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_raced_a_revocation_is_not_kept() {
-        let cache = KeyCache::default();
+        let cache = key_cache();
         let hash = api_keys::hash("hk_raced");
         // A lookup reads the key while it is still active...
         let ticket = cache.ticket();
@@ -218,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_forgotten_key_is_gone_at_once() {
-        let cache = KeyCache::default();
+        let cache = key_cache();
         let hash = api_keys::hash("hk_known");
         let known = caller();
         assert!(cache.remember(cache.ticket(), hash.clone(), known));
