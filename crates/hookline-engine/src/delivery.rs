@@ -133,6 +133,9 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                     }
                     drop(held);
                     drop(permit);
+                    // A worker is free, and its organization may have room again: claim now
+                    // rather than after the idle poll, so a backlog drains at the workers' pace.
+                    engine.wake.notify_one();
                 });
             }
             if !full {

@@ -565,3 +565,26 @@ async fn invalid_arguments_are_never_queued() {
     let call = settled(&app, &org, answer["id"].as_str().unwrap()).await;
     assert_eq!(call["attempts"], 0);
 }
+
+/// A finished delivery claims the next due call at once: a backlog drains at the workers' pace,
+/// not one claim per idle poll.
+#[tokio::test]
+async fn a_backlog_drains_as_fast_as_deliveries_finish() {
+    let app = TestApp::spawn_with(RawSettings {
+        delivery_workers: 2,
+        ..quick()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    // The first deliveries are slow, so the rest pile up behind them.
+    receiver.then(Reply::json(200, json!({})).delayed(Duration::from_secs(1)));
+    receiver.then(Reply::json(200, json!({})).delayed(Duration::from_secs(1)));
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    for n in 0..60 {
+        accept(&app, &org, &session_id, n).await;
+    }
+    // 58 quick deliveries after the slow ones: one per 250 ms poll would need about 15 s.
+    let got = receiver.wait_for(60, Duration::from_secs(8)).await;
+    assert_eq!(got.len(), 60);
+}
