@@ -243,14 +243,32 @@ impl Environment {
 
     pub fn stop(&self) {
         if let Ok(mut s) = self.server.lock() {
-            let _ = s.kill();
-            let _ = s.wait();
+            terminate(&mut s);
         }
         if let Some(n) = &self.nginx {
             if let Ok(mut c) = n.child.lock() {
-                let _ = c.kill();
-                let _ = c.wait();
+                terminate(&mut c);
             }
         }
     }
+}
+
+/// SIGTERM, then waits (up to 15 s) for the process to exit; SIGKILL only if it does not. nginx's
+/// master stops its worker on SIGTERM, whereas SIGKILL would leave the worker running.
+fn terminate(child: &mut std::process::Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
