@@ -99,16 +99,23 @@ impl Caches {
         Ok(Some(cached))
     }
 
+    /// The compiled validator of a session's tool, if it has been compiled already (compiling
+    /// is slow work, done by [`Caches::validator`] off the runtime).
+    pub fn compiled_validator(
+        &self,
+        session_id: Uuid,
+        tool: &SnapshotTool,
+    ) -> Option<Arc<ArgumentValidator>> {
+        self.validators.get(&validator_key(session_id, tool))
+    }
+
     /// The compiled validator of a session's tool.
     pub fn validator(
         &self,
         session_id: Uuid,
         tool: &SnapshotTool,
     ) -> Result<Arc<ArgumentValidator>, String> {
-        let key = match (tool.tool_id, tool.version) {
-            (Some(id), Some(version)) => ValidatorKey::Stored(id, version),
-            _ => ValidatorKey::Inline(session_id, tool.tool.definition.name().to_owned()),
-        };
+        let key = validator_key(session_id, tool);
         if let Some(found) = self.validators.get(&key) {
             return Ok(found);
         }
@@ -142,6 +149,13 @@ impl Caches {
     /// Forgets an organization's signing secrets (after a rotation on this instance).
     pub fn forget_secrets(&self, org_id: Uuid) {
         self.secrets.forget(&org_id);
+    }
+}
+
+fn validator_key(session_id: Uuid, tool: &SnapshotTool) -> ValidatorKey {
+    match (tool.tool_id, tool.version) {
+        (Some(id), Some(version)) => ValidatorKey::Stored(id, version),
+        _ => ValidatorKey::Inline(session_id, tool.tool.definition.name().to_owned()),
     }
 }
 

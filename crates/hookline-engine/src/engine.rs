@@ -269,21 +269,33 @@ impl Engine {
         }
     }
 
-    /// Every problem with a call's arguments: the tool's schema (checked off the runtime, see
-    /// [`Checker`]) and, for webhooks, the values its URL's path templates would take.
+    /// Every problem with a call's arguments: the tool's schema (checked here when the check is
+    /// bounded small work, otherwise off the runtime, see [`Checker`]) and, for webhooks, the
+    /// values its URL's path templates would take.
     async fn check_arguments(
         &self,
         session: &Arc<CachedSession>,
         tool_name: &str,
         arguments: &Value,
     ) -> Violations {
+        // The usual check (a compiled validator, a few arguments) costs microseconds: run it
+        // here. Compiling, and checks whose size is not bounded small, go off the runtime.
+        let compiled = session
+            .config
+            .tool(tool_name)
+            .and_then(|tool| self.caches.compiled_validator(session.id, tool))
+            .filter(|v| v.is_cheap_for(arguments));
+        if let Some(validator) = compiled {
+            let found = validator.validate(arguments);
+            return path_problems(session, tool_name, arguments, found);
+        }
         let (caches, shared, name, args) = (
             self.caches.clone(),
             session.clone(),
             tool_name.to_owned(),
             arguments.clone(),
         );
-        let mut found = self
+        let found = self
             .checker
             .run(move || {
                 let tool = shared
@@ -296,14 +308,7 @@ impl Engine {
                     .unwrap_or_else(|e| Violations::single("arguments", e))
             })
             .await;
-        if found.is_empty() {
-            if let Some(ToolDefinition::Server(webhook)) =
-                session.config.tool(tool_name).map(|t| &t.tool.definition)
-            {
-                found = request::path_value_problems(webhook, arguments);
-            }
-        }
-        found
+        path_problems(session, tool_name, arguments, found)
     }
 
     /// The stored call for a repeated `toolCallId`. If it looks unfinished, its end may still sit
@@ -603,6 +608,24 @@ impl std::fmt::Display for PrepareError {
             Self::Other(e) => f.write_str(e),
         }
     }
+}
+
+/// The schema's problems, or when there are none, those of the values a webhook's path
+/// templates would take.
+fn path_problems(
+    session: &CachedSession,
+    tool_name: &str,
+    arguments: &Value,
+    found: Violations,
+) -> Violations {
+    if found.is_empty() {
+        if let Some(ToolDefinition::Server(webhook)) =
+            session.config.tool(tool_name).map(|t| &t.tool.definition)
+        {
+            return request::path_value_problems(webhook, arguments);
+        }
+    }
+    found
 }
 
 /// A call that could not be prepared (its secrets did not open, say): the cause goes to the log

@@ -1,8 +1,10 @@
 //! Argument checks off the async runtime, bounded in concurrency and time.
 //!
 //! Validation is CPU work whose cost depends on a customer's schema and an LLM's arguments. The
-//! definition-time budget (`hookline_schema::expansion`) keeps it small, and this keeps it off the
-//! runtime's worker threads anyway: each check runs on a blocking thread, at most [`PARALLEL`] at
+//! definition-time budget (`hookline_schema::expansion`) keeps it small; a check that is bounded
+//! small work (`ArgumentValidator::is_cheap_for`, the usual case) runs where the call runs, and
+//! every other check, and every compile, is kept off the runtime's worker threads: it runs on a
+//! blocking thread, at most [`PARALLEL`] at
 //! once, and a caller waits at most [`TIME_BUDGET`] (for a permit and the check together) before
 //! its call fails as `invalid_arguments`. A check cannot be interrupted once it runs; it keeps its
 //! permit until it ends, so a slow one can only ever occupy its own slot.

@@ -128,9 +128,16 @@ pub fn pointer_to_path(pointer: &str) -> String {
     out
 }
 
+/// The work below which a check is cheap enough to run on an async worker thread: the schema's
+/// expanded nodes times the arguments' weight (see [`ArgumentValidator::is_cheap_for`]). At this
+/// size a check takes a few microseconds, less than handing it to another thread would.
+pub const INLINE_WORK: usize = 4_096;
+
 /// A compiled argument validator for one tool.
 pub struct ArgumentValidator {
     validator: Option<Validator>,
+    /// The schema's size with every reference expanded (1 when there is none).
+    nodes: usize,
 }
 
 impl std::fmt::Debug for ArgumentValidator {
@@ -144,14 +151,49 @@ impl ArgumentValidator {
     /// measured again first (two schemas' worth of budget): a tool stored before the budget
     /// existed, or written by any other path, still never reaches the validator oversized.
     pub fn new(schema: Option<&Value>) -> Result<Self, String> {
-        if let Some(Err(refusal)) =
-            schema.map(|s| expansion::measure_within(s, 2 * expansion::MAX_NODES))
-        {
-            return Err(format!("the tool's parameter schema {}", refusal.message()));
-        }
+        let nodes = match schema.map(|s| expansion::measure_within(s, 2 * expansion::MAX_NODES)) {
+            Some(Err(refusal)) => {
+                return Err(format!("the tool's parameter schema {}", refusal.message()))
+            }
+            Some(Ok(nodes)) => nodes.max(1),
+            None => 1,
+        };
         Ok(Self {
             validator: schema.map(compile).transpose()?,
+            nodes,
         })
+    }
+
+    /// Whether checking `arguments` is bounded small work: the schema's nodes times the
+    /// arguments' weight (one per value, plus one per 64 bytes of text, which patterns and
+    /// formats scan) stays under [`INLINE_WORK`]. Stops weighing as soon as it is not.
+    pub fn is_cheap_for(&self, arguments: &Value) -> bool {
+        let mut left = INLINE_WORK / self.nodes;
+        let mut pending = vec![arguments];
+        while let Some(value) = pending.pop() {
+            let weight = match value {
+                Value::String(s) => 1 + s.len() / 64,
+                _ => 1,
+            };
+            let Some(rest) = left.checked_sub(weight) else {
+                return false;
+            };
+            left = rest;
+            match value {
+                Value::Array(items) => pending.extend(items),
+                Value::Object(map) => {
+                    for (key, item) in map {
+                        let Some(rest) = left.checked_sub(1 + key.len() / 64) else {
+                            return false;
+                        };
+                        left = rest;
+                        pending.push(item);
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
     }
 
     /// Every problem with `arguments`, each under `arguments.<path>`.
@@ -168,6 +210,27 @@ impl ArgumentValidator {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod cheap_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn small_checks_are_cheap_and_large_ones_are_not() {
+        let schema = json!({"type": "object", "properties": {"orderId": {"type": "string"}}});
+        let v = ArgumentValidator::new(Some(&schema)).unwrap();
+        assert!(v.is_cheap_for(&json!({"orderId": "ORD-12345"})));
+        // Many values, or one long text, are work for a blocking thread.
+        let many: Vec<u32> = (0..5_000).collect();
+        assert!(!v.is_cheap_for(&json!({"orderId": many})));
+        assert!(!v.is_cheap_for(&json!({"orderId": "x".repeat(1 << 20)})));
+        // A large schema makes even small arguments work.
+        let wide = crate::expansion::wide_fan_out_schema(3, 13);
+        let big = ArgumentValidator::new(Some(&wide)).unwrap();
+        assert!(!big.is_cheap_for(&json!({"a": 1})));
     }
 }
 
