@@ -101,6 +101,7 @@ pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
         .with_state(state.clone());
     Router::new()
         .merge(ops)
+        .merge(crate::lab::router(state.clone()))
         .merge(hookline_registry::router(state.clone()))
         .merge(hookline_sessions::router(state.clone()))
         .merge(hookline_engine::router(state, engine))

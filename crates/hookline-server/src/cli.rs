@@ -139,6 +139,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     tracing::info!(
         address = %local,
         mode = ?mode,
+        lab = %format!("http://{local}/lab"),
         docs = %format!("http://{local}/docs"),
         openapi = %format!("http://{local}/openapi.json"),
         "hookline is listening"

@@ -5,5 +5,6 @@
 
 pub mod app;
 pub mod cli;
+pub mod lab;
 pub mod openapi;
 pub mod telemetry;

@@ -1,0 +1,65 @@
+// The Lab is a client of the public REST API: the organization's API key lives in this tab's
+// sessionStorage only (never a URL, a cookie or a log) and goes out as a bearer header.
+
+const KEY = 'hookline.lab.apiKey';
+
+export const auth = {
+  key: () => sessionStorage.getItem(KEY),
+  set: (key) => sessionStorage.setItem(KEY, key),
+  clear: () => sessionStorage.removeItem(KEY),
+};
+
+/** An error answer: status and the RFC 7807 problem document. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+  get errors() {
+    return Array.isArray(this.problem.errors) ? this.problem.errors : [];
+  }
+}
+
+/** Calls the API with the stored key; a 401 signs the Lab out (the key was revoked). */
+export async function api(method, path, body, { key } = {}) {
+  const bearer = key || auth.key();
+  const headers = {};
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit',
+    cache: 'no-store',
+  });
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = text; }
+  }
+  if (!response.ok) {
+    if (response.status === 401 && !key) {
+      auth.clear();
+      window.dispatchEvent(new CustomEvent('lab:signed-out', {
+        detail: 'Your API key was refused (revoked or unknown), so the Lab signed you out. Sign in with another key.',
+      }));
+    }
+    throw new ApiError(response.status, typeof data === 'object' ? data : { detail: String(data || '') });
+  }
+  return data;
+}
+
+export const get = (path) => api('GET', path);
+export const post = (path, body) => api('POST', path, body ?? {});
+export const put = (path, body) => api('PUT', path, body);
+export const del = (path) => api('DELETE', path);
+
+/** Query string from an object, skipping empty values. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,311 @@
+// Tools: the list (search, pages) and the editor for webhook, client and system tools.
+import { h, mount, field, uid } from './dom.js';
+import { get, post, put, del, query, ApiError } from './api.js';
+import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed } from './ui.js';
+import { schemaEditor } from './schema.js';
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
+// What a response carries besides the definition; left out of exports and updates.
+const READ_ONLY = ['id', 'createdAt', 'updatedAt', 'usageCount'];
+
+export function kindOf(tool) {
+  if (tool.type === 'server') return 'Webhook';
+  if (tool.type === 'client') return 'Client';
+  return 'System';
+}
+
+export async function toolsPage(main, page = 1, search = '') {
+  document.title = 'Tools · Hookline Lab';
+  const searchIn = h('input', { type: 'search', value: search, id: uid('search'), placeholder: 'Name or description' });
+  const results = h('div', { class: 'results', 'aria-live': 'polite' });
+  const form = h('form', { class: 'search', role: 'search' },
+    h('label', { for: searchIn.id, text: 'Search tools' }), searchIn, h('button', { type: 'submit' }, 'Search'));
+  form.addEventListener('submit', (e) => { e.preventDefault(); load(1); });
+  let timer;
+  searchIn.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => load(1), 250); });
+  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' })), form, results);
+
+  async function load(p) {
+    let list;
+    try {
+      list = await get(`/v1/tools${query({ page: p, perPage: 10, search: searchIn.value.trim() })}`);
+    } catch (e) {
+      return failed(results, e);
+    }
+    if (!list.data.length) {
+      mount(results, h('p', { class: 'empty', text: searchIn.value ? 'No tool matches.' : 'No tools yet. Create one, or start from a template.' }));
+      return;
+    }
+    mount(results,
+      h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
+        h('thead', {}, h('tr', {}, ['Name', 'Type', 'Description', 'Personas', ''].map((t) => h('th', { scope: 'col', text: t })))),
+        h('tbody', {}, list.data.map((t) => h('tr', {},
+          h('td', {}, link(`/lab/tools/${t.id}`, t.name, { class: 'mono' })),
+          h('td', { text: kindOf(t) }),
+          h('td', { class: 'desc', text: t.description || '' }),
+          h('td', { class: 'num', text: String(t.usageCount ?? 0) }),
+          h('td', {}, t.type === 'server' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
+      pager(list.meta, load));
+  }
+  await load(page);
+}
+
+/** The definition of a tool, as the API takes it (what an export holds). */
+export function definitionOf(tool) {
+  const out = {};
+  for (const [k, v] of Object.entries(tool)) if (!READ_ONLY.includes(k) && v !== null) out[k] = v;
+  return out;
+}
+
+export async function toolEditor(main, id) {
+  let tool = null;
+  if (id) {
+    try { tool = await get(`/v1/tools/${encodeURIComponent(id)}`); } catch (e) { return failed(main, e); }
+  }
+  document.title = `${tool ? tool.name : 'New tool'} · Hookline Lab`;
+  const root = h('div', { class: 'editor' });
+  mount(main, root);
+  render(root, tool, tool ? definitionOf(tool) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
+}
+
+function render(root, stored, def) {
+  const kind = def.type === 'server' ? 'webhook' : def.type;
+  const form = h('form', { class: 'card tool-form', novalidate: true });
+  const errors = h('div', { class: 'form-errors', role: 'alert', hidden: true });
+
+  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['client', 'Client tool'], ['system', 'System tool']]
+    .map(([v, t]) => h('option', { value: v, text: t })));
+  typeSelect.value = kind;
+  typeSelect.disabled = !!stored;
+  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. Client: the browser does it. System: built-in actions.' });
+  typeSelect.addEventListener('change', () => {
+    const next = typeSelect.value;
+    render(root, stored, { ...collect(true), type: next === 'webhook' ? 'server' : next, subtype: next === 'webhook' ? 'webhook' : undefined });
+  });
+
+  let nameInput;
+  if (kind === 'system') {
+    nameInput = h('select', {}, SYSTEM_NAMES.map((n) => h('option', { value: n, text: n })));
+    if (def.name) nameInput.value = def.name;
+  } else {
+    nameInput = h('input', { type: 'text', value: def.name || '', spellcheck: 'false', autocomplete: 'off', class: 'mono', placeholder: 'check_order_status' });
+  }
+  const name = field('Name', nameInput, { field: 'name', hint: kind === 'system' ? null : 'snake_case, 1–64 characters, unique in your organization.' });
+  const description = field(kind === 'system' ? 'Description (optional)' : 'Description',
+    h('textarea', { rows: 3, value: def.description || '' }), { field: 'description', hint: 'When the LLM should call it (and when not).' });
+
+  const parts = [errors, type, name, description].map((p) => p.wrap || p);
+  let collectKind = () => ({});
+
+  if (kind === 'webhook') {
+    const url = field('URL', h('input', { type: 'url', value: def.url || '', spellcheck: 'false', class: 'mono', placeholder: 'https://api.example.com/orders/{orderId}' }),
+      { field: 'url', hint: 'https:// (http:// in development mode). {name} in the path is filled from the argument of that name.' });
+    const method = field('Method', h('select', {}, METHODS.map((m) => h('option', { value: m, text: m }))), { field: 'method' });
+    method.input.value = (def.method || 'POST').toUpperCase();
+    const headers = headersEditor(def.headers || {});
+    const params = schemaEditor('Parameters', 'parameters', def.parameters);
+    const qparams = schemaEditor('Query parameters', 'queryParameters', def.queryParameters ?? null, { optional: true });
+    const awaitResponse = checkbox('Await response', def.awaitResponse !== false, 'awaitResponse', 'Wait for the answer and give it to the LLM; off: fire-and-forget, delivered at least once with retries.');
+    const timeout = field('Timeout (seconds)', h('input', { type: 'number', min: 1, max: 60, value: def.timeoutSeconds ?? 60 }), { field: 'timeoutSeconds' });
+    const disable = checkbox('Disable interruptions', !!def.disableInterruptions, 'disableInterruptions', 'The persona cannot be interrupted while this call runs.');
+    parts.push(h('div', { class: 'row' }, method.wrap, url.wrap), headers.el, params.el, qparams.el,
+      h('div', { class: 'row' }, awaitResponse.wrap, timeout.wrap, disable.wrap));
+    collectKind = (lenient) => ({
+      url: url.input.value.trim(),
+      method: method.input.value,
+      headers: headers.value(),
+      parameters: lenient ? safe(params) : params.value(),
+      queryParameters: lenient ? safe(qparams) : qparams.value(),
+      awaitResponse: awaitResponse.input.checked,
+      timeoutSeconds: numberOrNull(timeout.input.value),
+      disableInterruptions: disable.input.checked,
+    });
+  } else if (kind === 'client') {
+    const params = schemaEditor('Parameters', 'parameters', def.parameters);
+    const awaitResult = checkbox('Await result', !!def.awaitResult, 'awaitResult', 'Wait for the browser to send a result back.');
+    const timeout = field('Result timeout (seconds)', h('input', { type: 'number', min: 1, max: 600, value: def.resultTimeoutSeconds ?? 10 }), { field: 'resultTimeoutSeconds' });
+    parts.push(params.el, h('div', { class: 'row' }, awaitResult.wrap, timeout.wrap));
+    collectKind = (lenient) => ({
+      parameters: lenient ? safe(params) : params.value(),
+      awaitResult: awaitResult.input.checked,
+      resultTimeoutSeconds: numberOrNull(timeout.input.value),
+    });
+  }
+
+  function collect(lenient = false) {
+    const out = { type: kind === 'webhook' ? 'server' : kind };
+    if (kind === 'webhook') out.subtype = 'webhook';
+    out.name = nameInput.value.trim();
+    const d = description.input.value;
+    if (d.trim() || kind !== 'system') out.description = d;
+    Object.assign(out, collectKind(lenient));
+    for (const [k, v] of Object.entries(out)) if (v === null || v === undefined) delete out[k];
+    return out;
+  }
+
+  const save = h('button', { type: 'submit', class: 'primary' }, stored ? 'Save changes' : 'Create tool');
+  form.append(...parts, h('div', { class: 'actions' }, save,
+    stored && kind === 'webhook' ? link(`/lab/tools/${stored.id}/test`, 'Test this tool', { class: 'button' }) : null,
+    stored ? h('button', { type: 'button', class: 'danger', onclick: () => remove(stored) }, 'Delete') : null));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearProblem(form);
+    let body;
+    try { body = collect(); } catch (e) {
+      showProblem(form, new ApiError(400, { detail: e.message, errors: [] }));
+      return;
+    }
+    // An update sends every field; a field left out stays as it is, a cleared one is sent as null.
+    if (stored) {
+      for (const k of ['queryParameters']) if (!(k in body) && stored[k] != null) body[k] = null;
+      delete body.type; delete body.subtype;
+    }
+    save.disabled = true;
+    try {
+      const saved = stored ? await put(`/v1/tools/${stored.id}`, body) : await post('/v1/tools', body);
+      flash(stored ? `Saved ${saved.name}.` : `Created ${saved.name}.`, 'ok');
+      if (stored) render(root, saved, definitionOf(saved));
+      else navigate(`/lab/tools/${saved.id}`, { replace: true });
+    } catch (e) {
+      showProblem(form, e);
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  const title = stored ? h('h1', {}, 'Tool ', h('span', { class: 'mono', text: stored.name })) : h('h1', { text: 'Create tool' });
+  mount(root, h('p', { class: 'crumbs' }, link('/lab/tools', '← Tools')), title,
+    stored ? null : templatesBar(root, stored),
+    form, importExport(root, stored, () => collect(true)));
+}
+
+function safe(editor) {
+  try { return editor.value(); } catch { return undefined; }
+}
+
+function numberOrNull(text) {
+  return text === '' ? null : Number(text);
+}
+
+function checkbox(label, checked, path, hint) {
+  const input = h('input', { type: 'checkbox', checked, id: uid('cb') });
+  const error = h('p', { class: 'field-error', hidden: true });
+  const wrap = h('div', { class: 'field check', dataset: { field: path } },
+    h('label', { for: input.id }, input, ` ${label}`), hint ? h('p', { class: 'hint', text: hint }) : null, error);
+  return { wrap, input };
+}
+
+/** Header rows: values are masked (a stored value shows only its preview), editable, removable. */
+function headersEditor(initial) {
+  const rows = h('div', { class: 'header-rows' });
+  function row(name, value) {
+    const nameIn = h('input', { value: name, 'aria-label': 'Header name', spellcheck: 'false', class: 'mono', placeholder: 'Authorization' });
+    // A saved value comes back as its masked preview, which is safe to show as it is.
+    const valueIn = h('input', { type: String(value).startsWith('••••') ? 'text' : 'password', value, 'aria-label': `Value of header ${name || ''}`.trim(), spellcheck: 'false', autocomplete: 'off', class: 'mono', placeholder: 'Bearer …' });
+    const reveal = h('button', { type: 'button', class: 'link', 'aria-pressed': String(valueIn.type === 'text') }, valueIn.type === 'text' ? 'Hide' : 'Show');
+    reveal.addEventListener('click', () => {
+      const shown = valueIn.type === 'text';
+      valueIn.type = shown ? 'password' : 'text';
+      reveal.textContent = shown ? 'Show' : 'Hide';
+      reveal.setAttribute('aria-pressed', String(!shown));
+    });
+    nameIn.addEventListener('change', () => { r.dataset.field = `headers.${nameIn.value.trim()}`; valueIn.setAttribute('aria-label', `Value of header ${nameIn.value.trim()}`); });
+    const r = h('div', { class: 'header-row field', dataset: { field: `headers.${name}` } },
+      nameIn, valueIn, reveal,
+      h('button', { type: 'button', class: 'link danger', onclick: () => r.remove() }, 'Remove'),
+      h('p', { class: 'field-error', hidden: true }));
+    r.read = () => [nameIn.value.trim(), valueIn.value];
+    return r;
+  }
+  for (const [k, v] of Object.entries(initial)) rows.append(row(k, v));
+  const add = h('button', { type: 'button' }, 'Add header');
+  add.addEventListener('click', () => { const r = row('', ''); rows.append(r); r.querySelector('input').focus(); });
+  const el = h('fieldset', { class: 'field headers', dataset: { field: 'headers' } },
+    h('legend', { text: 'Headers' }),
+    h('p', { class: 'hint', text: 'Values are stored encrypted and never shown again: a saved value appears as •••• and its last 4 characters; leave it as it is to keep it.' }),
+    rows, add, h('p', { class: 'field-error', hidden: true }));
+  return {
+    el,
+    value() {
+      const out = {};
+      for (const r of rows.children) {
+        const [k, v] = r.read();
+        if (k) out[k] = v;
+      }
+      return out;
+    },
+  };
+}
+
+function templatesBar(root, stored) {
+  const select = h('select', { id: uid('tpl') }, h('option', { value: '', text: 'Choose a template…' }));
+  const use = h('button', { type: 'button' }, 'Use template');
+  let templates = [];
+  get('/lab/assets/templates.json').then((list) => {
+    templates = list;
+    for (const [i, t] of list.entries()) select.append(h('option', { value: String(i), text: t.name }));
+  }).catch(() => {});
+  use.addEventListener('click', () => {
+    const t = templates[Number(select.value)];
+    if (select.value === '' || !t) return;
+    render(root, stored, structuredClone(t));
+    flash(`Filled in from the template ${t.name}: change the URL and headers to your own.`, 'info');
+  });
+  return h('div', { class: 'card templates' },
+    h('label', { for: select.id, text: 'Start from a template (the product’s common use cases)' }),
+    h('div', { class: 'row' }, select, use));
+}
+
+function importExport(root, stored, current) {
+  const area = h('textarea', { id: uid('json'), rows: 10, spellcheck: 'false', class: 'mono' });
+  const error = h('p', { class: 'field-error', hidden: true });
+  const exportBtn = h('button', { type: 'button' }, 'Export as JSON');
+  exportBtn.addEventListener('click', () => {
+    area.value = JSON.stringify(current(), null, 2);
+    const blob = new Blob([area.value], { type: 'application/json' });
+    const name = `${current().name || 'tool'}.json`;
+    const a = h('a', { href: URL.createObjectURL(blob), download: name }, `Download ${name}`);
+    mount(links, a);
+  });
+  const links = h('span');
+  const importBtn = h('button', { type: 'button' }, 'Import into the form');
+  importBtn.addEventListener('click', () => {
+    error.hidden = true;
+    try {
+      const def = JSON.parse(area.value);
+      if (!def || typeof def !== 'object' || Array.isArray(def)) throw new Error('a tool is a JSON object');
+      for (const k of READ_ONLY) delete def[k];
+      render(root, stored, def);
+      flash('Imported into the form; save to keep it.', 'info');
+    } catch (e) {
+      error.textContent = `Cannot import: ${e.message}`;
+      error.hidden = false;
+    }
+  });
+  const file = h('input', { type: 'file', accept: 'application/json,.json', id: uid('file') });
+  file.addEventListener('change', async () => { if (file.files[0]) area.value = await file.files[0].text(); });
+  return h('details', { class: 'card import-export' },
+    h('summary', { text: 'Import / export JSON' }),
+    h('label', { for: area.id, text: 'Tool definition (as POST /v1/tools takes it)' }), area, error,
+    h('div', { class: 'row' }, h('label', { for: file.id, text: 'Read a file:' }), file),
+    h('div', { class: 'actions' }, exportBtn, importBtn, links));
+}
+
+async function remove(tool) {
+  if (!confirm(`Delete the tool ${tool.name}?`)) return;
+  try {
+    await del(`/v1/tools/${tool.id}`);
+  } catch (e) {
+    if (e.status === 409 && Array.isArray(e.problem.personas)) {
+      const names = e.problem.personas.map((p) => p.name).join(', ');
+      if (!confirm(`${tool.name} is used by: ${names}. Detach it from them and delete it?`)) return;
+      await del(`/v1/tools/${tool.id}?force=true`);
+    } else {
+      flash(`Could not delete: ${e.message}`, 'error');
+      return;
+    }
+  }
+  flash(`Deleted ${tool.name}.`, 'ok');
+  navigate('/lab/tools');
+}

@@ -1,0 +1,90 @@
+// Shared page pieces: navigation, the flash line, 422 errors next to their fields, pagers.
+import { h, mount } from './dom.js';
+
+/** Client-side navigation (the server answers the same page for every /lab/* path). */
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState({}, '', path);
+  else history.pushState({}, '', path);
+  window.dispatchEvent(new Event('lab:navigate'));
+}
+
+export function flash(message, kind = 'info') {
+  const el = document.getElementById('flash');
+  mount(el, message ? h('p', { class: `flash ${kind}`, text: message }) : null);
+}
+
+/** A link that navigates inside the Lab. */
+export function link(path, text, attrs = {}) {
+  return h('a', { href: path, ...attrs }, text);
+}
+
+/**
+ * Shows an API error on a form: each field error next to the field whose `data-field` is the
+ * longest prefix of its path (`parameters.properties.orderId.type` lands on the orderId row),
+ * the rest in the summary at the top. Returns how many were placed at a field.
+ */
+export function showProblem(form, error) {
+  clearProblem(form);
+  const summary = form.querySelector('.form-errors');
+  const fields = [...form.querySelectorAll('[data-field]')];
+  const lines = [];
+  let placed = 0;
+  for (const e of error.errors || []) {
+    const path = e.field || '';
+    const target = fields
+      .filter((f) => {
+        const p = f.dataset.field;
+        return path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`);
+      })
+      .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
+    const slot = target?.querySelector(':scope > .field-error, :scope > td > .field-error');
+    if (slot) {
+      const suffix = path === target.dataset.field ? '' : ` (${path})`;
+      slot.append(h('span', { text: `${e.message}${suffix}` }));
+      slot.hidden = false;
+      target.classList.add('invalid');
+      target.querySelector('input, select, textarea')?.setAttribute('aria-invalid', 'true');
+      placed += 1;
+    } else {
+      lines.push(`${path || 'body'}: ${e.message}`);
+    }
+  }
+  if (summary) {
+    mount(summary, h('p', { text: error.message || 'The request was refused' }),
+      lines.length ? h('ul', {}, lines.map((l) => h('li', { text: l }))) : null);
+    summary.hidden = false;
+  }
+  const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
+  if (first) first.focus();
+  return placed;
+}
+
+export function clearProblem(form) {
+  for (const slot of form.querySelectorAll('.field-error')) {
+    slot.replaceChildren();
+    slot.hidden = true;
+  }
+  for (const f of form.querySelectorAll('.invalid')) f.classList.remove('invalid');
+  for (const i of form.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+  const summary = form.querySelector('.form-errors');
+  if (summary) { summary.replaceChildren(); summary.hidden = true; }
+}
+
+/** "Page 2 of 5" with previous/next buttons, from a list's `meta`. */
+export function pager(meta, go) {
+  return h('nav', { class: 'pager', 'aria-label': 'Pages' },
+    h('button', { type: 'button', disabled: !meta.prev, onclick: () => go(meta.prev) }, 'Previous'),
+    h('span', { text: `Page ${meta.currentPage} of ${Math.max(meta.lastPage, 1)} · ${meta.total} in all` }),
+    h('button', { type: 'button', disabled: !meta.next, onclick: () => go(meta.next) }, 'Next'));
+}
+
+/** A page heading with optional actions on the right. */
+export function heading(title, ...actions) {
+  return h('div', { class: 'page-head' }, h('h1', { text: title }), h('div', { class: 'actions' }, actions));
+}
+
+/** Shows a load failure in the page (a 401 has signed out already). */
+export function failed(main, error) {
+  if (error.status === 401) return;
+  mount(main, h('p', { class: 'flash error', text: `Could not load: ${error.message}` }));
+}

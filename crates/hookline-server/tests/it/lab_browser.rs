@@ -1,0 +1,356 @@
+//! The Lab in a real browser (headless Chromium over WebDriver) against the real app on a fresh
+//! database: the journeys a person makes, with real clicks and typing, and screenshots of each
+//! main page at 1280×800 and 390×844 (in `$HOOKLINE_LAB_SCREENSHOTS`, else the test target's
+//! temporary directory; docs/lab/ holds those of the last green run).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{Receiver, Reply, TestApp};
+use crate::webdriver::{keys, Browser};
+
+fn screenshots() -> PathBuf {
+    std::env::var_os("HOOKLINE_LAB_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-screenshots"))
+}
+
+/// Screenshots of the page as it is, at a desktop and at a phone's size.
+async fn snap(browser: &Browser, name: &str) {
+    let dir = screenshots();
+    browser.screenshot(&dir, &format!("{name}-1280x800")).await;
+    browser.viewport(390, 844, true).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    browser.screenshot(&dir, &format!("{name}-390x844")).await;
+    browser.viewport(1280, 800, false).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+}
+
+/// Opens the Lab and signs in by pasting `key` and pressing Enter.
+async fn sign_in(browser: &Browser, app: &TestApp, key: &str) {
+    browser.goto(&app.url("/lab")).await;
+    assert_eq!(browser.wait_path("/lab/sign-in").await, "/lab/sign-in");
+    browser.type_into("#main input[type=password]", key).await;
+    browser.press(keys::ENTER).await;
+    browser.wait_path("/lab/tools").await;
+    browser.wait_text("#flash", "Signed in").await;
+}
+
+fn seed(name: &str) -> Value {
+    let path = format!(
+        "{}/../../examples/tools/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_the_lab() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(
+        200,
+        json!({"status": "shipped", "eta": "tomorrow"}),
+    ))
+    .await;
+    let browser = Browser::start().await;
+
+    browser.goto(&app.url("/lab")).await;
+    browser.wait_path("/lab/sign-in").await;
+    snap(&browser, "sign-in").await;
+    sign_in(&browser, &app, &org.key).await;
+
+    // The seed's check_order_status, typed into the form, first with a name that is not snake_case.
+    let seed = seed("check_order_status");
+    browser.click("#create-tool").await;
+    browser.wait_path("/lab/tools/new").await;
+    let form = ".tool-form";
+    browser
+        .type_into(
+            &format!("{form} [data-field=name] input"),
+            "Check Order Status",
+        )
+        .await;
+    browser
+        .type_into(
+            &format!("{form} [data-field=description] textarea"),
+            seed["description"].as_str().unwrap(),
+        )
+        .await;
+    let url = receiver.url("/orders/status");
+    browser
+        .type_into(&format!("{form} [data-field=url] input"), &url)
+        .await;
+    browser.click(".headers > button").await;
+    browser
+        .type_into(
+            ".header-row input[aria-label='Header name']",
+            "Authorization",
+        )
+        .await;
+    browser
+        .type_into(".header-row input[type=password]", "Bearer YOUR_API_KEY")
+        .await;
+    for (i, (name, description)) in [
+        ("orderId", "Order ID or order number"),
+        ("email", "Customer email for verification"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        browser.click("[data-field=parameters] .add-property").await;
+        let row = format!(
+            "[data-field=parameters] table.properties tbody tr:nth-child({})",
+            i + 1
+        );
+        browser
+            .type_into(&format!("{row} input[aria-label='Property name']"), name)
+            .await;
+        browser
+            .type_into(
+                &format!("{row} input[aria-label='Description']"),
+                description,
+            )
+            .await;
+        if name == "orderId" {
+            browser
+                .click(&format!("{row} input[aria-label='Required']"))
+                .await;
+        }
+    }
+    browser.click(&format!("{form} button[type=submit]")).await;
+    let error = browser
+        .wait_text(
+            &format!("{form} [data-field=name] .field-error"),
+            "snake_case",
+        )
+        .await;
+    assert!(error.contains("must be snake_case"), "{error}");
+    assert_eq!(
+        browser.path().await,
+        "/lab/tools/new",
+        "nothing was created"
+    );
+    snap(&browser, "tool-form-error").await;
+    browser
+        .clear(&format!("{form} [data-field=name] input"))
+        .await;
+    browser
+        .type_into(
+            &format!("{form} [data-field=name] input"),
+            "check_order_status",
+        )
+        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    browser
+        .wait_text("#flash", "Created check_order_status")
+        .await;
+    let tool_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    let (_, stored) = org.get(&app, &format!("/v1/tools/{tool_id}")).await;
+    for field in [
+        "type",
+        "subtype",
+        "name",
+        "description",
+        "method",
+        "parameters",
+        "awaitResponse",
+    ] {
+        assert_eq!(stored[field], seed[field], "{field}");
+    }
+    assert_eq!(stored["url"], url);
+    assert_eq!(stored["headers"], json!({"Authorization": "••••_KEY"}));
+    // The header's masked preview is what the form shows now.
+    let shown = browser
+        .eval(
+            "return document.querySelector('.header-row input[aria-label^=Value]').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, "••••_KEY");
+    snap(&browser, "tool-edit").await;
+
+    browser.click("a[href='/lab/tools']").await;
+    browser.wait_text("#main table", "check_order_status").await;
+    snap(&browser, "tools").await;
+
+    // Attach it to a persona on the build page, by keyboard: Add Tool, pick it, Add, save.
+    browser.click("#nav a[href='/lab/personas']").await;
+    browser.type_into("#main form input", "Support").await;
+    browser.press(keys::ENTER).await;
+    let build = browser.wait_path("/lab/build/").await;
+    let persona_id = build.rsplit('/').next().unwrap().to_owned();
+    browser
+        .type_into(
+            "[data-field=systemPrompt] textarea",
+            "You help customers with their orders.",
+        )
+        .await;
+    browser
+        .eval("document.getElementById('add-tool').focus()", json!([]))
+        .await;
+    browser.press(keys::ENTER).await;
+    browser.find(".add-tool select").await;
+    browser.press("check").await;
+    browser.press(keys::TAB).await;
+    browser.press(keys::ENTER).await;
+    browser
+        .wait_text("#attached-tools", "check_order_status")
+        .await;
+    browser.click("#save-persona").await;
+    browser.wait_text("#flash", "Saved Support").await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["toolIds"], json!([tool_id]), "{persona}");
+    assert_eq!(
+        persona["systemPrompt"],
+        "You help customers with their orders."
+    );
+    snap(&browser, "build").await;
+    browser.click("#nav a[href='/lab/personas']").await;
+    browser.wait_text("#main table", "Support").await;
+    snap(&browser, "personas").await;
+
+    // Dry run: the request as it would go, nothing sent.
+    browser
+        .goto(&app.url(&format!("/lab/tools/{tool_id}/test")))
+        .await;
+    browser.type_into("input[name=orderId]", "A-1001").await;
+    browser.click("#dry-run").await;
+    let line = browser.wait_text("#request-line", "POST").await;
+    assert_eq!(line, format!("POST {url}"));
+    let result = browser.text(".result").await;
+    for expected in [
+        "webhook-signature",
+        "webhook-id",
+        "Authorization",
+        "••••_KEY",
+        "\"orderId\": \"A-1001\"",
+    ] {
+        assert!(result.contains(expected), "{expected} in {result}");
+    }
+    assert!(!result.contains("YOUR_API_KEY"), "{result}");
+    assert!(receiver.requests().is_empty(), "a dry run sends nothing");
+    snap(&browser, "tool-test").await;
+    // For real: status, body and time.
+    browser.click("#send-real").await;
+    let response = browser.wait_text("#response-line", "HTTP 200").await;
+    assert!(response.contains(" ms"), "{response}");
+    browser.wait_text("#response-body", "shipped").await;
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got[0].json(), json!({"orderId": "A-1001"}));
+    assert_eq!(got[0].header("authorization"), "Bearer YOUR_API_KEY");
+
+    // The Playground: a session, the call run by hand, its card completed from the event stream.
+    browser
+        .goto(&app.url(&format!("/lab/playground/{persona_id}")))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground", "Live").await;
+    browser.type_into("input[name=orderId]", "B-2002").await;
+    browser.click("#run-call").await;
+    let card = browser.wait_text("#tool-cards", "completed").await;
+    assert!(
+        card.contains("check_order_status") && card.contains("tomorrow"),
+        "{card}"
+    );
+    receiver.wait_for(2, Duration::from_secs(10)).await;
+    snap(&browser, "playground").await;
+
+    browser.click("#nav a[href='/lab/sessions']").await;
+    browser.click("#main ul.plain button").await;
+    browser
+        .wait_text("#main .cards", "check_order_status")
+        .await;
+    snap(&browser, "sessions").await;
+    browser.click("#nav a[href='/lab/settings']").await;
+    browser.wait_text("#main", "Signing secrets").await;
+    browser.wait_text("#main table", "test").await;
+    snap(&browser, "settings").await;
+}
+
+#[tokio::test]
+async fn markup_an_organization_wrote_is_shown_as_text_and_never_runs() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let markup = "<img src=x onerror=alert(1)>";
+    let (status, tool) = org
+        .post(
+            &app,
+            "/v1/tools",
+            &json!({"type": "client", "name": "show_banner", "description": markup}),
+        )
+        .await;
+    assert_eq!(status, 201, "{tool}");
+    org.post(
+        &app,
+        "/v1/personas",
+        &json!({"name": markup, "toolIds": [tool["id"]]}),
+    )
+    .await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+    let shown = browser.wait_text("#main td.desc", "onerror").await;
+    assert_eq!(shown, markup);
+    browser.click("#main a.mono").await;
+    browser.wait_text("#main h1", "show_banner").await;
+    let description = browser
+        .eval(
+            "return document.querySelector('[data-field=description] textarea').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(description, markup);
+    browser.click("#nav a[href='/lab/personas']").await;
+    assert_eq!(browser.wait_text("#main td a", "<img").await, markup);
+    let images = browser
+        .eval("return document.querySelectorAll('img').length", json!([]))
+        .await;
+    assert_eq!(images, 0, "no element was made from the text");
+    assert_eq!(browser.dialog().await, None, "no script ran");
+}
+
+#[tokio::test]
+async fn a_revoked_key_signs_the_lab_out_with_a_message() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let browser = Browser::start().await;
+
+    // Revoked elsewhere: the next page the Lab loads is refused, and it signs out.
+    sign_in(&browser, &app, &org.key).await;
+    let (_, keys_list) = org.get(&app, "/v1/api-keys").await;
+    let (_, second) = org
+        .post(&app, "/v1/api-keys", &json!({"name": "second"}))
+        .await;
+    let first = keys_list["data"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = org.delete(&app, &format!("/v1/api-keys/{first}")).await;
+    assert_eq!(status, 204);
+    browser.click("#nav a[href='/lab/personas']").await;
+    browser.wait_path("/lab/sign-in").await;
+    let message = browser.wait_text("#flash", "signed you out").await;
+    assert!(message.contains("refused"), "{message}");
+    let kept = browser
+        .eval("return sessionStorage.length", json!([]))
+        .await;
+    assert_eq!(kept, 0, "the key is forgotten");
+    snap(&browser, "signed-out").await;
+
+    // Revoked from the Lab's own settings page, the key this tab uses.
+    let key = second["key"].as_str().unwrap();
+    sign_in(&browser, &app, key).await;
+    browser.click("#nav a[href='/lab/settings']").await;
+    browser.wait_text("#main table", "this tab").await;
+    browser
+        .click("#main button.danger[aria-label^='Revoke second']")
+        .await;
+    let question = browser.dialog().await.expect("a confirmation");
+    assert!(question.contains("sign out"), "{question}");
+    browser.accept_dialog().await;
+    browser.wait_path("/lab/sign-in").await;
+    browser.wait_text("#flash", "signed you out").await;
+    let (status, _) = app
+        .call(reqwest::Method::GET, "/v1/tools", Some(key), None)
+        .await;
+    assert_eq!(status, 401, "the key was revoked");
+}

@@ -1,0 +1,307 @@
+//! A small WebDriver client (plain HTTP and JSON to Debian's `chromedriver`) driving a headless
+//! Chromium, for the Lab's browser journeys. Chromium is started with the flags that keep it
+//! off the network (no background networking, updates, sync or QUIC) and a fresh profile.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// The key W3C WebDriver names an element reference with.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long a lookup waits for the page to catch up.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+pub mod keys {
+    pub const ENTER: &str = "\u{E007}";
+    pub const TAB: &str = "\u{E004}";
+}
+
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    driver: Child,
+    profile: std::path::PathBuf,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+impl Browser {
+    /// Starts chromedriver on a free loopback port and a browser session with a 1280×800 viewport.
+    pub async fn start() -> Self {
+        assert!(
+            on_path("chromedriver") && on_path("chromium"),
+            "the Lab's browser tests need Chromium: apt-get install -y chromium chromium-driver (.ci/run does it)"
+        );
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let ready = http.get(format!("{base}/status")).send().await;
+            if let Ok(r) = ready {
+                let status: Value = r.json().await.unwrap_or_default();
+                if status["value"]["ready"] == true {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = std::env::temp_dir().join(format!("hookline-lab-{}", uuid::Uuid::new_v4()));
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1280,1000",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"args": args},
+            }}}))
+            .send()
+            .await
+            .expect("a session request")
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_owned();
+        let browser = Self {
+            http,
+            session: format!("{base}/session/{session}"),
+            driver,
+            profile,
+        };
+        browser.viewport(1280, 800, false).await;
+        browser
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.session));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer: Value = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .json()
+            .await
+            .unwrap();
+        answer["value"].clone()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let value = self
+            .command(reqwest::Method::POST, path, Some(body.clone()))
+            .await;
+        if let Some(error) = value.get("error") {
+            panic!("WebDriver {path} {body}: {error} {}", value["message"]);
+        }
+        value
+    }
+
+    /// Sets the viewport exactly (the window's size would include the browser's own chrome).
+    pub async fn viewport(&self, width: u32, height: u32, mobile: bool) {
+        self.post(
+            "/goog/cdp/execute",
+            json!({"cmd": "Emulation.setDeviceMetricsOverride",
+                   "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}}),
+        )
+        .await;
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.post("/url", json!({"url": url})).await;
+    }
+
+    /// Runs a script in the page; `arguments` are its arguments.
+    pub async fn eval(&self, script: &str, arguments: Value) -> Value {
+        self.post(
+            "/execute/sync",
+            json!({"script": script, "args": arguments}),
+        )
+        .await
+    }
+
+    pub async fn path(&self) -> String {
+        self.eval("return location.pathname", json!([]))
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits until `script` (a function body) returns something truthy, and returns it.
+    pub async fn wait_for(&self, what: &str, script: &str, arguments: Value) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let value = self.eval(script, arguments.clone()).await;
+            if !(value.is_null() || value == false || value == "") {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited in vain for {what} (page {}: {})",
+                self.path().await,
+                self.text("main").await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_path(&self, prefix: &str) -> String {
+        self.wait_for(
+            &format!("the page {prefix}"),
+            "return location.pathname.startsWith(arguments[0]) && location.pathname",
+            json!([prefix]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    /// The element `css` matches, once it exists and is shown.
+    pub async fn find(&self, css: &str) -> String {
+        self.wait_for(
+            &format!("an element {css}"),
+            "const e = document.querySelector(arguments[0]); return e && e.getClientRects().length > 0 && e",
+            json!([css]),
+        )
+        .await[ELEMENT]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.post(&format!("/element/{element}/click"), json!({}))
+            .await;
+    }
+
+    /// Types into the element as a person would (key by key).
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.post(&format!("/element/{element}/value"), json!({"text": text}))
+            .await;
+    }
+
+    pub async fn clear(&self, css: &str) {
+        let element = self.find(css).await;
+        self.post(&format!("/element/{element}/clear"), json!({}))
+            .await;
+    }
+
+    /// Presses keys on whatever has the focus.
+    pub async fn press(&self, keys: &str) {
+        let active = self
+            .command(reqwest::Method::GET, "/element/active", None)
+            .await;
+        let element = active[ELEMENT].as_str().expect("something has the focus");
+        self.post(&format!("/element/{element}/value"), json!({"text": keys}))
+            .await;
+    }
+
+    /// The text of the first element `css` matches (empty if none).
+    pub async fn text(&self, css: &str) -> String {
+        self.eval(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''",
+            json!([css]),
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Waits until the text of `css` contains `needle`, and returns it.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        self.wait_for(
+            &format!("{needle:?} in {css}"),
+            "const e = document.querySelector(arguments[0]); return e && e.innerText.includes(arguments[1]) && e.innerText",
+            json!([css, needle]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    /// The text of an open `alert`/`confirm`, if one is open.
+    pub async fn dialog(&self) -> Option<String> {
+        let value = self
+            .command(reqwest::Method::GET, "/alert/text", None)
+            .await;
+        value.as_str().map(str::to_owned)
+    }
+
+    pub async fn accept_dialog(&self) {
+        self.post("/alert/accept", json!({})).await;
+    }
+
+    /// Saves a PNG of the viewport as `dir/name.png`.
+    pub async fn screenshot(&self, dir: &std::path::Path, name: &str) {
+        use base64::Engine as _;
+        let data = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().expect("a screenshot"))
+            .unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Closing the session quits Chromium; then chromedriver goes. A thread of its own: this
+        // may run inside the test's runtime, which cannot be blocked on.
+        let (http, session) = (self.http.clone(), self.session.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(10), http.delete(&session).send())
+                    .await;
+            });
+        })
+        .join();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
