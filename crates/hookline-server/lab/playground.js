@@ -73,10 +73,11 @@ function runSession(area, s) {
   const form = h('form', { class: 'card', novalidate: true },
     h('div', { class: 'form-errors', role: 'alert', hidden: true }),
     h('p', { class: 'hint mono', text: `Session ${s.sessionId}` }),
-    s.tools.length ? [h('label', { for: toolSelect.id, text: 'Tool' }), toolSelect, argsSlot,
-      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'run-call' }, 'Run tool call'))]
+    s.tools.length ? [field('Tool', toolSelect, { field: 'toolName' }).wrap, argsSlot]
       : h('p', { text: 'This persona has no tools: attach some on its build page.' }),
-    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'danger', onclick: end }, 'End session')));
+    h('div', { class: 'actions' },
+      s.tools.length ? h('button', { type: 'submit', class: 'primary', id: 'run-call' }, 'Run tool call') : null,
+      h('button', { type: 'button', class: 'danger', onclick: end }, 'End session')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearProblem(form);

@@ -27,7 +27,7 @@ export async function toolTestPage(main, id) {
     return;
   }
   const args = argumentsForm(mergedSchema(tool));
-  const result = h('section', { class: 'result', 'aria-live': 'polite', 'aria-label': 'Result' });
+  const result = h('section', { class: 'result', 'aria-live': 'polite', 'aria-label': 'Result', id: 'test-result' });
   const dry = h('button', { type: 'submit', class: 'primary', id: 'dry-run' }, 'Dry run');
   const real = h('button', { type: 'button', id: 'send-real' }, 'Send for real');
   const form = h('form', { class: 'card', novalidate: true },

@@ -17,12 +17,20 @@ fn screenshots() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-screenshots"))
 }
 
-/// Screenshots of the page as it is, at a desktop and at a phone's size.
+/// Screenshots of the page from its top, at a desktop and at a phone's size.
 async fn snap(browser: &Browser, name: &str) {
+    snap_at(browser, name, None).await;
+}
+
+/// Screenshots with `focus` (a selector) scrolled into view, else the top of the page.
+async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
+    let scroll = "const e = arguments[0] && document.querySelector(arguments[0]); if (e) e.scrollIntoView(); else window.scrollTo(0, 0);";
+    browser.eval(scroll, json!([focus])).await;
     let dir = screenshots();
     browser.screenshot(&dir, &format!("{name}-1280x800")).await;
     browser.viewport(390, 844, true).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
+    browser.eval(scroll, json!([focus])).await;
     browser.screenshot(&dir, &format!("{name}-390x844")).await;
     browser.viewport(1280, 800, false).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
@@ -133,7 +141,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         "/lab/tools/new",
         "nothing was created"
     );
-    snap(&browser, "tool-form-error").await;
+    snap_at(&browser, "tool-form-error", Some(".form-errors")).await;
     browser
         .clear(&format!("{form} [data-field=name] input"))
         .await;
@@ -232,7 +240,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     }
     assert!(!result.contains("YOUR_API_KEY"), "{result}");
     assert!(receiver.requests().is_empty(), "a dry run sends nothing");
-    snap(&browser, "tool-test").await;
+    snap_at(&browser, "tool-test", Some("#test-result")).await;
     // For real: status, body and time.
     browser.click("#send-real").await;
     let response = browser.wait_text("#response-line", "HTTP 200").await;
@@ -256,7 +264,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         "{card}"
     );
     receiver.wait_for(2, Duration::from_secs(10)).await;
-    snap(&browser, "playground").await;
+    snap_at(&browser, "playground", Some("#tool-cards")).await;
 
     browser.click("#nav a[href='/lab/sessions']").await;
     browser.click("#main ul.plain button").await;

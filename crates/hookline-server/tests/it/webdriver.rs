@@ -286,14 +286,17 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Closing the session quits Chromium; then chromedriver goes. A thread of its own: this
-        // may run inside the test's runtime, which cannot be blocked on.
-        let (http, session) = (self.http.clone(), self.session.clone());
+        // Closing the session quits Chromium (killing chromedriver alone would leave it running);
+        // then chromedriver goes. A thread and a runtime of its own, since this may run inside the
+        // test's runtime, which cannot be blocked on; and a client of its own, since a client's
+        // pooled connections belong to the runtime that made them.
+        let session = self.session.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
+            let http = reqwest::Client::builder().no_proxy().build().unwrap();
             rt.block_on(async {
                 let _ = tokio::time::timeout(Duration::from_secs(10), http.delete(&session).send())
                     .await;
