@@ -52,7 +52,9 @@ export function schemaEditor(label, path, initial, { optional = false } = {}) {
       const out = { type: typeIn.value, ...row.extra };
       if (descIn.value.trim()) out.description = descIn.value;
       const values = enumIn.value.split(',').map((v) => v.trim()).filter(Boolean);
-      if (values.length) out.enum = typeIn.value === 'number' || typeIn.value === 'integer' ? values.map(Number) : values;
+      const numeric = (typeIn.value === 'number' || typeIn.value === 'integer') && values.every((v) => Number.isFinite(Number(v)));
+      // Values that are not numbers are sent as typed, so the server can name the mistake.
+      if (values.length) out.enum = numeric ? values.map(Number) : values;
       return { name: nameIn.value.trim(), prop: out, required: reqIn.checked };
     };
     for (const i of [nameIn, typeIn, descIn, enumIn, reqIn]) i.addEventListener('change', () => { row.dataset.field = `${path}.properties.${nameIn.value.trim()}`; sync(); });

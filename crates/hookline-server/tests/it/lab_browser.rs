@@ -362,3 +362,178 @@ async fn a_revoked_key_signs_the_lab_out_with_a_message() {
         .await;
     assert_eq!(status, 401, "the key was revoked");
 }
+
+/// Picks the option with `value` in the select `css`, as a change a person makes.
+async fn choose(browser: &Browser, css: &str, value: &str) {
+    browser.find(css).await;
+    browser
+        .eval(
+            "const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event('change', {bubbles: true}))",
+            json!([css, value]),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn the_tool_editor_handles_every_kind_raw_schemas_imports_headers_pages_and_order() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    for i in 0..11 {
+        let (status, body) = org
+            .post(
+                &app,
+                "/v1/tools",
+                &json!({"type": "client", "name": format!("filler_{i:02}"), "description": "A filler"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+
+    // Pages and search.
+    browser.wait_text(".pager", "Page 1 of 2").await;
+    browser.click(".pager button:last-child").await;
+    browser.wait_text(".pager", "Page 2 of 2").await;
+    browser.type_into("input[type=search]", "filler_07").await;
+    browser.wait_text(".pager", "1 in all").await;
+    assert_eq!(
+        browser.text("#main tbody").await.matches("filler_").count(),
+        1
+    );
+
+    // A client tool whose raw JSON Schema the server refuses: the error lands on Parameters.
+    browser.click("#create-tool").await;
+    choose(&browser, ".tool-form [data-field=type] select", "client").await;
+    browser
+        .type_into(".tool-form [data-field=name] input", "show_map")
+        .await;
+    browser
+        .type_into(
+            ".tool-form [data-field=description] textarea",
+            "Shows a map",
+        )
+        .await;
+    browser
+        .click("[data-field=parameters] [role=tab]:nth-child(2)")
+        .await;
+    browser.clear("[data-field=parameters] textarea").await;
+    browser
+        .type_into(
+            "[data-field=parameters] textarea",
+            r#"{"type": "object", "properties": {"city": {"type": "strnig"}}}"#,
+        )
+        .await;
+    browser.click(".tool-form button[type=submit]").await;
+    let error = browser
+        .wait_text("[data-field=parameters] > .field-error", "strnig")
+        .await;
+    assert!(error.contains("parameters.properties.city.type"), "{error}");
+    browser.clear("[data-field=parameters] textarea").await;
+    browser
+        .type_into(
+            "[data-field=parameters] textarea",
+            r#"{"type": "object", "properties": {"city": {"type": "string", "minLength": 2}}, "required": ["city"]}"#,
+        )
+        .await;
+    // Back to the table: the property shows, and the keyword the table has no column for stays.
+    browser
+        .click("[data-field=parameters] [role=tab]:nth-child(1)")
+        .await;
+    let name = browser
+        .eval("return document.querySelector(\"[data-field=parameters] input[aria-label='Property name']\").value", json!([]))
+        .await;
+    assert_eq!(name, "city");
+    browser
+        .click(".tool-form [data-field=awaitResult] input")
+        .await;
+    browser.click(".tool-form button[type=submit]").await;
+    browser.wait_text("#flash", "Created show_map").await;
+    let client_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    let (_, client) = org.get(&app, &format!("/v1/tools/{client_id}")).await;
+    assert_eq!(client["type"], "client");
+    assert_eq!(client["awaitResult"], true);
+    assert_eq!(
+        client["parameters"],
+        json!({"type": "object", "properties": {"city": {"type": "string", "minLength": 2}}, "required": ["city"]})
+    );
+
+    // A system tool.
+    browser.goto(&app.url("/lab/tools/new")).await;
+    choose(&browser, ".tool-form [data-field=type] select", "system").await;
+    choose(&browser, ".tool-form [data-field=name] select", "end_call").await;
+    browser.click(".tool-form button[type=submit]").await;
+    browser.wait_text("#flash", "Created end_call").await;
+
+    // Import a definition as JSON (the seed's get_weather), then drop its header and save.
+    browser.goto(&app.url("/lab/tools/new")).await;
+    browser.click(".import-export summary").await;
+    browser
+        .type_into(".import-export textarea", &seed("get_weather").to_string())
+        .await;
+    browser
+        .click(".import-export .actions button:nth-child(2)")
+        .await;
+    browser.wait_text("#flash", "Imported").await;
+    let imported = browser
+        .eval(
+            "return document.querySelector('.tool-form [data-field=name] input').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(imported, "get_weather");
+    let headers = browser
+        .eval(
+            "return document.querySelectorAll('.header-row').length",
+            json!([]),
+        )
+        .await;
+    let seed_headers = seed("get_weather")["headers"]
+        .as_object()
+        .map_or(0, |h| h.len());
+    assert_eq!(headers, seed_headers);
+    browser.click(".tool-form button[type=submit]").await;
+    browser.wait_text("#flash", "Created get_weather").await;
+    let weather_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(seed_headers, 1);
+    browser.click(".header-row button.danger").await;
+    browser.click(".tool-form button[type=submit]").await;
+    browser.wait_text("#flash", "Saved get_weather").await;
+    let (_, weather) = org.get(&app, &format!("/v1/tools/{weather_id}")).await;
+    assert_eq!(weather["headers"], json!({}), "{weather}");
+
+    // Reorder on the build page: Down moves the first tool after the second.
+    let (_, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Guide", "toolIds": [client_id, weather_id]}),
+        )
+        .await;
+    let persona_id = persona["id"].as_str().unwrap();
+    browser
+        .goto(&app.url(&format!("/lab/build/{persona_id}")))
+        .await;
+    browser
+        .click("button[aria-label='Move show_map down']")
+        .await;
+    browser.wait_text("#main", "Unsaved changes").await;
+    browser.click("#save-persona").await;
+    browser.wait_text("#flash", "Saved Guide").await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["toolIds"], json!([weather_id, client_id]));
+    browser
+        .click("#attached-tools button[aria-label='Remove show_map']")
+        .await;
+    browser.wait_text("#main", "Unsaved changes").await;
+    browser.click("#save-persona").await;
+    browser
+        .wait_for(
+            "the save",
+            "return !document.getElementById('main').innerText.includes('Unsaved changes')",
+            json!([]),
+        )
+        .await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["toolIds"], json!([weather_id]));
+}
