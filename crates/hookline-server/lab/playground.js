@@ -92,7 +92,10 @@ function runSession(area, s) {
     try { await post(`/v1/sessions/${s.sessionId}/end`, {}); } catch (e) { flash(`Could not end: ${e.message}`, 'error'); }
   }
   function update(id, patch) {
-    const state = { ...(byCall.get(id)?.state || {}), ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    const before = byCall.get(id)?.state || {};
+    const state = { ...before, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    // Answers and events may arrive in either order: a finished call never goes back to running.
+    if (['completed', 'failed'].includes(before.status)) state.status = before.status;
     let card = byCall.get(id)?.el;
     if (!card) { card = h('li', { class: 'tool-card card' }); cards.prepend(card); }
     byCall.set(id, { el: card, state });
@@ -103,7 +106,32 @@ function runSession(area, s) {
         state.executionTime !== undefined ? h('span', { class: 'hint', text: `${state.executionTime} ms` }) : null),
       h('h3', { text: 'Arguments' }), code(state.arguments ?? {}),
       state.result !== undefined ? [h('h3', { text: 'Result' }), code(state.result)] : null,
-      errorText ? h('p', { class: 'flash error', text: errorText }) : null);
+      errorText ? h('p', { class: 'flash error', text: errorText }) : null,
+      clientTool(state.toolName) && !['completed', 'failed'].includes(state.status) ? resultForm(id) : null);
+  }
+  function clientTool(name) {
+    return s.tools.find((t) => t.name === name)?.type === 'client';
+  }
+  // A client tool is carried out by the browser: here the person plays that part and answers.
+  function resultForm(toolCallId) {
+    const box = field('Result (JSON, or text)', h('textarea', { rows: 3, class: 'mono', placeholder: '{"shown": true}' }), { field: 'result' });
+    const answer = async (asError) => {
+      const text = box.input.value;
+      let body;
+      if (asError) body = { error: text || 'refused by the person in the Lab' };
+      else {
+        try { body = { result: text.trim() ? JSON.parse(text) : null }; } catch { body = { result: text }; }
+      }
+      try {
+        await post(`/v1/sessions/${s.sessionId}/tool-calls/${encodeURIComponent(toolCallId)}/result`, body);
+        update(toolCallId, asError ? { status: 'failed', error: body.error } : { status: 'completed', result: body.result });
+      } catch (e) { flash(`Could not send the result: ${e.message}`, 'error'); }
+    };
+    return h('div', { class: 'client-result' },
+      h('p', { text: 'This is a client tool: the browser carries it out. Answer for it:' }), box.wrap,
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', onclick: () => answer(false) }, 'Send result'),
+        h('button', { type: 'button', onclick: () => answer(true) }, 'Send as error')));
   }
   // The event stream authenticates with the session's client secret (EventSource cannot send a
   // header); the organization's API key never goes into a URL.

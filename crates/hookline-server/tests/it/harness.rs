@@ -75,6 +75,12 @@ impl Drop for Cleanup {
     }
 }
 
+/// A loopback port nobody listens on right now (for a process the test starts).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
 pub const TEST_KEY: [u8; 32] = [42; 32];
 
 pub fn test_key_b64() -> String {

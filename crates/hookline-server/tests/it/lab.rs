@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::{cleanup_guard, fresh_database_url, test_key_b64, TestApp};
+use crate::harness::{cleanup_guard, free_port, fresh_database_url, test_key_b64, TestApp};
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     app.client.get(app.url(path)).send().await.unwrap()
@@ -171,10 +171,7 @@ async fn the_dev_sign_in_does_not_exist_in_production() {
 #[tokio::test]
 async fn serve_dev_names_the_lab_and_its_one_click_sign_in_gives_a_working_key() {
     let _cleanup = cleanup_guard();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let dir = std::env::temp_dir().join(format!("hookline-lab-dev-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("log");

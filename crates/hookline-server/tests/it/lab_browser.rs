@@ -375,7 +375,8 @@ async fn choose(browser: &Browser, css: &str, value: &str) {
 }
 
 #[tokio::test]
-async fn the_tool_editor_handles_every_kind_raw_schemas_imports_headers_pages_and_order() {
+async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_results_work_in_the_lab(
+) {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
     for i in 0..11 {
@@ -536,4 +537,34 @@ async fn the_tool_editor_handles_every_kind_raw_schemas_imports_headers_pages_an
         .await;
     let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["toolIds"], json!([weather_id]));
+
+    // The Playground asks the person for a client tool's result, and the card completes with it.
+    let (_, mapper) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Mapper", "toolIds": [client_id]}),
+        )
+        .await;
+    browser
+        .goto(&app.url(&format!(
+            "/lab/playground/{}",
+            mapper["id"].as_str().unwrap()
+        )))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground", "Live").await;
+    browser.type_into("input[name=city]", "Paris").await;
+    browser.click("#run-call").await;
+    browser
+        .type_into("#tool-cards .client-result textarea", r#"{"shown": true}"#)
+        .await;
+    browser
+        .click("#tool-cards .client-result button.primary")
+        .await;
+    let card = browser.wait_text("#tool-cards", "completed").await;
+    assert!(
+        card.contains("\"shown\": true") && card.contains("Paris"),
+        "{card}"
+    );
 }

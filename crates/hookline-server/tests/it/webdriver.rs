@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::harness::free_port;
+
 /// The key W3C WebDriver names an element reference with.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a lookup waits for the page to catch up.
@@ -22,11 +24,6 @@ pub struct Browser {
     session: String,
     driver: Child,
     profile: std::path::PathBuf,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 fn on_path(program: &str) -> bool {
