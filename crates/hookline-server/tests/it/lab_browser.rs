@@ -22,8 +22,18 @@ async fn snap(browser: &Browser, name: &str) {
     snap_at(browser, name, None).await;
 }
 
-/// Screenshots with `focus` (a selector) scrolled into view, else the top of the page.
+/// Screenshots with `focus` (a selector) scrolled into view, else the top of the page; and
+/// first, every control on the page has a label (a person with a screen reader can use it).
 async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
+    let unlabelled = browser
+        .eval(
+            "return [...document.querySelectorAll('input, select, textarea')]
+                .filter((e) => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                .map((e) => e.outerHTML.slice(0, 120))",
+            json!([]),
+        )
+        .await;
+    assert_eq!(unlabelled, json!([]), "controls without a label on {name}");
     let scroll = "const e = arguments[0] && document.querySelector(arguments[0]); if (e) e.scrollIntoView(); else window.scrollTo(0, 0);";
     browser.eval(scroll, json!([focus])).await;
     let dir = screenshots();
