@@ -37,8 +37,8 @@ async function renderKeys(section) {
     const mine = current.startsWith(k.keyPrefix);
     return h('tr', {},
       h('td', { text: k.name }), h('td', { class: 'mono', text: `${k.keyPrefix}…` }),
-      h('td', { text: new Date(k.createdAt).toLocaleString() }),
-      h('td', { text: k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never' }),
+      h('td', { 'data-label': 'Created', text: new Date(k.createdAt).toLocaleString() }),
+      h('td', { 'data-label': 'Last used', text: k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : 'never' }),
       h('td', {}, mine ? h('span', { class: 'badge', text: 'this tab' }) : null),
       h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${k.name} (${k.keyPrefix})`, onclick: () => revoke(k, mine) }, 'Revoke')));
   });

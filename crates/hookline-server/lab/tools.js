@@ -44,7 +44,7 @@ export async function toolsPage(main, page = 1, search = '') {
           h('td', {}, link(`/lab/tools/${t.id}`, t.name, { class: 'mono' })),
           h('td', { text: kindOf(t) }),
           h('td', { class: 'desc', text: t.description || '' }),
-          h('td', { class: 'num', text: String(t.usageCount ?? 0) }),
+          h('td', { class: 'num', 'data-label': 'Personas', text: String(t.usageCount ?? 0) }),
           h('td', {}, t.type === 'server' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
       pager(list.meta, load));
   }
@@ -242,7 +242,8 @@ function templatesBar(root, stored) {
   const select = h('select', { id: uid('tpl') }, h('option', { value: '', text: 'Choose a template…' }));
   const use = h('button', { type: 'button' }, 'Use template');
   let templates = [];
-  get('/lab/assets/templates.json').then((list) => {
+  // A file of the Lab itself, not the API: fetched without the key.
+  fetch('/lab/assets/templates.json', { credentials: 'omit' }).then((r) => r.json()).then((list) => {
     templates = list;
     for (const [i, t] of list.entries()) select.append(h('option', { value: String(i), text: t.name }));
   }).catch(() => {});
