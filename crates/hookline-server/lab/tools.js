@@ -88,6 +88,8 @@ function render(root, stored, def) {
   if (kind === 'system') {
     nameInput = h('select', {}, SYSTEM_NAMES.map((n) => h('option', { value: n, text: n })));
     if (def.name) nameInput.value = def.name;
+    // A name carried over from another type is not a system tool's: start from the first one.
+    if (!nameInput.value) nameInput.value = SYSTEM_NAMES[0];
   } else {
     nameInput = h('input', { type: 'text', value: def.name || '', spellcheck: 'false', autocomplete: 'off', class: 'mono', placeholder: 'check_order_status' });
   }
