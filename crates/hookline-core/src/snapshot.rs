@@ -2,7 +2,7 @@
 //! issued. Later edits to stored tools do not reach a session; header values stay sealed in it.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::sealed_tool::SealedTool;
@@ -41,16 +41,32 @@ pub struct SnapshotTool {
 
 impl SnapshotTool {
     /// What a browser may see of the tool: never its URL or headers.
-    pub fn public_view(&self) -> Value {
+    pub fn public_view(&self) -> PublicToolView {
         let d = &self.tool.definition;
-        json!({
-            "name": d.name(),
-            "type": d.tool_type(),
-            "subtype": d.subtype(),
-            "description": d.description(),
-            "parameters": d.llm_parameters(),
-        })
+        PublicToolView {
+            name: d.name().to_owned(),
+            tool_type: d.tool_type(),
+            subtype: d.subtype(),
+            description: d.description().to_owned(),
+            parameters: d.llm_parameters(),
+        }
     }
+}
+
+/// A session's tool as its readers see it: no URL, no headers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicToolView {
+    pub name: String,
+    /// `server`, `client` or `system`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, pattern = "^(server|client|system)$")]
+    pub tool_type: &'static str,
+    #[schema(value_type = Option<String>)]
+    pub subtype: Option<&'static str>,
+    pub description: String,
+    /// The JSON Schema the LLM fills (path, query and body parameters merged).
+    #[schema(value_type = Object)]
+    pub parameters: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

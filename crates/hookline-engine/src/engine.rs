@@ -30,6 +30,7 @@ use crate::outcome::{error_value, ErrorKind, Outcome};
 use crate::request::{self, Signing};
 use crate::starter::Starter;
 use crate::validation::Checker;
+use crate::views::CallAnswerView;
 
 /// Longest a `toolCallId` may be.
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
@@ -67,7 +68,7 @@ pub enum CallError {
 #[derive(Debug, Clone)]
 pub struct CallAnswer {
     pub accepted: bool,
-    pub body: Value,
+    pub body: CallAnswerView,
 }
 
 pub struct Engine {
@@ -255,7 +256,7 @@ impl Engine {
                 self.wake.notify_one();
                 Ok(CallAnswer {
                     accepted: true,
-                    body: json!({"id": id, "toolCallId": call.tool_call_id, "status": "pending"}),
+                    body: CallAnswerView::pending(id, &call.tool_call_id),
                 })
             }
             ToolDefinition::Server(_) => {
@@ -436,7 +437,7 @@ impl Engine {
         crate::metrics::record_call(call.tool.tool.definition.tool_type(), &outcome, elapsed);
         let now = Utc::now();
         // The answer and the event copy what they need; the call log then takes the rest whole.
-        let body = call_body(call.id, &call.tool_call_id, status, &outcome, ms);
+        let body = CallAnswerView::ended(call.id, &call.tool_call_id, status, &outcome, ms);
         let (event, data) = call.end_event(&outcome, ms);
         let attempt = (attempts > 0).then(|| attempt_entry(now, &outcome, ms));
         self.log
@@ -502,7 +503,7 @@ impl Engine {
     ) -> Result<CallAnswer, CallError> {
         let pending = CallAnswer {
             accepted: true,
-            body: json!({"id": call.id, "toolCallId": call.tool_call_id, "status": "pending"}),
+            body: CallAnswerView::pending(call.id, &call.tool_call_id),
         };
         // The started event must be stored before the browser can answer it.
         self.log.flush().await;
@@ -730,54 +731,11 @@ pub(crate) fn attempt_entry(at: chrono::DateTime<Utc>, outcome: &Outcome, ms: i6
     })
 }
 
-/// The answer body of a call that has ended.
-fn call_body(id: Uuid, tool_call_id: &str, status: &str, outcome: &Outcome, ms: i64) -> Value {
-    let mut body = json!({
-        "id": id,
-        "toolCallId": tool_call_id,
-        "status": status,
-        "result": outcome.result,
-        "executionTime": ms,
-    });
-    let map = body.as_object_mut().expect("an object");
-    if let Some(error) = &outcome.error {
-        map.insert("error".into(), error.clone());
-    }
-    if let Some(status) = outcome.http_status {
-        map.insert("httpStatus".into(), json!(status));
-    }
-    if outcome.truncated {
-        map.insert("truncated".into(), json!(true));
-    }
-    body
-}
-
 /// The answer for a call already stored (a repeated `toolCallId`, or a client answer).
 pub(crate) fn answer_for_record(r: &CallRecord) -> CallAnswer {
-    let done = r.status == "completed" || r.status == "failed";
-    let mut body = json!({"id": r.id, "toolCallId": r.tool_call_id, "status": r.status});
-    let map = body.as_object_mut().expect("an object");
-    if done {
-        map.insert(
-            "result".into(),
-            r.result.as_ref().map_or(Value::Null, |j| j.0.clone()),
-        );
-        map.insert(
-            "executionTime".into(),
-            json!(r.execution_time_ms.unwrap_or_default()),
-        );
-        if let Some(error) = &r.error {
-            map.insert("error".into(), error.0.clone());
-        }
-        if let Some(status) = r.http_status {
-            map.insert("httpStatus".into(), json!(status));
-        }
-        if r.truncated {
-            map.insert("truncated".into(), json!(true));
-        }
-    }
+    let body = CallAnswerView::of_record(r);
     CallAnswer {
-        accepted: !done,
+        accepted: body.result.is_none(),
         body,
     }
 }

@@ -14,10 +14,12 @@ pub mod metrics;
 pub mod outbound;
 pub mod outcome;
 pub mod request;
+pub mod requests;
 pub mod routes;
 pub mod signing;
 pub mod starter;
 pub mod validation;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -36,6 +38,11 @@ use routes::{calls, client_results, signing_secrets, tool_calls, tool_test, Engi
         tool_calls::run, calls::list, calls::read, client_results::post, tool_test::test,
         signing_secrets::list, signing_secrets::rotate,
     ),
+    components(schemas(
+        views::CallAnswerView, views::CallView, hookline_core::http::ListPage<views::CallView>, views::SigningSecretsView,
+        views::SigningSecretView, views::ToolTestView, requests::ToolCallRequest, requests::ToolCallArguments,
+        requests::ClientResultRequest, requests::ToolTestRequest,
+    )),
     tags(
         (name = "tool-calls", description = "Running tool calls, and the call log"),
         (name = "signing", description = "Standard Webhooks signing secrets"),

@@ -3,44 +3,38 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hookline_core::http::problem::responses::{BadRequest, Invalid, NotFound, Unauthorized};
-use serde_json::{json, Value};
+use hookline_core::http::problem::responses::{
+    BadRequest, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+};
 
-use crate::openapi::{ApiKeyCreated, ApiKeyInput, ApiKeyList};
+use crate::requests::ApiKeyInput;
+use crate::views::{ApiKeyView, NewApiKeyView};
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
 };
-use hookline_core::repo::api_keys::{self, ApiKey};
+use hookline_core::repo::api_keys;
 use hookline_schema::fields::Fields;
 use hookline_schema::Violations;
 
 const MAX_NAME_CHARS: usize = 100;
 
-fn key_json(k: &ApiKey) -> Value {
-    json!({
-        "id": k.id,
-        "name": k.name,
-        "keyPrefix": k.key_prefix,
-        "createdAt": k.created_at,
-        "lastUsedAt": k.last_used_at,
-    })
-}
-
 #[utoipa::path(
-    get, path = "/v1/api-keys", tag = "api-keys", summary = "List active API keys",
+    get, path = "/v1/api-keys", tag = "api-keys", summary = "List active API keys", operation_id = "listApiKeys",
     security(("apiKey" = [])),
     params(ListQuery),
     responses(
-        (status = 200, body = ApiKeyList),
+        (status = 200, body = ListPage<ApiKeyView>),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
     query: QueryMap,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<ListPage<ApiKeyView>>, ApiError> {
     let page = Pagination::from_query(&query)?;
     let search = query.get("search").map(str::to_lowercase);
     let mut keys = api_keys::list(&state.pool, caller.org_id).await?;
@@ -53,27 +47,29 @@ pub async fn list(
         .iter()
         .skip(page.offset() as usize)
         .take(page.per_page as usize)
-        .map(key_json)
+        .map(ApiKeyView::from)
         .collect();
     Ok(Json(ListPage::new(data, total, page)))
 }
 
 #[utoipa::path(
-    post, path = "/v1/api-keys", tag = "api-keys", summary = "Create an API key",
+    post, path = "/v1/api-keys", tag = "api-keys", summary = "Create an API key", operation_id = "createApiKey",
     security(("apiKey" = [])),
     request_body = ApiKeyInput,
     responses(
-        (status = 201, body = ApiKeyCreated),
+        (status = 201, body = NewApiKeyView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
     body: JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewApiKeyView>), ApiError> {
     let mut v = Violations::new();
     let name = match body.0.as_object() {
         None => {
@@ -99,24 +95,25 @@ pub async fn create(
     tracing::info!(key_id = %created.record.id, "API key created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": created.record.id,
-            "name": created.record.name,
-            "key": created.key.expose(),
-            "keyPrefix": created.record.key_prefix,
-            "createdAt": created.record.created_at,
-        })),
+        Json(NewApiKeyView {
+            id: created.record.id,
+            name: created.record.name,
+            key: created.key.expose().to_owned(),
+            key_prefix: created.record.key_prefix,
+            created_at: created.record.created_at,
+        }),
     ))
 }
 
 #[utoipa::path(
-    delete, path = "/v1/api-keys/{id}", tag = "api-keys", summary = "Revoke an API key at once",
+    delete, path = "/v1/api-keys/{id}", tag = "api-keys", summary = "Revoke an API key at once", operation_id = "revokeApiKey",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
     responses(
-        (status = 204),
+        (status = 204, description = "Revoked"),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn revoke(

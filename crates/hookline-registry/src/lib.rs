@@ -8,15 +8,16 @@ mod api_keys;
 mod merge;
 mod openapi;
 mod personas;
+pub mod requests;
 mod tools;
+pub mod views;
 
 use axum::routing::{get, post};
 use axum::Router;
 use hookline_core::http::CoreState;
 
 pub use openapi::RegistryApi;
-pub use personas::persona_json;
-pub use tools::tool_json;
+pub use views::{ApiKeyView, NewApiKeyView, PersonaView, ToolView};
 
 /// The registry's routes.
 pub fn router(state: CoreState) -> Router {
@@ -25,7 +26,7 @@ pub fn router(state: CoreState) -> Router {
         .route(
             "/v1/tools/{id}",
             get(tools::read)
-                .put(tools::update)
+                .put(tools::replace)
                 .patch(tools::update)
                 .delete(tools::delete),
         )
@@ -33,7 +34,7 @@ pub fn router(state: CoreState) -> Router {
         .route(
             "/v1/personas/{id}",
             get(personas::read)
-                .put(personas::update)
+                .put(personas::replace)
                 .patch(personas::update)
                 .delete(personas::delete),
         )

@@ -4,46 +4,26 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+    BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::openapi::{PersonaInput, PersonaList, PersonaResponse};
+use crate::requests::{PersonaInput, PersonaPatch};
+use crate::views::PersonaView;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
 };
-use hookline_core::repo::personas::{self, Persona, PersonaTool};
+use hookline_core::repo::personas::{self, Persona};
 use hookline_core::repo::tools;
 use hookline_schema::PersonaFields;
 
 use crate::merge::merge_top_level;
 
-/// A persona as the API shows it, with its tools in order.
-pub fn persona_json(p: &Persona, tools: &[PersonaTool]) -> Value {
-    let mine: Vec<&PersonaTool> = tools.iter().filter(|t| t.persona_id == p.id).collect();
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "description": p.description,
-        "systemPrompt": p.system_prompt,
-        "llmId": p.llm_id,
-        "languageCode": p.language_code,
-        "avatarId": p.avatar_id,
-        "voiceId": p.voice_id,
-        "toolIds": mine.iter().map(|t| t.id).collect::<Vec<_>>(),
-        "tools": mine.iter().map(|t| json!({
-            "id": t.id, "name": t.name, "type": t.tool_type, "subtype": t.subtype,
-        })).collect::<Vec<_>>(),
-        "createdAt": p.created_at,
-        "updatedAt": p.updated_at,
-    })
-}
-
-async fn render(db: &mut PgConnection, p: &Persona) -> Result<Json<Value>, ApiError> {
+async fn render(db: &mut PgConnection, p: &Persona) -> Result<Json<PersonaView>, ApiError> {
     let tools = personas::tools_of(db, &[p.id]).await?;
-    Ok(Json(persona_json(p, &tools)))
+    Ok(Json(PersonaView::new(p, &tools)))
 }
 
 fn parse(body: &Value) -> Result<PersonaFields, ApiError> {
@@ -51,22 +31,24 @@ fn parse(body: &Value) -> Result<PersonaFields, ApiError> {
 }
 
 #[utoipa::path(
-    post, path = "/v1/personas", tag = "personas", summary = "Create a persona",
+    post, path = "/v1/personas", tag = "personas", summary = "Create a persona", operation_id = "createPersona",
     security(("apiKey" = [])),
     request_body = PersonaInput,
     responses(
-        (status = 201, body = PersonaResponse),
+        (status = 201, body = PersonaView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
     body: JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PersonaView>), ApiError> {
     let fields = parse(&body.0)?;
     let mut tx = state.pool.begin().await?;
     crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
@@ -77,45 +59,48 @@ pub async fn create(
 }
 
 #[utoipa::path(
-    get, path = "/v1/personas", tag = "personas", summary = "List personas",
+    get, path = "/v1/personas", tag = "personas", summary = "List personas", operation_id = "listPersonas",
     security(("apiKey" = [])),
     params(ListQuery),
     responses(
-        (status = 200, body = PersonaList),
+        (status = 200, body = ListPage<PersonaView>),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
     query: QueryMap,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<ListPage<PersonaView>>, ApiError> {
     let page = Pagination::from_query(&query)?;
     let search = query.get("search").filter(|s| !s.is_empty());
     let mut conn = state.pool.acquire().await?;
     let (found, total) = personas::list(&mut conn, caller.org_id, search, page).await?;
     let ids: Vec<Uuid> = found.iter().map(|p| p.id).collect();
     let tools = personas::tools_of(&mut *conn, &ids).await?;
-    let data = found.iter().map(|p| persona_json(p, &tools)).collect();
+    let data = found.iter().map(|p| PersonaView::new(p, &tools)).collect();
     Ok(Json(ListPage::new(data, total, page)))
 }
 
 #[utoipa::path(
-    get, path = "/v1/personas/{id}", tag = "personas", summary = "Read a persona",
+    get, path = "/v1/personas/{id}", tag = "personas", summary = "Read a persona", operation_id = "getPersona",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = PersonaResponse),
+        (status = 200, body = PersonaView),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn read(
     State(state): State<CoreState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PersonaView>, ApiError> {
     let id = parse_id(&id, "persona")?;
     let mut conn = state.pool.acquire().await?;
     let persona = personas::get(&mut *conn, caller.org_id, id)
@@ -124,19 +109,49 @@ pub async fn read(
     render(&mut conn, &persona).await
 }
 
-/// `PUT` and `PATCH` alike: a partial update.
+/// `PUT`: the same partial update as `PATCH` (the contract gives both one meaning).
 #[utoipa::path(
-    method(put, patch), path = "/v1/personas/{id}", tag = "personas", summary = "Update a persona partially: fields sent replace, null clears",
+    put, path = "/v1/personas/{id}", tag = "personas", summary = "Update a persona partially (as PATCH): fields sent replace, null clears",
+    operation_id = "replacePersona",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
-    request_body = PersonaInput,
+    request_body = PersonaPatch,
     responses(
-        (status = 200, body = PersonaResponse),
+        (status = 200, body = PersonaView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    )
+)]
+pub async fn replace(
+    state: State<CoreState>,
+    caller: Caller,
+    id: Path<String>,
+    body: JsonBody,
+) -> Result<Json<PersonaView>, ApiError> {
+    update(state, caller, id, body).await
+}
+
+/// `PATCH`: a partial update.
+#[utoipa::path(
+    patch, path = "/v1/personas/{id}", tag = "personas", summary = "Update a persona partially: fields sent replace, null clears",
+    operation_id = "updatePersona",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = PersonaPatch,
+    responses(
+        (status = 200, body = PersonaView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn update(
@@ -144,7 +159,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PersonaView>, ApiError> {
     let id = parse_id(&id, "persona")?;
     let patch = body.object()?;
     let mut tx = state.pool.begin().await?;
@@ -152,7 +167,9 @@ pub async fn update(
         .await?
         .ok_or_else(|| ApiError::not_found("persona"))?;
     let tools = personas::tools_of(&mut *tx, &[id]).await?;
-    let Value::Object(mut merged) = persona_json(&current, &tools) else {
+    let view =
+        serde_json::to_value(PersonaView::new(&current, &tools)).map_err(ApiError::internal)?;
+    let Value::Object(mut merged) = view else {
         return Err(ApiError::internal("a persona view is not an object"));
     };
     // Only the writable fields take part; the rest of the view is output.
@@ -169,13 +186,14 @@ pub async fn update(
 }
 
 #[utoipa::path(
-    delete, path = "/v1/personas/{id}", tag = "personas", summary = "Delete a persona",
+    delete, path = "/v1/personas/{id}", tag = "personas", summary = "Delete a persona", operation_id = "deletePersona",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
     responses(
-        (status = 204),
+        (status = 204, description = "Deleted"),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn delete(
@@ -209,21 +227,22 @@ async fn persona_and_tool(
 }
 
 #[utoipa::path(
-    post, path = "/v1/personas/{id}/tools/{toolId}", tag = "personas", summary = "Attach a tool",
+    post, path = "/v1/personas/{id}/tools/{toolId}", tag = "personas", summary = "Attach a tool", operation_id = "attachPersonaTool",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
     responses(
-        (status = 200, body = PersonaResponse),
+        (status = 200, body = PersonaView),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
-        (status = 409, response = Conflict)
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn attach(
     State(state): State<CoreState>,
     caller: Caller,
     Path(ids): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PersonaView>, ApiError> {
     let mut tx = state.pool.begin().await?;
     let (persona, tool_id) = persona_and_tool(&mut tx, caller.org_id, ids).await?;
     personas::attach(&mut tx, persona.id, tool_id).await?;
@@ -233,20 +252,21 @@ pub async fn attach(
 }
 
 #[utoipa::path(
-    delete, path = "/v1/personas/{id}/tools/{toolId}", tag = "personas", summary = "Detach a tool",
+    delete, path = "/v1/personas/{id}/tools/{toolId}", tag = "personas", summary = "Detach a tool", operation_id = "detachPersonaTool",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
     responses(
-        (status = 200, body = PersonaResponse),
+        (status = 200, body = PersonaView),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn detach(
     State(state): State<CoreState>,
     caller: Caller,
     Path(ids): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PersonaView>, ApiError> {
     let mut tx = state.pool.begin().await?;
     let (persona, tool_id) = persona_and_tool(&mut tx, caller.org_id, ids).await?;
     if !personas::detach(&mut *tx, persona.id, tool_id).await? {

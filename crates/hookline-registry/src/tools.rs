@@ -4,12 +4,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+    BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::openapi::{ToolList, ToolResponse};
+use crate::requests::ToolPatch;
+use crate::views::ToolView;
 use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
     parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
@@ -21,20 +22,6 @@ use hookline_core::StoreError;
 use hookline_schema::{mask_header_value, ToolDefinition, Violations};
 
 use crate::merge::merge_top_level;
-
-/// A stored tool as the API shows it: id first, every definition field (header values masked),
-/// then its timestamps and how many personas use it.
-pub fn tool_json(tool: &StoredTool) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(tool.id));
-    if let Value::Object(definition) = tool.tool.definition.to_json() {
-        out.extend(definition);
-    }
-    out.insert("createdAt".into(), json!(tool.created_at));
-    out.insert("updatedAt".into(), json!(tool.updated_at));
-    out.insert("usageCount".into(), json!(tool.usage_count));
-    Value::Object(out)
-}
 
 fn name_taken(name: &str) -> ApiError {
     ApiError::conflict(format!("a tool named {name:?} exists already"))
@@ -49,22 +36,24 @@ fn store_error(e: StoreError, name: &str) -> ApiError {
 }
 
 #[utoipa::path(
-    post, path = "/v1/tools", tag = "tools", summary = "Create a tool",
+    post, path = "/v1/tools", tag = "tools", summary = "Create a tool", operation_id = "createTool",
     security(("apiKey" = [])),
     request_body = ToolDefinition,
     responses(
-        (status = 201, body = ToolResponse),
+        (status = 201, body = ToolView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
     body: JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ToolView>), ApiError> {
     let definition = ToolDefinition::parse(&body.0, "", &state.settings.destinations)
         .map_err(ApiError::invalid)?;
     let name = definition.name().to_owned();
@@ -73,55 +62,58 @@ pub async fn create(
         .await
         .map_err(|e| store_error(e, &name))?;
     tracing::info!(tool_id = %stored.id, tool = %name, "tool created");
-    Ok((StatusCode::CREATED, Json(tool_json(&stored))))
+    Ok((StatusCode::CREATED, Json(ToolView::from(&stored))))
 }
 
 #[utoipa::path(
-    get, path = "/v1/tools", tag = "tools", summary = "List tools",
+    get, path = "/v1/tools", tag = "tools", summary = "List tools", operation_id = "listTools",
     security(("apiKey" = [])),
     params(ListQuery),
     responses(
-        (status = 200, body = ToolList),
+        (status = 200, body = ListPage<ToolView>),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
     query: QueryMap,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<ListPage<ToolView>>, ApiError> {
     let page = Pagination::from_query(&query)?;
     let search = query.get("search").filter(|s| !s.is_empty());
     let mut conn = state.pool.acquire().await?;
     let (found, total) = tools::list(&mut conn, caller.org_id, search, page).await?;
     Ok(Json(ListPage::new(
-        found.iter().map(tool_json).collect(),
+        found.iter().map(ToolView::from).collect(),
         total,
         page,
     )))
 }
 
 #[utoipa::path(
-    get, path = "/v1/tools/{id}", tag = "tools", summary = "Read a tool",
+    get, path = "/v1/tools/{id}", tag = "tools", summary = "Read a tool", operation_id = "getTool",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = ToolResponse),
+        (status = 200, body = ToolView),
         (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn read(
     State(state): State<CoreState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ToolView>, ApiError> {
     let id = parse_id(&id, "tool")?;
     let tool = tools::get(&state.pool, caller.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tool"))?;
-    Ok(Json(tool_json(&tool)))
+    Ok(Json(ToolView::from(&tool)))
 }
 
 const RESEND: &str = "the URL now points at another origin (scheme, host or port): \
@@ -140,19 +132,49 @@ fn origin_changed(current: &ToolDefinition, patch: &Map<String, Value>) -> bool 
     }
 }
 
-/// `PUT` and `PATCH` alike: a partial update.
+/// `PUT`: the same partial update as `PATCH` (the contract gives both one meaning).
 #[utoipa::path(
-    method(put, patch), path = "/v1/tools/{id}", tag = "tools", summary = "Update a tool partially: fields sent replace, null clears",
+    put, path = "/v1/tools/{id}", tag = "tools", summary = "Update a tool partially (as PATCH): fields sent replace, null clears",
+    operation_id = "replaceTool",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
-    request_body = Object,
+    request_body = ToolPatch,
     responses(
-        (status = 200, body = ToolResponse),
+        (status = 200, body = ToolView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
+    )
+)]
+pub async fn replace(
+    state: State<CoreState>,
+    caller: Caller,
+    id: Path<String>,
+    body: JsonBody,
+) -> Result<Json<ToolView>, ApiError> {
+    update(state, caller, id, body).await
+}
+
+/// `PATCH`: a partial update.
+#[utoipa::path(
+    patch, path = "/v1/tools/{id}", tag = "tools", summary = "Update a tool partially: fields sent replace, null clears",
+    operation_id = "updateTool",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = ToolPatch,
+    responses(
+        (status = 200, body = ToolView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn update(
@@ -160,7 +182,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ToolView>, ApiError> {
     let id = parse_id(&id, "tool")?;
     let patch = body.object()?;
     let secrets = &state.settings.secrets;
@@ -182,7 +204,7 @@ pub async fn update(
         .map_err(|e| store_error(e, &name))?;
     tx.commit().await?;
     tracing::info!(tool_id = %id, version = stored.version, "tool updated");
-    Ok(Json(tool_json(&stored)))
+    Ok(Json(ToolView::from(&stored)))
 }
 
 /// The stored definition with the patch applied, header values in plain text again: a header
@@ -241,13 +263,15 @@ fn merged_definition(
 }
 
 #[utoipa::path(
-    delete, path = "/v1/tools/{id}", tag = "tools", summary = "Delete a tool",
+    delete, path = "/v1/tools/{id}", tag = "tools", summary = "Delete a tool", operation_id = "deleteTool",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Detach it from the personas that use it")),
     responses(
-        (status = 204),
+        (status = 204, description = "Deleted"),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable),
         (status = 409, description = "In use: the problem lists `personas`", body = ProblemDocument, content_type = "application/problem+json")
     )
 )]

@@ -83,6 +83,7 @@ pub enum ServerSubtype {
 pub struct WebhookTool {
     pub subtype: ServerSubtype,
     pub name: ToolName,
+    #[schema(max_length = 1024)]
     pub description: String,
     pub url: String,
     #[serde(default = "default_method")]
@@ -103,6 +104,7 @@ pub struct WebhookTool {
     pub await_response: bool,
     /// 1–60 seconds.
     #[serde(default = "default_timeout")]
+    #[schema(minimum = 1, maximum = 60)]
     pub timeout_seconds: u32,
     #[serde(default)]
     pub disable_interruptions: bool,
@@ -129,6 +131,7 @@ fn default_result_timeout() -> u32 {
 #[serde(rename_all = "camelCase")]
 pub struct ClientTool {
     pub name: ToolName,
+    #[schema(max_length = 1024)]
     pub description: String,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -137,6 +140,7 @@ pub struct ClientTool {
     pub await_result: bool,
     /// 1–600 seconds.
     #[serde(default = "default_result_timeout")]
+    #[schema(minimum = 1, maximum = 600)]
     pub result_timeout_seconds: u32,
 }
 
@@ -192,6 +196,7 @@ impl SystemToolName {
 #[serde(rename_all = "camelCase")]
 pub struct SystemTool {
     pub name: SystemToolName,
+    #[schema(max_length = 1024)]
     pub description: String,
 }
 

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 use crate::definition::ToolDefinition;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The LLM API a session's tools are declared for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     #[default]

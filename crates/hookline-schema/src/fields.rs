@@ -84,7 +84,7 @@ impl<'a, 'v> Fields<'a, 'v> {
         range: std::ops::RangeInclusive<i64>,
     ) -> Option<i64> {
         let value = self.get(key);
-        let n = self.typed(key, value, "an integer", Value::as_i64)?;
+        let n = self.typed(key, value, "an integer", whole_number)?;
         if range.contains(&n) {
             Some(n)
         } else {
@@ -110,6 +110,20 @@ impl<'a, 'v> Fields<'a, 'v> {
             self.v.rule(join(&self.prefix, key), message);
         }
     }
+}
+
+/// A JSON number without a fraction, as JSON Schema's `integer` takes it: `30`, `30.0` and
+/// `3e1` alike. One beyond the `i64` range saturates, so the range check names it.
+fn whole_number(value: &Value) -> Option<i64> {
+    if let Some(n) = value.as_i64() {
+        return Some(n);
+    }
+    if value.as_u64().is_some() {
+        return Some(i64::MAX);
+    }
+    let f = value.as_f64()?;
+    // `as` saturates at the bounds of i64.
+    (f.fract() == 0.0).then_some(f as i64)
 }
 
 /// The known name closest to `key`, when it is close enough to be a typo.

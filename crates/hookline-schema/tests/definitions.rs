@@ -386,3 +386,22 @@ fn definitions_of_body_and_query_parameters_are_merged_without_collisions() {
     value["queryParameters"]["$defs"]["id"] = json!({"type": "integer"});
     assert_eq!(fields(value), ["queryParameters.$defs.id"]);
 }
+
+#[test]
+fn a_whole_number_written_with_a_fraction_is_an_integer() {
+    // JSON Schema's `integer` takes 30.0 and 3e1: so does the parser, by value.
+    for written in [json!(30.0), json!(3e1)] {
+        match parse(with(webhook(), "timeoutSeconds", written)).unwrap() {
+            ToolDefinition::Server(tool) => assert_eq!(tool.timeout_seconds, 30),
+            other => panic!("not a webhook: {other:?}"),
+        }
+    }
+    // Out of range is a broken rule (422), not a wrong type (400); a real fraction stays a type error.
+    let too_long = parse(with(webhook(), "timeoutSeconds", json!(60588220.0))).unwrap_err();
+    assert!(!too_long.has_type_errors(), "{too_long:?}");
+    assert_eq!(too_long.errors()[0].field, "timeoutSeconds");
+    let beyond_i64 = parse(with(webhook(), "timeoutSeconds", json!(u64::MAX))).unwrap_err();
+    assert!(!beyond_i64.has_type_errors(), "{beyond_i64:?}");
+    let fraction = parse(with(webhook(), "timeoutSeconds", json!(1.5))).unwrap_err();
+    assert!(fraction.has_type_errors(), "{fraction:?}");
+}

@@ -13,7 +13,6 @@ use axum::{middleware, Json, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
@@ -189,17 +188,25 @@ pub async fn serve(
     Ok(())
 }
 
+/// The answer of `/healthz` and `/readyz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthView {
+    /// `ok` (the process is up) or `ready` (the database answers).
+    #[schema(pattern = "^(ok|ready)$")]
+    pub status: &'static str,
+}
+
 #[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",
-    responses((status = 200, description = "Up")))]
-pub(crate) async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+    operation_id = "healthz",
+    responses((status = 200, description = "Up", body = HealthView)))]
+pub(crate) async fn healthz() -> Json<HealthView> {
+    Json(HealthView { status: "ok" })
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "operations", summary = "The database answers",
-    responses((status = 200, description = "Ready"), (status = 503, description = "The database does not answer")))]
-pub(crate) async fn readyz(
-    State(state): State<CoreState>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    operation_id = "readyz",
+    responses((status = 200, description = "Ready", body = HealthView), (status = 503, description = "The database does not answer", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")))]
+pub(crate) async fn readyz(State(state): State<CoreState>) -> Result<Json<HealthView>, ApiError> {
     sqlx::query("SELECT 1")
         .execute(&state.pool)
         .await
@@ -210,7 +217,7 @@ pub(crate) async fn readyz(
                 "the database is not reachable",
             )
         })?;
-    Ok(Json(json!({"status": "ready"})))
+    Ok(Json(HealthView { status: "ready" }))
 }
 
 /// `/metrics` on its own listen address (`HOOKLINE_METRICS_LISTEN`), apart from the API.

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the services' code, and the readable reference page.
 
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+    BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::ProblemDocument;
 use hookline_schema::FieldError;
@@ -19,8 +19,8 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(crate::app::healthz, crate::app::readyz),
     components(
-        schemas(ProblemDocument, FieldError),
-        responses(BadRequest, Unauthorized, NotFound, Conflict, Invalid)
+        schemas(ProblemDocument, FieldError, crate::app::HealthView),
+        responses(BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Invalid, Unavailable)
     ),
     modifiers(&BearerKeys),
     tags((name = "operations", description = "Health, readiness and metrics"))

@@ -123,7 +123,7 @@ impl Drop for StreamSlot {
 
 #[utoipa::path(
     get, path = "/v1/sessions/{id}/events", tag = "sessions",
-    summary = "The session's events as Server-Sent Events",
+    summary = "The session's events as Server-Sent Events", operation_id = "streamSessionEvents",
     description = "Events `toolCallStarted`, `toolCallCompleted`, `toolCallFailed`, `sessionEnded`, \
         each with its number in the session as SSE `id`. A first connection gets new events only; \
         `Last-Event-ID` (or `?lastEventId=`) replays everything after it. A browser's EventSource \
@@ -139,8 +139,10 @@ impl Drop for StreamSlot {
     responses(
         (status = 200, description = "text/event-stream", content_type = "text/event-stream"),
         (status = 204, description = "The session has ended or expired and nothing is left to replay"),
+        (status = 400, description = "A query parameter holds U+0000", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No or unknown credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`lastEventId` is not a whole number", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 429, description = "The session has as many streams open as it may (`HOOKLINE_STREAMS_PER_SESSION`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "The instance holds as many streams as it may (`HOOKLINE_STREAMS_PER_INSTANCE`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
     )

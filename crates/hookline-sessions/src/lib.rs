@@ -6,8 +6,10 @@
 
 pub mod events;
 pub mod janitor;
+pub mod requests;
 mod sessions;
 mod tokens;
+pub mod views;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -15,7 +17,7 @@ use hookline_core::http::cors::browser_cors;
 use hookline_core::http::CoreState;
 use utoipa::OpenApi;
 
-pub use sessions::session_json;
+pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,13 @@ pub use sessions::session_json;
         tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools,
         events::stream,
     ),
+    components(schemas(
+        views::SessionView, views::StartedSessionView, views::SessionTokenView,
+        views::SessionToolsView, hookline_core::snapshot::PublicToolView,
+        hookline_core::repo::sessions::SessionStatus, hookline_schema::ExportFormat,
+        requests::SessionTokenRequest, requests::PersonaConfig, requests::StoredPersonaConfig,
+        requests::EphemeralPersonaConfig,
+    )),
     tags((name = "sessions", description = "Session tokens and sessions"))
 )]
 pub struct SessionsApi;

@@ -3,11 +3,13 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
+use hookline_core::http::problem::responses::{NotFound, Unauthorized, Unavailable};
+
+use crate::views::{SessionToolsView, SessionView, StartedSessionView};
 
 use hookline_core::http::auth::bearer;
 use hookline_core::http::{parse_id, ApiError, CoreState, QueryMap};
-use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
+use hookline_core::repo::sessions::{self as repo, NewSession, TokenRefusal};
 use hookline_core::session_end;
 use hookline_schema::{export, ExportFormat};
 
@@ -15,33 +17,20 @@ use hookline_core::http::session_auth::{
     generate, hash, SessionCredential, CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX,
 };
 
-/// A session as its readers see it: tools without URLs or headers.
-pub fn session_json(s: &Session) -> Value {
-    json!({
-        "id": s.id,
-        "status": s.status().as_str(),
-        "personaId": s.persona_id,
-        "clientLabel": s.client_label,
-        "tools": s.config.tools.iter().map(|t| t.public_view()).collect::<Vec<_>>(),
-        "createdAt": s.created_at,
-        "expiresAt": s.expires_at,
-        "endedAt": s.ended_at,
-    })
-}
-
 #[utoipa::path(
     post, path = "/v1/engine/session", tag = "sessions",
-    summary = "Start a session with a session token (single use)",
+    summary = "Start a session with a session token (single use)", operation_id = "startSession",
     security(("sessionToken" = [])),
     responses(
-        (status = 201, description = "`{sessionId, clientSecret, expiresAt, tools}`"),
-        (status = 401, description = "Missing, unknown, already used or expired token", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 201, body = StartedSessionView),
+        (status = 401, description = "Missing, unknown, already used or expired token", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn start(
     State(state): State<CoreState>,
     parts: axum::http::request::Parts,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<StartedSessionView>), ApiError> {
     let Some(token) = bearer(&parts).filter(|t| t.starts_with(SESSION_TOKEN_PREFIX)) else {
         return Err(ApiError::unauthorized(
             "send the session token as `Authorization: Bearer hst_...`",
@@ -76,50 +65,47 @@ pub async fn start(
     tracing::info!(session_id = %session.id, "session started");
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "sessionId": session.id,
-            "clientSecret": client_secret,
-            "expiresAt": session.expires_at,
-            "tools": session.config.tools.iter().map(|t| t.public_view()).collect::<Vec<_>>(),
-        })),
+        Json(StartedSessionView::new(&session, client_secret)),
     ))
 }
 
 #[utoipa::path(
-    get, path = "/v1/sessions/{id}", tag = "sessions", summary = "Read a session",
+    get, path = "/v1/sessions/{id}", tag = "sessions", summary = "Read a session", operation_id = "getSession",
     security(("apiKey" = []), ("clientSecret" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses(
-        (status = 200, description = "`{id, status, personaId, clientLabel, tools, createdAt, expiresAt, endedAt}`"),
-        (status = 401, description = "No or unknown credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 200, body = SessionView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn read(
     State(state): State<CoreState>,
     credential: SessionCredential,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionView>, ApiError> {
     let id = parse_id(&id, "session")?;
     let session = credential.session(&state, id).await?;
-    Ok(Json(session_json(&session)))
+    Ok(Json(SessionView::from(&session)))
 }
 
 #[utoipa::path(
-    post, path = "/v1/sessions/{id}/end", tag = "sessions", summary = "End a session (idempotent)",
+    post, path = "/v1/sessions/{id}/end", tag = "sessions", summary = "End a session (idempotent)", operation_id = "endSession",
     security(("apiKey" = []), ("clientSecret" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses(
-        (status = 200, description = "The session, ended"),
-        (status = 401, description = "No or unknown credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 200, description = "The session, ended", body = SessionView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn end(
     State(state): State<CoreState>,
     credential: SessionCredential,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionView>, ApiError> {
     let id = parse_id(&id, "session")?;
     let session = credential.session(&state, id).await?;
     let ended = session_end::end(&state.pool, session.org_id, id)
@@ -128,18 +114,22 @@ pub async fn end(
     if session.ended_at.is_none() {
         tracing::info!(session_id = %id, "session ended");
     }
-    Ok(Json(session_json(&ended)))
+    Ok(Json(SessionView::from(&ended)))
 }
 
 #[utoipa::path(
     get, path = "/v1/sessions/{id}/tools", tag = "sessions",
     summary = "The session's tools as an LLM API expects them (path, query and body parameters merged)",
+    operation_id = "listSessionTools",
     security(("apiKey" = []), ("clientSecret" = [])),
-    params(("id" = uuid::Uuid, Path), ("format" = Option<String>, Query, description = "`openai` (default; Chat Completions), `openai-responses` (the Responses API), `anthropic` or `mcp`")),
+    params(("id" = uuid::Uuid, Path), ("format" = Option<ExportFormat>, Query, description = "`openai` (default; Chat Completions), `openai-responses` (the Responses API), `anthropic` or `mcp`")),
     responses(
-        (status = 200, description = "`{format, tools: [...]}`: `tools` drops into the LLM request as it is"),
-        (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Unknown format", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 200, body = SessionToolsView),
+        (status = 400, description = "A query parameter holds U+0000", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, description = "Unknown format", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn tools(
@@ -147,7 +137,7 @@ pub async fn tools(
     credential: SessionCredential,
     Path(id): Path<String>,
     query: QueryMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionToolsView>, ApiError> {
     let id = parse_id(&id, "session")?;
     let format = match query.get("format") {
         None => ExportFormat::default(),
@@ -159,11 +149,11 @@ pub async fn tools(
         })?,
     };
     let session = credential.session(&state, id).await?;
-    let data: Vec<Value> = session
+    let tools = session
         .config
         .tools
         .iter()
         .map(|t| export(&t.tool.definition, format))
         .collect();
-    Ok(Json(json!({"format": format, "tools": data})))
+    Ok(Json(SessionToolsView { format, tools }))
 }

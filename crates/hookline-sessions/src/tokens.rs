@@ -4,8 +4,10 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{Duration, Utc};
-use hookline_core::http::problem::responses::{BadRequest, Invalid, Unauthorized};
-use serde_json::{json, Map, Value};
+use hookline_core::http::problem::responses::{
+    BadRequest, Invalid, TooLarge, Unauthorized, Unavailable,
+};
+use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -20,6 +22,9 @@ use hookline_schema::persona::read_persona;
 use hookline_schema::{ToolDefinition, Violations};
 
 use hookline_core::http::session_auth::{generate, hash, SESSION_TOKEN_PREFIX};
+
+use crate::requests::SessionTokenRequest;
+use crate::views::SessionTokenView;
 
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
 pub const MAX_LIFETIME_SECONDS: i64 = 86_400;
@@ -226,21 +231,24 @@ async fn snapshot(
 #[utoipa::path(
     post, path = "/v1/auth/session-token", tag = "sessions",
     summary = "Issue a single-use session token for a stored or ephemeral persona",
+    operation_id = "issueSessionToken",
     security(("apiKey" = [])),
-    request_body = Object,
+    request_body = SessionTokenRequest,
     responses(
-        (status = 200, description = "`{sessionToken, expiresAt}`"),
+        (status = 200, body = SessionTokenView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 409, description = "Two tools with one name", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, response = Invalid)
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn issue(
     State(state): State<CoreState>,
     caller: Caller,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionTokenView>, ApiError> {
     let request = parse_request(&body.0, &state.settings).map_err(ApiError::invalid)?;
     let mut conn = state.pool.acquire().await?;
     let persona_id = match request.persona {
@@ -263,7 +271,8 @@ pub async fn issue(
     )
     .await?;
     tracing::info!(tools = config.tools.len(), "session token issued");
-    Ok(Json(
-        json!({"sessionToken": token, "expiresAt": expires_at}),
-    ))
+    Ok(Json(SessionTokenView {
+        session_token: token,
+        expires_at,
+    }))
 }

@@ -18,7 +18,7 @@ use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
 pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
-pub use pagination::{ListMeta, ListPage, ListQuery, Pagination};
+pub use pagination::{ListMeta, ListPage, ListQuery, PageQuery, Pagination};
 pub use problem::{ApiError, ProblemDocument};
 
 /// What every service's routes need: the pool, the settings, the API-key checker, the event hub,

@@ -1,7 +1,6 @@
 //! `?page=&perPage=` and the `meta` block of every list.
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use super::body::QueryMap;
 use super::problem::ApiError;
@@ -46,45 +45,49 @@ impl Pagination {
     }
 }
 
-/// One page of a list, as `{"data": [...], "meta": {...}}`.
-#[derive(Debug, Serialize)]
-pub struct ListPage {
-    pub data: Vec<Value>,
-    pub meta: Value,
+/// One page of a list, as `{"data": [...], "meta": {...}}`: the view of every list route.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListPage<T> {
+    pub data: Vec<T>,
+    pub meta: ListMeta,
 }
 
-impl ListPage {
-    pub fn new(data: Vec<Value>, total: i64, p: Pagination) -> Self {
+impl<T> ListPage<T> {
+    pub fn new(data: Vec<T>, total: i64, p: Pagination) -> Self {
         let last_page = ((total + p.per_page - 1) / p.per_page).max(1);
-        let prev = (p.page > 1).then(|| (p.page - 1).min(last_page));
-        let next = (p.page < last_page).then_some(p.page + 1);
         Self {
             data,
-            meta: json!({
-                "total": total,
-                "lastPage": last_page,
-                "currentPage": p.page,
-                "perPage": p.per_page,
-                "prev": prev,
-                "next": next,
-            }),
+            meta: ListMeta {
+                total,
+                last_page,
+                current_page: p.page,
+                per_page: p.per_page,
+                prev: (p.page > 1).then(|| (p.page - 1).min(last_page)),
+                // Lazily: `page` may be i64::MAX, whose successor does not exist.
+                next: (p.page < last_page).then(|| p.page + 1),
+            },
         }
     }
 }
 
-/// The `meta` block of a list, for the API reference.
-#[derive(utoipa::ToSchema)]
+/// The `meta` block of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct ListMeta {
-    total: i64,
-    last_page: i64,
-    current_page: i64,
-    per_page: i64,
+    #[schema(minimum = 0)]
+    pub total: i64,
+    #[schema(minimum = 1)]
+    pub last_page: i64,
+    #[schema(minimum = 1)]
+    pub current_page: i64,
+    #[schema(minimum = 1, maximum = 100)]
+    pub per_page: i64,
     /// The previous page number, or null on the first page.
-    prev: Option<i64>,
+    #[schema(minimum = 1)]
+    pub prev: Option<i64>,
     /// The next page number, or null on the last page.
-    next: Option<i64>,
+    #[schema(minimum = 2)]
+    pub next: Option<i64>,
 }
 
 /// The query of every list, for the API reference.
@@ -93,9 +96,24 @@ pub struct ListMeta {
 #[allow(dead_code)]
 pub struct ListQuery {
     /// Page number, from 1 (default 1).
+    #[param(minimum = 1)]
     page: Option<i64>,
     /// Items a page, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     per_page: Option<i64>,
     /// A case-insensitive part of the name or description.
     search: Option<String>,
+}
+
+/// `?page=&perPage=` alone, for lists that take no search.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PageQuery {
+    /// Page number, from 1 (default 1).
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    /// Items a page, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    per_page: Option<i64>,
 }

@@ -3,7 +3,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hookline_schema::{FieldError, Violations};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::error::StoreError;
 
@@ -116,19 +117,16 @@ impl ApiError {
         }
     }
 
-    pub fn body(&self) -> Value {
-        let mut body = json!({
-            "type": format!("urn:hookline:problem:{}", self.slug()),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "errors": self.errors,
-        });
-        let object = body.as_object_mut().expect("an object");
-        for (k, v) in &self.extra {
-            object.insert(k.clone(), v.clone());
+    /// The problem document this error answers with.
+    pub fn body(&self) -> ProblemDocument {
+        ProblemDocument {
+            kind: format!("urn:hookline:problem:{}", self.slug()),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            extra: self.extra.clone(),
         }
-        body
     }
 }
 
@@ -191,56 +189,51 @@ pub async fn method_not_allowed_fallback() -> ApiError {
     )
 }
 
-/// The shape of every error answer, for the API reference.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// The body of every error answer (RFC 7807).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemDocument {
     /// A URI naming the kind of problem, e.g. `urn:hookline:problem:validation`.
-    #[schema(rename = "type")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    pub detail: String,
     /// Every invalid field, each with a path a person can follow (`personaConfig.tools[2].name`).
-    errors: Vec<FieldError>,
+    pub errors: Vec<FieldError>,
+    /// Members some problems add, e.g. the `personas` that still use a tool.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Map<String, Value>,
 }
 
-/// The error answers most routes share, for the API reference.
+/// The error answers routes share, for the API reference.
 pub mod responses {
     use super::ProblemDocument;
 
-    #[derive(utoipa::ToResponse)]
-    #[response(
-        description = "Not JSON, or a field of the wrong type (all listed)",
-        content_type = "application/problem+json"
-    )]
-    pub struct BadRequest(#[allow(dead_code)] ProblemDocument);
+    macro_rules! problem_response {
+        ($(#[doc = $doc:literal] $name:ident = $description:literal;)*) => {$(
+            #[doc = $doc]
+            #[derive(utoipa::ToResponse)]
+            #[response(description = $description, content_type = "application/problem+json")]
+            pub struct $name(#[allow(dead_code)] ProblemDocument);
+        )*};
+    }
 
-    #[derive(utoipa::ToResponse)]
-    #[response(
-        description = "No, unknown or revoked credential",
-        content_type = "application/problem+json"
-    )]
-    pub struct Unauthorized(#[allow(dead_code)] ProblemDocument);
-
-    #[derive(utoipa::ToResponse)]
-    #[response(
-        description = "No such resource for this credential",
-        content_type = "application/problem+json"
-    )]
-    pub struct NotFound(#[allow(dead_code)] ProblemDocument);
-
-    #[derive(utoipa::ToResponse)]
-    #[response(
-        description = "A name already taken, or a resource in use",
-        content_type = "application/problem+json"
-    )]
-    pub struct Conflict(#[allow(dead_code)] ProblemDocument);
-
-    #[derive(utoipa::ToResponse)]
-    #[response(
-        description = "A rule is broken, a field missing or unknown (every one listed)",
-        content_type = "application/problem+json"
-    )]
-    pub struct Invalid(#[allow(dead_code)] ProblemDocument);
+    problem_response! {
+        /// 400.
+        BadRequest = "Not JSON, or a field of the wrong type (all listed)";
+        /// 401.
+        Unauthorized = "No, unknown or revoked credential";
+        /// 404.
+        NotFound = "No such resource for this credential";
+        /// 409.
+        Conflict = "A name already taken, or a resource in use";
+        /// 413.
+        TooLarge = "The request body is larger than 1 MiB";
+        /// 422.
+        Invalid = "A rule is broken, a field missing or unknown (every one listed)";
+        /// 503.
+        Unavailable = "The database is busy, or this instance is at a limit; try again shortly";
+    }
 }

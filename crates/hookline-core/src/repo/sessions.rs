@@ -23,7 +23,9 @@ pub struct Session {
     pub end_announced: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
     Active,
     Ended,

@@ -2,50 +2,27 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::{json, Value};
+use hookline_core::http::problem::responses::{Invalid, NotFound, Unauthorized, Unavailable};
 
-use hookline_core::http::{parse_id, ApiError, Caller, ListPage, Pagination, QueryMap};
+use hookline_core::http::{parse_id, ApiError, Caller, ListPage, PageQuery, Pagination, QueryMap};
 use hookline_core::repo::sessions;
-use hookline_core::repo::tool_calls::{self, CallRecord};
+use hookline_core::repo::tool_calls;
 
 use super::EngineState;
-
-/// A call as the log shows it: the request exactly as sent (header values masked), the capped
-/// answer, and every attempt of a retried call.
-pub fn record_json(r: &CallRecord) -> Value {
-    let inner =
-        |j: &Option<sqlx::types::Json<Value>>| j.as_ref().map_or(Value::Null, |j| j.0.clone());
-    json!({
-        "id": r.id,
-        "sessionId": r.session_id,
-        "toolCallId": r.tool_call_id,
-        "toolName": r.tool_name,
-        "toolType": r.tool_type,
-        "status": r.status,
-        "awaitResponse": r.await_response,
-        "attempts": r.attempts,
-        "arguments": r.arguments.0,
-        "request": inner(&r.request),
-        "response": inner(&r.response),
-        "result": inner(&r.result),
-        "error": inner(&r.error),
-        "httpStatus": r.http_status,
-        "truncated": r.truncated,
-        "executionTime": r.execution_time_ms,
-        "attemptLog": r.attempt_log.0,
-        "nextAttemptAt": r.next_attempt_at,
-        "createdAt": r.created_at,
-        "completedAt": r.completed_at,
-    })
-}
+use crate::views::CallView;
 
 #[utoipa::path(
     get, path = "/v1/sessions/{id}/tool-calls", tag = "tool-calls", summary = "A session's calls, oldest first",
+    operation_id = "listSessionToolCalls",
     security(("apiKey" = [])),
-    params(("id" = uuid::Uuid, Path), ("page" = Option<i64>, Query), ("perPage" = Option<i64>, Query)),
+    params(("id" = uuid::Uuid, Path), PageQuery),
     responses(
-        (status = 200, description = "`{data: [call], meta}`"),
-        (status = 404, description = "No such session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 200, body = ListPage<CallView>),
+        (status = 400, description = "A query parameter holds U+0000", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn list(
@@ -53,7 +30,7 @@ pub async fn list(
     caller: Caller,
     Path(id): Path<String>,
     query: QueryMap,
-) -> Result<Json<ListPage>, ApiError> {
+) -> Result<Json<ListPage<CallView>>, ApiError> {
     let id = parse_id(&id, "session")?;
     let page = Pagination::from_query(&query)?;
     let mut conn = state.core.pool.acquire().await?;
@@ -62,7 +39,7 @@ pub async fn list(
         .ok_or_else(|| ApiError::not_found("session"))?;
     let (rows, total) = tool_calls::list(&mut conn, id, page).await?;
     Ok(Json(ListPage::new(
-        rows.iter().map(record_json).collect(),
+        rows.iter().map(CallView::from).collect(),
         total,
         page,
     )))
@@ -70,21 +47,24 @@ pub async fn list(
 
 #[utoipa::path(
     get, path = "/v1/tool-calls/{id}", tag = "tool-calls", summary = "One call, with its request, answer and attempts",
+    operation_id = "getToolCall",
     security(("apiKey" = [])),
     params(("id" = uuid::Uuid, Path)),
     responses(
-        (status = 200, description = "The call"),
-        (status = 404, description = "No such call", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 200, body = CallView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn read(
     State(state): State<EngineState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CallView>, ApiError> {
     let id = parse_id(&id, "tool call")?;
     let record = tool_calls::get(&state.core.pool, caller.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tool call"))?;
-    Ok(Json(record_json(&record)))
+    Ok(Json(CallView::from(&record)))
 }

@@ -13,17 +13,27 @@ use hookline_schema::Violations;
 use super::EngineState;
 use crate::engine::{call_event_data, end_event};
 use crate::outcome::{error_value, ErrorKind, Outcome};
+use crate::requests::ClientResultRequest;
+use hookline_core::http::problem::responses::{
+    BadRequest, Invalid, TooLarge, Unauthorized, Unavailable,
+};
 
 #[utoipa::path(
     post, path = "/v1/sessions/{id}/tool-calls/{toolCallId}/result", tag = "tool-calls",
     summary = "The browser answers a client tool call: `{result?: any, error?: string}`",
+    operation_id = "postClientToolResult",
     security(("clientSecret" = []), ("apiKey" = [])),
     params(("id" = uuid::Uuid, Path), ("toolCallId" = String, Path)),
-    request_body = Object,
+    request_body = ClientResultRequest,
     responses(
         (status = 204, description = "Recorded; a waiting call returns it"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such client call in this session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "The call was answered already, or timed out", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 409, description = "The call was answered already, or timed out", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn post(

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hookline_core::http::problem::responses::Unauthorized;
+use hookline_core::http::problem::responses::{BadRequest, NotFound, TooLarge, Unauthorized};
 use serde_json::Value;
 
 use hookline_core::http::{parse_id, ApiError, Caller, JsonBody};
@@ -12,6 +12,8 @@ use hookline_schema::Violations;
 
 use super::EngineState;
 use crate::engine::{CallError, CallRequest};
+use crate::requests::ToolCallRequest;
+use crate::views::CallAnswerView;
 
 fn parse(body: &Value) -> Result<CallRequest, Violations> {
     let mut v = Violations::new();
@@ -58,15 +60,18 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
         `{id, toolCallId, status, result, error?, executionTime, httpStatus?, truncated?}`; \
         fire-and-forget calls and client calls without `awaitResult` answer 202 with \
         `{id, toolCallId, status: \"pending\"}` once stored. A repeated toolCallId returns the stored call.",
+    operation_id = "runToolCall",
     security(("apiKey" = [])),
     params(("id" = uuid::Uuid, Path)),
-    request_body = Object,
+    request_body = ToolCallRequest,
     responses(
-        (status = 200, description = "The call ran: completed or failed"),
-        (status = 202, description = "Accepted; it goes on without the caller"),
+        (status = 200, description = "The call ran: completed or failed", body = CallAnswerView),
+        (status = 202, description = "Accepted; it goes on without the caller", body = CallAnswerView),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
-        (status = 404, description = "No such session", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
         (status = 409, description = "The session has ended or expired", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
         (status = 422, description = "Unknown tool name, or a malformed request", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 503, description = "A client-tool call that awaits its result, while this instance already waits for as many as it may (`HOOKLINE_CLIENT_WAITS`); try again", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
     )
@@ -76,7 +81,7 @@ pub async fn run(
     caller: Caller,
     Path(id): Path<String>,
     body: JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CallAnswerView>), ApiError> {
     let session_id = parse_id(&id, "session")?;
     let request = parse(&body.0).map_err(ApiError::invalid)?;
     match state.engine.call(caller.org_id, session_id, request).await {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use hookline_core::http::{parse_id, ApiError, Caller, JsonBody, QueryMap};
@@ -15,19 +15,29 @@ use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
 
 use super::EngineState;
 use crate::request::path_value_problems;
+use crate::requests::ToolTestRequest;
+use crate::views::ToolTestView;
+use hookline_core::http::problem::responses::{
+    BadRequest, NotFound, TooLarge, Unauthorized, Unavailable,
+};
 
 #[utoipa::path(
     post, path = "/v1/tools/{id}/test", tag = "tools",
     summary = "Run a webhook tool for real (or build its request with ?dryRun=true)",
     description = "Body `{arguments}`. Answers `{request: {method, url, headers (masked), body}, \
         response: {status, headers, body}, executionTime, error?}`.",
+    operation_id = "testTool",
     security(("apiKey" = [])),
     params(("id" = uuid::Uuid, Path), ("dryRun" = Option<bool>, Query)),
-    request_body = Object,
+    request_body = ToolTestRequest,
     responses(
-        (status = 200, description = "What was sent and what came back"),
-        (status = 404, description = "No such tool", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "Not a webhook tool, or arguments that do not fit its parameters", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 200, description = "What was sent and what came back", body = ToolTestView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "Not a webhook tool, or arguments that do not fit its parameters", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn test(
@@ -36,7 +46,7 @@ pub async fn test(
     Path(id): Path<String>,
     query: QueryMap,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ToolTestView>, ApiError> {
     let id = parse_id(&id, "tool")?;
     let dry_run = query.flag("dryRun")?;
     let stored = tools::get(&state.core.pool, caller.org_id, id)
@@ -83,21 +93,21 @@ pub async fn test(
             .build(caller.org_id, &stored.tool, &arguments, &call_id)
             .await
             .map_err(|e| e.into_api_error())?;
-        return Ok(Json(
-            json!({"request": built.masked_view(), "response": null, "executionTime": 0}),
-        ));
+        return Ok(Json(ToolTestView {
+            request: Some(built.masked_view()),
+            response: None,
+            execution_time: 0,
+            error: None,
+        }));
     }
     let started = Instant::now();
     let (request, outcome) = engine
         .attempt(caller.org_id, &stored.tool, &arguments, &call_id)
         .await;
-    let mut answer = json!({
-        "request": request,
-        "response": outcome.response,
-        "executionTime": started.elapsed().as_millis() as i64,
-    });
-    if let Some(error) = &outcome.error {
-        answer["error"] = error.clone();
-    }
-    Ok(Json(answer))
+    Ok(Json(ToolTestView {
+        request,
+        response: outcome.response,
+        execution_time: started.elapsed().as_millis() as i64,
+        error: outcome.error,
+    }))
 }

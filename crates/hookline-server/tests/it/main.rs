@@ -3,6 +3,7 @@
 
 mod call_hardening;
 mod cli;
+mod contract;
 mod delivery;
 mod engine;
 mod hardening;

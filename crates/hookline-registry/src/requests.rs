@@ -1,0 +1,91 @@
+//! The bodies the registry's routes take, for the OpenAPI document. The handlers read bodies with
+//! `hookline-schema`'s checkers (every problem reported, each by its field path); these types
+//! state the same rules for clients and contract tests.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A new persona. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersonaInput {
+    /// 1–100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    #[schema(max_length = 100000)]
+    pub system_prompt: Option<String>,
+    #[schema(max_length = 256)]
+    pub llm_id: Option<String>,
+    #[schema(max_length = 256)]
+    pub language_code: Option<String>,
+    #[schema(max_length = 256)]
+    pub avatar_id: Option<String>,
+    #[schema(max_length = 256)]
+    pub voice_id: Option<String>,
+    /// Tools of the same organization, each once, in the order the persona lists them.
+    pub tool_ids: Option<Vec<Uuid>>,
+}
+
+/// Changes to a persona: the fields sent replace the stored ones, `null` clears one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersonaPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: Option<String>,
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    #[schema(max_length = 100000)]
+    pub system_prompt: Option<String>,
+    #[schema(max_length = 256)]
+    pub llm_id: Option<String>,
+    #[schema(max_length = 256)]
+    pub language_code: Option<String>,
+    #[schema(max_length = 256)]
+    pub avatar_id: Option<String>,
+    #[schema(max_length = 256)]
+    pub voice_id: Option<String>,
+    pub tool_ids: Option<Vec<Uuid>>,
+}
+
+/// Changes to a tool: the fields sent replace the stored ones, `null` clears one; the result
+/// must be a whole valid definition of the tool's type. A header sent back with its masked
+/// preview keeps its stored value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ToolPatch {
+    /// `server`, `client` or `system`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^(server|client|system)$")]
+    pub tool_type: Option<String>,
+    pub subtype: Option<String>,
+    pub name: Option<String>,
+    #[schema(max_length = 1024)]
+    pub description: Option<String>,
+    pub url: Option<String>,
+    pub method: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub headers: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub parameters: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub query_parameters: Option<serde_json::Value>,
+    pub await_response: Option<bool>,
+    #[schema(minimum = 1, maximum = 60)]
+    pub timeout_seconds: Option<u32>,
+    pub disable_interruptions: Option<bool>,
+    pub await_result: Option<bool>,
+    #[schema(minimum = 1, maximum = 600)]
+    pub result_timeout_seconds: Option<u32>,
+}
+
+/// A new API key. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyInput {
+    /// A label, 1–100 characters, not blank (default `default`).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: Option<String>,
+}

@@ -1,0 +1,135 @@
+//! What the OpenAPI document promises, and answers found by contract-testing it with
+//! schemathesis (scripts/api-check) that the server got wrong.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::TestApp;
+
+async fn document(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// Every operation of the document, as (method, path, operation).
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            found.push((method.to_uppercase(), path.clone(), operation.clone()));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_operation_has_its_own_id_and_every_body_a_schema() {
+    let app = TestApp::spawn().await;
+    let doc = document(&app).await;
+    let mut ids = HashSet::new();
+    for (method, path, operation) in operations(&doc) {
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        assert!(!id.is_empty(), "{method} {path} has no operationId");
+        assert!(
+            ids.insert(id.to_owned()),
+            "{method} {path}: operationId {id} is taken"
+        );
+        if let Some(body) = operation.get("requestBody") {
+            let schema = &body["content"]["application/json"]["schema"];
+            assert!(
+                schema.get("$ref").is_some(),
+                "{method} {path}: the request body is not a named schema: {schema}"
+            );
+        }
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            // A shared answer is a reference into `components.responses`.
+            let response = match response["$ref"].as_str() {
+                Some(to) => {
+                    let name = to.trim_start_matches("#/components/responses/");
+                    &doc["components"]["responses"][name]
+                }
+                None => response,
+            };
+            let content = response["content"].as_object();
+            match status.as_str() {
+                "204" => assert!(content.is_none(), "{method} {path}: 204 with a body"),
+                s if s.starts_with('2') => {
+                    let content =
+                        content.unwrap_or_else(|| panic!("{method} {path}: {s} has no body"));
+                    assert!(
+                        content.contains_key("application/json")
+                            || content.contains_key("text/event-stream"),
+                        "{method} {path}: {s}"
+                    );
+                }
+                s => {
+                    // Every error is a problem document.
+                    let content =
+                        content.unwrap_or_else(|| panic!("{method} {path}: {s} has no body"));
+                    assert!(
+                        content.contains_key("application/problem+json"),
+                        "{method} {path}: {s} is not a problem document"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(ids.len(), operations(&doc).len());
+    for id in [
+        "createTool",
+        "listTools",
+        "getTool",
+        "replaceTool",
+        "updateTool",
+        "deleteTool",
+        "issueSessionToken",
+        "startSession",
+        "runToolCall",
+    ] {
+        assert!(ids.contains(id), "{id} is missing");
+    }
+}
+
+#[tokio::test]
+async fn the_last_possible_page_is_empty_rather_than_an_error() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    for list in ["/v1/tools", "/v1/personas", "/v1/api-keys"] {
+        let (status, body) = org
+            .get(&app, &format!("{list}?page=9223372036854775807&perPage=1"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{list}: {body}");
+        assert_eq!(body["data"], json!([]), "{list}");
+        assert_eq!(body["meta"]["currentPage"], json!(i64::MAX), "{list}");
+        assert_eq!(body["meta"]["next"], Value::Null, "{list}");
+    }
+}
+
+#[tokio::test]
+async fn a_whole_number_written_with_a_fraction_is_taken_as_an_integer() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let tool = json!({
+        "type": "client", "name": "show_card", "description": "Shows a card",
+        "awaitResult": true, "resultTimeoutSeconds": 30.0
+    });
+    let (status, body) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["resultTimeoutSeconds"], json!(30));
+    // Too large is a broken rule naming the field, as for any integer out of range.
+    let tool = json!({
+        "type": "client", "name": "show_card_2", "description": "Shows a card",
+        "resultTimeoutSeconds": 60588220.0
+    });
+    let (status, body) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "resultTimeoutSeconds");
+}
