@@ -22,7 +22,7 @@ pub struct ToolCallRequest {
 #[serde(untagged)]
 pub enum ToolCallArguments {
     Object(serde_json::Map<String, Value>),
-    /// A JSON object, as text.
+    /// A JSON object, as text (anything else in the string is a 400 naming `arguments`).
     Text(String),
 }
 

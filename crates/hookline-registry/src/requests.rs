@@ -33,7 +33,8 @@ pub struct PersonaInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersonaPatch {
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    /// May be left out, not cleared: a persona always has a name.
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     #[schema(max_length = 10000)]
     pub description: Option<String>,
@@ -58,12 +59,16 @@ pub struct PersonaPatch {
 pub struct ToolPatch {
     /// `server`, `client` or `system`.
     #[serde(rename = "type")]
-    #[schema(pattern = "^(server|client|system)$")]
+    #[schema(nullable = false, pattern = "^(server|client|system)$")]
     pub tool_type: Option<String>,
+    #[schema(nullable = false)]
     pub subtype: Option<String>,
+    /// May be left out, not cleared, like every field a definition requires.
+    #[schema(nullable = false)]
     pub name: Option<String>,
-    #[schema(max_length = 1024)]
+    #[schema(nullable = false, max_length = 1024)]
     pub description: Option<String>,
+    #[schema(nullable = false)]
     pub url: Option<String>,
     pub method: Option<String>,
     #[schema(value_type = Option<Object>)]
