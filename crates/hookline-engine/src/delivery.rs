@@ -283,15 +283,13 @@ async fn deliver(
     let mut notes = Vec::new();
     if settled {
         if let Some(tool) = tool {
-            let (event, data) = end_event(&outcome, total_ms, |extra| {
-                call_event_data(
-                    due.session_id,
-                    &due.tool_call_id,
-                    &tool.tool.definition,
-                    &due.arguments.0,
-                    Some(extra),
-                )
-            });
+            let data = call_event_data(
+                due.session_id,
+                &due.tool_call_id,
+                &tool.tool.definition,
+                &due.arguments.0,
+            );
+            let (event, data) = end_event(&outcome, total_ms, data);
             let new = events::NewEvent {
                 session_id: due.session_id,
                 event,

@@ -30,7 +30,7 @@ use crate::outcome::{error_value, ErrorKind, Outcome};
 use crate::request::{self, Signing};
 use crate::starter::Starter;
 use crate::validation::Checker;
-use crate::views::CallAnswerView;
+use crate::views::{CallAnswerView, ToolCallEventData};
 
 /// Longest a `toolCallId` may be.
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
@@ -237,7 +237,11 @@ impl Engine {
             Started::SessionExpired => return Err(CallError::SessionExpired),
         }
         self.log
-            .event(session_id, events::TOOL_CALL_STARTED, call.event_data(None))
+            .event(
+                session_id,
+                events::TOOL_CALL_STARTED,
+                call.event_data().to_value(),
+            )
             .await;
 
         if !invalid.is_empty() {
@@ -664,18 +668,17 @@ pub(crate) struct StartedCall<'a> {
 
 impl StartedCall<'_> {
     /// The event data every tool-call event carries (the JS SDK's field names).
-    fn event_data(&self, extra: Option<Map<String, Value>>) -> Value {
+    fn event_data(&self) -> ToolCallEventData {
         call_event_data(
             self.session.id,
             &self.tool_call_id,
             &self.tool.tool.definition,
             &self.arguments,
-            extra,
         )
     }
 
     fn end_event(&self, outcome: &Outcome, ms: i64) -> (&'static str, Value) {
-        end_event(outcome, ms, |extra| self.event_data(Some(extra)))
+        end_event(outcome, ms, self.event_data())
     }
 }
 
@@ -684,42 +687,38 @@ pub(crate) fn call_event_data(
     tool_call_id: &str,
     definition: &ToolDefinition,
     arguments: &Value,
-    extra: Option<Map<String, Value>>,
-) -> Value {
-    let mut data = json!({
-        "eventUid": Uuid::now_v7(),
-        "sessionId": session_id,
-        "toolCallId": tool_call_id,
-        "toolName": definition.name(),
-        "toolType": definition.tool_type(),
-        "toolSubtype": definition.subtype(),
-        "arguments": arguments,
-        "timestamp": Utc::now(),
-    });
-    if let (Some(extra), Value::Object(map)) = (extra, &mut data) {
-        map.extend(extra);
+) -> ToolCallEventData {
+    ToolCallEventData {
+        event_uid: Uuid::now_v7(),
+        session_id,
+        tool_call_id: tool_call_id.to_owned(),
+        tool_name: definition.name().to_owned(),
+        tool_type: definition.tool_type(),
+        tool_subtype: definition.subtype(),
+        arguments: arguments.clone(),
+        timestamp: Utc::now(),
+        execution_time: None,
+        result: None,
+        error_message: None,
     }
-    data
 }
 
 /// `toolCallCompleted` with the result, or `toolCallFailed` with the error message.
 pub(crate) fn end_event(
     outcome: &Outcome,
     ms: i64,
-    data: impl FnOnce(Map<String, Value>) -> Value,
+    mut data: ToolCallEventData,
 ) -> (&'static str, Value) {
-    let mut extra = Map::new();
-    extra.insert("executionTime".into(), json!(ms));
-    if outcome.completed {
-        extra.insert("result".into(), outcome.result.clone());
-        (events::TOOL_CALL_COMPLETED, data(extra))
+    data.execution_time = Some(ms);
+    let event = if outcome.completed {
+        data.result = Some(outcome.result.clone());
+        events::TOOL_CALL_COMPLETED
     } else {
-        extra.insert(
-            "errorMessage".into(),
-            json!(outcome.error_message().unwrap_or("the call failed")),
-        );
-        (events::TOOL_CALL_FAILED, data(extra))
-    }
+        let message = outcome.error_message().unwrap_or("the call failed");
+        data.error_message = Some(message.to_owned());
+        events::TOOL_CALL_FAILED
+    };
+    (event, data.to_value())
 }
 
 pub(crate) fn attempt_entry(at: chrono::DateTime<Utc>, outcome: &Outcome, ms: i64) -> Value {

@@ -40,7 +40,7 @@ use routes::{calls, client_results, signing_secrets, tool_calls, tool_test, Engi
     ),
     components(schemas(
         views::CallAnswerView, views::CallView, hookline_core::http::ListPage<views::CallView>, views::SigningSecretsView,
-        views::SigningSecretView, views::ToolTestView, requests::ToolCallRequest, requests::ToolCallArguments,
+        views::SigningSecretView, views::ToolTestView, views::ToolCallEventData, requests::ToolCallRequest, requests::ToolCallArguments,
         requests::ClientResultRequest, requests::ToolTestRequest,
     )),
     tags(

@@ -196,3 +196,37 @@ pub struct ToolTestView {
     #[schema(value_type = Option<Object>)]
     pub error: Option<Value>,
 }
+
+/// The data of `toolCallStarted`, `toolCallCompleted` and `toolCallFailed` on the session's event
+/// stream (the JS SDK's field names); the last three fields come with the end of a call.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolCallEventData {
+    pub event_uid: Uuid,
+    pub session_id: Uuid,
+    pub tool_call_id: String,
+    pub tool_name: String,
+    #[schema(value_type = String, pattern = "^(server|client|system)$")]
+    pub tool_type: &'static str,
+    #[schema(value_type = Option<String>)]
+    pub tool_subtype: Option<&'static str>,
+    #[schema(value_type = Object)]
+    pub arguments: Value,
+    pub timestamp: DateTime<Utc>,
+    /// Milliseconds; `toolCallCompleted` and `toolCallFailed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_time: Option<i64>,
+    /// What the LLM sees (any JSON); `toolCallCompleted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// Why the call failed; `toolCallFailed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl ToolCallEventData {
+    /// As stored with the event.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("event data always serializes")
+    }
+}

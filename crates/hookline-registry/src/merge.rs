@@ -2,7 +2,44 @@
 //! replaces the stored one whole (a schema or header set is never merged key by key), `null`
 //! removes an optional field, fields not sent stay.
 
+use hookline_schema::fields::nearest;
+use hookline_schema::Violations;
 use serde_json::{Map, Value};
+
+/// Every field a tool definition of any type has: `null` may clear any of them.
+pub const TOOL_FIELDS: [&str; 14] = [
+    "type",
+    "subtype",
+    "name",
+    "description",
+    "url",
+    "method",
+    "headers",
+    "parameters",
+    "queryParameters",
+    "awaitResponse",
+    "timeoutSeconds",
+    "disableInterruptions",
+    "awaitResult",
+    "resultTimeoutSeconds",
+];
+
+/// The keys of `patch` sent as `null` that are no field of `what` at all. A `null` removes a
+/// field before the merged whole is checked, so without this an unknown field would pass
+/// unnoticed when it is `null` and be refused when it is anything else.
+pub fn unknown_cleared(patch: &Map<String, Value>, known: &[&str], what: &str) -> Violations {
+    let mut v = Violations::new();
+    for (key, value) in patch {
+        if value.is_null() && !known.contains(&key.as_str()) {
+            let mut message = format!("is not a field of {what}");
+            if let Some(near) = nearest(key, known) {
+                message.push_str(&format!(" (did you mean \"{near}\"?)"));
+            }
+            v.rule(key.clone(), message);
+        }
+    }
+    v
+}
 
 pub fn merge_top_level(current: &mut Map<String, Value>, patch: Map<String, Value>) {
     for (key, value) in patch {

@@ -17,9 +17,10 @@ use hookline_core::http::{
 };
 use hookline_core::repo::personas::{self, Persona};
 use hookline_core::repo::tools;
+use hookline_schema::persona::PERSONA_FIELDS;
 use hookline_schema::PersonaFields;
 
-use crate::merge::merge_top_level;
+use crate::merge::{merge_top_level, unknown_cleared};
 
 async fn render(db: &mut PgConnection, p: &Persona) -> Result<Json<PersonaView>, ApiError> {
     let tools = personas::tools_of(db, &[p.id]).await?;
@@ -162,6 +163,10 @@ pub async fn update(
 ) -> Result<Json<PersonaView>, ApiError> {
     let id = parse_id(&id, "persona")?;
     let patch = body.object()?;
+    let unknown = unknown_cleared(&patch, &PERSONA_FIELDS, "a persona");
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(unknown));
+    }
     let mut tx = state.pool.begin().await?;
     let current = personas::lock(&mut tx, caller.org_id, id)
         .await?

@@ -21,7 +21,7 @@ use hookline_core::secrets::SecretBox;
 use hookline_core::StoreError;
 use hookline_schema::{mask_header_value, ToolDefinition, Violations};
 
-use crate::merge::merge_top_level;
+use crate::merge::{merge_top_level, unknown_cleared, TOOL_FIELDS};
 
 fn name_taken(name: &str) -> ApiError {
     ApiError::conflict(format!("a tool named {name:?} exists already"))
@@ -185,6 +185,10 @@ pub async fn update(
 ) -> Result<Json<ToolView>, ApiError> {
     let id = parse_id(&id, "tool")?;
     let patch = body.object()?;
+    let unknown = unknown_cleared(&patch, &TOOL_FIELDS, "a tool");
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(unknown));
+    }
     let secrets = &state.settings.secrets;
     let mut tx = state.pool.begin().await?;
     let current = tools::lock(&mut tx, caller.org_id, id)

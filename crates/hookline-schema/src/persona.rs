@@ -11,6 +11,18 @@ pub const MAX_PERSONA_DESCRIPTION_CHARS: usize = 10_000;
 pub const MAX_SYSTEM_PROMPT_CHARS: usize = 100_000;
 pub const MAX_OPAQUE_CHARS: usize = 256;
 
+/// A persona's writable fields, as the API names them.
+pub const PERSONA_FIELDS: [&str; 8] = [
+    "name",
+    "description",
+    "systemPrompt",
+    "llmId",
+    "languageCode",
+    "avatarId",
+    "voiceId",
+    "toolIds",
+];
+
 /// A persona's own fields, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PersonaFields {

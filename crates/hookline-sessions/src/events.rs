@@ -125,7 +125,8 @@ impl Drop for StreamSlot {
     get, path = "/v1/sessions/{id}/events", tag = "sessions",
     summary = "The session's events as Server-Sent Events", operation_id = "streamSessionEvents",
     description = "Events `toolCallStarted`, `toolCallCompleted`, `toolCallFailed`, `sessionEnded`, \
-        each with its number in the session as SSE `id`. A first connection gets new events only; \
+        each with its number in the session as SSE `id`; the tool-call events' data is \
+        the `ToolCallEventData` schema. A first connection gets new events only; \
         `Last-Event-ID` (or `?lastEventId=`) replays everything after it. A browser's EventSource \
         may pass its client secret as `?clientSecret=`. The stream ends after `sessionEnded`; for a \
         session that has ended or expired it replays what was asked for and closes, or answers 204 \

@@ -106,15 +106,13 @@ pub async fn post(
     let ms = record.execution_time_ms.unwrap_or_default();
     let mut notes = Vec::new();
     if let Some(tool) = session.config.0.tool(&record.tool_name) {
-        let (event, data) = end_event(&outcome, ms, |extra| {
-            call_event_data(
-                id,
-                &tool_call_id,
-                &tool.tool.definition,
-                &record.arguments.0,
-                Some(extra),
-            )
-        });
+        let data = call_event_data(
+            id,
+            &tool_call_id,
+            &tool.tool.definition,
+            &record.arguments.0,
+        );
+        let (event, data) = end_event(&outcome, ms, data);
         notes = events::append(&mut tx, id, event, &data).await?;
     }
     tx.commit().await?;

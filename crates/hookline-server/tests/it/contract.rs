@@ -133,3 +133,51 @@ async fn a_whole_number_written_with_a_fraction_is_taken_as_an_integer() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["errors"][0]["field"], "resultTimeoutSeconds");
 }
+
+#[tokio::test]
+async fn an_unknown_field_is_refused_in_an_update_even_when_null() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let (_, tool) = org
+        .post(&app, "/v1/tools", &crate::tools::webhook("lookup"))
+        .await;
+    let (_, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Support", "description": "Helps"}),
+        )
+        .await;
+    let tool = format!("/v1/tools/{}", tool["id"].as_str().unwrap());
+    let persona = format!("/v1/personas/{}", persona["id"].as_str().unwrap());
+    for path in [&tool, &persona] {
+        for sent in [json!({"colour": null}), json!({"descripton": null})] {
+            let (status, body) = org.patch(&app, path, &sent).await;
+            assert_eq!(
+                status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path} {sent}: {body}"
+            );
+            let field = sent.as_object().unwrap().keys().next().unwrap().clone();
+            assert_eq!(body["errors"][0]["field"], json!(field), "{body}");
+            let (status, _) = org.put(&app, path, &sent).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path} {sent}");
+        }
+    }
+    let (_, body) = org
+        .patch(&app, &persona, &json!({"descripton": null}))
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"description\""),
+        "{body}"
+    );
+    // A field that exists is still cleared by null.
+    let (status, body) = org
+        .patch(&app, &persona, &json!({"description": null}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["description"], Value::Null);
+}
