@@ -17,6 +17,7 @@ pub enum Scenario {
     FireAndForget,
     SessionStart,
     ReadTool,
+    Turn,
 }
 
 impl Scenario {
@@ -28,6 +29,7 @@ impl Scenario {
             Self::FireAndForget => "3 fire-and-forget accept",
             Self::SessionStart => "4 session token + start",
             Self::ReadTool => "5 GET /v1/tools/{id}",
+            Self::Turn => "6 conversation turn",
         }
     }
 }
@@ -201,6 +203,27 @@ async fn once(
             )
             .await;
             s == StatusCode::CREATED
+        }
+        Scenario::Turn => {
+            let (s, body) = status(
+                client
+                    .post(format!(
+                        "http://{}/v1/sessions/{}/messages?wait=true",
+                        env.hookline,
+                        session(&env.talk_sessions)
+                    ))
+                    .bearer_auth(&env.key)
+                    .json(&json!({"content": "Where is my order?"}))
+                    .send()
+                    .await,
+            )
+            .await;
+            // The reply is there and the turn did not fail.
+            s == StatusCode::OK
+                && body.is_some_and(|b| {
+                    b.windows(7).any(|w| w == b"shipped")
+                        && !b.windows(7).any(|w| w == b"\"error\"")
+                })
         }
         Scenario::ReadTool => {
             let (s, _) = status(

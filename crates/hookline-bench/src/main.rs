@@ -3,6 +3,7 @@
 //! then drives each hot path with 1, 16 and 64 connections and prints throughput, p50/p99
 //! latency and Hookline ÷ direct ratios. All traffic stays on 127.0.0.1.
 
+mod instant_llm;
 mod load;
 mod setup;
 
@@ -48,7 +49,7 @@ fn options() -> anyhow::Result<Options> {
                     .collect();
             }
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,4,5]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,4,5,6]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -85,6 +86,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
         Scenario::FireAndForget,
         Scenario::SessionStart,
         Scenario::ReadTool,
+        Scenario::Turn,
     ]);
     scenarios.retain(|s| {
         options.only.is_empty()
@@ -105,6 +107,20 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 m.p99_ms,
                 m.errors
             );
+            if scenario == Scenario::Turn {
+                let gaps = env.gaps.take();
+                let pct = |p: f64| {
+                    gaps.get(((gaps.len() as f64 * p) as usize).min(gaps.len().saturating_sub(1)))
+                        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+                };
+                eprintln!(
+                    "{:<28} c={c:<3} tool call complete in the LLM stream -> webhook request: p50 {:.3} ms p99 {:.3} ms ({} calls)",
+                    "",
+                    pct(0.50),
+                    pct(0.99),
+                    gaps.len()
+                );
+            }
             results.push(m);
         }
     }

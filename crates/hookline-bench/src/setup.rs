@@ -34,6 +34,10 @@ pub struct Environment {
     /// One session per connection, as in real use (a session is one conversation).
     pub await_sessions: Vec<String>,
     pub forget_sessions: Vec<String>,
+    /// Sessions of a persona that talks through the instant fake LLM.
+    pub talk_sessions: Vec<String>,
+    /// Completed tool call in the LLM's stream → webhook request, per conversation turn.
+    pub gaps: crate::instant_llm::Gaps,
     server: Arc<Mutex<Child>>,
 }
 
@@ -120,6 +124,8 @@ impl Environment {
     pub async fn start() -> anyhow::Result<Self> {
         let binary = hookline_binary()?;
         let target = start_target().await?;
+        let gaps = crate::instant_llm::Gaps::default();
+        let (llm, hook) = crate::instant_llm::start(gaps.clone()).await?;
         let nginx = start_nginx(target)?;
         let server_url = std::env::var("HOOKLINE_BENCH_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
@@ -200,8 +206,27 @@ impl Environment {
             api_key.clone(),
         )
         .await?;
+        // A persona that talks: the instant LLM, and a tool whose webhook measures the gap.
+        let instant = post(
+            "/v1/llms",
+            json!({"name": "instant", "provider": "openai", "model": "instant",
+                   "baseUrl": format!("http://{llm}/v1")}),
+            api_key.clone(),
+        )
+        .await?;
+        let mut lookup = webhook("lookup_order", true);
+        lookup["url"] = json!(format!("http://{hook}/conv-hook"));
+        let lookup = post("/v1/tools", lookup, api_key.clone()).await?;
+        let talker = post(
+            "/v1/personas",
+            json!({"name": "Talker", "systemPrompt": "Answer order questions.",
+                   "llmId": instant["id"], "toolIds": [lookup["id"]]}),
+            api_key.clone(),
+        )
+        .await?;
         let mut sessions = Vec::new();
-        for _ in 0..2 * SESSIONS {
+        for i in 0..3 * SESSIONS {
+            let persona = if i < 2 * SESSIONS { &persona } else { &talker };
             let token = post(
                 "/v1/auth/session-token",
                 json!({"personaConfig": {"personaId": persona["id"]}, "expiresInSeconds": 86400}),
@@ -219,6 +244,7 @@ impl Environment {
             .await?;
             sessions.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
         }
+        let talk_sessions = sessions.split_off(2 * SESSIONS);
         Ok(Self {
             hookline,
             target,
@@ -227,6 +253,8 @@ impl Environment {
             tool: tool["id"].as_str().unwrap_or_default().to_owned(),
             persona: persona["id"].as_str().unwrap_or_default().to_owned(),
             forget_sessions: sessions.split_off(SESSIONS),
+            talk_sessions,
+            gaps,
             await_sessions: sessions,
             server,
         })

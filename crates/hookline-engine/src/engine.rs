@@ -44,6 +44,9 @@ pub struct CallRequest {
     pub tool_call_id: Option<String>,
     pub tool_name: String,
     pub arguments: Value,
+    /// `end_call` leaves the session to the caller to end: the conversation runtime ends it
+    /// once the persona's reply is complete, so `sessionEnded` comes after the reply.
+    pub defer_end: bool,
 }
 
 /// Why a call could not even start.
@@ -119,6 +122,18 @@ impl Engine {
             hub: core.hub.clone(),
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
         }))
+    }
+
+    /// The SSRF-safe outbound client (vetting resolver, no redirects, no proxies), for other
+    /// outbound requests under the same rules, such as the conversation runtime's LLM requests.
+    pub fn outbound_client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Whether the mode rules allow a request to `url` (scheme, and a literal address, which the
+    /// vetting resolver never sees); names are vetted after resolution by the client.
+    pub fn outbound_allowed(&self, url: &url::Url) -> bool {
+        self.destination_allowed(url)
     }
 
     /// Writes what the call log still holds (for a graceful shutdown).
@@ -270,7 +285,9 @@ impl Engine {
                 Ok(self.settle(&call, request, outcome, 1).await)
             }
             ToolDefinition::Client(client) => self.client_call(&call, client, wait_permit).await,
-            ToolDefinition::System(system) => self.system_call(&call, system).await,
+            ToolDefinition::System(system) => {
+                self.system_call(&call, system, request.defer_end).await
+            }
         }
     }
 
@@ -476,6 +493,7 @@ impl Engine {
         &self,
         call: &StartedCall<'_>,
         system: &SystemTool,
+        defer_end: bool,
     ) -> Result<CallAnswer, CallError> {
         let result = match system.name {
             SystemToolName::EndCall => json!({"ended": true}),
@@ -492,7 +510,7 @@ impl Engine {
             retry_after: None,
         };
         let answer = self.settle(call, None, outcome, 0).await;
-        if system.name == SystemToolName::EndCall {
+        if system.name == SystemToolName::EndCall && !defer_end {
             // This call's own end is still queued: `sessionEnded` is written after it.
             session_end::end(&self.pool, call.session.org_id, call.session.id).await?;
         }

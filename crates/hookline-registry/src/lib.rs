@@ -1,10 +1,11 @@
-//! The registry: the REST API through which an organization manages its tools, personas and API
-//! keys (the "Lab" API). Handlers parse and check input with `hookline-schema`, keep their SQL in
+//! The registry: the REST API through which an organization manages its tools, personas, LLM
+//! connections and API keys (the "Lab" API). Handlers parse and check input with `hookline-schema`, keep their SQL in
 //! `hookline-core`'s repositories, and write in transactions so nothing is ever half-written.
 //!
 //! Depends on `hookline-schema` and `hookline-core` only.
 
 mod api_keys;
+mod llms;
 mod merge;
 mod openapi;
 mod personas;
@@ -16,6 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use hookline_core::http::CoreState;
 
+pub use llms::llm_json;
 pub use openapi::RegistryApi;
 pub use views::{ApiKeyView, NewApiKeyView, PersonaView, ToolView};
 
@@ -41,6 +43,14 @@ pub fn router(state: CoreState) -> Router {
         .route(
             "/v1/personas/{id}/tools/{tool_id}",
             post(personas::attach).delete(personas::detach),
+        )
+        .route("/v1/llms", get(llms::list).post(llms::create))
+        .route(
+            "/v1/llms/{id}",
+            get(llms::read)
+                .put(llms::put)
+                .patch(llms::update)
+                .delete(llms::delete),
         )
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))

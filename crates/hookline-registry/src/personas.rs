@@ -53,6 +53,7 @@ pub async fn create(
     let fields = parse(&body.0)?;
     let mut tx = state.pool.begin().await?;
     crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
+    crate::llms::check_llm_id(&mut tx, caller.org_id, fields.llm_id.as_deref(), "llmId").await?;
     let persona = personas::insert(&mut tx, caller.org_id, &fields).await?;
     let shown = render(&mut tx, &persona).await?;
     tx.commit().await?;
@@ -184,6 +185,7 @@ pub async fn update(
     merge_top_level(&mut merged, patch);
     let fields = parse(&Value::Object(merged))?;
     crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
+    crate::llms::check_llm_id(&mut tx, caller.org_id, fields.llm_id.as_deref(), "llmId").await?;
     let persona = personas::update(&mut tx, caller.org_id, id, &fields).await?;
     let shown = render(&mut tx, &persona).await?;
     tx.commit().await?;

@@ -12,6 +12,7 @@ pub mod expansion;
 pub mod export;
 pub mod fields;
 pub mod json_schema;
+pub mod llm;
 pub mod name;
 pub mod persona;
 pub mod violations;
@@ -23,6 +24,7 @@ pub use definition::{
 pub use destination::{classify, AddressClass, DestinationPolicy};
 pub use export::{export, ExportFormat};
 pub use json_schema::ArgumentValidator;
+pub use llm::{LlmFields, Provider};
 pub use name::ToolName;
 pub use persona::PersonaFields;
 pub use violations::{FieldError, Violations};

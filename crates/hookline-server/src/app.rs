@@ -103,6 +103,7 @@ pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
         .merge(crate::lab::router(state.clone()))
         .merge(hookline_registry::router(state.clone()))
         .merge(hookline_sessions::router(state.clone()))
+        .merge(hookline_conversations::router(state.clone(), engine.clone()))
         .merge(hookline_engine::router(state, engine))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)

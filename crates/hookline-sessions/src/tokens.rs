@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use hookline_core::http::{ApiError, Caller, CoreState, JsonBody};
 use hookline_core::repo::sessions::{self as repo, NewToken};
-use hookline_core::repo::{personas, tools};
+use hookline_core::repo::{llms, personas, tools};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::snapshot::{PersonaSnapshot, SessionConfig, SnapshotTool};
 use hookline_core::Settings;
@@ -204,6 +204,11 @@ async fn snapshot(
         } => {
             let mut tools =
                 snapshot_stored(conn, org_id, &tool_ids, "personaConfig.toolIds").await?;
+            if let Some(llm_id) = &persona.llm_id {
+                llms::check_id(&mut *conn, org_id, llm_id, "personaConfig.llmId")
+                    .await?
+                    .map_err(ApiError::invalid)?;
+            }
             tools.extend(inline.into_iter().map(|definition| SnapshotTool {
                 tool_id: None,
                 version: None,

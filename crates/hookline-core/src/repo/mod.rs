@@ -3,6 +3,8 @@
 
 pub mod api_keys;
 pub mod events;
+pub mod llms;
+pub mod messages;
 pub mod organizations;
 pub mod personas;
 pub mod sessions;
@@ -40,6 +42,32 @@ pub struct Resealing {
 }
 
 impl Resealing {
+    /// `sealed` re-sealed under the current key, or `None` when it is current already or does
+    /// not open (then it is reported as `what` of `org_id`).
+    fn reseal(
+        &mut self,
+        secrets: &SecretBox,
+        sealed: &str,
+        context: &str,
+        org_id: Uuid,
+        what: impl FnOnce() -> String,
+    ) -> Option<String> {
+        if !secrets.is_stale(sealed) {
+            return None;
+        }
+        match secrets.reseal(sealed, context) {
+            Ok(fresh) => Some(fresh),
+            Err(error) => {
+                self.unopened.push(Unopened {
+                    org_id,
+                    what: what(),
+                    error,
+                });
+                None
+            }
+        }
+    }
+
     fn headers(&mut self, org_id: Uuid, owner: &str, result: (u64, Vec<(String, SecretError)>)) {
         self.resealed += result.0;
         for (header, error) in result.1 {
@@ -54,12 +82,13 @@ impl Resealing {
 
 /// Re-seals, under the current key, every sealed value made with an older one (for
 /// `hookline secrets rotate`): signing secrets, tools' header values, and the header values
-/// carried in session tokens' and sessions' snapshots. A value that does not open is reported
-/// and the others are still re-sealed.
+/// carried in session tokens' and sessions' snapshots, and LLM API keys. A value that does not
+/// open is reported and the others are still re-sealed.
 pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<Resealing> {
     let mut done = Resealing::default();
     signing_secrets::reseal_all(&mut *conn, secrets, &mut done).await?;
     tools::reseal_all(&mut *conn, secrets, &mut done).await?;
     sessions::reseal_all(&mut *conn, secrets, &mut done).await?;
+    llms::reseal_all(&mut *conn, secrets, &mut done).await?;
     Ok(done)
 }

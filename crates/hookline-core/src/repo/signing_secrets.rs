@@ -98,19 +98,11 @@ pub async fn reseal_all(
             .fetch_all(&mut *conn)
             .await?;
     for (id, org_id, sealed) in rows {
-        if !secrets.is_stale(&sealed) {
+        let context = signing_secret_context(org_id);
+        let Some(fresh) = done.reseal(secrets, &sealed, &context, org_id, || {
+            format!("signing secret {id}")
+        }) else {
             continue;
-        }
-        let fresh = match secrets.reseal(&sealed, &signing_secret_context(org_id)) {
-            Ok(fresh) => fresh,
-            Err(error) => {
-                done.unopened.push(super::Unopened {
-                    org_id,
-                    what: format!("signing secret {id}"),
-                    error,
-                });
-                continue;
-            }
         };
         sqlx::query("UPDATE signing_secrets SET secret = $2 WHERE id = $1")
             .bind(id)

@@ -47,6 +47,7 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
             tool_call_id,
             tool_name,
             arguments,
+            defer_end: false,
         }),
         _ => Err(v),
     }

@@ -11,7 +11,7 @@ use crate::harness::{error_fields, session, Org, Receiver, Reply, SseStream, Tes
 use crate::tools::SEED_TOOLS;
 
 /// The seed tool `name`, pointed at the receiver (same path), as a JSON definition.
-fn seed_at(name: &str, receiver: &Receiver) -> Value {
+pub(crate) fn seed_at(name: &str, receiver: &Receiver) -> Value {
     let text = SEED_TOOLS
         .iter()
         .find(|t| t.contains(&format!("\"name\": \"{name}\"")))

@@ -4,13 +4,16 @@
 mod call_hardening;
 mod cli;
 mod contract;
+mod conversations;
 mod delivery;
 mod engine;
+mod fake_llm;
 mod hardening;
 mod harness;
 mod isolation;
 mod lab;
 mod lab_browser;
+mod llms;
 mod ops;
 mod personas;
 mod sessions;

@@ -12,6 +12,13 @@ async fn personas_carry_their_tools_in_order() {
     let org = app.org("acme").await;
     let (_, a) = org.post(&app, "/v1/tools", &webhook("tool_a")).await;
     let (_, b) = org.post(&app, "/v1/tools", &webhook("tool_b")).await;
+    let (_, llm) = org
+        .post(
+            &app,
+            "/v1/llms",
+            &json!({"name": "gpt", "provider": "openai", "model": "gpt-4o"}),
+        )
+        .await;
     let (_, c) = org
         .post(
             &app,
@@ -24,7 +31,7 @@ async fn personas_carry_their_tools_in_order() {
             &app,
             "/v1/personas",
             &json!({
-                "name": "Support", "systemPrompt": "Help", "llmId": "gpt-4o", "languageCode": "en",
+                "name": "Support", "systemPrompt": "Help", "llmId": llm["id"], "languageCode": "en",
                 "toolIds": [b["id"], a["id"]]
             }),
         )
@@ -69,7 +76,7 @@ async fn personas_carry_their_tools_in_order() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(patched["name"], "Sales");
     assert_eq!(patched["systemPrompt"], serde_json::Value::Null);
-    assert_eq!(patched["llmId"], "gpt-4o");
+    assert_eq!(patched["llmId"], llm["id"]);
     assert_eq!(patched["toolIds"], detached["toolIds"]);
 
     let (_, list) = org.get(&app, "/v1/personas?search=sal").await;

@@ -1,0 +1,110 @@
+//! What the LLM is given as a tool's result, per tool kind, as the contract says: an awaited
+//! webhook's `result` (or `{"error", "result"?}`), `{"status": "accepted"}` for fire-and-forget,
+//! the browser's answer or `{"status": "sent"}` for client tools, `{"status": "ok"}` for system
+//! tools. A call the engine refused (unknown tool, bad id) or whose arguments were not JSON gets
+//! an error the LLM can correct in its next round.
+
+use serde_json::{json, Value};
+
+use hookline_engine::{CallAnswer, CallError};
+use hookline_schema::ToolDefinition;
+
+/// A call's end as the turn reports it and the LLM sees it.
+#[derive(Debug, Clone)]
+pub struct CallEnd {
+    /// Hookline's id of the call (none when the engine never stored it).
+    pub id: Option<Value>,
+    /// `completed`, `failed`, `pending` (sent on, not awaited) or `refused`.
+    pub status: String,
+    /// The result given to the LLM.
+    pub for_llm: Value,
+}
+
+pub fn error(kind: &str, message: impl Into<String>) -> Value {
+    json!({"error": {"kind": kind, "message": message.into()}})
+}
+
+/// The arguments were not a JSON object: nothing was run.
+pub fn unparsable(reason: &str) -> CallEnd {
+    CallEnd {
+        id: None,
+        status: "refused".into(),
+        for_llm: error(
+            "invalid_arguments",
+            format!("the arguments are not a JSON object ({reason}); send them again as one"),
+        ),
+    }
+}
+
+pub fn from_engine(
+    tool: Option<&ToolDefinition>,
+    answer: Result<CallAnswer, CallError>,
+) -> CallEnd {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => return refused(e),
+    };
+    // The answer as `/tool-calls` shows it: the LLM is given parts of that same JSON.
+    let body = serde_json::to_value(&answer.body).unwrap_or_default();
+    let status = body["status"].as_str().unwrap_or("failed").to_owned();
+    let id = Some(body["id"].clone());
+    let for_llm = match (tool, status.as_str()) {
+        (Some(ToolDefinition::System(_)), "completed") => json!({"status": "ok"}),
+        (Some(ToolDefinition::Server(_)), "pending") => json!({"status": "accepted"}),
+        (Some(ToolDefinition::Client(_)), "pending") => json!({"status": "sent"}),
+        (_, "completed") => body["result"].clone(),
+        _ => {
+            let mut failed = json!({"error": body.get("error").cloned().unwrap_or_else(
+                || json!({"kind": "failed", "message": "the call failed"}),
+            )});
+            if let Some(result) = body.get("result").filter(|r| !r.is_null()) {
+                failed["result"] = result.clone();
+            }
+            if body.get("truncated") == Some(&json!(true)) {
+                failed["truncated"] = json!(true);
+            }
+            failed
+        }
+    };
+    let mut for_llm = for_llm;
+    if status == "completed" && body.get("truncated") == Some(&json!(true)) {
+        for_llm = json!({"result": for_llm, "truncated": true});
+    }
+    CallEnd {
+        id,
+        status,
+        for_llm,
+    }
+}
+
+fn refused(e: CallError) -> CallEnd {
+    let for_llm = match e {
+        CallError::Invalid(v) => {
+            let unknown_tool = v.errors().iter().any(|e| e.field == "toolName");
+            let kind = if unknown_tool {
+                "unknown_tool"
+            } else {
+                "invalid_arguments"
+            };
+            let mut value = error(kind, v.to_string());
+            value["error"]["errors"] = json!(v.errors());
+            value
+        }
+        CallError::SessionEnded => error("session_ended", "the session has ended"),
+        CallError::SessionExpired => error("session_expired", "the session has expired"),
+        CallError::NoSession => error("session_ended", "the session is gone"),
+        CallError::Busy => error(
+            "busy",
+            "too many client-tool calls are waiting; try again later",
+        ),
+        CallError::Store(e) => {
+            tracing::error!(error = %e, "a conversation's tool call could not be stored");
+            error("internal", "the call could not be run on our side")
+        }
+    };
+    CallEnd {
+        id: None,
+        status: "refused".into(),
+        for_llm,
+    }
+}

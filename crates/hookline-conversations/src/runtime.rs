@@ -1,0 +1,790 @@
+//! Turns: a user message in, the persona's answer out. One turn runs at a time per session on
+//! every instance sharing the database (a Postgres advisory lock keyed by the session), and a
+//! newer user message interrupts the running turn wherever it was posted (the event hub's
+//! announcement wakes the turn, which then sees the newer message in the table).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use hookline_core::http::CoreState;
+use hookline_core::hub::Note;
+use hookline_core::repo::llms::{self, StoredLlm};
+use hookline_core::repo::messages::{
+    self, Message, NewMessage, ROLE_PERSONA, ROLE_TOOL, ROLE_USER,
+};
+use hookline_core::repo::sessions::Session;
+use hookline_core::session_end;
+use hookline_core::StoreError;
+use hookline_engine::{CallRequest, Engine};
+use hookline_schema::definition::{SystemToolName, ToolDefinition};
+use hookline_schema::{export, ExportFormat, Provider};
+
+use crate::events::{self, Speech, MESSAGE_STREAM_EVENT};
+use crate::llm::{self, LlmFailure, Target};
+use crate::provider::{self, AskedCall, Delta, Msg, RequestParts};
+use crate::results::{self, CallEnd};
+
+/// Rounds of LLM requests in one turn (each round may run tools).
+pub const MAX_ROUNDS: usize = 8;
+/// How often a turn waiting for the session's running turn tries again.
+const LOCK_RETRY: Duration = Duration::from_millis(25);
+/// How many of the most recent messages the LLM is sent.
+pub const HISTORY_WINDOW: i64 = 100;
+
+/// The conversation runtime of this instance.
+pub struct Conversations {
+    pub(crate) core: CoreState,
+    pub(crate) engine: Arc<Engine>,
+    /// The newest user message's seq per session, for turns running here to notice at once.
+    latest: Mutex<HashMap<Uuid, watch::Sender<i64>>>,
+    /// Writes a turn makes (the persona's messages, tool results, speech) commit without waiting
+    /// for the disk, as the engine's call log does: a crash may lose the last moments of a
+    /// conversation, never their order. The user's message is written durably.
+    fast: PgPool,
+}
+
+/// How a turn ended, as `?wait=true` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct TurnReport {
+    pub reply: Option<Reply>,
+    pub tool_calls: Vec<Value>,
+    pub session_ended: bool,
+    pub error: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub id: Uuid,
+    pub content: String,
+    pub interrupted: bool,
+}
+
+/// A user message accepted for a turn.
+pub struct Accepted {
+    pub message_id: Uuid,
+    pub turn_id: Uuid,
+    pub seq: i64,
+}
+
+impl Conversations {
+    pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
+        let options = core
+            .pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .options([("synchronous_commit", "off")]);
+        let fast = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(options);
+        Arc::new(Self {
+            core,
+            engine,
+            latest: Mutex::default(),
+            fast,
+        })
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.core.pool
+    }
+
+    /// Stores the user's message (with its event) and tells turns running here about it.
+    pub async fn accept(&self, session_id: Uuid, content: &str) -> Result<Accepted, StoreError> {
+        let message_id = Uuid::now_v7();
+        let turn_id = Uuid::now_v7();
+        let stored = messages::insert(
+            self.pool(),
+            &NewMessage {
+                id: message_id,
+                session_id,
+                turn_id,
+                role: ROLE_USER,
+                content,
+                tool_calls: None,
+                tool_call_id: None,
+                interrupted: false,
+            },
+        )
+        .await?;
+        self.note_latest(session_id, stored.seq);
+        let speech = Speech {
+            id: message_id,
+            role: ROLE_USER,
+            content,
+            end_of_speech: true,
+            interrupted: false,
+            turn_id,
+        };
+        events::emit(
+            self.pool(),
+            session_id,
+            MESSAGE_STREAM_EVENT,
+            events::stream_data(&speech),
+        )
+        .await?;
+        events::history_updated(self.pool(), session_id).await?;
+        Ok(Accepted {
+            message_id,
+            turn_id,
+            seq: stored.seq,
+        })
+    }
+
+    fn note_latest(&self, session_id: Uuid, seq: i64) {
+        let mut map = self.latest.lock().expect("never poisoned");
+        let sender = map.entry(session_id).or_insert_with(|| watch::channel(0).0);
+        sender.send_if_modified(|current| {
+            let newer = seq > *current;
+            if newer {
+                *current = seq;
+            }
+            newer
+        });
+    }
+
+    fn watch_latest(&self, session_id: Uuid) -> watch::Receiver<i64> {
+        let mut map = self.latest.lock().expect("never poisoned");
+        map.entry(session_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
+    }
+
+    fn forget(&self, session_id: Uuid) {
+        let mut map = self.latest.lock().expect("never poisoned");
+        if map
+            .get(&session_id)
+            .is_some_and(|s| s.receiver_count() == 0)
+        {
+            map.remove(&session_id);
+        }
+    }
+
+    /// Runs the turn of the user message `accepted`: waits for the session's running turn to end,
+    /// then answers, unless a newer message has come meanwhile (its own turn answers both).
+    pub async fn run_turn(
+        self: Arc<Self>,
+        session: Session,
+        llm: StoredLlm,
+        accepted: Accepted,
+    ) -> TurnReport {
+        let session_id = session.id;
+        let latest = self.watch_latest(session_id);
+        let report = match TurnLock::acquire(self.pool(), session_id, accepted.seq, latest).await {
+            Ok(Some(lock)) => {
+                let report = self.turn(&session, llm, &accepted).await;
+                lock.release().await;
+                report
+            }
+            Ok(None) => overtaken(),
+            Err(e) => {
+                tracing::error!(error = %e, %session_id, "could not take the session's turn");
+                internal_failure()
+            }
+        };
+        // An overtaken message is answered by the newer message's turn: nothing failed.
+        if let Some((kind, message)) = report.error.as_ref().filter(|(k, _)| k != "interrupted") {
+            if let Err(e) =
+                events::turn_failed(self.pool(), session_id, accepted.turn_id, kind, message).await
+            {
+                tracing::warn!(error = %e, "could not record turnFailed");
+            }
+        }
+        self.forget(session_id);
+        report
+    }
+
+    async fn turn(&self, session: &Session, llm: StoredLlm, accepted: &Accepted) -> TurnReport {
+        match messages::latest_user_seq(self.pool(), session.id).await {
+            // Overtaken while waiting: the newer message's turn answers.
+            Ok(latest) if latest > accepted.seq => return overtaken(),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the conversation");
+                return internal_failure();
+            }
+            Ok(_) => {}
+        }
+        let api_key = match llm.open_key(&self.core.settings.secrets) {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!(error = %e, llm_id = %llm.id, "an LLM key did not open");
+                return internal_failure();
+            }
+        };
+        let mut turn = Turn {
+            runtime: self,
+            session,
+            target: Target { llm, api_key },
+            accepted,
+            reply_id: Uuid::now_v7(),
+            reply_text: String::new(),
+            report: TurnReport::default(),
+            end_call: false,
+            watch: Interrupts {
+                pool: self.core.pool.clone(),
+                session_id: session.id,
+                mine: accepted.seq,
+                uninterruptible: false,
+                latest: self.watch_latest(session.id),
+                notes: self.core.hub.subscribe(),
+            },
+        };
+        turn.run().await;
+        turn.report
+    }
+}
+
+fn overtaken() -> TurnReport {
+    TurnReport {
+        error: Some(("interrupted".into(), "a newer message was posted".into())),
+        ..TurnReport::default()
+    }
+}
+
+fn internal_failure() -> TurnReport {
+    TurnReport {
+        error: Some((
+            "internal".into(),
+            "the turn could not run on our side; it has been logged".into(),
+        )),
+        ..TurnReport::default()
+    }
+}
+
+/// A running turn's state.
+struct Turn<'a> {
+    runtime: &'a Conversations,
+    session: &'a Session,
+    target: Target,
+    accepted: &'a Accepted,
+    /// The persona's reply: every text delta of the turn carries this id.
+    reply_id: Uuid,
+    reply_text: String,
+    report: TurnReport,
+    /// `end_call` ran: the session ends once the reply is complete.
+    end_call: bool,
+    watch: Interrupts,
+}
+
+/// Word of newer user messages, here or on another instance.
+struct Interrupts {
+    pool: PgPool,
+    session_id: Uuid,
+    /// The seq of the message this turn answers.
+    mine: i64,
+    /// A tool with `disableInterruptions` ran: a newer message waits for this turn to end.
+    uninterruptible: bool,
+    latest: watch::Receiver<i64>,
+    notes: broadcast::Receiver<Note>,
+}
+
+/// How one round's stream ended.
+enum RoundEnd {
+    Done,
+    Interrupted,
+    Failed(LlmFailure),
+}
+
+impl Turn<'_> {
+    fn pool(&self) -> &PgPool {
+        &self.runtime.fast
+    }
+
+    async fn run(&mut self) {
+        for _ in 0..MAX_ROUNDS {
+            match self.round().await {
+                Ok(true) => continue,
+                Ok(false) => return self.finish(false).await,
+                Err(RoundEnd::Interrupted) => return self.finish(true).await,
+                Err(RoundEnd::Failed(f)) => {
+                    self.report.error = Some((f.kind().into(), f.to_string()));
+                    return self.finish(false).await;
+                }
+                Err(RoundEnd::Done) => return self.finish(false).await,
+            }
+        }
+        self.report.error = Some((
+            "round_limit".into(),
+            format!("the LLM asked for tools {MAX_ROUNDS} times without answering"),
+        ));
+        self.finish(false).await;
+    }
+
+    /// One LLM request and the tools it asked for. `Ok(true)` when tools ran (ask again),
+    /// `Ok(false)` when the LLM answered without tools.
+    async fn round(&mut self) -> Result<bool, RoundEnd> {
+        let history = messages::recent(self.pool(), self.session.id, HISTORY_WINDOW)
+            .await
+            .map_err(store_failure)?;
+        let provider = self.target.llm.provider();
+        let config = &self.session.config.0;
+        let format = match provider {
+            Provider::OpenAi => ExportFormat::Openai,
+            Provider::Anthropic => ExportFormat::Anthropic,
+        };
+        let tools = config
+            .tools
+            .iter()
+            .map(|t| export(&t.tool.definition, format))
+            .collect();
+        let msgs = to_msgs(&history);
+        let body = provider::body(
+            provider,
+            &RequestParts {
+                model: &self.target.llm.model,
+                system: config.persona.system_prompt.as_deref(),
+                messages: &msgs,
+                tools,
+                temperature: self.target.llm.temperature,
+                max_tokens: self.target.llm.max_tokens,
+            },
+        );
+        let mut stream = tokio::select! {
+            opened = llm::stream(&self.runtime.engine, &self.target, &body) => {
+                opened.map_err(RoundEnd::Failed)?
+            }
+            () = self.watch.interrupted() => return Err(RoundEnd::Interrupted),
+        };
+        let mut text = String::new();
+        let mut asked: Vec<AskedCall> = Vec::new();
+        // The persona's message takes its place in the conversation at its first word.
+        let mut placed: Option<Uuid> = None;
+        let mut running = Vec::new();
+        let (stored_tx, stored_rx) = watch::channel(false);
+        let end = loop {
+            let next = tokio::select! {
+                next = stream.next() => next,
+                () = self.watch.interrupted() => break RoundEnd::Interrupted,
+            };
+            // A call starts before anything is written: nothing stands between a complete call
+            // in the stream and its webhook request.
+            if let Some(Ok(Delta::Call(call))) = &next {
+                let mut call = call.clone();
+                if call.id.is_empty() {
+                    call.id = format!("call_{}", Uuid::now_v7().simple());
+                }
+                running.push(self.start_call(call.clone(), stored_rx.clone()));
+                asked.push(call);
+            }
+            if placed.is_none() && matches!(next, Some(Ok(Delta::Text(_) | Delta::Call(_)))) {
+                placed = Some(self.place_persona().await.map_err(store_failure)?);
+            }
+            match next {
+                Some(Ok(Delta::Text(t))) => {
+                    self.speak(&t, false, false).await;
+                    text.push_str(&t);
+                }
+                Some(Ok(Delta::Call(_))) => {}
+                Some(Ok(Delta::Done(_))) | None => break RoundEnd::Done,
+                Some(Err(f)) => break RoundEnd::Failed(f),
+            }
+        };
+        drop(stream);
+        let interrupted = matches!(end, RoundEnd::Interrupted);
+        // The persona's part of the round is stored before any tool result (history order).
+        let stored = self.store_persona(placed, &text, &asked, interrupted).await;
+        let _ = stored_tx.send(true);
+        stored.map_err(store_failure)?;
+        // Calls already sent are never cancelled: their results are awaited and recorded
+        // even when the turn was interrupted, so the next request sees them.
+        for handle in running {
+            match handle.await {
+                Ok((call, end)) => {
+                    self.report.tool_calls.push(json!({
+                        "id": end.id, "toolCallId": call.id, "toolName": call.name,
+                        "status": end.status,
+                    }));
+                }
+                Err(e) => tracing::error!(error = %e, "a conversation's tool call task failed"),
+            }
+        }
+        match end {
+            RoundEnd::Done if asked.is_empty() => Ok(false),
+            RoundEnd::Done => Ok(true),
+            other => Err(other),
+        }
+    }
+
+    /// Starts a call at once, in a task of its own (a dropped turn never cancels it). The task
+    /// records the result after the round's persona message.
+    fn start_call(
+        &mut self,
+        call: AskedCall,
+        mut persona_stored: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<(AskedCall, CallEnd)> {
+        let tool = self
+            .session
+            .config
+            .0
+            .tool(&call.name)
+            .map(|t| t.tool.definition.clone());
+        match &tool {
+            Some(ToolDefinition::System(s)) if s.name == SystemToolName::EndCall => {
+                self.end_call = true;
+            }
+            Some(ToolDefinition::Server(w)) if w.disable_interruptions => {
+                self.watch.uninterruptible = true;
+            }
+            _ => {}
+        }
+        let engine = self.runtime.engine.clone();
+        let pool = self.pool().clone();
+        let (org_id, session_id, turn_id) =
+            (self.session.org_id, self.session.id, self.accepted.turn_id);
+        tokio::spawn(async move {
+            let end = match serde_json::from_str::<Value>(&call.arguments) {
+                Ok(arguments) if arguments.is_object() => {
+                    let request = CallRequest {
+                        tool_call_id: Some(call.id.clone()),
+                        tool_name: call.name.clone(),
+                        arguments,
+                        defer_end: true,
+                    };
+                    let answer = engine.call(org_id, session_id, request).await;
+                    results::from_engine(tool.as_ref(), answer)
+                }
+                Ok(_) => results::unparsable("not an object"),
+                Err(e) => results::unparsable(&e.to_string()),
+            };
+            let _ = persona_stored.wait_for(|stored| *stored).await;
+            let content = end.for_llm.to_string();
+            let stored = messages::insert(
+                &pool,
+                &NewMessage {
+                    id: Uuid::now_v7(),
+                    session_id,
+                    turn_id,
+                    role: ROLE_TOOL,
+                    content: &content,
+                    tool_calls: None,
+                    tool_call_id: Some(&call.id),
+                    interrupted: false,
+                },
+            )
+            .await;
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "a tool result could not be stored in the conversation");
+            }
+            (call, end)
+        })
+    }
+
+    async fn speak(&mut self, content: &str, end_of_speech: bool, interrupted: bool) {
+        let speech = Speech {
+            id: self.reply_id,
+            role: ROLE_PERSONA,
+            content,
+            end_of_speech,
+            interrupted,
+            turn_id: self.accepted.turn_id,
+        };
+        if let Err(e) = events::emit(
+            self.pool(),
+            self.session.id,
+            MESSAGE_STREAM_EVENT,
+            events::stream_data(&speech),
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "a reply delta could not be stored");
+        }
+        self.reply_text.push_str(content);
+    }
+
+    /// Stores an empty persona message where the reply begins; returns its id.
+    async fn place_persona(&self) -> Result<Uuid, StoreError> {
+        let id = Uuid::now_v7();
+        messages::insert(
+            self.pool(),
+            &NewMessage {
+                id,
+                session_id: self.session.id,
+                turn_id: self.accepted.turn_id,
+                role: ROLE_PERSONA,
+                content: "",
+                tool_calls: None,
+                tool_call_id: None,
+                interrupted: false,
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Completes the persona's part of a round: its text and the calls it asked for. The
+    /// message of the round that answers (no calls) takes the reply's id.
+    async fn store_persona(
+        &mut self,
+        placed: Option<Uuid>,
+        text: &str,
+        asked: &[AskedCall],
+        interrupted: bool,
+    ) -> Result<(), StoreError> {
+        let Some(placed) = placed else {
+            return Ok(());
+        };
+        let calls = (!asked.is_empty()).then(|| {
+            json!(asked
+                .iter()
+                .map(|c| json!({"toolCallId": c.id, "toolName": c.name, "arguments": c.arguments}))
+                .collect::<Vec<_>>())
+        });
+        let id = if asked.is_empty() {
+            self.reply_id
+        } else {
+            placed
+        };
+        messages::complete(
+            self.pool(),
+            placed,
+            &NewMessage {
+                id,
+                session_id: self.session.id,
+                turn_id: self.accepted.turn_id,
+                role: ROLE_PERSONA,
+                content: text,
+                tool_calls: calls.as_ref(),
+                tool_call_id: None,
+                interrupted,
+            },
+        )
+        .await
+    }
+
+    /// The reply's last event, the history, and the end of the session after `end_call`.
+    async fn finish(&mut self, interrupted: bool) {
+        let spoke = !self.reply_text.is_empty();
+        if spoke || interrupted || self.report.error.is_none() {
+            self.speak("", !interrupted, interrupted).await;
+            self.report.reply = Some(Reply {
+                id: self.reply_id,
+                content: self.reply_text.clone(),
+                interrupted,
+            });
+            if let Err(e) = events::history_updated(self.pool(), self.session.id).await {
+                tracing::warn!(error = %e, "could not record messageHistoryUpdated");
+            }
+        }
+        if self.end_call {
+            match session_end::end(self.pool(), self.session.org_id, self.session.id).await {
+                Ok(_) => self.report.session_ended = true,
+                Err(e) => tracing::error!(error = %e, "could not end the session after end_call"),
+            }
+        }
+    }
+}
+
+impl Interrupts {
+    /// Resolves when a newer user message has been posted (here or on another instance), unless
+    /// the turn cannot be interrupted; never resolves otherwise.
+    async fn interrupted(&mut self) {
+        let mine = self.mine;
+        loop {
+            if self.uninterruptible {
+                return std::future::pending().await;
+            }
+            tokio::select! {
+                changed = self.latest.changed() => {
+                    if changed.is_err() {
+                        return std::future::pending().await;
+                    }
+                    if *self.latest.borrow() > mine {
+                        return;
+                    }
+                }
+                note = self.notes.recv() => {
+                    let look = match note {
+                        Ok(Note::Stored(id)) => id == self.session_id,
+                        Ok(Note::Reconnected) | Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(broadcast::error::RecvError::Closed) => {
+                            return std::future::pending().await
+                        }
+                    };
+                    if look {
+                        let latest = messages::latest_user_seq(&self.pool, self.session_id)
+                            .await
+                            .unwrap_or(0);
+                        if latest > mine {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn store_failure(e: StoreError) -> RoundEnd {
+    tracing::error!(error = %e, "the conversation could not be read or written");
+    RoundEnd::Failed(LlmFailure::Unavailable(
+        "the conversation could not be stored".into(),
+    ))
+}
+
+/// The stored conversation as the LLM is shown it. Each tool result follows the persona message
+/// that asked for it (a user message may have been stored while the calls ran, and both APIs
+/// want the results right after the calls); a call whose result is not in the window gets a
+/// stand-in, and results whose call is not in the window are left out.
+pub fn to_msgs(history: &[Message]) -> Vec<Msg> {
+    let mut results: HashMap<&str, Msg> = HashMap::new();
+    for m in history.iter().filter(|m| m.role == ROLE_TOOL) {
+        let is_error =
+            serde_json::from_str::<Value>(&m.content).is_ok_and(|v| v.get("error").is_some());
+        let call_id = m.tool_call_id.as_deref().unwrap_or_default();
+        results.insert(
+            call_id,
+            Msg::Tool {
+                call_id: call_id.to_owned(),
+                content: m.content.clone(),
+                is_error,
+            },
+        );
+    }
+    let mut out = Vec::new();
+    for m in history {
+        match m.role.as_str() {
+            ROLE_USER => out.push(Msg::User(m.content.clone())),
+            ROLE_PERSONA => {
+                let calls: Vec<AskedCall> = m
+                    .tool_calls
+                    .as_ref()
+                    .and_then(|c| c.0.as_array().cloned())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| AskedCall {
+                        id: c["toolCallId"].as_str().unwrap_or_default().to_owned(),
+                        name: c["toolName"].as_str().unwrap_or_default().to_owned(),
+                        arguments: c["arguments"].as_str().unwrap_or("{}").to_owned(),
+                    })
+                    .collect();
+                let answers: Vec<Msg> = calls
+                    .iter()
+                    .map(|c| {
+                        results.remove(c.id.as_str()).unwrap_or_else(|| Msg::Tool {
+                            call_id: c.id.clone(),
+                            content: results::error(
+                                "no_result",
+                                "the result of this call was not recorded",
+                            )
+                            .to_string(),
+                            is_error: true,
+                        })
+                    })
+                    .collect();
+                out.push(Msg::Persona {
+                    text: m.content.clone(),
+                    calls,
+                });
+                out.extend(answers);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The session's turn lock: a Postgres advisory lock held on one pooled connection for the
+/// turn. Dropped without [`TurnLock::release`] (a panic), the connection is closed rather than
+/// returned to the pool, which releases the lock too.
+struct TurnLock {
+    conn: Option<PoolConnection<Postgres>>,
+    key: i64,
+}
+
+impl TurnLock {
+    /// Takes the session's lock, or returns `None` once a newer user message than `mine` exists
+    /// (its own turn answers both). No connection is held while waiting, so messages piling up
+    /// behind a long turn cannot drain the pool: each wait tries the lock and looks for a newer
+    /// message in one statement, then sleeps a moment (or until a message is posted here).
+    async fn acquire(
+        pool: &PgPool,
+        session_id: Uuid,
+        mine: i64,
+        mut latest: watch::Receiver<i64>,
+    ) -> Result<Option<Self>, StoreError> {
+        let key = lock_key(session_id);
+        loop {
+            let mut conn = pool.acquire().await?;
+            let (locked, newest): (bool, Option<i64>) = sqlx::query_as(
+                "SELECT pg_try_advisory_lock($1), (SELECT max(seq) FROM conversation_messages
+                   WHERE session_id = $2 AND role = 'user')",
+            )
+            .bind(key)
+            .bind(session_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            let lock = locked.then(|| Self {
+                conn: Some(conn),
+                key,
+            });
+            if newest.unwrap_or(0) > mine {
+                if let Some(lock) = lock {
+                    lock.release().await;
+                }
+                return Ok(None);
+            }
+            if lock.is_some() {
+                return Ok(lock);
+            }
+            if let Ok(Err(_)) = tokio::time::timeout(LOCK_RETRY, latest.changed()).await {
+                tokio::time::sleep(LOCK_RETRY).await;
+            }
+        }
+    }
+
+    async fn release(mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let unlocked = tokio::time::timeout(
+                Duration::from_secs(5),
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(self.key)
+                    .execute(&mut *conn),
+            )
+            .await;
+            if !matches!(unlocked, Ok(Ok(_))) {
+                conn.detach();
+            }
+        }
+    }
+}
+
+impl Drop for TurnLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.detach();
+        }
+    }
+}
+
+/// The advisory lock key of a session: its id folded to 64 bits (both halves, since a UUIDv7's
+/// first half is mostly its timestamp), in a space of its own.
+fn lock_key(session_id: Uuid) -> i64 {
+    let (hi, lo) = session_id.as_u64_pair();
+    (hi ^ lo ^ 0x686f_6f6b_6c69_6e65) as i64
+}
+
+/// The session's LLM, or why a message cannot start a turn.
+pub async fn session_llm(
+    pool: &PgPool,
+    session: &Session,
+) -> Result<Option<StoredLlm>, StoreError> {
+    let Some(llm_id) = session
+        .config
+        .persona
+        .llm_id
+        .as_deref()
+        .and_then(|id| Uuid::parse_str(id).ok())
+    else {
+        return Ok(None);
+    };
+    llms::get(pool, session.org_id, llm_id).await
+}

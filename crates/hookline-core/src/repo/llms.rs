@@ -1,0 +1,270 @@
+//! LLM connections. The API key is kept sealed; `open_key` is the only way back to it.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use hookline_schema::{LlmFields, Provider, Violations};
+
+use crate::error::StoreResult;
+use crate::http::Pagination;
+use crate::repo::tools::like_pattern;
+use crate::secrets::{SecretBox, SecretError, SecretString};
+
+/// The unique constraint that keeps LLM names unique within an organization.
+pub const NAME_CONSTRAINT: &str = "llms_org_name_key";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredLlm {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub provider: String,
+    pub base_url: String,
+    pub model: String,
+    pub sealed_api_key: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i32>,
+    pub timeout_seconds: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub usage_count: i64,
+}
+
+impl StoredLlm {
+    pub fn provider(&self) -> Provider {
+        Provider::parse(&self.provider).unwrap_or(Provider::OpenAi)
+    }
+
+    /// The API key in plain text, for the outgoing request only.
+    pub fn open_key(&self, secrets: &SecretBox) -> Result<Option<SecretString>, SecretError> {
+        self.sealed_api_key
+            .as_deref()
+            .map(|sealed| secrets.open(sealed, &key_context(self.org_id, self.id)))
+            .transpose()
+    }
+}
+
+/// The associated data of an LLM's API key: a sealed key only opens for its own LLM.
+pub fn key_context(org_id: Uuid, llm_id: Uuid) -> String {
+    format!("org:{org_id}:llm:{llm_id}:api-key")
+}
+
+const COLUMNS: &str = "l.id, l.org_id, l.name, l.provider, l.base_url, l.model, \
+     l.sealed_api_key, l.temperature, l.max_tokens, l.timeout_seconds, l.created_at, \
+     l.updated_at, (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id \
+     AND p.llm_id = l.id::text) AS usage_count";
+
+/// Inserts an LLM under `id` (chosen by the caller, who sealed the key for it).
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    llm: &LlmFields,
+    sealed_api_key: Option<&str>,
+) -> StoreResult<StoredLlm> {
+    Ok(sqlx::query_as(&format!(
+        "WITH l AS (
+            INSERT INTO llms (id, org_id, name, provider, base_url, model, sealed_api_key,
+                temperature, max_tokens, timeout_seconds)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *)
+         SELECT {COLUMNS} FROM l"
+    ))
+    .bind(id)
+    .bind(org_id)
+    .bind(&llm.name)
+    .bind(llm.provider.as_str())
+    .bind(&llm.base_url)
+    .bind(&llm.model)
+    .bind(sealed_api_key)
+    .bind(llm.temperature)
+    .bind(llm.max_tokens.map(|n| n as i32))
+    .bind(llm.timeout_seconds as i32)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    llm: &LlmFields,
+    sealed_api_key: Option<&str>,
+) -> StoreResult<StoredLlm> {
+    Ok(sqlx::query_as(&format!(
+        "WITH l AS (
+            UPDATE llms SET name = $3, provider = $4, base_url = $5, model = $6,
+                sealed_api_key = $7, temperature = $8, max_tokens = $9, timeout_seconds = $10,
+                updated_at = now()
+            WHERE org_id = $1 AND id = $2 RETURNING *)
+         SELECT {COLUMNS} FROM l"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .bind(&llm.name)
+    .bind(llm.provider.as_str())
+    .bind(&llm.base_url)
+    .bind(&llm.model)
+    .bind(sealed_api_key)
+    .bind(llm.temperature)
+    .bind(llm.max_tokens.map(|n| n as i32))
+    .bind(llm.timeout_seconds as i32)
+    .fetch_one(db)
+    .await?)
+}
+
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<StoredLlm>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM llms l WHERE l.org_id = $1 AND l.id = $2"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Locks the LLM's row for the rest of the transaction.
+pub async fn lock(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    id: Uuid,
+) -> StoreResult<Option<StoredLlm>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM llms l WHERE l.org_id = $1 AND l.id = $2 FOR UPDATE OF l"
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM llms WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One page of the organization's LLMs, oldest first, optionally filtered by a search in name
+/// and model; with the total count.
+pub async fn list(
+    db: &mut PgConnection,
+    org_id: Uuid,
+    search: Option<&str>,
+    page: Pagination,
+) -> StoreResult<(Vec<StoredLlm>, i64)> {
+    let pattern = search.map(like_pattern);
+    let filter = "l.org_id = $1 AND ($2::text IS NULL OR l.name ILIKE $2 OR l.model ILIKE $2)";
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM llms l WHERE {filter}"))
+        .bind(org_id)
+        .bind(&pattern)
+        .fetch_one(&mut *db)
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM llms l WHERE {filter} ORDER BY l.created_at, l.id LIMIT $3 OFFSET $4"
+    ))
+    .bind(org_id)
+    .bind(&pattern)
+    .bind(page.per_page)
+    .bind(page.offset())
+    .fetch_all(&mut *db)
+    .await?;
+    Ok((rows, total))
+}
+
+/// The personas (id, name) whose `llmId` is this LLM.
+pub async fn users(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    llm_id: Uuid,
+) -> StoreResult<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM personas WHERE org_id = $1 AND llm_id = $2::text
+         ORDER BY created_at, id",
+    )
+    .bind(org_id)
+    .bind(llm_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Clears `llmId` on every persona using this LLM (before a forced delete).
+pub async fn detach_everywhere(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    llm_id: Uuid,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE personas SET llm_id = NULL, updated_at = now()
+         WHERE org_id = $1 AND llm_id = $2::text",
+    )
+    .bind(org_id)
+    .bind(llm_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Checks that `llm_id` (as a body gave it) names an LLM of the organization; otherwise a
+/// violation named `field` (a missing id and another organization's get the same answer).
+/// The row is share-locked so a concurrent delete cannot slip between check and write.
+pub async fn check_id(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    llm_id: &str,
+    field: &str,
+) -> StoreResult<Result<Uuid, Violations>> {
+    let refused = || {
+        Ok(Err(Violations::single(
+            field,
+            "is not an LLM of your organization",
+        )))
+    };
+    let Ok(id) = Uuid::parse_str(llm_id) else {
+        return refused();
+    };
+    let found: Option<(Uuid,)> =
+        sqlx::query_as("SELECT id FROM llms WHERE org_id = $1 AND id = $2 FOR SHARE")
+            .bind(org_id)
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    match found {
+        Some(_) => Ok(Ok(id)),
+        None => refused(),
+    }
+}
+
+/// Re-seals every LLM API key made with an older key; a key that does not open is reported.
+pub async fn reseal_all(
+    conn: &mut PgConnection,
+    secrets: &SecretBox,
+    done: &mut super::Resealing,
+) -> StoreResult<()> {
+    let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
+        "SELECT id, org_id, sealed_api_key FROM llms WHERE sealed_api_key IS NOT NULL FOR UPDATE",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, org_id, sealed) in rows {
+        let context = key_context(org_id, id);
+        let Some(fresh) = done.reseal(secrets, &sealed, &context, org_id, || {
+            format!("API key of LLM {id}")
+        }) else {
+            continue;
+        };
+        sqlx::query("UPDATE llms SET sealed_api_key = $2 WHERE id = $1")
+            .bind(id)
+            .bind(fresh)
+            .execute(&mut *conn)
+            .await?;
+        done.resealed += 1;
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! The conversation of a session with a built-in runtime: user messages, persona replies (with
+//! the tool calls the LLM asked for) and tool results, in the order they were stored.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+use crate::repo::json_text;
+
+pub const ROLE_USER: &str = "user";
+pub const ROLE_PERSONA: &str = "persona";
+pub const ROLE_TOOL: &str = "tool";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Message {
+    pub seq: i64,
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub turn_id: Uuid,
+    pub role: String,
+    pub content: String,
+    /// A persona message's calls: `[{"toolCallId", "toolName", "arguments"}]`, arguments as the
+    /// LLM wrote them (text).
+    pub tool_calls: Option<Json<Value>>,
+    pub tool_call_id: Option<String>,
+    pub interrupted: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub turn_id: Uuid,
+    pub role: &'static str,
+    pub content: &'a str,
+    pub tool_calls: Option<&'a Value>,
+    pub tool_call_id: Option<&'a str>,
+    pub interrupted: bool,
+}
+
+const COLUMNS: &str =
+    "seq, id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted, created_at";
+
+pub async fn insert(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> StoreResult<Message> {
+    Ok(sqlx::query_as(&format!(
+        "INSERT INTO conversation_messages
+            (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
+         VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8) RETURNING {COLUMNS}"
+    ))
+    .bind(m.id)
+    .bind(m.session_id)
+    .bind(m.turn_id)
+    .bind(m.role)
+    .bind(m.content)
+    .bind(m.tool_calls.map(json_text))
+    .bind(m.tool_call_id)
+    .bind(m.interrupted)
+    .fetch_one(db)
+    .await?)
+}
+
+/// The session's most recent `limit` messages, oldest first.
+pub async fn recent(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    limit: i64,
+) -> StoreResult<Vec<Message>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT * FROM (SELECT {COLUMNS} FROM conversation_messages WHERE session_id = $1
+           ORDER BY seq DESC LIMIT $2) m ORDER BY seq"
+    ))
+    .bind(session_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// One page of the session's messages, oldest first, with the total count.
+pub async fn page(
+    db: &mut sqlx::PgConnection,
+    session_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<Message>, i64)> {
+    let (total,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM conversation_messages WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_one(&mut *db)
+            .await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM conversation_messages WHERE session_id = $1
+         ORDER BY seq LIMIT $2 OFFSET $3"
+    ))
+    .bind(session_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *db)
+    .await?;
+    Ok((rows, total))
+}
+
+/// The seq of the session's latest user message (0 when none): a turn started for an older one
+/// has been overtaken by a newer message.
+pub async fn latest_user_seq(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<i64> {
+    let (seq,): (Option<i64>,) = sqlx::query_as(
+        "SELECT max(seq) FROM conversation_messages WHERE session_id = $1 AND role = 'user'",
+    )
+    .bind(session_id)
+    .fetch_one(db)
+    .await?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// Completes a message stored when it began (a persona's reply keeps its place in the
+/// conversation from its first word): its text, calls and whether it was cut off, under its
+/// final id.
+pub async fn complete(db: impl PgExecutor<'_>, id: Uuid, m: &NewMessage<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE conversation_messages SET id = $2, content = $3, tool_calls = $4::json,
+            interrupted = $5
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(m.id)
+    .bind(m.content)
+    .bind(m.tool_calls.map(json_text))
+    .bind(m.interrupted)
+    .execute(db)
+    .await?;
+    Ok(())
+}
