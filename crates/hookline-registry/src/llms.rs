@@ -261,6 +261,7 @@ pub async fn update(
         (status = 204),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
         (status = 409, description = "In use: the problem lists `personas`", body = ProblemDocument, content_type = "application/problem+json")
     )
 )]
