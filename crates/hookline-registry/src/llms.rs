@@ -11,7 +11,7 @@ use hookline_core::http::problem::responses::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::merge::merge_top_level;
+use crate::merge::{merge_top_level, origin_moved};
 use crate::openapi::{LlmInput, LlmList, LlmResponse};
 use hookline_core::http::ProblemDocument;
 use hookline_core::http::{
@@ -146,14 +146,6 @@ pub async fn read(
 
 const RESEND: &str = "baseUrl now points at another origin (scheme, host or port): send the \
     API key again in full, or null for none";
-
-/// Whether two base URLs have different origins (the stored key belongs to the old one).
-fn origin_moved(old: &str, new: &str) -> bool {
-    match (url::Url::parse(old), url::Url::parse(new)) {
-        (Ok(old), Ok(new)) => old.origin() != new.origin(),
-        _ => true,
-    }
-}
 
 /// `PUT` and `PATCH` alike: a partial update (JSON Merge Patch meaning, as everywhere).
 #[utoipa::path(

@@ -50,3 +50,13 @@ pub fn merge_top_level(current: &mut Map<String, Value>, patch: Map<String, Valu
         }
     }
 }
+
+/// Whether a URL moved to another origin (scheme, host or port): stored secrets (header values, an
+/// LLM's API key) belong to the origin they were written for and never follow the URL there.
+/// A URL that does not parse counts as moved.
+pub fn origin_moved(old: &str, new: &str) -> bool {
+    match (url::Url::parse(old), url::Url::parse(new)) {
+        (Ok(old), Ok(new)) => old.origin() != new.origin(),
+        _ => true,
+    }
+}

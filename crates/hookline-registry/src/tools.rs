@@ -21,7 +21,7 @@ use hookline_core::secrets::SecretBox;
 use hookline_core::StoreError;
 use hookline_schema::{mask_header_value, ToolDefinition, Violations};
 
-use crate::merge::{merge_top_level, unknown_cleared, TOOL_FIELDS};
+use crate::merge::{merge_top_level, origin_moved, unknown_cleared, TOOL_FIELDS};
 
 fn name_taken(name: &str) -> ApiError {
     ApiError::conflict(format!("a tool named {name:?} exists already"))
@@ -125,11 +125,8 @@ fn origin_changed(current: &ToolDefinition, patch: &Map<String, Value>) -> bool 
     else {
         return false;
     };
-    // A URL that does not parse is reported by the definition's own checks.
-    match (url::Url::parse(&webhook.url), url::Url::parse(new)) {
-        (Ok(old), Ok(new)) => old.origin() != new.origin(),
-        _ => false,
-    }
+    // A URL that does not parse fails the definition's own checks first.
+    origin_moved(&webhook.url, new)
 }
 
 /// `PUT`: the same partial update as `PATCH` (the contract gives both one meaning).
