@@ -63,25 +63,17 @@ pub async fn insert(
     llm: &LlmFields,
     sealed_api_key: Option<&str>,
 ) -> StoreResult<StoredLlm> {
-    Ok(sqlx::query_as(&format!(
+    let sql = format!(
         "WITH l AS (
             INSERT INTO llms (id, org_id, name, provider, base_url, model, sealed_api_key,
                 temperature, max_tokens, timeout_seconds)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *)
          SELECT {COLUMNS} FROM l"
-    ))
-    .bind(id)
-    .bind(org_id)
-    .bind(&llm.name)
-    .bind(llm.provider.as_str())
-    .bind(&llm.base_url)
-    .bind(&llm.model)
-    .bind(sealed_api_key)
-    .bind(llm.temperature)
-    .bind(llm.max_tokens.map(|n| n as i32))
-    .bind(llm.timeout_seconds as i32)
-    .fetch_one(db)
-    .await?)
+    );
+    let query = sqlx::query_as(&sql).bind(id).bind(org_id);
+    Ok(with_fields(query, llm, sealed_api_key)
+        .fetch_one(db)
+        .await?)
 }
 
 pub async fn update(
@@ -91,26 +83,35 @@ pub async fn update(
     llm: &LlmFields,
     sealed_api_key: Option<&str>,
 ) -> StoreResult<StoredLlm> {
-    Ok(sqlx::query_as(&format!(
+    let sql = format!(
         "WITH l AS (
             UPDATE llms SET name = $3, provider = $4, base_url = $5, model = $6,
                 sealed_api_key = $7, temperature = $8, max_tokens = $9, timeout_seconds = $10,
                 updated_at = now()
             WHERE org_id = $1 AND id = $2 RETURNING *)
          SELECT {COLUMNS} FROM l"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .bind(&llm.name)
-    .bind(llm.provider.as_str())
-    .bind(&llm.base_url)
-    .bind(&llm.model)
-    .bind(sealed_api_key)
-    .bind(llm.temperature)
-    .bind(llm.max_tokens.map(|n| n as i32))
-    .bind(llm.timeout_seconds as i32)
-    .fetch_one(db)
-    .await?)
+    );
+    let query = sqlx::query_as(&sql).bind(org_id).bind(id);
+    Ok(with_fields(query, llm, sealed_api_key)
+        .fetch_one(db)
+        .await?)
+}
+
+/// Binds an LLM's fields as `$3` to `$10`, the same in `insert` and `update`.
+fn with_fields<'q>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, StoredLlm, sqlx::postgres::PgArguments>,
+    llm: &'q LlmFields,
+    sealed_api_key: Option<&'q str>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, StoredLlm, sqlx::postgres::PgArguments> {
+    query
+        .bind(&llm.name)
+        .bind(llm.provider.as_str())
+        .bind(&llm.base_url)
+        .bind(&llm.model)
+        .bind(sealed_api_key)
+        .bind(llm.temperature)
+        .bind(llm.max_tokens.map(|n| n as i32))
+        .bind(llm.timeout_seconds as i32)
 }
 
 pub async fn get(
