@@ -8,17 +8,17 @@ use uuid::Uuid;
 
 use hookline_core::repo::events::{self, NewEvent};
 use hookline_core::repo::messages::{self, ROLE_TOOL};
-use hookline_core::StoreError;
+use hookline_core::{EventName, StoreError};
 
-pub const MESSAGE_STREAM_EVENT: &str = "messageStreamEvent";
-pub const MESSAGE_HISTORY_UPDATED: &str = "messageHistoryUpdated";
-pub const TURN_FAILED: &str = "turnFailed";
+pub const MESSAGE_STREAM_EVENT: EventName = EventName::MessageStreamEvent;
+pub const MESSAGE_HISTORY_UPDATED: EventName = EventName::MessageHistoryUpdated;
+pub const TURN_FAILED: EventName = EventName::TurnFailed;
 
 /// Appends one event and announces it.
 pub async fn emit(
     pool: &PgPool,
     session_id: Uuid,
-    event: &'static str,
+    event: EventName,
     data: Value,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;

@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 
+use hookline_core::{CallStatus, ErrorKind};
 use hookline_engine::{CallAnswer, CallError};
 use hookline_schema::ToolDefinition;
 
@@ -30,7 +31,7 @@ pub fn unparsable(reason: &str) -> CallEnd {
         id: None,
         status: "refused".into(),
         for_llm: error(
-            "invalid_arguments",
+            ErrorKind::InvalidArguments.as_str(),
             format!("the arguments are not a JSON object ({reason}); send them again as one"),
         ),
     }
@@ -46,13 +47,13 @@ pub fn from_engine(
     };
     // The answer as `/tool-calls` shows it: the LLM is given parts of that same JSON.
     let body = serde_json::to_value(&answer.body).unwrap_or_default();
-    let status = body["status"].as_str().unwrap_or("failed").to_owned();
+    let status = answer.body.status;
     let id = Some(body["id"].clone());
-    let for_llm = match (tool, status.as_str()) {
-        (Some(ToolDefinition::System(_)), "completed") => json!({"status": "ok"}),
-        (Some(ToolDefinition::Server(_)), "pending") => json!({"status": "accepted"}),
-        (Some(ToolDefinition::Client(_)), "pending") => json!({"status": "sent"}),
-        (_, "completed") => body["result"].clone(),
+    let for_llm = match (tool, status) {
+        (Some(ToolDefinition::System(_)), CallStatus::Completed) => json!({"status": "ok"}),
+        (Some(ToolDefinition::Server(_)), CallStatus::Pending) => json!({"status": "accepted"}),
+        (Some(ToolDefinition::Client(_)), CallStatus::Pending) => json!({"status": "sent"}),
+        (_, CallStatus::Completed) => body["result"].clone(),
         _ => {
             let mut failed = json!({"error": body.get("error").cloned().unwrap_or_else(
                 || json!({"kind": "failed", "message": "the call failed"}),
@@ -67,12 +68,12 @@ pub fn from_engine(
         }
     };
     let mut for_llm = for_llm;
-    if status == "completed" && body.get("truncated") == Some(&json!(true)) {
+    if status == CallStatus::Completed && body.get("truncated") == Some(&json!(true)) {
         for_llm = json!({"result": for_llm, "truncated": true});
     }
     CallEnd {
         id,
-        status,
+        status: status.as_str().to_owned(),
         for_llm,
     }
 }
@@ -84,7 +85,7 @@ fn refused(e: CallError) -> CallEnd {
             let kind = if unknown_tool {
                 "unknown_tool"
             } else {
-                "invalid_arguments"
+                ErrorKind::InvalidArguments.as_str()
             };
             let mut value = error(kind, v.to_string());
             value["error"]["errors"] = json!(v.errors());

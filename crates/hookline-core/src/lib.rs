@@ -4,9 +4,11 @@
 //!
 //! Depends on `hookline-schema` only; the service crates depend on it, never the reverse.
 
+pub mod calls;
 pub mod db;
 pub mod dev_key;
 pub mod error;
+pub mod event_name;
 pub mod fenced_cache;
 pub mod http;
 pub mod hub;
@@ -17,6 +19,8 @@ pub mod session_end;
 pub mod settings;
 pub mod snapshot;
 
+pub use calls::{CallFailure, CallStatus, ErrorKind};
 pub use error::{StoreError, StoreResult};
+pub use event_name::EventName;
 pub use secrets::{SecretBox, SecretString};
 pub use settings::{Mode, Settings};

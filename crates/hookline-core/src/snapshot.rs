@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use hookline_schema::ToolType;
+
 use crate::sealed_tool::SealedTool;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -57,10 +59,8 @@ impl SnapshotTool {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PublicToolView {
     pub name: String,
-    /// `server`, `client` or `system`.
     #[serde(rename = "type")]
-    #[schema(value_type = String, pattern = "^(server|client|system)$")]
-    pub tool_type: &'static str,
+    pub tool_type: ToolType,
     #[schema(value_type = Option<String>)]
     pub subtype: Option<&'static str>,
     pub description: String,

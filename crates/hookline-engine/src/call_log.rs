@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use hookline_core::repo::{events, tool_calls};
+use hookline_core::EventName;
 
 const BATCH: usize = 256;
 const WRITERS: usize = 4;
@@ -17,7 +18,7 @@ const WRITERS: usize = 4;
 pub enum Entry {
     Event {
         session_id: Uuid,
-        event: &'static str,
+        event: EventName,
         data: Value,
     },
     /// A call's end, with its last event: the two are written in one transaction, so a call is
@@ -25,7 +26,7 @@ pub enum Entry {
     Finish {
         session_id: Uuid,
         finish: Box<tool_calls::Finish>,
-        event: &'static str,
+        event: EventName,
         data: Value,
     },
     /// Answered once everything queued before it is written.
@@ -69,7 +70,7 @@ impl CallLog {
         }
     }
 
-    pub async fn event(&self, session_id: Uuid, event: &'static str, data: Value) {
+    pub async fn event(&self, session_id: Uuid, event: EventName, data: Value) {
         self.push(Entry::Event {
             session_id,
             event,

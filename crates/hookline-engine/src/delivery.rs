@@ -21,12 +21,12 @@ use uuid::Uuid;
 use hookline_core::repo::events;
 use hookline_core::repo::tool_calls::{self, Claim, Due, Finish};
 use hookline_core::settings::DeliverySettings;
-use hookline_core::StoreError;
+use hookline_core::{CallStatus, ErrorKind, StoreError};
 use hookline_schema::definition::MAX_TIMEOUT_SECONDS;
-use hookline_schema::ToolDefinition;
+use hookline_schema::{ToolDefinition, ToolType};
 
 use crate::engine::{attempt_entry, call_event_data, end_event, Engine};
-use crate::outcome::{ErrorKind, Outcome};
+use crate::outcome::Outcome;
 
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const STATS_EVERY: Duration = Duration::from_secs(5);
@@ -243,11 +243,10 @@ async fn deliver(
         now + chrono::Duration::from_std(wait).unwrap_or_default()
     });
     let status = match (outcome.completed, retry) {
-        (true, _) => "completed",
-        (false, true) => "pending",
-        (false, false) => "failed",
+        (false, true) => CallStatus::Pending,
+        (completed, _) => CallStatus::of_end(completed),
     };
-    let settled = status != "pending";
+    let settled = status.is_settled();
     if settled {
         // The call's toolCallStarted may still sit in this instance's call-log queue; it must be
         // numbered before the end.
@@ -260,7 +259,7 @@ async fn deliver(
         due.lease_owner,
         &Finish {
             id: due.id,
-            status: status.into(),
+            status,
             request,
             response: outcome.response.clone(),
             result: Some(outcome.result.clone()),
@@ -304,9 +303,9 @@ async fn deliver(
     }
     crate::metrics::delivery_attempt(&outcome, settled);
     if settled {
-        crate::metrics::record_call("server", &outcome, started.elapsed());
+        crate::metrics::record_call(ToolType::Server, &outcome, started.elapsed());
     }
-    tracing::debug!(call_id = %due.id, attempts, status, "delivery attempt");
+    tracing::debug!(call_id = %due.id, attempts, %status, "delivery attempt");
     Ok(())
 }
 

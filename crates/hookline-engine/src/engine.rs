@@ -1,42 +1,44 @@
 //! The engine: runs one tool call from start to finish. A library first — `Engine::call` is what
 //! the HTTP route calls, and what an internal service can call without HTTP.
+//!
+//! This module holds the engine itself and `Engine::call`, which checks a call, stores it and
+//! hands it to the part that runs its kind of tool; each job has its module below.
+
+mod answers;
+mod arguments;
+mod client_tools;
+mod settle;
+mod system_tools;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
 
 use hookline_core::http::CoreState;
-use hookline_core::hub::{self, EventHub};
-use hookline_core::repo::events;
-use hookline_core::repo::tool_calls::{self, CallRecord, CallToStart, Finish, Started};
-use hookline_core::sealed_tool::SealedTool;
-use hookline_core::session_end;
-use hookline_core::snapshot::SnapshotTool;
-use hookline_core::{Settings, StoreError};
-use hookline_schema::definition::{ClientTool, SystemTool, SystemToolName};
-use hookline_schema::endpoint;
+use hookline_core::hub::EventHub;
+use hookline_core::repo::tool_calls::{self, CallToStart, Started};
+use hookline_core::{CallStatus, ErrorKind, EventName, Settings, StoreError};
 use hookline_schema::{ToolDefinition, Violations};
 
-use crate::cache::{CachedSession, Caches};
-use crate::call_log::{CallLog, Entry};
-use crate::outbound::{self, ssrf};
-use crate::outcome::{error_value, ErrorKind, Outcome};
-use crate::request::{self, Signing};
+use crate::cache::Caches;
+use crate::call_log::CallLog;
+use crate::outbound;
+use crate::outcome::Outcome;
 use crate::starter::Starter;
 use crate::validation::Checker;
-use crate::views::{CallAnswerView, ToolCallEventData};
+use crate::views::CallAnswerView;
+
+pub(crate) use settle::{attempt_entry, call_event_data, end_event, StartedCall};
 
 /// Longest a `toolCallId` may be.
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
-/// How often a waiting client-tool call looks at its row although no announcement came (a safety
-/// net under NOTIFY, which wakes it as soon as an answer is stored on any instance).
-const CLIENT_RECHECK: Duration = Duration::from_secs(2);
 
 /// A call as the conversation runtime asks for it.
 #[derive(Debug, Clone)]
@@ -87,7 +89,7 @@ pub struct Engine {
     /// Wakes the delivery workers when a fire-and-forget call is accepted.
     pub(crate) wake: Notify,
     /// Word of stored events: a client-tool call's answer, posted to any instance, wakes it.
-    hub: EventHub,
+    pub(crate) hub: EventHub,
     /// Permits for client-tool calls waiting for the browser's answer.
     client_waits: Arc<Semaphore>,
 }
@@ -221,13 +223,12 @@ impl Engine {
             session_id,
             tool_call_id: call.tool_call_id.clone(),
             tool_name: definition.name().to_owned(),
-            tool_type: definition.tool_type().to_owned(),
+            tool_type: definition.tool_type(),
             status: if fire_and_forget {
-                "pending"
+                CallStatus::Pending
             } else {
-                "running"
-            }
-            .to_owned(),
+                CallStatus::Running
+            },
             await_response: !fire_and_forget,
             arguments: call.arguments.clone(),
             next_attempt_at: fire_and_forget.then(Utc::now),
@@ -254,7 +255,7 @@ impl Engine {
         self.log
             .event(
                 session_id,
-                events::TOOL_CALL_STARTED,
+                EventName::ToolCallStarted,
                 call.event_data().to_value(),
             )
             .await;
@@ -264,8 +265,8 @@ impl Engine {
                 ErrorKind::InvalidArguments,
                 format!("the arguments do not match the tool's parameters: {invalid}"),
             );
-            if let Some(Value::Object(error)) = &mut outcome.error {
-                error.insert("errors".into(), json!(invalid.errors()));
+            if let Some(error) = &mut outcome.error {
+                error.errors = invalid.errors().to_vec();
             }
             return Ok(self.settle(&call, None, outcome, 0).await);
         }
@@ -289,470 +290,5 @@ impl Engine {
                 self.system_call(&call, system, request.defer_end).await
             }
         }
-    }
-
-    /// Every problem with a call's arguments: the tool's schema (checked here when the check is
-    /// bounded small work, otherwise off the runtime, see [`Checker`]) and, for webhooks, the
-    /// values its URL's path templates would take.
-    async fn check_arguments(
-        &self,
-        session: &Arc<CachedSession>,
-        tool_name: &str,
-        arguments: &Value,
-    ) -> Violations {
-        // The usual check (a compiled validator, a few arguments) costs microseconds: run it
-        // here. Compiling, and checks whose size is not bounded small, go off the runtime.
-        let compiled = session
-            .config
-            .tool(tool_name)
-            .and_then(|tool| self.caches.compiled_validator(session.id, tool))
-            .filter(|v| v.is_cheap_for(arguments));
-        if let Some(validator) = compiled {
-            let found = validator.validate(arguments);
-            return path_problems(session, tool_name, arguments, found);
-        }
-        let (caches, shared, name, args) = (
-            self.caches.clone(),
-            session.clone(),
-            tool_name.to_owned(),
-            arguments.clone(),
-        );
-        let found = self
-            .checker
-            .run(move || {
-                let tool = shared
-                    .config
-                    .tool(&name)
-                    .expect("the tool was found before");
-                caches
-                    .validator(shared.id, tool)
-                    .map(|v| v.validate(&args))
-                    .unwrap_or_else(|e| Violations::single("arguments", e))
-            })
-            .await;
-        path_problems(session, tool_name, arguments, found)
-    }
-
-    /// The stored call for a repeated `toolCallId`. If it looks unfinished, its end may still sit
-    /// in this instance's call-log queue: write that out and look again.
-    async fn repeated(&self, record: CallRecord) -> Result<CallAnswer, CallError> {
-        if record.status == "completed" || record.status == "failed" {
-            return Ok(answer_for_record(&record));
-        }
-        self.log.flush().await;
-        let fresh = tool_calls::get(&self.pool, record.org_id, record.id).await?;
-        Ok(answer_for_record(fresh.as_ref().unwrap_or(&record)))
-    }
-
-    /// Builds, signs and sends one request of a webhook tool. Returns the request as sent
-    /// (masked) and what came of it.
-    pub(crate) async fn attempt(
-        &self,
-        org_id: Uuid,
-        tool: &SealedTool,
-        arguments: &Value,
-        call_id: &str,
-    ) -> (Option<Value>, Outcome) {
-        let ToolDefinition::Server(webhook) = &tool.definition else {
-            return (
-                None,
-                Outcome::failed(ErrorKind::Connection, "not a webhook tool"),
-            );
-        };
-        let built = match self.build(org_id, tool, arguments, call_id).await {
-            Ok(built) => built,
-            Err(e) => return (None, prepare_failed(org_id, tool, &e)),
-        };
-        let view = built.masked_view();
-        if !self.destination_allowed(&built.url) {
-            return (
-                Some(view),
-                Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED),
-            );
-        }
-        let request = match built.to_reqwest(&self.client) {
-            Ok(r) => r,
-            Err(e) => {
-                let cause = PrepareError::Other(e.to_string());
-                return (Some(view), prepare_failed(org_id, tool, &cause));
-            }
-        };
-        let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds.min(60)));
-        let sent = outbound::send(&self.client, request, timeout).await;
-        (Some(view), Outcome::from_send(sent))
-    }
-
-    pub(crate) async fn build(
-        &self,
-        org_id: Uuid,
-        tool: &SealedTool,
-        arguments: &Value,
-        call_id: &str,
-    ) -> Result<request::BuiltRequest, PrepareError> {
-        let ToolDefinition::Server(webhook) = &tool.definition else {
-            return Err(PrepareError::Other("not a webhook tool".into()));
-        };
-        let secrets = self
-            .caches
-            .signing_secrets(&self.pool, &self.settings.secrets, org_id)
-            .await
-            .map_err(|e| match e {
-                hookline_core::StoreError::Secret(s) => PrepareError::secret("signing secret", s),
-                other => PrepareError::Other(other.to_string()),
-            })?;
-        let empty = Map::new();
-        let arguments = arguments.as_object().unwrap_or(&empty);
-        let headers = tool
-            .open_headers(org_id, &self.settings.secrets)
-            .map_err(|e| PrepareError::secret("header value", e))?;
-        request::build(
-            webhook,
-            &headers,
-            arguments,
-            &Signing {
-                call_id,
-                timestamp: Utc::now().timestamp(),
-                secrets: &secrets,
-            },
-        )
-        .map_err(|e| PrepareError::Other(e.to_string()))
-    }
-
-    /// What the mode rules allow, checked again when a call is made (a tool defined by a server
-    /// in development mode may be run by one in production mode): the scheme, and a literal IP
-    /// address, which skips name resolution and so the vetting resolver. Details go to the log.
-    fn destination_allowed(&self, url: &url::Url) -> bool {
-        let policy = &self.settings.destinations;
-        if !endpoint::scheme_allowed(url, policy) {
-            tracing::warn!(
-                scheme = url.scheme(),
-                host = url.host_str().unwrap_or_default(),
-                "a call over a scheme this mode refuses was not made"
-            );
-            return false;
-        }
-        match endpoint::literal_ip(url).map(|ip| ssrf::check(policy, &ip.to_string(), ip)) {
-            Some(Err(blocked)) => {
-                blocked.log();
-                false
-            }
-            _ => true,
-        }
-    }
-
-    /// Records how a call ended, emits its last event, counts it, and answers the caller.
-    async fn settle(
-        &self,
-        call: &StartedCall<'_>,
-        request: Option<Value>,
-        outcome: Outcome,
-        attempts: i32,
-    ) -> CallAnswer {
-        let elapsed = call.started.elapsed();
-        let ms = elapsed.as_millis() as i64;
-        let status = if outcome.completed {
-            "completed"
-        } else {
-            "failed"
-        };
-        crate::metrics::record_call(call.tool.tool.definition.tool_type(), &outcome, elapsed);
-        let now = Utc::now();
-        // The answer and the event copy what they need; the call log then takes the rest whole.
-        let body = CallAnswerView::ended(call.id, &call.tool_call_id, status, &outcome, ms);
-        let (event, data) = call.end_event(&outcome, ms);
-        let attempt = (attempts > 0).then(|| attempt_entry(now, &outcome, ms));
-        self.log
-            .push(Entry::Finish {
-                session_id: call.session.id,
-                event,
-                data,
-                finish: Box::new(Finish {
-                    id: call.id,
-                    status: status.into(),
-                    request,
-                    response: outcome.response,
-                    result: Some(outcome.result),
-                    error: outcome.error,
-                    http_status: outcome.http_status.map(i32::from),
-                    truncated: outcome.truncated,
-                    execution_time_ms: ms,
-                    attempts,
-                    attempt,
-                    next_attempt_at: None,
-                    completed_at: Some(now),
-                }),
-            })
-            .await;
-        CallAnswer {
-            accepted: false,
-            body,
-        }
-    }
-
-    async fn system_call(
-        &self,
-        call: &StartedCall<'_>,
-        system: &SystemTool,
-        defer_end: bool,
-    ) -> Result<CallAnswer, CallError> {
-        let result = match system.name {
-            SystemToolName::EndCall => json!({"ended": true}),
-            _ => json!({"acknowledged": true}),
-        };
-        let outcome = Outcome {
-            completed: true,
-            result,
-            error: None,
-            http_status: None,
-            truncated: false,
-            response: None,
-            retryable: false,
-            retry_after: None,
-        };
-        let answer = self.settle(call, None, outcome, 0).await;
-        if system.name == SystemToolName::EndCall && !defer_end {
-            // This call's own end is still queued: `sessionEnded` is written after it.
-            session_end::end(&self.pool, call.session.org_id, call.session.id).await?;
-        }
-        Ok(answer)
-    }
-
-    async fn client_call(
-        &self,
-        call: &StartedCall<'_>,
-        client: &ClientTool,
-        permit: Option<OwnedSemaphorePermit>,
-    ) -> Result<CallAnswer, CallError> {
-        let pending = CallAnswer {
-            accepted: true,
-            body: CallAnswerView::pending(call.id, &call.tool_call_id),
-        };
-        // The started event must be stored before the browser can answer it.
-        self.log.flush().await;
-        let Some(_permit) = permit else {
-            return Ok(pending);
-        };
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_secs(u64::from(client.result_timeout_seconds));
-        // Subscribed before the first look, so an answer stored in between still wakes us. The
-        // answer may be posted to any instance; its event's announcement reaches every one.
-        let mut notes = self.hub.subscribe();
-        let org_id = call.session.org_id;
-        let record = loop {
-            if let Some(r) = tool_calls::get(&self.pool, org_id, call.id).await? {
-                if r.status == "completed" || r.status == "failed" {
-                    break Some(r);
-                }
-            }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                break None;
-            }
-            if !hub::wait_for_session(&mut notes, call.session.id, CLIENT_RECHECK.min(left)).await {
-                // The hub has stopped (the process is closing): fall back to looking now and then.
-                tokio::time::sleep(CLIENT_RECHECK.min(left)).await;
-            }
-        };
-        if let Some(record) = record {
-            return Ok(answer_for_record(&record));
-        }
-        let message = format!(
-            "the browser did not answer within {} seconds",
-            client.result_timeout_seconds
-        );
-        let error = error_value(ErrorKind::ClientTimeout, &message);
-        match tool_calls::settle_client_call(
-            &self.pool,
-            call.session.id,
-            &call.tool_call_id,
-            "failed",
-            None,
-            Some(&error),
-        )
-        .await?
-        {
-            Some(record) => {
-                let ms = record.execution_time_ms.unwrap_or_default();
-                let outcome = Outcome::failed(ErrorKind::ClientTimeout, message);
-                crate::metrics::record_call("client", &outcome, call.started.elapsed());
-                let (event, data) = call.end_event(&outcome, ms);
-                self.log.event(call.session.id, event, data).await;
-                Ok(answer_for_record(&record))
-            }
-            // The answer came in at the last moment.
-            None => Ok(tool_calls::get(&self.pool, org_id, call.id)
-                .await?
-                .map_or(pending, |r| answer_for_record(&r))),
-        }
-    }
-}
-
-/// Why a call could not be prepared.
-pub(crate) enum PrepareError {
-    /// A stored secret (`what`) was sealed with key `key_id`, which is not configured: the
-    /// operator must add that key, so it gets its own kind and says which key.
-    MissingKey {
-        what: &'static str,
-        key_id: String,
-    },
-    Other(String),
-}
-
-impl PrepareError {
-    fn secret(what: &'static str, e: hookline_core::secrets::SecretError) -> Self {
-        match e {
-            hookline_core::secrets::SecretError::UnknownKey(key_id) => {
-                Self::MissingKey { what, key_id }
-            }
-            other => Self::Other(format!("a stored {what} does not open: {other}")),
-        }
-    }
-
-    /// The answer of a route that prepares a request without running it (the dry run).
-    pub(crate) fn into_api_error(self) -> hookline_core::http::ApiError {
-        match self {
-            Self::MissingKey { .. } => hookline_core::http::ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                format!("{self}; the operator must add that key to HOOKLINE_ENCRYPTION_OLD_KEYS"),
-            )
-            .with("kind", json!(ErrorKind::EncryptionKeyMissing.as_str())),
-            Self::Other(e) => hookline_core::http::ApiError::internal(e),
-        }
-    }
-}
-
-impl std::fmt::Display for PrepareError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::MissingKey { what, key_id } => write!(
-                f,
-                "a stored {what} was encrypted with key {key_id}, which this server is not configured with"
-            ),
-            Self::Other(e) => f.write_str(e),
-        }
-    }
-}
-
-/// The schema's problems, or when there are none, those of the values a webhook's path
-/// templates would take.
-fn path_problems(
-    session: &CachedSession,
-    tool_name: &str,
-    arguments: &Value,
-    found: Violations,
-) -> Violations {
-    if found.is_empty() {
-        if let Some(ToolDefinition::Server(webhook)) =
-            session.config.tool(tool_name).map(|t| &t.tool.definition)
-        {
-            return request::path_value_problems(webhook, arguments);
-        }
-    }
-    found
-}
-
-/// A call that could not be prepared (its secrets did not open, say): the cause goes to the log
-/// with the organization and tool it concerns; the LLM hears that it failed on our side.
-fn prepare_failed(org_id: Uuid, tool: &SealedTool, cause: &PrepareError) -> Outcome {
-    let tool_name = tool.definition.name();
-    match cause {
-        PrepareError::MissingKey { what, key_id } => {
-            tracing::error!(%org_id, tool = %tool_name, %key_id, secret = %what,
-                "a call could not be prepared: a stored secret was encrypted with a key this server is not configured with (add it to HOOKLINE_ENCRYPTION_OLD_KEYS)");
-            Outcome::failed(
-                ErrorKind::EncryptionKeyMissing,
-                format!("the call could not be prepared on our side: {cause}"),
-            )
-        }
-        PrepareError::Other(e) => {
-            tracing::error!(%org_id, tool = %tool_name, error = %e, "a call could not be prepared");
-            Outcome::failed(
-                ErrorKind::Connection,
-                "the call could not be prepared on our side",
-            )
-        }
-    }
-}
-
-/// A call between its start and its end.
-pub(crate) struct StartedCall<'a> {
-    pub id: Uuid,
-    pub tool_call_id: String,
-    pub session: Arc<CachedSession>,
-    pub tool: &'a SnapshotTool,
-    pub arguments: Value,
-    pub started: Instant,
-}
-
-impl StartedCall<'_> {
-    /// The event data every tool-call event carries (the JS SDK's field names).
-    fn event_data(&self) -> ToolCallEventData {
-        call_event_data(
-            self.session.id,
-            &self.tool_call_id,
-            &self.tool.tool.definition,
-            &self.arguments,
-        )
-    }
-
-    fn end_event(&self, outcome: &Outcome, ms: i64) -> (&'static str, Value) {
-        end_event(outcome, ms, self.event_data())
-    }
-}
-
-pub(crate) fn call_event_data(
-    session_id: Uuid,
-    tool_call_id: &str,
-    definition: &ToolDefinition,
-    arguments: &Value,
-) -> ToolCallEventData {
-    ToolCallEventData {
-        event_uid: Uuid::now_v7(),
-        session_id,
-        tool_call_id: tool_call_id.to_owned(),
-        tool_name: definition.name().to_owned(),
-        tool_type: definition.tool_type(),
-        tool_subtype: definition.subtype(),
-        arguments: arguments.clone(),
-        timestamp: Utc::now(),
-        execution_time: None,
-        result: None,
-        error_message: None,
-    }
-}
-
-/// `toolCallCompleted` with the result, or `toolCallFailed` with the error message.
-pub(crate) fn end_event(
-    outcome: &Outcome,
-    ms: i64,
-    mut data: ToolCallEventData,
-) -> (&'static str, Value) {
-    data.execution_time = Some(ms);
-    let event = if outcome.completed {
-        data.result = Some(outcome.result.clone());
-        events::TOOL_CALL_COMPLETED
-    } else {
-        let message = outcome.error_message().unwrap_or("the call failed");
-        data.error_message = Some(message.to_owned());
-        events::TOOL_CALL_FAILED
-    };
-    (event, data.to_value())
-}
-
-pub(crate) fn attempt_entry(at: chrono::DateTime<Utc>, outcome: &Outcome, ms: i64) -> Value {
-    json!({
-        "at": at,
-        "outcome": if outcome.completed { "completed" } else { outcome.error_kind().unwrap_or("failed") },
-        "httpStatus": outcome.http_status,
-        "executionTime": ms,
-    })
-}
-
-/// The answer for a call already stored (a repeated `toolCallId`, or a client answer).
-pub(crate) fn answer_for_record(r: &CallRecord) -> CallAnswer {
-    let body = CallAnswerView::of_record(r);
-    CallAnswer {
-        accepted: body.result.is_none(),
-        body,
     }
 }

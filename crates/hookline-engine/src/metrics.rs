@@ -5,30 +5,22 @@
 
 use std::time::Duration;
 
-use crate::outcome::{ErrorKind, Outcome};
+use hookline_schema::ToolType;
+
+use crate::outcome::Outcome;
 
 /// Counts a call by its tool's type (`server`, `client`, `system`) and outcome, and records its
 /// latency.
-pub fn record_call(tool_type: &'static str, outcome: &Outcome, elapsed: Duration) {
-    metrics::counter!("hookline_tool_calls_total", "type" => tool_type, "outcome" => outcome_label(outcome))
+pub fn record_call(tool_type: ToolType, outcome: &Outcome, elapsed: Duration) {
+    let tool_type = tool_type.as_str();
+    metrics::counter!("hookline_tool_calls_total", "type" => tool_type, "outcome" => outcome.label())
         .increment(1);
     metrics::histogram!("hookline_tool_call_duration_seconds", "type" => tool_type)
         .record(elapsed.as_secs_f64());
 }
 
-fn outcome_label(outcome: &Outcome) -> &'static str {
-    if outcome.completed {
-        "completed"
-    } else {
-        outcome
-            .error_kind()
-            .and_then(ErrorKind::parse)
-            .map_or("failed", ErrorKind::as_str)
-    }
-}
-
 pub fn delivery_attempt(outcome: &Outcome, settled: bool) {
-    metrics::counter!("hookline_delivery_attempts_total", "outcome" => outcome_label(outcome))
+    metrics::counter!("hookline_delivery_attempts_total", "outcome" => outcome.label())
         .increment(1);
     if outcome.completed {
         metrics::counter!("hookline_deliveries_total").increment(1);

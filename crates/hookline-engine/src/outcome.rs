@@ -3,62 +3,19 @@
 
 use serde_json::{json, Map, Value};
 
+use hookline_core::{CallFailure, ErrorKind};
+
 use crate::outbound::{Answer, SendError};
 
 /// The LLM is given at most this much of an answer.
 pub const MAX_RESULT_BYTES: usize = 16 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    InvalidArguments,
-    HttpStatus,
-    Timeout,
-    Connection,
-    BlockedDestination,
-    ResponseTooLarge,
-    ClientTimeout,
-    ClientError,
-    /// A stored secret of the call was sealed with an encryption key this server lacks.
-    EncryptionKeyMissing,
-}
-
-impl ErrorKind {
-    const ALL: [Self; 8] = [
-        Self::InvalidArguments,
-        Self::HttpStatus,
-        Self::Timeout,
-        Self::Connection,
-        Self::BlockedDestination,
-        Self::ResponseTooLarge,
-        Self::ClientTimeout,
-        Self::ClientError,
-    ];
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == text)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidArguments => "invalid_arguments",
-            Self::HttpStatus => "http_status",
-            Self::Timeout => "timeout",
-            Self::Connection => "connection",
-            Self::BlockedDestination => "blocked_destination",
-            Self::ResponseTooLarge => "response_too_large",
-            Self::ClientTimeout => "client_timeout",
-            Self::ClientError => "client_error",
-            Self::EncryptionKeyMissing => "encryption_key_missing",
-        }
-    }
-}
 
 /// How one attempt ended.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub completed: bool,
     pub result: Value,
-    pub error: Option<Value>,
+    pub error: Option<CallFailure>,
     pub http_status: Option<u16>,
     pub truncated: bool,
     /// The answer as the call log keeps it (status, headers, capped body).
@@ -69,22 +26,12 @@ pub struct Outcome {
     pub retry_after: Option<u64>,
 }
 
-/// An error as the call log keeps it. The log's `jsonb` cannot hold U+0000, which a message may
-/// quote from an argument or an answer, so it is replaced.
-pub fn error_value(kind: ErrorKind, message: impl Into<String>) -> Value {
-    let mut message: String = message.into();
-    if message.contains('\0') {
-        message = message.replace('\0', "\u{fffd}");
-    }
-    json!({"kind": kind.as_str(), "message": message})
-}
-
 impl Outcome {
     pub fn failed(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             completed: false,
             result: Value::Null,
-            error: Some(error_value(kind, message)),
+            error: Some(CallFailure::new(kind, message)),
             http_status: None,
             truncated: false,
             response: None,
@@ -93,12 +40,36 @@ impl Outcome {
         }
     }
 
-    pub fn error_message(&self) -> Option<&str> {
-        self.error.as_ref()?.get("message")?.as_str()
+    /// A call that ran to its end without an error.
+    pub fn completed(result: Value) -> Self {
+        Self {
+            completed: true,
+            result,
+            error: None,
+            http_status: None,
+            truncated: false,
+            response: None,
+            retryable: false,
+            retry_after: None,
+        }
     }
 
-    pub fn error_kind(&self) -> Option<&str> {
-        self.error.as_ref()?.get("kind")?.as_str()
+    pub fn error_message(&self) -> Option<&str> {
+        self.error.as_ref().map(|e| e.message.as_str())
+    }
+
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.error.as_ref().map(|e| e.kind)
+    }
+
+    /// `completed`, or the error kind of a failed call: the attempt log's `outcome` and the
+    /// metrics' label.
+    pub fn label(&self) -> &'static str {
+        if self.completed {
+            "completed"
+        } else {
+            self.error_kind().map_or("failed", ErrorKind::as_str)
+        }
     }
 
     pub fn from_send(sent: Result<Answer, SendError>) -> Self {
@@ -134,14 +105,10 @@ impl Outcome {
         let status = answer.status;
         if (200..300).contains(&status) {
             return Self {
-                completed: true,
-                result: body,
-                error: None,
                 http_status: Some(status),
                 truncated,
                 response: Some(response),
-                retryable: false,
-                retry_after: None,
+                ..Self::completed(body)
             };
         }
         let retry_after = answer
@@ -152,7 +119,7 @@ impl Outcome {
         Self {
             completed: false,
             result: json!({"status": status, "body": body}),
-            error: Some(error_value(
+            error: Some(CallFailure::new(
                 ErrorKind::HttpStatus,
                 format!("the endpoint answered HTTP {status}"),
             )),

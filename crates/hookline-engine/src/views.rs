@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use hookline_core::repo::tool_calls::CallRecord;
+use hookline_core::{CallFailure, CallStatus};
+use hookline_schema::ToolType;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -19,18 +21,16 @@ pub struct CallAnswerView {
     /// The call's id in the call log.
     pub id: Uuid,
     pub tool_call_id: String,
-    #[schema(pattern = "^(pending|running|completed|failed)$")]
-    pub status: String,
+    pub status: CallStatus,
     /// What the LLM should see (any JSON); present once the call has ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     /// Milliseconds; present once the call has ended.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_time: Option<i64>,
-    /// `{kind, message, errors?}` when the call failed.
+    /// Why the call failed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<Value>,
+    pub error: Option<CallFailure>,
     /// The webhook's HTTP status, when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
@@ -46,7 +46,7 @@ impl CallAnswerView {
         Self {
             id,
             tool_call_id: tool_call_id.to_owned(),
-            status: "pending".to_owned(),
+            status: CallStatus::Pending,
             result: None,
             execution_time: None,
             error: None,
@@ -56,11 +56,11 @@ impl CallAnswerView {
     }
 
     /// A call that has ended with `outcome` after `ms` milliseconds.
-    pub fn ended(id: Uuid, tool_call_id: &str, status: &str, outcome: &Outcome, ms: i64) -> Self {
+    pub fn ended(id: Uuid, tool_call_id: &str, outcome: &Outcome, ms: i64) -> Self {
         Self {
             id,
             tool_call_id: tool_call_id.to_owned(),
-            status: status.to_owned(),
+            status: CallStatus::of_end(outcome.completed),
             result: Some(outcome.result.clone()),
             execution_time: Some(ms),
             error: outcome.error.clone(),
@@ -71,16 +71,16 @@ impl CallAnswerView {
 
     /// A call already stored: with its result when it has ended.
     pub fn of_record(r: &CallRecord) -> Self {
-        if r.status != "completed" && r.status != "failed" {
+        if !r.status.is_settled() {
             return Self {
-                status: r.status.clone(),
+                status: r.status,
                 ..Self::pending(r.id, &r.tool_call_id)
             };
         }
         Self {
             id: r.id,
             tool_call_id: r.tool_call_id.clone(),
-            status: r.status.clone(),
+            status: r.status,
             result: Some(r.result.as_ref().map_or(Value::Null, |j| j.0.clone())),
             execution_time: Some(r.execution_time_ms.unwrap_or_default()),
             error: r.error.as_ref().map(|j| j.0.clone()),
@@ -99,10 +99,8 @@ pub struct CallView {
     pub session_id: Uuid,
     pub tool_call_id: String,
     pub tool_name: String,
-    #[schema(pattern = "^(server|client|system)$")]
-    pub tool_type: String,
-    #[schema(pattern = "^(pending|running|completed|failed)$")]
-    pub status: String,
+    pub tool_type: ToolType,
+    pub status: CallStatus,
     pub await_response: bool,
     #[schema(minimum = 0)]
     pub attempts: i32,
@@ -116,9 +114,8 @@ pub struct CallView {
     pub response: Value,
     /// What the LLM saw (any JSON).
     pub result: Value,
-    /// `{kind, message, errors?}` when the call failed.
-    #[schema(value_type = Option<Object>)]
-    pub error: Value,
+    /// Why the call failed; null otherwise.
+    pub error: Option<CallFailure>,
     pub http_status: Option<i32>,
     pub truncated: bool,
     /// Milliseconds.
@@ -140,15 +137,15 @@ impl From<&CallRecord> for CallView {
             session_id: r.session_id,
             tool_call_id: r.tool_call_id.clone(),
             tool_name: r.tool_name.clone(),
-            tool_type: r.tool_type.clone(),
-            status: r.status.clone(),
+            tool_type: r.tool_type,
+            status: r.status,
             await_response: r.await_response,
             attempts: r.attempts,
             arguments: r.arguments.0.clone(),
             request: inner(&r.request),
             response: inner(&r.response),
             result: inner(&r.result),
-            error: inner(&r.error),
+            error: r.error.as_ref().map(|j| j.0.clone()),
             http_status: r.http_status,
             truncated: r.truncated,
             execution_time: r.execution_time_ms,
@@ -191,10 +188,9 @@ pub struct ToolTestView {
     /// Milliseconds (0 for a dry run).
     #[schema(minimum = 0)]
     pub execution_time: i64,
-    /// `{kind, message}` when the attempt failed.
+    /// Why the attempt failed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<Value>,
+    pub error: Option<CallFailure>,
 }
 
 /// The data of `toolCallStarted`, `toolCallCompleted` and `toolCallFailed` on the session's event
@@ -206,8 +202,7 @@ pub struct ToolCallEventData {
     pub session_id: Uuid,
     pub tool_call_id: String,
     pub tool_name: String,
-    #[schema(value_type = String, pattern = "^(server|client|system)$")]
-    pub tool_type: &'static str,
+    pub tool_type: ToolType,
     #[schema(value_type = Option<String>)]
     pub tool_subtype: Option<&'static str>,
     #[schema(value_type = Object)]

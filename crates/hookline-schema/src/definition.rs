@@ -13,6 +13,7 @@ use crate::endpoint::check_url;
 use crate::fields::Fields;
 use crate::json_schema::check_parameter_schema;
 use crate::name::ToolName;
+use crate::tool_type::ToolType;
 use crate::violations::{join, Violations};
 
 pub const MAX_DESCRIPTION_CHARS: usize = 1024;
@@ -218,11 +219,11 @@ impl ToolDefinition {
         }
     }
 
-    pub fn tool_type(&self) -> &'static str {
+    pub fn tool_type(&self) -> ToolType {
         match self {
-            Self::Server(_) => "server",
-            Self::Client(_) => "client",
-            Self::System(_) => "system",
+            Self::Server(_) => ToolType::Server,
+            Self::Client(_) => ToolType::Client,
+            Self::System(_) => ToolType::System,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod json_schema;
 pub mod llm;
 pub mod name;
 pub mod persona;
+pub mod tool_type;
 pub mod violations;
 
 pub use definition::{
@@ -27,4 +28,5 @@ pub use json_schema::ArgumentValidator;
 pub use llm::{LlmFields, Provider};
 pub use name::ToolName;
 pub use persona::PersonaFields;
+pub use tool_type::ToolType;
 pub use violations::{FieldError, Violations};

@@ -1,20 +1,22 @@
 //! Every problem found in an input, collected with the path of the field it concerns.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Whether a problem is about the JSON type of a field (HTTP 400) or a rule it breaks (HTTP 422).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ViolationKind {
     WrongType,
+    #[default]
     Rule,
 }
 
 /// One problem with one field, e.g. `personaConfig.tools[2].name`: "must be snake_case".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+// Read back too, from a failed call's stored error (its kind is not kept: a rule then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
-    #[serde(skip)]
+    #[serde(skip, default)]
     #[schema(ignore)]
     pub kind: ViolationKind,
 }

@@ -26,6 +26,7 @@ use hookline_core::hub::{self, Note};
 use hookline_core::repo::events::{self, StoredEvent};
 use hookline_core::repo::sessions::SessionStatus;
 use hookline_core::settings::Limits;
+use hookline_core::EventName;
 
 /// How often a quiet stream looks at the table anyway (a safety net under NOTIFY).
 const RECHECK: Duration = Duration::from_secs(10);
@@ -234,10 +235,10 @@ impl Reader {
             if let Some(e) = self.pending.pop_front() {
                 self.cursor = e.seq;
                 // The stream ends with the session.
-                self.done = e.event == events::SESSION_ENDED;
+                self.done = e.event == EventName::SessionEnded;
                 let event = Event::default()
                     .id(e.seq.to_string())
-                    .event(e.event.clone())
+                    .event(e.event.as_str())
                     .data(e.data.0.to_string());
                 return Some((Ok(event), self));
             }

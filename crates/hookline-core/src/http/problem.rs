@@ -162,7 +162,7 @@ impl From<StoreError> for ApiError {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("a stored secret was encrypted with key {key_id}, which this server is not configured with; the operator must add that key to HOOKLINE_ENCRYPTION_OLD_KEYS"),
                 )
-                .with("kind", serde_json::json!("encryption_key_missing"))
+                .with("kind", serde_json::json!(crate::ErrorKind::EncryptionKeyMissing))
                 .with("keyId", serde_json::json!(key_id))
             }
             other => Self::internal(other),

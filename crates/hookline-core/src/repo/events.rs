@@ -8,20 +8,16 @@ use sqlx::{PgConnection, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
+use crate::event_name::EventName;
 use crate::repo::json_text;
 
 /// The NOTIFY channel; each payload is `<session id>:<seq>`.
 pub const CHANNEL: &str = "hookline_events";
 
-pub const TOOL_CALL_STARTED: &str = "toolCallStarted";
-pub const TOOL_CALL_COMPLETED: &str = "toolCallCompleted";
-pub const TOOL_CALL_FAILED: &str = "toolCallFailed";
-pub const SESSION_ENDED: &str = "sessionEnded";
-
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredEvent {
     pub seq: i64,
-    pub event: String,
+    pub event: EventName,
     pub data: sqlx::types::Json<Value>,
 }
 
@@ -30,7 +26,7 @@ pub struct StoredEvent {
 pub async fn append(
     tx: &mut Transaction<'_, Postgres>,
     session_id: Uuid,
-    event: &'static str,
+    event: EventName,
     data: &Value,
 ) -> StoreResult<Vec<String>> {
     let new = NewEvent {
@@ -45,7 +41,7 @@ pub async fn append(
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub session_id: Uuid,
-    pub event: &'static str,
+    pub event: EventName,
     pub data: Value,
 }
 
@@ -96,7 +92,7 @@ pub async fn append_many(
         *seq += 1;
         ids.push(e.session_id);
         seqs.push(*seq);
-        names.push(e.event.to_owned());
+        names.push(e.event);
         datas.push(json_text(&e.data));
     }
     if ids.is_empty() {
@@ -155,7 +151,7 @@ pub async fn announce_ends(
     .bind(session_ids)
     .bind(&data)
     .bind(force)
-    .bind(SESSION_ENDED)
+    .bind(EventName::SessionEnded)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows

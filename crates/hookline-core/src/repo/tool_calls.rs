@@ -8,6 +8,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use hookline_schema::ToolType;
+
+use crate::calls::{CallFailure, CallStatus};
 use crate::error::StoreResult;
 use crate::http::Pagination;
 use crate::repo::json_text;
@@ -20,8 +23,8 @@ pub struct CallToStart {
     pub session_id: Uuid,
     pub tool_call_id: String,
     pub tool_name: String,
-    pub tool_type: String,
-    pub status: String,
+    pub tool_type: ToolType,
+    pub status: CallStatus,
     pub await_response: bool,
     pub arguments: Value,
     pub next_attempt_at: Option<DateTime<Utc>>,
@@ -73,8 +76,8 @@ pub async fn start_many(
     .bind(column(&|c| c.session_id))
     .bind(text(&|c| &c.tool_call_id))
     .bind(text(&|c| &c.tool_name))
-    .bind(text(&|c| &c.tool_type))
-    .bind(text(&|c| &c.status))
+    .bind(calls.iter().map(|c| c.tool_type).collect::<Vec<_>>())
+    .bind(calls.iter().map(|c| c.status).collect::<Vec<_>>())
     .bind(calls.iter().map(|c| c.await_response).collect::<Vec<_>>())
     .bind(
         calls
@@ -100,14 +103,14 @@ pub async fn start_many(
 }
 
 /// How a call ended (or an attempt of a fire-and-forget call went).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Finish {
     pub id: Uuid,
-    pub status: String,
+    pub status: CallStatus,
     pub request: Option<Value>,
     pub response: Option<Value>,
     pub result: Option<Value>,
-    pub error: Option<Value>,
+    pub error: Option<CallFailure>,
     pub http_status: Option<i32>,
     pub truncated: bool,
     pub execution_time_ms: i64,
@@ -133,7 +136,7 @@ pub async fn finish_attempt(db: impl PgExecutor<'_>, owner: Uuid, f: &Finish) ->
          WHERE id = $1 AND lease_owner = $14",
     )
     .bind(f.id)
-    .bind(&f.status)
+    .bind(f.status)
     .bind(f.request.as_ref().map(json_text))
     .bind(f.response.as_ref().map(json_text))
     .bind(f.result.as_ref().map(json_text))
@@ -173,11 +176,15 @@ pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult
          WHERE t.id = f.id",
     )
     .bind(all.iter().map(|f| f.id).collect::<Vec<_>>())
-    .bind(all.iter().map(|f| f.status.clone()).collect::<Vec<_>>())
+    .bind(all.iter().map(|f| f.status).collect::<Vec<_>>())
     .bind(opt(&|f| f.request.as_ref()))
     .bind(opt(&|f| f.response.as_ref()))
     .bind(opt(&|f| f.result.as_ref()))
-    .bind(opt(&|f| f.error.as_ref()))
+    .bind(
+        all.iter()
+            .map(|f| f.error.as_ref().map(json_text))
+            .collect::<Vec<_>>(),
+    )
     .bind(all.iter().map(|f| f.http_status).collect::<Vec<_>>())
     .bind(all.iter().map(|f| f.truncated).collect::<Vec<_>>())
     .bind(all.iter().map(|f| f.execution_time_ms).collect::<Vec<_>>())
@@ -197,14 +204,14 @@ pub struct CallRecord {
     pub session_id: Uuid,
     pub tool_call_id: String,
     pub tool_name: String,
-    pub tool_type: String,
-    pub status: String,
+    pub tool_type: ToolType,
+    pub status: CallStatus,
     pub await_response: bool,
     pub arguments: Json<Value>,
     pub request: Option<Json<Value>>,
     pub response: Option<Json<Value>>,
     pub result: Option<Json<Value>>,
-    pub error: Option<Json<Value>>,
+    pub error: Option<Json<CallFailure>>,
     pub http_status: Option<i32>,
     pub truncated: bool,
     pub execution_time_ms: Option<i64>,
@@ -275,9 +282,9 @@ pub async fn settle_client_call(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
     tool_call_id: &str,
-    status: &str,
+    status: CallStatus,
     result: Option<&Value>,
-    error: Option<&Value>,
+    error: Option<&CallFailure>,
 ) -> StoreResult<Option<CallRecord>> {
     Ok(sqlx::query_as(&format!(
         "UPDATE tool_calls SET status = $3, result = $4::json, error = $5::json,

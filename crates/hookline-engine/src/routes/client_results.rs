@@ -12,11 +12,13 @@ use hookline_schema::Violations;
 
 use super::EngineState;
 use crate::engine::{call_event_data, end_event};
-use crate::outcome::{error_value, ErrorKind, Outcome};
+use crate::outcome::Outcome;
 use crate::requests::ClientResultRequest;
 use hookline_core::http::problem::responses::{
     BadRequest, Invalid, TooLarge, Unauthorized, Unavailable,
 };
+use hookline_core::{CallStatus, ErrorKind};
+use hookline_schema::ToolType;
 
 #[utoipa::path(
     post, path = "/v1/sessions/{id}/tool-calls/{toolCallId}/result", tag = "tool-calls",
@@ -65,38 +67,21 @@ pub async fn post(
     v.into_result(()).map_err(ApiError::invalid)?;
     let outcome = match &message {
         Some(m) => Outcome::failed(ErrorKind::ClientError, m.clone()),
-        None => Outcome {
-            completed: true,
-            result: result.clone().unwrap_or(Value::Null),
-            error: None,
-            http_status: None,
-            truncated: false,
-            response: None,
-            retryable: false,
-            retry_after: None,
-        },
+        None => Outcome::completed(result.clone().unwrap_or(Value::Null)),
     };
-    let status = if outcome.completed {
-        "completed"
-    } else {
-        "failed"
-    };
-    let error = message
-        .as_ref()
-        .map(|m| error_value(ErrorKind::ClientError, m));
     let mut tx = state.core.pool.begin().await?;
     let Some(record) = tool_calls::settle_client_call(
         &mut *tx,
         id,
         &tool_call_id,
-        status,
+        CallStatus::of_end(outcome.completed),
         Some(&outcome.result),
-        error.as_ref(),
+        outcome.error.as_ref(),
     )
     .await?
     else {
         return match tool_calls::by_tool_call_id(&mut *tx, id, &tool_call_id).await? {
-            Some(r) if r.tool_type == "client" => Err(ApiError::conflict(format!(
+            Some(r) if r.tool_type == ToolType::Client => Err(ApiError::conflict(format!(
                 "the call is {} already",
                 r.status
             ))),
@@ -119,7 +104,7 @@ pub async fn post(
     // The announcement also wakes the call waiting for this answer, on whichever instance.
     events::notify(&state.core.pool, &notes).await?;
     crate::metrics::record_call(
-        "client",
+        ToolType::Client,
         &outcome,
         std::time::Duration::from_millis(ms.max(0) as u64),
     );

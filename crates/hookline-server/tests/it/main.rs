@@ -18,4 +18,5 @@ mod ops;
 mod personas;
 mod sessions;
 mod tools;
+mod typed_state;
 mod webdriver;

@@ -1,0 +1,188 @@
+//! Calling a webhook: building and signing its request from the stored (sealed) tool, checking
+//! the destination against the mode's rules, and sending it through the SSRF-safe client. Used
+//! by awaited calls, fire-and-forget deliveries and the tool test alike.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use hookline_core::sealed_tool::SealedTool;
+use hookline_core::ErrorKind;
+use hookline_schema::endpoint;
+use hookline_schema::ToolDefinition;
+
+use super::Engine;
+use crate::outbound::{self, ssrf};
+use crate::outcome::Outcome;
+use crate::request::{self, Signing};
+
+impl Engine {
+    /// Builds, signs and sends one request of a webhook tool. Returns the request as sent
+    /// (masked) and what came of it.
+    pub(crate) async fn attempt(
+        &self,
+        org_id: Uuid,
+        tool: &SealedTool,
+        arguments: &Value,
+        call_id: &str,
+    ) -> (Option<Value>, Outcome) {
+        let ToolDefinition::Server(webhook) = &tool.definition else {
+            return (
+                None,
+                Outcome::failed(ErrorKind::Connection, "not a webhook tool"),
+            );
+        };
+        let built = match self.build(org_id, tool, arguments, call_id).await {
+            Ok(built) => built,
+            Err(e) => return (None, prepare_failed(org_id, tool, &e)),
+        };
+        let view = built.masked_view();
+        if !self.destination_allowed(&built.url) {
+            return (
+                Some(view),
+                Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED),
+            );
+        }
+        let request = match built.to_reqwest(&self.client) {
+            Ok(r) => r,
+            Err(e) => {
+                let cause = PrepareError::Other(e.to_string());
+                return (Some(view), prepare_failed(org_id, tool, &cause));
+            }
+        };
+        let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds.min(60)));
+        let sent = outbound::send(&self.client, request, timeout).await;
+        (Some(view), Outcome::from_send(sent))
+    }
+
+    /// Builds and signs a webhook tool's request, opening its sealed headers and the
+    /// organization's signing secrets (a dry run stops here).
+    pub(crate) async fn build(
+        &self,
+        org_id: Uuid,
+        tool: &SealedTool,
+        arguments: &Value,
+        call_id: &str,
+    ) -> Result<request::BuiltRequest, PrepareError> {
+        let ToolDefinition::Server(webhook) = &tool.definition else {
+            return Err(PrepareError::Other("not a webhook tool".into()));
+        };
+        let secrets = self
+            .caches
+            .signing_secrets(&self.pool, &self.settings.secrets, org_id)
+            .await
+            .map_err(|e| match e {
+                hookline_core::StoreError::Secret(s) => PrepareError::secret("signing secret", s),
+                other => PrepareError::Other(other.to_string()),
+            })?;
+        let empty = Map::new();
+        let arguments = arguments.as_object().unwrap_or(&empty);
+        let headers = tool
+            .open_headers(org_id, &self.settings.secrets)
+            .map_err(|e| PrepareError::secret("header value", e))?;
+        request::build(
+            webhook,
+            &headers,
+            arguments,
+            &Signing {
+                call_id,
+                timestamp: Utc::now().timestamp(),
+                secrets: &secrets,
+            },
+        )
+        .map_err(|e| PrepareError::Other(e.to_string()))
+    }
+
+    /// What the mode rules allow, checked again when a call is made (a tool defined by a server
+    /// in development mode may be run by one in production mode): the scheme, and a literal IP
+    /// address, which skips name resolution and so the vetting resolver. Details go to the log.
+    pub(crate) fn destination_allowed(&self, url: &url::Url) -> bool {
+        let policy = &self.settings.destinations;
+        if !endpoint::scheme_allowed(url, policy) {
+            tracing::warn!(
+                scheme = url.scheme(),
+                host = url.host_str().unwrap_or_default(),
+                "a call over a scheme this mode refuses was not made"
+            );
+            return false;
+        }
+        match endpoint::literal_ip(url).map(|ip| ssrf::check(policy, &ip.to_string(), ip)) {
+            Some(Err(blocked)) => {
+                blocked.log();
+                false
+            }
+            _ => true,
+        }
+    }
+}
+
+/// Why a call could not be prepared.
+pub(crate) enum PrepareError {
+    /// A stored secret (`what`) was sealed with key `key_id`, which is not configured: the
+    /// operator must add that key, so it gets its own kind and says which key.
+    MissingKey {
+        what: &'static str,
+        key_id: String,
+    },
+    Other(String),
+}
+
+impl PrepareError {
+    fn secret(what: &'static str, e: hookline_core::secrets::SecretError) -> Self {
+        match e {
+            hookline_core::secrets::SecretError::UnknownKey(key_id) => {
+                Self::MissingKey { what, key_id }
+            }
+            other => Self::Other(format!("a stored {what} does not open: {other}")),
+        }
+    }
+
+    /// The answer of a route that prepares a request without running it (the dry run).
+    pub(crate) fn into_api_error(self) -> hookline_core::http::ApiError {
+        match self {
+            Self::MissingKey { .. } => hookline_core::http::ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{self}; the operator must add that key to HOOKLINE_ENCRYPTION_OLD_KEYS"),
+            )
+            .with("kind", json!(ErrorKind::EncryptionKeyMissing)),
+            Self::Other(e) => hookline_core::http::ApiError::internal(e),
+        }
+    }
+}
+
+impl std::fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingKey { what, key_id } => write!(
+                f,
+                "a stored {what} was encrypted with key {key_id}, which this server is not configured with"
+            ),
+            Self::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A call that could not be prepared (its secrets did not open, say): the cause goes to the log
+/// with the organization and tool it concerns; the LLM hears that it failed on our side.
+fn prepare_failed(org_id: Uuid, tool: &SealedTool, cause: &PrepareError) -> Outcome {
+    let tool_name = tool.definition.name();
+    match cause {
+        PrepareError::MissingKey { what, key_id } => {
+            tracing::error!(%org_id, tool = %tool_name, %key_id, secret = %what,
+                "a call could not be prepared: a stored secret was encrypted with a key this server is not configured with (add it to HOOKLINE_ENCRYPTION_OLD_KEYS)");
+            Outcome::failed(
+                ErrorKind::EncryptionKeyMissing,
+                format!("the call could not be prepared on our side: {cause}"),
+            )
+        }
+        PrepareError::Other(e) => {
+            tracing::error!(%org_id, tool = %tool_name, error = %e, "a call could not be prepared");
+            Outcome::failed(
+                ErrorKind::Connection,
+                "the call could not be prepared on our side",
+            )
+        }
+    }
+}
