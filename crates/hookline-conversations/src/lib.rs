@@ -23,35 +23,25 @@ use axum::extract::FromRef;
 use axum::routing::post;
 use axum::Router;
 use hookline_core::http::cors::browser_cors;
-use hookline_core::http::{ApiKeyAuth, CoreState};
+use hookline_core::http::CoreState;
 use hookline_engine::Engine;
 
 pub use events::{MESSAGE_HISTORY_UPDATED, MESSAGE_STREAM_EVENT, TURN_FAILED};
 pub use openapi::ConversationsApi;
 pub use runtime::Conversations;
 
-/// What the conversation routes hold: the runtime (which holds the core state).
-#[derive(Clone)]
+/// What the conversation routes hold: the runtime, and the core state the extractors read.
+#[derive(Clone, FromRef)]
 pub struct ConversationState {
+    pub core: CoreState,
     pub runtime: Arc<Conversations>,
-}
-
-impl FromRef<ConversationState> for CoreState {
-    fn from_ref(state: &ConversationState) -> Self {
-        state.runtime.core.clone()
-    }
-}
-
-impl FromRef<ConversationState> for ApiKeyAuth {
-    fn from_ref(state: &ConversationState) -> Self {
-        state.runtime.core.auth.clone()
-    }
 }
 
 /// The conversation routes (a browser may post messages with the session's client secret).
 pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
     let cors = browser_cors(&core.settings);
     let runtime = ConversationState {
+        core: core.clone(),
         runtime: Conversations::new(core, engine),
     };
     Router::new()

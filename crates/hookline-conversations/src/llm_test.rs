@@ -33,7 +33,7 @@ const TEST_MAX_TOKENS: i32 = 16;
     )
 )]
 pub async fn test(
-    State(ConversationState { runtime }): State<ConversationState>,
+    State(ConversationState { runtime, .. }): State<ConversationState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {

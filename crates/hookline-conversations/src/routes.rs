@@ -62,7 +62,7 @@ fn parse_content(body: &Value) -> Result<String, ApiError> {
     )
 )]
 pub async fn post(
-    State(ConversationState { runtime }): State<ConversationState>,
+    State(ConversationState { runtime, .. }): State<ConversationState>,
     credential: SessionCredential,
     Path(id): Path<String>,
     query: QueryMap,
@@ -150,7 +150,7 @@ pub fn message_json(m: &Message) -> Value {
     )
 )]
 pub async fn list(
-    State(ConversationState { runtime }): State<ConversationState>,
+    State(ConversationState { runtime, .. }): State<ConversationState>,
     credential: SessionCredential,
     Path(id): Path<String>,
     query: QueryMap,

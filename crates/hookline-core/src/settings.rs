@@ -64,6 +64,11 @@ pub struct RawSettings {
     /// How many of one organization's calls may be in delivery at once, counted over every
     /// process; unset: a quarter of `delivery_workers` (at least 1).
     pub delivery_org_concurrency: Option<usize>,
+    /// Connections of the process's main (durable) pool.
+    pub database_pool_size: u32,
+    /// Connections of the pool that commits without waiting for the disk (the call log of
+    /// answered calls).
+    pub database_fast_pool_size: u32,
 }
 
 impl Default for RawSettings {
@@ -91,6 +96,8 @@ impl Default for RawSettings {
             streams_per_instance: 10_000,
             client_waits: 1_000,
             delivery_org_concurrency: None,
+            database_pool_size: 32,
+            database_fast_pool_size: 16,
         }
     }
 }
@@ -185,6 +192,7 @@ pub struct Settings {
     /// Where `/metrics` is served; `None` when turned off.
     pub metrics_listen: Option<SocketAddr>,
     pub limits: Limits,
+    pub database: DatabaseSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
 }
@@ -203,6 +211,13 @@ pub struct Limits {
     pub streams_per_instance: usize,
     /// Client-tool calls waiting at once for a browser's answer on the instance.
     pub client_waits: usize,
+}
+
+/// How many connections each of the process's Postgres pools holds at most.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseSettings {
+    pub pool_size: u32,
+    pub fast_pool_size: u32,
 }
 
 /// The shortest delivery lease: the longest tool timeout plus time to look the call up before
@@ -308,7 +323,15 @@ impl Settings {
             .map(|n| at_least_one("HOOKLINE_DELIVERY_ORG_CONCURRENCY", n))
             .transpose()?;
         let workers = raw.delivery_workers.max(1);
+        let database = DatabaseSettings {
+            pool_size: at_least_one("HOOKLINE_DATABASE_POOL_SIZE", raw.database_pool_size)?,
+            fast_pool_size: at_least_one(
+                "HOOKLINE_DATABASE_FAST_POOL_SIZE",
+                raw.database_fast_pool_size,
+            )?,
+        };
         Ok(Self {
+            database,
             metrics_listen,
             limits,
             database_url: raw.database_url,
@@ -532,6 +555,17 @@ mod tests {
             assert_eq!(RawSettings::load().unwrap().listen, "127.0.0.1:9000");
             Ok(())
         });
+    }
+
+    #[test]
+    fn pool_sizes_are_settings_of_at_least_one() {
+        let mut r = raw();
+        r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        let s = Settings::check(r.clone(), false).unwrap();
+        assert_eq!((s.database.pool_size, s.database.fast_pool_size), (32, 16));
+        r.database_fast_pool_size = 0;
+        let err = Settings::check(r, false).err().unwrap();
+        assert_eq!(err.0, "HOOKLINE_DATABASE_FAST_POOL_SIZE must be at least 1");
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl Engine {
             .clone()
             .options([("synchronous_commit", "off")]);
         let fast_pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(core.settings.database.fast_pool_size)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(PgConnectOptions::clone(&options));
         let log = CallLog::start(fast_pool.clone());
@@ -138,14 +138,9 @@ impl Engine {
         self.destination_allowed(url)
     }
 
-    /// Writes what the call log still holds (for a graceful shutdown).
+    /// Writes everything the call log holds: the last step of a graceful shutdown.
     pub async fn flush(&self) {
         self.log.flush().await;
-    }
-
-    /// Writes everything the call log holds before the process ends.
-    pub async fn shutdown(&self) {
-        self.flush().await;
     }
 
     /// Runs a call of the organization's session.

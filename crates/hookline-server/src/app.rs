@@ -66,7 +66,7 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         None => None,
     };
     let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
-    let pool = db::connect_or_create(&settings.database_url, 32).await?;
+    let pool = db::connect_or_create(&settings.database_url, settings.database.pool_size).await?;
     db::migrate(&pool, &settings.database_url).await?;
     let state = CoreState::new(pool, Arc::new(settings));
     let engine = Engine::start(&state)
@@ -185,7 +185,7 @@ pub async fn serve(
     graceful.shutdown().await;
     let _ = app.stop.send(true);
     let _ = app.delivery.await;
-    app.engine.shutdown().await;
+    app.engine.flush().await;
     Ok(())
 }
 

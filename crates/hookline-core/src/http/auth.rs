@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::problem::ApiError;
+use super::CoreState;
 use crate::fenced_cache::FencedCache;
 use crate::repo::api_keys;
 
@@ -125,7 +126,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
-    ApiKeyAuth: FromRef<S>,
+    CoreState: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -140,7 +141,8 @@ where
                 "this route needs an organization API key (hk_...)",
             ));
         }
-        ApiKeyAuth::from_ref(state)
+        CoreState::from_ref(state)
+            .auth
             .check(key)
             .await?
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))

@@ -58,9 +58,3 @@ impl CoreState {
         }
     }
 }
-
-impl axum::extract::FromRef<CoreState> for ApiKeyAuth {
-    fn from_ref(state: &CoreState) -> Self {
-        state.auth.clone()
-    }
-}

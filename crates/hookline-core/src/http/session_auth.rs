@@ -49,7 +49,9 @@ where
                 Ok(Self::ClientSecret(secret.to_owned()))
             }
             Some(key) if key.starts_with(KEY_PREFIX) => {
-                Caller::from_request_parts(parts, state).await.map(Self::ApiKey)
+                <Caller as FromRequestParts<CoreState>>::from_request_parts(parts, state)
+                    .await
+                    .map(Self::ApiKey)
             }
             _ => Err(ApiError::unauthorized(
                 "send an API key (hk_...) or the session's client secret (hcs_...) as a bearer credential",

@@ -9,24 +9,14 @@ pub mod tool_test;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use hookline_core::http::{ApiKeyAuth, CoreState};
+use hookline_core::http::CoreState;
 
 use crate::engine::Engine;
 
-#[derive(Clone)]
+/// What the engine's routes hold. Extractors take the parts they need from it (`FromRef`: the
+/// API-key check reads the core state).
+#[derive(Clone, FromRef)]
 pub struct EngineState {
     pub core: CoreState,
     pub engine: Arc<Engine>,
-}
-
-impl FromRef<EngineState> for CoreState {
-    fn from_ref(s: &EngineState) -> Self {
-        s.core.clone()
-    }
-}
-
-impl FromRef<EngineState> for ApiKeyAuth {
-    fn from_ref(s: &EngineState) -> Self {
-        s.core.auth.clone()
-    }
 }
