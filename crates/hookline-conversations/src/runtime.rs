@@ -83,7 +83,7 @@ impl Conversations {
             .clone()
             .options([("synchronous_commit", "off")]);
         let fast = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(core.settings.database.fast_pool_size)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options);
         Arc::new(Self {

@@ -66,8 +66,8 @@ pub struct RawSettings {
     pub delivery_org_concurrency: Option<usize>,
     /// Connections of the process's main (durable) pool.
     pub database_pool_size: u32,
-    /// Connections of the pool that commits without waiting for the disk (the call log of
-    /// answered calls).
+    /// Connections of each pool that commits without waiting for the disk (the engine's call
+    /// log of answered calls, the conversation runtime's speech deltas).
     pub database_fast_pool_size: u32,
 }
 

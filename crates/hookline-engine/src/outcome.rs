@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use hookline_core::{CallFailure, ErrorKind};
+use hookline_core::{CallFailure, CallStatus, ErrorKind};
 
 use crate::outbound::{Answer, SendError};
 
@@ -65,10 +65,10 @@ impl Outcome {
     /// `completed`, or the error kind of a failed call: the attempt log's `outcome` and the
     /// metrics' label.
     pub fn label(&self) -> &'static str {
-        if self.completed {
-            "completed"
-        } else {
-            self.error_kind().map_or("failed", ErrorKind::as_str)
+        match self.error_kind() {
+            _ if self.completed => CallStatus::Completed.as_str(),
+            Some(kind) => kind.as_str(),
+            None => CallStatus::Failed.as_str(),
         }
     }
 

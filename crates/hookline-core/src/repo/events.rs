@@ -7,6 +7,9 @@ use serde_json::{json, Value};
 use sqlx::{PgConnection, PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
+use hookline_schema::ToolType;
+
+use crate::calls::CallStatus;
 use crate::error::StoreResult;
 use crate::event_name::EventName;
 use crate::repo::json_text;
@@ -141,8 +144,8 @@ pub async fn announce_ends(
             WHERE s.id = c.id AND s.ended_at IS NOT NULL AND NOT s.end_announced
               AND ($3 OR NOT EXISTS (
                   SELECT 1 FROM tool_calls t
-                  WHERE t.session_id = s.id AND t.status = 'running' AND t.await_response
-                    AND t.tool_type <> 'client'))
+                  WHERE t.session_id = s.id AND t.status = $5 AND t.await_response
+                    AND t.tool_type <> $6))
             RETURNING s.id, s.event_seq, c.data)
          INSERT INTO session_events (session_id, seq, event, data)
          SELECT id, event_seq, $4, data::json FROM ended
@@ -152,6 +155,8 @@ pub async fn announce_ends(
     .bind(&data)
     .bind(force)
     .bind(EventName::SessionEnded)
+    .bind(CallStatus::Running)
+    .bind(ToolType::Client)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows

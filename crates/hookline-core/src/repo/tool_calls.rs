@@ -290,8 +290,7 @@ pub async fn settle_client_call(
         "UPDATE tool_calls SET status = $3, result = $4::json, error = $5::json,
             completed_at = now(),
             execution_time_ms = (extract(epoch FROM now() - created_at) * 1000)::bigint
-         WHERE session_id = $1 AND tool_call_id = $2 AND tool_type = 'client'
-           AND status IN ('pending', 'running')
+         WHERE session_id = $1 AND tool_call_id = $2 AND tool_type = $6 AND status = ANY($7)
          RETURNING {COLUMNS}"
     ))
     .bind(session_id)
@@ -299,6 +298,8 @@ pub async fn settle_client_call(
     .bind(status)
     .bind(result.map(json_text))
     .bind(error.map(json_text))
+    .bind(ToolType::Client)
+    .bind([CallStatus::Pending, CallStatus::Running])
     .fetch_optional(db)
     .await?)
 }
@@ -376,7 +377,7 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
               AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
             FOR UPDATE SKIP LOCKED)
          UPDATE tool_calls t
-            SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), status = 'running'
+            SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), status = $5
          FROM locked WHERE t.id = locked.id
          RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
                    t.attempts, t.created_at, t.lease_owner",
@@ -385,6 +386,7 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
     .bind(c.lease_seconds)
     .bind(c.limit)
     .bind(c.per_org)
+    .bind(CallStatus::Running)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -394,10 +396,11 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
 /// Gives back the calls held under these claim tokens, due at once (on shutdown).
 pub async fn release(db: impl PgExecutor<'_>, owners: &[Uuid]) -> StoreResult<u64> {
     Ok(sqlx::query(
-        "UPDATE tool_calls SET lease_owner = NULL, lease_until = NULL, status = 'pending'
+        "UPDATE tool_calls SET lease_owner = NULL, lease_until = NULL, status = $2
          WHERE lease_owner = ANY($1) AND next_attempt_at IS NOT NULL",
     )
     .bind(owners)
+    .bind(CallStatus::Pending)
     .execute(db)
     .await?
     .rows_affected())
