@@ -12,7 +12,7 @@ use crate::secrets::SecretString;
 
 pub const KEY_PREFIX: &str = "hk_";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -43,15 +43,16 @@ fn generate() -> String {
 
 pub async fn create(db: impl PgExecutor<'_>, org_id: Uuid, name: &str) -> StoreResult<NewApiKey> {
     let key = generate();
-    let record = sqlx::query_as(
+    let record = sqlx::query_as!(
+        ApiKey,
         "INSERT INTO api_keys (id, org_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5)
          RETURNING id, org_id, name, key_prefix, created_at, last_used_at",
+        Uuid::now_v7(),
+        org_id,
+        name,
+        hash(&key),
+        &key[..KEY_PREFIX.len() + 6],
     )
-    .bind(Uuid::now_v7())
-    .bind(org_id)
-    .bind(name)
-    .bind(hash(&key))
-    .bind(&key[..KEY_PREFIX.len() + 6])
     .fetch_one(db)
     .await?;
     Ok(NewApiKey {
@@ -62,11 +63,12 @@ pub async fn create(db: impl PgExecutor<'_>, org_id: Uuid, name: &str) -> StoreR
 
 /// The organization's active keys, oldest first.
 pub async fn list(db: impl PgExecutor<'_>, org_id: Uuid) -> StoreResult<Vec<ApiKey>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ApiKey,
         "SELECT id, org_id, name, key_prefix, created_at, last_used_at FROM api_keys
          WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
+        org_id,
     )
-    .bind(org_id)
     .fetch_all(db)
     .await?)
 }
@@ -78,20 +80,19 @@ pub async fn revoke(
     org_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL
          RETURNING key_hash",
+        org_id,
+        id,
     )
-    .bind(org_id)
-    .bind(id)
     .fetch_optional(db)
     .await?)
 }
 
 /// Records that a key was just used (`lastUsedAt`).
 pub async fn touch(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<()> {
-    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
-        .bind(id)
+    sqlx::query!("UPDATE api_keys SET last_used_at = now() WHERE id = $1", id)
         .execute(db)
         .await?;
     Ok(())
@@ -102,12 +103,11 @@ pub async fn find_active(
     db: impl PgExecutor<'_>,
     key_hash: &[u8],
 ) -> StoreResult<Option<(Uuid, Uuid)>> {
-    Ok(
-        sqlx::query_as(
-            "SELECT id, org_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(db)
-        .await?,
+    let found = sqlx::query!(
+        "SELECT id, org_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        key_hash,
     )
+    .fetch_optional(db)
+    .await?;
+    Ok(found.map(|key| (key.id, key.org_id)))
 }

@@ -14,7 +14,7 @@ use crate::secrets::{SecretBox, SecretError, SecretString};
 /// The unique constraint that keeps LLM names unique within an organization.
 pub const NAME_CONSTRAINT: &str = "llms_org_name_key";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StoredLlm {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -50,10 +50,33 @@ pub fn key_context(org_id: Uuid, llm_id: Uuid) -> String {
     format!("org:{org_id}:llm:{llm_id}:api-key")
 }
 
-const COLUMNS: &str = "l.id, l.org_id, l.name, l.provider, l.base_url, l.model, \
-     l.sealed_api_key, l.temperature, l.max_tokens, l.timeout_seconds, l.created_at, \
-     l.updated_at, (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id \
-     AND p.llm_id = l.id::text) AS usage_count";
+/// An LLM's fields as its columns hold them, for `insert` and `update` to bind alike.
+struct Columns<'a> {
+    name: &'a str,
+    provider: &'static str,
+    base_url: &'a str,
+    model: &'a str,
+    sealed_api_key: Option<&'a str>,
+    temperature: Option<f64>,
+    max_tokens: Option<i32>,
+    timeout_seconds: i32,
+}
+
+impl<'a> Columns<'a> {
+    fn of(llm: &'a LlmFields, sealed_api_key: Option<&'a str>) -> Self {
+        Self {
+            name: &llm.name,
+            provider: llm.provider.as_str(),
+            base_url: &llm.base_url,
+            model: &llm.model,
+            sealed_api_key,
+            temperature: llm.temperature,
+            // Both are bounded by `LlmFields::parse`, well within an `integer`.
+            max_tokens: llm.max_tokens.map(|n| n as i32),
+            timeout_seconds: llm.timeout_seconds as i32,
+        }
+    }
+}
 
 /// Inserts an LLM under `id` (chosen by the caller, who sealed the key for it).
 pub async fn insert(
@@ -63,17 +86,29 @@ pub async fn insert(
     llm: &LlmFields,
     sealed_api_key: Option<&str>,
 ) -> StoreResult<StoredLlm> {
-    let sql = format!(
-        "WITH l AS (
-            INSERT INTO llms (id, org_id, name, provider, base_url, model, sealed_api_key,
-                temperature, max_tokens, timeout_seconds)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *)
-         SELECT {COLUMNS} FROM l"
-    );
-    let query = sqlx::query_as(&sql).bind(id).bind(org_id);
-    Ok(with_fields(query, llm, sealed_api_key)
-        .fetch_one(db)
-        .await?)
+    let c = Columns::of(llm, sealed_api_key);
+    Ok(sqlx::query_as!(
+        StoredLlm,
+        r#"INSERT INTO llms AS l (id, org_id, name, provider, base_url, model, sealed_api_key,
+               temperature, max_tokens, timeout_seconds)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           RETURNING id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+               max_tokens, timeout_seconds, created_at, updated_at,
+               (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
+                   AS "usage_count!""#,
+        id,
+        org_id,
+        c.name,
+        c.provider,
+        c.base_url,
+        c.model,
+        c.sealed_api_key,
+        c.temperature,
+        c.max_tokens,
+        c.timeout_seconds,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn update(
@@ -83,35 +118,30 @@ pub async fn update(
     llm: &LlmFields,
     sealed_api_key: Option<&str>,
 ) -> StoreResult<StoredLlm> {
-    let sql = format!(
-        "WITH l AS (
-            UPDATE llms SET name = $3, provider = $4, base_url = $5, model = $6,
-                sealed_api_key = $7, temperature = $8, max_tokens = $9, timeout_seconds = $10,
-                updated_at = now()
-            WHERE org_id = $1 AND id = $2 RETURNING *)
-         SELECT {COLUMNS} FROM l"
-    );
-    let query = sqlx::query_as(&sql).bind(org_id).bind(id);
-    Ok(with_fields(query, llm, sealed_api_key)
-        .fetch_one(db)
-        .await?)
-}
-
-/// Binds an LLM's fields as `$3` to `$10`, the same in `insert` and `update`.
-fn with_fields<'q>(
-    query: sqlx::query::QueryAs<'q, sqlx::Postgres, StoredLlm, sqlx::postgres::PgArguments>,
-    llm: &'q LlmFields,
-    sealed_api_key: Option<&'q str>,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, StoredLlm, sqlx::postgres::PgArguments> {
-    query
-        .bind(&llm.name)
-        .bind(llm.provider.as_str())
-        .bind(&llm.base_url)
-        .bind(&llm.model)
-        .bind(sealed_api_key)
-        .bind(llm.temperature)
-        .bind(llm.max_tokens.map(|n| n as i32))
-        .bind(llm.timeout_seconds as i32)
+    let c = Columns::of(llm, sealed_api_key);
+    Ok(sqlx::query_as!(
+        StoredLlm,
+        r#"UPDATE llms l SET name = $3, provider = $4, base_url = $5, model = $6,
+               sealed_api_key = $7, temperature = $8, max_tokens = $9, timeout_seconds = $10,
+               updated_at = now()
+           WHERE org_id = $1 AND id = $2
+           RETURNING id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+               max_tokens, timeout_seconds, created_at, updated_at,
+               (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
+                   AS "usage_count!""#,
+        org_id,
+        id,
+        c.name,
+        c.provider,
+        c.base_url,
+        c.model,
+        c.sealed_api_key,
+        c.temperature,
+        c.max_tokens,
+        c.timeout_seconds,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn get(
@@ -119,11 +149,16 @@ pub async fn get(
     org_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<StoredLlm>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM llms l WHERE l.org_id = $1 AND l.id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        StoredLlm,
+        r#"SELECT id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+               max_tokens, timeout_seconds, created_at, updated_at,
+               (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
+                   AS "usage_count!"
+           FROM llms l WHERE org_id = $1 AND id = $2"#,
+        org_id,
+        id,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -134,19 +169,22 @@ pub async fn lock(
     org_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<StoredLlm>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM llms l WHERE l.org_id = $1 AND l.id = $2 FOR UPDATE OF l"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        StoredLlm,
+        r#"SELECT id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+               max_tokens, timeout_seconds, created_at, updated_at,
+               (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
+                   AS "usage_count!"
+           FROM llms l WHERE org_id = $1 AND id = $2 FOR UPDATE OF l"#,
+        org_id,
+        id,
+    )
     .fetch_optional(conn)
     .await?)
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM llms WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
+    let done = sqlx::query!("DELETE FROM llms WHERE org_id = $1 AND id = $2", org_id, id)
         .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -161,19 +199,28 @@ pub async fn list(
     page: Pagination,
 ) -> StoreResult<(Vec<StoredLlm>, i64)> {
     let pattern = search.map(like_pattern);
-    let filter = "l.org_id = $1 AND ($2::text IS NULL OR l.name ILIKE $2 OR l.model ILIKE $2)";
-    let (total,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM llms l WHERE {filter}"))
-        .bind(org_id)
-        .bind(&pattern)
-        .fetch_one(&mut *db)
-        .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM llms l WHERE {filter} ORDER BY l.created_at, l.id LIMIT $3 OFFSET $4"
-    ))
-    .bind(org_id)
-    .bind(&pattern)
-    .bind(page.per_page)
-    .bind(page.offset())
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM llms WHERE org_id = $1
+             AND ($2::text IS NULL OR name ILIKE $2 OR model ILIKE $2)"#,
+        org_id,
+        pattern.as_deref(),
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let rows = sqlx::query_as!(
+        StoredLlm,
+        r#"SELECT id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+               max_tokens, timeout_seconds, created_at, updated_at,
+               (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
+                   AS "usage_count!"
+           FROM llms l WHERE org_id = $1
+             AND ($2::text IS NULL OR name ILIKE $2 OR model ILIKE $2)
+           ORDER BY created_at, id LIMIT $3 OFFSET $4"#,
+        org_id,
+        pattern.as_deref(),
+        page.per_page,
+        page.offset(),
+    )
     .fetch_all(&mut *db)
     .await?;
     Ok((rows, total))
@@ -185,14 +232,15 @@ pub async fn users(
     org_id: Uuid,
     llm_id: Uuid,
 ) -> StoreResult<Vec<(Uuid, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT id, name FROM personas WHERE org_id = $1 AND llm_id = $2::text
+    let rows = sqlx::query!(
+        "SELECT id, name FROM personas WHERE org_id = $1 AND llm_id = $2::uuid::text
          ORDER BY created_at, id",
+        org_id,
+        llm_id,
     )
-    .bind(org_id)
-    .bind(llm_id)
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
 /// Clears `llmId` on every persona using this LLM (before a forced delete).
@@ -201,12 +249,12 @@ pub async fn detach_everywhere(
     org_id: Uuid,
     llm_id: Uuid,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE personas SET llm_id = NULL, updated_at = now()
-         WHERE org_id = $1 AND llm_id = $2::text",
+         WHERE org_id = $1 AND llm_id = $2::uuid::text",
+        org_id,
+        llm_id,
     )
-    .bind(org_id)
-    .bind(llm_id)
     .execute(db)
     .await?;
     Ok(())
@@ -230,12 +278,13 @@ pub async fn check_id(
     let Ok(id) = Uuid::parse_str(llm_id) else {
         return refused();
     };
-    let found: Option<(Uuid,)> =
-        sqlx::query_as("SELECT id FROM llms WHERE org_id = $1 AND id = $2 FOR SHARE")
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let found = sqlx::query_scalar!(
+        "SELECT id FROM llms WHERE org_id = $1 AND id = $2 FOR SHARE",
+        org_id,
+        id,
+    )
+    .fetch_optional(db)
+    .await?;
     match found {
         Some(_) => Ok(Ok(id)),
         None => refused(),
@@ -248,23 +297,27 @@ pub async fn reseal_all(
     secrets: &SecretBox,
     done: &mut super::Resealing,
 ) -> StoreResult<()> {
-    let rows: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
-        "SELECT id, org_id, sealed_api_key FROM llms WHERE sealed_api_key IS NOT NULL FOR UPDATE",
+    let rows = sqlx::query!(
+        r#"SELECT id, org_id, sealed_api_key AS "sealed_api_key!" FROM llms
+           WHERE sealed_api_key IS NOT NULL FOR UPDATE"#
     )
     .fetch_all(&mut *conn)
     .await?;
-    for (id, org_id, sealed) in rows {
+    for row in rows {
+        let (id, org_id, sealed) = (row.id, row.org_id, row.sealed_api_key);
         let context = key_context(org_id, id);
         let Some(fresh) = done.reseal(secrets, &sealed, &context, org_id, || {
             format!("API key of LLM {id}")
         }) else {
             continue;
         };
-        sqlx::query("UPDATE llms SET sealed_api_key = $2 WHERE id = $1")
-            .bind(id)
-            .bind(fresh)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE llms SET sealed_api_key = $2 WHERE id = $1",
+            id,
+            fresh
+        )
+        .execute(&mut *conn)
+        .await?;
         done.resealed += 1;
     }
     Ok(())

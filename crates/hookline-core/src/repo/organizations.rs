@@ -8,7 +8,7 @@ use crate::error::StoreResult;
 use crate::repo::signing_secrets;
 use crate::secrets::SecretBox;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,
@@ -21,11 +21,12 @@ pub async fn create(
     secrets: &SecretBox,
     name: &str,
 ) -> StoreResult<Organization> {
-    let org: Organization = sqlx::query_as(
+    let org = sqlx::query_as!(
+        Organization,
         "INSERT INTO organizations (id, name) VALUES ($1, $2) RETURNING id, name, created_at",
+        Uuid::now_v7(),
+        name,
     )
-    .bind(Uuid::now_v7())
-    .bind(name)
     .fetch_one(&mut *conn)
     .await?;
     signing_secrets::create(&mut *conn, secrets, org.id).await?;
@@ -35,11 +36,12 @@ pub async fn create(
 /// Finds an organization by its id (when `key` is a UUID) or by its name.
 pub async fn find(conn: &mut PgConnection, key: &str) -> StoreResult<Option<Organization>> {
     let id = Uuid::parse_str(key).ok();
-    Ok(
-        sqlx::query_as("SELECT id, name, created_at FROM organizations WHERE id = $1 OR name = $2")
-            .bind(id)
-            .bind(key)
-            .fetch_optional(conn)
-            .await?,
+    Ok(sqlx::query_as!(
+        Organization,
+        "SELECT id, name, created_at FROM organizations WHERE id = $1 OR name = $2",
+        id,
+        key,
     )
+    .fetch_optional(conn)
+    .await?)
 }

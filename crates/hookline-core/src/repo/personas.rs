@@ -10,7 +10,7 @@ use crate::error::StoreResult;
 use crate::http::Pagination;
 use crate::repo::tools::like_pattern;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Persona {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -26,7 +26,7 @@ pub struct Persona {
 }
 
 /// A tool as a persona lists it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct PersonaTool {
     pub persona_id: Uuid,
     pub id: Uuid,
@@ -35,28 +35,28 @@ pub struct PersonaTool {
     pub subtype: Option<String>,
 }
 
-const COLUMNS: &str = "id, org_id, name, description, system_prompt, llm_id, language_code, \
-     avatar_id, voice_id, created_at, updated_at";
-
 pub async fn insert(
     conn: &mut PgConnection,
     org_id: Uuid,
     p: &PersonaFields,
 ) -> StoreResult<Persona> {
-    let persona: Persona = sqlx::query_as(&format!(
+    let persona = sqlx::query_as!(
+        Persona,
         "INSERT INTO personas (id, org_id, name, description, system_prompt, llm_id,
-            language_code, avatar_id, voice_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(org_id)
-    .bind(&p.name)
-    .bind(&p.description)
-    .bind(&p.system_prompt)
-    .bind(&p.llm_id)
-    .bind(&p.language_code)
-    .bind(&p.avatar_id)
-    .bind(&p.voice_id)
+             language_code, avatar_id, voice_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id, org_id, name, description, system_prompt, llm_id, language_code,
+             avatar_id, voice_id, created_at, updated_at",
+        Uuid::now_v7(),
+        org_id,
+        p.name,
+        p.description,
+        p.system_prompt,
+        p.llm_id,
+        p.language_code,
+        p.avatar_id,
+        p.voice_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     set_tools(conn, persona.id, &p.tool_ids).await?;
@@ -69,20 +69,23 @@ pub async fn update(
     id: Uuid,
     p: &PersonaFields,
 ) -> StoreResult<Persona> {
-    let persona: Persona = sqlx::query_as(&format!(
+    let persona = sqlx::query_as!(
+        Persona,
         "UPDATE personas SET name = $3, description = $4, system_prompt = $5, llm_id = $6,
-            language_code = $7, avatar_id = $8, voice_id = $9, updated_at = now()
-         WHERE org_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .bind(&p.name)
-    .bind(&p.description)
-    .bind(&p.system_prompt)
-    .bind(&p.llm_id)
-    .bind(&p.language_code)
-    .bind(&p.avatar_id)
-    .bind(&p.voice_id)
+             language_code = $7, avatar_id = $8, voice_id = $9, updated_at = now()
+         WHERE org_id = $1 AND id = $2
+         RETURNING id, org_id, name, description, system_prompt, llm_id, language_code,
+             avatar_id, voice_id, created_at, updated_at",
+        org_id,
+        id,
+        p.name,
+        p.description,
+        p.system_prompt,
+        p.llm_id,
+        p.language_code,
+        p.avatar_id,
+        p.voice_id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     set_tools(conn, id, &p.tool_ids).await?;
@@ -95,48 +98,58 @@ pub async fn set_tools(
     persona_id: Uuid,
     tool_ids: &[Uuid],
 ) -> StoreResult<()> {
-    sqlx::query("DELETE FROM persona_tools WHERE persona_id = $1")
-        .bind(persona_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
+    sqlx::query!(
+        "DELETE FROM persona_tools WHERE persona_id = $1",
+        persona_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
         "INSERT INTO persona_tools (persona_id, tool_id, position)
          SELECT $1, id, n FROM unnest($2::uuid[]) WITH ORDINALITY AS t(id, n)",
+        persona_id,
+        tool_ids,
     )
-    .bind(persona_id)
-    .bind(tool_ids)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
 pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Persona>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM personas WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        Persona,
+        "SELECT id, org_id, name, description, system_prompt, llm_id, language_code, avatar_id,
+             voice_id, created_at, updated_at
+         FROM personas WHERE org_id = $1 AND id = $2",
+        org_id,
+        id,
+    )
     .fetch_optional(db)
     .await?)
 }
 
 /// Locks the persona's row for the rest of the transaction.
 pub async fn lock(conn: &mut PgConnection, org_id: Uuid, id: Uuid) -> StoreResult<Option<Persona>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM personas WHERE org_id = $1 AND id = $2 FOR UPDATE"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        Persona,
+        "SELECT id, org_id, name, description, system_prompt, llm_id, language_code, avatar_id,
+             voice_id, created_at, updated_at
+         FROM personas WHERE org_id = $1 AND id = $2 FOR UPDATE",
+        org_id,
+        id,
+    )
     .fetch_optional(conn)
     .await?)
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM personas WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(db)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM personas WHERE org_id = $1 AND id = $2",
+        org_id,
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -147,23 +160,26 @@ pub async fn list(
     page: Pagination,
 ) -> StoreResult<(Vec<Persona>, i64)> {
     let pattern = search.map(like_pattern);
-    let (total,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM personas WHERE org_id = $1
-           AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)",
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM personas WHERE org_id = $1
+             AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)"#,
+        org_id,
+        pattern.as_deref(),
     )
-    .bind(org_id)
-    .bind(&pattern)
     .fetch_one(&mut *db)
     .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM personas WHERE org_id = $1
+    let rows = sqlx::query_as!(
+        Persona,
+        "SELECT id, org_id, name, description, system_prompt, llm_id, language_code, avatar_id,
+             voice_id, created_at, updated_at
+         FROM personas WHERE org_id = $1
            AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
-         ORDER BY created_at, id LIMIT $3 OFFSET $4"
-    ))
-    .bind(org_id)
-    .bind(&pattern)
-    .bind(page.per_page)
-    .bind(page.offset())
+         ORDER BY created_at, id LIMIT $3 OFFSET $4",
+        org_id,
+        pattern.as_deref(),
+        page.per_page,
+        page.offset(),
+    )
     .fetch_all(&mut *db)
     .await?;
     Ok((rows, total))
@@ -174,25 +190,26 @@ pub async fn tools_of(
     db: impl PgExecutor<'_>,
     persona_ids: &[Uuid],
 ) -> StoreResult<Vec<PersonaTool>> {
-    Ok(sqlx::query_as(
-        "SELECT pt.persona_id, t.id, t.name, t.tool_type, t.definition->>'subtype' AS subtype
-         FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
-         WHERE pt.persona_id = ANY($1) ORDER BY pt.persona_id, pt.position",
+    Ok(sqlx::query_as!(
+        PersonaTool,
+        r#"SELECT pt.persona_id, t.id, t.name, t.tool_type, t.definition->>'subtype' AS "subtype?"
+           FROM persona_tools pt JOIN tools t ON t.id = pt.tool_id
+           WHERE pt.persona_id = ANY($1) ORDER BY pt.persona_id, pt.position"#,
+        persona_ids,
     )
-    .bind(persona_ids)
     .fetch_all(db)
     .await?)
 }
 
 /// Appends a tool to a persona's list (nothing happens if it is there already).
 pub async fn attach(conn: &mut PgConnection, persona_id: Uuid, tool_id: Uuid) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO persona_tools (persona_id, tool_id, position)
          SELECT $1, $2, COALESCE(max(position), 0) + 1 FROM persona_tools WHERE persona_id = $1
          ON CONFLICT DO NOTHING",
+        persona_id,
+        tool_id,
     )
-    .bind(persona_id)
-    .bind(tool_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -200,10 +217,12 @@ pub async fn attach(conn: &mut PgConnection, persona_id: Uuid, tool_id: Uuid) ->
 
 /// Removes a tool from a persona's list; false when it was not there.
 pub async fn detach(db: impl PgExecutor<'_>, persona_id: Uuid, tool_id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM persona_tools WHERE persona_id = $1 AND tool_id = $2")
-        .bind(persona_id)
-        .bind(tool_id)
-        .execute(db)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM persona_tools WHERE persona_id = $1 AND tool_id = $2",
+        persona_id,
+        tool_id,
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }

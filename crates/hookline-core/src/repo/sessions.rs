@@ -9,7 +9,7 @@ use crate::error::StoreResult;
 use crate::repo::json_text;
 use crate::snapshot::SessionConfig;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Session {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -64,16 +64,16 @@ pub struct NewToken<'a> {
 }
 
 pub async fn insert_token(db: impl PgExecutor<'_>, t: &NewToken<'_>) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO session_tokens (token_hash, org_id, persona_id, client_label, config, expires_at)
-         VALUES ($1, $2, $3, $4, $5::json, $6)",
+         VALUES ($1, $2, $3, $4, $5::text::json, $6)",
+        t.token_hash,
+        t.org_id,
+        t.persona_id,
+        t.client_label,
+        json_text(t.config),
+        t.expires_at,
     )
-    .bind(t.token_hash)
-    .bind(t.org_id)
-    .bind(t.persona_id)
-    .bind(t.client_label)
-    .bind(json_text(t.config))
-    .bind(t.expires_at)
     .execute(db)
     .await?;
     Ok(())
@@ -87,7 +87,6 @@ pub enum TokenRefusal {
     Expired,
 }
 
-#[derive(sqlx::FromRow)]
 pub struct ConsumedToken {
     pub org_id: Uuid,
     pub persona_id: Option<Uuid>,
@@ -102,33 +101,31 @@ pub async fn consume_token(
     conn: &mut PgConnection,
     token_hash: &[u8],
 ) -> StoreResult<Result<ConsumedToken, TokenRefusal>> {
-    let consumed: Option<ConsumedToken> = sqlx::query_as(
-        "UPDATE session_tokens SET consumed_at = now()
-         WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > now()
-         RETURNING org_id, persona_id, client_label, config,
-                   extract(epoch FROM expires_at - created_at)::float8 AS lifetime_seconds",
+    let consumed = sqlx::query_as!(
+        ConsumedToken,
+        r#"UPDATE session_tokens SET consumed_at = now()
+           WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > now()
+           RETURNING org_id, persona_id, client_label, config AS "config: _",
+               extract(epoch FROM expires_at - created_at)::float8 AS "lifetime_seconds!""#,
+        token_hash,
     )
-    .bind(token_hash)
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(token) = consumed {
         return Ok(Ok(token));
     }
-    let state: Option<(bool, bool)> = sqlx::query_as(
-        "SELECT consumed_at IS NOT NULL, expires_at <= now() FROM session_tokens WHERE token_hash = $1",
+    let used = sqlx::query_scalar!(
+        r#"SELECT consumed_at IS NOT NULL AS "used!" FROM session_tokens WHERE token_hash = $1"#,
+        token_hash,
     )
-    .bind(token_hash)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(Err(match state {
+    Ok(Err(match used {
         None => TokenRefusal::Unknown,
-        Some((true, _)) => TokenRefusal::AlreadyUsed,
-        Some((false, _)) => TokenRefusal::Expired,
+        Some(true) => TokenRefusal::AlreadyUsed,
+        Some(false) => TokenRefusal::Expired,
     }))
 }
-
-const COLUMNS: &str = "id, org_id, persona_id, client_label, config, created_at, expires_at, \
-    ended_at, end_announced";
 
 pub struct NewSession<'a> {
     pub org_id: Uuid,
@@ -140,28 +137,34 @@ pub struct NewSession<'a> {
 }
 
 pub async fn insert(db: impl PgExecutor<'_>, s: &NewSession<'_>) -> StoreResult<Session> {
-    Ok(sqlx::query_as(&format!(
-        "INSERT INTO sessions (id, org_id, persona_id, client_label, client_secret_hash, config, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6::json, now() + make_interval(secs => $7))
-         RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(s.org_id)
-    .bind(s.persona_id)
-    .bind(s.client_label)
-    .bind(s.client_secret_hash)
-    .bind(json_text(s.config))
-    .bind(s.lifetime_seconds)
+    Ok(sqlx::query_as!(
+        Session,
+        r#"INSERT INTO sessions
+               (id, org_id, persona_id, client_label, client_secret_hash, config, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6::text::json, now() + make_interval(secs => $7))
+           RETURNING id, org_id, persona_id, client_label, config AS "config: _", created_at,
+               expires_at, ended_at, end_announced"#,
+        Uuid::now_v7(),
+        s.org_id,
+        s.persona_id,
+        s.client_label,
+        s.client_secret_hash,
+        json_text(s.config),
+        s.lifetime_seconds,
+    )
     .fetch_one(db)
     .await?)
 }
 
 pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Session>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        Session,
+        r#"SELECT id, org_id, persona_id, client_label, config AS "config: _", created_at,
+               expires_at, ended_at, end_announced
+           FROM sessions WHERE org_id = $1 AND id = $2"#,
+        org_id,
+        id,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -171,22 +174,28 @@ pub async fn get_by_secret(
     db: impl PgExecutor<'_>,
     secret_hash: &[u8],
 ) -> StoreResult<Option<Session>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM sessions WHERE client_secret_hash = $1"
-    ))
-    .bind(secret_hash)
+    Ok(sqlx::query_as!(
+        Session,
+        r#"SELECT id, org_id, persona_id, client_label, config AS "config: _", created_at,
+               expires_at, ended_at, end_announced
+           FROM sessions WHERE client_secret_hash = $1"#,
+        secret_hash,
+    )
     .fetch_optional(db)
     .await?)
 }
 
 /// Ends a session (idempotent: the first end time stays).
 pub async fn end(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<Option<Session>> {
-    Ok(sqlx::query_as(&format!(
-        "UPDATE sessions SET ended_at = COALESCE(ended_at, now())
-         WHERE org_id = $1 AND id = $2 RETURNING {COLUMNS}"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        Session,
+        r#"UPDATE sessions SET ended_at = COALESCE(ended_at, now())
+           WHERE org_id = $1 AND id = $2
+           RETURNING id, org_id, persona_id, client_label, config AS "config: _", created_at,
+               expires_at, ended_at, end_announced"#,
+        org_id,
+        id,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -196,14 +205,13 @@ pub async fn ended_unannounced(
     db: impl PgExecutor<'_>,
     after: std::time::Duration,
 ) -> StoreResult<Vec<Uuid>> {
-    let rows: Vec<(Uuid,)> = sqlx::query_as(
+    Ok(sqlx::query_scalar!(
         "SELECT id FROM sessions
          WHERE ended_at < now() - make_interval(secs => $1) AND NOT end_announced LIMIT 1000",
+        after.as_secs_f64(),
     )
-    .bind(after.as_secs_f64())
     .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    .await?)
 }
 
 /// Deletes tokens that can no longer be used and sessions long past their end; returns
@@ -213,15 +221,17 @@ pub async fn sweep(
     token_grace: chrono::Duration,
     session_retention: chrono::Duration,
 ) -> StoreResult<(u64, u64)> {
-    let tokens = sqlx::query("DELETE FROM session_tokens WHERE expires_at < $1")
-        .bind(Utc::now() - token_grace)
-        .execute(&mut *db)
-        .await?
-        .rows_affected();
-    let sessions = sqlx::query(
-        "DELETE FROM sessions WHERE LEAST(expires_at, COALESCE(ended_at, expires_at)) < $1",
+    let tokens = sqlx::query!(
+        "DELETE FROM session_tokens WHERE expires_at < $1",
+        Utc::now() - token_grace,
     )
-    .bind(Utc::now() - session_retention)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    let sessions = sqlx::query!(
+        "DELETE FROM sessions WHERE LEAST(expires_at, COALESCE(ended_at, expires_at)) < $1",
+        Utc::now() - session_retention,
+    )
     .execute(&mut *db)
     .await?
     .rows_affected();
@@ -235,35 +245,61 @@ pub async fn reseal_all(
     secrets: &crate::SecretBox,
     done: &mut super::Resealing,
 ) -> StoreResult<()> {
-    for (table, key) in [("session_tokens", "token_hash"), ("sessions", "id::text")] {
-        let rows: Vec<(String, Uuid, Json<SessionConfig>)> = sqlx::query_as(&format!(
-            "SELECT {key}::text, org_id, config FROM {table} FOR UPDATE"
-        ))
-        .fetch_all(&mut *conn)
-        .await?;
-        for (row_key, org_id, Json(mut config)) in rows {
-            let mut changed = 0;
-            let owner = if table == "sessions" {
-                format!("session {row_key}")
-            } else {
-                "an unused session token".to_owned()
-            };
-            for tool in &mut config.tools {
-                let result = tool.tool.reseal(org_id, secrets);
-                changed += result.0;
-                let name = tool.tool.definition.name().to_owned();
-                done.headers(org_id, &format!("tool {name} in {owner}"), result);
-            }
-            if changed > 0 {
-                sqlx::query(&format!(
-                    "UPDATE {table} SET config = $2::json WHERE {key}::text = $1"
-                ))
-                .bind(row_key)
-                .bind(json_text(&config))
-                .execute(&mut *conn)
-                .await?;
-            }
+    let tokens = sqlx::query!(
+        r#"SELECT token_hash, org_id, config AS "config: Json<SessionConfig>"
+           FROM session_tokens FOR UPDATE"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for token in tokens {
+        let Json(mut config) = token.config;
+        let owner = "an unused session token";
+        if reseal_config(&mut config, token.org_id, secrets, done, owner) > 0 {
+            sqlx::query!(
+                "UPDATE session_tokens SET config = $2::text::json WHERE token_hash = $1",
+                token.token_hash,
+                json_text(&config),
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let sessions = sqlx::query!(
+        r#"SELECT id, org_id, config AS "config: Json<SessionConfig>" FROM sessions FOR UPDATE"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for session in sessions {
+        let Json(mut config) = session.config;
+        let owner = format!("session {}", session.id);
+        if reseal_config(&mut config, session.org_id, secrets, done, &owner) > 0 {
+            sqlx::query!(
+                "UPDATE sessions SET config = $2::text::json WHERE id = $1",
+                session.id,
+                json_text(&config),
+            )
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())
+}
+
+/// Re-seals the header values of a snapshot's tools (reporting those that do not open as
+/// `tool <name> in <owner>`); how many changed.
+fn reseal_config(
+    config: &mut SessionConfig,
+    org_id: Uuid,
+    secrets: &crate::SecretBox,
+    done: &mut super::Resealing,
+    owner: &str,
+) -> u64 {
+    let mut changed = 0;
+    for tool in &mut config.tools {
+        let result = tool.tool.reseal(org_id, secrets);
+        changed += result.0;
+        let name = tool.tool.definition.name().to_owned();
+        done.headers(org_id, &format!("tool {name} in {owner}"), result);
+    }
+    changed
 }

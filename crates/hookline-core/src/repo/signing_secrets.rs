@@ -19,7 +19,6 @@ pub struct SigningSecret {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     id: Uuid,
     secret: String,
@@ -38,12 +37,14 @@ pub async fn create(
         base64::engine::general_purpose::STANDARD.encode(bytes)
     );
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO signing_secrets (id, org_id, secret) VALUES ($1, $2, $3)")
-        .bind(id)
-        .bind(org_id)
-        .bind(secrets.seal(&secret, &signing_secret_context(org_id)))
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO signing_secrets (id, org_id, secret) VALUES ($1, $2, $3)",
+        id,
+        org_id,
+        secrets.seal(&secret, &signing_secret_context(org_id)),
+    )
+    .execute(db)
+    .await?;
     Ok(id)
 }
 
@@ -53,12 +54,13 @@ pub async fn active(
     secrets: &SecretBox,
     org_id: Uuid,
 ) -> StoreResult<Vec<SigningSecret>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query_as!(
+        Row,
         "SELECT id, secret, created_at, expires_at FROM signing_secrets
          WHERE org_id = $1 AND (expires_at IS NULL OR expires_at > now())
          ORDER BY created_at DESC, id DESC",
+        org_id,
     )
-    .bind(org_id)
     .fetch_all(db)
     .await?;
     let context = signing_secret_context(org_id);
@@ -76,11 +78,11 @@ pub async fn active(
 
 /// Adds a new secret; the ones active until now retire in 24 hours.
 pub async fn rotate(conn: &mut PgConnection, secrets: &SecretBox, org_id: Uuid) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE signing_secrets SET expires_at = now() + interval '24 hours'
          WHERE org_id = $1 AND expires_at IS NULL",
+        org_id,
     )
-    .bind(org_id)
     .execute(&mut *conn)
     .await?;
     create(&mut *conn, secrets, org_id).await?;
@@ -93,22 +95,24 @@ pub async fn reseal_all(
     secrets: &SecretBox,
     done: &mut super::Resealing,
 ) -> StoreResult<()> {
-    let rows: Vec<(Uuid, Uuid, String)> =
-        sqlx::query_as("SELECT id, org_id, secret FROM signing_secrets FOR UPDATE")
-            .fetch_all(&mut *conn)
-            .await?;
-    for (id, org_id, sealed) in rows {
+    let rows = sqlx::query!("SELECT id, org_id, secret FROM signing_secrets FOR UPDATE")
+        .fetch_all(&mut *conn)
+        .await?;
+    for row in rows {
+        let (id, org_id, sealed) = (row.id, row.org_id, row.secret);
         let context = signing_secret_context(org_id);
         let Some(fresh) = done.reseal(secrets, &sealed, &context, org_id, || {
             format!("signing secret {id}")
         }) else {
             continue;
         };
-        sqlx::query("UPDATE signing_secrets SET secret = $2 WHERE id = $1")
-            .bind(id)
-            .bind(fresh)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "UPDATE signing_secrets SET secret = $2 WHERE id = $1",
+            id,
+            fresh
+        )
+        .execute(&mut *conn)
+        .await?;
         done.resealed += 1;
     }
     Ok(())

@@ -27,7 +27,7 @@ pub struct StoredTool {
     pub usage_count: i64,
 }
 
-#[derive(sqlx::FromRow)]
+/// A row as the queries below select it (`Json<…>` decodes the `json` columns).
 struct Row {
     id: Uuid,
     org_id: Uuid,
@@ -56,27 +56,26 @@ impl From<Row> for StoredTool {
     }
 }
 
-const COLUMNS: &str = "t.id, t.org_id, t.definition, t.sealed_headers, t.version, t.created_at, \
-     t.updated_at, (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS usage_count";
-
 pub async fn insert(
     db: impl PgExecutor<'_>,
     org_id: Uuid,
     tool: &SealedTool,
 ) -> StoreResult<StoredTool> {
-    let row: Row = sqlx::query_as(&format!(
-        "WITH t AS (
-            INSERT INTO tools (id, org_id, name, tool_type, description, definition, sealed_headers)
-            VALUES ($1, $2, $3, $4, $5, $6::json, $7::json) RETURNING *)
-         SELECT {COLUMNS} FROM t"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(org_id)
-    .bind(tool.definition.name())
-    .bind(tool.definition.tool_type())
-    .bind(tool.definition.description())
-    .bind(json_text(&tool.definition))
-    .bind(json_text(&tool.sealed_headers))
+    // A tool just made is in no persona's list yet: its usage count is 0.
+    let row = sqlx::query_as!(
+        Row,
+        r#"INSERT INTO tools (id, org_id, name, tool_type, description, definition, sealed_headers)
+           VALUES ($1, $2, $3, $4, $5, $6::text::json, $7::text::json)
+           RETURNING id, org_id, definition AS "definition: _", sealed_headers AS "sealed_headers: _",
+               version, created_at, updated_at, 0::int8 AS "usage_count!""#,
+        Uuid::now_v7(),
+        org_id,
+        tool.definition.name(),
+        tool.definition.tool_type().as_str(),
+        tool.definition.description(),
+        json_text(&tool.definition),
+        json_text(&tool.sealed_headers),
+    )
     .fetch_one(db)
     .await?;
     Ok(row.into())
@@ -87,11 +86,15 @@ pub async fn get(
     org_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<StoredTool>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tools t WHERE t.org_id = $1 AND t.id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT id, org_id, definition AS "definition: _", sealed_headers AS "sealed_headers: _",
+               version, created_at, updated_at,
+               (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS "usage_count!"
+           FROM tools t WHERE org_id = $1 AND id = $2"#,
+        org_id,
+        id,
+    )
     .fetch_optional(db)
     .await?;
     Ok(row.map(Into::into))
@@ -103,11 +106,15 @@ pub async fn lock(
     org_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<StoredTool>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tools t WHERE t.org_id = $1 AND t.id = $2 FOR UPDATE"
-    ))
-    .bind(org_id)
-    .bind(id)
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT id, org_id, definition AS "definition: _", sealed_headers AS "sealed_headers: _",
+               version, created_at, updated_at,
+               (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS "usage_count!"
+           FROM tools t WHERE org_id = $1 AND id = $2 FOR UPDATE"#,
+        org_id,
+        id,
+    )
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Into::into))
@@ -119,13 +126,16 @@ pub async fn get_many(
     org_id: Uuid,
     ids: &[Uuid],
 ) -> StoreResult<Vec<StoredTool>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tools t JOIN unnest($2::uuid[]) WITH ORDINALITY AS wanted(id, n)
-           ON wanted.id = t.id
-         WHERE t.org_id = $1 ORDER BY wanted.n"
-    ))
-    .bind(org_id)
-    .bind(ids)
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT t.id, t.org_id, t.definition AS "definition: _",
+               t.sealed_headers AS "sealed_headers: _", t.version, t.created_at, t.updated_at,
+               (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS "usage_count!"
+           FROM tools t JOIN unnest($2::uuid[]) WITH ORDINALITY AS wanted(id, n) ON wanted.id = t.id
+           WHERE t.org_id = $1 ORDER BY wanted.n"#,
+        org_id,
+        ids,
+    )
     .fetch_all(db)
     .await?;
     Ok(rows.into_iter().map(Into::into).collect())
@@ -158,31 +168,36 @@ pub async fn update(
     id: Uuid,
     tool: &SealedTool,
 ) -> StoreResult<StoredTool> {
-    let row: Row = sqlx::query_as(&format!(
-        "WITH t AS (
-            UPDATE tools SET name = $3, tool_type = $4, description = $5, definition = $6::json,
-                sealed_headers = $7::json, version = version + 1, updated_at = now()
-            WHERE org_id = $1 AND id = $2 RETURNING *)
-         SELECT {COLUMNS} FROM t"
-    ))
-    .bind(org_id)
-    .bind(id)
-    .bind(tool.definition.name())
-    .bind(tool.definition.tool_type())
-    .bind(tool.definition.description())
-    .bind(json_text(&tool.definition))
-    .bind(json_text(&tool.sealed_headers))
+    let row = sqlx::query_as!(
+        Row,
+        r#"UPDATE tools t SET name = $3, tool_type = $4, description = $5,
+               definition = $6::text::json, sealed_headers = $7::text::json,
+               version = version + 1, updated_at = now()
+           WHERE org_id = $1 AND id = $2
+           RETURNING id, org_id, definition AS "definition: _", sealed_headers AS "sealed_headers: _",
+               version, created_at, updated_at,
+               (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS "usage_count!""#,
+        org_id,
+        id,
+        tool.definition.name(),
+        tool.definition.tool_type().as_str(),
+        tool.definition.description(),
+        json_text(&tool.definition),
+        json_text(&tool.sealed_headers),
+    )
     .fetch_one(db)
     .await?;
     Ok(row.into())
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM tools WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
-        .execute(db)
-        .await?;
+    let done = sqlx::query!(
+        "DELETE FROM tools WHERE org_id = $1 AND id = $2",
+        org_id,
+        id
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -195,23 +210,27 @@ pub async fn list(
     page: Pagination,
 ) -> StoreResult<(Vec<StoredTool>, i64)> {
     let pattern = search.map(like_pattern);
-    let (total,): (i64,) = sqlx::query_as(
-        "SELECT count(*) FROM tools t WHERE t.org_id = $1
-           AND ($2::text IS NULL OR t.name ILIKE $2 OR t.description ILIKE $2)",
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM tools WHERE org_id = $1
+             AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)"#,
+        org_id,
+        pattern.as_deref(),
     )
-    .bind(org_id)
-    .bind(&pattern)
     .fetch_one(&mut *db)
     .await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tools t WHERE t.org_id = $1
-           AND ($2::text IS NULL OR t.name ILIKE $2 OR t.description ILIKE $2)
-         ORDER BY t.created_at, t.id LIMIT $3 OFFSET $4"
-    ))
-    .bind(org_id)
-    .bind(&pattern)
-    .bind(page.per_page)
-    .bind(page.offset())
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id, org_id, definition AS "definition: _", sealed_headers AS "sealed_headers: _",
+               version, created_at, updated_at,
+               (SELECT count(*) FROM persona_tools pt WHERE pt.tool_id = t.id) AS "usage_count!"
+           FROM tools t WHERE org_id = $1
+             AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2)
+           ORDER BY created_at, id LIMIT $3 OFFSET $4"#,
+        org_id,
+        pattern.as_deref(),
+        page.per_page,
+        page.offset(),
+    )
     .fetch_all(&mut *db)
     .await?;
     Ok((rows.into_iter().map(Into::into).collect(), total))
@@ -228,19 +247,19 @@ pub fn like_pattern(text: &str) -> String {
 
 /// The personas (id, name) that use a tool.
 pub async fn users(db: impl PgExecutor<'_>, tool_id: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
-    Ok(sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT p.id, p.name FROM persona_tools pt JOIN personas p ON p.id = pt.persona_id
          WHERE pt.tool_id = $1 ORDER BY p.created_at, p.id",
+        tool_id,
     )
-    .bind(tool_id)
     .fetch_all(db)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
 /// Detaches a tool from every persona (before a forced delete).
 pub async fn detach_everywhere(db: impl PgExecutor<'_>, tool_id: Uuid) -> StoreResult<()> {
-    sqlx::query("DELETE FROM persona_tools WHERE tool_id = $1")
-        .bind(tool_id)
+    sqlx::query!("DELETE FROM persona_tools WHERE tool_id = $1", tool_id)
         .execute(db)
         .await?;
     Ok(())
@@ -252,21 +271,25 @@ pub async fn reseal_all(
     secrets: &crate::SecretBox,
     done: &mut super::Resealing,
 ) -> StoreResult<()> {
-    type SealedRow = (Uuid, Uuid, Json<IndexMap<String, String>>);
-    let rows: Vec<SealedRow> =
-        sqlx::query_as("SELECT id, org_id, sealed_headers FROM tools FOR UPDATE")
-            .fetch_all(&mut *conn)
-            .await?;
-    for (id, org_id, Json(mut sealed)) in rows {
+    let rows = sqlx::query!(
+        r#"SELECT id, org_id, sealed_headers AS "sealed_headers: Json<IndexMap<String, String>>"
+           FROM tools FOR UPDATE"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in rows {
+        let (id, org_id, Json(mut sealed)) = (row.id, row.org_id, row.sealed_headers);
         let result = reseal_headers(&mut sealed, org_id, secrets);
         let changed = result.0;
         done.headers(org_id, &format!("tool {id}"), result);
         if changed > 0 {
-            sqlx::query("UPDATE tools SET sealed_headers = $2::json WHERE id = $1")
-                .bind(id)
-                .bind(json_text(&sealed))
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "UPDATE tools SET sealed_headers = $2::text::json WHERE id = $1",
+                id,
+                json_text(&sealed),
+            )
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())

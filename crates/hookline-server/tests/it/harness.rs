@@ -20,7 +20,12 @@ pub fn server_url() -> String {
 /// A new database name on the test server (created by whoever connects first), recorded so
 /// that [`Cleanup`] drops it when the test ends.
 pub fn fresh_database_url() -> String {
-    let name = format!("hookline_test_{}", Uuid::new_v4().simple());
+    fresh_database_url_ending("")
+}
+
+/// [`fresh_database_url`] with `suffix` at the end of the name (characters to quote, say).
+pub fn fresh_database_url_ending(suffix: &str) -> String {
+    let name = format!("hookline_test_{}{suffix}", Uuid::new_v4().simple());
     CREATED.lock().unwrap().push(name.clone());
     format!("{}/{name}", server_url())
 }
