@@ -17,7 +17,7 @@ use crate::repo::json_text;
 /// The NOTIFY channel; each payload is `<session id>:<seq>`.
 pub const CHANNEL: &str = "hookline_events";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StoredEvent {
     pub seq: i64,
     pub event: EventName,
@@ -73,19 +73,24 @@ pub async fn append_many(
         }
     }
     // Taking the numbers locks each session row until commit, so numbers follow commit order.
-    let bases: Vec<(Uuid, i64, bool)> = sqlx::query_as(
-        "UPDATE sessions s SET event_seq = s.event_seq + c.n
-         FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
-         WHERE s.id = c.id
-         RETURNING s.id, s.event_seq - c.n, s.ended_at IS NOT NULL AND NOT s.end_announced",
+    let bases = sqlx::query!(
+        r#"UPDATE sessions s SET event_seq = s.event_seq + c.n
+           FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
+           WHERE s.id = c.id
+           RETURNING s.id, s.event_seq - c.n AS "base!",
+               s.ended_at IS NOT NULL AND NOT s.end_announced AS "unannounced_end!""#,
+        &counts.iter().map(|c| c.0).collect::<Vec<_>>(),
+        &counts.iter().map(|c| c.1).collect::<Vec<_>>(),
     )
-    .bind(counts.iter().map(|c| c.0).collect::<Vec<_>>())
-    .bind(counts.iter().map(|c| c.1).collect::<Vec<_>>())
     .fetch_all(&mut *conn)
     .await?;
-    let ended: Vec<Uuid> = bases.iter().filter(|b| b.2).map(|b| b.0).collect();
+    let ended: Vec<Uuid> = bases
+        .iter()
+        .filter(|b| b.unannounced_end)
+        .map(|b| b.id)
+        .collect();
     let mut next: std::collections::HashMap<Uuid, i64> =
-        bases.into_iter().map(|(id, seq, _)| (id, seq)).collect();
+        bases.into_iter().map(|b| (b.id, b.base)).collect();
     let (mut ids, mut seqs, mut names, mut datas) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for e in all {
@@ -101,15 +106,16 @@ pub async fn append_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query(
+    // The names bind as text (`EventName`'s `sqlx::Type`), past the macro's `Vec<String>` check.
+    sqlx::query!(
         "INSERT INTO session_events (session_id, seq, event, data)
          SELECT id, seq, event, data::json FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[])
            AS e(id, seq, event, data)",
+        &ids,
+        &seqs,
+        names as _,
+        &datas,
     )
-    .bind(&ids)
-    .bind(&seqs)
-    .bind(&names)
-    .bind(&datas)
     .execute(&mut *conn)
     .await?;
     let mut notes: Vec<String> = next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect();
@@ -137,7 +143,7 @@ pub async fn announce_ends(
         .iter()
         .map(|id| json_text(&session_ended_data(*id)))
         .collect();
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "WITH ended AS (
             UPDATE sessions s SET event_seq = s.event_seq + 1, end_announced = true
             FROM unnest($1::uuid[], $2::text[]) AS c(id, data)
@@ -150,18 +156,18 @@ pub async fn announce_ends(
          INSERT INTO session_events (session_id, seq, event, data)
          SELECT id, event_seq, $4, data::json FROM ended
          RETURNING session_id, seq",
+        session_ids,
+        &data,
+        force,
+        EventName::SessionEnded.as_str(),
+        CallStatus::Running.as_str(),
+        ToolType::Client.as_str(),
     )
-    .bind(session_ids)
-    .bind(&data)
-    .bind(force)
-    .bind(EventName::SessionEnded)
-    .bind(CallStatus::Running)
-    .bind(ToolType::Client)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, seq)| format!("{id}:{seq}"))
+        .map(|r| format!("{}:{}", r.session_id, r.seq))
         .collect())
 }
 
@@ -171,11 +177,13 @@ pub async fn notify(db: impl PgExecutor<'_>, notes: &[String]) -> StoreResult<()
     if notes.is_empty() {
         return Ok(());
     }
-    sqlx::query("SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n")
-        .bind(CHANNEL)
-        .bind(notes)
-        .execute(db)
-        .await?;
+    sqlx::query!(
+        "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n",
+        CHANNEL,
+        notes,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -186,21 +194,21 @@ pub async fn after(
     after: i64,
     limit: i64,
 ) -> StoreResult<Vec<StoredEvent>> {
-    Ok(sqlx::query_as(
-        "SELECT seq, event, data FROM session_events
-         WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    Ok(sqlx::query_as!(
+        StoredEvent,
+        r#"SELECT seq, event AS "event: _", data AS "data: _" FROM session_events
+           WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"#,
+        session_id,
+        after,
+        limit,
     )
-    .bind(session_id)
-    .bind(after)
-    .bind(limit)
     .fetch_all(db)
     .await?)
 }
 
 /// The number of the session's latest event (0 when none).
 pub async fn latest(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<i64> {
-    let (seq,): (i64,) = sqlx::query_as("SELECT event_seq FROM sessions WHERE id = $1")
-        .bind(session_id)
+    let seq = sqlx::query_scalar!("SELECT event_seq FROM sessions WHERE id = $1", session_id)
         .fetch_one(db)
         .await?;
     Ok(seq)

@@ -50,55 +50,61 @@ pub async fn start_many(
     let text = |f: &dyn Fn(&CallToStart) -> &str| {
         calls.iter().map(|c| f(c).to_owned()).collect::<Vec<_>>()
     };
-    let rows: Vec<(Uuid, bool, Option<bool>, Option<bool>)> = sqlx::query_as(
-        "WITH input AS (
-            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
-                                 $6::text[], $7::text[], $8::bool[], $9::text[], $10::timestamptz[])
-              WITH ORDINALITY AS i(id, org_id, session_id, tool_call_id, tool_name, tool_type,
-                                   status, await_response, arguments, next_attempt_at, n)),
-          s AS (SELECT id, org_id, ended_at, expires_at FROM sessions
-                WHERE id IN (SELECT session_id FROM input)),
-          ins AS (
-            INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
-                status, await_response, arguments, next_attempt_at)
-            SELECT i.id, i.org_id, i.session_id, i.tool_call_id, i.tool_name, i.tool_type,
-                   i.status, i.await_response, i.arguments::json, i.next_attempt_at
-            FROM input i JOIN s ON s.id = i.session_id AND s.org_id = i.org_id
-            WHERE s.ended_at IS NULL AND s.expires_at > now()
-            ORDER BY i.n
-            ON CONFLICT (session_id, tool_call_id) DO NOTHING RETURNING id)
-         SELECT i.id, i.id IN (SELECT id FROM ins), s.ended_at IS NOT NULL, s.expires_at <= now()
-         FROM input i LEFT JOIN s ON s.id = i.session_id AND s.org_id = i.org_id
-         ORDER BY i.n",
-    )
-    .bind(column(&|c| c.id))
-    .bind(column(&|c| c.org_id))
-    .bind(column(&|c| c.session_id))
-    .bind(text(&|c| &c.tool_call_id))
-    .bind(text(&|c| &c.tool_name))
-    .bind(calls.iter().map(|c| c.tool_type).collect::<Vec<_>>())
-    .bind(calls.iter().map(|c| c.status).collect::<Vec<_>>())
-    .bind(calls.iter().map(|c| c.await_response).collect::<Vec<_>>())
-    .bind(
-        calls
+    // The enums bind as text (their `sqlx::Type`); `as _` takes them past the macro's check,
+    // which expects `String`s for a `text[]`.
+    let rows = sqlx::query!(
+        r#"WITH input AS (
+              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+                                   $6::text[], $7::text[], $8::bool[], $9::text[], $10::timestamptz[])
+                WITH ORDINALITY AS i(id, org_id, session_id, tool_call_id, tool_name, tool_type,
+                                     status, await_response, arguments, next_attempt_at, n)),
+            s AS (SELECT id, org_id, ended_at, expires_at FROM sessions
+                  WHERE id IN (SELECT session_id FROM input)),
+            ins AS (
+              INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
+                  status, await_response, arguments, next_attempt_at)
+              SELECT i.id, i.org_id, i.session_id, i.tool_call_id, i.tool_name, i.tool_type,
+                     i.status, i.await_response, i.arguments::json, i.next_attempt_at
+              FROM input i JOIN s ON s.id = i.session_id AND s.org_id = i.org_id
+              WHERE s.ended_at IS NULL AND s.expires_at > now()
+              ORDER BY i.n
+              ON CONFLICT (session_id, tool_call_id) DO NOTHING RETURNING id)
+           SELECT i.id IN (SELECT id FROM ins) AS "inserted!", s.id IS NULL AS "no_session!",
+                  s.ended_at IS NOT NULL AS "ended!",
+                  COALESCE(s.expires_at <= now(), false) AS "expired!"
+           FROM input i LEFT JOIN s ON s.id = i.session_id AND s.org_id = i.org_id
+           ORDER BY i.n"#,
+        &column(&|c| c.id),
+        &column(&|c| c.org_id),
+        &column(&|c| c.session_id),
+        &text(&|c| &c.tool_call_id),
+        &text(&|c| &c.tool_name),
+        calls.iter().map(|c| c.tool_type).collect::<Vec<_>>() as _,
+        calls.iter().map(|c| c.status).collect::<Vec<_>>() as _,
+        &calls.iter().map(|c| c.await_response).collect::<Vec<_>>(),
+        &calls
             .iter()
             .map(|c| json_text(&c.arguments))
             .collect::<Vec<_>>(),
+        calls.iter().map(|c| c.next_attempt_at).collect::<Vec<_>>() as _,
     )
-    .bind(calls.iter().map(|c| c.next_attempt_at).collect::<Vec<_>>())
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(_, inserted, ended, expired)| match (inserted, ended, expired) {
-                (true, ..) => Started::Started,
-                (_, None, _) => Started::NoSession,
-                (_, Some(true), _) => Started::SessionEnded,
-                (_, _, Some(true)) => Started::SessionExpired,
-                _ => Started::Repeated,
-            },
-        )
+        .map(|r| {
+            if r.inserted {
+                Started::Started
+            } else if r.no_session {
+                Started::NoSession
+            } else if r.ended {
+                Started::SessionEnded
+            } else if r.expired {
+                Started::SessionExpired
+            } else {
+                Started::Repeated
+            }
+        })
         .collect())
 }
 
@@ -127,28 +133,29 @@ pub struct Finish {
 /// call again after the lease ran out: that process's attempt is the one on record, and this
 /// one's outcome is dropped so the record never counts an attempt twice.
 pub async fn finish_attempt(db: impl PgExecutor<'_>, owner: Uuid, f: &Finish) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE tool_calls SET status = $2, request = $3::json, response = $4::json,
-            result = $5::json, error = $6::json, http_status = $7, truncated = $8,
+    let done = sqlx::query!(
+        "UPDATE tool_calls SET status = $2, request = $3::text::json, response = $4::text::json,
+            result = $5::text::json, error = $6::text::json, http_status = $7, truncated = $8,
             execution_time_ms = $9, attempts = $10,
-            attempt_log = CASE WHEN $11::jsonb IS NULL THEN attempt_log ELSE attempt_log || $11::jsonb END,
+            attempt_log = CASE WHEN $11::text IS NULL THEN attempt_log
+                               ELSE attempt_log || $11::text::jsonb END,
             next_attempt_at = $12, completed_at = $13, lease_owner = NULL, lease_until = NULL
          WHERE id = $1 AND lease_owner = $14",
+        f.id,
+        f.status.as_str(),
+        f.request.as_ref().map(json_text),
+        f.response.as_ref().map(json_text),
+        f.result.as_ref().map(json_text),
+        f.error.as_ref().map(json_text),
+        f.http_status,
+        f.truncated,
+        f.execution_time_ms,
+        f.attempts,
+        f.attempt.as_ref().map(|a| json_text(&json!([a]))),
+        f.next_attempt_at,
+        f.completed_at,
+        owner,
     )
-    .bind(f.id)
-    .bind(f.status)
-    .bind(f.request.as_ref().map(json_text))
-    .bind(f.response.as_ref().map(json_text))
-    .bind(f.result.as_ref().map(json_text))
-    .bind(f.error.as_ref().map(json_text))
-    .bind(f.http_status)
-    .bind(f.truncated)
-    .bind(f.execution_time_ms)
-    .bind(f.attempts)
-    .bind(f.attempt.as_ref().map(|a| json_text(&json!([a]))))
-    .bind(f.next_attempt_at)
-    .bind(f.completed_at)
-    .bind(owner)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -159,7 +166,9 @@ pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult
     let opt = |f: &dyn Fn(&Finish) -> Option<&Value>| {
         all.iter().map(|x| f(x).map(json_text)).collect::<Vec<_>>()
     };
-    sqlx::query(
+    // Arrays with NULLs in them (`Vec<Option<_>>`) and of enums bind `as _`: the macro checks
+    // a `text[]` against `Vec<String>` only.
+    sqlx::query!(
         "UPDATE tool_calls t SET status = f.status, request = f.request::json,
             response = f.response::json, result = f.result::json, error = f.error::json,
             http_status = f.http_status, truncated = f.truncated,
@@ -174,30 +183,28 @@ pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult
            AS f(id, status, request, response, result, error, http_status, truncated,
                 execution_time_ms, attempts, attempt, next_attempt_at, completed_at)
          WHERE t.id = f.id",
-    )
-    .bind(all.iter().map(|f| f.id).collect::<Vec<_>>())
-    .bind(all.iter().map(|f| f.status).collect::<Vec<_>>())
-    .bind(opt(&|f| f.request.as_ref()))
-    .bind(opt(&|f| f.response.as_ref()))
-    .bind(opt(&|f| f.result.as_ref()))
-    .bind(
+        &all.iter().map(|f| f.id).collect::<Vec<_>>(),
+        all.iter().map(|f| f.status).collect::<Vec<_>>() as _,
+        opt(&|f| f.request.as_ref()) as _,
+        opt(&|f| f.response.as_ref()) as _,
+        opt(&|f| f.result.as_ref()) as _,
         all.iter()
             .map(|f| f.error.as_ref().map(json_text))
-            .collect::<Vec<_>>(),
+            .collect::<Vec<_>>() as _,
+        all.iter().map(|f| f.http_status).collect::<Vec<_>>() as _,
+        &all.iter().map(|f| f.truncated).collect::<Vec<_>>(),
+        &all.iter().map(|f| f.execution_time_ms).collect::<Vec<_>>(),
+        &all.iter().map(|f| f.attempts).collect::<Vec<_>>(),
+        opt(&|f| f.attempt.as_ref()) as _,
+        all.iter().map(|f| f.next_attempt_at).collect::<Vec<_>>() as _,
+        all.iter().map(|f| f.completed_at).collect::<Vec<_>>() as _,
     )
-    .bind(all.iter().map(|f| f.http_status).collect::<Vec<_>>())
-    .bind(all.iter().map(|f| f.truncated).collect::<Vec<_>>())
-    .bind(all.iter().map(|f| f.execution_time_ms).collect::<Vec<_>>())
-    .bind(all.iter().map(|f| f.attempts).collect::<Vec<_>>())
-    .bind(opt(&|f| f.attempt.as_ref()))
-    .bind(all.iter().map(|f| f.next_attempt_at).collect::<Vec<_>>())
-    .bind(all.iter().map(|f| f.completed_at).collect::<Vec<_>>())
     .execute(db)
     .await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CallRecord {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -222,20 +229,22 @@ pub struct CallRecord {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, org_id, session_id, tool_call_id, tool_name, tool_type, status, \
-    await_response, arguments, request, response, result, error, http_status, truncated, \
-    execution_time_ms, attempts, attempt_log, next_attempt_at, created_at, completed_at";
-
 pub async fn get(
     db: impl PgExecutor<'_>,
     org_id: Uuid,
     id: Uuid,
 ) -> StoreResult<Option<CallRecord>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tool_calls WHERE org_id = $1 AND id = $2"
-    ))
-    .bind(org_id)
-    .bind(id)
+    Ok(sqlx::query_as!(
+        CallRecord,
+        r#"SELECT id, org_id, session_id, tool_call_id, tool_name, tool_type AS "tool_type: _",
+               status AS "status: _", await_response, arguments AS "arguments: _",
+               request AS "request: _", response AS "response: _", result AS "result: _",
+               error AS "error: _", http_status, truncated, execution_time_ms, attempts,
+               attempt_log AS "attempt_log: _", next_attempt_at, created_at, completed_at
+           FROM tool_calls WHERE org_id = $1 AND id = $2"#,
+        org_id,
+        id,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -245,11 +254,17 @@ pub async fn by_tool_call_id(
     session_id: Uuid,
     tool_call_id: &str,
 ) -> StoreResult<Option<CallRecord>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tool_calls WHERE session_id = $1 AND tool_call_id = $2"
-    ))
-    .bind(session_id)
-    .bind(tool_call_id)
+    Ok(sqlx::query_as!(
+        CallRecord,
+        r#"SELECT id, org_id, session_id, tool_call_id, tool_name, tool_type AS "tool_type: _",
+               status AS "status: _", await_response, arguments AS "arguments: _",
+               request AS "request: _", response AS "response: _", result AS "result: _",
+               error AS "error: _", http_status, truncated, execution_time_ms, attempts,
+               attempt_log AS "attempt_log: _", next_attempt_at, created_at, completed_at
+           FROM tool_calls WHERE session_id = $1 AND tool_call_id = $2"#,
+        session_id,
+        tool_call_id,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -260,17 +275,24 @@ pub async fn list(
     session_id: Uuid,
     page: Pagination,
 ) -> StoreResult<(Vec<CallRecord>, i64)> {
-    let (total,): (i64,) = sqlx::query_as("SELECT count(*) FROM tool_calls WHERE session_id = $1")
-        .bind(session_id)
-        .fetch_one(&mut *db)
-        .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tool_calls WHERE session_id = $1
-         ORDER BY id LIMIT $2 OFFSET $3"
-    ))
-    .bind(session_id)
-    .bind(page.per_page)
-    .bind(page.offset())
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM tool_calls WHERE session_id = $1"#,
+        session_id,
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let rows = sqlx::query_as!(
+        CallRecord,
+        r#"SELECT id, org_id, session_id, tool_call_id, tool_name, tool_type AS "tool_type: _",
+               status AS "status: _", await_response, arguments AS "arguments: _",
+               request AS "request: _", response AS "response: _", result AS "result: _",
+               error AS "error: _", http_status, truncated, execution_time_ms, attempts,
+               attempt_log AS "attempt_log: _", next_attempt_at, created_at, completed_at
+           FROM tool_calls WHERE session_id = $1 ORDER BY id LIMIT $2 OFFSET $3"#,
+        session_id,
+        page.per_page,
+        page.offset(),
+    )
     .fetch_all(&mut *db)
     .await?;
     Ok((rows, total))
@@ -286,26 +308,31 @@ pub async fn settle_client_call(
     result: Option<&Value>,
     error: Option<&CallFailure>,
 ) -> StoreResult<Option<CallRecord>> {
-    Ok(sqlx::query_as(&format!(
-        "UPDATE tool_calls SET status = $3, result = $4::json, error = $5::json,
-            completed_at = now(),
-            execution_time_ms = (extract(epoch FROM now() - created_at) * 1000)::bigint
-         WHERE session_id = $1 AND tool_call_id = $2 AND tool_type = $6 AND status = ANY($7)
-         RETURNING {COLUMNS}"
-    ))
-    .bind(session_id)
-    .bind(tool_call_id)
-    .bind(status)
-    .bind(result.map(json_text))
-    .bind(error.map(json_text))
-    .bind(ToolType::Client)
-    .bind([CallStatus::Pending, CallStatus::Running])
+    Ok(sqlx::query_as!(
+        CallRecord,
+        r#"UPDATE tool_calls SET status = $3, result = $4::text::json, error = $5::text::json,
+               completed_at = now(),
+               execution_time_ms = (extract(epoch FROM now() - created_at) * 1000)::bigint
+           WHERE session_id = $1 AND tool_call_id = $2 AND tool_type = $6 AND status = ANY($7)
+           RETURNING id, org_id, session_id, tool_call_id, tool_name, tool_type AS "tool_type: _",
+               status AS "status: _", await_response, arguments AS "arguments: _",
+               request AS "request: _", response AS "response: _", result AS "result: _",
+               error AS "error: _", http_status, truncated, execution_time_ms, attempts,
+               attempt_log AS "attempt_log: _", next_attempt_at, created_at, completed_at"#,
+        session_id,
+        tool_call_id,
+        status.as_str(),
+        result.map(json_text),
+        error.map(json_text),
+        ToolType::Client.as_str(),
+        [CallStatus::Pending, CallStatus::Running] as _,
+    )
     .fetch_optional(db)
     .await?)
 }
 
 /// A fire-and-forget call due for an attempt, claimed under a lease.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Due {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -344,14 +371,14 @@ const CLAIM_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
 /// room for the same slot. A claim is one short statement, so the turns cost little.
 pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CLAIM_LOCK)
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
         .execute(&mut *tx)
         .await?;
     // `orgs` walks the organizations with due calls one index probe each (a loose index scan),
     // so a claim costs about the same with a backlog of a hundred calls or a hundred thousand.
-    let due = sqlx::query_as(
-        "WITH RECURSIVE orgs AS (
+    let due = sqlx::query_as!(
+        Due,
+        r#"WITH RECURSIVE orgs AS (
             (SELECT org_id FROM tool_calls WHERE next_attempt_at <= now() ORDER BY org_id LIMIT 1)
             UNION ALL
             SELECT (SELECT t.org_id FROM tool_calls t
@@ -379,14 +406,15 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
          UPDATE tool_calls t
             SET lease_owner = $1, lease_until = now() + make_interval(secs => $2), status = $5
          FROM locked WHERE t.id = locked.id
-         RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
-                   t.attempts, t.created_at, t.lease_owner",
+         RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name,
+                   t.arguments AS "arguments: _", t.attempts, t.created_at,
+                   t.lease_owner AS "lease_owner!""#,
+        c.owner,
+        c.lease_seconds,
+        c.limit,
+        c.per_org,
+        CallStatus::Running.as_str(),
     )
-    .bind(c.owner)
-    .bind(c.lease_seconds)
-    .bind(c.limit)
-    .bind(c.per_org)
-    .bind(CallStatus::Running)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -395,12 +423,12 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
 
 /// Gives back the calls held under these claim tokens, due at once (on shutdown).
 pub async fn release(db: impl PgExecutor<'_>, owners: &[Uuid]) -> StoreResult<u64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "UPDATE tool_calls SET lease_owner = NULL, lease_until = NULL, status = $2
          WHERE lease_owner = ANY($1) AND next_attempt_at IS NOT NULL",
+        owners,
+        CallStatus::Pending.as_str(),
     )
-    .bind(owners)
-    .bind(CallStatus::Pending)
     .execute(db)
     .await?
     .rows_affected())
@@ -408,11 +436,14 @@ pub async fn release(db: impl PgExecutor<'_>, owners: &[Uuid]) -> StoreResult<u6
 
 /// Calls waiting for delivery, and how long the oldest due one has waited (seconds).
 pub async fn queue_stats(db: impl PgExecutor<'_>) -> StoreResult<(i64, f64)> {
-    Ok(sqlx::query_as(
-        "SELECT count(*),
-                COALESCE(extract(epoch FROM now() - min(next_attempt_at) FILTER (WHERE next_attempt_at <= now())), 0)::float8
-         FROM tool_calls WHERE next_attempt_at IS NOT NULL",
+    let stats = sqlx::query!(
+        r#"SELECT count(*) AS "waiting!",
+                  COALESCE(extract(epoch FROM now() - min(next_attempt_at)
+                                   FILTER (WHERE next_attempt_at <= now())), 0)::float8
+                      AS "oldest_seconds!"
+           FROM tool_calls WHERE next_attempt_at IS NOT NULL"#
     )
     .fetch_one(db)
-    .await?)
+    .await?;
+    Ok((stats.waiting, stats.oldest_seconds))
 }
