@@ -56,6 +56,17 @@ export const post = (path, body) => api('POST', path, body ?? {});
 export const put = (path, body) => api('PUT', path, body);
 export const del = (path) => api('DELETE', path);
 
+/** Every item of a paginated list (`path` without a query), page by page. */
+export async function all(path) {
+  const out = [];
+  for (let page = 1; page; ) {
+    const list = await get(`${path}${query({ page, perPage: 100 })}`);
+    out.push(...list.data);
+    page = list.meta.next;
+  }
+  return out;
+}
+
 /** Query string from an object, skipping empty values. */
 export function query(params) {
   const q = new URLSearchParams();

@@ -6,7 +6,8 @@ import { toolsPage, toolEditor } from './tools.js';
 import { toolTestPage } from './tool_test.js';
 import { personasPage, buildPage } from './personas.js';
 import { settingsPage } from './settings.js';
-import { playgroundPage, sessionsPage, llmsPage } from './playground.js';
+import { playgroundPage, sessionsPage } from './playground.js';
+import { llmsPage, llmEditor } from './llms.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -23,6 +24,8 @@ const routes = [
   [/^\/lab\/playground\/([^/]+)$/, (id) => playgroundPage(main, id)],
   [/^\/lab\/sessions\/?$/, () => sessionsPage(main)],
   [/^\/lab\/llms\/?$/, () => llmsPage(main)],
+  [/^\/lab\/llms\/new$/, () => llmEditor(main, null)],
+  [/^\/lab\/llms\/([^/]+)$/, (id) => llmEditor(main, id)],
   [/^\/lab\/settings\/?$/, () => settingsPage(main)],
 ];
 

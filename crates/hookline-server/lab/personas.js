@@ -1,9 +1,10 @@
 // Personas: the list, and the build page (name, system prompt, LLM, and the Tools section:
 // Add Tool → choose from the dropdown → save; reorder; remove).
 import { h, mount, field, uid } from './dom.js';
-import { get, post, put, del, query } from './api.js';
+import { get, post, put, del, query, all } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed } from './ui.js';
 import { kindOf } from './tools.js';
+import { describeLlm } from './llms.js';
 
 export async function personasPage(main) {
   document.title = 'Personas · Hookline Lab';
@@ -37,22 +38,21 @@ export async function personasPage(main) {
   await load(1);
 }
 
-/** Every tool of the organization (the dropdown's choices), page by page. */
-export async function allTools() {
-  const out = [];
-  for (let page = 1; page; ) {
-    const list = await get(`/v1/tools${query({ page, perPage: 100 })}`);
-    out.push(...list.data);
-    page = list.meta.next;
-  }
-  return out;
-}
+/** Every tool of the organization (the dropdown's choices). */
+export const allTools = () => all('/v1/tools');
+
+/** Every LLM connection (none when the server has no conversation runtime). */
+const allLlms = () => all('/v1/llms').catch((e) => {
+  if (e.status === 404) return [];
+  throw e;
+});
 
 export async function buildPage(main, id) {
   let persona;
   let tools;
+  let llms;
   try {
-    [persona, tools] = await Promise.all([get(`/v1/personas/${encodeURIComponent(id)}`), allTools()]);
+    [persona, tools, llms] = await Promise.all([get(`/v1/personas/${encodeURIComponent(id)}`), allTools(), allLlms()]);
   } catch (e) { return failed(main, e); }
   document.title = `Build ${persona.name} · Hookline Lab`;
   const byId = new Map(tools.map((t) => [t.id, t]));
@@ -61,8 +61,14 @@ export async function buildPage(main, id) {
   const name = field('Name', h('input', { type: 'text', value: persona.name }), { field: 'name' });
   const desc = field('Description', h('input', { type: 'text', value: persona.description || '' }), { field: 'description' });
   const prompt = field('System prompt', h('textarea', { rows: 6, value: persona.systemPrompt || '' }), { field: 'systemPrompt' });
-  const llm = field('LLM', h('input', { type: 'text', value: persona.llmId || '', spellcheck: 'false', class: 'mono' }),
-    { field: 'llmId', hint: 'The id of an LLM connection (see LLMs). Leave empty to run tool calls by hand in the Playground.' });
+  // The persona's LLM, from the organization's connections; none: tool calls by hand only.
+  const llmSelect = h('select', {}, h('option', { value: '', text: 'None: run tool calls by hand in the Playground' }),
+    llms.map((l) => h('option', { value: l.id, text: `${l.name} (${describeLlm(l)})` })));
+  if (persona.llmId && !llms.some((l) => l.id === persona.llmId)) llmSelect.append(h('option', { value: persona.llmId, text: persona.llmId }));
+  llmSelect.value = persona.llmId || '';
+  const llm = field('LLM', llmSelect, { field: 'llmId' });
+  llm.wrap.insertBefore(h('p', { class: 'hint' }, 'The connection the persona talks through. ',
+    llms.length ? link('/lab/llms', 'Manage LLMs') : link('/lab/llms/new', 'Create one'), '.'), llm.error);
 
   const list = h('ol', { class: 'attached', id: 'attached-tools' });
   const listError = h('p', { class: 'field-error', hidden: true });
@@ -128,7 +134,7 @@ export async function buildPage(main, id) {
       name: name.input.value,
       description: desc.input.value || null,
       systemPrompt: prompt.input.value || null,
-      llmId: llm.input.value.trim() || null,
+      llmId: llm.input.value || null,
       toolIds: attached,
     };
     try {

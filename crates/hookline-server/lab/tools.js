@@ -1,7 +1,7 @@
 // Tools: the list (search, pages) and the editor for webhook, client and system tools.
 import { h, mount, field, uid } from './dom.js';
-import { get, post, put, del, query, ApiError } from './api.js';
-import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed } from './ui.js';
+import { get, post, put, query, ApiError } from './api.js';
+import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, confirmDelete } from './ui.js';
 import { schemaEditor } from './schema.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
@@ -204,14 +204,7 @@ function headersEditor(initial) {
   function row(name, value) {
     const nameIn = h('input', { value: name, 'aria-label': 'Header name', spellcheck: 'false', class: 'mono', placeholder: 'Authorization' });
     // A saved value comes back as its masked preview, which is safe to show as it is.
-    const valueIn = h('input', { type: String(value).startsWith('••••') ? 'text' : 'password', value, 'aria-label': `Value of header ${name || ''}`.trim(), spellcheck: 'false', autocomplete: 'off', class: 'mono', placeholder: 'Bearer …' });
-    const reveal = h('button', { type: 'button', class: 'link', 'aria-pressed': String(valueIn.type === 'text') }, valueIn.type === 'text' ? 'Hide' : 'Show');
-    reveal.addEventListener('click', () => {
-      const shown = valueIn.type === 'text';
-      valueIn.type = shown ? 'password' : 'text';
-      reveal.textContent = shown ? 'Show' : 'Hide';
-      reveal.setAttribute('aria-pressed', String(!shown));
-    });
+    const { input: valueIn, reveal } = secretInput(value, { 'aria-label': `Value of header ${name || ''}`.trim(), class: 'mono', placeholder: 'Bearer …' });
     nameIn.addEventListener('change', () => { r.dataset.field = `headers.${nameIn.value.trim()}`; valueIn.setAttribute('aria-label', `Value of header ${nameIn.value.trim()}`); });
     const r = h('div', { class: 'header-row field', dataset: { field: `headers.${name}` } },
       nameIn, valueIn, reveal,
@@ -296,19 +289,9 @@ function importExport(root, stored, current) {
 }
 
 async function remove(tool) {
-  if (!confirm(`Delete the tool ${tool.name}?`)) return;
-  try {
-    await del(`/v1/tools/${tool.id}`);
-  } catch (e) {
-    if (e.status === 409 && Array.isArray(e.problem.personas)) {
-      const names = e.problem.personas.map((p) => p.name).join(', ');
-      if (!confirm(`${tool.name} is used by: ${names}. Detach it from them and delete it?`)) return;
-      await del(`/v1/tools/${tool.id}?force=true`);
-    } else {
-      flash(`Could not delete: ${e.message}`, 'error');
-      return;
-    }
-  }
+  const gone = await confirmDelete(`/v1/tools/${tool.id}`, `tool ${tool.name}`,
+    (names) => `${tool.name} is used by: ${names}. Detach it from them and delete it?`);
+  if (!gone) return;
   flash(`Deleted ${tool.name}.`, 'ok');
   navigate('/lab/tools');
 }

@@ -1,5 +1,6 @@
 // Shared page pieces: navigation, the flash line, 422 errors next to their fields, pagers.
 import { h, mount } from './dom.js';
+import { del } from './api.js';
 
 /** Client-side navigation (the server answers the same page for every /lab/* path). */
 export function navigate(path, { replace = false } = {}) {
@@ -87,4 +88,45 @@ export function heading(title, ...actions) {
 export function failed(main, error) {
   if (error.status === 401) return;
   mount(main, h('p', { class: 'flash error', text: `Could not load: ${error.message}` }));
+}
+
+/** What the API shows of a stored secret (a header value, an LLM's key): `••••` and its end. */
+export const isPreview = (value) => String(value ?? '').startsWith('••••');
+
+/**
+ * An input for a secret with a Show/Hide button: typed text is hidden, a saved value's masked
+ * preview (which the API sends instead of the secret) is shown as it is.
+ */
+export function secretInput(value, attrs = {}) {
+  const input = h('input', { ...attrs, type: isPreview(value) ? 'text' : 'password', value: value ?? '', spellcheck: 'false', autocomplete: 'off' });
+  const reveal = h('button', { type: 'button', class: 'link', 'aria-pressed': String(input.type === 'text') }, input.type === 'text' ? 'Hide' : 'Show');
+  reveal.addEventListener('click', () => {
+    const shown = input.type === 'text';
+    input.type = shown ? 'password' : 'text';
+    reveal.textContent = shown ? 'Show' : 'Hide';
+    reveal.setAttribute('aria-pressed', String(!shown));
+  });
+  return { input, reveal };
+}
+
+/**
+ * Deletes `path` once the person confirms; when personas use it (a 409 naming them), asks again
+ * with `inUse(names)` and deletes with `?force=true`. Returns whether it is gone.
+ */
+export async function confirmDelete(path, what, inUse) {
+  if (!confirm(`Delete the ${what}?`)) return false;
+  try {
+    await del(path);
+  } catch (e) {
+    if (e.status !== 409 || !Array.isArray(e.problem.personas)) {
+      flash(`Could not delete: ${e.message}`, 'error');
+      return false;
+    }
+    if (!confirm(inUse(e.problem.personas.map((p) => p.name).join(', ')))) return false;
+    try { await del(`${path}?force=true`); } catch (e2) {
+      flash(`Could not delete: ${e2.message}`, 'error');
+      return false;
+    }
+  }
+  return true;
 }

@@ -79,18 +79,16 @@ async fn every_lab_path_answers_the_page_under_a_strict_content_security_policy(
 #[tokio::test]
 async fn the_lab_scripts_never_write_html_or_keep_the_key_outside_session_storage() {
     let app = TestApp::spawn().await;
-    for name in [
-        "app.js",
-        "api.js",
-        "dom.js",
-        "ui.js",
-        "tools.js",
-        "schema.js",
-        "tool_test.js",
-        "personas.js",
-        "settings.js",
-        "playground.js",
-    ] {
+    // Every script of the Lab's directory, so a new one cannot be left out (nor left unserved).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab");
+    let mut scripts: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".js"))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 13, "{scripts:?}");
+    for name in scripts {
         let response = get(&app, &format!("/lab/assets/{name}")).await;
         assert_eq!(response.status(), 200, "{name}");
         let text = response.text().await.unwrap();

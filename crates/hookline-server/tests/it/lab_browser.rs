@@ -11,20 +11,19 @@ use serde_json::{json, Value};
 use crate::harness::{Receiver, Reply, TestApp};
 use crate::webdriver::{keys, Browser};
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     std::env::var_os("HOOKLINE_LAB_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-screenshots"))
 }
 
 /// Screenshots of the page from its top, at a desktop and at a phone's size.
-async fn snap(browser: &Browser, name: &str) {
+pub(crate) async fn snap(browser: &Browser, name: &str) {
     snap_at(browser, name, None).await;
 }
 
-/// Screenshots with `focus` (a selector) scrolled into view, else the top of the page; and
-/// first, every control on the page has a label (a person with a screen reader can use it).
-async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
+/// Every control on the page has a label (a person with a screen reader can use it).
+pub(crate) async fn assert_labelled(browser: &Browser, name: &str) {
     let unlabelled = browser
         .eval(
             "return [...document.querySelectorAll('input, select, textarea')]
@@ -34,6 +33,12 @@ async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
         )
         .await;
     assert_eq!(unlabelled, json!([]), "controls without a label on {name}");
+}
+
+/// Screenshots with `focus` (a selector) scrolled into view, else the top of the page; and
+/// first, every control on the page has a label.
+pub(crate) async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
+    assert_labelled(browser, name).await;
     let scroll = "const e = arguments[0] && document.querySelector(arguments[0]); if (e) e.scrollIntoView(); else window.scrollTo(0, 0);";
     browser.eval(scroll, json!([focus])).await;
     let dir = screenshots();
@@ -47,7 +52,7 @@ async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
 }
 
 /// Opens the Lab and signs in by pasting `key` and pressing Enter.
-async fn sign_in(browser: &Browser, app: &TestApp, key: &str) {
+pub(crate) async fn sign_in(browser: &Browser, app: &TestApp, key: &str) {
     browser.goto(&app.url("/lab")).await;
     assert_eq!(browser.wait_path("/lab/sign-in").await, "/lab/sign-in");
     browser.type_into("#main input[type=password]", key).await;
@@ -374,7 +379,7 @@ async fn a_revoked_key_signs_the_lab_out_with_a_message() {
 }
 
 /// Picks the option with `value` in the select `css`, as a change a person makes.
-async fn choose(browser: &Browser, css: &str, value: &str) {
+pub(crate) async fn choose(browser: &Browser, css: &str, value: &str) {
     browser.find(css).await;
     browser
         .eval(

@@ -13,6 +13,7 @@ mod harness;
 mod isolation;
 mod lab;
 mod lab_browser;
+mod lab_talk;
 mod llms;
 mod ops;
 mod personas;

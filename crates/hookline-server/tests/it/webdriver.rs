@@ -17,6 +17,7 @@ const PATIENCE: Duration = Duration::from_secs(15);
 pub mod keys {
     pub const ENTER: &str = "\u{E007}";
     pub const TAB: &str = "\u{E004}";
+    pub const ARROW_DOWN: &str = "\u{E015}";
 }
 
 pub struct Browser {
@@ -228,6 +229,55 @@ impl Browser {
         let element = active[ELEMENT].as_str().expect("something has the focus");
         self.post(&format!("/element/{element}/value"), json!({"text": keys}))
             .await;
+    }
+
+    /// Types on the keyboard, as a person does: W3C key actions, each character (or one of
+    /// [`keys`]) pressed and released, going to whatever has the focus.
+    pub async fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                let key = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": key}),
+                    json!({"type": "keyUp", "value": key}),
+                ]
+            })
+            .collect();
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
+    /// Whether the element with the focus matches `css`.
+    pub async fn focused(&self, css: &str) -> bool {
+        self.eval(
+            "const e = document.activeElement; return !!e && e.matches(arguments[0])",
+            json!([css]),
+        )
+        .await
+            == true
+    }
+
+    /// Presses Tab until the focus is on an element `css` matches (waiting for it to exist
+    /// first), as a keyboard user moves through a page.
+    pub async fn tab_to(&self, css: &str) {
+        self.find(css).await;
+        for _ in 0..80 {
+            if self.focused(css).await {
+                return;
+            }
+            self.keys(keys::TAB).await;
+        }
+        let at = self
+            .eval(
+                "const e = document.activeElement; return e ? e.outerHTML.slice(0, 160) : null",
+                json!([]),
+            )
+            .await;
+        panic!("80 presses of Tab never reached {css} (the focus is on {at})");
     }
 
     /// The text of the first element `css` matches (empty if none).

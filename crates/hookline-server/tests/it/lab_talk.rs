@@ -1,0 +1,523 @@
+//! The Lab's conversation pages in a real browser: LLM connections made, tested and picked in
+//! the Lab, a persona talked to in the Playground through a scripted fake LLM (fake_llm.rs) with
+//! its tool cards, a client tool's result asked of the person and an interruption, and the main
+//! flow done with the keyboard alone (W3C key actions: Tab, Enter, arrows and typing).
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::engine::{create_tool, seed_at};
+use crate::fake_llm::{call, Answer, FakeLlm, Say};
+use crate::harness::{Org, Receiver, Reply, TestApp};
+use crate::lab_browser::{assert_labelled, choose, sign_in, snap, snap_at};
+use crate::webdriver::{keys, Browser};
+
+const ORDER: &str = r#"{"orderId": "ORD-12345"}"#;
+
+/// An LLM connection to `fake` made through the API; its id.
+async fn llm_at(app: &TestApp, org: &Org, fake: &FakeLlm) -> String {
+    let (status, llm) = org
+        .post(
+            app,
+            "/v1/llms",
+            &json!({"name": "fake", "provider": "openai", "model": "test-model",
+                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{llm}");
+    llm["id"].as_str().unwrap().to_owned()
+}
+
+/// The conversation as the person sees it, one line per bubble or card, in order.
+async fn transcript(browser: &Browser) -> Vec<String> {
+    let lines = browser
+        .eval(
+            "return [...document.querySelectorAll('#conversation > li:not(.empty)')].map((li) => {
+               if (li.classList.contains('tool-card')) return `card ${li.querySelector('.tool-name').innerText} ${li.dataset.status}`;
+               const who = li.classList.contains('user') ? 'you' : li.classList.contains('persona') ? 'persona' : 'failed';
+               const cut = li.classList.contains('interrupted') ? ' [interrupted]' : '';
+               return `${who}: ${li.querySelector('.text').innerText.trim()}${cut}`;
+             })",
+            json!([]),
+        )
+        .await;
+    serde_json::from_value(lines).unwrap()
+}
+
+/// Waits until the conversation ends with these lines, and returns all of it.
+async fn wait_last(browser: &Browser, tail: &[&str]) -> Vec<String> {
+    for _ in 0..300 {
+        let lines = transcript(browser).await;
+        if lines.ends_with(&tail.iter().map(|l| l.to_string()).collect::<Vec<_>>()) {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the conversation never ended with {tail:?}: {:?}",
+        transcript(browser).await
+    );
+}
+
+/// Waits until no turn is running (the status line is empty).
+async fn wait_turn_over(browser: &Browser) {
+    browser
+        .wait_for(
+            "the end of the turn",
+            "return document.getElementById('turn-status').textContent === ''",
+            json!([]),
+        )
+        .await;
+}
+
+/// Waits for a `confirm` to open (it may follow a request) and returns its text.
+async fn wait_dialog(browser: &Browser) -> String {
+    for _ in 0..200 {
+        if let Some(text) = browser.dialog().await {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no dialog opened");
+}
+
+/// Sends `text` from the Playground's message box with Enter, as a person does.
+async fn say(browser: &Browser, text: &str) {
+    browser.type_into("#message", text).await;
+    browser.press(keys::ENTER).await;
+}
+
+#[tokio::test]
+async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_and_an_interruption(
+) {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let store = Receiver::start(Reply::json(
+        200,
+        json!({"orderId": "ORD-12345", "status": "shipped", "trackingNumber": "1Z999AA10123456784"}),
+    ))
+    .await;
+    let fake = FakeLlm::start().await;
+    let story = "Once upon a time there was a small shop that sold every kind of lamp, and \
+                 every evening its owner counted the lamps one by one before closing the door.";
+    fake.then(Answer::openai(vec![
+        Say::Text("Let me check that. "),
+        call("call_abc123", "check_order_status", ORDER),
+    ]))
+    .then(Answer::openai(vec![Say::Text(
+        "Your order ORD-12345 has shipped; the tracking number is 1Z999AA10123456784.",
+    )]))
+    .then(Answer::openai(vec![call(
+        "call_map1",
+        "show_map",
+        r#"{"city": "Paris"}"#,
+    )]))
+    .then(Answer::openai(vec![Say::Text(
+        "The map of Paris is on your screen. <img src=x onerror=alert(1)>",
+    )]))
+    .then(Answer::openai(vec![Say::Text(story)]).paced(Duration::from_millis(150)))
+    .then(Answer::openai(vec![Say::Text("Sure. Anything else?")]));
+    let llm_id = llm_at(&app, &org, &fake).await;
+    let order_tool = create_tool(&app, &org, &seed_at("check_order_status", &store)).await;
+    let map_tool = create_tool(
+        &app,
+        &org,
+        &json!({"type": "client", "name": "show_map", "description": "Shows a map of a city on the customer's screen",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+                "awaitResult": true, "resultTimeoutSeconds": 120}),
+    )
+    .await;
+    let (status, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Support", "systemPrompt": "You help customers with their orders.",
+                    "llmId": llm_id, "toolIds": [order_tool, map_tool]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{persona}");
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+    browser
+        .goto(&app.url(&format!(
+            "/lab/playground/{}",
+            persona["id"].as_str().unwrap()
+        )))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground", "Live").await;
+    assert!(
+        browser.focused("#message").await,
+        "the message box takes the focus"
+    );
+
+    // A question: the persona says it will check, the tool card completes, the answer follows.
+    say(&browser, "What is the status of my order ORD-12345?").await;
+    let first = [
+        "you: What is the status of my order ORD-12345?",
+        "persona: Let me check that.",
+        "card check_order_status completed",
+        "persona: Your order ORD-12345 has shipped; the tracking number is 1Z999AA10123456784.",
+    ];
+    assert_eq!(wait_last(&browser, &first).await, first);
+    wait_turn_over(&browser).await;
+    let card = browser.text("#conversation .tool-card").await;
+    for shown in ["\"orderId\": \"ORD-12345\"", "1Z999AA10123456784", " ms"] {
+        assert!(card.contains(shown), "{shown} in {card}");
+    }
+    assert_eq!(store.requests()[0].json(), json!({"orderId": "ORD-12345"}));
+    snap_at(&browser, "playground-chat", Some(".chat-form")).await;
+
+    // A client tool: its card asks the person, whose answer goes back to the LLM.
+    say(&browser, "Show me the store on a map").await;
+    browser
+        .find("#conversation .tool-card .client-result textarea")
+        .await;
+    let card = browser.text("#conversation .tool-card:last-child").await;
+    assert!(
+        card.contains("show_map") && card.contains("Paris") && card.contains("running"),
+        "{card}"
+    );
+    snap_at(&browser, "playground-client-tool", Some(".client-result")).await;
+    browser
+        .type_into(
+            "#conversation .client-result textarea",
+            r#"{"shown": true}"#,
+        )
+        .await;
+    browser
+        .click("#conversation .client-result button.primary")
+        .await;
+    let markup = "persona: The map of Paris is on your screen. <img src=x onerror=alert(1)>";
+    let lines = wait_last(
+        &browser,
+        &["you: Show me the store on a map", "card show_map completed", markup],
+    )
+    .await;
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    let sent = fake.requests()[3].body["messages"].to_string();
+    assert!(sent.contains("shown"), "the person's result reached the LLM: {sent}");
+    // What the LLM wrote is text: no element was made of it, no script ran.
+    let images = browser
+        .eval("return document.querySelectorAll('img').length", json!([]))
+        .await;
+    assert_eq!(images, 0);
+    assert_eq!(browser.dialog().await, None);
+
+    // Sending while the persona answers interrupts it: the story is cut off, the new turn answers.
+    say(&browser, "Tell me a long story").await;
+    browser
+        .wait_text("#conversation li.persona.streaming", "Once upon")
+        .await;
+    browser
+        .wait_text("#turn-status", "sending now interrupts")
+        .await;
+    say(&browser, "Stop, thanks").await;
+    let answered = ["you: Stop, thanks", "persona: Sure. Anything else?"];
+    wait_last(&browser, &answered).await;
+    wait_turn_over(&browser).await;
+    let lines = wait_last(&browser, &answered).await;
+    let told = &lines[lines.len() - 3];
+    assert!(
+        told.starts_with("persona: Once upon") && told.ends_with(" [interrupted]"),
+        "{lines:?}"
+    );
+    assert!(!told.contains("closing the door"), "{told}");
+    assert_eq!(fake.requests().len(), 6);
+    snap_at(&browser, "playground-interrupted", Some(".chat-form")).await;
+}
+
+#[tokio::test]
+async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+    browser.click("#nav a[href='/lab/llms']").await;
+    browser.wait_text("#main", "No LLM connections yet").await;
+
+    // Every field of the contract, first with a temperature out of range: the error at its field.
+    browser.click("#create-llm").await;
+    browser.wait_path("/lab/llms/new").await;
+    let form = ".llm-form";
+    for (field, text) in [
+        ("name", "local"),
+        ("baseUrl", fake.base_url(true).as_str()),
+        ("model", "test-model"),
+        ("apiKey", "sk-lab-secret-0001"),
+        ("temperature", "3"),
+        ("maxTokens", "256"),
+    ] {
+        browser
+            .type_into(&format!("{form} [data-field={field}] input"), text)
+            .await;
+    }
+    browser
+        .clear(&format!("{form} [data-field=timeoutSeconds] input"))
+        .await;
+    browser
+        .type_into(&format!("{form} [data-field=timeoutSeconds] input"), "5")
+        .await;
+    browser.click("#save-llm").await;
+    let error = browser
+        .wait_text(
+            &format!("{form} [data-field=temperature] .field-error"),
+            "must be between 0 and 2",
+        )
+        .await;
+    assert_eq!(error, "must be between 0 and 2");
+    assert_eq!(browser.path().await, "/lab/llms/new", "nothing was created");
+    browser
+        .clear(&format!("{form} [data-field=temperature] input"))
+        .await;
+    browser
+        .type_into(&format!("{form} [data-field=temperature] input"), "0.2")
+        .await;
+    browser.click("#save-llm").await;
+    browser.wait_text("#flash", "Created local").await;
+    let llm_id = browser
+        .wait_for(
+            "the LLM's page",
+            "const m = location.pathname.match(/^\\/lab\\/llms\\/([^/]+)$/); return m && m[1] !== 'new' && m[1]",
+            json!([]),
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, stored) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
+    assert_eq!(
+        (
+            &stored["provider"],
+            &stored["baseUrl"],
+            &stored["model"],
+            &stored["apiKey"]
+        ),
+        (
+            &json!("openai"),
+            &json!(fake.base_url(true)),
+            &json!("test-model"),
+            &json!("••••0001")
+        )
+    );
+    assert_eq!(
+        (
+            &stored["temperature"],
+            &stored["maxTokens"],
+            &stored["timeoutSeconds"]
+        ),
+        (&json!(0.2), &json!(256), &json!(5))
+    );
+    // The key is shown masked, as header values are.
+    let shown = browser
+        .eval(
+            "return document.querySelector('.llm-form [data-field=apiKey] input').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, "••••0001");
+
+    // Test: one short request, its reply shown.
+    fake.then(Answer::openai(vec![Say::Text("pong")]));
+    browser.click("#test-llm").await;
+    let outcome = browser.wait_text("#llm-test-result", "pong").await;
+    assert!(
+        outcome.contains("OK") && outcome.contains(" ms"),
+        "{outcome}"
+    );
+    assert_eq!(
+        fake.requests()[0].header("authorization"),
+        "Bearer sk-lab-secret-0001"
+    );
+    snap_at(&browser, "llm-edit", Some("#llm-test-result")).await;
+
+    // A new key, saved (only its preview comes back), then refused by the LLM: the test says so.
+    browser
+        .clear(&format!("{form} [data-field=apiKey] input"))
+        .await;
+    browser
+        .type_into(
+            &format!("{form} [data-field=apiKey] input"),
+            "sk-wrong-key-0002",
+        )
+        .await;
+    browser.click("#save-llm").await;
+    browser.wait_text("#flash", "Saved local").await;
+    let (_, stored) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
+    assert_eq!(stored["apiKey"], "••••0002");
+    assert_eq!(stored["temperature"], 0.2, "kept");
+    fake.then(Answer::error(401, "Incorrect API key provided"));
+    browser.click("#test-llm").await;
+    let outcome = browser
+        .wait_text("#llm-test-result", "Incorrect API key provided")
+        .await;
+    assert!(
+        outcome.contains("Failed") && outcome.contains("llm_error"),
+        "{outcome}"
+    );
+    assert_eq!(
+        fake.requests()[1].header("authorization"),
+        "Bearer sk-wrong-key-0002"
+    );
+
+    // The list, tested from its row.
+    browser.click("#nav a[href='/lab/llms']").await;
+    browser.wait_text("#main table", "test-model").await;
+    fake.then(Answer::openai(vec![Say::Text("pong again")]));
+    browser.click("button[aria-label='Test local']").await;
+    browser.wait_text("#llm-test-result", "pong again").await;
+    snap(&browser, "llms").await;
+
+    // Picked on a persona's build page from the dropdown.
+    let (_, persona) = org
+        .post(&app, "/v1/personas", &json!({"name": "Helper"}))
+        .await;
+    let persona_id = persona["id"].as_str().unwrap();
+    browser
+        .goto(&app.url(&format!("/lab/build/{persona_id}")))
+        .await;
+    let choices = browser
+        .eval(
+            "return [...document.querySelectorAll('[data-field=llmId] option')].map((o) => o.textContent)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        choices,
+        json!([
+            "None: run tool calls by hand in the Playground",
+            "local (OpenAI-compatible · test-model)"
+        ])
+    );
+    choose(&browser, "[data-field=llmId] select", &llm_id).await;
+    browser.click("#save-persona").await;
+    browser.wait_text("#flash", "Saved Helper").await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["llmId"], json!(llm_id));
+
+    // Deleted while the persona uses it: asked twice, then its LLM is cleared.
+    browser
+        .goto(&app.url(&format!("/lab/llms/{llm_id}")))
+        .await;
+    browser.wait_text("#main", "Used by 1 persona").await;
+    browser.click(".llm-form button.danger").await;
+    assert!(wait_dialog(&browser).await.contains("Delete the LLM local"));
+    browser.accept_dialog().await;
+    let question = wait_dialog(&browser).await;
+    assert!(question.contains("Helper"), "{question}");
+    browser.accept_dialog().await;
+    browser.wait_text("#flash", "Deleted local").await;
+    let (status, _) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
+    assert_eq!(status, 404);
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["llmId"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_main_flow_works_with_the_keyboard_alone() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let store = Receiver::start(Reply::json(200, json!({"status": "shipped"}))).await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![Say::Text("pong")]))
+        .then(Answer::openai(vec![
+            Say::Text("Let me look. "),
+            call("call_k1", "check_order_status", r#"{"orderId": "K-7"}"#),
+        ]))
+        .then(Answer::openai(vec![Say::Text("Order K-7 has shipped.")]));
+    let tool_id = create_tool(&app, &org, &seed_at("check_order_status", &store)).await;
+    let browser = Browser::start().await;
+
+    // Sign in: the key box has the focus; type the key and press Enter.
+    browser.goto(&app.url("/lab")).await;
+    browser.wait_path("/lab/sign-in").await;
+    assert_labelled(&browser, "sign-in").await;
+    browser.find("#main input[type=password]").await;
+    assert!(browser.focused("#main input[type=password]").await);
+    browser.keys(&format!("{}{}", org.key, keys::ENTER)).await;
+    browser.wait_path("/lab/tools").await;
+
+    // An LLM connection, made and tested.
+    browser.tab_to("#nav a[href='/lab/llms']").await;
+    browser.keys(keys::ENTER).await;
+    browser.wait_text("#main", "No LLM connections yet").await;
+    browser.tab_to("#create-llm").await;
+    browser.keys(keys::ENTER).await;
+    browser.wait_path("/lab/llms/new").await;
+    for (field, text) in [
+        ("name", "local"),
+        ("baseUrl", fake.base_url(true).as_str()),
+        ("model", "test-model"),
+        ("apiKey", "sk-keyboard-0001"),
+    ] {
+        browser
+            .tab_to(&format!(".llm-form [data-field={field}] input"))
+            .await;
+        browser.keys(text).await;
+    }
+    assert_labelled(&browser, "the LLM form").await;
+    browser.keys(keys::ENTER).await;
+    browser.wait_text("#flash", "Created local").await;
+    browser.tab_to("#test-llm").await;
+    browser.keys(keys::ENTER).await;
+    browser.wait_text("#llm-test-result", "pong").await;
+
+    // A persona: named, its LLM picked, the tool added, saved.
+    browser.tab_to("#nav a[href='/lab/personas']").await;
+    browser.keys(keys::ENTER).await;
+    browser.wait_path("/lab/personas").await;
+    browser.tab_to("#main form input").await;
+    browser.keys(&format!("Helper{}", keys::ENTER)).await;
+    let build = browser.wait_path("/lab/build/").await;
+    let persona_id = build.rsplit('/').next().unwrap().to_owned();
+    browser.tab_to("[data-field=llmId] select").await;
+    browser.keys(keys::ARROW_DOWN).await;
+    browser.tab_to("#add-tool").await;
+    browser.keys(keys::ENTER).await;
+    browser.find(".add-tool select").await;
+    assert!(
+        browser.focused(".add-tool select").await,
+        "the picker takes the focus"
+    );
+    browser.keys(keys::ARROW_DOWN).await;
+    browser.keys(keys::TAB).await;
+    browser.keys(keys::ENTER).await;
+    browser
+        .wait_text("#attached-tools", "check_order_status")
+        .await;
+    assert!(
+        browser.focused("#add-tool").await,
+        "the focus comes back to Add Tool"
+    );
+    assert_labelled(&browser, "the build page").await;
+    browser.tab_to("#save-persona").await;
+    browser.keys(keys::ENTER).await;
+    browser.wait_text("#flash", "Saved Helper").await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["toolIds"], json!([tool_id]));
+    assert!(persona["llmId"].is_string(), "{persona}");
+
+    // The Playground: a session started, a question typed, the card and the answer appear.
+    browser
+        .tab_to("#main .crumbs a[href^='/lab/playground/']")
+        .await;
+    browser.keys(keys::ENTER).await;
+    browser.tab_to("#start-session").await;
+    browser.keys(keys::ENTER).await;
+    browser.find("#message").await;
+    assert!(browser.focused("#message").await);
+    browser
+        .keys(&format!("Where is order K-7?{}", keys::ENTER))
+        .await;
+    let talk = [
+        "you: Where is order K-7?",
+        "persona: Let me look.",
+        "card check_order_status completed",
+        "persona: Order K-7 has shipped.",
+    ];
+    assert_eq!(wait_last(&browser, &talk).await, talk);
+    assert_labelled(&browser, "the Playground").await;
+    assert_eq!(store.requests()[0].json(), json!({"orderId": "K-7"}));
+}
