@@ -88,7 +88,9 @@ export function chat(s, persona, cardOf) {
         say(d.id, 'persona', d.content, false, d.turnId).classList.add('streaming');
         status.textContent = `${persona.name} is answering… (sending now interrupts)`;
       }
-      if (!d.endOfSpeech) return;
+      // A reply ends with endOfSpeech, or is cut off by a newer message: interrupted (then
+      // endOfSpeech is false, since the persona did not finish).
+      if (!d.endOfSpeech && !d.interrupted) return;
       for (const li of transcript.querySelectorAll('li.msg.persona')) if (li.dataset.messageId === d.id) li.classList.remove('streaming');
       const last = bubbles.get(d.id);
       if (d.interrupted && last) markInterrupted(last);

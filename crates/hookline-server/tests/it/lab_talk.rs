@@ -219,9 +219,15 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     wait_turn_over(&browser).await;
     let lines = wait_last(&browser, &answered).await;
     let told = &lines[lines.len() - 3];
+    let session = browser
+        .eval("return document.querySelector('.session-head .mono').textContent.split(' ')[1]", json!([]))
+        .await;
+    let (_, stored) = org
+        .get(&app, &format!("/v1/sessions/{}/messages?perPage=100", session.as_str().unwrap()))
+        .await;
     assert!(
         told.starts_with("persona: Once upon") && told.ends_with(" [interrupted]"),
-        "{lines:?}"
+        "{lines:?} {stored:#}"
     );
     assert!(!told.contains("closing the door"), "{told}");
     assert_eq!(fake.requests().len(), 6);
