@@ -192,12 +192,19 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     let markup = "persona: The map of Paris is on your screen. <img src=x onerror=alert(1)>";
     let lines = wait_last(
         &browser,
-        &["you: Show me the store on a map", "card show_map completed", markup],
+        &[
+            "you: Show me the store on a map",
+            "card show_map completed",
+            markup,
+        ],
     )
     .await;
     assert_eq!(lines.len(), 7, "{lines:?}");
     let sent = fake.requests()[3].body["messages"].to_string();
-    assert!(sent.contains("shown"), "the person's result reached the LLM: {sent}");
+    assert!(
+        sent.contains("shown"),
+        "the person's result reached the LLM: {sent}"
+    );
     // What the LLM wrote is text: no element was made of it, no script ran.
     let images = browser
         .eval("return document.querySelectorAll('img').length", json!([]))
@@ -220,10 +227,19 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     let lines = wait_last(&browser, &answered).await;
     let told = &lines[lines.len() - 3];
     let session = browser
-        .eval("return document.querySelector('.session-head .mono').textContent.split(' ')[1]", json!([]))
+        .eval(
+            "return document.querySelector('.session-head .mono').textContent.split(' ')[1]",
+            json!([]),
+        )
         .await;
     let (_, stored) = org
-        .get(&app, &format!("/v1/sessions/{}/messages?perPage=100", session.as_str().unwrap()))
+        .get(
+            &app,
+            &format!(
+                "/v1/sessions/{}/messages?perPage=100",
+                session.as_str().unwrap()
+            ),
+        )
         .await;
     assert!(
         told.starts_with("persona: Once upon") && told.ends_with(" [interrupted]"),
@@ -384,6 +400,7 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     browser
         .goto(&app.url(&format!("/lab/build/{persona_id}")))
         .await;
+    browser.find("[data-field=llmId] select").await;
     let choices = browser
         .eval(
             "return [...document.querySelectorAll('[data-field=llmId] option')].map((o) => o.textContent)",
@@ -404,9 +421,7 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     assert_eq!(persona["llmId"], json!(llm_id));
 
     // Deleted while the persona uses it: asked twice, then its LLM is cleared.
-    browser
-        .goto(&app.url(&format!("/lab/llms/{llm_id}")))
-        .await;
+    browser.goto(&app.url(&format!("/lab/llms/{llm_id}"))).await;
     browser.wait_text("#main", "Used by 1 persona").await;
     browser.click(".llm-form button.danger").await;
     assert!(wait_dialog(&browser).await.contains("Delete the LLM local"));
