@@ -36,13 +36,26 @@ export function chat(s, persona, cardOf) {
     try {
       const posted = await api('POST', `/v1/sessions/${s.sessionId}/messages`, { content }, { key: s.clientSecret });
       say(posted.id, 'user', content, true, posted.turnId);
+      newer(posted.turnId);
       message.input.value = '';
-      status.textContent = `${persona.name} is thinking…`;
+      // (The events may have told the whole turn before this answer came.)
+      if (!ended.has(posted.turnId)) turnStatus(posted.turnId, `${persona.name} is thinking…`);
     } catch (err) {
       showProblem(form, err);
     }
     message.input.focus();
   });
+
+  // The status line follows the newest turn only: the end of a turn cut off by a newer message
+  // may arrive after the newer turn has begun (or ended). Turn ids are UUIDv7: newer sorts later.
+  let latest = '';
+  const ended = new Set();
+  function newer(turnId) {
+    if (turnId && turnId > latest) latest = turnId;
+  }
+  function turnStatus(turnId, text) {
+    if (turnId === latest) status.textContent = text;
+  }
 
   function place(node) {
     transcript.querySelector(':scope > .empty')?.remove();
@@ -83,10 +96,14 @@ export function chat(s, persona, cardOf) {
   function follow(live) {
     live.addEventListener('messageStreamEvent', (m) => {
       const d = JSON.parse(m.data);
-      if (d.role === 'user') return void say(d.id, 'user', d.content, true, d.turnId);
+      if (d.role === 'user') {
+        newer(d.turnId);
+        if (!ended.has(d.turnId)) turnStatus(d.turnId, `${persona.name} is thinking…`);
+        return void say(d.id, 'user', d.content, true, d.turnId);
+      }
       if (d.content) {
         say(d.id, 'persona', d.content, false, d.turnId).classList.add('streaming');
-        status.textContent = `${persona.name} is answering… (sending now interrupts)`;
+        turnStatus(d.turnId, `${persona.name} is answering… (sending now interrupts)`);
       }
       // A reply ends with endOfSpeech, or is cut off by a newer message: interrupted (then
       // endOfSpeech is false, since the persona did not finish).
@@ -94,14 +111,16 @@ export function chat(s, persona, cardOf) {
       for (const li of transcript.querySelectorAll('li.msg.persona')) if (li.dataset.messageId === d.id) li.classList.remove('streaming');
       const last = bubbles.get(d.id);
       if (d.interrupted && last) markInterrupted(last);
-      status.textContent = d.interrupted ? `${persona.name} is thinking…` : '';
+      ended.add(d.turnId);
+      turnStatus(d.turnId, '');
       reconcile(d.turnId);
     });
     live.addEventListener('turnFailed', (m) => {
       const d = JSON.parse(m.data);
       place(h('li', { class: 'msg failed', role: 'alert' },
         h('span', { class: 'who', text: 'The turn failed' }), h('p', { class: 'text', text: `${d.error?.kind}: ${d.error?.message}` })));
-      status.textContent = '';
+      ended.add(d.turnId);
+      turnStatus(d.turnId, '');
     });
     live.addEventListener('sessionEnded', () => {
       status.textContent = 'The session ended.';
