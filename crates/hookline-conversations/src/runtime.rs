@@ -341,7 +341,7 @@ impl Turn<'_> {
             provider,
             &RequestParts {
                 model: &self.target.llm.model,
-                system: config.persona.system_prompt.as_deref(),
+                system: config.persona.details.system_prompt.as_deref(),
                 messages: &msgs,
                 tools,
                 temperature: self.target.llm.temperature,
@@ -780,6 +780,7 @@ pub async fn session_llm(
     let Some(llm_id) = session
         .config
         .persona
+        .details
         .llm_id
         .as_deref()
         .and_then(|id| Uuid::parse_str(id).ok())

@@ -5,6 +5,7 @@
 //! Depends on `hookline-schema` only; the service crates depend on it, never the reverse.
 
 pub mod calls;
+pub mod credential;
 pub mod db;
 pub mod dev_key;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod event_name;
 pub mod fenced_cache;
 pub mod http;
 pub mod hub;
+pub mod ids;
 pub mod repo;
 pub mod sealed_tool;
 pub mod secrets;

@@ -5,27 +5,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use hookline_schema::ToolType;
+use hookline_schema::{PersonaDetails, ToolType};
 
 use crate::sealed_tool::SealedTool;
 
+/// The persona a session runs as: an ephemeral one may have no name.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonaSnapshot {
     #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub system_prompt: Option<String>,
-    #[serde(default)]
-    pub llm_id: Option<String>,
-    #[serde(default)]
-    pub language_code: Option<String>,
-    #[serde(default)]
-    pub avatar_id: Option<String>,
-    #[serde(default)]
-    pub voice_id: Option<String>,
+    #[serde(flatten)]
+    pub details: PersonaDetails,
 }
 
 /// One tool of a session: a stored tool (with the id and version it was copied from) or an

@@ -27,6 +27,6 @@ pub use export::{export, ExportFormat};
 pub use json_schema::ArgumentValidator;
 pub use llm::{LlmFields, Provider};
 pub use name::ToolName;
-pub use persona::PersonaFields;
+pub use persona::{PersonaDetails, PersonaFields};
 pub use tool_type::ToolType;
 pub use violations::{FieldError, Violations};

@@ -1,5 +1,6 @@
 //! Persona fields: who the AI is and which tools it may call.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -23,16 +24,25 @@ pub const PERSONA_FIELDS: [&str; 8] = [
     "toolIds",
 ];
 
-/// A persona's own fields, checked.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PersonaFields {
-    pub name: String,
+/// Who a persona is, beyond its name and its tools: the fields every form of a persona shares
+/// (stored, ephemeral, frozen in a session's snapshot), all optional. Where a type embeds them it
+/// does so with `#[serde(flatten)]`, so they appear beside its own fields, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PersonaDetails {
     pub description: Option<String>,
     pub system_prompt: Option<String>,
     pub llm_id: Option<String>,
     pub language_code: Option<String>,
     pub avatar_id: Option<String>,
     pub voice_id: Option<String>,
+}
+
+/// A persona's own fields, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PersonaFields {
+    pub name: String,
+    pub details: PersonaDetails,
     pub tool_ids: Vec<Uuid>,
 }
 
@@ -73,12 +83,14 @@ pub fn read_persona(f: &mut Fields, name_required: bool) -> PersonaFields {
     };
     PersonaFields {
         name: name.unwrap_or_default(),
-        description: text(f, "description", MAX_PERSONA_DESCRIPTION_CHARS),
-        system_prompt: text(f, "systemPrompt", MAX_SYSTEM_PROMPT_CHARS),
-        llm_id: text(f, "llmId", MAX_OPAQUE_CHARS),
-        language_code: text(f, "languageCode", MAX_OPAQUE_CHARS),
-        avatar_id: text(f, "avatarId", MAX_OPAQUE_CHARS),
-        voice_id: text(f, "voiceId", MAX_OPAQUE_CHARS),
+        details: PersonaDetails {
+            description: text(f, "description", MAX_PERSONA_DESCRIPTION_CHARS),
+            system_prompt: text(f, "systemPrompt", MAX_SYSTEM_PROMPT_CHARS),
+            llm_id: text(f, "llmId", MAX_OPAQUE_CHARS),
+            language_code: text(f, "languageCode", MAX_OPAQUE_CHARS),
+            avatar_id: text(f, "avatarId", MAX_OPAQUE_CHARS),
+            voice_id: text(f, "voiceId", MAX_OPAQUE_CHARS),
+        },
         tool_ids: read_tool_ids(f),
     }
 }

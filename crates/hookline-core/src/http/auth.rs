@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::problem::ApiError;
 use super::CoreState;
+use crate::credential;
 use crate::fenced_cache::FencedCache;
 use crate::repo::api_keys;
 
@@ -66,7 +67,7 @@ impl ApiKeyAuth {
 
     /// The caller behind `key`, or `None` for an unknown or revoked key.
     pub async fn check(&self, key: &str) -> Result<Option<Caller>, ApiError> {
-        let hash = api_keys::hash(key);
+        let hash = credential::hash(key);
         let caller = match self.keys.get(&hash) {
             Some(caller) => caller,
             None => self.look_up(hash).await?,
@@ -163,7 +164,7 @@ mod tests {
     #[test]
     fn a_lookup_that_raced_a_revocation_is_not_kept() {
         let cache = key_cache();
-        let hash = api_keys::hash("hk_raced");
+        let hash = credential::hash("hk_raced");
         // A lookup reads the key while it is still active...
         let ticket = cache.ticket();
         // ...the key is revoked and forgotten before the lookup gets to cache its answer...
@@ -180,7 +181,7 @@ mod tests {
     #[test]
     fn a_forgotten_key_is_gone_at_once() {
         let cache = key_cache();
-        let hash = api_keys::hash("hk_known");
+        let hash = credential::hash("hk_known");
         let known = caller();
         assert!(cache.remember(cache.ticket(), hash.clone(), known));
         assert_eq!(cache.get(&hash), Some(known));

@@ -6,6 +6,7 @@ pub mod body;
 pub mod cors;
 pub mod deadline;
 pub mod pagination;
+pub mod path;
 pub mod problem;
 pub mod session_auth;
 
@@ -18,7 +19,8 @@ use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
 pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
-pub use pagination::{ListMeta, ListPage, ListQuery, PageQuery, Pagination};
+pub use pagination::{ListMeta, ListPage, ListParams, ListQuery, PageQuery, Pagination};
+pub use path::InPath;
 pub use problem::{ApiError, ProblemDocument};
 
 /// What every service's routes need: the pool, the settings, the API-key checker, the event hub,

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use axum::extract::FromRequestParts;
+
 use super::body::QueryMap;
 use super::problem::ApiError;
 use hookline_schema::Violations;
@@ -9,11 +11,8 @@ use hookline_schema::Violations;
 pub const DEFAULT_PER_PAGE: i64 = 10;
 pub const MAX_PER_PAGE: i64 = 100;
 
-#[derive(Debug, Clone, Copy)]
-pub struct Pagination {
-    pub page: i64,
-    pub per_page: i64,
-}
+/// The repositories' page type, read here from `?page=&perPage=`.
+pub use crate::repo::Page as Pagination;
 
 impl Pagination {
     /// Reads `page` (≥ 1, default 1) and `perPage` (1–100, default 10); both checked, both reported.
@@ -39,9 +38,36 @@ impl Pagination {
         v.into_result(Self { page, per_page })
             .map_err(ApiError::invalid)
     }
+}
 
-    pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.per_page)
+/// What a list route is asked for: `?page=&perPage=` and a non-empty `?search=`.
+#[derive(Debug, Clone)]
+pub struct ListParams {
+    pub page: Pagination,
+    /// A case-insensitive part of the name or description; an empty one is no search.
+    pub search: Option<String>,
+}
+
+impl ListParams {
+    pub fn from_query(query: &QueryMap) -> Result<Self, ApiError> {
+        Ok(Self {
+            page: Pagination::from_query(query)?,
+            search: query
+                .get("search")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        Self::from_query(&QueryMap::from_request_parts(parts, state).await?)
     }
 }
 

@@ -3,30 +3,16 @@
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use base64::Engine as _;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::bearer;
 use super::{ApiError, Caller, CoreState};
+use crate::credential::hash;
 use crate::repo::api_keys::KEY_PREFIX;
 use crate::repo::sessions::{self, Session};
 
 pub const SESSION_TOKEN_PREFIX: &str = "hst_";
 pub const CLIENT_SECRET_PREFIX: &str = "hcs_";
-
-/// A fresh random credential: `prefix` and 32 random bytes (256 bits), base64url.
-pub fn generate(prefix: &str) -> String {
-    let bytes: [u8; 32] = rand::random();
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
-
-pub fn hash(credential: &str) -> Vec<u8> {
-    Sha256::digest(credential.as_bytes()).to_vec()
-}
 
 /// Who is asking about a session.
 #[derive(Debug, Clone)]

@@ -1,12 +1,11 @@
 //! Organization API keys: `hk_` and 32 random bytes, stored only as a SHA-256 hash (the entropy
 //! makes a slow hash unnecessary).
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::credential;
 use crate::error::StoreResult;
 use crate::secrets::SecretString;
 
@@ -29,20 +28,8 @@ pub struct NewApiKey {
     pub key: SecretString,
 }
 
-pub fn hash(key: &str) -> Vec<u8> {
-    Sha256::digest(key.as_bytes()).to_vec()
-}
-
-fn generate() -> String {
-    let bytes: [u8; 32] = rand::random();
-    format!(
-        "{KEY_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
-}
-
 pub async fn create(db: impl PgExecutor<'_>, org_id: Uuid, name: &str) -> StoreResult<NewApiKey> {
-    let key = generate();
+    let key = credential::generate(KEY_PREFIX);
     let record = sqlx::query_as!(
         ApiKey,
         "INSERT INTO api_keys (id, org_id, name, key_hash, key_prefix) VALUES ($1, $2, $3, $4, $5)
@@ -50,7 +37,7 @@ pub async fn create(db: impl PgExecutor<'_>, org_id: Uuid, name: &str) -> StoreR
         Uuid::now_v7(),
         org_id,
         name,
-        hash(&key),
+        credential::hash(&key),
         &key[..KEY_PREFIX.len() + 6],
     )
     .fetch_one(db)

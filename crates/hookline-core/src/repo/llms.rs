@@ -7,8 +7,8 @@ use uuid::Uuid;
 use hookline_schema::{LlmFields, Provider, Violations};
 
 use crate::error::StoreResult;
-use crate::http::Pagination;
 use crate::repo::tools::like_pattern;
+use crate::repo::Page;
 use crate::secrets::{SecretBox, SecretError, SecretString};
 
 /// The unique constraint that keeps LLM names unique within an organization.
@@ -196,7 +196,7 @@ pub async fn list(
     db: &mut PgConnection,
     org_id: Uuid,
     search: Option<&str>,
-    page: Pagination,
+    page: Page,
 ) -> StoreResult<(Vec<StoredLlm>, i64)> {
     let pattern = search.map(like_pattern);
     let total = sqlx::query_scalar!(

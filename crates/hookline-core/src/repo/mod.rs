@@ -18,6 +18,21 @@ use uuid::Uuid;
 use crate::error::StoreResult;
 use crate::secrets::{SecretBox, SecretError};
 
+/// Which page of a list to read (`page` from 1). The repositories' own type, so that they import
+/// nothing from `http`; the HTTP layer reads it from `?page=&perPage=` (`http::Pagination`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    /// Rows to skip; saturating, since `page` may be as large as `i64::MAX`.
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
 /// JSON as text, for binding to a `json` column: sqlx would send its `Json` wrapper as `jsonb`,
 /// which forgets the key order before the column ever sees it.
 pub fn json_text<T: serde::Serialize>(value: &T) -> String {

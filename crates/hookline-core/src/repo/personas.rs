@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use hookline_schema::PersonaFields;
+use hookline_schema::{PersonaDetails, PersonaFields};
 
 use crate::error::StoreResult;
-use crate::http::Pagination;
 use crate::repo::tools::like_pattern;
+use crate::repo::Page;
 
 #[derive(Debug, Clone)]
 pub struct Persona {
@@ -23,6 +23,20 @@ pub struct Persona {
     pub voice_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Persona {
+    /// The persona's fields beside its name, as every other form of a persona holds them.
+    pub fn details(&self) -> PersonaDetails {
+        PersonaDetails {
+            description: self.description.clone(),
+            system_prompt: self.system_prompt.clone(),
+            llm_id: self.llm_id.clone(),
+            language_code: self.language_code.clone(),
+            avatar_id: self.avatar_id.clone(),
+            voice_id: self.voice_id.clone(),
+        }
+    }
 }
 
 /// A tool as a persona lists it.
@@ -50,12 +64,12 @@ pub async fn insert(
         Uuid::now_v7(),
         org_id,
         p.name,
-        p.description,
-        p.system_prompt,
-        p.llm_id,
-        p.language_code,
-        p.avatar_id,
-        p.voice_id,
+        p.details.description,
+        p.details.system_prompt,
+        p.details.llm_id,
+        p.details.language_code,
+        p.details.avatar_id,
+        p.details.voice_id,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -79,12 +93,12 @@ pub async fn update(
         org_id,
         id,
         p.name,
-        p.description,
-        p.system_prompt,
-        p.llm_id,
-        p.language_code,
-        p.avatar_id,
-        p.voice_id,
+        p.details.description,
+        p.details.system_prompt,
+        p.details.llm_id,
+        p.details.language_code,
+        p.details.avatar_id,
+        p.details.voice_id,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -157,7 +171,7 @@ pub async fn list(
     db: &mut PgConnection,
     org_id: Uuid,
     search: Option<&str>,
-    page: Pagination,
+    page: Page,
 ) -> StoreResult<(Vec<Persona>, i64)> {
     let pattern = search.map(like_pattern);
     let total = sqlx::query_scalar!(

@@ -12,8 +12,8 @@ use hookline_schema::ToolType;
 
 use crate::calls::{CallFailure, CallStatus};
 use crate::error::StoreResult;
-use crate::http::Pagination;
 use crate::repo::json_text;
+use crate::repo::Page;
 
 /// A call to start, owned, for [`start_many`].
 #[derive(Debug, Clone)]
@@ -273,7 +273,7 @@ pub async fn by_tool_call_id(
 pub async fn list(
     db: &mut PgConnection,
     session_id: Uuid,
-    page: Pagination,
+    page: Page,
 ) -> StoreResult<(Vec<CallRecord>, i64)> {
     let total = sqlx::query_scalar!(
         r#"SELECT count(*) AS "total!" FROM tool_calls WHERE session_id = $1"#,

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use hookline_schema::ToolDefinition;
 
 use crate::error::StoreResult;
-use crate::http::Pagination;
 use crate::repo::json_text;
+use crate::repo::Page;
 use crate::sealed_tool::{reseal_headers, SealedTool};
 
 /// The unique constraint that keeps tool names unique within an organization.
@@ -207,7 +207,7 @@ pub async fn list(
     db: &mut PgConnection,
     org_id: Uuid,
     search: Option<&str>,
-    page: Pagination,
+    page: Page,
 ) -> StoreResult<(Vec<StoredTool>, i64)> {
     let pattern = search.map(like_pattern);
     let total = sqlx::query_scalar!(
