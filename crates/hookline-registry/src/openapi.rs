@@ -67,14 +67,14 @@ pub struct LlmList {
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        crate::tools::create, crate::tools::list, crate::tools::read, crate::tools::replace,
-        crate::tools::update, crate::tools::delete,
-        crate::personas::create, crate::personas::list, crate::personas::read,
-        crate::personas::replace, crate::personas::update, crate::personas::delete,
-        crate::personas::attach, crate::personas::detach,
-        crate::api_keys::list, crate::api_keys::create, crate::api_keys::revoke,
-        crate::llms::create, crate::llms::list, crate::llms::read, crate::llms::put,
-        crate::llms::update, crate::llms::delete,
+        crate::routes::tools::create, crate::routes::tools::list, crate::routes::tools::read, crate::routes::tools::replace,
+        crate::routes::tools::update, crate::routes::tools::delete,
+        crate::routes::personas::create, crate::routes::personas::list, crate::routes::personas::read,
+        crate::routes::personas::replace, crate::routes::personas::update, crate::routes::personas::delete,
+        crate::routes::personas::attach, crate::routes::personas::detach,
+        crate::routes::api_keys::list, crate::routes::api_keys::create, crate::routes::api_keys::revoke,
+        crate::routes::llms::create, crate::routes::llms::list, crate::routes::llms::read, crate::routes::llms::put,
+        crate::routes::llms::update, crate::routes::llms::delete,
     ),
     components(schemas(
         ToolDefinition, WebhookTool, ClientTool, SystemTool, SystemToolName, HttpMethod,

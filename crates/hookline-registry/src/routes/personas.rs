@@ -1,35 +1,20 @@
-//! `/v1/personas`: personas and the tools they may call.
+//! `/v1/personas`: parse, call [`crate::personas`], answer the view.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
     BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
-use serde_json::Value;
-use sqlx::PgConnection;
-use uuid::Uuid;
-
-use crate::requests::{PersonaInput, PersonaPatch};
-use crate::views::PersonaView;
 use hookline_core::http::{
-    parse_id, ApiError, Caller, CoreState, JsonBody, ListPage, ListQuery, Pagination, QueryMap,
+    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
 };
-use hookline_core::repo::personas::{self, Persona};
-use hookline_core::repo::tools;
-use hookline_schema::persona::PERSONA_FIELDS;
+use hookline_core::ids::{PersonaId, ToolId};
 use hookline_schema::PersonaFields;
 
-use crate::merge::{merge_top_level, unknown_cleared};
-
-async fn render(db: &mut PgConnection, p: &Persona) -> Result<Json<PersonaView>, ApiError> {
-    let tools = personas::tools_of(db, &[p.id]).await?;
-    Ok(Json(PersonaView::new(p, &tools)))
-}
-
-fn parse(body: &Value) -> Result<PersonaFields, ApiError> {
-    PersonaFields::parse(body, "").map_err(ApiError::invalid)
-}
+use crate::requests::{PersonaInput, PersonaPatch};
+use crate::service::personas;
+use crate::views::PersonaView;
 
 #[utoipa::path(
     post, path = "/v1/personas", tag = "personas", summary = "Create a persona", operation_id = "createPersona",
@@ -50,14 +35,9 @@ pub async fn create(
     caller: Caller,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<PersonaView>), ApiError> {
-    let fields = parse(&body.0)?;
-    let mut tx = state.pool.begin().await?;
-    crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
-    crate::llms::check_llm_id(&mut tx, caller.org_id, fields.llm_id.as_deref(), "llmId").await?;
-    let persona = personas::insert(&mut tx, caller.org_id, &fields).await?;
-    let shown = render(&mut tx, &persona).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, shown))
+    let fields = PersonaFields::parse(&body.0, "").map_err(ApiError::invalid)?;
+    let created = personas::create(&state, caller.org_id, fields).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[utoipa::path(
@@ -75,16 +55,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
-    query: QueryMap,
+    params: ListParams,
 ) -> Result<Json<ListPage<PersonaView>>, ApiError> {
-    let page = Pagination::from_query(&query)?;
-    let search = query.get("search").filter(|s| !s.is_empty());
-    let mut conn = state.pool.acquire().await?;
-    let (found, total) = personas::list(&mut conn, caller.org_id, search, page).await?;
-    let ids: Vec<Uuid> = found.iter().map(|p| p.id).collect();
-    let tools = personas::tools_of(&mut *conn, &ids).await?;
-    let data = found.iter().map(|p| PersonaView::new(p, &tools)).collect();
-    Ok(Json(ListPage::new(data, total, page)))
+    Ok(Json(personas::list(&state, caller.org_id, &params).await?))
 }
 
 #[utoipa::path(
@@ -101,14 +74,9 @@ pub async fn list(
 pub async fn read(
     State(state): State<CoreState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(id): InPath<PersonaId>,
 ) -> Result<Json<PersonaView>, ApiError> {
-    let id = parse_id(&id, "persona")?;
-    let mut conn = state.pool.acquire().await?;
-    let persona = personas::get(&mut *conn, caller.org_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
-    render(&mut conn, &persona).await
+    Ok(Json(personas::get(&state, caller.org_id, id).await?))
 }
 
 /// `PUT`: the same partial update as `PATCH` (the contract gives both one meaning).
@@ -132,7 +100,7 @@ pub async fn read(
 pub async fn replace(
     state: State<CoreState>,
     caller: Caller,
-    id: Path<String>,
+    id: InPath<PersonaId>,
     body: JsonBody,
 ) -> Result<Json<PersonaView>, ApiError> {
     update(state, caller, id, body).await
@@ -159,37 +127,13 @@ pub async fn replace(
 pub async fn update(
     State(state): State<CoreState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(id): InPath<PersonaId>,
     body: JsonBody,
 ) -> Result<Json<PersonaView>, ApiError> {
-    let id = parse_id(&id, "persona")?;
     let patch = body.object()?;
-    let unknown = unknown_cleared(&patch, &PERSONA_FIELDS, "a persona");
-    if !unknown.is_empty() {
-        return Err(ApiError::invalid(unknown));
-    }
-    let mut tx = state.pool.begin().await?;
-    let current = personas::lock(&mut tx, caller.org_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
-    let tools = personas::tools_of(&mut *tx, &[id]).await?;
-    let view =
-        serde_json::to_value(PersonaView::new(&current, &tools)).map_err(ApiError::internal)?;
-    let Value::Object(mut merged) = view else {
-        return Err(ApiError::internal("a persona view is not an object"));
-    };
-    // Only the writable fields take part; the rest of the view is output.
-    merged.retain(|k, v| {
-        !v.is_null() && !matches!(k.as_str(), "id" | "tools" | "createdAt" | "updatedAt")
-    });
-    merge_top_level(&mut merged, patch);
-    let fields = parse(&Value::Object(merged))?;
-    crate::tools::existing(&mut tx, caller.org_id, &fields.tool_ids, "toolIds").await?;
-    crate::llms::check_llm_id(&mut tx, caller.org_id, fields.llm_id.as_deref(), "llmId").await?;
-    let persona = personas::update(&mut tx, caller.org_id, id, &fields).await?;
-    let shown = render(&mut tx, &persona).await?;
-    tx.commit().await?;
-    Ok(shown)
+    Ok(Json(
+        personas::update(&state, caller.org_id, id, patch).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -206,31 +150,10 @@ pub async fn update(
 pub async fn delete(
     State(state): State<CoreState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(id): InPath<PersonaId>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id, "persona")?;
-    if personas::delete(&state.pool, caller.org_id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("persona"))
-    }
-}
-
-/// Both path ids, checked against the caller's organization (another's is a 404).
-async fn persona_and_tool(
-    tx: &mut PgConnection,
-    org_id: Uuid,
-    ids: (String, String),
-) -> Result<(Persona, Uuid), ApiError> {
-    let persona_id = parse_id(&ids.0, "persona")?;
-    let tool_id = parse_id(&ids.1, "tool")?;
-    let persona = personas::lock(tx, org_id, persona_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
-    tools::get(&mut *tx, org_id, tool_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("tool"))?;
-    Ok((persona, tool_id))
+    personas::delete(&state, caller.org_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
@@ -248,14 +171,11 @@ async fn persona_and_tool(
 pub async fn attach(
     State(state): State<CoreState>,
     caller: Caller,
-    Path(ids): Path<(String, String)>,
+    InPath((id, tool_id)): InPath<(PersonaId, ToolId)>,
 ) -> Result<Json<PersonaView>, ApiError> {
-    let mut tx = state.pool.begin().await?;
-    let (persona, tool_id) = persona_and_tool(&mut tx, caller.org_id, ids).await?;
-    personas::attach(&mut tx, persona.id, tool_id).await?;
-    let shown = render(&mut tx, &persona).await?;
-    tx.commit().await?;
-    Ok(shown)
+    Ok(Json(
+        personas::attach(&state, caller.org_id, id, tool_id).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -272,14 +192,9 @@ pub async fn attach(
 pub async fn detach(
     State(state): State<CoreState>,
     caller: Caller,
-    Path(ids): Path<(String, String)>,
+    InPath((id, tool_id)): InPath<(PersonaId, ToolId)>,
 ) -> Result<Json<PersonaView>, ApiError> {
-    let mut tx = state.pool.begin().await?;
-    let (persona, tool_id) = persona_and_tool(&mut tx, caller.org_id, ids).await?;
-    if !personas::detach(&mut *tx, persona.id, tool_id).await? {
-        return Err(ApiError::not_found("tool on this persona"));
-    }
-    let shown = render(&mut tx, &persona).await?;
-    tx.commit().await?;
-    Ok(shown)
+    Ok(Json(
+        personas::detach(&state, caller.org_id, id, tool_id).await?,
+    ))
 }

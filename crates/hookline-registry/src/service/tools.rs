@@ -1,0 +1,204 @@
+//! Tools: webhook, client and system tools of an organization. Header values are sealed at rest;
+//! an update may send a header back as its masked preview to keep the stored value, unless the
+//! URL moves to another origin.
+
+use std::collections::HashSet;
+
+use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use hookline_core::ids::ToolId;
+use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
+use hookline_core::sealed_tool::SealedTool;
+use hookline_core::secrets::SecretBox;
+use hookline_schema::{mask_header_value, ToolDefinition, Violations};
+use serde_json::{Map, Value};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::merge::{merge_top_level, origin_moved, unknown_cleared, TOOL_FIELDS};
+use crate::views::ToolView;
+
+fn store_error(e: hookline_core::StoreError, name: &str) -> ApiError {
+    super::name_taken(e, NAME_CONSTRAINT, "a tool", "tool", name)
+}
+
+/// Stores a new tool, its header values sealed.
+pub async fn create(
+    state: &CoreState,
+    org_id: Uuid,
+    definition: ToolDefinition,
+) -> Result<ToolView, ApiError> {
+    let name = definition.name().to_owned();
+    let sealed = SealedTool::seal(definition, org_id, &state.settings.secrets);
+    let stored = tools::insert(&state.pool, org_id, &sealed)
+        .await
+        .map_err(|e| store_error(e, &name))?;
+    tracing::info!(tool_id = %stored.id, tool = %name, "tool created");
+    Ok(ToolView::from(&stored))
+}
+
+/// One page of the organization's tools, oldest first.
+pub async fn list(
+    state: &CoreState,
+    org_id: Uuid,
+    params: &ListParams,
+) -> Result<ListPage<ToolView>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let (found, total) =
+        tools::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
+    let data = found.iter().map(ToolView::from).collect();
+    Ok(ListPage::new(data, total, params.page))
+}
+
+pub async fn get(state: &CoreState, org_id: Uuid, id: ToolId) -> Result<ToolView, ApiError> {
+    let tool = tools::get(&state.pool, org_id, id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    Ok(ToolView::from(&tool))
+}
+
+const RESEND: &str = "the URL now points at another origin (scheme, host or port): \
+    send this header's value again in full, or remove it";
+
+/// Applies a partial update (JSON Merge Patch meaning at the top level): the merged whole must
+/// be a valid definition. PUT and PATCH both mean this.
+pub async fn update(
+    state: &CoreState,
+    org_id: Uuid,
+    id: ToolId,
+    patch: Map<String, Value>,
+) -> Result<ToolView, ApiError> {
+    let unknown = unknown_cleared(&patch, &TOOL_FIELDS, "a tool");
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(unknown));
+    }
+    let secrets = &state.settings.secrets;
+    let mut tx = state.pool.begin().await?;
+    let current = tools::lock(&mut tx, org_id, id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    let (merged, resend) = merged_definition(&current, patch, secrets)?;
+    let definition = ToolDefinition::parse(&merged, "", &state.settings.destinations)
+        .map_err(ApiError::invalid)?;
+    // Asked for only once the rest is valid: a broken URL is reported as such first.
+    if !resend.is_empty() {
+        return Err(ApiError::invalid(resend));
+    }
+    let name = definition.name().to_owned();
+    let sealed = SealedTool::seal(definition, org_id, secrets);
+    let stored = tools::update(&mut *tx, org_id, id.0, &sealed)
+        .await
+        .map_err(|e| store_error(e, &name))?;
+    tx.commit().await?;
+    tracing::info!(tool_id = %id, version = stored.version, "tool updated");
+    Ok(ToolView::from(&stored))
+}
+
+/// True when the patch sends a URL whose origin differs from the stored webhook's.
+fn origin_changed(current: &ToolDefinition, patch: &Map<String, Value>) -> bool {
+    let (ToolDefinition::Server(webhook), Some(Value::String(new))) = (current, patch.get("url"))
+    else {
+        return false;
+    };
+    // A URL that does not parse fails the definition's own checks first.
+    origin_moved(&webhook.url, new)
+}
+
+/// The stored definition with the patch applied, header values in plain text again: a header
+/// sent back with its masked preview keeps its stored value, unless the URL moves to another
+/// origin; then the headers whose values must be sent again are returned beside it.
+fn merged_definition(
+    current: &StoredTool,
+    mut patch: Map<String, Value>,
+    secrets: &SecretBox,
+) -> Result<(Value, Violations), ApiError> {
+    let plain = current
+        .tool
+        .open_headers(current.org_id, secrets)
+        .map_err(ApiError::internal)?;
+    let preview_of = |name: &str| {
+        plain
+            .iter()
+            .find(|(stored, _)| stored.eq_ignore_ascii_case(name))
+            .map(|(_, value)| (mask_header_value(value.expose()), value.expose().to_owned()))
+    };
+    // Stored values may only follow the tool to the endpoint they were written for: a new origin
+    // (scheme, host or port) would let anyone holding an API key read them back with `/test`.
+    let moved = origin_changed(&current.tool.definition, &patch);
+    let mut resend = Violations::new();
+    match patch.get_mut("headers") {
+        Some(Value::Object(sent)) => {
+            for (name, value) in sent.iter_mut() {
+                if let (Some(text), Some((preview, real))) = (value.as_str(), preview_of(name)) {
+                    if text == preview {
+                        if moved {
+                            resend.rule(format!("headers.{name}"), RESEND);
+                        }
+                        *value = Value::String(real);
+                    }
+                }
+            }
+        }
+        Some(_) => {}
+        None if moved => {
+            for (name, _) in &plain {
+                resend.rule(format!("headers.{name}"), RESEND);
+            }
+        }
+        None => {}
+    }
+    let Value::Object(mut merged) = current.tool.definition.to_json() else {
+        return Err(ApiError::internal("a stored definition is not an object"));
+    };
+    if let Some(Value::Object(headers)) = merged.get_mut("headers") {
+        for (name, value) in plain {
+            headers.insert(name, Value::String(value.expose().to_owned()));
+        }
+    }
+    merge_top_level(&mut merged, patch);
+    Ok((Value::Object(merged), resend))
+}
+
+/// Deletes a tool. One that personas use is a 409 listing them, unless `force` detaches it.
+pub async fn delete(
+    state: &CoreState,
+    org_id: Uuid,
+    id: ToolId,
+    force: bool,
+) -> Result<(), ApiError> {
+    let mut tx = state.pool.begin().await?;
+    tools::lock(&mut tx, org_id, id.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tool"))?;
+    let users = tools::users(&mut *tx, id.0).await?;
+    if !users.is_empty() && !force {
+        return Err(super::in_use("the tool", &users, "detach it first"));
+    }
+    tools::detach_everywhere(&mut *tx, id.0).await?;
+    tools::delete(&mut *tx, org_id, id.0).await?;
+    tx.commit().await?;
+    tracing::info!(tool_id = %id, detached = users.len(), "tool deleted");
+    Ok(())
+}
+
+/// Looks up tools named by id in a body; each one missing (or another organization's) is a
+/// 422 naming `field[i]`, and two with one name are a 409.
+pub(crate) async fn existing(
+    db: &mut PgConnection,
+    org_id: Uuid,
+    ids: &[Uuid],
+    field: &str,
+) -> Result<Vec<StoredTool>, ApiError> {
+    let found = tools::get_all(&mut *db, org_id, ids, field)
+        .await?
+        .map_err(ApiError::invalid)?;
+    let mut names = HashSet::new();
+    for tool in &found {
+        if !names.insert(tool.tool.definition.name()) {
+            return Err(ApiError::conflict(format!(
+                "two tools named {:?} cannot be on one persona",
+                tool.tool.definition.name()
+            )));
+        }
+    }
+    Ok(found)
+}
