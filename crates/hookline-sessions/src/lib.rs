@@ -2,73 +2,18 @@
 //! start, each session's client secret (the browser's credential for that session alone), the
 //! tools in each LLM API's format, and the clean-up of what has expired.
 //!
+//! Two layers: [`service`] is the library an internal service links and calls without HTTP
+//! (`hookline_sessions::issue_token`, `start`, `end`, re-exported here), and [`routes`] the REST
+//! API over it, whose handlers only parse, call and answer.
+//!
 //! Depends on `hookline-schema` and `hookline-core` only.
 
-pub mod events;
 pub mod janitor;
 pub mod requests;
-mod sessions;
-mod tokens;
+pub mod routes;
+pub mod service;
 pub mod views;
 
-use axum::routing::{get, post};
-use axum::Router;
-use hookline_core::http::cors::browser_cors;
-use hookline_core::http::CoreState;
-use utoipa::OpenApi;
-
+pub use routes::{preflight, router, SessionsApi};
+pub use service::{end, find, issue_token, start, tools, TokenRequest};
 pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};
-
-#[derive(OpenApi)]
-#[openapi(
-    paths(
-        tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools,
-        events::stream,
-    ),
-    components(schemas(
-        views::SessionView, views::StartedSessionView, views::SessionTokenView,
-        views::SessionToolsView, hookline_core::snapshot::PublicToolView,
-        hookline_core::repo::sessions::SessionStatus, hookline_schema::ExportFormat,
-        requests::SessionTokenRequest, requests::PersonaConfig, requests::StoredPersonaConfig,
-        requests::EphemeralPersonaConfig,
-    )),
-    tags((name = "sessions", description = "Session tokens and sessions"))
-)]
-pub struct SessionsApi;
-
-/// A preflight from an origin that is not allowed ends here, with no CORS headers.
-pub async fn preflight() -> axum::http::StatusCode {
-    axum::http::StatusCode::NO_CONTENT
-}
-
-/// The sessions service's routes. Those a browser calls answer CORS for the configured origins.
-pub fn router(state: CoreState) -> Router {
-    // OPTIONS is routed so that preflights reach the CORS layer instead of a 405.
-    let browser = Router::new()
-        .route("/v1/sessions/{id}", get(sessions::read).options(preflight))
-        .route(
-            "/v1/sessions/{id}/end",
-            post(sessions::end).options(preflight),
-        )
-        .route(
-            "/v1/sessions/{id}/tools",
-            get(sessions::tools).options(preflight),
-        )
-        .layer(browser_cors(&state.settings));
-    let events = Router::new()
-        .route(
-            "/v1/sessions/{id}/events",
-            get(events::stream).options(preflight),
-        )
-        .layer(browser_cors(&state.settings))
-        .with_state(events::EventsState {
-            streams: events::OpenStreams::new(&state.settings.limits),
-            core: state.clone(),
-        });
-    Router::new()
-        .route("/v1/auth/session-token", post(tokens::issue))
-        .route("/v1/engine/session", post(sessions::start))
-        .merge(browser)
-        .with_state(state)
-        .merge(events)
-}

@@ -1,21 +1,18 @@
-//! Starting, reading and ending sessions, and their tools in each LLM API's format.
+//! Starting, reading and ending sessions, and their tools: parse, call [`crate::service`],
+//! answer the view.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use hookline_core::http::problem::responses::{NotFound, Unauthorized, Unavailable};
-
-use crate::views::{SessionToolsView, SessionView, StartedSessionView};
-
 use hookline_core::http::auth::bearer;
-use hookline_core::http::{parse_id, ApiError, CoreState, QueryMap};
-use hookline_core::repo::sessions::{self as repo, NewSession, TokenRefusal};
-use hookline_core::session_end;
-use hookline_schema::{export, ExportFormat};
+use hookline_core::http::problem::responses::{NotFound, Unauthorized, Unavailable};
+use hookline_core::http::session_auth::{SessionCredential, SESSION_TOKEN_PREFIX};
+use hookline_core::http::{ApiError, CoreState, InPath, QueryMap};
+use hookline_core::ids::SessionId;
+use hookline_schema::ExportFormat;
 
-use hookline_core::http::session_auth::{
-    generate, hash, SessionCredential, CLIENT_SECRET_PREFIX, SESSION_TOKEN_PREFIX,
-};
+use crate::service;
+use crate::views::{SessionToolsView, SessionView, StartedSessionView};
 
 #[utoipa::path(
     post, path = "/v1/engine/session", tag = "sessions",
@@ -36,37 +33,8 @@ pub async fn start(
             "send the session token as `Authorization: Bearer hst_...`",
         ));
     };
-    let mut tx = state.pool.begin().await?;
-    let consumed = match repo::consume_token(&mut tx, &hash(token)).await? {
-        Ok(consumed) => consumed,
-        Err(refusal) => {
-            let why = match refusal {
-                TokenRefusal::Unknown => "the session token is unknown",
-                TokenRefusal::AlreadyUsed => "the session token has been used already",
-                TokenRefusal::Expired => "the session token has expired",
-            };
-            return Err(ApiError::unauthorized(why));
-        }
-    };
-    let client_secret = generate(CLIENT_SECRET_PREFIX);
-    let session = repo::insert(
-        &mut *tx,
-        &NewSession {
-            org_id: consumed.org_id,
-            persona_id: consumed.persona_id,
-            client_label: consumed.client_label.as_deref(),
-            client_secret_hash: &hash(&client_secret),
-            config: &consumed.config,
-            lifetime_seconds: consumed.lifetime_seconds,
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(session_id = %session.id, "session started");
-    Ok((
-        StatusCode::CREATED,
-        Json(StartedSessionView::new(&session, client_secret)),
-    ))
+    let started = service::start(&state, token).await?;
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
 #[utoipa::path(
@@ -83,10 +51,9 @@ pub async fn start(
 pub async fn read(
     State(state): State<CoreState>,
     credential: SessionCredential,
-    Path(id): Path<String>,
+    InPath(id): InPath<SessionId>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let id = parse_id(&id, "session")?;
-    let session = credential.session(&state, id).await?;
+    let session = service::find(&state, &credential, id).await?;
     Ok(Json(SessionView::from(&session)))
 }
 
@@ -104,17 +71,10 @@ pub async fn read(
 pub async fn end(
     State(state): State<CoreState>,
     credential: SessionCredential,
-    Path(id): Path<String>,
+    InPath(id): InPath<SessionId>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let id = parse_id(&id, "session")?;
-    let session = credential.session(&state, id).await?;
-    let ended = session_end::end(&state.pool, session.org_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("session"))?;
-    if session.ended_at.is_none() {
-        tracing::info!(session_id = %id, "session ended");
-    }
-    Ok(Json(SessionView::from(&ended)))
+    let session = service::find(&state, &credential, id).await?;
+    Ok(Json(service::end(&state, &session).await?))
 }
 
 #[utoipa::path(
@@ -135,10 +95,9 @@ pub async fn end(
 pub async fn tools(
     State(state): State<CoreState>,
     credential: SessionCredential,
-    Path(id): Path<String>,
     query: QueryMap,
+    InPath(id): InPath<SessionId>,
 ) -> Result<Json<SessionToolsView>, ApiError> {
-    let id = parse_id(&id, "session")?;
     let format = match query.get("format") {
         None => ExportFormat::default(),
         Some(name) => ExportFormat::parse(name).ok_or_else(|| {
@@ -148,12 +107,6 @@ pub async fn tools(
             )
         })?,
     };
-    let session = credential.session(&state, id).await?;
-    let tools = session
-        .config
-        .tools
-        .iter()
-        .map(|t| export(&t.tool.definition, format))
-        .collect();
-    Ok(Json(SessionToolsView { format, tools }))
+    let session = service::find(&state, &credential, id).await?;
+    Ok(Json(service::tools(&session, format)))
 }

@@ -11,7 +11,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -21,8 +21,9 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use hookline_core::http::session_auth::SessionCredential;
-use hookline_core::http::{parse_id, ApiError, CoreState, QueryMap};
+use hookline_core::http::{ApiError, CoreState, InPath, QueryMap};
 use hookline_core::hub::{self, Note};
+use hookline_core::ids::SessionId;
 use hookline_core::repo::events::{self, StoredEvent};
 use hookline_core::repo::sessions::SessionStatus;
 use hookline_core::settings::Limits;
@@ -152,11 +153,10 @@ impl Drop for StreamSlot {
 pub async fn stream(
     State(state): State<EventsState>,
     credential: Option<SessionCredential>,
-    Path(id): Path<String>,
     query: QueryMap,
+    InPath(id): InPath<SessionId>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(&id, "session")?;
     let credential =
         match (credential, query.get("clientSecret")) {
             (Some(c), _) => c,
@@ -165,7 +165,7 @@ pub async fn stream(
                 "send an API key or the client secret (header, or ?clientSecret= for EventSource)",
             )),
         };
-    let session = credential.session(&state.core, id).await?;
+    let session = credential.session(&state.core, id.0).await?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -1,17 +1,14 @@
-//! `POST /v1/auth/session-token`: a single-use token bound to a snapshot of the persona and its
-//! tools as they are now.
+//! Session tokens: single-use, each bound to a snapshot of the persona and its tools as they
+//! were when it was issued.
 
-use axum::extract::State;
-use axum::Json;
 use chrono::{Duration, Utc};
-use hookline_core::http::problem::responses::{
-    BadRequest, Invalid, TooLarge, Unauthorized, Unavailable,
-};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use hookline_core::http::{ApiError, Caller, CoreState, JsonBody};
+use hookline_core::credential;
+use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
+use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::sessions::{self as repo, NewToken};
 use hookline_core::repo::{llms, personas, tools};
 use hookline_core::sealed_tool::SealedTool;
@@ -21,21 +18,20 @@ use hookline_schema::fields::Fields;
 use hookline_schema::persona::read_persona;
 use hookline_schema::{ToolDefinition, Violations};
 
-use hookline_core::http::session_auth::{generate, hash, SESSION_TOKEN_PREFIX};
-
-use crate::requests::SessionTokenRequest;
 use crate::views::SessionTokenView;
 
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 3600;
 pub const MAX_LIFETIME_SECONDS: i64 = 86_400;
 
-/// What the body asks for, checked; stored tools are looked up afterwards.
-struct TokenRequest {
+/// What a token is asked for, checked; stored tools are looked up when it is issued.
+#[derive(Debug)]
+pub struct TokenRequest {
     client_label: Option<String>,
     lifetime: i64,
     persona: PersonaRequest,
 }
 
+#[derive(Debug)]
 enum PersonaRequest {
     Stored(Uuid),
     Ephemeral {
@@ -45,39 +41,43 @@ enum PersonaRequest {
     },
 }
 
-fn parse_request(body: &Value, settings: &Settings) -> Result<TokenRequest, Violations> {
-    let mut v = Violations::new();
-    let Some(map) = body.as_object() else {
-        v.wrong_type("", "a JSON object");
-        return Err(v);
-    };
-    let mut f = Fields::new(map, "", &mut v);
-    let client_label = f.string("clientLabel").map(str::to_owned);
-    let lifetime = f
-        .integer_in("expiresInSeconds", 1..=MAX_LIFETIME_SECONDS)
-        .unwrap_or(DEFAULT_LIFETIME_SECONDS);
-    let config = f.required("personaConfig").cloned();
-    f.finish("a session token request");
-    let persona = match config {
-        Some(Value::Object(config)) => parse_persona_config(&config, settings, &mut v),
-        Some(_) => {
-            v.wrong_type("personaConfig", "an object");
-            None
+impl TokenRequest {
+    /// Reads a `POST /v1/auth/session-token` body, reporting every problem by its field path
+    /// (inline tools as `personaConfig.tools[i].field`).
+    pub fn parse(body: &Value, settings: &Settings) -> Result<Self, Violations> {
+        let mut v = Violations::new();
+        let Some(map) = body.as_object() else {
+            v.wrong_type("", "a JSON object");
+            return Err(v);
+        };
+        let mut f = Fields::new(map, "", &mut v);
+        let client_label = f.string("clientLabel").map(str::to_owned);
+        let lifetime = f
+            .integer_in("expiresInSeconds", 1..=MAX_LIFETIME_SECONDS)
+            .unwrap_or(DEFAULT_LIFETIME_SECONDS);
+        let config = f.required("personaConfig").cloned();
+        f.finish("a session token request");
+        let persona = match config {
+            Some(Value::Object(config)) => parse_persona_config(&config, settings, &mut v),
+            Some(_) => {
+                v.wrong_type("personaConfig", "an object");
+                None
+            }
+            None => None,
+        };
+        if let Some(label) = &client_label {
+            if label.chars().count() > 256 {
+                v.rule("clientLabel", "must be at most 256 characters");
+            }
         }
-        None => None,
-    };
-    if let Some(label) = &client_label {
-        if label.chars().count() > 256 {
-            v.rule("clientLabel", "must be at most 256 characters");
+        match persona {
+            Some(persona) if v.is_empty() => Ok(TokenRequest {
+                client_label,
+                lifetime,
+                persona,
+            }),
+            _ => Err(v),
         }
-    }
-    match persona {
-        Some(persona) if v.is_empty() => Ok(TokenRequest {
-            client_label,
-            lifetime,
-            persona,
-        }),
-        _ => Err(v),
     }
 }
 
@@ -126,12 +126,7 @@ fn parse_persona_config(
     }
     let persona = PersonaSnapshot {
         name: (!fields.name.is_empty()).then_some(fields.name),
-        description: fields.description,
-        system_prompt: fields.system_prompt,
-        llm_id: fields.llm_id,
-        language_code: fields.language_code,
-        avatar_id: fields.avatar_id,
-        voice_id: fields.voice_id,
+        details: fields.details,
     };
     Some(PersonaRequest::Ephemeral {
         persona,
@@ -186,13 +181,8 @@ async fn snapshot(
             SessionConfig {
                 persona_id: Some(id),
                 persona: PersonaSnapshot {
+                    details: persona.details(),
                     name: Some(persona.name),
-                    description: persona.description,
-                    system_prompt: persona.system_prompt,
-                    llm_id: persona.llm_id,
-                    language_code: persona.language_code,
-                    avatar_id: persona.avatar_id,
-                    voice_id: persona.voice_id,
                 },
                 tools: snapshot_stored(conn, org_id, &ids, "personaConfig.toolIds").await?,
             }
@@ -204,7 +194,7 @@ async fn snapshot(
         } => {
             let mut tools =
                 snapshot_stored(conn, org_id, &tool_ids, "personaConfig.toolIds").await?;
-            if let Some(llm_id) = &persona.llm_id {
+            if let Some(llm_id) = &persona.details.llm_id {
                 llms::check_id(&mut *conn, org_id, llm_id, "personaConfig.llmId")
                     .await?
                     .map_err(ApiError::invalid)?;
@@ -233,41 +223,27 @@ async fn snapshot(
     Ok(config)
 }
 
-#[utoipa::path(
-    post, path = "/v1/auth/session-token", tag = "sessions",
-    summary = "Issue a single-use session token for a stored or ephemeral persona",
-    operation_id = "issueSessionToken",
-    security(("apiKey" = [])),
-    request_body = SessionTokenRequest,
-    responses(
-        (status = 200, body = SessionTokenView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, description = "Two tools with one name", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
-    )
-)]
-pub async fn issue(
-    State(state): State<CoreState>,
-    caller: Caller,
-    body: JsonBody,
-) -> Result<Json<SessionTokenView>, ApiError> {
-    let request = parse_request(&body.0, &state.settings).map_err(ApiError::invalid)?;
+/// Issues a single-use session token for `request`, bound to a snapshot of the persona and its
+/// tools as they are now (later edits to stored tools do not reach it). Only the token's hash is
+/// stored; the token itself is in the answer alone.
+pub async fn issue_token(
+    state: &CoreState,
+    org_id: Uuid,
+    request: TokenRequest,
+) -> Result<SessionTokenView, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let persona_id = match request.persona {
         PersonaRequest::Stored(id) => Some(id),
         PersonaRequest::Ephemeral { .. } => None,
     };
-    let config = snapshot(&mut conn, &state.settings, caller.org_id, request.persona).await?;
-    let token = generate(SESSION_TOKEN_PREFIX);
+    let config = snapshot(&mut conn, &state.settings, org_id, request.persona).await?;
+    let token = credential::generate(SESSION_TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::seconds(request.lifetime);
     repo::insert_token(
         &mut *conn,
         &NewToken {
-            token_hash: &hash(&token),
-            org_id: caller.org_id,
+            token_hash: &credential::hash(&token),
+            org_id,
             persona_id,
             client_label: request.client_label.as_deref(),
             config: &config,
@@ -276,8 +252,8 @@ pub async fn issue(
     )
     .await?;
     tracing::info!(tools = config.tools.len(), "session token issued");
-    Ok(Json(SessionTokenView {
+    Ok(SessionTokenView {
         session_token: token,
         expires_at,
-    }))
+    })
 }

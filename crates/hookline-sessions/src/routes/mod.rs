@@ -1,0 +1,69 @@
+//! The sessions service's HTTP face: each handler reads its input, calls [`crate::service`] and
+//! answers the view; the event stream (Server-Sent Events) lives here whole, being HTTP through
+//! and through. The `#[utoipa::path]` blocks are this service's part of the OpenAPI document.
+
+pub mod events;
+mod sessions;
+mod tokens;
+
+use axum::routing::{get, post};
+use axum::Router;
+use hookline_core::http::cors::browser_cors;
+use hookline_core::http::CoreState;
+use utoipa::OpenApi;
+
+use crate::{requests, views};
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools,
+        events::stream,
+    ),
+    components(schemas(
+        views::SessionView, views::StartedSessionView, views::SessionTokenView,
+        views::SessionToolsView, hookline_core::snapshot::PublicToolView,
+        hookline_core::repo::sessions::SessionStatus, hookline_schema::ExportFormat,
+        requests::SessionTokenRequest, requests::PersonaConfig, requests::StoredPersonaConfig,
+        requests::EphemeralPersonaConfig,
+    )),
+    tags((name = "sessions", description = "Session tokens and sessions"))
+)]
+pub struct SessionsApi;
+
+/// A preflight from an origin that is not allowed ends here, with no CORS headers.
+pub async fn preflight() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
+}
+
+/// The sessions service's routes. Those a browser calls answer CORS for the configured origins.
+pub fn router(state: CoreState) -> Router {
+    // OPTIONS is routed so that preflights reach the CORS layer instead of a 405.
+    let browser = Router::new()
+        .route("/v1/sessions/{id}", get(sessions::read).options(preflight))
+        .route(
+            "/v1/sessions/{id}/end",
+            post(sessions::end).options(preflight),
+        )
+        .route(
+            "/v1/sessions/{id}/tools",
+            get(sessions::tools).options(preflight),
+        )
+        .layer(browser_cors(&state.settings));
+    let events = Router::new()
+        .route(
+            "/v1/sessions/{id}/events",
+            get(events::stream).options(preflight),
+        )
+        .layer(browser_cors(&state.settings))
+        .with_state(events::EventsState {
+            streams: events::OpenStreams::new(&state.settings.limits),
+            core: state.clone(),
+        });
+    Router::new()
+        .route("/v1/auth/session-token", post(tokens::issue))
+        .route("/v1/engine/session", post(sessions::start))
+        .merge(browser)
+        .with_state(state)
+        .merge(events)
+}

@@ -1,0 +1,80 @@
+//! Sessions: started once from a session token, read and ended by the organization or by the
+//! session's own client secret, and their tools in each LLM API's format.
+
+use hookline_core::credential;
+use hookline_core::http::session_auth::{SessionCredential, CLIENT_SECRET_PREFIX};
+use hookline_core::http::{ApiError, CoreState};
+use hookline_core::ids::SessionId;
+use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
+use hookline_core::session_end;
+use hookline_schema::{export, ExportFormat};
+
+use crate::views::{SessionToolsView, SessionView, StartedSessionView};
+
+/// Starts a session with a session token, consuming it in the same transaction (a second use,
+/// like an unknown or expired token, is a 401 saying which). The answer holds the session's
+/// client secret, which exists nowhere else.
+pub async fn start(state: &CoreState, session_token: &str) -> Result<StartedSessionView, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let consumed = match repo::consume_token(&mut tx, &credential::hash(session_token)).await? {
+        Ok(consumed) => consumed,
+        Err(refusal) => {
+            let why = match refusal {
+                TokenRefusal::Unknown => "the session token is unknown",
+                TokenRefusal::AlreadyUsed => "the session token has been used already",
+                TokenRefusal::Expired => "the session token has expired",
+            };
+            return Err(ApiError::unauthorized(why));
+        }
+    };
+    let client_secret = credential::generate(CLIENT_SECRET_PREFIX);
+    let session = repo::insert(
+        &mut *tx,
+        &NewSession {
+            org_id: consumed.org_id,
+            persona_id: consumed.persona_id,
+            client_label: consumed.client_label.as_deref(),
+            client_secret_hash: &credential::hash(&client_secret),
+            config: &consumed.config,
+            lifetime_seconds: consumed.lifetime_seconds,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(session_id = %session.id, "session started");
+    Ok(StartedSessionView::new(&session, client_secret))
+}
+
+/// The session `id`, if `credential` may see it: an API key sees its organization's sessions, a
+/// client secret its own session alone. Any other is a 404, as if there were no such session.
+pub async fn find(
+    state: &CoreState,
+    credential: &SessionCredential,
+    id: SessionId,
+) -> Result<Session, ApiError> {
+    credential.session(state, id.0).await
+}
+
+/// Ends `session` (idempotent): no call starts in it any more, and its event stream gets one
+/// `sessionEnded`. Returns it as it is now.
+pub async fn end(state: &CoreState, session: &Session) -> Result<SessionView, ApiError> {
+    let ended = session_end::end(&state.pool, session.org_id, session.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    if session.ended_at.is_none() {
+        tracing::info!(session_id = %session.id, "session ended");
+    }
+    Ok(SessionView::from(&ended))
+}
+
+/// The session's tools as `format`'s LLM API declares them (path, query and body parameters
+/// merged into one schema).
+pub fn tools(session: &Session, format: ExportFormat) -> SessionToolsView {
+    let tools = session
+        .config
+        .tools
+        .iter()
+        .map(|t| export(&t.tool.definition, format))
+        .collect();
+    SessionToolsView { format, tools }
+}
