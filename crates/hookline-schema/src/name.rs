@@ -1,8 +1,17 @@
 //! Tool names: what the LLM calls a tool by.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 pub const MAX_NAME_CHARS: usize = 64;
+
+/// The first name that appears twice among one persona's tools, if any: the LLM calls a tool
+/// by its name, so two with one name could not be told apart.
+pub fn repeated_name<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = HashSet::new();
+    names.into_iter().find(|name| !seen.insert(*name))
+}
 
 /// A tool name that is 1–64 characters of snake_case (`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`).
 #[derive(
@@ -65,6 +74,12 @@ impl std::fmt::Display for ToolName {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_first_repeated_name_is_found() {
+        assert_eq!(repeated_name(["a", "b", "a", "b"]), Some("a"));
+        assert_eq!(repeated_name(["a", "b"]), None);
+    }
 
     #[test]
     fn accepts_and_refuses() {

@@ -2,13 +2,12 @@
 //! an update may send a header back as its masked preview to keep the stored value, unless the
 //! URL moves to another origin.
 
-use std::collections::HashSet;
-
 use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::ToolId;
 use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::secrets::SecretBox;
+use hookline_schema::name::repeated_name;
 use hookline_schema::{mask_header_value, ToolDefinition, Violations};
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
@@ -191,14 +190,10 @@ pub(crate) async fn existing(
     let found = tools::get_all(&mut *db, org_id, ids, field)
         .await?
         .map_err(ApiError::invalid)?;
-    let mut names = HashSet::new();
-    for tool in &found {
-        if !names.insert(tool.tool.definition.name()) {
-            return Err(ApiError::conflict(format!(
-                "two tools named {:?} cannot be on one persona",
-                tool.tool.definition.name()
-            )));
-        }
+    if let Some(name) = repeated_name(found.iter().map(|t| t.tool.definition.name())) {
+        return Err(ApiError::conflict(format!(
+            "two tools named {name:?} cannot be on one persona"
+        )));
     }
     Ok(found)
 }

@@ -15,6 +15,7 @@ use hookline_core::sealed_tool::SealedTool;
 use hookline_core::snapshot::{PersonaSnapshot, SessionConfig, SnapshotTool};
 use hookline_core::Settings;
 use hookline_schema::fields::Fields;
+use hookline_schema::name::repeated_name;
 use hookline_schema::persona::read_persona;
 use hookline_schema::{ToolDefinition, Violations};
 
@@ -211,14 +212,10 @@ async fn snapshot(
             }
         }
     };
-    let mut names = std::collections::HashSet::new();
-    for tool in &config.tools {
-        let name = tool.tool.definition.name();
-        if !names.insert(name) {
-            return Err(ApiError::conflict(format!(
-                "two tools named {name:?}: a persona's tool names must be unique"
-            )));
-        }
+    if let Some(name) = repeated_name(config.tools.iter().map(|t| t.tool.definition.name())) {
+        return Err(ApiError::conflict(format!(
+            "two tools named {name:?}: a persona's tool names must be unique"
+        )));
     }
     Ok(config)
 }
