@@ -1,5 +1,7 @@
 //! The conversation's events on the session's numbered stream, with the Anam JS SDK's names.
-//! Each is appended in its own transaction and announced after the commit, as the engine does.
+//! A turn writes its own through its [`crate::writer::TurnWriter`]; a user message's are written
+//! with the message ([`crate::runtime::Conversations::accept`]); `turnFailed` is appended here
+//! in a transaction of its own and announced after the commit, as the engine does.
 
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -7,7 +9,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use hookline_core::repo::events::{self, NewEvent};
-use hookline_core::repo::messages::{self, ROLE_TOOL};
 use hookline_core::{EventName, StoreError};
 
 pub const MESSAGE_STREAM_EVENT: EventName = EventName::MessageStreamEvent;
@@ -15,15 +16,14 @@ pub const MESSAGE_HISTORY_UPDATED: EventName = EventName::MessageHistoryUpdated;
 pub const TURN_FAILED: EventName = EventName::TurnFailed;
 
 /// Appends one event and announces it.
-pub async fn emit(
+async fn emit(
     pool: &PgPool,
     session_id: Uuid,
     event: EventName,
     data: Value,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    // A speech delta is not a promise: like the engine's call log, it does not wait for the disk
-    // (a crash may lose the last few milliseconds of a stream, never their order).
+    // Not a promise: like the engine's call log, it does not wait for the disk.
     sqlx::query("SET LOCAL synchronous_commit TO off")
         .execute(&mut *tx)
         .await?;
@@ -64,24 +64,6 @@ pub fn stream_data(s: &Speech) -> Value {
         "turnId": s.turn_id,
         "timestamp": Utc::now(),
     })
-}
-
-/// `messageHistoryUpdated`: the whole text conversation so far (tool exchanges and empty
-/// persona messages, which only carried tool calls, left out).
-pub async fn history_updated(pool: &PgPool, session_id: Uuid) -> Result<(), StoreError> {
-    let all = messages::recent(pool, session_id, i64::MAX).await?;
-    let texts: Vec<Value> = all
-        .iter()
-        .filter(|m| m.role != ROLE_TOOL && !m.content.is_empty())
-        .map(|m| json!({"id": m.id, "role": m.role, "content": m.content, "interrupted": m.interrupted}))
-        .collect();
-    emit(
-        pool,
-        session_id,
-        MESSAGE_HISTORY_UPDATED,
-        json!({"messages": texts, "timestamp": Utc::now()}),
-    )
-    .await
 }
 
 pub async fn turn_failed(

@@ -16,6 +16,7 @@ pub mod provider;
 mod results;
 mod routes;
 pub mod runtime;
+mod writer;
 
 use std::sync::Arc;
 

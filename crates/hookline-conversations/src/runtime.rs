@@ -1,7 +1,12 @@
 //! Turns: a user message in, the persona's answer out. One turn runs at a time per session on
 //! every instance sharing the database (a Postgres advisory lock keyed by the session), and a
 //! newer user message interrupts the running turn wherever it was posted (the event hub's
-//! announcement wakes the turn, which then sees the newer message in the table).
+//! announcement of a posted message wakes the turn, which then sees the newer message in the
+//! table).
+//!
+//! A turn reads the conversation once, when it starts, and keeps it for its later rounds (adding
+//! what it stores); its own writes go through a [`TurnWriter`] so that nothing on the way from
+//! the LLM's stream to a tool call or the next delta waits for a commit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +20,8 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use hookline_core::http::CoreState;
-use hookline_core::hub::Note;
+use hookline_core::hub::{self, Note};
+use hookline_core::repo::events::{self as stored_events, NewEvent};
 use hookline_core::repo::llms::{self, StoredLlm};
 use hookline_core::repo::messages::{
     self, Message, NewMessage, ROLE_PERSONA, ROLE_TOOL, ROLE_USER,
@@ -27,10 +33,11 @@ use hookline_engine::{CallRequest, Engine};
 use hookline_schema::definition::{SystemToolName, ToolDefinition};
 use hookline_schema::{export, ExportFormat, Provider};
 
-use crate::events::{self, Speech, MESSAGE_STREAM_EVENT};
+use crate::events::{self, Speech, MESSAGE_HISTORY_UPDATED, MESSAGE_STREAM_EVENT};
 use crate::llm::{self, LlmFailure, Target};
 use crate::provider::{self, AskedCall, Delta, Msg, RequestParts};
 use crate::results::{self, CallEnd};
+use crate::writer::{self, Row, TurnWriter};
 
 /// Rounds of LLM requests in one turn (each round may run tools).
 pub const MAX_ROUNDS: usize = 8;
@@ -98,12 +105,15 @@ impl Conversations {
         &self.core.pool
     }
 
-    /// Stores the user's message (with its event) and tells turns running here about it.
+    /// Stores the user's message with its two events (`messageStreamEvent`, then
+    /// `messageHistoryUpdated`) in one durable transaction, announces them as a posted message
+    /// (which interrupts a turn running on any instance) and tells turns running here at once.
     pub async fn accept(&self, session_id: Uuid, content: &str) -> Result<Accepted, StoreError> {
         let message_id = Uuid::now_v7();
         let turn_id = Uuid::now_v7();
+        let mut tx = self.pool().begin().await?;
         let stored = messages::insert(
-            self.pool(),
+            &mut *tx,
             &NewMessage {
                 id: message_id,
                 session_id,
@@ -116,7 +126,6 @@ impl Conversations {
             },
         )
         .await?;
-        self.note_latest(session_id, stored.seq);
         let speech = Speech {
             id: message_id,
             role: ROLE_USER,
@@ -125,14 +134,32 @@ impl Conversations {
             interrupted: false,
             turn_id,
         };
-        events::emit(
-            self.pool(),
-            session_id,
-            MESSAGE_STREAM_EVENT,
-            events::stream_data(&speech),
+        let history = writer::history_data(&mut tx, session_id).await?;
+        let notes = stored_events::append_many(
+            &mut tx,
+            &[
+                NewEvent {
+                    session_id,
+                    event: MESSAGE_STREAM_EVENT,
+                    data: events::stream_data(&speech),
+                },
+                NewEvent {
+                    session_id,
+                    event: MESSAGE_HISTORY_UPDATED,
+                    data: history,
+                },
+            ],
         )
         .await?;
-        events::history_updated(self.pool(), session_id).await?;
+        tx.commit().await?;
+        self.note_latest(session_id, stored.seq);
+        // Announced after the durable commit: Postgres serialises the commits of notifying
+        // transactions, which would queue every such commit behind the disk.
+        if let Err(e) = stored_events::notify(self.pool(), &hub::mark_posted(&notes)).await {
+            // Streams still find the events on their next look at the table; a turn running on
+            // another instance misses this interruption.
+            tracing::warn!(error = %e, "could not announce a user message");
+        }
         Ok(Accepted {
             message_id,
             turn_id,
@@ -179,9 +206,12 @@ impl Conversations {
     ) -> TurnReport {
         let session_id = session.id;
         let latest = self.watch_latest(session_id);
+        // Subscribed before the lock is tried: a message posted on another instance once the
+        // lock's look at the table is done still reaches the turn.
+        let notes = self.core.hub.subscribe();
         let report = match TurnLock::acquire(self.pool(), session_id, accepted.seq, latest).await {
             Ok(Some(lock)) => {
-                let report = self.turn(&session, llm, &accepted).await;
+                let report = self.turn(&session, llm, &accepted, notes).await;
                 lock.release().await;
                 report
             }
@@ -203,15 +233,36 @@ impl Conversations {
         report
     }
 
-    async fn turn(&self, session: &Session, llm: StoredLlm, accepted: &Accepted) -> TurnReport {
-        match messages::latest_user_seq(self.pool(), session.id).await {
-            // Overtaken while waiting: the newer message's turn answers.
-            Ok(latest) if latest > accepted.seq => return overtaken(),
+    async fn turn(
+        &self,
+        session: &Session,
+        llm: StoredLlm,
+        accepted: &Accepted,
+        notes: broadcast::Receiver<Note>,
+    ) -> TurnReport {
+        // Watched before the conversation is read: a newer message stored after the read is
+        // noticed by the watch, one stored before it is in what is read.
+        let watch = Interrupts {
+            pool: self.core.pool.clone(),
+            session_id: session.id,
+            mine: accepted.seq,
+            uninterruptible: false,
+            latest: self.watch_latest(session.id),
+            notes,
+        };
+        let history = match messages::recent(&self.fast, session.id, HISTORY_WINDOW).await {
+            Ok(history) => history,
             Err(e) => {
                 tracing::error!(error = %e, "could not read the conversation");
                 return internal_failure();
             }
-            Ok(_) => {}
+        };
+        // Overtaken while waiting for the lock: the newer message's turn answers.
+        if history
+            .iter()
+            .any(|m| m.role == ROLE_USER && m.seq > accepted.seq)
+        {
+            return overtaken();
         }
         let api_key = match llm.open_key(&self.core.settings.secrets) {
             Ok(key) => key,
@@ -225,18 +276,13 @@ impl Conversations {
             session,
             target: Target { llm, api_key },
             accepted,
+            history,
+            writer: TurnWriter::start(self.fast.clone(), session.id),
             reply_id: Uuid::now_v7(),
             reply_text: String::new(),
             report: TurnReport::default(),
             end_call: false,
-            watch: Interrupts {
-                pool: self.core.pool.clone(),
-                session_id: session.id,
-                mine: accepted.seq,
-                uninterruptible: false,
-                latest: self.watch_latest(session.id),
-                notes: self.core.hub.subscribe(),
-            },
+            watch,
         };
         turn.run().await;
         turn.report
@@ -266,6 +312,11 @@ struct Turn<'a> {
     session: &'a Session,
     target: Target,
     accepted: &'a Accepted,
+    /// The conversation as the LLM is shown it: read when the turn starts, then extended with
+    /// what each round stores (its last [`HISTORY_WINDOW`] messages).
+    history: Vec<Message>,
+    /// The turn's writes, in order, committed off the turn's path.
+    writer: TurnWriter,
     /// The persona's reply: every text delta of the turn carries this id.
     reply_id: Uuid,
     reply_text: String,
@@ -295,10 +346,6 @@ enum RoundEnd {
 }
 
 impl Turn<'_> {
-    fn pool(&self) -> &PgPool {
-        &self.runtime.fast
-    }
-
     async fn run(&mut self) {
         for _ in 0..MAX_ROUNDS {
             match self.round().await {
@@ -322,9 +369,6 @@ impl Turn<'_> {
     /// One LLM request and the tools it asked for. `Ok(true)` when tools ran (ask again),
     /// `Ok(false)` when the LLM answered without tools.
     async fn round(&mut self) -> Result<bool, RoundEnd> {
-        let history = messages::recent(self.pool(), self.session.id, HISTORY_WINDOW)
-            .await
-            .map_err(store_failure)?;
         let provider = self.target.llm.provider();
         let config = &self.session.config.0;
         let format = match provider {
@@ -336,7 +380,7 @@ impl Turn<'_> {
             .iter()
             .map(|t| export(&t.tool.definition, format))
             .collect();
-        let msgs = to_msgs(&history);
+        let msgs = to_msgs(&self.history);
         let body = provider::body(
             provider,
             &RequestParts {
@@ -376,11 +420,11 @@ impl Turn<'_> {
                 asked.push(call);
             }
             if placed.is_none() && matches!(next, Some(Ok(Delta::Text(_) | Delta::Call(_)))) {
-                placed = Some(self.place_persona().await.map_err(store_failure)?);
+                placed = Some(self.place_persona());
             }
             match next {
                 Some(Ok(Delta::Text(t))) => {
-                    self.speak(&t, false, false).await;
+                    self.speak(&t, false, false);
                     text.push_str(&t);
                 }
                 Some(Ok(Delta::Call(_))) => {}
@@ -390,10 +434,10 @@ impl Turn<'_> {
         };
         drop(stream);
         let interrupted = matches!(end, RoundEnd::Interrupted);
-        // The persona's part of the round is stored before any tool result (history order).
-        let stored = self.store_persona(placed, &text, &asked, interrupted).await;
+        // The persona's part of the round is handed to the writer before any tool result
+        // (history order).
+        self.store_persona(placed, &text, &asked, interrupted);
         let _ = stored_tx.send(true);
-        stored.map_err(store_failure)?;
         // Calls already sent are never cancelled: their results are awaited and recorded
         // even when the turn was interrupted, so the next request sees them.
         for handle in running {
@@ -403,9 +447,14 @@ impl Turn<'_> {
                         "id": end.id, "toolCallId": call.id, "toolName": call.name,
                         "status": end.status,
                     }));
+                    let content = end.for_llm.to_string();
+                    self.remember(ROLE_TOOL, Uuid::now_v7(), content, None, Some(call.id));
                 }
                 Err(e) => tracing::error!(error = %e, "a conversation's tool call task failed"),
             }
+        }
+        if self.writer.failed() {
+            return Err(store_failure());
         }
         match end {
             RoundEnd::Done if asked.is_empty() => Ok(false),
@@ -437,7 +486,7 @@ impl Turn<'_> {
             _ => {}
         }
         let engine = self.runtime.engine.clone();
-        let pool = self.pool().clone();
+        let writer = self.writer.clone();
         let (org_id, session_id, turn_id) =
             (self.session.org_id, self.session.id, self.accepted.turn_id);
         tokio::spawn(async move {
@@ -455,30 +504,23 @@ impl Turn<'_> {
                 Ok(_) => results::unparsable("not an object"),
                 Err(e) => results::unparsable(&e.to_string()),
             };
+            // After the round's persona message, which asked for the call.
             let _ = persona_stored.wait_for(|stored| *stored).await;
-            let content = end.for_llm.to_string();
-            let stored = messages::insert(
-                &pool,
-                &NewMessage {
-                    id: Uuid::now_v7(),
-                    session_id,
-                    turn_id,
-                    role: ROLE_TOOL,
-                    content: &content,
-                    tool_calls: None,
-                    tool_call_id: Some(&call.id),
-                    interrupted: false,
-                },
-            )
-            .await;
-            if let Err(e) = stored {
-                tracing::error!(error = %e, "a tool result could not be stored in the conversation");
-            }
+            writer.insert(Row {
+                id: Uuid::now_v7(),
+                session_id,
+                turn_id,
+                role: ROLE_TOOL,
+                content: end.for_llm.to_string(),
+                tool_calls: None,
+                tool_call_id: Some(call.id.clone()),
+                interrupted: false,
+            });
             (call, end)
         })
     }
 
-    async fn speak(&mut self, content: &str, end_of_speech: bool, interrupted: bool) {
+    fn speak(&mut self, content: &str, end_of_speech: bool, interrupted: bool) {
         let speech = Speech {
             id: self.reply_id,
             role: ROLE_PERSONA,
@@ -487,50 +529,43 @@ impl Turn<'_> {
             interrupted,
             turn_id: self.accepted.turn_id,
         };
-        if let Err(e) = events::emit(
-            self.pool(),
-            self.session.id,
-            MESSAGE_STREAM_EVENT,
-            events::stream_data(&speech),
-        )
-        .await
-        {
-            tracing::warn!(error = %e, "a reply delta could not be stored");
-        }
+        self.writer
+            .event(MESSAGE_STREAM_EVENT, events::stream_data(&speech));
         self.reply_text.push_str(content);
     }
 
+    fn row(&self, role: &'static str, id: Uuid, content: String) -> Row {
+        Row {
+            id,
+            session_id: self.session.id,
+            turn_id: self.accepted.turn_id,
+            role,
+            content,
+            tool_calls: None,
+            tool_call_id: None,
+            interrupted: false,
+        }
+    }
+
     /// Stores an empty persona message where the reply begins; returns its id.
-    async fn place_persona(&self) -> Result<Uuid, StoreError> {
+    fn place_persona(&self) -> Uuid {
         let id = Uuid::now_v7();
-        messages::insert(
-            self.pool(),
-            &NewMessage {
-                id,
-                session_id: self.session.id,
-                turn_id: self.accepted.turn_id,
-                role: ROLE_PERSONA,
-                content: "",
-                tool_calls: None,
-                tool_call_id: None,
-                interrupted: false,
-            },
-        )
-        .await?;
-        Ok(id)
+        self.writer
+            .insert(self.row(ROLE_PERSONA, id, String::new()));
+        id
     }
 
     /// Completes the persona's part of a round: its text and the calls it asked for. The
     /// message of the round that answers (no calls) takes the reply's id.
-    async fn store_persona(
+    fn store_persona(
         &mut self,
         placed: Option<Uuid>,
         text: &str,
         asked: &[AskedCall],
         interrupted: bool,
-    ) -> Result<(), StoreError> {
+    ) {
         let Some(placed) = placed else {
-            return Ok(());
+            return;
         };
         let calls = (!asked.is_empty()).then(|| {
             json!(asked
@@ -543,39 +578,59 @@ impl Turn<'_> {
         } else {
             placed
         };
-        messages::complete(
-            self.pool(),
-            placed,
-            &NewMessage {
-                id,
-                session_id: self.session.id,
-                turn_id: self.accepted.turn_id,
-                role: ROLE_PERSONA,
-                content: text,
-                tool_calls: calls.as_ref(),
-                tool_call_id: None,
-                interrupted,
-            },
-        )
-        .await
+        let row = Row {
+            tool_calls: calls.clone(),
+            interrupted,
+            ..self.row(ROLE_PERSONA, id, text.to_owned())
+        };
+        self.writer.complete(placed, row);
+        self.remember(ROLE_PERSONA, id, text.to_owned(), calls, None);
+    }
+
+    /// Adds a stored message to the conversation the next round shows the LLM.
+    fn remember(
+        &mut self,
+        role: &'static str,
+        id: Uuid,
+        content: String,
+        tool_calls: Option<Value>,
+        tool_call_id: Option<String>,
+    ) {
+        self.history.push(Message {
+            seq: 0,
+            id,
+            session_id: self.session.id,
+            turn_id: self.accepted.turn_id,
+            role: role.to_owned(),
+            content,
+            tool_calls: tool_calls.map(sqlx::types::Json),
+            tool_call_id,
+            interrupted: false,
+            created_at: chrono::Utc::now(),
+        });
+        let over = self.history.len().saturating_sub(HISTORY_WINDOW as usize);
+        self.history.drain(..over);
     }
 
     /// The reply's last event, the history, and the end of the session after `end_call`.
     async fn finish(&mut self, interrupted: bool) {
         let spoke = !self.reply_text.is_empty();
         if spoke || interrupted || self.report.error.is_none() {
-            self.speak("", !interrupted, interrupted).await;
+            self.speak("", !interrupted, interrupted);
             self.report.reply = Some(Reply {
                 id: self.reply_id,
                 content: self.reply_text.clone(),
                 interrupted,
             });
-            if let Err(e) = events::history_updated(self.pool(), self.session.id).await {
-                tracing::warn!(error = %e, "could not record messageHistoryUpdated");
-            }
+            self.writer.history();
+        }
+        // Everything the turn stored is committed before the session can end, the next turn
+        // start or `?wait=true` answer.
+        if !self.writer.flush().await {
+            tracing::warn!(session_id = %self.session.id, "the turn's last writes could not be stored");
         }
         if self.end_call {
-            match session_end::end(self.pool(), self.session.org_id, self.session.id).await {
+            match session_end::end(&self.runtime.fast, self.session.org_id, self.session.id).await {
                 Ok(_) => self.report.session_ended = true,
                 Err(e) => tracing::error!(error = %e, "could not end the session after end_call"),
             }
@@ -602,8 +657,11 @@ impl Interrupts {
                     }
                 }
                 note = self.notes.recv() => {
+                    // Only a posted message can interrupt: the session's other events (this
+                        // turn's own speech among them) need no look at the table.
                     let look = match note {
-                        Ok(Note::Stored(id)) => id == self.session_id,
+                        Ok(Note::Posted(id)) => id == self.session_id,
+                        Ok(Note::Stored(_)) => false,
                         Ok(Note::Reconnected) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                         Err(broadcast::error::RecvError::Closed) => {
                             return std::future::pending().await
@@ -623,8 +681,7 @@ impl Interrupts {
     }
 }
 
-fn store_failure(e: StoreError) -> RoundEnd {
-    tracing::error!(error = %e, "the conversation could not be read or written");
+fn store_failure() -> RoundEnd {
     RoundEnd::Failed(LlmFailure::Unavailable(
         "the conversation could not be stored".into(),
     ))

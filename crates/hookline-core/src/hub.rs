@@ -11,10 +11,24 @@ use uuid::Uuid;
 
 use crate::repo::events::CHANNEL;
 
+/// The mark of an announcement (`<session id>:<seq>:posted`) whose event is a user message.
+const POSTED: &str = "posted";
+
+/// Marks announcements (as [`crate::repo::events::append_many`] returns them) as those of a
+/// posted user message: listeners then also get [`Note::Posted`].
+pub fn mark_posted(notes: &[String]) -> Vec<String> {
+    notes.iter().map(|n| format!("{n}:{POSTED}")).collect()
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Note {
     /// An event was stored for this session.
     Stored(Uuid),
+    /// A user message was posted to this session's conversation (announced as well as
+    /// [`Note::Stored`]): a turn running for the session, here or on another instance, is
+    /// interrupted by it. Announced apart so a turn need not look at the table for each of the
+    /// session's events (its own speech among them).
+    Posted(Uuid),
     /// The listener (re)connected: announcements may have been missed; read the table again.
     Reconnected,
 }
@@ -41,9 +55,14 @@ impl EventHub {
                             loop {
                                 match listener.recv().await {
                                     Ok(n) => {
-                                        let id = n.payload().split(':').next().unwrap_or_default();
+                                        let mut parts = n.payload().split(':');
+                                        let id = parts.next().unwrap_or_default();
+                                        let posted = parts.nth(1) == Some(POSTED);
                                         if let Ok(id) = Uuid::parse_str(id) {
                                             let _ = tx.send(Note::Stored(id));
+                                            if posted {
+                                                let _ = tx.send(Note::Posted(id));
+                                            }
                                         }
                                     }
                                     Err(e) => {
@@ -87,6 +106,8 @@ pub async fn wait_for_session(
             () = &mut deadline => return true,
             note = notes.recv() => match note {
                 Ok(Note::Stored(id)) if id != session_id => continue,
+                // Always announced together with its `Stored`.
+                Ok(Note::Posted(_)) => continue,
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
                 Err(broadcast::error::RecvError::Closed) => return false,
             },

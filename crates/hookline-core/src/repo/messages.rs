@@ -80,6 +80,24 @@ pub async fn recent(
     .await?)
 }
 
+/// The session's text conversation for `messageHistoryUpdated`, oldest first: user and persona
+/// messages with text (tool exchanges and persona messages that only carried calls left out),
+/// as `[{"id", "role", "content", "interrupted"}]`. Postgres builds the array, so only those
+/// four fields travel, whatever the length of the conversation.
+pub async fn text_history(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<Value> {
+    let (texts,): (Json<Value>,) = sqlx::query_as(
+        "SELECT COALESCE(json_agg(json_build_object(
+                    'id', id, 'role', role, 'content', content, 'interrupted', interrupted)
+                  ORDER BY seq), '[]'::json)
+         FROM conversation_messages
+         WHERE session_id = $1 AND role <> 'tool' AND content <> ''",
+    )
+    .bind(session_id)
+    .fetch_one(db)
+    .await?;
+    Ok(texts.0)
+}
+
 /// One page of the session's messages, oldest first, with the total count.
 pub async fn page(
     db: &mut sqlx::PgConnection,

@@ -1,0 +1,201 @@
+//! A turn's writes, in order, off the turn's path. The turn hands over each write (the persona's
+//! message placed at its first word and completed at the end of its round, the tool results,
+//! every speech delta, `messageHistoryUpdated`) and goes on reading the LLM's stream; one task
+//! per turn writes whatever has piled up since its last commit in one transaction, in the order
+//! given. Deltas that arrive together are so written together (one commit instead of one per
+//! delta), and a slow commit never holds back a tool call or the next delta.
+//!
+//! Order is what the contract needs from these writes, and one writer per turn keeps it: a tool
+//! result is handed over after the persona message that asked for it, and events are numbered in
+//! the order handed over. The turn waits for its writer ([`TurnWriter::flush`]) before anything
+//! that must come after its writes: the end of the session after `end_call`, the next turn (the
+//! session's turn lock is released only then) and the `?wait=true` answer.
+//!
+//! Like the call log, these commits do not wait for the disk (the pool has
+//! `synchronous_commit = off`): a crash may lose the last moments of a conversation, never their
+//! order. The NOTIFY goes in the same transaction, which costs no extra round trip; Postgres
+//! serialises the commits of notifying transactions, but these commits do not wait for a flush.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use hookline_core::repo::events::{self, NewEvent};
+use hookline_core::repo::messages::{self, NewMessage};
+use hookline_core::{EventName, StoreError};
+
+use crate::events::MESSAGE_HISTORY_UPDATED;
+
+/// Writes handed over at most per transaction.
+const BATCH: usize = 512;
+
+/// A message to store, owned (it crosses to the writer's task).
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub turn_id: Uuid,
+    pub role: &'static str,
+    pub content: String,
+    pub tool_calls: Option<Value>,
+    pub tool_call_id: Option<String>,
+    pub interrupted: bool,
+}
+
+impl Row {
+    fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            id: self.id,
+            session_id: self.session_id,
+            turn_id: self.turn_id,
+            role: self.role,
+            content: &self.content,
+            tool_calls: self.tool_calls.as_ref(),
+            tool_call_id: self.tool_call_id.as_deref(),
+            interrupted: self.interrupted,
+        }
+    }
+}
+
+enum Op {
+    Insert(Row),
+    /// Completes the message stored under `placed` (it may take a new id).
+    Complete {
+        placed: Uuid,
+        row: Row,
+    },
+    Event(EventName, Value),
+    /// `messageHistoryUpdated`, with the conversation as written so far.
+    History,
+    Flush(oneshot::Sender<bool>),
+}
+
+/// The handle a turn (and its tool-call tasks) writes through. Cloned handles share the order.
+#[derive(Clone)]
+pub struct TurnWriter {
+    tx: mpsc::UnboundedSender<Op>,
+    failed: Arc<AtomicBool>,
+}
+
+impl TurnWriter {
+    /// Starts the writer of one session's turn on `pool`; it stops once every handle is gone.
+    pub fn start(pool: PgPool, session_id: Uuid) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let failed = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run(pool, session_id, rx, failed.clone()));
+        Self { tx, failed }
+    }
+
+    fn send(&self, op: Op) {
+        if self.tx.send(op).is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn insert(&self, row: Row) {
+        self.send(Op::Insert(row));
+    }
+
+    pub fn complete(&self, placed: Uuid, row: Row) {
+        self.send(Op::Complete { placed, row });
+    }
+
+    pub fn event(&self, event: EventName, data: Value) {
+        self.send(Op::Event(event, data));
+    }
+
+    pub fn history(&self) {
+        self.send(Op::History);
+    }
+
+    /// True once a write has failed (the turn then ends: its conversation could not be stored).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Waits until everything handed over so far is committed; false if any write failed.
+    pub async fn flush(&self) -> bool {
+        let (done, written) = oneshot::channel();
+        self.send(Op::Flush(done));
+        written.await.unwrap_or(false) && !self.failed()
+    }
+}
+
+async fn run(
+    pool: PgPool,
+    session_id: Uuid,
+    mut rx: mpsc::UnboundedReceiver<Op>,
+    failed: Arc<AtomicBool>,
+) {
+    let mut ops = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut ops, BATCH).await > 0 {
+        let mut flushes = Vec::new();
+        let mut work = Vec::with_capacity(ops.len());
+        for op in ops.drain(..) {
+            match op {
+                Op::Flush(done) => flushes.push(done),
+                other => work.push(other),
+            }
+        }
+        // After a failure nothing more is written: a later write could land out of order.
+        if !work.is_empty() && !failed.load(Ordering::Relaxed) {
+            if let Err(e) = write(&pool, session_id, work).await {
+                tracing::error!(error = %e, %session_id, "a turn's writes could not be stored");
+                failed.store(true, Ordering::Relaxed);
+            }
+        }
+        let ok = !failed.load(Ordering::Relaxed);
+        for done in flushes {
+            let _ = done.send(ok);
+        }
+    }
+}
+
+/// One transaction: the messages in order, the events numbered in order, and their NOTIFY.
+async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let mut new_events = Vec::new();
+    for op in work {
+        match op {
+            Op::Insert(row) => {
+                messages::insert(&mut *tx, &row.as_new()).await?;
+            }
+            Op::Complete { placed, row } => {
+                messages::complete(&mut *tx, placed, &row.as_new()).await?;
+            }
+            Op::Event(event, data) => new_events.push(NewEvent {
+                session_id,
+                event,
+                data,
+            }),
+            Op::History => {
+                let data = history_data(&mut tx, session_id).await?;
+                new_events.push(NewEvent {
+                    session_id,
+                    event: MESSAGE_HISTORY_UPDATED,
+                    data,
+                });
+            }
+            Op::Flush(_) => unreachable!("flushes are answered by the loop"),
+        }
+    }
+    let notes = events::append_many(&mut tx, &new_events).await?;
+    events::notify(&mut *tx, &notes).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `messageHistoryUpdated`'s data: the text conversation as this transaction sees it, built by
+/// Postgres (only the four fields travel, not the whole rows).
+pub async fn history_data(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    session_id: Uuid,
+) -> Result<Value, StoreError> {
+    let texts = messages::text_history(&mut **tx, session_id).await?;
+    Ok(json!({"messages": texts, "timestamp": Utc::now()}))
+}
