@@ -1,6 +1,10 @@
 //! The load generator: `c` connections, each sending its next request as soon as the last one
-//! answered, for a fixed time after a short warm-up.
+//! answered (closed loop, for the most a scenario can do), or at a fixed offered rate (each
+//! connection on its own schedule, latency counted from when the request was due, so a late
+//! answer also delays the requests behind it in the count), for a fixed time after a short
+//! warm-up. CPU of the server, its Postgres backends and nginx is sampled around the window.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,10 +42,25 @@ impl Scenario {
 pub struct Measured {
     pub scenario: Scenario,
     pub concurrency: usize,
+    /// The offered rate of a paced run; `None` for a closed loop.
+    pub offered: Option<f64>,
     pub rate: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub errors: usize,
+    /// CPU per operation (µs) over the measured window.
+    pub cpu: crate::cpu::Used,
+    /// Fire-and-forget calls delivered at the target per second during the window.
+    pub delivered_rate: f64,
+}
+
+/// How requests are sent.
+#[derive(Debug, Clone, Copy)]
+pub enum Pace {
+    /// Each connection sends its next request as soon as the last one answered.
+    Closed,
+    /// This many requests per second over all connections, each connection on its own schedule.
+    Rate(f64),
 }
 
 const WARM_UP: Duration = Duration::from_millis(500);
@@ -51,6 +70,7 @@ pub async fn measure(
     scenario: Scenario,
     concurrency: usize,
     duration: Duration,
+    pace: Pace,
 ) -> Measured {
     let client = reqwest::Client::builder()
         .no_proxy()
@@ -59,15 +79,41 @@ pub async fn measure(
         .build()
         .expect("a client");
     let env = Arc::new(env.clone());
-    let start = Instant::now() + WARM_UP;
+    let begun = Instant::now();
+    let start = begun + WARM_UP;
     let end = start + duration;
+    // The time between two requests of one connection, when paced.
+    let interval = match pace {
+        Pace::Closed => None,
+        Pace::Rate(rate) => Some(Duration::from_secs_f64(
+            concurrency as f64 / rate.max(0.001),
+        )),
+    };
+    let sampler = {
+        let env = env.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(start.into()).await;
+            let (before, delivered) = (env.probe.sample(), env.delivered.load(Ordering::Relaxed));
+            tokio::time::sleep_until(end.into()).await;
+            let used = before.until(&env.probe.sample());
+            (used, env.delivered.load(Ordering::Relaxed) - delivered)
+        })
+    };
     let workers = (0..concurrency).map(|worker| {
         let (client, env) = (client.clone(), env.clone());
         tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
+            // Connections start their schedules spread over one interval.
+            let mut due = interval.map(|i| begun + i.mul_f64(worker as f64 / concurrency as f64));
             loop {
-                let sent = Instant::now();
+                let sent = match due {
+                    Some(at) => {
+                        tokio::time::sleep_until(at.into()).await;
+                        at
+                    }
+                    None => Instant::now(),
+                };
                 if sent >= end {
                     break;
                 }
@@ -78,6 +124,7 @@ pub async fn measure(
                         errors += 1;
                     }
                 }
+                due = due.zip(interval).map(|(at, i)| at + i);
             }
             (latencies, errors)
         })
@@ -97,9 +144,16 @@ pub async fn measure(
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
+    let (used, delivered) = sampler.await.unwrap_or_default();
     Measured {
         scenario,
         concurrency,
+        offered: match pace {
+            Pace::Closed => None,
+            Pace::Rate(r) => Some(r),
+        },
+        cpu: used.per_op(all.len()),
+        delivered_rate: delivered as f64 / duration.as_secs_f64(),
         rate: all.len() as f64 / duration.as_secs_f64(),
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
@@ -176,6 +230,9 @@ async fn once(
                     .await,
             )
             .await;
+            if s == StatusCode::ACCEPTED {
+                env.accepted.fetch_add(1, Ordering::Relaxed);
+            }
             s == StatusCode::ACCEPTED
         }
         Scenario::SessionStart => {
@@ -236,5 +293,52 @@ async fn once(
             .await;
             s == StatusCode::OK
         }
+    }
+}
+
+/// How a backlog of fire-and-forget calls drained once the load stopped.
+#[derive(Debug, Clone)]
+pub struct Drain {
+    pub concurrency: usize,
+    /// Delivered per second while the load ran (set by the caller).
+    pub during: f64,
+    /// Accepted and not yet delivered when the load stopped.
+    pub backlog: u64,
+    pub seconds: f64,
+    /// Whether every accepted call arrived within the time allowed.
+    pub complete: bool,
+    /// CPU per delivered call (µs) while draining.
+    pub cpu: crate::cpu::Used,
+}
+
+/// Waits until every accepted fire-and-forget call has reached the target (at most `limit`).
+pub async fn drain(env: &Environment, concurrency: usize, limit: Duration) -> Drain {
+    let began = Instant::now();
+    let before = env.probe.sample();
+    let delivered = env.delivered.load(Ordering::Relaxed);
+    let backlog = env
+        .accepted
+        .load(Ordering::Relaxed)
+        .saturating_sub(delivered);
+    let mut last = began;
+    let mut seen = delivered;
+    loop {
+        let now = env.delivered.load(Ordering::Relaxed);
+        if now != seen {
+            (seen, last) = (now, Instant::now());
+        }
+        if now >= env.accepted.load(Ordering::Relaxed) || began.elapsed() >= limit {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let used = before.until(&env.probe.sample());
+    Drain {
+        concurrency,
+        during: 0.0,
+        backlog,
+        seconds: last.duration_since(began).as_secs_f64(),
+        complete: seen >= env.accepted.load(Ordering::Relaxed),
+        cpu: used.per_op((seen - delivered) as usize),
     }
 }

@@ -1,8 +1,12 @@
 //! `cargo run --release -p hookline-bench`: starts the real `hookline` binary on a fresh database,
 //! a minimal webhook target on loopback and (when installed) nginx as a plain keepalive proxy,
 //! then drives each hot path with 1, 16 and 64 connections and prints throughput, p50/p99
-//! latency and Hookline ÷ direct ratios. All traffic stays on 127.0.0.1.
+//! latency, CPU per operation (Hookline, its Postgres backends, nginx) and Hookline ÷ direct
+//! ratios; then the same at a fixed offered rate of half that throughput, for latency without
+//! queueing. Fire-and-forget runs are followed by the drain of their backlog. All traffic stays
+//! on 127.0.0.1.
 
+mod cpu;
 mod instant_llm;
 mod load;
 mod setup;
@@ -10,13 +14,15 @@ mod setup;
 use std::time::Duration;
 
 use anyhow::Context;
-use load::{Measured, Scenario};
+use load::{Drain, Measured, Pace, Scenario};
 
 struct Options {
     duration: Duration,
     concurrency: Vec<usize>,
     /// Scenario numbers to run (`1`, `1b`, `2`…); all when empty.
     only: Vec<String>,
+    /// Also measure at half the closed loop's throughput.
+    paced: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -24,6 +30,7 @@ fn options() -> anyhow::Result<Options> {
         duration: Duration::from_secs(4),
         concurrency: vec![1, 16, 64],
         only: Vec::new(),
+        paced: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,8 +55,9 @@ fn options() -> anyhow::Result<Options> {
                     .map(str::to_owned)
                     .collect();
             }
+            "--no-paced" => o.paced = false,
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,4,5,6]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,4,5,6] [--no-paced]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -69,6 +77,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(options: Options) -> anyhow::Result<()> {
     let env = setup::Environment::start().await?;
+    eprintln!("machine: {}", env.machine);
     eprintln!(
         "hookline at {}, target at {}, nginx {}",
         env.hookline,
@@ -96,61 +105,115 @@ async fn run(options: Options) -> anyhow::Result<()> {
                 .any(|o| s.label().starts_with(&format!("{o} ")))
     });
     let mut results: Vec<Measured> = Vec::new();
+    let mut drains: Vec<Drain> = Vec::new();
+    // A fire-and-forget backlog is waited out before the next run, so it never loads another.
+    let drain_limit = Duration::from_secs(180);
     for scenario in scenarios {
         for &c in &options.concurrency {
-            let m = load::measure(&env, scenario, c, options.duration).await;
-            eprintln!(
-                "{:<28} c={c:<3} {:>9.0}/s p50 {:>7.2} ms p99 {:>7.2} ms errors {}",
-                scenario.label(),
-                m.rate,
-                m.p50_ms,
-                m.p99_ms,
-                m.errors
-            );
-            if scenario == Scenario::Turn {
-                let gaps = env.gaps.take();
-                let pct = |p: f64| {
-                    gaps.get(((gaps.len() as f64 * p) as usize).min(gaps.len().saturating_sub(1)))
-                        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-                };
+            let m = load::measure(&env, scenario, c, options.duration, Pace::Closed).await;
+            report(&m);
+            if scenario == Scenario::FireAndForget {
+                let mut d = load::drain(&env, c, drain_limit).await;
+                d.during = m.delivered_rate;
                 eprintln!(
-                    "{:<28} c={c:<3} tool call complete in the LLM stream -> webhook request: p50 {:.3} ms p99 {:.3} ms ({} calls)",
+                    "{:<28} c={c:<3} backlog {} drained in {:.2} s{}",
                     "",
-                    pct(0.50),
-                    pct(0.99),
-                    gaps.len()
+                    d.backlog,
+                    d.seconds,
+                    if d.complete { "" } else { " (NOT complete)" }
                 );
+                drains.push(d);
             }
+            if scenario == Scenario::Turn {
+                report_gaps(&env, c);
+            }
+            let half = m.rate / 2.0;
             results.push(m);
+            if options.paced && half > 0.0 {
+                let p = load::measure(&env, scenario, c, options.duration, Pace::Rate(half)).await;
+                report(&p);
+                if scenario == Scenario::Turn {
+                    report_gaps(&env, c);
+                }
+                if scenario == Scenario::FireAndForget {
+                    load::drain(&env, c, drain_limit).await;
+                }
+                results.push(p);
+            }
         }
     }
     let rss = env.hookline_peak_rss_mib();
+    println!("\nMachine: {}", env.machine);
     print_table(&results, rss);
+    print_drains(&drains);
     env.stop();
     Ok(())
+}
+
+/// Completed tool call in the LLM's stream → webhook request, over the last run.
+fn report_gaps(env: &setup::Environment, c: usize) {
+    let gaps = env.gaps.take();
+    let pct = |p: f64| {
+        gaps.get(((gaps.len() as f64 * p) as usize).min(gaps.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    eprintln!(
+        "{:<28} c={c:<3} tool call complete in the LLM stream -> webhook request: p50 {:.3} ms p99 {:.3} ms ({} calls)",
+        "",
+        pct(0.50),
+        pct(0.99),
+        gaps.len()
+    );
+}
+
+fn report(m: &Measured) {
+    let how = m
+        .offered
+        .map_or("closed".to_owned(), |r| format!("at {r:.0}/s"));
+    eprintln!(
+        "{:<28} c={:<3} {how:<12} {:>9.0}/s p50 {:>7.2} ms p99 {:>7.2} ms errors {} cpu/op: hookline {:.0} µs postgres {:.0} µs nginx {:.0} µs",
+        m.scenario.label(),
+        m.concurrency,
+        m.rate,
+        m.p50_ms,
+        m.p99_ms,
+        m.errors,
+        m.cpu.hookline,
+        m.cpu.postgres,
+        m.cpu.nginx,
+    );
 }
 
 fn print_table(results: &[Measured], rss: Option<f64>) {
     let find = |s: Scenario, c: usize| {
         results
             .iter()
-            .find(|m| m.scenario == s && m.concurrency == c)
+            .find(|m| m.scenario == s && m.concurrency == c && m.offered.is_none())
     };
-    println!("\n| scenario | conns | throughput (/s) | p50 (ms) | p99 (ms) | errors | ÷ direct | ÷ nginx |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("\n| scenario | conns | offered (/s) | throughput (/s) | p50 (ms) | p99 (ms) | errors | Hookline CPU/op (µs) | Postgres CPU/op (µs) | ÷ direct | ÷ nginx |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for m in results {
         let ratio = |base: Option<&Measured>| {
-            base.filter(|b| b.rate > 0.0)
+            base.filter(|b| b.rate > 0.0 && m.offered.is_none())
                 .map_or("".to_owned(), |b| format!("{:.2}", m.rate / b.rate))
         };
+        // nginx's own CPU stands in the Hookline column of its row.
+        let own = if m.scenario == Scenario::Nginx {
+            format!("{:.0} (nginx)", m.cpu.nginx)
+        } else {
+            format!("{:.0}", m.cpu.hookline)
+        };
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {:.0} | {} | {} |",
             m.scenario.label(),
             m.concurrency,
+            m.offered.map_or("max".to_owned(), |r| format!("{r:.0}")),
             m.rate,
             m.p50_ms,
             m.p99_ms,
             m.errors,
+            own,
+            m.cpu.postgres,
             ratio(find(Scenario::Direct, m.concurrency)),
             ratio(find(Scenario::Nginx, m.concurrency)),
         );
@@ -165,5 +228,26 @@ fn print_table(results: &[Measured], rss: Option<f64>) {
     match rss {
         Some(mib) => println!("hookline peak RSS: {mib:.1} MiB"),
         None => println!("hookline peak RSS: unknown (no /proc)"),
+    }
+}
+
+fn print_drains(drains: &[Drain]) {
+    if drains.is_empty() {
+        return;
+    }
+    println!("\n| fire-and-forget backlog | conns | delivered/s during the load | backlog when it stopped | drained in (s) | delivered/s after | Hookline CPU per delivery (µs) | Postgres CPU per delivery (µs) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for d in drains {
+        println!(
+            "| drain{} | {} | {:.0} | {} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            if d.complete { "" } else { " (incomplete)" },
+            d.concurrency,
+            d.during,
+            d.backlog,
+            d.seconds,
+            d.backlog as f64 / d.seconds.max(1e-9),
+            d.cpu.hookline,
+            d.cpu.postgres,
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-const DATABASE: &str = "hookline_bench";
+pub const DATABASE: &str = "hookline_bench";
 /// Sessions made for each kind of call: enough for one per connection.
 pub const SESSIONS: usize = 64;
 
@@ -38,6 +39,13 @@ pub struct Environment {
     pub talk_sessions: Vec<String>,
     /// Completed tool call in the LLM's stream → webhook request, per conversation turn.
     pub gaps: crate::instant_llm::Gaps,
+    /// Fire-and-forget calls accepted (202) and delivered (counted at the target).
+    pub accepted: Arc<AtomicU64>,
+    pub delivered: Arc<AtomicU64>,
+    /// CPU of the server, its Postgres backends and nginx.
+    pub probe: crate::cpu::Probe,
+    /// The machine, as [`crate::cpu::machine`] names it.
+    pub machine: String,
     server: Arc<Mutex<Child>>,
 }
 
@@ -47,14 +55,26 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// The release `hookline` binary beside this one, built first if it is not there.
+/// The `hookline` binary to measure: `HOOKLINE_BENCH_BINARY` if set (e.g. a copy of an older
+/// build, to compare), else the release binary beside this one, built first only if it is
+/// missing or older than a source file of the workspace.
 fn hookline_binary() -> anyhow::Result<PathBuf> {
+    if let Some(given) = std::env::var_os("HOOKLINE_BENCH_BINARY") {
+        return Ok(PathBuf::from(given));
+    }
     let here = std::env::current_exe()?;
     let path = here.with_file_name("hookline");
-    if !path.exists() {
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let stale = match built {
+        None => true,
+        Some(at) => newer_source(&workspace, at),
+    };
+    if stale {
         eprintln!("building the hookline binary (release)...");
         let status = Command::new(env!("CARGO"))
             .args(["build", "--release", "--bin", "hookline"])
+            .current_dir(&workspace)
             .status()?;
         if !status.success() {
             bail!("cargo build --release --bin hookline failed");
@@ -63,11 +83,47 @@ fn hookline_binary() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-async fn start_target() -> anyhow::Result<SocketAddr> {
-    let app = Router::new().route(
-        "/hook",
-        post(|| async { Json(json!({"status": "shipped", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})) }),
-    );
+/// Whether a file the server is built from (sources, migrations, manifests) changed after `at`.
+fn newer_source(workspace: &std::path::Path, at: std::time::SystemTime) -> bool {
+    let mut dirs = vec![workspace.join("crates"), workspace.join("migrations")];
+    let mut files = vec![workspace.join("Cargo.toml"), workspace.join("Cargo.lock")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.file_name()
+                .is_some_and(|n| n == "target" || n == "tests" || n == "hookline-bench")
+            {
+                continue;
+            }
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.iter().any(|f| {
+        std::fs::metadata(f)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m > at)
+    })
+}
+
+/// The webhook target: `/hook` answers at once; `/delivered` too, counting fire-and-forget
+/// deliveries.
+async fn start_target(delivered: Arc<AtomicU64>) -> anyhow::Result<SocketAddr> {
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(|| async { Json(json!({"status": "shipped", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"})) }),
+        )
+        .route(
+            "/delivered",
+            post(move || {
+                delivered.fetch_add(1, Ordering::Relaxed);
+                async { Json(json!({"ok": true})) }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -123,7 +179,8 @@ fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
 impl Environment {
     pub async fn start() -> anyhow::Result<Self> {
         let binary = hookline_binary()?;
-        let target = start_target().await?;
+        let delivered = Arc::new(AtomicU64::new(0));
+        let target = start_target(delivered.clone()).await?;
         let gaps = crate::instant_llm::Gaps::default();
         let (llm, hook) = crate::instant_llm::start(gaps.clone()).await?;
         let nginx = start_nginx(target)?;
@@ -135,6 +192,10 @@ impl Environment {
         sqlx::query(&format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
             .execute(&mut admin)
             .await?;
+        let (version,): (String,) = sqlx::query_as("SELECT version()")
+            .fetch_one(&mut admin)
+            .await?;
+        let machine = crate::cpu::machine(version.split(" on ").next().unwrap_or(&version));
         let database_url = format!("{server_url}/{DATABASE}");
         let hookline: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let key = "aG9va2xpbmUtYmVuY2gta2V5LTMyLWJ5dGVzLWxvbmc=";
@@ -167,6 +228,13 @@ impl Environment {
             .env("HOOKLINE_LISTEN", hookline.to_string())
             .env("HOOKLINE_METRICS_LISTEN", "127.0.0.1:0")
             .spawn()?;
+        let probe = crate::cpu::Probe::new(
+            server.id(),
+            nginx
+                .as_ref()
+                .and_then(|n| n.child.lock().ok().map(|c| c.id())),
+            DATABASE,
+        );
         let server = Arc::new(Mutex::new(server));
         wait_for_port(hookline)?;
 
@@ -199,7 +267,9 @@ impl Environment {
             api_key.clone(),
         )
         .await?;
-        let forget = post("/v1/tools", webhook("log_event", false), api_key.clone()).await?;
+        let mut forget = webhook("log_event", false);
+        forget["url"] = json!(format!("http://{target}/delivered"));
+        let forget = post("/v1/tools", forget, api_key.clone()).await?;
         let persona = post(
             "/v1/personas",
             json!({"name": "Bench", "toolIds": [tool["id"], forget["id"]]}),
@@ -255,6 +325,10 @@ impl Environment {
             forget_sessions: sessions.split_off(SESSIONS),
             talk_sessions,
             gaps,
+            accepted: Arc::default(),
+            delivered,
+            probe,
+            machine,
             await_sessions: sessions,
             server,
         })
