@@ -113,6 +113,9 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                     lease_seconds: settings.lease.as_secs_f64(),
                     limit: asked as i64,
                     per_org: settings.org_concurrency as i64,
+                    // One organization's share of this process's workers stays free for an
+                    // organization with nothing in flight; the rest may go to a busy one.
+                    reserve: settings.org_concurrency as i64,
                 };
                 tool_calls::claim(&engine.pool, claim)
                     .await

@@ -354,21 +354,26 @@ pub struct Claim {
     pub owner: Uuid,
     pub lease_seconds: f64,
     pub limit: i64,
-    /// The most calls of one organization leased at once, counted over every process.
+    /// The most calls of one organization leased at once, counted over every process...
     pub per_org: i64,
+    /// ... unless the claim has room to spare once every organization got its share: then
+    /// the oldest due calls of any organization fill it, all but `reserve` of it (kept free for
+    /// an organization that has nothing in flight yet, since an attempt is never interrupted).
+    pub reserve: i64,
 }
 
 /// Arbitrary, fixed: the advisory lock that makes claims take turns across processes.
 const CLAIM_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
 
-/// Claims up to `limit` due calls until the lease runs out, oldest due first, but never more of
-/// one organization than `per_org` leased at once (so one organization with a slow endpoint
-/// cannot hold every worker). Rows another process is claiming are skipped, and a lease that ran
-/// out (its process died) is claimed again.
+/// Claims up to `limit` due calls until the lease runs out, oldest due first, first never more
+/// of one organization than `per_org` leased at once (so one organization with a slow endpoint
+/// cannot hold every worker); then, if room is left beyond `reserve`, the oldest due calls of
+/// any organization (nobody else is waiting). Rows another process is claiming are skipped, and
+/// a lease that ran out (its process died) is claimed again.
 ///
 /// The per-organization count is of live leases in the table, so it holds across processes;
 /// claims take turns under a transaction-scoped advisory lock so two processes never both see
-/// room for the same slot. A claim is one short statement, so the turns cost little.
+/// room for the same slot. A claim is one or two short statements, so the turns cost little.
 pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
     let mut tx = pool.begin().await?;
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
@@ -417,6 +422,31 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
     )
     .fetch_all(&mut *tx)
     .await?;
+    // Room left means no organization with due calls was held back by anything but its cap:
+    // nobody else waits, so the busy ones may use the idle workers (work-conserving).
+    let spare = c.limit - due.len() as i64 - c.reserve;
+    let mut due: Vec<Due> = due;
+    if spare > 0 {
+        let more: Vec<Due> = sqlx::query_as(
+            "WITH locked AS (
+                SELECT id FROM tool_calls
+                WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+                ORDER BY next_attempt_at LIMIT $3
+                FOR UPDATE SKIP LOCKED)
+             UPDATE tool_calls t
+                SET lease_owner = $1, lease_until = now() + make_interval(secs => $2),
+                    status = 'running'
+             FROM locked WHERE t.id = locked.id
+             RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
+                       t.attempts, t.created_at, t.lease_owner",
+        )
+        .bind(c.owner)
+        .bind(c.lease_seconds)
+        .bind(spare)
+        .fetch_all(&mut *tx)
+        .await?;
+        due.extend(more);
+    }
     tx.commit().await?;
     Ok(due)
 }

@@ -230,7 +230,7 @@ async fn two_instances_deliver_each_call_once() {
 
 #[tokio::test]
 async fn one_slow_organization_cannot_hold_every_worker() {
-    // Two instances on one database: the cap is for both together.
+    // Two instances on one database, 8 workers each: the cap is for both together.
     let (app, _other) = two_instances(|| RawSettings {
         delivery_workers: 8,
         delivery_org_concurrency: Some(2),
@@ -248,24 +248,33 @@ async fn one_slow_organization_cannot_hold_every_worker() {
     for n in 0..80 {
         accept(&app, &a, &slow_session, n).await;
     }
+    // While nobody else waits, A may use idle workers beyond its cap of 2, but each instance
+    // keeps 2 of its 8 free: 12 of the 16 at most, until the first attempts time out.
+    slow.wait_for(12, Duration::from_secs(10)).await;
     let fast = Receiver::start(Reply::json(200, json!({}))).await;
     let b = app.org("fast-co").await;
     let (fast_session, _) = setup(&app, &b, &fast).await;
     let accepted = Instant::now();
     accept(&app, &b, &fast_session, 1).await;
-    // Without a cap, B's call waits behind five rounds of A's 2 s timeouts on 16 workers.
     fast.wait_for(1, Duration::from_secs(5)).await;
     let waited = accepted.elapsed();
-    // A never had more than its two calls in flight over both instances: the next ones came
-    // only as those timed out.
     let got = slow.requests();
-    let early = got
+    let first_wave: Vec<_> = got
         .iter()
         .filter(|r| r.at < got[0].at + Duration::from_millis(1500))
-        .count();
+        .collect();
     assert_eq!(
-        early, 2,
-        "organization A had {early} calls in flight at once"
+        first_wave.len(),
+        12,
+        "organization A had {} calls in flight at once",
+        first_wave.len()
+    );
+    // B's call went out on a reserved worker while all of A's were still held by its slow
+    // endpoint, not after one of them timed out.
+    let b_at = fast.requests()[0].at;
+    assert!(
+        b_at < got[0].at + Duration::from_secs(2),
+        "organization B's call waited for organization A's timeouts"
     );
     println!("organization B's call was delivered {waited:?} after it was accepted");
 }
