@@ -435,7 +435,7 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
                 FOR UPDATE SKIP LOCKED)
              UPDATE tool_calls t
                 SET lease_owner = $1, lease_until = now() + make_interval(secs => $2),
-                    status = 'running'
+                    status = $4
              FROM locked WHERE t.id = locked.id
              RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
                        t.attempts, t.created_at, t.lease_owner",
@@ -443,6 +443,7 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
         .bind(c.owner)
         .bind(c.lease_seconds)
         .bind(spare)
+        .bind(CallStatus::Running)
         .fetch_all(&mut *tx)
         .await?;
         due.extend(more);
