@@ -425,10 +425,11 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
     // Room left means no organization with due calls was held back by anything but its cap:
     // nobody else waits, so the busy ones may use the idle workers (work-conserving).
     let spare = c.limit - due.len() as i64 - c.reserve;
-    let mut due: Vec<Due> = due;
+    let mut due = due;
     if spare > 0 {
-        let more: Vec<Due> = sqlx::query_as(
-            "WITH locked AS (
+        let more = sqlx::query_as!(
+            Due,
+            r#"WITH locked AS (
                 SELECT id FROM tool_calls
                 WHERE next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
                 ORDER BY next_attempt_at LIMIT $3
@@ -437,13 +438,14 @@ pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
                 SET lease_owner = $1, lease_until = now() + make_interval(secs => $2),
                     status = $4
              FROM locked WHERE t.id = locked.id
-             RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name, t.arguments,
-                       t.attempts, t.created_at, t.lease_owner",
+             RETURNING t.id, t.org_id, t.session_id, t.tool_call_id, t.tool_name,
+                       t.arguments AS "arguments: _", t.attempts, t.created_at,
+                       t.lease_owner AS "lease_owner!""#,
+            c.owner,
+            c.lease_seconds,
+            spare,
+            CallStatus::Running.as_str(),
         )
-        .bind(c.owner)
-        .bind(c.lease_seconds)
-        .bind(spare)
-        .bind(CallStatus::Running)
         .fetch_all(&mut *tx)
         .await?;
         due.extend(more);
