@@ -499,6 +499,9 @@ impl Turn<'_> {
                         defer_end: true,
                     };
                     let answer = engine.call(org_id, session_id, request).await;
+                    // The call's end event is queued in the engine's call log; the result and
+                    // the next round are numbered after it, never before.
+                    engine.written(session_id).await;
                     results::from_engine(tool.as_ref(), answer)
                 }
                 Ok(_) => results::unparsable("not an object"),

@@ -79,6 +79,20 @@ impl CallLog {
         .await;
     }
 
+    /// Waits until everything queued so far for this session is written (its writer writes in
+    /// order, so one flush behind the queued entries is enough).
+    pub async fn flush_session(&self, session_id: Uuid) {
+        let (done, wait) = oneshot::channel();
+        if self
+            .writer(session_id)
+            .send(Entry::Flush(done))
+            .await
+            .is_ok()
+        {
+            let _ = wait.await;
+        }
+    }
+
     /// Waits until everything queued so far is written, by every writer.
     pub async fn flush(&self) {
         let waits = self.txs.iter().map(|tx| async move {

@@ -143,6 +143,13 @@ impl Engine {
         self.log.flush().await;
     }
 
+    /// Waits until the events of this session's calls answered so far are written and
+    /// numbered, so whatever the caller writes next for the session is numbered after them
+    /// (the conversation runtime's next round after a tool's `toolCallCompleted`).
+    pub async fn written(&self, session_id: Uuid) {
+        self.log.flush_session(session_id).await;
+    }
+
     /// Runs a call of the organization's session.
     #[tracing::instrument(skip_all, fields(session_id = %session_id, tool = %request.tool_name))]
     pub async fn call(

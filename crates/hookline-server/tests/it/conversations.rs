@@ -186,6 +186,14 @@ async fn an_order_question_is_answered_with_the_tracking_number() {
     assert_eq!(events[0].data["endOfSpeech"], true);
     assert_eq!(seen[1], "messageHistoryUpdated");
     assert!(seen.contains(&"toolCallStarted") && seen.contains(&"toolCallCompleted"));
+    // The stream tells the story in order: the call's end comes before the words of the round
+    // that its result made possible.
+    let completed = seen.iter().position(|e| *e == "toolCallCompleted").unwrap();
+    let answer_starts = events
+        .iter()
+        .position(|e| e.event == "messageStreamEvent" && e.data["content"] == "Your ")
+        .unwrap();
+    assert!(completed < answer_starts, "{seen:?}");
     let last_speech = events
         .iter()
         .rev()
