@@ -15,6 +15,5 @@ pub mod views;
 
 pub use openapi::RegistryApi;
 pub use routes::router;
-pub use service::llms::llm_json;
 pub use service::{api_keys, llms, personas, tools};
-pub use views::{ApiKeyView, NewApiKeyView, PersonaView, ToolView};
+pub use views::{ApiKeyView, LlmView, NewApiKeyView, PersonaView, ToolView};

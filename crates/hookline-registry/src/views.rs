@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use hookline_core::repo::api_keys::ApiKey;
+use hookline_core::repo::llms::StoredLlm;
 use hookline_core::repo::personas::{Persona, PersonaTool};
 use hookline_core::repo::tools::StoredTool;
 use hookline_schema::ToolDefinition;
@@ -129,4 +130,44 @@ pub struct NewApiKeyView {
     pub key: String,
     pub key_prefix: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// An LLM connection as the API shows it: the key as its masked preview (or null), never in full.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmView {
+    pub id: Uuid,
+    pub name: String,
+    pub provider: String,
+    pub base_url: String,
+    pub model: String,
+    /// `"••••"` and the last 4 characters (keys of 12 characters or more), or null for none.
+    pub api_key: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i64>,
+    pub timeout_seconds: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// How many personas use it.
+    pub usage_count: i64,
+}
+
+impl LlmView {
+    /// The stored LLM `llm`, its key shown as `key_preview`.
+    pub fn new(llm: &StoredLlm, key_preview: Option<String>) -> Self {
+        Self {
+            id: llm.id,
+            name: llm.name.clone(),
+            provider: llm.provider.clone(),
+            base_url: llm.base_url.clone(),
+            model: llm.model.clone(),
+            api_key: key_preview,
+            temperature: llm.temperature,
+            max_tokens: llm.max_tokens.map(i64::from),
+            timeout_seconds: i64::from(llm.timeout_seconds),
+            created_at: llm.created_at,
+            updated_at: llm.updated_at,
+            usage_count: llm.usage_count,
+        }
+    }
 }

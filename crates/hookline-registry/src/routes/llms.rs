@@ -11,10 +11,10 @@ use hookline_core::http::{
     ProblemDocument, QueryMap,
 };
 use hookline_core::ids::LlmId;
-use serde_json::Value;
 
-use crate::openapi::{LlmInput, LlmList, LlmResponse};
+use crate::requests::LlmInput;
 use crate::service::llms;
+use crate::views::LlmView;
 
 #[utoipa::path(
     post, path = "/v1/llms", tag = "llms", summary = "Create an LLM connection",
@@ -22,7 +22,7 @@ use crate::service::llms;
     security(("apiKey" = [])),
     request_body = LlmInput,
     responses(
-        (status = 201, body = LlmResponse),
+        (status = 201, body = LlmView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 409, response = Conflict),
@@ -33,7 +33,7 @@ pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
     body: JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<LlmView>), ApiError> {
     let fields = llms::parse(&state, &body.0)?;
     let created = llms::create(&state, caller.org_id, fields).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -45,7 +45,7 @@ pub async fn create(
     security(("apiKey" = [])),
     params(ListQuery),
     responses(
-        (status = 200, body = LlmList),
+        (status = 200, body = ListPage<LlmView>),
         (status = 401, response = Unauthorized),
         (status = 422, response = Invalid)
     )
@@ -54,7 +54,7 @@ pub async fn list(
     State(state): State<CoreState>,
     caller: Caller,
     params: ListParams,
-) -> Result<Json<ListPage<Value>>, ApiError> {
+) -> Result<Json<ListPage<LlmView>>, ApiError> {
     Ok(Json(llms::list(&state, caller.org_id, &params).await?))
 }
 
@@ -64,7 +64,7 @@ pub async fn list(
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, body = LlmResponse),
+        (status = 200, body = LlmView),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound)
     )
@@ -73,7 +73,7 @@ pub async fn read(
     State(state): State<CoreState>,
     caller: Caller,
     InPath(id): InPath<LlmId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LlmView>, ApiError> {
     Ok(Json(llms::get(&state, caller.org_id, id).await?))
 }
 
@@ -86,7 +86,7 @@ pub async fn read(
     params(("id" = Uuid, Path)),
     request_body = LlmInput,
     responses(
-        (status = 200, body = LlmResponse),
+        (status = 200, body = LlmView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -99,7 +99,7 @@ pub async fn put(
     caller: Caller,
     id: InPath<LlmId>,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LlmView>, ApiError> {
     update(state, caller, id, body).await
 }
 
@@ -113,7 +113,7 @@ pub async fn put(
     params(("id" = Uuid, Path)),
     request_body = LlmInput,
     responses(
-        (status = 200, body = LlmResponse),
+        (status = 200, body = LlmView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -126,7 +126,7 @@ pub async fn update(
     caller: Caller,
     InPath(id): InPath<LlmId>,
     body: JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LlmView>, ApiError> {
     let patch = body.object()?;
     Ok(Json(llms::update(&state, caller.org_id, id, patch).await?))
 }

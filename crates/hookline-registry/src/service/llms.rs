@@ -6,36 +6,22 @@ use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::LlmId;
 use hookline_core::repo::llms::{self, key_context, StoredLlm, NAME_CONSTRAINT};
 use hookline_schema::{mask_header_value, LlmFields};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::merge::{merge_top_level, origin_moved};
-
-/// An LLM as the API shows it: the key as its masked preview (or null), never in full.
-pub fn llm_json(llm: &StoredLlm, key_preview: Option<String>) -> Value {
-    json!({
-        "id": llm.id,
-        "name": llm.name,
-        "provider": llm.provider,
-        "baseUrl": llm.base_url,
-        "model": llm.model,
-        "apiKey": key_preview,
-        "temperature": llm.temperature,
-        "maxTokens": llm.max_tokens,
-        "timeoutSeconds": llm.timeout_seconds,
-        "createdAt": llm.created_at,
-        "updatedAt": llm.updated_at,
-        "usageCount": llm.usage_count,
-    })
-}
+use crate::views::LlmView;
 
 /// The view of a stored LLM, its key opened only to compute the preview.
-fn render(state: &CoreState, llm: &StoredLlm) -> Result<Value, ApiError> {
+fn render(state: &CoreState, llm: &StoredLlm) -> Result<LlmView, ApiError> {
     let key = llm
         .open_key(&state.settings.secrets)
         .map_err(ApiError::internal)?;
-    Ok(llm_json(llm, key.map(|k| mask_header_value(k.expose()))))
+    Ok(LlmView::new(
+        llm,
+        key.map(|k| mask_header_value(k.expose())),
+    ))
 }
 
 fn store_error(e: hookline_core::StoreError, name: &str) -> ApiError {
@@ -48,7 +34,11 @@ pub fn parse(state: &CoreState, body: &Value) -> Result<LlmFields, ApiError> {
 }
 
 /// Stores a new LLM connection, its API key sealed.
-pub async fn create(state: &CoreState, org_id: Uuid, fields: LlmFields) -> Result<Value, ApiError> {
+pub async fn create(
+    state: &CoreState,
+    org_id: Uuid,
+    fields: LlmFields,
+) -> Result<LlmView, ApiError> {
     let id = Uuid::now_v7();
     let sealed = fields
         .api_key
@@ -66,7 +56,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<Value>, ApiError> {
+) -> Result<ListPage<LlmView>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) =
         llms::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
@@ -77,7 +67,7 @@ pub async fn list(
     Ok(ListPage::new(data, total, params.page))
 }
 
-pub async fn get(state: &CoreState, org_id: Uuid, id: LlmId) -> Result<Value, ApiError> {
+pub async fn get(state: &CoreState, org_id: Uuid, id: LlmId) -> Result<LlmView, ApiError> {
     let llm = llms::get(&state.pool, org_id, id.0)
         .await?
         .ok_or_else(|| ApiError::not_found("LLM"))?;
@@ -94,7 +84,7 @@ pub async fn update(
     org_id: Uuid,
     id: LlmId,
     patch: Map<String, Value>,
-) -> Result<Value, ApiError> {
+) -> Result<LlmView, ApiError> {
     let secrets = &state.settings.secrets;
     let mut tx = state.pool.begin().await?;
     let current = llms::lock(&mut tx, org_id, id.0)
@@ -109,7 +99,10 @@ pub async fn update(
             Some(Value::String(sent)) => Some(sent) == preview.as_ref(),
             Some(_) => false,
         };
-    let Value::Object(mut merged) = llm_json(&current, None) else {
+    // The merge starts from the stored fields as the API names them (the view, key left out).
+    let Value::Object(mut merged) =
+        serde_json::to_value(LlmView::new(&current, None)).map_err(ApiError::internal)?
+    else {
         return Err(ApiError::internal("an LLM view is not an object"));
     };
     merged.retain(|k, v| {
