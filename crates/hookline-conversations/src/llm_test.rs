@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
-use hookline_core::http::{parse_id, ApiError, Caller};
+use hookline_core::http::{ApiError, Caller, InPath};
+use hookline_core::ids::LlmId;
 use hookline_core::repo::llms;
 
 use crate::llm::{self, Target};
@@ -35,9 +36,8 @@ const TEST_MAX_TOKENS: i32 = 16;
 pub async fn test(
     State(ConversationState { runtime, .. }): State<ConversationState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(LlmId(id)): InPath<LlmId>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_id(&id, "LLM")?;
     let core = &runtime.core;
     let llm = llms::get(&core.pool, caller.org_id, id)
         .await?

@@ -1,12 +1,13 @@
 //! `POST /v1/sessions/{id}/messages` and `GET /v1/sessions/{id}/messages`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
 use hookline_core::http::session_auth::SessionCredential;
-use hookline_core::http::{parse_id, ApiError, JsonBody, ListPage, Pagination, QueryMap};
+use hookline_core::http::{ApiError, InPath, JsonBody, ListPage, Pagination, QueryMap};
+use hookline_core::ids::SessionId;
 use hookline_core::repo::messages::{self, Message};
 use hookline_core::repo::sessions::SessionStatus;
 use hookline_schema::fields::Fields;
@@ -64,11 +65,10 @@ fn parse_content(body: &Value) -> Result<String, ApiError> {
 pub async fn post(
     State(ConversationState { runtime, .. }): State<ConversationState>,
     credential: SessionCredential,
-    Path(id): Path<String>,
+    InPath(SessionId(id)): InPath<SessionId>,
     query: QueryMap,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = parse_id(&id, "session")?;
     let wait = query.flag("wait")?;
     let session = credential.session(&runtime.core, id).await?;
     let content = parse_content(&body.0)?;
@@ -152,10 +152,9 @@ pub fn message_json(m: &Message) -> Value {
 pub async fn list(
     State(ConversationState { runtime, .. }): State<ConversationState>,
     credential: SessionCredential,
-    Path(id): Path<String>,
+    InPath(SessionId(id)): InPath<SessionId>,
     query: QueryMap,
 ) -> Result<Json<ListPage<Value>>, ApiError> {
-    let id = parse_id(&id, "session")?;
     let page = Pagination::from_query(&query)?;
     credential.session(&runtime.core, id).await?;
     let mut conn = runtime.core.pool.acquire().await?;

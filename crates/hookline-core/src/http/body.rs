@@ -8,7 +8,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde_json::Value;
-use uuid::Uuid;
 
 use super::deadline::is_body_timeout;
 use super::problem::ApiError;
@@ -135,9 +134,4 @@ impl QueryMap {
             Some(_) => Err(ApiError::field(key, "must be true or false")),
         }
     }
-}
-
-/// A path id: a UUID, or the resource does not exist (404).
-pub fn parse_id(text: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| ApiError::not_found(what))
 }

@@ -18,7 +18,7 @@ use crate::hub::EventHub;
 use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
-pub use body::{parse_id, JsonBody, QueryMap, MAX_BODY_BYTES};
+pub use body::{JsonBody, QueryMap, MAX_BODY_BYTES};
 pub use pagination::{ListMeta, ListPage, ListParams, ListQuery, PageQuery, Pagination};
 pub use path::InPath;
 pub use problem::{ApiError, ProblemDocument};

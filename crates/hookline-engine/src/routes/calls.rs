@@ -1,10 +1,11 @@
 //! The call log: `GET /v1/sessions/{id}/tool-calls` and `GET /v1/tool-calls/{id}`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use hookline_core::http::problem::responses::{Invalid, NotFound, Unauthorized, Unavailable};
 
-use hookline_core::http::{parse_id, ApiError, Caller, ListPage, PageQuery, Pagination, QueryMap};
+use hookline_core::http::{ApiError, Caller, InPath, ListPage, PageQuery, Pagination, QueryMap};
+use hookline_core::ids::{SessionId, ToolCallId};
 use hookline_core::repo::sessions;
 use hookline_core::repo::tool_calls;
 
@@ -28,10 +29,9 @@ use crate::views::CallView;
 pub async fn list(
     State(state): State<EngineState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(SessionId(id)): InPath<SessionId>,
     query: QueryMap,
 ) -> Result<Json<ListPage<CallView>>, ApiError> {
-    let id = parse_id(&id, "session")?;
     let page = Pagination::from_query(&query)?;
     let mut conn = state.core.pool.acquire().await?;
     sessions::get(&mut *conn, caller.org_id, id)
@@ -60,9 +60,8 @@ pub async fn list(
 pub async fn read(
     State(state): State<EngineState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(ToolCallId(id)): InPath<ToolCallId>,
 ) -> Result<Json<CallView>, ApiError> {
-    let id = parse_id(&id, "tool call")?;
     let record = tool_calls::get(&state.core.pool, caller.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tool call"))?;

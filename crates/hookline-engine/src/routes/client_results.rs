@@ -5,7 +5,8 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use hookline_core::http::session_auth::SessionCredential;
-use hookline_core::http::{parse_id, ApiError, JsonBody};
+use hookline_core::http::{ApiError, InPath, JsonBody};
+use hookline_core::ids::SessionId;
 use hookline_core::repo::{events, tool_calls};
 use hookline_schema::fields::Fields;
 use hookline_schema::Violations;
@@ -41,10 +42,11 @@ use hookline_schema::ToolType;
 pub async fn post(
     State(state): State<EngineState>,
     credential: SessionCredential,
-    Path((id, tool_call_id)): Path<(String, String)>,
+    InPath(SessionId(id)): InPath<SessionId>,
+    // The caller's own call id, any string: only the session id is a UUID.
+    Path((_session, tool_call_id)): Path<(String, String)>,
     body: JsonBody,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id, "session")?;
     let session = credential.session(&state.core, id).await?;
     // No call id holds U+0000 (it is refused when a call starts), and Postgres text cannot.
     if tool_call_id.contains('\0') {

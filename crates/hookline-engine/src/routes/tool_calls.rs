@@ -1,12 +1,13 @@
 //! `POST /v1/sessions/{id}/tool-calls`: the conversation runtime asks for a call.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{BadRequest, NotFound, TooLarge, Unauthorized};
 use serde_json::Value;
 
-use hookline_core::http::{parse_id, ApiError, Caller, JsonBody};
+use hookline_core::http::{ApiError, Caller, InPath, JsonBody};
+use hookline_core::ids::SessionId;
 use hookline_schema::fields::Fields;
 use hookline_schema::Violations;
 
@@ -80,10 +81,9 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
 pub async fn run(
     State(state): State<EngineState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(SessionId(session_id)): InPath<SessionId>,
     body: JsonBody,
 ) -> Result<(StatusCode, Json<CallAnswerView>), ApiError> {
-    let session_id = parse_id(&id, "session")?;
     let request = parse(&body.0).map_err(ApiError::invalid)?;
     match state.engine.call(caller.org_id, session_id, request).await {
         Ok(answer) => {

@@ -3,12 +3,13 @@
 
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use hookline_core::http::{parse_id, ApiError, Caller, JsonBody, QueryMap};
+use hookline_core::http::{ApiError, Caller, InPath, JsonBody, QueryMap};
+use hookline_core::ids::ToolId;
 use hookline_core::repo::tools;
 use hookline_schema::fields::Fields;
 use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
@@ -43,11 +44,10 @@ use hookline_core::http::problem::responses::{
 pub async fn test(
     State(state): State<EngineState>,
     caller: Caller,
-    Path(id): Path<String>,
+    InPath(ToolId(id)): InPath<ToolId>,
     query: QueryMap,
     body: JsonBody,
 ) -> Result<Json<ToolTestView>, ApiError> {
-    let id = parse_id(&id, "tool")?;
     let dry_run = query.flag("dryRun")?;
     let stored = tools::get(&state.core.pool, caller.org_id, id)
         .await?
