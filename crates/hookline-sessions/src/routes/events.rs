@@ -33,22 +33,10 @@ use hookline_core::EventName;
 const RECHECK: Duration = Duration::from_secs(10);
 const PAGE: i64 = 200;
 
-#[derive(Clone)]
+#[derive(Clone, axum::extract::FromRef)]
 pub struct EventsState {
     pub core: CoreState,
     pub streams: OpenStreams,
-}
-
-impl axum::extract::FromRef<EventsState> for CoreState {
-    fn from_ref(s: &EventsState) -> Self {
-        s.core.clone()
-    }
-}
-
-impl axum::extract::FromRef<EventsState> for hookline_core::http::ApiKeyAuth {
-    fn from_ref(s: &EventsState) -> Self {
-        s.core.auth.clone()
-    }
 }
 
 /// The streams open on this instance, counted per session, within the configured caps.
