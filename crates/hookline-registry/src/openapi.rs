@@ -7,7 +7,7 @@ use hookline_schema::definition::{
 use hookline_schema::{FieldError, ToolDefinition};
 use utoipa::OpenApi;
 
-use crate::requests::{ApiKeyInput, LlmInput, PersonaInput, PersonaPatch, ToolPatch};
+use crate::requests::{ApiKeyInput, LlmInput, LlmPatch, PersonaInput, PersonaPatch, ToolPatch};
 use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaView, ToolView};
 
 #[derive(OpenApi)]
@@ -26,7 +26,7 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
         ToolDefinition, WebhookTool, ClientTool, SystemTool, SystemToolName, HttpMethod,
         ServerSubtype, ToolView, ListPage<ToolView>, ToolPatch, PersonaInput, PersonaPatch, PersonaView,
         PersonaToolView, ListPage<PersonaView>, ApiKeyInput, ApiKeyView, NewApiKeyView, ListPage<ApiKeyView>,
-        ProblemDocument, FieldError, ListMeta, LlmInput, LlmView, ListPage<LlmView>,
+        ProblemDocument, FieldError, ListMeta, LlmInput, LlmPatch, LlmView, ListPage<LlmView>,
     )),
     tags(
         (name = "tools", description = "Webhook, client and system tools"),

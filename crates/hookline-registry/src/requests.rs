@@ -118,3 +118,21 @@ pub struct LlmInput {
     /// 1–120 (default 30): bounds each LLM request, not a whole turn.
     pub timeout_seconds: Option<i64>,
 }
+
+/// Changes to an LLM connection: the fields sent replace the stored ones, `null` clears one.
+/// `name`, `provider` and `model` may be left out but not cleared.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmPatch {
+    #[schema(nullable = false)]
+    pub name: Option<String>,
+    #[schema(nullable = false, example = "openai")]
+    pub provider: Option<String>,
+    pub base_url: Option<String>,
+    #[schema(nullable = false)]
+    pub model: Option<String>,
+    pub api_key: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<i64>,
+    pub timeout_seconds: Option<i64>,
+}

@@ -78,6 +78,8 @@ pub enum ServerSubtype {
     Webhook,
 }
 
+// Fields with a default are `nullable` in the schema: the checkers read `null` as "not sent",
+// so `"awaitResponse": null` means the default, as leaving it out does.
 /// A tool that calls an HTTP endpoint from the server side (`type: server, subtype: webhook`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -88,10 +90,12 @@ pub struct WebhookTool {
     pub description: String,
     pub url: String,
     #[serde(default = "default_method")]
+    #[schema(nullable)]
     pub method: HttpMethod,
     /// Header values: plain text right after parsing; masked previews wherever the definition is
     /// shown or stored (the real values are sealed beside it).
     #[serde(default)]
+    #[schema(nullable)]
     pub headers: IndexMap<String, String>,
     /// JSON Schema of the arguments (root `"type": "object"`).
     #[serde(default)]
@@ -102,12 +106,14 @@ pub struct WebhookTool {
     #[schema(value_type = Option<Object>)]
     pub query_parameters: Option<Value>,
     #[serde(default = "yes")]
+    #[schema(nullable)]
     pub await_response: bool,
     /// 1–60 seconds.
     #[serde(default = "default_timeout")]
-    #[schema(minimum = 1, maximum = 60)]
+    #[schema(nullable, minimum = 1, maximum = 60)]
     pub timeout_seconds: u32,
     #[serde(default)]
+    #[schema(nullable)]
     pub disable_interruptions: bool,
 }
 
@@ -138,10 +144,11 @@ pub struct ClientTool {
     #[schema(value_type = Option<Object>)]
     pub parameters: Option<Value>,
     #[serde(default)]
+    #[schema(nullable)]
     pub await_result: bool,
     /// 1–600 seconds.
     #[serde(default = "default_result_timeout")]
-    #[schema(minimum = 1, maximum = 600)]
+    #[schema(nullable, minimum = 1, maximum = 600)]
     pub result_timeout_seconds: u32,
 }
 

@@ -12,7 +12,7 @@ use hookline_core::http::{
 };
 use hookline_core::ids::LlmId;
 
-use crate::requests::LlmInput;
+use crate::requests::{LlmInput, LlmPatch};
 use crate::service::llms;
 use crate::views::LlmView;
 
@@ -84,7 +84,7 @@ pub async fn read(
     operation_id = "putLlm",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
-    request_body = LlmInput,
+    request_body = LlmPatch,
     responses(
         (status = 200, body = LlmView),
         (status = 400, response = BadRequest),
@@ -111,7 +111,7 @@ pub async fn put(
     operation_id = "updateLlm",
     security(("apiKey" = [])),
     params(("id" = Uuid, Path)),
-    request_body = LlmInput,
+    request_body = LlmPatch,
     responses(
         (status = 200, body = LlmView),
         (status = 400, response = BadRequest),
