@@ -13,9 +13,11 @@ pub mod llm;
 mod llm_test;
 mod openapi;
 pub mod provider;
+mod requests;
 mod results;
 mod routes;
 pub mod runtime;
+pub mod views;
 mod writer;
 
 use std::sync::Arc;

@@ -6,15 +6,14 @@ use std::time::Instant;
 use axum::extract::State;
 use axum::Json;
 use futures::StreamExt;
-use serde_json::{json, Value};
 
 use hookline_core::http::{ApiError, Caller, InPath};
 use hookline_core::ids::LlmId;
 use hookline_core::repo::llms;
 
 use crate::llm::{self, Target};
-use crate::openapi::LlmTestResult;
 use crate::provider::{self, Delta, Msg, RequestParts};
+use crate::views::{LlmTestResult, TurnError};
 use crate::ConversationState;
 
 /// What the LLM is asked.
@@ -37,7 +36,7 @@ pub async fn test(
     State(ConversationState { runtime, .. }): State<ConversationState>,
     caller: Caller,
     InPath(LlmId(id)): InPath<LlmId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LlmTestResult>, ApiError> {
     let core = &runtime.core;
     let llm = llms::get(&core.pool, caller.org_id, id)
         .await?
@@ -74,9 +73,14 @@ pub async fn test(
     }
     .await;
     let ms = started.elapsed().as_millis() as i64;
-    Ok(Json(match outcome {
-        Ok(reply) => json!({"ok": true, "executionTime": ms, "reply": reply}),
-        Err(f) => json!({"ok": false, "executionTime": ms,
-                         "error": {"kind": f.kind(), "message": f.to_string()}}),
+    let (reply, error) = match outcome {
+        Ok(reply) => (Some(reply), None),
+        Err(f) => (None, Some(TurnError::new(f.kind(), f.to_string()))),
+    };
+    Ok(Json(LlmTestResult {
+        ok: error.is_none(),
+        execution_time: ms,
+        reply,
+        error,
     }))
 }

@@ -5,6 +5,7 @@
 //! an error the LLM can correct in its next round.
 
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use hookline_core::{CallStatus, ErrorKind};
 use hookline_engine::{CallAnswer, CallError};
@@ -14,7 +15,7 @@ use hookline_schema::ToolDefinition;
 #[derive(Debug, Clone)]
 pub struct CallEnd {
     /// Hookline's id of the call (none when the engine never stored it).
-    pub id: Option<Value>,
+    pub id: Option<Uuid>,
     /// `completed`, `failed`, `pending` (sent on, not awaited) or `refused`.
     pub status: String,
     /// The result given to the LLM.
@@ -48,7 +49,7 @@ pub fn from_engine(
     // The answer as `/tool-calls` shows it: the LLM is given parts of that same JSON.
     let body = serde_json::to_value(&answer.body).unwrap_or_default();
     let status = answer.body.status;
-    let id = Some(body["id"].clone());
+    let id = Some(answer.body.id);
     let for_llm = match (tool, status) {
         (Some(ToolDefinition::System(_)), CallStatus::Completed) => json!({"status": "ok"}),
         (Some(ToolDefinition::Server(_)), CallStatus::Pending) => json!({"status": "accepted"}),

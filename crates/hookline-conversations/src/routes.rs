@@ -3,43 +3,23 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Value};
-
 use hookline_core::http::session_auth::SessionCredential;
 use hookline_core::http::{ApiError, InPath, JsonBody, ListPage, Pagination, QueryMap};
 use hookline_core::ids::SessionId;
-use hookline_core::repo::messages::{self, Message};
+use hookline_core::repo::messages;
 use hookline_core::repo::sessions::SessionStatus;
-use hookline_schema::fields::Fields;
-use hookline_schema::Violations;
 
-use crate::openapi::{MessageList, PostMessage, PostedMessage, TurnResult};
-use crate::runtime::{session_llm, TurnReport};
+use crate::requests::PostMessage;
+use crate::runtime::session_llm;
+use crate::views::{MessageView, PostedMessage, TurnResult};
 use crate::ConversationState;
 
-/// Longest user message, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 10_000;
-
-fn parse_content(body: &Value) -> Result<String, ApiError> {
-    let mut v = Violations::new();
-    let Some(map) = body.as_object() else {
-        v.wrong_type("", "a JSON object");
-        return Err(ApiError::invalid(v));
-    };
-    let mut f = Fields::new(map, "", &mut v);
-    let content = f.required_string("content").map(str::to_owned);
-    f.finish("a message");
-    if let Some(text) = &content {
-        let n = text.chars().count();
-        if n == 0 || n > MAX_MESSAGE_CHARS || text.trim().is_empty() {
-            v.rule(
-                "content",
-                format!("must be 1 to {MAX_MESSAGE_CHARS} characters, not blank"),
-            );
-        }
-    }
-    v.into_result(content.unwrap_or_default())
-        .map_err(ApiError::invalid)
+/// The answer to a posted message: 202 at once, or 200 with the turn's outcome (`?wait=true`).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum PostAnswer {
+    Accepted(PostedMessage),
+    Finished(TurnResult),
 }
 
 #[utoipa::path(
@@ -68,10 +48,10 @@ pub async fn post(
     InPath(SessionId(id)): InPath<SessionId>,
     query: QueryMap,
     body: JsonBody,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<PostAnswer>), ApiError> {
     let wait = query.flag("wait")?;
     let session = credential.session(&runtime.core, id).await?;
-    let content = parse_content(&body.0)?;
+    let message = PostMessage::parse(&body.0).map_err(ApiError::invalid)?;
     match session.status() {
         SessionStatus::Active => {}
         SessionStatus::Ended => return Err(ApiError::conflict("the session has ended")),
@@ -85,55 +65,20 @@ pub async fn post(
              a session for a persona with one",
             )
         })?;
-    let accepted = runtime.accept(id, &content).await?;
-    let (message_id, turn_id) = (accepted.message_id, accepted.turn_id);
+    let accepted = runtime.accept(id, &message.content).await?;
+    let posted = PostedMessage {
+        id: accepted.message_id,
+        turn_id: accepted.turn_id,
+    };
     let turn = tokio::spawn(runtime.clone().run_turn(session, llm, accepted));
     if !wait {
-        return Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"id": message_id, "turnId": turn_id})),
-        ));
+        return Ok((StatusCode::ACCEPTED, Json(PostAnswer::Accepted(posted))));
     }
     let report = turn.await.map_err(ApiError::internal)?;
     Ok((
         StatusCode::OK,
-        Json(report_json(message_id, turn_id, &report)),
+        Json(PostAnswer::Finished(TurnResult::new(posted, report))),
     ))
-}
-
-fn report_json(id: uuid::Uuid, turn_id: uuid::Uuid, r: &TurnReport) -> Value {
-    let mut body = json!({
-        "id": id,
-        "turnId": turn_id,
-        "reply": r.reply.as_ref().map(|reply| json!({
-            "id": reply.id, "content": reply.content, "interrupted": reply.interrupted,
-        })),
-        "toolCalls": r.tool_calls,
-        "sessionEnded": r.session_ended,
-    });
-    if let Some((kind, message)) = &r.error {
-        body["error"] = json!({"kind": kind, "message": message});
-    }
-    body
-}
-
-/// A stored message as the API shows it.
-pub fn message_json(m: &Message) -> Value {
-    let mut out = json!({
-        "id": m.id,
-        "turnId": m.turn_id,
-        "role": m.role,
-        "content": m.content,
-        "interrupted": m.interrupted,
-        "createdAt": m.created_at,
-    });
-    if let Some(calls) = &m.tool_calls {
-        out["toolCalls"] = calls.0.clone();
-    }
-    if let Some(call_id) = &m.tool_call_id {
-        out["toolCallId"] = json!(call_id);
-    }
-    out
 }
 
 #[utoipa::path(
@@ -143,7 +88,7 @@ pub fn message_json(m: &Message) -> Value {
     security(("apiKey" = []), ("clientSecret" = [])),
     params(("id" = uuid::Uuid, Path), hookline_core::http::ListQuery),
     responses(
-        (status = 200, body = MessageList),
+        (status = 200, body = ListPage<MessageView>),
         (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
         (status = 404, response = hookline_core::http::problem::responses::NotFound),
         (status = 422, response = hookline_core::http::problem::responses::Invalid)
@@ -154,13 +99,13 @@ pub async fn list(
     credential: SessionCredential,
     InPath(SessionId(id)): InPath<SessionId>,
     query: QueryMap,
-) -> Result<Json<ListPage<Value>>, ApiError> {
+) -> Result<Json<ListPage<MessageView>>, ApiError> {
     let page = Pagination::from_query(&query)?;
     credential.session(&runtime.core, id).await?;
     let mut conn = runtime.core.pool.acquire().await?;
     let (found, total) = messages::page(&mut conn, id, page.per_page, page.offset()).await?;
     Ok(Json(ListPage::new(
-        found.iter().map(message_json).collect(),
+        found.iter().map(MessageView::from).collect(),
         total,
         page,
     )))

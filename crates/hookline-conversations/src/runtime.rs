@@ -37,6 +37,7 @@ use crate::events::{self, Speech, MESSAGE_HISTORY_UPDATED, MESSAGE_STREAM_EVENT}
 use crate::llm::{self, LlmFailure, Target};
 use crate::provider::{self, AskedCall, Delta, Msg, RequestParts};
 use crate::results::{self, CallEnd};
+use crate::views::{ReplyView, TurnCall, TurnError};
 use crate::writer::{self, Row, TurnWriter};
 
 /// Rounds of LLM requests in one turn (each round may run tools).
@@ -61,17 +62,10 @@ pub struct Conversations {
 /// How a turn ended, as `?wait=true` reports it.
 #[derive(Debug, Clone, Default)]
 pub struct TurnReport {
-    pub reply: Option<Reply>,
-    pub tool_calls: Vec<Value>,
+    pub reply: Option<ReplyView>,
+    pub tool_calls: Vec<TurnCall>,
     pub session_ended: bool,
-    pub error: Option<(String, String)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub id: Uuid,
-    pub content: String,
-    pub interrupted: bool,
+    pub error: Option<TurnError>,
 }
 
 /// A user message accepted for a turn.
@@ -222,7 +216,9 @@ impl Conversations {
             }
         };
         // An overtaken message is answered by the newer message's turn: nothing failed.
-        if let Some((kind, message)) = report.error.as_ref().filter(|(k, _)| k != "interrupted") {
+        if let Some(TurnError { kind, message }) =
+            report.error.as_ref().filter(|e| e.kind != "interrupted")
+        {
             if let Err(e) =
                 events::turn_failed(self.pool(), session_id, accepted.turn_id, kind, message).await
             {
@@ -291,16 +287,16 @@ impl Conversations {
 
 fn overtaken() -> TurnReport {
     TurnReport {
-        error: Some(("interrupted".into(), "a newer message was posted".into())),
+        error: Some(TurnError::new("interrupted", "a newer message was posted")),
         ..TurnReport::default()
     }
 }
 
 fn internal_failure() -> TurnReport {
     TurnReport {
-        error: Some((
-            "internal".into(),
-            "the turn could not run on our side; it has been logged".into(),
+        error: Some(TurnError::new(
+            "internal",
+            "the turn could not run on our side; it has been logged",
         )),
         ..TurnReport::default()
     }
@@ -353,14 +349,14 @@ impl Turn<'_> {
                 Ok(false) => return self.finish(false).await,
                 Err(RoundEnd::Interrupted) => return self.finish(true).await,
                 Err(RoundEnd::Failed(f)) => {
-                    self.report.error = Some((f.kind().into(), f.to_string()));
+                    self.report.error = Some(TurnError::new(f.kind(), f.to_string()));
                     return self.finish(false).await;
                 }
                 Err(RoundEnd::Done) => return self.finish(false).await,
             }
         }
-        self.report.error = Some((
-            "round_limit".into(),
+        self.report.error = Some(TurnError::new(
+            "round_limit",
             format!("the LLM asked for tools {MAX_ROUNDS} times without answering"),
         ));
         self.finish(false).await;
@@ -443,10 +439,12 @@ impl Turn<'_> {
         for handle in running {
             match handle.await {
                 Ok((call, end)) => {
-                    self.report.tool_calls.push(json!({
-                        "id": end.id, "toolCallId": call.id, "toolName": call.name,
-                        "status": end.status,
-                    }));
+                    self.report.tool_calls.push(TurnCall {
+                        id: end.id,
+                        tool_call_id: call.id.clone(),
+                        tool_name: call.name,
+                        status: end.status,
+                    });
                     let content = end.for_llm.to_string();
                     self.remember(ROLE_TOOL, Uuid::now_v7(), content, None, Some(call.id));
                 }
@@ -620,7 +618,7 @@ impl Turn<'_> {
         let spoke = !self.reply_text.is_empty();
         if spoke || interrupted || self.report.error.is_none() {
             self.speak("", !interrupted, interrupted);
-            self.report.reply = Some(Reply {
+            self.report.reply = Some(ReplyView {
                 id: self.reply_id,
                 content: self.reply_text.clone(),
                 interrupted,

@@ -1,0 +1,145 @@
+//! What the conversation routes answer: one type per shape, serialized as it goes on the wire and
+//! described in the OpenAPI document by the same derive. The runtime fills [`TurnReport`] with
+//! these pieces as a turn goes, so `?wait=true` answers what the turn itself recorded.
+//!
+//! [`TurnReport`]: crate::runtime::TurnReport
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use hookline_core::repo::messages::Message;
+
+use crate::runtime::TurnReport;
+
+/// A user message accepted: its turn answers through the session's events.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostedMessage {
+    /// The user message's id.
+    pub id: Uuid,
+    pub turn_id: Uuid,
+}
+
+/// The persona's reply in a turn.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyView {
+    pub id: Uuid,
+    /// The whole text of the persona's reply in this turn.
+    pub content: String,
+    pub interrupted: bool,
+}
+
+/// A tool call the LLM asked for in a turn, and how it ended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnCall {
+    /// Hookline's id of the call (`/v1/tool-calls/{id}`); null when it was refused before it
+    /// was stored (unknown tool, arguments that are not JSON).
+    pub id: Option<Uuid>,
+    /// The LLM's own id of the call.
+    pub tool_call_id: String,
+    pub tool_name: String,
+    /// `completed`, `failed`, `pending` (sent on without waiting) or `refused`.
+    pub status: String,
+}
+
+/// Why a turn (or an LLM test) did not end with a reply.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TurnError {
+    /// `llm_unavailable`, `llm_timeout`, `llm_error`, `round_limit`, `interrupted` or `internal`.
+    pub kind: String,
+    pub message: String,
+}
+
+impl TurnError {
+    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A turn's outcome (`?wait=true`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TurnResult {
+    /// The user message's id.
+    pub id: Uuid,
+    pub turn_id: Uuid,
+    pub reply: Option<ReplyView>,
+    pub tool_calls: Vec<TurnCall>,
+    pub session_ended: bool,
+    /// Left out when the turn ended with a reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<TurnError>,
+}
+
+impl TurnResult {
+    /// The outcome of the turn `turn_id` of the user message `id`.
+    pub fn new(posted: PostedMessage, report: TurnReport) -> Self {
+        Self {
+            id: posted.id,
+            turn_id: posted.turn_id,
+            reply: report.reply,
+            tool_calls: report.tool_calls,
+            session_ended: report.session_ended,
+            error: report.error,
+        }
+    }
+}
+
+/// One message of the conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub id: Uuid,
+    pub turn_id: Uuid,
+    /// `user`, `persona` or `tool`.
+    pub role: String,
+    /// Text; for a tool message, the result as the LLM was given it (JSON text).
+    pub content: String,
+    pub interrupted: bool,
+    pub created_at: DateTime<Utc>,
+    /// A persona message's calls: `[{toolCallId, toolName, arguments}]` (arguments as the LLM
+    /// wrote them). Left out when the message has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub tool_calls: Option<Value>,
+    /// A tool message's call. Left out on other messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id,
+            turn_id: m.turn_id,
+            role: m.role.clone(),
+            content: m.content.clone(),
+            interrupted: m.interrupted,
+            created_at: m.created_at,
+            tool_calls: m.tool_calls.as_ref().map(|calls| calls.0.clone()),
+            tool_call_id: m.tool_call_id.clone(),
+        }
+    }
+}
+
+/// What one short request to an LLM showed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmTestResult {
+    pub ok: bool,
+    /// Milliseconds, retries included.
+    pub execution_time: i64,
+    /// What the LLM answered (to "Reply with the single word: OK"); left out when `ok` is false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// `llm_unavailable`, `llm_timeout` or `llm_error`, with a message; left out when `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<TurnError>,
+}
