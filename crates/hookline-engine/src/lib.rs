@@ -2,7 +2,8 @@
 //! builds and signs the HTTP request, sends it through an SSRF-safe pooled client with timeouts
 //! and a size cap, turns the answer into a result an LLM can use, keeps a call log, emits the
 //! session's events, answers client and system tools, and delivers fire-and-forget calls
-//! durably. A library first (`Engine::call`), with its HTTP routes beside it.
+//! durably. A library first (`Engine::call`, and [`service`]'s `client_results::answer` for a
+//! browser's answer), with its HTTP routes beside it, which only parse, call and answer.
 //!
 //! Depends on `hookline-schema` and `hookline-core` only.
 
@@ -16,6 +17,7 @@ pub mod outcome;
 pub mod request;
 pub mod requests;
 pub mod routes;
+pub mod service;
 pub mod signing;
 pub mod starter;
 pub mod validation;
@@ -30,12 +32,13 @@ use hookline_core::http::CoreState;
 use utoipa::OpenApi;
 
 pub use engine::{CallAnswer, CallError, CallRequest, Engine};
-use routes::{calls, client_results, signing_secrets, tool_calls, tool_test, EngineState};
+use routes::{calls, signing_secrets, tool_calls, tool_test, EngineState};
+pub use service::client_results;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        tool_calls::run, calls::list, calls::read, client_results::post, tool_test::test,
+        tool_calls::run, calls::list, calls::read, routes::client_results::post, tool_test::test,
         signing_secrets::list, signing_secrets::rotate,
     ),
     components(schemas(
@@ -59,7 +62,7 @@ pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
     let browser = Router::new()
         .route(
             "/v1/sessions/{id}/tool-calls/{tool_call_id}/result",
-            post(client_results::post).options(preflight),
+            post(routes::client_results::post).options(preflight),
         )
         .layer(browser_cors(&core.settings));
     Router::new()

@@ -1,9 +1,13 @@
 //! The bodies the engine's routes take, for the OpenAPI document. The handlers read bodies with
-//! `hookline-schema`'s checkers; these types state the same rules for clients and contract tests.
+//! `hookline-schema`'s checkers; these types state the same rules for clients and contract tests
+//! (a client's result is read into its own type, which the service takes).
 
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+
+use hookline_schema::fields::Fields;
+use hookline_schema::Violations;
 
 /// A tool call the conversation runtime asks for. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,6 +39,22 @@ pub struct ClientResultRequest {
     pub result: Option<Value>,
     /// The call failed, with this message.
     pub error: Option<String>,
+}
+
+impl ClientResultRequest {
+    /// Reads the browser's answer, reporting every problem.
+    pub fn parse(body: &Value) -> Result<Self, Violations> {
+        let mut v = Violations::new();
+        let Some(map) = body.as_object() else {
+            v.wrong_type("", "a JSON object");
+            return Err(v);
+        };
+        let mut f = Fields::new(map, "", &mut v);
+        let result = f.get("result").cloned();
+        let error = f.string("error").map(str::to_owned);
+        f.finish("a client tool result");
+        v.into_result(Self { result, error })
+    }
 }
 
 /// The arguments to test a webhook tool with. Unknown fields are refused.
