@@ -1,11 +1,12 @@
 //! The registry's part of the OpenAPI document.
 
+use hookline_core::http::flattened::OneObject;
 use hookline_core::http::{ListMeta, ListPage, ProblemDocument};
 use hookline_schema::definition::{
     ClientTool, HttpMethod, ServerSubtype, SystemTool, SystemToolName, WebhookTool,
 };
 use hookline_schema::{FieldError, ToolDefinition};
-use utoipa::OpenApi;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::requests::{ApiKeyInput, LlmInput, LlmPatch, PersonaInput, PersonaPatch, ToolPatch};
 use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaView, ToolView};
@@ -28,6 +29,7 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
         PersonaToolView, ListPage<PersonaView>, ApiKeyInput, ApiKeyView, NewApiKeyView, ListPage<ApiKeyView>,
         ProblemDocument, FieldError, ListMeta, LlmInput, LlmPatch, LlmView, ListPage<LlmView>,
     )),
+    modifiers(&ONE_OBJECT),
     tags(
         (name = "tools", description = "Webhook, client and system tools"),
         (name = "personas", description = "Personas and the tools they may call"),
@@ -36,3 +38,11 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
     )
 )]
 pub struct RegistryApi;
+
+/// The persona's bodies embed its fields flattened; their checker refuses unknown fields.
+const ONE_OBJECT: OneObject = OneObject {
+    closed: &[
+        <PersonaInput as ToSchema>::name,
+        <PersonaPatch as ToSchema>::name,
+    ],
+};

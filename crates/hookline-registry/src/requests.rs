@@ -1,53 +1,39 @@
 //! The bodies the registry's routes take, for the OpenAPI document. The handlers read bodies with
-//! `hookline-schema`'s checkers (every problem reported, each by its field path); these types
-//! state the same rules for clients and contract tests.
+//! `hookline-schema`'s checkers (every problem reported, each by its field path, unknown fields
+//! refused); these types state the same rules for clients and contract tests. The persona's
+//! bodies embed [`PersonaDetails`] flattened, and are named closed in
+//! [`crate::openapi`] (serde's `deny_unknown_fields` does not combine with `flatten`).
 
+use hookline_schema::PersonaDetails;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A new persona. Unknown fields are refused.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonaInput {
     /// 1–100 characters, not blank.
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
-    #[schema(max_length = 100000)]
-    pub system_prompt: Option<String>,
-    #[schema(max_length = 256)]
-    pub llm_id: Option<String>,
-    #[schema(max_length = 256)]
-    pub language_code: Option<String>,
-    #[schema(max_length = 256)]
-    pub avatar_id: Option<String>,
-    #[schema(max_length = 256)]
-    pub voice_id: Option<String>,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub details: PersonaDetails,
     /// Tools of the same organization, each once, in the order the persona lists them.
     pub tool_ids: Option<Vec<Uuid>>,
 }
 
-/// Changes to a persona: the fields sent replace the stored ones, `null` clears one.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// Changes to a persona: the fields sent replace the stored ones, `null` clears one. Unknown
+/// fields are refused.
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonaPatch {
     /// May be left out, not cleared: a persona always has a name.
     #[schema(nullable = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
-    #[schema(max_length = 100000)]
-    pub system_prompt: Option<String>,
-    #[schema(max_length = 256)]
-    pub llm_id: Option<String>,
-    #[schema(max_length = 256)]
-    pub language_code: Option<String>,
-    #[schema(max_length = 256)]
-    pub avatar_id: Option<String>,
-    #[schema(max_length = 256)]
-    pub voice_id: Option<String>,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub details: PersonaDetails,
     pub tool_ids: Option<Vec<Uuid>>,
 }
 

@@ -6,7 +6,7 @@ use hookline_core::repo::api_keys::ApiKey;
 use hookline_core::repo::llms::StoredLlm;
 use hookline_core::repo::personas::{Persona, PersonaTool};
 use hookline_core::repo::tools::StoredTool;
-use hookline_schema::ToolDefinition;
+use hookline_schema::{PersonaDetails, ToolDefinition};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -44,12 +44,9 @@ impl From<&StoredTool> for ToolView {
 pub struct PersonaView {
     pub id: Uuid,
     pub name: String,
-    pub description: Option<String>,
-    pub system_prompt: Option<String>,
-    pub llm_id: Option<String>,
-    pub language_code: Option<String>,
-    pub avatar_id: Option<String>,
-    pub voice_id: Option<String>,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub details: PersonaDetails,
     pub tool_ids: Vec<Uuid>,
     pub tools: Vec<PersonaToolView>,
     pub created_at: DateTime<Utc>,
@@ -63,12 +60,7 @@ impl PersonaView {
         Self {
             id: p.id,
             name: p.name.clone(),
-            description: p.description.clone(),
-            system_prompt: p.system_prompt.clone(),
-            llm_id: p.llm_id.clone(),
-            language_code: p.language_code.clone(),
-            avatar_id: p.avatar_id.clone(),
-            voice_id: p.voice_id.clone(),
+            details: p.details(),
             tool_ids: mine.iter().map(|t| t.id).collect(),
             tools: mine
                 .iter()

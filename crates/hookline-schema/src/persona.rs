@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::fields::Fields;
@@ -25,16 +26,27 @@ pub const PERSONA_FIELDS: [&str; 8] = [
 ];
 
 /// Who a persona is, beyond its name and its tools: the fields every form of a persona shares
-/// (stored, ephemeral, frozen in a session's snapshot), all optional. Where a type embeds them it
-/// does so with `#[serde(flatten)]`, so they appear beside its own fields, in this order.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// (stored, ephemeral, frozen in a session's snapshot, its bodies and its view), all optional.
+/// Where a type embeds them it does so with `#[serde(flatten)]` (and `#[schema(inline)]`, for
+/// the OpenAPI document to make one object of them: `hookline_core::http::flattened`), so they
+/// appear beside its own fields, in this order. The bounds are [`read_persona`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+// No `#[serde(default)]`: a missing `Option` field is `None` already, and the attribute would
+// document `default: null`, which a patch does not mean (left out is "unchanged" there).
+#[serde(rename_all = "camelCase")]
 pub struct PersonaDetails {
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
+    #[schema(max_length = 100000)]
     pub system_prompt: Option<String>,
+    /// An LLM connection of the organization (`/v1/llms`), which the conversation runtime uses.
+    #[schema(max_length = 256)]
     pub llm_id: Option<String>,
+    #[schema(max_length = 256)]
     pub language_code: Option<String>,
+    #[schema(max_length = 256)]
     pub avatar_id: Option<String>,
+    #[schema(max_length = 256)]
     pub voice_id: Option<String>,
 }
 
@@ -133,6 +145,26 @@ fn read_tool_ids(f: &mut Fields) -> Vec<Uuid> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn flattened_details_left_out_read_as_none() {
+        #[derive(Deserialize)]
+        struct Embedding {
+            #[allow(dead_code)]
+            name: Option<String>,
+            #[serde(flatten)]
+            details: PersonaDetails,
+        }
+        let read: Embedding =
+            serde_json::from_value(json!({"name": "Guide", "voiceId": "v1"})).unwrap();
+        assert_eq!(
+            read.details,
+            PersonaDetails {
+                voice_id: Some("v1".into()),
+                ..PersonaDetails::default()
+            }
+        );
+    }
 
     #[test]
     fn parses_and_reports_every_problem() {

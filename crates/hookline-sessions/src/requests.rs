@@ -1,14 +1,13 @@
 //! The bodies the sessions service takes, for the OpenAPI document. The handlers read bodies with
 //! `hookline-schema`'s checkers; these types state the same rules for clients and contract tests.
 
-use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use hookline_schema::ToolDefinition;
+use hookline_schema::{PersonaDetails, ToolDefinition};
 
 /// What a session token is issued for. Unknown fields are refused.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionTokenRequest {
     pub persona_config: PersonaConfig,
@@ -21,7 +20,7 @@ pub struct SessionTokenRequest {
 }
 
 /// A stored persona by id, or an ephemeral one described in full.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(untagged)]
 pub enum PersonaConfig {
     Stored(StoredPersonaConfig),
@@ -29,30 +28,23 @@ pub enum PersonaConfig {
 }
 
 /// A stored persona of the organization: its fields and tools as they are now.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoredPersonaConfig {
     pub persona_id: Uuid,
 }
 
-/// A persona for this session only: stored tools by id and inline tool definitions.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+/// A persona for this session only: stored tools by id and inline tool definitions. Unknown
+/// fields are refused (named closed in the sessions' document: serde's `deny_unknown_fields`
+/// does not combine with `flatten`).
+#[derive(Debug, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct EphemeralPersonaConfig {
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
-    #[schema(max_length = 10000)]
-    pub description: Option<String>,
-    #[schema(max_length = 100000)]
-    pub system_prompt: Option<String>,
-    #[schema(max_length = 256)]
-    pub llm_id: Option<String>,
-    #[schema(max_length = 256)]
-    pub language_code: Option<String>,
-    #[schema(max_length = 256)]
-    pub avatar_id: Option<String>,
-    #[schema(max_length = 256)]
-    pub voice_id: Option<String>,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub details: PersonaDetails,
     /// Stored tools of the organization, each once.
     pub tool_ids: Option<Vec<Uuid>>,
     /// Inline tool definitions, checked as `POST /v1/tools` checks them.

@@ -1,10 +1,12 @@
 //! The HTTP conventions every service shares: RFC 7807 problem documents, the JSON body and
-//! query readers that turn bad input into them, API-key authentication, and list pagination.
+//! query readers that turn bad input into them, API-key authentication, list pagination, and
+//! the pass that keeps flattened types one object in the OpenAPI document.
 
 pub mod auth;
 pub mod body;
 pub mod cors;
 pub mod deadline;
+pub mod flattened;
 pub mod pagination;
 pub mod path;
 pub mod problem;

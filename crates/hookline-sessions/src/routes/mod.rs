@@ -9,8 +9,9 @@ mod tokens;
 use axum::routing::{get, post};
 use axum::Router;
 use hookline_core::http::cors::browser_cors;
+use hookline_core::http::flattened::OneObject;
 use hookline_core::http::CoreState;
-use utoipa::OpenApi;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::{requests, views};
 
@@ -27,9 +28,15 @@ use crate::{requests, views};
         requests::SessionTokenRequest, requests::PersonaConfig, requests::StoredPersonaConfig,
         requests::EphemeralPersonaConfig,
     )),
+    modifiers(&ONE_OBJECT),
     tags((name = "sessions", description = "Session tokens and sessions"))
 )]
 pub struct SessionsApi;
+
+/// The ephemeral persona embeds the persona's fields flattened; its checker refuses unknown fields.
+const ONE_OBJECT: OneObject = OneObject {
+    closed: &[<requests::EphemeralPersonaConfig as ToSchema>::name],
+};
 
 /// A preflight from an origin that is not allowed ends here, with no CORS headers.
 pub async fn preflight() -> axum::http::StatusCode {
