@@ -181,3 +181,155 @@ async fn an_unknown_field_is_refused_in_an_update_even_when_null() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["description"], Value::Null);
 }
+
+/// A path id is read before the body: an id that names nothing (here not even a UUID) is the
+/// documented 404 naming the resource, whatever is also wrong with the body (alone, each would
+/// be a 400, 413 or 422).
+#[tokio::test]
+async fn a_malformed_path_id_is_the_documented_404_whatever_the_body() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let doc = document(&app).await;
+    let (session_id, _) = crate::harness::session(&app, &org, json!({"name": "Guide"})).await;
+    let routes = [
+        ("PUT", "/v1/tools/{id}", "/v1/tools/nope", "tool"),
+        ("PATCH", "/v1/tools/{id}", "/v1/tools/nope", "tool"),
+        ("POST", "/v1/tools/{id}/test", "/v1/tools/nope/test", "tool"),
+        ("PUT", "/v1/personas/{id}", "/v1/personas/nope", "persona"),
+        ("PATCH", "/v1/personas/{id}", "/v1/personas/nope", "persona"),
+        ("PUT", "/v1/llms/{id}", "/v1/llms/nope", "LLM"),
+        ("PATCH", "/v1/llms/{id}", "/v1/llms/nope", "LLM"),
+        (
+            "POST",
+            "/v1/sessions/{id}/tool-calls",
+            "/v1/sessions/nope/tool-calls",
+            "session",
+        ),
+        (
+            "POST",
+            "/v1/sessions/{id}/messages",
+            "/v1/sessions/nope/messages",
+            "session",
+        ),
+        (
+            "POST",
+            "/v1/sessions/{id}/tool-calls/{toolCallId}/result",
+            "/v1/sessions/nope/tool-calls/call_1/result",
+            "session",
+        ),
+    ];
+    let too_large = format!("\"{}\"", "x".repeat(hookline_core::http::MAX_BODY_BYTES));
+    let bodies = [
+        ("not JSON", "{".to_owned()),
+        ("not an object", "[1]".to_owned()),
+        ("too large", too_large),
+    ];
+    let send = |method: &str, path: &str, body: &str| {
+        app.client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(&org.key)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+    };
+    for (method, template, path, what) in routes {
+        let documented = &doc["paths"][template][method.to_lowercase()]["responses"]["404"];
+        assert!(documented.is_object(), "{method} {template} lists no 404");
+        for (wrong, body) in &bodies {
+            let response = send(method, path, body).await.unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::NOT_FOUND,
+                "{method} {path} with a body {wrong}"
+            );
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/problem+json"
+            );
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(
+                problem["detail"],
+                format!("{what} not found"),
+                "{method} {path}"
+            );
+        }
+    }
+    // A caller's call id may be any string, but one holding U+0000 names no call: read from the
+    // path before the body's fields (the body's JSON itself is read first, by its extractor).
+    let path = format!("/v1/sessions/{session_id}/tool-calls/call%00x/result");
+    let response = send("POST", &path, "[1]").await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["detail"], "client tool call not found");
+}
+
+/// The persona's fields are one struct flattened into each body that holds them; the document
+/// still shows each body as one object that refuses unknown fields, and the server refuses them,
+/// naming the field.
+#[tokio::test]
+async fn an_unknown_persona_field_is_refused_and_documented_as_refused() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "PersonaInput",
+        "PersonaPatch",
+        "EphemeralPersonaConfig",
+        "PersonaView",
+    ] {
+        let schema = &schemas[name];
+        assert_eq!(schema["type"], "object", "{name}: {schema}");
+        assert!(schema.get("allOf").is_none(), "{name}: {schema}");
+        for field in [
+            "name",
+            "description",
+            "systemPrompt",
+            "llmId",
+            "voiceId",
+            "toolIds",
+        ] {
+            assert!(
+                schema["properties"].get(field).is_some(),
+                "{name} has no {field}"
+            );
+        }
+        let closed = name != "PersonaView";
+        assert_eq!(
+            schema.get("additionalProperties") == Some(&json!(false)),
+            closed,
+            "{name}: {schema}"
+        );
+    }
+    assert_eq!(
+        schemas["PersonaView"]["required"].as_array().unwrap().len(),
+        6
+    );
+    assert_eq!(schemas["PersonaInput"]["required"], json!(["name"]));
+    assert_eq!(
+        schemas["PersonaInput"]["properties"]["systemPrompt"]["maxLength"],
+        100_000
+    );
+
+    let (status, body) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Support", "voiceID": "v1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(crate::harness::error_fields(&body), ["voiceID"]);
+    let (status, body) = org
+        .post(
+            &app,
+            "/v1/auth/session-token",
+            &json!({"personaConfig": {"name": "Guide", "systemPromt": "Be brief"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        crate::harness::error_fields(&body),
+        ["personaConfig.systemPromt"]
+    );
+}
