@@ -728,14 +728,18 @@ async fn a_message_on_another_instance_interrupts_the_turn() {
     interrupt_from(&a, &b).await;
 }
 
-#[tokio::test]
-async fn a_tool_that_disables_interruptions_lets_its_turn_finish() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
-    let store = Receiver::start(
-        Reply::json(200, json!({"refund": "issued"})).delayed(Duration::from_millis(800)),
-    )
-    .await;
+/// A session whose persona's one tool, `issue_refund`, disables interruptions and is answered
+/// after `delay`. The LLM calls it, then says `after_refund`, then `next` (to a later message).
+/// Returns once "Refund ORD-9" was posted and the refund's request has reached the webhook,
+/// with the session, the webhook and the LLM (keep them: dropping one stops it).
+async fn refund_under_way(
+    app: &TestApp,
+    org: &Org,
+    delay: Duration,
+    after_refund: &'static str,
+    next: &'static str,
+) -> (String, Receiver, FakeLlm) {
+    let store = Receiver::start(Reply::json(200, json!({"refund": "issued"})).delayed(delay)).await;
     let mut refund = seed_at("check_order_status", &store);
     refund["name"] = json!("issue_refund");
     refund["disableInterruptions"] = json!(true);
@@ -745,11 +749,26 @@ async fn a_tool_that_disables_interruptions_lets_its_turn_finish() {
         "issue_refund",
         r#"{"orderId":"ORD-9"}"#,
     )]))
-    .then(Answer::openai(vec![Say::Text("Your refund is issued.")]))
-    .then(Answer::openai(vec![Say::Text("You're welcome.")]));
-    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[refund]).await;
-    post_message(&app, &org, &session_id, "Refund ORD-9").await;
+    .then(Answer::openai(vec![Say::Text(after_refund)]))
+    .then(Answer::openai(vec![Say::Text(next)]));
+    let (session_id, _) = talkative(app, org, &fake, "openai", &[refund]).await;
+    post_message(app, org, &session_id, "Refund ORD-9").await;
     wait_until("the refund call", || !store.requests().is_empty()).await;
+    (session_id, store, fake)
+}
+
+#[tokio::test]
+async fn a_tool_that_disables_interruptions_lets_its_turn_finish() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let (session_id, _store, fake) = refund_under_way(
+        &app,
+        &org,
+        Duration::from_millis(800),
+        "Your refund is issued.",
+        "You're welcome.",
+    )
+    .await;
     let second = say(&app, &org, &session_id, "thanks").await;
     assert_eq!(second["reply"]["content"], "You're welcome.");
     let messages = conversation(&app, &org, &session_id).await;
@@ -924,26 +943,14 @@ async fn the_llm_key_never_reaches_the_log() {
 async fn messages_piling_up_behind_a_turn_hold_no_connections() {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
-    let store = Receiver::start(
-        Reply::json(200, json!({"refund": "issued"})).delayed(Duration::from_secs(3)),
+    let (session_id, _store, fake) = refund_under_way(
+        &app,
+        &org,
+        Duration::from_secs(3),
+        "Refund issued.",
+        "Answering your last message.",
     )
     .await;
-    let mut refund = seed_at("check_order_status", &store);
-    refund["name"] = json!("issue_refund");
-    refund["disableInterruptions"] = json!(true);
-    let fake = FakeLlm::start().await;
-    fake.then(Answer::openai(vec![call(
-        "call_r",
-        "issue_refund",
-        r#"{"orderId":"ORD-9"}"#,
-    )]))
-    .then(Answer::openai(vec![Say::Text("Refund issued.")]))
-    .then(Answer::openai(vec![Say::Text(
-        "Answering your last message.",
-    )]));
-    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[refund]).await;
-    post_message(&app, &org, &session_id, "Refund ORD-9").await;
-    wait_until("the refund call", || !store.requests().is_empty()).await;
     // More waiting messages than the pool has connections (32).
     for i in 0..40 {
         post_message(&app, &org, &session_id, &format!("hello {i}")).await;
