@@ -5,7 +5,7 @@
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use hookline_schema::fields::Fields;
+use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::Violations;
 
 /// Longest user message, in characters.
@@ -23,11 +23,8 @@ pub struct PostMessage {
 impl PostMessage {
     /// Reads a message body, reporting every problem.
     pub fn parse(body: &Value) -> Result<Self, Violations> {
+        let map = object_at(body, "")?;
         let mut v = Violations::new();
-        let Some(map) = body.as_object() else {
-            v.wrong_type("", "a JSON object");
-            return Err(v);
-        };
         let mut f = Fields::new(map, "", &mut v);
         let content = f.required_string("content").map(str::to_owned);
         f.finish("a message");

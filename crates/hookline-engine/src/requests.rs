@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use hookline_schema::fields::Fields;
+use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::Violations;
 
 /// A tool call the conversation runtime asks for. Unknown fields are refused.
@@ -44,11 +44,8 @@ pub struct ClientResultRequest {
 impl ClientResultRequest {
     /// Reads the browser's answer, reporting every problem.
     pub fn parse(body: &Value) -> Result<Self, Violations> {
+        let map = object_at(body, "")?;
         let mut v = Violations::new();
-        let Some(map) = body.as_object() else {
-            v.wrong_type("", "a JSON object");
-            return Err(v);
-        };
         let mut f = Fields::new(map, "", &mut v);
         let result = f.get("result").cloned();
         let error = f.string("error").map(str::to_owned);

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
-use crate::fields::Fields;
+use crate::fields::{object_at, Fields};
 use crate::json_schema::check_parameter_schema;
 use crate::name::ToolName;
 use crate::tool_type::ToolType;
@@ -270,11 +270,8 @@ impl ToolDefinition {
         prefix: &str,
         policy: &DestinationPolicy,
     ) -> Result<ToolDefinition, Violations> {
+        let map = object_at(value, prefix)?;
         let mut v = Violations::new();
-        let Some(map) = value.as_object() else {
-            v.wrong_type(prefix, "a JSON object");
-            return Err(v);
-        };
         let mut f = Fields::new(map, prefix, &mut v);
         let (tool, what) = match f.required_string("type") {
             Some("server") => (

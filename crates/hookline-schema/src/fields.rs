@@ -5,6 +5,16 @@ use serde_json::{Map, Value};
 
 use crate::violations::{join, Violations};
 
+/// `value` as a JSON object, or the one violation saying it is not one (reported at `prefix`):
+/// every body parser starts here.
+pub fn object_at<'a>(value: &'a Value, prefix: &str) -> Result<&'a Map<String, Value>, Violations> {
+    value.as_object().ok_or_else(|| {
+        let mut v = Violations::new();
+        v.wrong_type(prefix, "a JSON object");
+        v
+    })
+}
+
 pub struct Fields<'a, 'v> {
     map: &'a Map<String, Value>,
     prefix: String,

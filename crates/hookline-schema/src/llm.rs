@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
-use crate::fields::Fields;
+use crate::fields::{object_at, Fields};
 use crate::violations::Violations;
 
 pub const MAX_LLM_NAME_CHARS: usize = 100;
@@ -67,11 +67,8 @@ pub struct LlmFields {
 impl LlmFields {
     /// Parses an LLM body, reporting every problem with its field path.
     pub fn parse(value: &Value, policy: &DestinationPolicy) -> Result<Self, Violations> {
+        let map = object_at(value, "")?;
         let mut v = Violations::new();
-        let Some(map) = value.as_object() else {
-            v.wrong_type("", "a JSON object");
-            return Err(v);
-        };
         let mut f = Fields::new(map, "", &mut v);
         let name = bounded(&mut f, "name", MAX_LLM_NAME_CHARS, true);
         let provider = f

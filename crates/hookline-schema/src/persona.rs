@@ -5,7 +5,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::fields::Fields;
+use crate::fields::{object_at, Fields};
 use crate::violations::Violations;
 
 pub const MAX_PERSONA_NAME_CHARS: usize = 100;
@@ -61,11 +61,8 @@ pub struct PersonaFields {
 impl PersonaFields {
     /// Parses a stored persona's body (`POST /v1/personas`), reporting every problem.
     pub fn parse(value: &Value, prefix: &str) -> Result<Self, Violations> {
+        let map = object_at(value, prefix)?;
         let mut v = Violations::new();
-        let Some(map) = value.as_object() else {
-            v.wrong_type(prefix, "a JSON object");
-            return Err(v);
-        };
         let mut f = Fields::new(map, prefix, &mut v);
         let persona = read_persona(&mut f, true);
         f.finish("a persona");

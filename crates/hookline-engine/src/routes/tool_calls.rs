@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use hookline_core::http::{ApiError, Caller, InPath, JsonBody};
 use hookline_core::ids::SessionId;
-use hookline_schema::fields::Fields;
+use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::Violations;
 
 use super::EngineState;
@@ -17,11 +17,8 @@ use crate::requests::ToolCallRequest;
 use crate::views::CallAnswerView;
 
 fn parse(body: &Value) -> Result<CallRequest, Violations> {
+    let map = object_at(body, "")?;
     let mut v = Violations::new();
-    let Some(map) = body.as_object() else {
-        v.wrong_type("", "a JSON object");
-        return Err(v);
-    };
     let mut f = Fields::new(map, "", &mut v);
     let tool_call_id = f.string("toolCallId").map(str::to_owned);
     let tool_name = f.required_string("toolName").map(str::to_owned);

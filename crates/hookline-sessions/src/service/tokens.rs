@@ -14,7 +14,7 @@ use hookline_core::repo::{llms, personas, tools};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::snapshot::{PersonaSnapshot, SessionConfig, SnapshotTool};
 use hookline_core::Settings;
-use hookline_schema::fields::Fields;
+use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::name::repeated_name;
 use hookline_schema::persona::read_persona;
 use hookline_schema::{ToolDefinition, Violations};
@@ -46,11 +46,8 @@ impl TokenRequest {
     /// Reads a `POST /v1/auth/session-token` body, reporting every problem by its field path
     /// (inline tools as `personaConfig.tools[i].field`).
     pub fn parse(body: &Value, settings: &Settings) -> Result<Self, Violations> {
+        let map = object_at(body, "")?;
         let mut v = Violations::new();
-        let Some(map) = body.as_object() else {
-            v.wrong_type("", "a JSON object");
-            return Err(v);
-        };
         let mut f = Fields::new(map, "", &mut v);
         let client_label = f.string("clientLabel").map(str::to_owned);
         let lifetime = f
