@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
@@ -14,7 +14,7 @@ pub const ROLE_USER: &str = "user";
 pub const ROLE_PERSONA: &str = "persona";
 pub const ROLE_TOOL: &str = "tool";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Message {
     pub seq: i64,
     pub id: Uuid,
@@ -43,23 +43,23 @@ pub struct NewMessage<'a> {
     pub interrupted: bool,
 }
 
-const COLUMNS: &str =
-    "seq, id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted, created_at";
-
 pub async fn insert(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> StoreResult<Message> {
-    Ok(sqlx::query_as(&format!(
-        "INSERT INTO conversation_messages
-            (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
-         VALUES ($1, $2, $3, $4, $5, $6::json, $7, $8) RETURNING {COLUMNS}"
-    ))
-    .bind(m.id)
-    .bind(m.session_id)
-    .bind(m.turn_id)
-    .bind(m.role)
-    .bind(m.content)
-    .bind(m.tool_calls.map(json_text))
-    .bind(m.tool_call_id)
-    .bind(m.interrupted)
+    Ok(sqlx::query_as!(
+        Message,
+        r#"INSERT INTO conversation_messages
+               (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
+           VALUES ($1, $2, $3, $4, $5, $6::text::json, $7, $8)
+           RETURNING seq, id, session_id, turn_id, role, content, tool_calls AS "tool_calls: _",
+               tool_call_id, interrupted, created_at"#,
+        m.id,
+        m.session_id,
+        m.turn_id,
+        m.role,
+        m.content,
+        m.tool_calls.map(json_text),
+        m.tool_call_id,
+        m.interrupted,
+    )
     .fetch_one(db)
     .await?)
 }
@@ -70,14 +70,20 @@ pub async fn recent(
     session_id: Uuid,
     limit: i64,
 ) -> StoreResult<Vec<Message>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT * FROM (SELECT {COLUMNS} FROM conversation_messages WHERE session_id = $1
-           ORDER BY seq DESC LIMIT $2) m ORDER BY seq"
-    ))
-    .bind(session_id)
-    .bind(limit)
+    // Newest first, to take the last `limit`, then turned around.
+    let mut rows = sqlx::query_as!(
+        Message,
+        r#"SELECT seq, id, session_id, turn_id, role, content, tool_calls AS "tool_calls: _",
+               tool_call_id, interrupted, created_at
+           FROM conversation_messages WHERE session_id = $1
+           ORDER BY seq DESC LIMIT $2"#,
+        session_id,
+        limit,
+    )
     .fetch_all(db)
-    .await?)
+    .await?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// The session's text conversation for `messageHistoryUpdated`, oldest first: user and persona
@@ -85,38 +91,41 @@ pub async fn recent(
 /// as `[{"id", "role", "content", "interrupted"}]`. Postgres builds the array, so only those
 /// four fields travel, whatever the length of the conversation.
 pub async fn text_history(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<Value> {
-    let (texts,): (Json<Value>,) = sqlx::query_as(
-        "SELECT COALESCE(json_agg(json_build_object(
-                    'id', id, 'role', role, 'content', content, 'interrupted', interrupted)
-                  ORDER BY seq), '[]'::json)
-         FROM conversation_messages
-         WHERE session_id = $1 AND role <> 'tool' AND content <> ''",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT COALESCE(json_agg(json_build_object(
+                      'id', id, 'role', role, 'content', content, 'interrupted', interrupted)
+                    ORDER BY seq), '[]'::json) AS "texts!"
+           FROM conversation_messages
+           WHERE session_id = $1 AND role <> 'tool' AND content <> ''"#,
+        session_id,
     )
-    .bind(session_id)
     .fetch_one(db)
-    .await?;
-    Ok(texts.0)
+    .await?)
 }
 
 /// One page of the session's messages, oldest first, with the total count.
 pub async fn page(
-    db: &mut sqlx::PgConnection,
+    db: &mut PgConnection,
     session_id: Uuid,
     limit: i64,
     offset: i64,
 ) -> StoreResult<(Vec<Message>, i64)> {
-    let (total,): (i64,) =
-        sqlx::query_as("SELECT count(*) FROM conversation_messages WHERE session_id = $1")
-            .bind(session_id)
-            .fetch_one(&mut *db)
-            .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM conversation_messages WHERE session_id = $1
-         ORDER BY seq LIMIT $2 OFFSET $3"
-    ))
-    .bind(session_id)
-    .bind(limit)
-    .bind(offset)
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM conversation_messages WHERE session_id = $1"#,
+        session_id,
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let rows = sqlx::query_as!(
+        Message,
+        r#"SELECT seq, id, session_id, turn_id, role, content, tool_calls AS "tool_calls: _",
+               tool_call_id, interrupted, created_at
+           FROM conversation_messages WHERE session_id = $1
+           ORDER BY seq LIMIT $2 OFFSET $3"#,
+        session_id,
+        limit,
+        offset,
+    )
     .fetch_all(&mut *db)
     .await?;
     Ok((rows, total))
@@ -125,10 +134,10 @@ pub async fn page(
 /// The seq of the session's latest user message (0 when none): a turn started for an older one
 /// has been overtaken by a newer message.
 pub async fn latest_user_seq(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<i64> {
-    let (seq,): (Option<i64>,) = sqlx::query_as(
+    let seq = sqlx::query_scalar!(
         "SELECT max(seq) FROM conversation_messages WHERE session_id = $1 AND role = 'user'",
+        session_id,
     )
-    .bind(session_id)
     .fetch_one(db)
     .await?;
     Ok(seq.unwrap_or(0))
@@ -138,16 +147,16 @@ pub async fn latest_user_seq(db: impl PgExecutor<'_>, session_id: Uuid) -> Store
 /// conversation from its first word): its text, calls and whether it was cut off, under its
 /// final id.
 pub async fn complete(db: impl PgExecutor<'_>, id: Uuid, m: &NewMessage<'_>) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE conversation_messages SET id = $2, content = $3, tool_calls = $4::json,
-            interrupted = $5
+    sqlx::query!(
+        "UPDATE conversation_messages SET id = $2, content = $3, tool_calls = $4::text::json,
+             interrupted = $5
          WHERE id = $1",
+        id,
+        m.id,
+        m.content,
+        m.tool_calls.map(json_text),
+        m.interrupted,
     )
-    .bind(id)
-    .bind(m.id)
-    .bind(m.content)
-    .bind(m.tool_calls.map(json_text))
-    .bind(m.interrupted)
     .execute(db)
     .await?;
     Ok(())
