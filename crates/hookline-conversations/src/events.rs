@@ -15,7 +15,8 @@ pub const MESSAGE_STREAM_EVENT: EventName = EventName::MessageStreamEvent;
 pub const MESSAGE_HISTORY_UPDATED: EventName = EventName::MessageHistoryUpdated;
 pub const TURN_FAILED: EventName = EventName::TurnFailed;
 
-/// Appends one event and announces it.
+/// Appends one event and announces it. `pool` is the runtime's pool whose commits do not wait
+/// for the disk (`synchronous_commit = off`): like the engine's call log, not a promise.
 async fn emit(
     pool: &PgPool,
     session_id: Uuid,
@@ -23,10 +24,6 @@ async fn emit(
     data: Value,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    // Not a promise: like the engine's call log, it does not wait for the disk.
-    sqlx::query("SET LOCAL synchronous_commit TO off")
-        .execute(&mut *tx)
-        .await?;
     let notes = events::append_many(
         &mut tx,
         &[NewEvent {
@@ -66,6 +63,7 @@ pub fn stream_data(s: &Speech) -> Value {
     })
 }
 
+/// Appends and announces `turnFailed` (through `pool`, the runtime's non-waiting pool).
 pub async fn turn_failed(
     pool: &PgPool,
     session_id: Uuid,

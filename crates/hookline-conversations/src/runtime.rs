@@ -23,6 +23,7 @@ use hookline_core::http::CoreState;
 use hookline_core::hub::{self, Note};
 use hookline_core::repo::events::{self as stored_events, NewEvent};
 use hookline_core::repo::llms::{self, StoredLlm};
+use hookline_core::repo::locks;
 use hookline_core::repo::messages::{
     self, Message, NewMessage, ROLE_PERSONA, ROLE_TOOL, ROLE_USER,
 };
@@ -220,7 +221,7 @@ impl Conversations {
             report.error.as_ref().filter(|e| e.kind != "interrupted")
         {
             if let Err(e) =
-                events::turn_failed(self.pool(), session_id, accepted.turn_id, kind, message).await
+                events::turn_failed(&self.fast, session_id, accepted.turn_id, kind, message).await
             {
                 tracing::warn!(error = %e, "could not record turnFailed");
             }
@@ -755,7 +756,7 @@ pub fn to_msgs(history: &[Message]) -> Vec<Msg> {
 /// returned to the pool, which releases the lock too.
 struct TurnLock {
     conn: Option<PoolConnection<Postgres>>,
-    key: i64,
+    session_id: Uuid,
 }
 
 impl TurnLock {
@@ -769,22 +770,14 @@ impl TurnLock {
         mine: i64,
         mut latest: watch::Receiver<i64>,
     ) -> Result<Option<Self>, StoreError> {
-        let key = lock_key(session_id);
         loop {
             let mut conn = pool.acquire().await?;
-            let (locked, newest): (bool, Option<i64>) = sqlx::query_as(
-                "SELECT pg_try_advisory_lock($1), (SELECT max(seq) FROM conversation_messages
-                   WHERE session_id = $2 AND role = 'user')",
-            )
-            .bind(key)
-            .bind(session_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            let lock = locked.then(|| Self {
+            let found = locks::try_turn(&mut conn, session_id).await?;
+            let lock = found.locked.then(|| Self {
                 conn: Some(conn),
-                key,
+                session_id,
             });
-            if newest.unwrap_or(0) > mine {
+            if found.latest_user_seq > mine {
                 if let Some(lock) = lock {
                     lock.release().await;
                 }
@@ -803,9 +796,7 @@ impl TurnLock {
         if let Some(mut conn) = self.conn.take() {
             let unlocked = tokio::time::timeout(
                 Duration::from_secs(5),
-                sqlx::query("SELECT pg_advisory_unlock($1)")
-                    .bind(self.key)
-                    .execute(&mut *conn),
+                locks::release_turn(&mut conn, self.session_id),
             )
             .await;
             if !matches!(unlocked, Ok(Ok(_))) {
@@ -821,13 +812,6 @@ impl Drop for TurnLock {
             conn.detach();
         }
     }
-}
-
-/// The advisory lock key of a session: its id folded to 64 bits (both halves, since a UUIDv7's
-/// first half is mostly its timestamp), in a space of its own.
-fn lock_key(session_id: Uuid) -> i64 {
-    let (hi, lo) = session_id.as_u64_pair();
-    (hi ^ lo ^ 0x686f_6f6b_6c69_6e65) as i64
 }
 
 /// The session's LLM, or why a message cannot start a turn.

@@ -1,4 +1,5 @@
-//! The Postgres pool and the one schema's migrations.
+//! The Postgres pool (making the database when asked, the readiness ping) and the one
+//! schema's migrations.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -87,6 +88,12 @@ async fn create_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> 
             Ok(())
         }
     }
+}
+
+/// Whether the database answers (the readiness probe): one round trip on a pooled connection.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!("SELECT 1").fetch_one(pool).await?;
+    Ok(())
 }
 
 /// Applies every migration not yet applied.

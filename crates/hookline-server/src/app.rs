@@ -208,16 +208,13 @@ pub(crate) async fn healthz() -> Json<HealthView> {
     operation_id = "readyz",
     responses((status = 200, description = "Ready", body = HealthView), (status = 503, description = "The database does not answer", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")))]
 pub(crate) async fn readyz(State(state): State<CoreState>) -> Result<Json<HealthView>, ApiError> {
-    sqlx::query("SELECT 1")
-        .execute(&state.pool)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "readiness check failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not reachable",
-            )
-        })?;
+    hookline_core::db::ping(&state.pool).await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database is not reachable",
+        )
+    })?;
     Ok(Json(HealthView { status: "ready" }))
 }
 

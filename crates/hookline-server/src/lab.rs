@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use hookline_core::http::{ApiError, CoreState};
-use hookline_core::repo::{api_keys, organizations};
+use hookline_core::repo::{api_keys, locks, organizations};
 use hookline_core::settings::Mode;
 
 /// Only this origin, no inline script or style, no framing, no plugins.
@@ -147,9 +147,7 @@ async fn dev_organization(
     }
     let mut tx = state.pool.begin().await?;
     // Serialized so two clicks at once make one organization, not a name conflict.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('hookline-lab-dev-organization'))")
-        .execute(&mut *tx)
-        .await?;
+    locks::dev_organization(&mut tx).await?;
     let org = match organizations::find(&mut tx, DEV_ORGANIZATION).await? {
         Some(org) => org,
         None => organizations::create(&mut tx, &state.settings.secrets, DEV_ORGANIZATION).await?,

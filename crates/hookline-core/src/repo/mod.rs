@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod events;
 pub mod llms;
+pub mod locks;
 pub mod messages;
 pub mod organizations;
 pub mod personas;

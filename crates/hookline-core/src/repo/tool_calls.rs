@@ -12,8 +12,8 @@ use hookline_schema::ToolType;
 
 use crate::calls::{CallFailure, CallStatus};
 use crate::error::StoreResult;
-use crate::repo::json_text;
 use crate::repo::Page;
+use crate::repo::{json_text, locks};
 
 /// A call to start, owned, for [`start_many`].
 #[derive(Debug, Clone)]
@@ -362,9 +362,6 @@ pub struct Claim {
     pub reserve: i64,
 }
 
-/// Arbitrary, fixed: the advisory lock that makes claims take turns across processes.
-const CLAIM_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
-
 /// Claims up to `limit` due calls until the lease runs out, oldest due first, first never more
 /// of one organization than `per_org` leased at once (so one organization with a slow endpoint
 /// cannot hold every worker); then, if room is left beyond `reserve`, the oldest due calls of
@@ -376,9 +373,7 @@ const CLAIM_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
 /// room for the same slot. A claim is one or two short statements, so the turns cost little.
 pub async fn claim(pool: &sqlx::PgPool, c: Claim) -> StoreResult<Vec<Due>> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CLAIM_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    locks::claims(&mut tx).await?;
     // `orgs` walks the organizations with due calls one index probe each (a loose index scan),
     // so a claim costs about the same with a backlog of a hundred calls or a hundred thousand.
     let due = sqlx::query_as!(
