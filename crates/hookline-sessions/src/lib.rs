@@ -15,5 +15,5 @@ pub mod service;
 pub mod views;
 
 pub use routes::{preflight, router, SessionsApi};
-pub use service::{end, find, issue_token, start, tools, TokenRequest};
+pub use service::{end, find, issue_token, list, start, tools, TokenRequest};
 pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};

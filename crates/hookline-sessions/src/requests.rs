@@ -1,10 +1,15 @@
-//! The bodies the sessions service takes, for the OpenAPI document. The handlers read bodies with
-//! `hookline-schema`'s checkers; these types state the same rules for clients and contract tests.
+//! What the sessions service takes: the bodies, for the OpenAPI document (the handlers read
+//! bodies with `hookline-schema`'s checkers; these types state the same rules for clients and
+//! contract tests), and the list's query parameters, read and checked here.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use hookline_schema::{PersonaDetails, ToolDefinition};
+use hookline_core::http::{ApiError, Pagination, QueryMap};
+use hookline_core::repo::sessions::{SessionFilter, SessionStatus};
+use hookline_schema::{PersonaDetails, ToolDefinition, Violations};
 
 /// What a session token is issued for. Unknown fields are refused.
 #[derive(Debug, ToSchema)]
@@ -49,4 +54,67 @@ pub struct EphemeralPersonaConfig {
     pub tool_ids: Option<Vec<Uuid>>,
     /// Inline tool definitions, checked as `POST /v1/tools` checks them.
     pub tools: Option<Vec<ToolDefinition>>,
+}
+
+/// What `GET /v1/sessions` is asked for: a page, and optionally a persona and a status.
+#[derive(Debug, Clone)]
+pub struct SessionListParams {
+    pub page: Pagination,
+    pub filter: SessionFilter,
+}
+
+impl SessionListParams {
+    /// Reads `page`, `perPage`, `personaId` and `status`; every one that is wrong is reported,
+    /// by its name, in one 422. A well-formed `personaId` that is no persona of the caller's
+    /// simply matches no session (sessions outlive their persona, and keep its id).
+    pub fn from_query(query: &QueryMap) -> Result<Self, ApiError> {
+        let mut v = Violations::new();
+        let page = Pagination::read(query, &mut v);
+        let persona_id = query
+            .get("personaId")
+            .and_then(|text| match Uuid::parse_str(text) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    v.rule("personaId", "must be a UUID");
+                    None
+                }
+            });
+        let status = query
+            .get("status")
+            .and_then(|name| match SessionStatus::parse(name) {
+                Some(status) => Some(status),
+                None => {
+                    v.rule("status", "must be active, ended or expired");
+                    None
+                }
+            });
+        let filter = SessionFilter { persona_id, status };
+        v.into_result(Self { page, filter })
+            .map_err(ApiError::invalid)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionListParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Self::from_query(&QueryMap::from_request_parts(parts, state).await?)
+    }
+}
+
+/// The query of `GET /v1/sessions`, for the API reference.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SessionListQuery {
+    /// Page number, from 1 (default 1).
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    /// Items a page, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
+    per_page: Option<i64>,
+    /// Only the sessions of this persona (an id that is no persona of yours matches none).
+    persona_id: Option<Uuid>,
+    /// Only the sessions in this status.
+    status: Option<SessionStatus>,
 }

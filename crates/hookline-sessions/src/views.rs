@@ -2,7 +2,7 @@
 //! described in the OpenAPI document by the same derive.
 
 use chrono::{DateTime, Utc};
-use hookline_core::repo::sessions::{Session, SessionStatus};
+use hookline_core::repo::sessions::{ListedSession, Session, SessionStatus};
 use hookline_core::snapshot::PublicToolView;
 use hookline_schema::ExportFormat;
 use serde::Serialize;
@@ -26,9 +26,22 @@ pub struct SessionView {
 
 impl From<&Session> for SessionView {
     fn from(s: &Session) -> Self {
+        Self::with_status(s, s.status())
+    }
+}
+
+impl From<&ListedSession> for SessionView {
+    /// A session of a list shows the status the list was filtered by.
+    fn from(l: &ListedSession) -> Self {
+        Self::with_status(&l.session, l.status)
+    }
+}
+
+impl SessionView {
+    fn with_status(s: &Session, status: SessionStatus) -> Self {
         Self {
             id: s.id,
-            status: s.status(),
+            status,
             persona_id: s.persona_id,
             client_label: s.client_label.clone(),
             tools: public_tools(s),

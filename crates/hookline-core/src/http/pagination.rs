@@ -18,6 +18,13 @@ impl Pagination {
     /// Reads `page` (≥ 1, default 1) and `perPage` (1–100, default 10); both checked, both reported.
     pub fn from_query(query: &QueryMap) -> Result<Self, ApiError> {
         let mut v = Violations::new();
+        let page = Self::read(query, &mut v);
+        v.into_result(page).map_err(ApiError::invalid)
+    }
+
+    /// As [`Self::from_query`], adding what is wrong to `v`, for a list whose own parameters
+    /// (filters) are checked too and reported in the same answer.
+    pub fn read(query: &QueryMap, v: &mut Violations) -> Self {
         let mut read = |key: &str, default: i64, max: i64| match query.get(key) {
             None => default,
             Some(text) => match text.parse::<i64>() {
@@ -35,8 +42,7 @@ impl Pagination {
         };
         let page = read("page", 1, i64::MAX);
         let per_page = read("perPage", DEFAULT_PER_PAGE, MAX_PER_PAGE);
-        v.into_result(Self { page, per_page })
-            .map_err(ApiError::invalid)
+        Self { page, per_page }
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
-use crate::repo::json_text;
+use crate::repo::{json_text, Page};
 use crate::snapshot::SessionConfig;
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
+    pub const ALL: [Self; 3] = [Self::Active, Self::Ended, Self::Expired];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -40,9 +42,16 @@ impl SessionStatus {
             Self::Expired => "expired",
         }
     }
+
+    /// The status named `name` (`active`, `ended` or `expired`).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 impl Session {
+    /// Where the session is now. The SQL function `session_status` (migration 0006) is the same
+    /// rule, for the lists that filter by it.
     pub fn status(&self) -> SessionStatus {
         if self.ended_at.is_some() {
             SessionStatus::Ended
@@ -167,6 +176,79 @@ pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult
     )
     .fetch_optional(db)
     .await?)
+}
+
+/// Which sessions a list holds: all, or a persona's, or those in one status, or both.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionFilter {
+    pub persona_id: Option<Uuid>,
+    pub status: Option<SessionStatus>,
+}
+
+/// A session in a list, with its status as the list's query saw it (the status it was filtered
+/// by: at the instant a session expires, the Rust clock and the database's may disagree).
+#[derive(Debug, Clone)]
+pub struct ListedSession {
+    pub session: Session,
+    pub status: SessionStatus,
+}
+
+/// One page of the organization's sessions that pass `filter`, newest first, and how many pass
+/// it in all. Read backwards by `sessions_org_idx` (org, created_at), or for a persona by
+/// `sessions_org_persona_idx`.
+pub async fn list(
+    db: &mut PgConnection,
+    org_id: Uuid,
+    filter: SessionFilter,
+    page: Page,
+) -> StoreResult<(Vec<ListedSession>, i64)> {
+    let status = filter.status.map(SessionStatus::as_str);
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "total!" FROM sessions
+           WHERE org_id = $1 AND ($2::uuid IS NULL OR persona_id = $2)
+             AND ($3::text IS NULL OR session_status(ended_at, expires_at) = $3)"#,
+        org_id,
+        filter.persona_id,
+        status,
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let rows = sqlx::query!(
+        r#"SELECT id, org_id, persona_id, client_label, config AS "config: Json<SessionConfig>",
+               created_at, expires_at, ended_at, end_announced,
+               session_status(ended_at, expires_at) AS "status!"
+           FROM sessions
+           WHERE org_id = $1 AND ($2::uuid IS NULL OR persona_id = $2)
+             AND ($3::text IS NULL OR session_status(ended_at, expires_at) = $3)
+           ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"#,
+        org_id,
+        filter.persona_id,
+        status,
+        page.per_page,
+        page.offset(),
+    )
+    .fetch_all(&mut *db)
+    .await?;
+    Ok((
+        rows.into_iter()
+            .map(|r| ListedSession {
+                status: SessionStatus::parse(&r.status)
+                    .expect("session_status() answers one of SessionStatus::ALL"),
+                session: Session {
+                    id: r.id,
+                    org_id: r.org_id,
+                    persona_id: r.persona_id,
+                    client_label: r.client_label,
+                    config: r.config,
+                    created_at: r.created_at,
+                    expires_at: r.expires_at,
+                    ended_at: r.ended_at,
+                    end_announced: r.end_announced,
+                },
+            })
+            .collect(),
+        total,
+    ))
 }
 
 /// The session a client secret belongs to.

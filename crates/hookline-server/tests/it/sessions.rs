@@ -537,3 +537,151 @@ async fn development_mode_opens_browser_routes_to_loopback_pages_and_files() {
     assert_eq!(preflight(&prod, "http://127.0.0.1:5500").await, None);
     assert_eq!(preflight(&prod, "null").await, None);
 }
+
+/// The ids of a list page's sessions, in order.
+fn ids(page: &Value) -> Vec<&str> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn sessions_list_newest_first_in_pages_filtered_and_isolated() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let rival = app.org("rival").await;
+    let (support, _) = persona(&app, &org).await;
+    let (_, sales) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Sales", "systemPrompt": "Sell"}),
+        )
+        .await;
+    let sales = sales["id"].as_str().unwrap().to_owned();
+    let (rival_persona, _) = persona(&app, &rival).await;
+    // Five sessions: three of Support, two of Sales, started in this order.
+    let mut started = Vec::new();
+    for persona_id in [&support, &sales, &support, &sales, &support] {
+        let config = json!({"personaConfig": {"personaId": persona_id}});
+        let (_, s) = start(&app, &token(&app, &org, &config).await).await;
+        started.push(s["sessionId"].as_str().unwrap().to_owned());
+    }
+    let rival_config = json!({"personaConfig": {"personaId": rival_persona}});
+    let (_, theirs) = start(&app, &token(&app, &rival, &rival_config).await).await;
+    let theirs = theirs["sessionId"].as_str().unwrap();
+    let newest_first: Vec<&str> = started.iter().rev().map(String::as_str).collect();
+
+    // Pages of two, newest first, each item as GET /v1/sessions/{id} shows it.
+    let (status, first) = org.get(&app, "/v1/sessions?perPage=2").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(ids(&first), newest_first[..2]);
+    assert_eq!(
+        first["meta"],
+        json!({"total": 5, "lastPage": 3, "currentPage": 1, "perPage": 2, "prev": null, "next": 2})
+    );
+    let (_, one) = org.get(&app, &format!("/v1/sessions/{}", started[4])).await;
+    assert_eq!(first["data"][0], one);
+    let (_, last) = org.get(&app, "/v1/sessions?perPage=2&page=3").await;
+    assert_eq!(ids(&last), newest_first[4..]);
+    assert_eq!(last["meta"]["next"], Value::Null);
+
+    // By persona: the others' sessions, and another organization's, never show.
+    let (_, of_sales) = org
+        .get(&app, &format!("/v1/sessions?personaId={sales}"))
+        .await;
+    assert_eq!(ids(&of_sales), [started[3].as_str(), started[1].as_str()]);
+    assert_eq!(of_sales["meta"]["total"], 2);
+    let (_, all) = org.get(&app, "/v1/sessions?perPage=100").await;
+    assert_eq!(ids(&all), newest_first);
+    let (_, rivals) = rival.get(&app, "/v1/sessions").await;
+    assert_eq!(ids(&rivals), [theirs]);
+    // Another organization's persona, or none at all: an empty page, not an error.
+    for unknown in [
+        rival_persona.as_str(),
+        "00000000-0000-7000-8000-000000000000",
+    ] {
+        let (status, none) = org
+            .get(&app, &format!("/v1/sessions?personaId={unknown}"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{none}");
+        assert_eq!(none["data"], json!([]));
+        assert_eq!(none["meta"]["total"], 0);
+    }
+    // A client secret is one session's credential, not the organization's.
+    let config = json!({"personaConfig": {"personaId": support}});
+    let (_, own) = start(&app, &token(&app, &org, &config).await).await;
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/v1/sessions",
+            own["clientSecret"].as_str(),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sessions_list_by_status_agrees_with_each_session() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let (persona_id, _) = persona(&app, &org).await;
+    let config = json!({"personaConfig": {"personaId": persona_id}});
+    let mut ids_started = Vec::new();
+    for _ in 0..3 {
+        let (_, s) = start(&app, &token(&app, &org, &config).await).await;
+        ids_started.push(s["sessionId"].as_str().unwrap().to_owned());
+    }
+    let [active, ended, expired] = [&ids_started[0], &ids_started[1], &ids_started[2]];
+    let (status, _) = org
+        .post(&app, &format!("/v1/sessions/{ended}/end"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Past its expiry and never ended: expired. Ended and then past its expiry: still ended.
+    sqlx::query(
+        "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])",
+    )
+    .bind(vec![expired.clone(), ended.clone()])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    for (name, id) in [("active", active), ("ended", ended), ("expired", expired)] {
+        let (status, page) = org.get(&app, &format!("/v1/sessions?status={name}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(ids(&page), [id.as_str()], "{name}");
+        assert_eq!(page["data"][0]["status"], name);
+        let (_, one) = org.get(&app, &format!("/v1/sessions/{id}")).await;
+        assert_eq!(one["status"], name, "GET /v1/sessions/{{id}} agrees");
+    }
+    let (_, both) = org
+        .get(
+            &app,
+            &format!("/v1/sessions?status=expired&personaId={persona_id}"),
+        )
+        .await;
+    assert_eq!(ids(&both), [expired.as_str()]);
+}
+
+#[tokio::test]
+async fn sessions_list_names_each_bad_parameter() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    for (query, fields) in [
+        ("status=done", vec!["status"]),
+        ("status=Active", vec!["status"]),
+        ("personaId=not-a-uuid", vec!["personaId"]),
+        ("page=0&perPage=101", vec!["page", "perPage"]),
+        (
+            "perPage=0&personaId=1&status=",
+            vec!["perPage", "personaId", "status"],
+        ),
+    ] {
+        let (status, body) = org.get(&app, &format!("/v1/sessions?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(error_fields(&body), fields, "{query}");
+    }
+}

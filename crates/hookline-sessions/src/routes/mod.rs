@@ -18,12 +18,13 @@ use crate::{requests, views};
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        tokens::issue, sessions::start, sessions::read, sessions::end, sessions::tools,
+        tokens::issue, sessions::start, sessions::list, sessions::read, sessions::end, sessions::tools,
         events::stream,
     ),
     components(schemas(
         views::SessionView, views::StartedSessionView, views::SessionTokenView,
-        views::SessionToolsView, hookline_core::snapshot::PublicToolView,
+        views::SessionToolsView, hookline_core::http::ListPage<views::SessionView>,
+        hookline_core::snapshot::PublicToolView,
         hookline_core::repo::sessions::SessionStatus, hookline_schema::ExportFormat,
         requests::SessionTokenRequest, requests::PersonaConfig, requests::StoredPersonaConfig,
         requests::EphemeralPersonaConfig,
@@ -70,6 +71,7 @@ pub fn router(state: CoreState) -> Router {
     Router::new()
         .route("/v1/auth/session-token", post(tokens::issue))
         .route("/v1/engine/session", post(sessions::start))
+        .route("/v1/sessions", get(sessions::list))
         .merge(browser)
         .with_state(state)
         .merge(events)

@@ -1,4 +1,4 @@
-//! Starting, reading and ending sessions, and their tools: parse, call [`crate::service`],
+//! Starting, listing, reading and ending sessions, and their tools: parse, call [`crate::service`],
 //! answer the view.
 
 use axum::extract::State;
@@ -7,10 +7,11 @@ use axum::Json;
 use hookline_core::http::auth::bearer;
 use hookline_core::http::problem::responses::{NotFound, Unauthorized, Unavailable};
 use hookline_core::http::session_auth::{SessionCredential, SESSION_TOKEN_PREFIX};
-use hookline_core::http::{ApiError, CoreState, InPath, QueryMap};
+use hookline_core::http::{ApiError, Caller, CoreState, InPath, ListPage, QueryMap};
 use hookline_core::ids::SessionId;
 use hookline_schema::ExportFormat;
 
+use crate::requests::{SessionListParams, SessionListQuery};
 use crate::service;
 use crate::views::{SessionToolsView, SessionView, StartedSessionView};
 
@@ -35,6 +36,28 @@ pub async fn start(
     };
     let started = service::start(&state, token).await?;
     Ok((StatusCode::CREATED, Json(started)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/sessions", tag = "sessions", summary = "List sessions, newest first",
+    description = "The organization's sessions, each as `GET /v1/sessions/{id}` shows it, newest first; optionally those of one persona (an id that is none of yours matches none) or in one status.",
+    operation_id = "listSessions",
+    security(("apiKey" = [])),
+    params(SessionListQuery),
+    responses(
+        (status = 200, body = ListPage<SessionView>),
+        (status = 400, description = "A query parameter holds U+0000", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 422, description = "A page parameter, `personaId` or `status` is malformed (each named in `errors`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, response = Unavailable)
+    )
+)]
+pub async fn list(
+    State(state): State<CoreState>,
+    caller: Caller,
+    params: SessionListParams,
+) -> Result<Json<ListPage<SessionView>>, ApiError> {
+    Ok(Json(service::list(&state, caller.org_id, &params).await?))
 }
 
 #[utoipa::path(

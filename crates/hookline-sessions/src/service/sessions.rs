@@ -1,14 +1,16 @@
-//! Sessions: started once from a session token, read and ended by the organization or by the
+//! Sessions: started once from a session token, listed by the organization, read and ended by the organization or by the
 //! session's own client secret, and their tools in each LLM API's format.
 
 use hookline_core::credential;
 use hookline_core::http::session_auth::{SessionCredential, CLIENT_SECRET_PREFIX};
-use hookline_core::http::{ApiError, CoreState};
+use hookline_core::http::{ApiError, CoreState, ListPage};
 use hookline_core::ids::SessionId;
 use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
 use hookline_core::session_end;
 use hookline_schema::{export, ExportFormat};
+use uuid::Uuid;
 
+use crate::requests::SessionListParams;
 use crate::views::{SessionToolsView, SessionView, StartedSessionView};
 
 /// Starts a session with a session token, consuming it in the same transaction (a second use,
@@ -53,6 +55,20 @@ pub async fn find(
     id: SessionId,
 ) -> Result<Session, ApiError> {
     credential.session(state, id.0).await
+}
+
+/// One page of the organization's sessions that pass the filter, newest first, each as
+/// `GET /v1/sessions/{id}` shows it (its tools included: they are the snapshot the session runs
+/// on, and a page holds at most 100).
+pub async fn list(
+    state: &CoreState,
+    org_id: Uuid,
+    params: &SessionListParams,
+) -> Result<ListPage<SessionView>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    let (found, total) = repo::list(&mut conn, org_id, params.filter, params.page).await?;
+    let data = found.iter().map(SessionView::from).collect();
+    Ok(ListPage::new(data, total, params.page))
 }
 
 /// Ends `session` (idempotent): no call starts in it any more, and its event stream gets one
