@@ -6,7 +6,8 @@ import { toolsPage, toolEditor } from './tools.js';
 import { toolTestPage } from './tool_test.js';
 import { personasPage, buildPage } from './personas.js';
 import { settingsPage } from './settings.js';
-import { playgroundPage, sessionsPage } from './playground.js';
+import { playgroundPage } from './playground.js';
+import { sessionsPage } from './sessions.js';
 import { llmsPage, llmEditor } from './llms.js';
 
 const main = document.getElementById('main');

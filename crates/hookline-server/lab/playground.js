@@ -1,20 +1,12 @@
 // The Playground: a session with a persona. A persona with an LLM talks (chat.js); every
 // persona's tools can also be run by hand, as an LLM would call them; each call is a card that
-// follows the session's live event stream (tool_cards.js). Also the Sessions page.
-import { h, mount, field, code, uid } from './dom.js';
+// follows the session's live event stream (tool_cards.js). Past sessions are in sessions.js.
+import { h, mount, field, uid } from './dom.js';
 import { get, post, query, ApiError } from './api.js';
 import { link, heading, showProblem, clearProblem, failed, flash } from './ui.js';
 import { argumentsForm } from './schema.js';
 import { toolCards } from './tool_cards.js';
 import { chat } from './chat.js';
-
-const STARTED = 'hookline.lab.sessions';
-
-function rememberSession(s) {
-  const list = JSON.parse(sessionStorage.getItem(STARTED) || '[]').filter((x) => x.id !== s.id);
-  list.unshift(s);
-  sessionStorage.setItem(STARTED, JSON.stringify(list.slice(0, 20)));
-}
 
 let live = null;
 function closeLive() {
@@ -54,7 +46,6 @@ export async function playgroundPage(main, personaId) {
       const response = await fetch('/v1/engine/session', { method: 'POST', headers: { Authorization: `Bearer ${sessionToken}` }, credentials: 'omit' });
       const s = await response.json();
       if (!response.ok) throw new ApiError(response.status, s);
-      rememberSession({ id: s.sessionId, persona: persona.name, at: new Date().toISOString() });
       start.hidden = true;
       runSession(area, s, persona);
     } catch (e) {
@@ -121,46 +112,4 @@ function runSession(area, s, persona) {
   } else {
     mount(area, head, status, form, h('h2', { text: 'Tool calls' }), cardList);
   }
-}
-
-export async function sessionsPage(main) {
-  document.title = 'Sessions · Hookline Lab';
-  const started = JSON.parse(sessionStorage.getItem(STARTED) || '[]');
-  const idIn = field('Session id', h('input', { type: 'text', spellcheck: 'false', class: 'mono' }), { field: 'id' });
-  const detail = h('div', { 'aria-live': 'polite' });
-  const form = h('form', { class: 'card inline-form', novalidate: true }, h('div', { class: 'form-errors', role: 'alert', hidden: true }),
-    idIn.wrap, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Open')));
-  form.addEventListener('submit', (e) => { e.preventDefault(); open(idIn.input.value.trim()); });
-  async function open(id) {
-    clearProblem(form);
-    let s;
-    let calls;
-    let messages;
-    const base = `/v1/sessions/${encodeURIComponent(id)}`;
-    try {
-      [s, calls, messages] = await Promise.all([get(base), get(`${base}/tool-calls?perPage=100`),
-        get(`${base}/messages?perPage=100`).catch(() => ({ data: [] }))]);
-    } catch (e) { return showProblem(form, e.status === 404 ? new ApiError(404, { detail: 'No such session', errors: [{ field: 'id', message: 'is not a session of your organization' }] }) : e); }
-    mount(detail, h('section', { class: 'card' },
-      h('h2', { text: `Session ${s.id}` }),
-      h('p', { text: `Status ${s.status} · started ${new Date(s.createdAt).toLocaleString()}` }),
-      h('h3', { text: 'Transcript' }),
-      // Text messages of the conversation; tool exchanges are the cards below.
-      messages.data.some((m) => m.role !== 'tool' && m.content) ? h('ol', { class: 'transcript' }, messages.data.filter((m) => m.role !== 'tool' && m.content)
-        .map((m) => h('li', { class: `msg ${m.role}` }, h('span', { class: 'who', text: m.role === 'user' ? 'User' : 'Persona' }),
-          h('p', { class: 'text', text: m.content }), m.interrupted ? h('span', { class: 'badge', text: 'interrupted' }) : null)))
-        : h('p', { class: 'hint', text: 'No messages (a persona without an LLM does not talk).' }),
-      h('h3', { text: 'Tool calls' }),
-      calls.data.length ? h('ol', { class: 'cards' }, calls.data.map((c) => h('li', { class: 'card tool-card' },
-        h('div', { class: 'card-head' }, h('span', { class: 'mono tool-name', text: c.toolName }), h('span', { class: 'badge', text: c.status }),
-          h('span', { class: 'hint', text: `${c.executionTime ?? '–'} ms · ${c.attempts ?? 1} attempt(s)` })),
-        h('details', {}, h('summary', { text: 'Request and response' }), code({ arguments: c.arguments, request: c.request, response: c.response, error: c.error })))))
-        : h('p', { class: 'hint', text: 'No tool calls.' })));
-  }
-  mount(main, heading('Sessions'),
-    h('p', { class: 'hint', text: 'The API has no list of sessions yet: here are those started from this tab, and any other by its id.' }),
-    started.length ? h('ul', { class: 'plain' }, started.map((s) => h('li', {},
-      h('button', { type: 'button', class: 'link mono', onclick: () => open(s.id) }, s.id), ` ${s.persona} · ${new Date(s.at).toLocaleString()}`)))
-      : h('p', { class: 'empty', text: 'No sessions started from this tab.' }),
-    form, detail);
 }

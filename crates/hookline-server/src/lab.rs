@@ -54,6 +54,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("personas.js", JS, include_str!("../lab/personas.js")),
     ("settings.js", JS, include_str!("../lab/settings.js")),
     ("playground.js", JS, include_str!("../lab/playground.js")),
+    ("sessions.js", JS, include_str!("../lab/sessions.js")),
     ("tool_cards.js", JS, include_str!("../lab/tool_cards.js")),
     ("chat.js", JS, include_str!("../lab/chat.js")),
     ("llms.js", JS, include_str!("../lab/llms.js")),

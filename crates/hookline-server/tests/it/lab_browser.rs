@@ -281,11 +281,52 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     receiver.wait_for(2, Duration::from_secs(10)).await;
     snap_at(&browser, "playground", Some("#tool-cards")).await;
 
-    browser.click("#nav a[href='/lab/sessions']").await;
-    browser.click("#main ul.plain button").await;
-    browser
-        .wait_text("#main .cards", "check_order_status")
+    // Sessions: the organization's, from the API, newest first; one started by a backend (not
+    // from this tab) is there too, found by its status, opened; then the Playground's.
+    let (_, token) = org
+        .post(
+            &app,
+            "/v1/auth/session-token",
+            &json!({"clientLabel": "backend", "personaConfig": {"personaId": persona_id}}),
+        )
         .await;
+    let (_, backend) = app
+        .call(
+            reqwest::Method::POST,
+            "/v1/engine/session",
+            token["sessionToken"].as_str(),
+            None,
+        )
+        .await;
+    let backend = backend["sessionId"].as_str().unwrap();
+    let (status, _) = org
+        .post(&app, &format!("/v1/sessions/{backend}/end"), &json!({}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    browser.click("#nav a[href='/lab/sessions']").await;
+    let list = browser.wait_text("#sessions-list", backend).await;
+    assert!(
+        list.contains("backend") && list.contains("Support") && list.contains("2 in all"),
+        "{list}"
+    );
+    choose(&browser, "#main select[name=status]", "ended").await;
+    browser.wait_text("#sessions-list", "1 in all").await;
+    browser
+        .click(&format!("#sessions-list button[data-session='{backend}']"))
+        .await;
+    let detail = browser.wait_text("#session-detail", backend).await;
+    assert!(
+        detail.contains("status ended") && detail.contains("No tool calls"),
+        "{detail}"
+    );
+    choose(&browser, "#main select[name=status]", "active").await;
+    browser.wait_text("#sessions-list", "1 in all").await;
+    browser.click("#sessions-list button[data-session]").await;
+    browser
+        .wait_text("#session-detail .cards", "check_order_status")
+        .await;
+    choose(&browser, "#main select[name=status]", "").await;
+    browser.wait_text("#sessions-list", "2 in all").await;
     snap(&browser, "sessions").await;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
