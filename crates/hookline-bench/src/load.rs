@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::setup::Environment;
+use crate::setup::{Environment, TURNS_PER_CONVERSATION};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -117,9 +117,10 @@ pub async fn measure(
                 if sent >= end {
                     break;
                 }
-                let ok = once(&client, &env, scenario, worker).await;
+                let (ok, setup) = once(&client, &env, scenario, worker).await;
                 if sent >= start {
-                    latencies.push(sent.elapsed());
+                    // A new conversation started before a turn is not part of the turn's time.
+                    latencies.push(sent.elapsed().saturating_sub(setup));
                     if !ok {
                         errors += 1;
                     }
@@ -161,24 +162,110 @@ pub async fn measure(
     }
 }
 
-/// One request (two for a session start); true when it got the answer a user expects.
+/// One request (two for a session start); true when it got the answer a user expects, and the
+/// time spent setting it up apart from what is measured (a new conversation before a turn).
 async fn once(
+    client: &reqwest::Client,
+    env: &Environment,
+    scenario: Scenario,
+    worker: usize,
+) -> (bool, Duration) {
+    if scenario == Scenario::Turn {
+        return turn(client, env, worker).await;
+    }
+    (request(client, env, scenario, worker).await, Duration::ZERO)
+}
+
+/// One turn of the connection's conversation; every [`TURNS_PER_CONVERSATION`] turns the
+/// connection first starts a new conversation (a new session, its event stream followed).
+async fn turn(client: &reqwest::Client, env: &Environment, worker: usize) -> (bool, Duration) {
+    let slots = &env.conversations;
+    let mut slot = slots[worker % slots.len()].lock().await;
+    let began = Instant::now();
+    if slot.1 >= TURNS_PER_CONVERSATION {
+        match new_conversation(client, env).await {
+            Ok(session) => {
+                env.first_deltas.close(&slot.0);
+                *slot = (session, 0);
+            }
+            Err(e) => {
+                eprintln!("could not start a conversation: {e}");
+                return (false, began.elapsed());
+            }
+        }
+    }
+    slot.1 += 1;
+    let setup = began.elapsed();
+    let talking = slot.0.clone();
+    drop(slot);
+    let post = async {
+        let (s, body) = status(
+            client
+                .post(format!(
+                    "http://{}/v1/sessions/{talking}/messages?wait=true",
+                    env.hookline,
+                ))
+                .bearer_auth(&env.key)
+                .json(&json!({"content": "Where is my order?"}))
+                .send()
+                .await,
+        )
+        .await;
+        // The reply is there and the turn did not fail.
+        s == StatusCode::OK
+            && body.is_some_and(|b| {
+                b.windows(7).any(|w| w == b"shipped") && !b.windows(7).any(|w| w == b"\"error\"")
+            })
+    };
+    (env.first_deltas.time(&talking, post).await, setup)
+}
+
+/// A new session of the talking persona, with its event stream followed.
+async fn new_conversation(client: &reqwest::Client, env: &Environment) -> anyhow::Result<String> {
+    let token: serde_json::Value = client
+        .post(format!("http://{}/v1/auth/session-token", env.hookline))
+        .bearer_auth(&env.key)
+        .json(&json!({"personaConfig": {"personaId": env.talker}, "expiresInSeconds": 86400}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let started: serde_json::Value = client
+        .post(format!("http://{}/v1/engine/session", env.hookline))
+        .bearer_auth(token["sessionToken"].as_str().unwrap_or_default())
+        .json(&json!({}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let session = started["sessionId"].as_str().unwrap_or_default().to_owned();
+    env.first_deltas
+        .open(env.hookline, &env.key, std::slice::from_ref(&session))
+        .await?;
+    Ok(session)
+}
+
+async fn status(r: Result<reqwest::Response, reqwest::Error>) -> (StatusCode, Option<Vec<u8>>) {
+    match r {
+        Ok(r) => {
+            let s = r.status();
+            let body = r.bytes().await.ok().map(|b| b.to_vec());
+            (s, body)
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+    }
+}
+
+/// One request of the other scenarios.
+async fn request(
     client: &reqwest::Client,
     env: &Environment,
     scenario: Scenario,
     worker: usize,
 ) -> bool {
     let session = |all: &[String]| all[worker % all.len()].clone();
-    let status = |r: Result<reqwest::Response, reqwest::Error>| async {
-        match r {
-            Ok(r) => {
-                let s = r.status();
-                let body = r.bytes().await.ok();
-                (s, body)
-            }
-            Err(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
-        }
-    };
     match scenario {
         Scenario::Direct => {
             let (s, _) = status(
@@ -261,27 +348,7 @@ async fn once(
             .await;
             s == StatusCode::CREATED
         }
-        Scenario::Turn => {
-            let (s, body) = status(
-                client
-                    .post(format!(
-                        "http://{}/v1/sessions/{}/messages?wait=true",
-                        env.hookline,
-                        session(&env.talk_sessions)
-                    ))
-                    .bearer_auth(&env.key)
-                    .json(&json!({"content": "Where is my order?"}))
-                    .send()
-                    .await,
-            )
-            .await;
-            // The reply is there and the turn did not fail.
-            s == StatusCode::OK
-                && body.is_some_and(|b| {
-                    b.windows(7).any(|w| w == b"shipped")
-                        && !b.windows(7).any(|w| w == b"\"error\"")
-                })
-        }
+        Scenario::Turn => unreachable!("turns go through `turn`"),
         Scenario::ReadTool => {
             let (s, _) = status(
                 client

@@ -7,6 +7,7 @@
 //! on 127.0.0.1.
 
 mod cpu;
+mod first_delta;
 mod instant_llm;
 mod load;
 mod setup;
@@ -108,7 +109,14 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let mut drains: Vec<Drain> = Vec::new();
     // A fire-and-forget backlog is waited out before the next run, so it never loads another.
     let drain_limit = Duration::from_secs(180);
+    let max_concurrency = options.concurrency.iter().copied().max().unwrap_or(1);
     for scenario in scenarios {
+        if scenario == Scenario::Turn {
+            let followed = &env.talk_sessions[..max_concurrency.min(env.talk_sessions.len())];
+            env.first_deltas
+                .open(env.hookline, &env.key, followed)
+                .await?;
+        }
         for &c in &options.concurrency {
             let m = load::measure(&env, scenario, c, options.duration, Pace::Closed).await;
             report(&m);
@@ -150,20 +158,32 @@ async fn run(options: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Completed tool call in the LLM's stream → webhook request, over the last run.
+/// Completed tool call in the LLM's stream → webhook request, and message posted → first words
+/// on the event stream, over the last run.
 fn report_gaps(env: &setup::Environment, c: usize) {
     let gaps = env.gaps.take();
-    let pct = |p: f64| {
-        gaps.get(((gaps.len() as f64 * p) as usize).min(gaps.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
     eprintln!(
         "{:<28} c={c:<3} tool call complete in the LLM stream -> webhook request: p50 {:.3} ms p99 {:.3} ms ({} calls)",
         "",
-        pct(0.50),
-        pct(0.99),
+        pct(&gaps, 0.50),
+        pct(&gaps, 0.99),
         gaps.len()
     );
+    let firsts = env.first_deltas.take();
+    eprintln!(
+        "{:<28} c={c:<3} message posted -> first words on the event stream: p50 {:.3} ms p99 {:.3} ms ({} turns)",
+        "",
+        pct(&firsts, 0.50),
+        pct(&firsts, 0.99),
+        firsts.len()
+    );
+}
+
+/// The `p` quantile of sorted durations, in milliseconds.
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 fn report(m: &Measured) {

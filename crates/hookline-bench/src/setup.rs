@@ -17,6 +17,10 @@ use sqlx::Connection;
 pub const DATABASE: &str = "hookline_bench";
 /// Sessions made for each kind of call: enough for one per connection.
 pub const SESSIONS: usize = 64;
+/// Turns of one conversation in the turn scenario before its connection starts another: a
+/// conversation of realistic length (`messageHistoryUpdated` carries the whole conversation, so
+/// a session talked to for the whole run would measure an ever longer history instead).
+pub const TURNS_PER_CONVERSATION: usize = 20;
 
 #[derive(Clone)]
 pub struct Nginx {
@@ -37,8 +41,13 @@ pub struct Environment {
     pub forget_sessions: Vec<String>,
     /// Sessions of a persona that talks through the instant fake LLM.
     pub talk_sessions: Vec<String>,
+    /// The persona that talks, and per connection its current conversation and its turns so far.
+    pub talker: String,
+    pub conversations: Arc<Vec<tokio::sync::Mutex<(String, usize)>>>,
     /// Completed tool call in the LLM's stream → webhook request, per conversation turn.
     pub gaps: crate::instant_llm::Gaps,
+    /// Message posted → the persona's first words on the session's event stream, per turn.
+    pub first_deltas: crate::first_delta::FirstDeltas,
     /// Fire-and-forget calls accepted (202) and delivered (counted at the target).
     pub accepted: Arc<AtomicU64>,
     pub delivered: Arc<AtomicU64>,
@@ -323,8 +332,16 @@ impl Environment {
             tool: tool["id"].as_str().unwrap_or_default().to_owned(),
             persona: persona["id"].as_str().unwrap_or_default().to_owned(),
             forget_sessions: sessions.split_off(SESSIONS),
+            conversations: Arc::new(
+                talk_sessions
+                    .iter()
+                    .map(|s| tokio::sync::Mutex::new((s.clone(), 0)))
+                    .collect(),
+            ),
             talk_sessions,
+            talker: talker["id"].as_str().unwrap_or_default().to_owned(),
             gaps,
+            first_deltas: Default::default(),
             accepted: Arc::default(),
             delivered,
             probe,
