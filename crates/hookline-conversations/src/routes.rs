@@ -65,7 +65,10 @@ pub async fn post(
              a session for a persona with one",
             )
         })?;
-    let accepted = runtime.accept(id, &message.content).await?;
+    let accepted = runtime
+        .accept(id, &message.content)
+        .await?
+        .ok_or_else(|| ApiError::conflict("the session has ended"))?;
     let posted = PostedMessage {
         id: accepted.message_id,
         turn_id: accepted.turn_id,

@@ -21,12 +21,10 @@ use uuid::Uuid;
 
 use hookline_core::http::CoreState;
 use hookline_core::hub::{self, Note};
-use hookline_core::repo::events::{self as stored_events, NewEvent};
+use hookline_core::repo::events as stored_events;
 use hookline_core::repo::llms::{self, StoredLlm};
 use hookline_core::repo::locks;
-use hookline_core::repo::messages::{
-    self, Message, NewMessage, ROLE_PERSONA, ROLE_TOOL, ROLE_USER,
-};
+use hookline_core::repo::messages::{self, Message, ROLE_PERSONA, ROLE_TOOL, ROLE_USER};
 use hookline_core::repo::sessions::Session;
 use hookline_core::session_end;
 use hookline_core::StoreError;
@@ -34,12 +32,12 @@ use hookline_engine::{CallRequest, Engine};
 use hookline_schema::definition::{SystemToolName, ToolDefinition};
 use hookline_schema::{export, ExportFormat, Provider};
 
-use crate::events::{self, Speech, MESSAGE_HISTORY_UPDATED, MESSAGE_STREAM_EVENT};
+use crate::events::{self, Speech, MESSAGE_STREAM_EVENT};
 use crate::llm::{self, LlmFailure, Target};
 use crate::provider::{self, AskedCall, Delta, Msg, RequestParts};
 use crate::results::{self, CallEnd};
 use crate::views::{ReplyView, TurnCall, TurnError};
-use crate::writer::{self, Row, TurnWriter};
+use crate::writer::{Row, TurnWriter};
 
 /// Rounds of LLM requests in one turn (each round may run tools).
 pub const MAX_ROUNDS: usize = 8;
@@ -78,16 +76,7 @@ pub struct Accepted {
 
 impl Conversations {
     pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
-        let options = core
-            .pool
-            .connect_options()
-            .as_ref()
-            .clone()
-            .options([("synchronous_commit", "off")]);
-        let fast = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(core.settings.database.fast_pool_size)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(options);
+        let fast = hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
         Arc::new(Self {
             core,
             engine,
@@ -101,26 +90,16 @@ impl Conversations {
     }
 
     /// Stores the user's message with its two events (`messageStreamEvent`, then
-    /// `messageHistoryUpdated`) in one durable transaction, announces them as a posted message
-    /// (which interrupts a turn running on any instance) and tells turns running here at once.
-    pub async fn accept(&self, session_id: Uuid, content: &str) -> Result<Accepted, StoreError> {
+    /// `messageHistoryUpdated`) in one durable statement, tells turns running here at once, and
+    /// announces it as a posted message (which interrupts a turn running on any instance).
+    /// `None` when the session is no longer active: nothing was stored.
+    pub async fn accept(
+        &self,
+        session_id: Uuid,
+        content: &str,
+    ) -> Result<Option<Accepted>, StoreError> {
         let message_id = Uuid::now_v7();
         let turn_id = Uuid::now_v7();
-        let mut tx = self.pool().begin().await?;
-        let stored = messages::insert(
-            &mut *tx,
-            &NewMessage {
-                id: message_id,
-                session_id,
-                turn_id,
-                role: ROLE_USER,
-                content,
-                tool_calls: None,
-                tool_call_id: None,
-                interrupted: false,
-            },
-        )
-        .await?;
         let speech = Speech {
             id: message_id,
             role: ROLE_USER,
@@ -129,37 +108,41 @@ impl Conversations {
             interrupted: false,
             turn_id,
         };
-        let history = writer::history_data(&mut tx, session_id).await?;
-        let notes = stored_events::append_many(
-            &mut tx,
-            &[
-                NewEvent {
-                    session_id,
-                    event: MESSAGE_STREAM_EVENT,
-                    data: events::stream_data(&speech),
-                },
-                NewEvent {
-                    session_id,
-                    event: MESSAGE_HISTORY_UPDATED,
-                    data: history,
-                },
-            ],
+        let timestamp = serde_json::to_value(chrono::Utc::now()).unwrap_or_default();
+        let Some(stored) = messages::accept_user(
+            self.pool(),
+            &messages::UserMessage {
+                id: message_id,
+                session_id,
+                turn_id,
+                content,
+                stream_event: &events::stream_data(&speech).to_string(),
+                timestamp: timestamp.as_str().unwrap_or_default(),
+            },
         )
-        .await?;
-        tx.commit().await?;
+        .await?
+        else {
+            return Ok(None);
+        };
         self.note_latest(session_id, stored.seq);
-        // Announced after the durable commit: Postgres serialises the commits of notifying
-        // transactions, which would queue every such commit behind the disk.
-        if let Err(e) = stored_events::notify(self.pool(), &hub::mark_posted(&notes)).await {
-            // Streams still find the events on their next look at the table; a turn running on
-            // another instance misses this interruption.
-            tracing::warn!(error = %e, "could not announce a user message");
-        }
-        Ok(Accepted {
+        // Announced after the durable commit (Postgres serialises the commits of notifying
+        // transactions, which would queue every such commit behind the disk), and off the
+        // turn's path: the turn here was told above; streams and turns elsewhere hear it a
+        // round trip later.
+        let pool = self.pool().clone();
+        let notes = hub::mark_posted(&[format!("{session_id}:{}", stored.last_event)]);
+        tokio::spawn(async move {
+            if let Err(e) = stored_events::notify(&pool, &notes).await {
+                // Streams still find the events on their next look at the table; a turn
+                // running on another instance misses this interruption.
+                tracing::warn!(error = %e, "could not announce a user message");
+            }
+        });
+        Ok(Some(Accepted {
             message_id,
             turn_id,
             seq: stored.seq,
-        })
+        }))
     }
 
     fn note_latest(&self, session_id: Uuid, seq: i64) {
@@ -496,11 +479,16 @@ impl Turn<'_> {
                         tool_name: call.name.clone(),
                         arguments,
                         defer_end: true,
+                        recorder: Some(Arc::new(writer.clone())),
                     };
                     let answer = engine.call(org_id, session_id, request).await;
-                    // The call's end event is queued in the engine's call log; the result and
-                    // the next round are numbered after it, never before.
-                    engine.written(session_id).await;
+                    // A call settled at once recorded its events through the turn's writer,
+                    // ahead of anything the turn writes next. Others (fire-and-forget, client
+                    // tools) queued theirs in the engine's call log: the result and the next
+                    // round are numbered after them once that is written, never before.
+                    if matches!(&answer, Ok(a) if !a.recorded) {
+                        engine.written(session_id).await;
+                    }
                     results::from_engine(tool.as_ref(), answer)
                 }
                 Ok(_) => results::unparsable("not an object"),

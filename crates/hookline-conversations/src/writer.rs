@@ -1,9 +1,11 @@
 //! A turn's writes, in order, off the turn's path. The turn hands over each write (the persona's
 //! message placed at its first word and completed at the end of its round, the tool results,
-//! every speech delta, `messageHistoryUpdated`) and goes on reading the LLM's stream; one task
-//! per turn writes whatever has piled up since its last commit in one transaction, in the order
-//! given. Deltas that arrive together are so written together (one commit instead of one per
-//! delta), and a slow commit never holds back a tool call or the next delta.
+//! every speech delta, the events and call-log ends of the tool calls the engine settles at once,
+//! `messageHistoryUpdated`) and goes on reading the LLM's stream; one task per turn writes
+//! whatever has piled up since its last commit in one transaction, in the order given, with few
+//! statements (the messages in one, the events numbered, stored and announced in one). Deltas that
+//! arrive together are so written together (one commit instead of one per delta), and a slow
+//! commit never holds back a tool call or the next delta.
 //!
 //! Order is what the contract needs from these writes, and one writer per turn keeps it: a tool
 //! result is handed over after the persona message that asked for it, and events are numbered in
@@ -20,16 +22,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use hookline_core::repo::events::{self, NewEvent};
 use hookline_core::repo::messages::{self, NewMessage};
+use hookline_core::repo::tool_calls;
 use hookline_core::{EventName, StoreError};
-
-use crate::events::MESSAGE_HISTORY_UPDATED;
+use hookline_engine::CallRecorder;
 
 /// Writes handed over at most per transaction.
 const BATCH: usize = 512;
@@ -70,6 +72,8 @@ enum Op {
         row: Row,
     },
     Event(EventName, Value),
+    /// A tool call's end (its call-log row) with its last event, recorded for the engine.
+    Finish(Box<tool_calls::Finish>, EventName, Value),
     /// `messageHistoryUpdated`, with the conversation as written so far.
     History,
     Flush(oneshot::Sender<bool>),
@@ -126,6 +130,25 @@ impl TurnWriter {
     }
 }
 
+/// The turn's tool calls record their events and ends here, in order with the turn's words: a
+/// call's `toolCallCompleted` is handed over before the LLM hears its result, so it is numbered
+/// before the next round's words without the turn waiting for a commit.
+impl CallRecorder for TurnWriter {
+    fn event(&self, event: EventName, data: Value) {
+        self.send(Op::Event(event, data));
+    }
+
+    fn finish(&self, finish: tool_calls::Finish, event: EventName, data: Value) {
+        self.send(Op::Finish(Box::new(finish), event, data));
+    }
+
+    fn written(&self) -> futures::future::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.flush().await;
+        })
+    }
+}
+
 async fn run(
     pool: PgPool,
     session_id: Uuid,
@@ -156,46 +179,86 @@ async fn run(
     }
 }
 
-/// One transaction: the messages in order, the events numbered in order, and their NOTIFY.
+/// One transaction: the messages in order, the events numbered in order, and their NOTIFY. The
+/// messages go in one statement (a message placed and completed within the batch is stored
+/// complete), then the completions of messages placed earlier; `messageHistoryUpdated` reads the
+/// conversation once the messages handed over before it are written.
 async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let mut new_events = Vec::new();
+    let mut finishes = Vec::new();
+    let mut messages = Messages::default();
     for op in work {
         match op {
-            Op::Insert(row) => {
-                messages::insert(&mut *tx, &row.as_new()).await?;
-            }
-            Op::Complete { placed, row } => {
-                messages::complete(&mut *tx, placed, &row.as_new()).await?;
-            }
+            Op::Insert(row) => messages.inserts.push(row),
+            Op::Complete { placed, row } => messages.complete(placed, row),
             Op::Event(event, data) => new_events.push(NewEvent {
                 session_id,
                 event,
                 data,
             }),
-            Op::History => {
-                let data = history_data(&mut tx, session_id).await?;
+            Op::Finish(finish, event, data) => {
+                finishes.push(*finish);
                 new_events.push(NewEvent {
                     session_id,
-                    event: MESSAGE_HISTORY_UPDATED,
+                    event,
                     data,
                 });
+            }
+            Op::History => {
+                // Numbered after everything handed over before it, with the conversation as
+                // written so far.
+                messages.write(&mut tx).await?;
+                events::append_and_notify(&mut tx, &new_events).await?;
+                new_events.clear();
+                let timestamp = serde_json::to_value(Utc::now()).unwrap_or_default();
+                messages::append_history(
+                    &mut tx,
+                    session_id,
+                    timestamp.as_str().unwrap_or_default(),
+                )
+                .await?;
             }
             Op::Flush(_) => unreachable!("flushes are answered by the loop"),
         }
     }
-    let notes = events::append_many(&mut tx, &new_events).await?;
-    events::notify(&mut *tx, &notes).await?;
+    messages.write(&mut tx).await?;
+    // A call is never seen finished without its last event: both commit here together.
+    if !finishes.is_empty() {
+        tool_calls::finish_many(&mut *tx, &finishes).await?;
+    }
+    events::append_and_notify(&mut tx, &new_events).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// `messageHistoryUpdated`'s data: the text conversation as this transaction sees it, built by
-/// Postgres (only the four fields travel, not the whole rows).
-pub async fn history_data(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    session_id: Uuid,
-) -> Result<Value, StoreError> {
-    let texts = messages::text_history(&mut **tx, session_id).await?;
-    Ok(json!({"messages": texts, "timestamp": Utc::now()}))
+/// The messages of a batch not yet written.
+#[derive(Default)]
+struct Messages {
+    inserts: Vec<Row>,
+    /// Messages placed in an earlier batch, completed in this one.
+    completes: Vec<(Uuid, Row)>,
+}
+
+impl Messages {
+    fn complete(&mut self, placed: Uuid, row: Row) {
+        match self.inserts.iter_mut().find(|r| r.id == placed) {
+            Some(pending) => *pending = row,
+            None => self.completes.push((placed, row)),
+        }
+    }
+
+    async fn write(
+        &mut self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    ) -> Result<(), StoreError> {
+        let inserts: Vec<NewMessage> = self.inserts.iter().map(Row::as_new).collect();
+        messages::insert_many(&mut **tx, &inserts).await?;
+        for (placed, row) in &self.completes {
+            messages::complete(&mut **tx, *placed, &row.as_new()).await?;
+        }
+        self.inserts.clear();
+        self.completes.clear();
+        Ok(())
+    }
 }

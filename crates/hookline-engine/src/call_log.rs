@@ -33,6 +33,22 @@ pub enum Entry {
     Flush(oneshot::Sender<()>),
 }
 
+/// Where a call settled before its answer records its events and its end instead of the call
+/// log, when its caller keeps a writer of its own for the session: the conversation runtime's
+/// turn writer, so that a tool's `toolCallStarted`/`toolCallCompleted` are numbered in order with
+/// the turn's words without the turn waiting for this log to be written (see
+/// [`crate::Engine::call`] for which calls may use it). Both methods queue and return at once; the
+/// recorder writes in the order given, and writes an end with its event in one transaction.
+pub trait CallRecorder: Send + Sync {
+    /// An event of the call's session.
+    fn event(&self, event: EventName, data: Value);
+    /// The call's end, with its last event.
+    fn finish(&self, finish: tool_calls::Finish, event: EventName, data: Value);
+    /// Resolves once everything queued so far is written (a repeated `toolCallId` looks again
+    /// at a call whose end may still be queued here).
+    fn written(&self) -> futures::future::BoxFuture<'_, ()>;
+}
+
 #[derive(Clone)]
 pub struct CallLog {
     txs: Vec<mpsc::Sender<Entry>>,
@@ -166,8 +182,7 @@ async fn write(
         tool_calls::finish_many(&mut *tx, finishes).await?;
     }
     // This pool does not wait for the disk, so the announcements can go with the writes.
-    let notes = events::append_many(&mut tx, new_events).await?;
-    events::notify(&mut *tx, &notes).await?;
+    events::append_and_notify(&mut tx, new_events).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -12,11 +12,10 @@ mod system_tools;
 mod webhook;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use serde_json::Value;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore};
 use uuid::Uuid;
@@ -28,7 +27,7 @@ use hookline_core::{CallStatus, ErrorKind, EventName, Settings, StoreError};
 use hookline_schema::{ToolDefinition, Violations};
 
 use crate::cache::Caches;
-use crate::call_log::CallLog;
+use crate::call_log::{CallLog, CallRecorder};
 use crate::outbound;
 use crate::outcome::Outcome;
 use crate::starter::Starter;
@@ -41,7 +40,7 @@ pub(crate) use settle::{attempt_entry, call_event_data, end_event, StartedCall};
 pub const MAX_TOOL_CALL_ID_CHARS: usize = 128;
 
 /// A call as the conversation runtime asks for it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CallRequest {
     pub tool_call_id: Option<String>,
     pub tool_name: String,
@@ -49,6 +48,9 @@ pub struct CallRequest {
     /// `end_call` leaves the session to the caller to end: the conversation runtime ends it
     /// once the persona's reply is complete, so `sessionEnded` comes after the reply.
     pub defer_end: bool,
+    /// The caller's own writer for the session's events, used for a call settled before its
+    /// answer (see [`CallAnswer::recorded`]); `None`: the engine's call log.
+    pub recorder: Option<Arc<dyn CallRecorder>>,
 }
 
 /// Why a call could not even start.
@@ -74,6 +76,9 @@ pub enum CallError {
 pub struct CallAnswer {
     pub accepted: bool,
     pub body: CallAnswerView,
+    /// The call's events went to the caller's [`CallRecorder`]. When false, a caller that
+    /// numbers events of its own after them waits for [`Engine::written`] first.
+    pub recorded: bool,
 }
 
 pub struct Engine {
@@ -97,16 +102,8 @@ pub struct Engine {
 impl Engine {
     /// Builds the engine and starts its call-log writer.
     pub async fn start(core: &CoreState) -> Result<Arc<Self>, StoreError> {
-        let options = core
-            .pool
-            .connect_options()
-            .as_ref()
-            .clone()
-            .options([("synchronous_commit", "off")]);
-        let fast_pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(core.settings.database.fast_pool_size)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(PgConnectOptions::clone(&options));
+        let fast_pool =
+            hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
         let log = CallLog::start(fast_pool.clone());
         // `fast_pool` commits without waiting for the disk: it writes the call log of answered
         // calls, whose loss in a crash costs a log line, never a promise. Fire-and-forget calls
@@ -211,6 +208,13 @@ impl Engine {
             .await;
         let fire_and_forget = invalid.is_empty()
             && matches!(definition, ToolDefinition::Server(w) if !w.await_response);
+        // A call settled before its answer (an awaited webhook, a system tool, refused arguments)
+        // may record through the caller's writer. The others are ended by paths that only know
+        // the call log (a delivery, a browser's answer, a client call's timeout), which must find
+        // the call's start there.
+        let settles_here = !fire_and_forget
+            && (!invalid.is_empty() || !matches!(definition, ToolDefinition::Client(_)));
+        let recorder = request.recorder;
         let call = StartedCall {
             id,
             tool_call_id,
@@ -218,6 +222,7 @@ impl Engine {
             tool,
             arguments: request.arguments,
             started: Instant::now(),
+            recorder: recorder.clone().filter(|_| settles_here),
         };
         let new = CallToStart {
             id,
@@ -241,26 +246,43 @@ impl Engine {
         } else {
             &self.fast_starter
         };
-        match starter.begin(new).await? {
+        // An awaited webhook's request is built and signed while the call's row is written
+        // (CPU work overlapping the round trip). It is sent only once the row is in: that the
+        // `toolCallId` is new and the session active is known before anything leaves.
+        let awaited_webhook = invalid.is_empty()
+            && !fire_and_forget
+            && matches!(definition, ToolDefinition::Server(_));
+        let prepare = async {
+            if awaited_webhook {
+                let call_id = id.to_string();
+                Some(
+                    self.prepare(org_id, &tool.tool, &call.arguments, &call_id)
+                        .await,
+                )
+            } else {
+                None
+            }
+        };
+        let (started, prepared) = tokio::join!(starter.begin(new), prepare);
+        match started? {
             Started::Started => {}
             Started::Repeated => {
                 let record =
                     tool_calls::by_tool_call_id(&self.pool, session_id, &call.tool_call_id)
                         .await?
                         .ok_or(CallError::NoSession)?;
-                return self.repeated(record).await;
+                return self.repeated(record, recorder.as_deref()).await;
             }
             Started::NoSession => return Err(CallError::NoSession),
             Started::SessionEnded => return Err(CallError::SessionEnded),
             Started::SessionExpired => return Err(CallError::SessionExpired),
         }
-        self.log
-            .event(
-                session_id,
-                EventName::ToolCallStarted,
-                call.event_data().to_value(),
-            )
-            .await;
+        self.record_event(
+            &call,
+            EventName::ToolCallStarted,
+            call.event_data().to_value(),
+        )
+        .await;
 
         if !invalid.is_empty() {
             let mut outcome = Outcome::failed(
@@ -279,12 +301,17 @@ impl Engine {
                 Ok(CallAnswer {
                     accepted: true,
                     body: CallAnswerView::pending(id, &call.tool_call_id),
+                    recorded: false,
                 })
             }
             ToolDefinition::Server(_) => {
-                let (request, outcome) = self
-                    .attempt(org_id, &tool.tool, &call.arguments, &id.to_string())
-                    .await;
+                let (request, outcome) = match prepared {
+                    Some(prepared) => self.send_prepared(prepared).await,
+                    None => {
+                        self.attempt(org_id, &tool.tool, &call.arguments, &id.to_string())
+                            .await
+                    }
+                };
                 Ok(self.settle(&call, request, outcome, 1).await)
             }
             ToolDefinition::Client(client) => self.client_call(&call, client, wait_permit).await,

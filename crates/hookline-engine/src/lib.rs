@@ -31,6 +31,7 @@ use hookline_core::http::cors::browser_cors;
 use hookline_core::http::CoreState;
 use utoipa::OpenApi;
 
+pub use call_log::CallRecorder;
 pub use engine::{CallAnswer, CallError, CallRequest, Engine};
 use routes::{calls, signing_secrets, tool_calls, tool_test, EngineState};
 pub use service::client_results;

@@ -61,64 +61,86 @@ pub async fn append_many(
     tx: &mut Transaction<'_, Postgres>,
     all: &[NewEvent],
 ) -> StoreResult<Vec<String>> {
+    number_and_insert(tx, all, false).await
+}
+
+/// [`append_many`] for a transaction that does not wait for the disk (the call log, a turn's
+/// writer): the announcements are made by the same statement, to be sent at its commit.
+pub async fn append_and_notify(
+    tx: &mut Transaction<'_, Postgres>,
+    all: &[NewEvent],
+) -> StoreResult<()> {
+    let rest = number_and_insert(tx, all, true).await?;
+    notify(&mut **tx, &rest).await
+}
+
+/// Numbers and inserts the events in one statement (one round trip); with `announce`, the same
+/// statement announces them. Returns the announcements still to make: all of them without
+/// `announce`, and any `sessionEnded` written after them.
+async fn number_and_insert(
+    tx: &mut Transaction<'_, Postgres>,
+    all: &[NewEvent],
+    announce: bool,
+) -> StoreResult<Vec<String>> {
     let conn: &mut PgConnection = tx;
     if all.is_empty() {
         return Ok(Vec::new());
     }
     let mut counts: Vec<(Uuid, i64)> = Vec::new();
+    let mut places = Vec::with_capacity(all.len());
     for e in all {
         match counts.iter_mut().find(|(id, _)| *id == e.session_id) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((e.session_id, 1)),
+            Some((_, n)) => {
+                *n += 1;
+                places.push(*n);
+            }
+            None => {
+                counts.push((e.session_id, 1));
+                places.push(1);
+            }
         }
     }
     // Taking the numbers locks each session row until commit, so numbers follow commit order.
-    let bases = sqlx::query!(
-        r#"UPDATE sessions s SET event_seq = s.event_seq + c.n
-           FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
-           WHERE s.id = c.id
-           RETURNING s.id, s.event_seq - c.n AS "base!",
-               s.ended_at IS NOT NULL AND NOT s.end_announced AS "unannounced_end!""#,
+    // Each event's number is its session's base plus its place among that session's events.
+    // The names bind as text (`EventName`'s `sqlx::Type`), past the macro's `Vec<String>` check.
+    let rows = sqlx::query!(
+        r#"WITH b AS (
+              UPDATE sessions s SET event_seq = s.event_seq + c.n
+              FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
+              WHERE s.id = c.id
+              RETURNING s.id, s.event_seq - c.n AS base, s.event_seq AS last,
+                  s.ended_at IS NOT NULL AND NOT s.end_announced AS unannounced_end),
+            ins AS (
+              INSERT INTO session_events (session_id, seq, event, data)
+              SELECT e.id, b.base + e.place, e.event, e.data::json
+              FROM unnest($3::uuid[], $4::int8[], $5::text[], $6::text[])
+                AS e(id, place, event, data)
+              JOIN b ON b.id = e.id)
+           SELECT b.id AS "id!", b.last AS "last!", b.unannounced_end AS "unannounced_end!",
+               CASE WHEN $7 THEN (SELECT true FROM pg_notify($8, b.id::text || ':' || b.last))
+                    ELSE false END AS "announced!"
+           FROM b"#,
         &counts.iter().map(|c| c.0).collect::<Vec<_>>(),
         &counts.iter().map(|c| c.1).collect::<Vec<_>>(),
+        &all.iter().map(|e| e.session_id).collect::<Vec<_>>(),
+        &places,
+        all.iter().map(|e| e.event).collect::<Vec<_>>() as _,
+        &all.iter().map(|e| json_text(&e.data)).collect::<Vec<_>>(),
+        announce,
+        CHANNEL,
     )
     .fetch_all(&mut *conn)
     .await?;
-    let ended: Vec<Uuid> = bases
+    let ended: Vec<Uuid> = rows
         .iter()
-        .filter(|b| b.unannounced_end)
-        .map(|b| b.id)
+        .filter(|r| r.unannounced_end)
+        .map(|r| r.id)
         .collect();
-    let mut next: std::collections::HashMap<Uuid, i64> =
-        bases.into_iter().map(|b| (b.id, b.base)).collect();
-    let (mut ids, mut seqs, mut names, mut datas) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for e in all {
-        let Some(seq) = next.get_mut(&e.session_id) else {
-            continue;
-        };
-        *seq += 1;
-        ids.push(e.session_id);
-        seqs.push(*seq);
-        names.push(e.event);
-        datas.push(json_text(&e.data));
-    }
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The names bind as text (`EventName`'s `sqlx::Type`), past the macro's `Vec<String>` check.
-    sqlx::query!(
-        "INSERT INTO session_events (session_id, seq, event, data)
-         SELECT id, seq, event, data::json FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[])
-           AS e(id, seq, event, data)",
-        &ids,
-        &seqs,
-        names as _,
-        &datas,
-    )
-    .execute(&mut *conn)
-    .await?;
-    let mut notes: Vec<String> = next.iter().map(|(id, seq)| format!("{id}:{seq}")).collect();
+    let mut notes: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.announced)
+        .map(|r| format!("{}:{}", r.id, r.last))
+        .collect();
     if !ended.is_empty() {
         notes.extend(announce_ends(tx, &ended, false).await?);
     }

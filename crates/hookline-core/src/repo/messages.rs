@@ -8,6 +8,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
+use crate::event_name::EventName;
 use crate::repo::json_text;
 
 pub const ROLE_USER: &str = "user";
@@ -64,6 +65,149 @@ pub async fn insert(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> StoreResult<
     .await?)
 }
 
+/// A user message as [`accept_user`] stores it, with its `messageStreamEvent`'s data.
+pub struct UserMessage<'a> {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub turn_id: Uuid,
+    pub content: &'a str,
+    /// The `messageStreamEvent` that tells the message, as JSON text.
+    pub stream_event: &'a str,
+    /// `messageHistoryUpdated`'s timestamp, as its JSON string (without the quotes).
+    pub timestamp: &'a str,
+}
+
+/// Where [`accept_user`] stored a message: its place in the conversation and its last event.
+#[derive(Debug, Clone, Copy)]
+pub struct Accepted {
+    pub seq: i64,
+    pub last_event: i64,
+}
+
+/// Stores a user message with its two events, `messageStreamEvent` then `messageHistoryUpdated`
+/// (the text conversation, built by Postgres), in one statement: one round trip, and one commit
+/// without a transaction around it. Nothing is stored unless the session is active at that
+/// moment (`None`), so a message never lands on an ended session. The events are numbered under
+/// the session row's lock, held to the commit, as [`crate::repo::events::append_many`] numbers
+/// them; the session being active, it has no `sessionEnded` to announce.
+pub async fn accept_user(
+    db: impl PgExecutor<'_>,
+    m: &UserMessage<'_>,
+) -> StoreResult<Option<Accepted>> {
+    // The history is read beside the insert, which the same statement cannot see: the new
+    // message is added to it from the insert's RETURNING.
+    let row = sqlx::query!(
+        r#"WITH s AS (
+              UPDATE sessions SET event_seq = event_seq + 2
+              WHERE id = $2 AND ended_at IS NULL AND expires_at > now()
+              RETURNING event_seq - 2 AS base),
+            msg AS (
+              INSERT INTO conversation_messages (id, session_id, turn_id, role, content, interrupted)
+              SELECT $1::uuid, $2, $3::uuid, 'user', $4::text, false FROM s
+              RETURNING seq, id, role, content, interrupted),
+            texts AS (
+              SELECT COALESCE(json_agg(json_build_object(
+                         'id', id, 'role', role, 'content', content, 'interrupted', interrupted)
+                       ORDER BY seq), '[]'::json) AS messages
+              FROM (SELECT seq, id, role, content, interrupted FROM conversation_messages
+                    WHERE session_id = $2 AND role <> 'tool' AND content <> ''
+                    UNION ALL SELECT seq, id, role, content, interrupted FROM msg) m),
+            ev AS (
+              INSERT INTO session_events (session_id, seq, event, data)
+              SELECT $2, s.base + 1, 'messageStreamEvent', $5::text::json FROM s
+              UNION ALL
+              SELECT $2, s.base + 2, 'messageHistoryUpdated',
+                     json_build_object('messages', texts.messages, 'timestamp', $6::text)
+              FROM s, texts)
+           SELECT msg.seq AS "seq!", s.base + 2 AS "last_event!" FROM msg, s"#,
+        m.id,
+        m.session_id,
+        m.turn_id,
+        m.content,
+        m.stream_event,
+        m.timestamp,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|r| Accepted {
+        seq: r.seq,
+        last_event: r.last_event,
+    }))
+}
+
+/// Appends `messageHistoryUpdated` to the session's events in the caller's transaction, numbered
+/// after everything appended before it, and announces it at commit (for transactions that do not
+/// wait for the disk). Postgres builds the text conversation (as this transaction sees it, so with
+/// the messages it has written) straight into the event: nothing of it travels to Hookline and
+/// back. `timestamp` is the event's timestamp as its JSON string (without the quotes).
+pub async fn append_history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    session_id: Uuid,
+    timestamp: &str,
+) -> StoreResult<()> {
+    let row = sqlx::query!(
+        r#"WITH s AS (
+              UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1
+              RETURNING event_seq AS seq,
+                  ended_at IS NOT NULL AND NOT end_announced AS unannounced_end),
+            ins AS (
+              INSERT INTO session_events (session_id, seq, event, data)
+              SELECT $1, s.seq, $2, json_build_object(
+                  'messages', (SELECT COALESCE(json_agg(json_build_object(
+                                   'id', id, 'role', role, 'content', content,
+                                   'interrupted', interrupted) ORDER BY seq), '[]'::json)
+                               FROM conversation_messages
+                               WHERE session_id = $1 AND role <> 'tool' AND content <> ''),
+                  'timestamp', $3::text)
+              FROM s)
+           SELECT s.unannounced_end AS "unannounced_end!",
+               (SELECT true FROM pg_notify($4, $1::text || ':' || s.seq)) AS "announced"
+           FROM s"#,
+        session_id,
+        EventName::MessageHistoryUpdated.as_str(),
+        timestamp,
+        crate::repo::events::CHANNEL,
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if row.is_some_and(|r| r.unannounced_end) {
+        let notes = crate::repo::events::announce_ends(tx, &[session_id], false).await?;
+        crate::repo::events::notify(&mut **tx, &notes).await?;
+    }
+    Ok(())
+}
+
+/// Stores messages in one statement, in the order given (their `seq` follows it).
+pub async fn insert_many(db: impl PgExecutor<'_>, all: &[NewMessage<'_>]) -> StoreResult<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "INSERT INTO conversation_messages
+            (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
+         SELECT id, session_id, turn_id, role, content, tool_calls::json, tool_call_id, interrupted
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::bool[]) WITH ORDINALITY
+           AS m(id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted, n)
+         ORDER BY n",
+        &all.iter().map(|m| m.id).collect::<Vec<_>>(),
+        &all.iter().map(|m| m.session_id).collect::<Vec<_>>(),
+        &all.iter().map(|m| m.turn_id).collect::<Vec<_>>(),
+        &all.iter().map(|m| m.role.to_owned()).collect::<Vec<_>>(),
+        &all.iter().map(|m| m.content.to_owned()).collect::<Vec<_>>(),
+        all.iter()
+            .map(|m| m.tool_calls.map(json_text))
+            .collect::<Vec<_>>() as _,
+        all.iter()
+            .map(|m| m.tool_call_id.map(str::to_owned))
+            .collect::<Vec<_>>() as _,
+        &all.iter().map(|m| m.interrupted).collect::<Vec<_>>(),
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The session's most recent `limit` messages, oldest first.
 pub async fn recent(
     db: impl PgExecutor<'_>,
@@ -84,23 +228,6 @@ pub async fn recent(
     .await?;
     rows.reverse();
     Ok(rows)
-}
-
-/// The session's text conversation for `messageHistoryUpdated`, oldest first: user and persona
-/// messages with text (tool exchanges and persona messages that only carried calls left out),
-/// as `[{"id", "role", "content", "interrupted"}]`. Postgres builds the array, so only those
-/// four fields travel, whatever the length of the conversation.
-pub async fn text_history(db: impl PgExecutor<'_>, session_id: Uuid) -> StoreResult<Value> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT COALESCE(json_agg(json_build_object(
-                      'id', id, 'role', role, 'content', content, 'interrupted', interrupted)
-                    ORDER BY seq), '[]'::json) AS "texts!"
-           FROM conversation_messages
-           WHERE session_id = $1 AND role <> 'tool' AND content <> ''"#,
-        session_id,
-    )
-    .fetch_one(db)
-    .await?)
 }
 
 /// One page of the session's messages, oldest first, with the total count.

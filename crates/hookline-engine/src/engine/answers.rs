@@ -4,14 +4,22 @@
 use hookline_core::repo::tool_calls::{self, CallRecord};
 
 use super::{CallAnswer, CallError, Engine};
+use crate::call_log::CallRecorder;
 use crate::views::CallAnswerView;
 
 impl Engine {
     /// The stored call for a repeated `toolCallId`. If it looks unfinished, its end may still sit
-    /// in this instance's call-log queue: write that out and look again.
-    pub(crate) async fn repeated(&self, record: CallRecord) -> Result<CallAnswer, CallError> {
+    /// in this instance's call-log queue or the caller's recorder: write those out and look again.
+    pub(crate) async fn repeated(
+        &self,
+        record: CallRecord,
+        recorder: Option<&dyn CallRecorder>,
+    ) -> Result<CallAnswer, CallError> {
         if record.status.is_settled() {
             return Ok(answer_for_record(&record));
+        }
+        if let Some(recorder) = recorder {
+            recorder.written().await;
         }
         self.log.flush().await;
         let fresh = tool_calls::get(&self.pool, record.org_id, record.id).await?;
@@ -25,5 +33,6 @@ pub(crate) fn answer_for_record(r: &CallRecord) -> CallAnswer {
     CallAnswer {
         accepted: body.result.is_none(),
         body,
+        recorded: false,
     }
 }

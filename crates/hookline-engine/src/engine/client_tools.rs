@@ -35,6 +35,7 @@ impl Engine {
         let pending = CallAnswer {
             accepted: true,
             body: CallAnswerView::pending(call.id, &call.tool_call_id),
+            recorded: false,
         };
         // The started event must be stored before the browser can answer it.
         self.log.flush().await;
@@ -84,7 +85,7 @@ impl Engine {
                 let ms = record.execution_time_ms.unwrap_or_default();
                 crate::metrics::record_call(ToolType::Client, &outcome, call.started.elapsed());
                 let (event, data) = call.end_event(&outcome, ms);
-                self.log.event(call.session.id, event, data).await;
+                self.record_event(call, event, data).await;
                 Ok(answer_for_record(&record))
             }
             // The answer came in at the last moment.

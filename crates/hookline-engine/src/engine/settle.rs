@@ -17,7 +17,7 @@ use hookline_schema::ToolDefinition;
 
 use super::{CallAnswer, Engine};
 use crate::cache::CachedSession;
-use crate::call_log::Entry;
+use crate::call_log::{CallRecorder, Entry};
 use crate::outcome::Outcome;
 use crate::views::{CallAnswerView, ToolCallEventData};
 
@@ -38,31 +38,46 @@ impl Engine {
         let body = CallAnswerView::ended(call.id, &call.tool_call_id, &outcome, ms);
         let (event, data) = call.end_event(&outcome, ms);
         let attempt = (attempts > 0).then(|| attempt_entry(now, &outcome, ms));
-        self.log
-            .push(Entry::Finish {
-                session_id: call.session.id,
-                event,
-                data,
-                finish: Box::new(Finish {
-                    id: call.id,
-                    status: CallStatus::of_end(outcome.completed),
-                    request,
-                    response: outcome.response,
-                    result: Some(outcome.result),
-                    error: outcome.error,
-                    http_status: outcome.http_status.map(i32::from),
-                    truncated: outcome.truncated,
-                    execution_time_ms: ms,
-                    attempts,
-                    attempt,
-                    next_attempt_at: None,
-                    completed_at: Some(now),
-                }),
-            })
-            .await;
+        let finish = Finish {
+            id: call.id,
+            status: CallStatus::of_end(outcome.completed),
+            request,
+            response: outcome.response,
+            result: Some(outcome.result),
+            error: outcome.error,
+            http_status: outcome.http_status.map(i32::from),
+            truncated: outcome.truncated,
+            execution_time_ms: ms,
+            attempts,
+            attempt,
+            next_attempt_at: None,
+            completed_at: Some(now),
+        };
+        match &call.recorder {
+            Some(recorder) => recorder.finish(finish, event, data),
+            None => {
+                self.log
+                    .push(Entry::Finish {
+                        session_id: call.session.id,
+                        event,
+                        data,
+                        finish: Box::new(finish),
+                    })
+                    .await;
+            }
+        }
         CallAnswer {
             accepted: false,
             body,
+            recorded: call.recorder.is_some(),
+        }
+    }
+
+    /// Queues an event of a call: to its caller's recorder if it has one, else the call log.
+    pub(crate) async fn record_event(&self, call: &StartedCall<'_>, event: EventName, data: Value) {
+        match &call.recorder {
+            Some(recorder) => recorder.event(event, data),
+            None => self.log.event(call.session.id, event, data).await,
         }
     }
 }
@@ -75,6 +90,8 @@ pub(crate) struct StartedCall<'a> {
     pub tool: &'a SnapshotTool,
     pub arguments: Value,
     pub started: Instant,
+    /// Where this call's events go instead of the call log (see [`crate::CallRecorder`]).
+    pub recorder: Option<Arc<dyn CallRecorder>>,
 }
 
 impl StartedCall<'_> {

@@ -28,33 +28,62 @@ impl Engine {
         arguments: &Value,
         call_id: &str,
     ) -> (Option<Value>, Outcome) {
+        let prepared = self.prepare(org_id, tool, arguments, call_id).await;
+        self.send_prepared(prepared).await
+    }
+
+    /// Builds and signs one request of a webhook tool and checks its destination, sending
+    /// nothing: a call builds its request while its row is being written.
+    pub(crate) async fn prepare(
+        &self,
+        org_id: Uuid,
+        tool: &SealedTool,
+        arguments: &Value,
+        call_id: &str,
+    ) -> Prepared {
         let ToolDefinition::Server(webhook) = &tool.definition else {
-            return (
+            return Prepared::Ended(
                 None,
                 Outcome::failed(ErrorKind::Connection, "not a webhook tool"),
             );
         };
         let built = match self.build(org_id, tool, arguments, call_id).await {
             Ok(built) => built,
-            Err(e) => return (None, prepare_failed(org_id, tool, &e)),
+            Err(e) => return Prepared::Ended(None, prepare_failed(org_id, tool, &e)),
         };
         let view = built.masked_view();
         if !self.destination_allowed(&built.url) {
-            return (
+            return Prepared::Ended(
                 Some(view),
                 Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED),
             );
         }
-        let request = match built.to_reqwest(&self.client) {
-            Ok(r) => r,
+        match built.to_reqwest(&self.client) {
+            Ok(request) => Prepared::Ready {
+                view,
+                request,
+                timeout: Duration::from_secs(u64::from(webhook.timeout_seconds.min(60))),
+            },
             Err(e) => {
                 let cause = PrepareError::Other(e.to_string());
-                return (Some(view), prepare_failed(org_id, tool, &cause));
+                Prepared::Ended(Some(view), prepare_failed(org_id, tool, &cause))
             }
-        };
-        let timeout = Duration::from_secs(u64::from(webhook.timeout_seconds.min(60)));
-        let sent = outbound::send(&self.client, request, timeout).await;
-        (Some(view), Outcome::from_send(sent))
+        }
+    }
+
+    /// Sends a prepared request; the request as sent (masked) and what came of it.
+    pub(crate) async fn send_prepared(&self, prepared: Prepared) -> (Option<Value>, Outcome) {
+        match prepared {
+            Prepared::Ready {
+                view,
+                request,
+                timeout,
+            } => {
+                let sent = outbound::send(&self.client, request, timeout).await;
+                (Some(view), Outcome::from_send(sent))
+            }
+            Prepared::Ended(view, outcome) => (view, outcome),
+        }
     }
 
     /// Builds and signs a webhook tool's request, opening its sealed headers and the
@@ -116,6 +145,18 @@ impl Engine {
             _ => true,
         }
     }
+}
+
+/// A webhook request ready to send, or how its call ended without one (its secrets did not
+/// open, its destination is refused...).
+pub(crate) enum Prepared {
+    Ready {
+        /// The request as it will be sent, masked, for the call log.
+        view: Value,
+        request: reqwest::Request,
+        timeout: Duration,
+    },
+    Ended(Option<Value>, Outcome),
 }
 
 /// Why a call could not be prepared.

@@ -46,6 +46,7 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
             tool_name,
             arguments,
             defer_end: false,
+            recorder: None,
         }),
         _ => Err(v),
     }
