@@ -74,3 +74,52 @@ export function query(params) {
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+/**
+ * Reads a Server-Sent Events stream with the stored key in a header (a browser's EventSource
+ * cannot send one, and the key must never go into a URL). Calls `onEvent({ name, id, data })`
+ * for each event and `onState('open' | 'closed' | error)` as the stream goes; `close()` stops it.
+ */
+export function eventStream(path, onEvent, onState = () => {}) {
+  const stop = new AbortController();
+  (async () => {
+    try {
+      const response = await fetch(path, {
+        headers: { Authorization: `Bearer ${auth.key()}`, Accept: 'text/event-stream' },
+        credentials: 'omit',
+        cache: 'no-store',
+        signal: stop.signal,
+      });
+      if (!response.ok) throw new ApiError(response.status, {});
+      onState('open');
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      let event = { name: 'message', id: '', data: [] };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        const lines = buffer.split('\n');
+        buffer = lines.pop();
+        for (const raw of lines) {
+          const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+          if (line === '') {
+            if (event.data.length) onEvent({ name: event.name, id: event.id, data: event.data.join('\n') });
+            event = { name: 'message', id: event.id, data: [] };
+          } else if (!line.startsWith(':')) {
+            const colon = line.indexOf(':');
+            const key = colon < 0 ? line : line.slice(0, colon);
+            const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (key === 'event') event.name = val;
+            else if (key === 'data') event.data.push(val);
+            else if (key === 'id') event.id = val;
+          }
+        }
+      }
+      onState('closed');
+    } catch (e) {
+      if (!stop.signal.aborted) onState(e);
+    }
+  })();
+  return { close: () => stop.abort() };
+}

@@ -1,10 +1,58 @@
 // Sessions: the organization's sessions from `GET /v1/sessions` (newest first, in pages, by
-// persona and status), and one opened with its transcript and call log; any other by its id.
+// persona and status), and one opened with its transcript, call log and events (replayed from the
+// first, then live while the session runs); any other by its id.
 import { h, mount, field, code, uid } from './dom.js';
-import { get, query, ApiError } from './api.js';
+import { get, query, eventStream, ApiError } from './api.js';
 import { pager, heading, showProblem, clearProblem, failed } from './ui.js';
 
 const STATUSES = ['active', 'ended', 'expired'];
+
+// The open session's event stream, closed when another session opens or the page changes.
+let live = null;
+function stopLive() {
+  live?.close();
+  live = null;
+}
+window.addEventListener('lab:navigate', stopLive);
+window.addEventListener('popstate', stopLive);
+
+/** One line of what an event says, beside its name. */
+function summary(name, d, text) {
+  if (name.startsWith('toolCall')) {
+    const time = d.executionTime == null ? '' : ` · ${d.executionTime} ms`;
+    return `${d.toolName}${time}${d.errorMessage ? ` · ${d.errorMessage}` : ''}`;
+  }
+  if (name === 'messageStreamEvent') return `${d.role}: ${text}`;
+  if (name === 'turnFailed') return `${d.kind ?? ''} ${d.message ?? ''}`.trim();
+  return '';
+}
+
+/** Lists the session's events in `list` as they come; a reply's pieces share one line. */
+function followEvents(base, list, note) {
+  stopLive();
+  const replies = new Map();
+  live = eventStream(`${base}/events?lastEventId=0`, (e) => {
+    let d;
+    try { d = JSON.parse(e.data); } catch { d = {}; }
+    const speech = e.name === 'messageStreamEvent' && d.id;
+    const known = speech && replies.get(d.id);
+    if (known) {
+      known.text += d.content || '';
+      known.count += 1;
+      known.line.textContent = `${summary(e.name, d, known.text)} (${known.count} events)`;
+      return;
+    }
+    const line = h('span', { class: 'event-summary', text: summary(e.name, d, d.content || '') });
+    if (speech) replies.set(d.id, { text: d.content || '', count: 1, line });
+    list.append(h('li', { class: 'event', dataset: { event: e.name } },
+      h('span', { class: 'mono hint', text: `#${e.id}` }), h('span', { class: 'badge', text: e.name }), line,
+      h('details', {}, h('summary', { text: 'Data' }), code(d))));
+  }, (state) => {
+    if (state === 'open') note.textContent = 'Live: new events of this session appear as they happen.';
+    else if (state === 'closed') note.textContent = 'All events shown: the session has ended.';
+    else note.textContent = `The event stream stopped: ${state.message}`;
+  });
+}
 
 export async function sessionsPage(main) {
   document.title = 'Sessions · Hookline Lab';
@@ -66,6 +114,8 @@ export async function sessionsPage(main) {
       [s, calls, messages] = await Promise.all([get(base), get(`${base}/tool-calls?perPage=100`),
         get(`${base}/messages?perPage=100`).catch(() => ({ data: [] }))]);
     } catch (e) { return showProblem(form, e.status === 404 ? new ApiError(404, { detail: 'No such session', errors: [{ field: 'id', message: 'is not a session of your organization' }] }) : e); }
+    const events = h('ol', { class: 'event-log', id: 'session-events' });
+    const note = h('p', { class: 'hint', 'aria-live': 'polite', text: 'Reading the event stream…' });
     const said = messages.data.filter((m) => m.role !== 'tool' && m.content);
     mount(detail, h('section', { class: 'card' },
       h('h2', { text: `Session ${s.id}` }),
@@ -80,7 +130,9 @@ export async function sessionsPage(main) {
         h('div', { class: 'card-head' }, h('span', { class: 'mono tool-name', text: c.toolName }), h('span', { class: 'badge', text: c.status }),
           h('span', { class: 'hint', text: `${c.executionTime ?? '–'} ms · ${c.attempts ?? 1} attempt(s)` })),
         h('details', {}, h('summary', { text: 'Request and response' }), code({ arguments: c.arguments, request: c.request, response: c.response, error: c.error })))))
-        : h('p', { class: 'hint', text: 'No tool calls.' })));
+        : h('p', { class: 'hint', text: 'No tool calls.' }),
+      h('h3', { text: 'Events' }), note, events));
+    followEvents(base, events, note);
     detail.scrollIntoView?.();
   }
 

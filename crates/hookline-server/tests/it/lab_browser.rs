@@ -319,15 +319,33 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         detail.contains("status ended") && detail.contains("No tool calls"),
         "{detail}"
     );
+    // Its events are replayed from the first; an ended session's stream then closes.
+    browser
+        .wait_text("#session-detail", "All events shown")
+        .await;
+    let events = browser.wait_text("#session-events", "sessionEnded").await;
+    assert!(events.contains("#1"), "{events}");
     choose(&browser, "#main select[name=status]", "active").await;
     browser.wait_text("#sessions-list", "1 in all").await;
     browser.click("#sessions-list button[data-session]").await;
     browser
         .wait_text("#session-detail .cards", "check_order_status")
         .await;
+    // The Playground's session is live: its call's events are listed and the stream stays open.
+    let events = browser
+        .wait_text("#session-events", "toolCallCompleted")
+        .await;
+    assert!(
+        events.contains("toolCallStarted") && events.contains("check_order_status"),
+        "{events}"
+    );
+    browser
+        .wait_text("#session-detail", "Live: new events")
+        .await;
     choose(&browser, "#main select[name=status]", "").await;
     browser.wait_text("#sessions-list", "2 in all").await;
     snap(&browser, "sessions").await;
+    snap_at(&browser, "session", Some("#session-events")).await;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
     browser.wait_text("#main table", "test").await;
