@@ -326,7 +326,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     let events = browser.wait_text("#session-events", "sessionEnded").await;
     assert!(events.contains("#1"), "{events}");
     choose(&browser, "#main select[name=status]", "active").await;
-    browser.wait_text("#sessions-list", "1 in all").await;
+    // "1 in all" was already on the page (the ended filter's count): wait for the new rows.
+    let list = browser.wait_text("#sessions-list", "active").await;
+    assert!(
+        list.contains("1 in all") && !list.contains(backend),
+        "{list}"
+    );
     browser.click("#sessions-list button[data-session]").await;
     browser
         .wait_text("#session-detail .cards", "check_order_status")
