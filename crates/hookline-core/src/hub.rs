@@ -1,12 +1,19 @@
 //! The event hub: one `LISTEN` connection per process, fanned out to everything in the process
 //! that waits for a session's events (event streams, client-tool calls waiting for the browser's
 //! answer). Announcements carry ids only (`<session id>:<seq>`); a listener reads the table.
+//!
+//! Event streams wait on their own session only ([`EventHub::watch_session`]): an announcement
+//! wakes that session's streams and no other. Had every stream heard every announcement, 10,000
+//! streams at 1,000 calls/s would be 20 million wake-ups a second, and a stream that fell behind
+//! the shared channel would read the table for nothing.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::repo::events::CHANNEL;
@@ -36,6 +43,58 @@ pub enum Note {
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<Note>,
+    sessions: Sessions,
+}
+
+/// For each session something waits on, a counter bumped at each of its announcements (and at
+/// every reconnect of the listener, when announcements may have been missed).
+#[derive(Clone, Default)]
+struct Sessions(Arc<Mutex<HashMap<Uuid, watch::Sender<u64>>>>);
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, watch::Sender<u64>>> {
+        self.0.lock().expect("session waiters")
+    }
+
+    fn bump(&self, session_id: Uuid) {
+        if let Some(tx) = self.lock().get(&session_id) {
+            tx.send_modify(|n| *n += 1);
+        }
+    }
+
+    fn bump_all(&self) {
+        for tx in self.lock().values() {
+            tx.send_modify(|n| *n += 1);
+        }
+    }
+}
+
+/// Word of one session's announcements, for as long as it is held.
+pub struct SessionNotes {
+    rx: watch::Receiver<u64>,
+    sessions: Sessions,
+    session_id: Uuid,
+}
+
+impl SessionNotes {
+    /// Waits until something may have been stored for the session (its announcement, or a
+    /// reconnect of the listener) or `within` has passed.
+    pub async fn wait(&mut self, within: Duration) {
+        let _ = tokio::time::timeout(within, self.rx.changed()).await;
+    }
+}
+
+impl Drop for SessionNotes {
+    fn drop(&mut self) {
+        let mut sessions = self.sessions.lock();
+        // This receiver still counts while it is being dropped.
+        if sessions
+            .get(&self.session_id)
+            .is_some_and(|tx| tx.receiver_count() <= 1)
+        {
+            sessions.remove(&self.session_id);
+        }
+    }
 }
 
 impl EventHub {
@@ -43,7 +102,11 @@ impl EventHub {
     /// and nobody listens any more.
     pub fn start(pool: PgPool) -> Self {
         let (tx, _) = broadcast::channel(4096);
-        let hub = Self { tx: tx.clone() };
+        let sessions = Sessions::default();
+        let hub = Self {
+            tx: tx.clone(),
+            sessions: sessions.clone(),
+        };
         tokio::spawn(async move {
             loop {
                 match PgListener::connect_with(&pool).await {
@@ -52,6 +115,7 @@ impl EventHub {
                             tracing::warn!(error = %e, "cannot LISTEN for session events");
                         } else {
                             let _ = tx.send(Note::Reconnected);
+                            sessions.bump_all();
                             loop {
                                 match listener.recv().await {
                                     Ok(n) => {
@@ -59,6 +123,7 @@ impl EventHub {
                                         let id = parts.next().unwrap_or_default();
                                         let posted = parts.nth(1) == Some(POSTED);
                                         if let Ok(id) = Uuid::parse_str(id) {
+                                            sessions.bump(id);
                                             let _ = tx.send(Note::Stored(id));
                                             if posted {
                                                 let _ = tx.send(Note::Posted(id));
@@ -89,6 +154,22 @@ impl EventHub {
     /// Subscribe *before* reading the table, so no announcement falls between the two.
     pub fn subscribe(&self) -> broadcast::Receiver<Note> {
         self.tx.subscribe()
+    }
+
+    /// Word of one session's announcements only. Like [`Self::subscribe`], take it *before*
+    /// reading the table.
+    pub fn watch_session(&self, session_id: Uuid) -> SessionNotes {
+        let rx = self
+            .sessions
+            .lock()
+            .entry(session_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe();
+        SessionNotes {
+            rx,
+            sessions: self.sessions.clone(),
+            session_id,
+        }
     }
 }
 
