@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -28,8 +28,14 @@ use hookline_schema::{ToolDefinition, ToolType};
 use crate::engine::{attempt_entry, call_event_data, end_event, Engine};
 use crate::outcome::Outcome;
 
+mod recorder;
+
+use recorder::{Attempt, Recorder};
+
 const IDLE_POLL: Duration = Duration::from_millis(250);
 const STATS_EVERY: Duration = Duration::from_secs(5);
+/// How often a stopping process looks whether its last attempts are recorded.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
 /// Time an attempt may take beyond its tool's timeout: looking the call up before, recording
 /// its outcome after. A stopping process waits this long past the last attempt's timeout.
 const RECORD_GRACE: Duration = Duration::from_secs(5);
@@ -92,6 +98,7 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
         let workers = settings.workers;
         let permits = Arc::new(Semaphore::new(workers));
         let in_flight = InFlight::default();
+        let recorder = Recorder::start(engine.pool.clone(), engine.log.clone());
         let mut stats_at = Instant::now();
         while !*stop.borrow() {
             if stats_at.elapsed() >= STATS_EVERY {
@@ -130,14 +137,21 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                 let held = in_flight.hold(&due);
                 let engine = engine.clone();
                 let settings = settings.clone();
+                let recorder = recorder.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = deliver(&engine, &settings, &due, &held).await {
+                    let worker = Worker {
+                        engine: &engine,
+                        settings: &settings,
+                        recorder: &recorder,
+                        permit,
+                    };
+                    if let Err(e) = worker.deliver(&due, &held).await {
                         tracing::error!(error = %e, call_id = %due.id, "a delivery attempt could not be recorded; it will run again when its lease ends");
                     }
+                    // Held (and so leased, and waited for by a stopping process) until recorded.
                     drop(held);
-                    drop(permit);
-                    // A worker is free, and its organization may have room again: claim now
-                    // rather than after the idle poll, so a backlog drains at the workers' pace.
+                    // The organization may have room again: claim now rather than after the
+                    // idle poll, so a backlog drains at the workers' pace.
                     engine.wake.notify_one();
                 });
             }
@@ -149,7 +163,7 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                 }
             }
         }
-        let drained = drain(&permits, workers, &in_flight).await;
+        let drained = drain(&in_flight).await;
         let owners = in_flight.owners();
         if !owners.is_empty() {
             match tool_calls::release(&engine.pool, &owners).await {
@@ -163,12 +177,10 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
     })
 }
 
-/// Stopping: lets every attempt in flight run as long as its timeout allows (the deadline of
-/// each is narrowed once its tool is known, so the wait is re-read as it goes). True when all
-/// of them finished.
-async fn drain(permits: &Semaphore, workers: usize, in_flight: &InFlight) -> bool {
-    let all = permits.acquire_many(u32::try_from(workers).unwrap_or(u32::MAX));
-    tokio::pin!(all);
+/// Stopping: lets every attempt in flight run as long as its timeout allows and be recorded
+/// (the deadline of each is narrowed once its tool is known, so the wait is re-read as it goes).
+/// True when all of them finished.
+async fn drain(in_flight: &InFlight) -> bool {
     loop {
         let Some(until) = in_flight.latest() else {
             return true;
@@ -176,10 +188,7 @@ async fn drain(permits: &Semaphore, workers: usize, in_flight: &InFlight) -> boo
         if Instant::now() >= until {
             return false;
         }
-        tokio::select! {
-            _ = &mut all => return true,
-            () = tokio::time::sleep_until(until.min(Instant::now() + Duration::from_millis(500))) => {}
-        }
+        tokio::time::sleep_until(until.min(Instant::now() + DRAIN_POLL)).await;
     }
 }
 
@@ -199,68 +208,90 @@ pub fn backoff(settings: &DeliverySettings, attempts: i32, retry_after: Option<u
     full.mul_f64(0.5 + rand::random::<f64>() * 0.5)
 }
 
-async fn deliver(
-    engine: &Engine,
-    settings: &DeliverySettings,
-    due: &Due,
-    held: &Held,
-) -> Result<(), StoreError> {
-    let started = std::time::Instant::now();
-    let session = engine
-        .caches
-        .session(&engine.pool, due.org_id, due.session_id)
-        .await?;
-    let tool = session.as_ref().and_then(|s| s.config.tool(&due.tool_name));
-    if let Some(ToolDefinition::Server(webhook)) = tool.map(|t| &t.tool.definition) {
-        held.expect_within(Duration::from_secs(u64::from(webhook.timeout_seconds)));
-    }
-    let attempts = due.attempts + 1;
-    let (request, outcome) = match tool {
-        Some(tool) => {
-            engine
-                .attempt(
-                    due.org_id,
-                    &tool.tool,
+/// What one delivery attempt needs. The worker's permit is given back as soon as the
+/// request is answered: recording the outcome joins the next group commit (see [`recorder`]),
+/// and the worker may meanwhile send the next call's request.
+struct Worker<'a> {
+    engine: &'a Engine,
+    settings: &'a DeliverySettings,
+    recorder: &'a Recorder,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Worker<'_> {
+    async fn deliver(self, due: &Due, held: &Held) -> Result<(), StoreError> {
+        let Self {
+            engine,
+            settings,
+            recorder,
+            permit,
+        } = self;
+        let started = std::time::Instant::now();
+        let session = engine
+            .caches
+            .session(&engine.pool, due.org_id, due.session_id)
+            .await?;
+        let tool = session.as_ref().and_then(|s| s.config.tool(&due.tool_name));
+        if let Some(ToolDefinition::Server(webhook)) = tool.map(|t| &t.tool.definition) {
+            held.expect_within(Duration::from_secs(u64::from(webhook.timeout_seconds)));
+        }
+        let attempts = due.attempts + 1;
+        let (request, outcome) = match tool {
+            Some(tool) => {
+                engine
+                    .attempt(
+                        due.org_id,
+                        &tool.tool,
+                        &due.arguments.0,
+                        &due.id.to_string(),
+                    )
+                    .await
+            }
+            None => {
+                let mut gone = Outcome::failed(
+                    ErrorKind::Connection,
+                    "the call's session or tool no longer exists",
+                );
+                // Nothing to send, now or later.
+                gone.retryable = false;
+                (None, gone)
+            }
+        };
+        drop(permit);
+        engine.wake.notify_one();
+        let ms = started.elapsed().as_millis() as i64;
+        let now = Utc::now();
+        let retry = !outcome.completed
+            && outcome.retryable
+            && u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts;
+        let next_attempt_at = retry.then(|| {
+            let wait = backoff(settings, attempts, outcome.retry_after);
+            now + chrono::Duration::from_std(wait).unwrap_or_default()
+        });
+        let status = match (outcome.completed, retry) {
+            (false, true) => CallStatus::Pending,
+            (completed, _) => CallStatus::of_end(completed),
+        };
+        let settled = status.is_settled();
+        let total_ms = (now - due.created_at).num_milliseconds();
+        let end = match (settled, tool) {
+            (true, Some(tool)) => {
+                let data = call_event_data(
+                    due.session_id,
+                    &due.tool_call_id,
+                    &tool.tool.definition,
                     &due.arguments.0,
-                    &due.id.to_string(),
-                )
-                .await
-        }
-        None => {
-            let mut gone = Outcome::failed(
-                ErrorKind::Connection,
-                "the call's session or tool no longer exists",
-            );
-            // Nothing to send, now or later.
-            gone.retryable = false;
-            (None, gone)
-        }
-    };
-    let ms = started.elapsed().as_millis() as i64;
-    let now = Utc::now();
-    let retry = !outcome.completed
-        && outcome.retryable
-        && u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts;
-    let next_attempt_at = retry.then(|| {
-        let wait = backoff(settings, attempts, outcome.retry_after);
-        now + chrono::Duration::from_std(wait).unwrap_or_default()
-    });
-    let status = match (outcome.completed, retry) {
-        (false, true) => CallStatus::Pending,
-        (completed, _) => CallStatus::of_end(completed),
-    };
-    let settled = status.is_settled();
-    if settled {
-        // The call's toolCallStarted may still sit in this instance's call-log queue; it must be
-        // numbered before the end.
-        engine.log.flush().await;
-    }
-    let total_ms = (now - due.created_at).num_milliseconds();
-    let mut tx = engine.pool.begin().await?;
-    let recorded = tool_calls::finish_attempt(
-        &mut *tx,
-        due.lease_owner,
-        &Finish {
+                );
+                let (event, data) = end_event(&outcome, total_ms, data);
+                Some(events::NewEvent {
+                    session_id: due.session_id,
+                    event,
+                    data,
+                })
+            }
+            _ => None,
+        };
+        let finish = Finish {
             id: due.id,
             status,
             request,
@@ -274,42 +305,26 @@ async fn deliver(
             attempt: Some(attempt_entry(now, &outcome, ms)),
             next_attempt_at,
             completed_at: settled.then_some(now),
-        },
-    )
-    .await?;
-    if !recorded {
-        // Our lease ran out and the call was claimed again: that attempt is the one on record.
-        tracing::warn!(call_id = %due.id, attempts, "a delivery attempt outlived its lease; its outcome was dropped");
-        return Ok(());
-    }
-    let mut notes = Vec::new();
-    if settled {
-        if let Some(tool) = tool {
-            let data = call_event_data(
-                due.session_id,
-                &due.tool_call_id,
-                &tool.tool.definition,
-                &due.arguments.0,
-            );
-            let (event, data) = end_event(&outcome, total_ms, data);
-            let new = events::NewEvent {
-                session_id: due.session_id,
-                event,
-                data,
-            };
-            notes = events::append_many(&mut tx, &[new]).await?;
+        };
+        let recorded = recorder
+            .record(Attempt {
+                owner: due.lease_owner,
+                finish,
+                end,
+            })
+            .await?;
+        if !recorded {
+            // Our lease ran out and the call was claimed again: that attempt is the one on record.
+            tracing::warn!(call_id = %due.id, attempts, "a delivery attempt outlived its lease; its outcome was dropped");
+            return Ok(());
         }
+        crate::metrics::delivery_attempt(&outcome, settled);
+        if settled {
+            crate::metrics::record_call(ToolType::Server, &outcome, started.elapsed());
+        }
+        tracing::debug!(call_id = %due.id, attempts, %status, "delivery attempt");
+        Ok(())
     }
-    tx.commit().await?;
-    if let Err(e) = events::notify(&engine.pool, &notes).await {
-        tracing::warn!(error = %e, "could not announce a delivered call");
-    }
-    crate::metrics::delivery_attempt(&outcome, settled);
-    if settled {
-        crate::metrics::record_call(ToolType::Server, &outcome, started.elapsed());
-    }
-    tracing::debug!(call_id = %due.id, attempts, %status, "delivery attempt");
-    Ok(())
 }
 
 #[cfg(test)]

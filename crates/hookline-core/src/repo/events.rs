@@ -102,12 +102,16 @@ async fn number_and_insert(
     }
     // Taking the numbers locks each session row until commit, so numbers follow commit order.
     // Each event's number is its session's base plus its place among that session's events.
+    // The rows are locked in id order first: writers whose groups span sessions (the call-log
+    // writers, the delivery recorder) then never wait on each other in a cycle (a deadlock).
     // The names bind as text (`EventName`'s `sqlx::Type`), past the macro's `Vec<String>` check.
     let rows = sqlx::query!(
-        r#"WITH b AS (
+        r#"WITH locked AS (
+              SELECT id FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE),
+            b AS (
               UPDATE sessions s SET event_seq = s.event_seq + c.n
               FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
-              WHERE s.id = c.id
+              WHERE s.id = c.id AND s.id IN (SELECT id FROM locked)
               RETURNING s.id, s.event_seq - c.n AS base, s.event_seq AS last,
                   s.ended_at IS NOT NULL AND NOT s.end_announced AS unannounced_end),
             ins AS (

@@ -58,11 +58,18 @@ pub async fn release_turn(conn: &mut PgConnection, session_id: Uuid) -> StoreRes
     Ok(())
 }
 
-/// Waits for the delivery claim lock and holds it until the transaction ends.
+/// Waits for the delivery claim lock and holds it until the transaction ends, which then
+/// commits without waiting for the disk (in the same statement): a lease lost in a crash of
+/// Postgres only lets the call be claimed again (at least once, as after a process dies), and
+/// the attempt's outcome is recorded durably, under the fencing token, by `finish_attempts`.
 pub async fn claims(tx: &mut PgConnection) -> StoreResult<()> {
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", HOOKLINE)
-        .execute(tx)
-        .await?;
+    sqlx::query_scalar!(
+        "SELECT set_config('synchronous_commit', 'off', true)
+         FROM (SELECT pg_advisory_xact_lock($1)) AS turn",
+        HOOKLINE
+    )
+    .fetch_one(tx)
+    .await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! are also the delivery queue: a due row has `next_attempt_at` set.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -128,47 +128,40 @@ pub struct Finish {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-/// Records an attempt of a fire-and-forget call, but only while `owner` still holds its lease
-/// (the token its claim wrote). False when the lease was lost, to a process that claimed the
-/// call again after the lease ran out: that process's attempt is the one on record, and this
-/// one's outcome is dropped so the record never counts an attempt twice.
-pub async fn finish_attempt(db: impl PgExecutor<'_>, owner: Uuid, f: &Finish) -> StoreResult<bool> {
-    let done = sqlx::query!(
-        "UPDATE tool_calls SET status = $2, request = $3::text::json, response = $4::text::json,
-            result = $5::text::json, error = $6::text::json, http_status = $7, truncated = $8,
-            execution_time_ms = $9, attempts = $10,
-            attempt_log = CASE WHEN $11::text IS NULL THEN attempt_log
-                               ELSE attempt_log || $11::text::jsonb END,
-            next_attempt_at = $12, completed_at = $13, lease_owner = NULL, lease_until = NULL
-         WHERE id = $1 AND lease_owner = $14",
-        f.id,
-        f.status.as_str(),
-        f.request.as_ref().map(json_text),
-        f.response.as_ref().map(json_text),
-        f.result.as_ref().map(json_text),
-        f.error.as_ref().map(json_text),
-        f.http_status,
-        f.truncated,
-        f.execution_time_ms,
-        f.attempts,
-        f.attempt.as_ref().map(|a| json_text(&json!([a]))),
-        f.next_attempt_at,
-        f.completed_at,
-        owner,
-    )
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// Records attempts of fire-and-forget calls in one statement, each only while the token its
+/// claim wrote (`owner`) still holds its lease, and returns the ids recorded. A call missing from
+/// the answer lost its lease, to a process that claimed it again after the lease ran out: that
+/// process's attempt is the one on record, and this one's outcome is dropped so the record never
+/// counts an attempt twice.
+pub async fn finish_attempts(
+    db: impl PgExecutor<'_>,
+    all: &[(Uuid, &Finish)],
+) -> StoreResult<Vec<Uuid>> {
+    let owners = all.iter().map(|(owner, _)| Some(*owner)).collect();
+    let finishes: Vec<&Finish> = all.iter().map(|(_, f)| *f).collect();
+    record(db, &finishes, owners).await
 }
 
-/// Records many endings in one statement.
+/// Records many endings of awaited calls (no lease) in one statement.
 pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult<()> {
+    let finishes: Vec<&Finish> = all.iter().collect();
+    record(db, &finishes, vec![None; all.len()]).await?;
+    Ok(())
+}
+
+/// The one statement behind [`finish_attempts`] and [`finish_many`]: a row whose `owner` is
+/// given is written only while that token holds its lease; the ids written come back.
+async fn record(
+    db: impl PgExecutor<'_>,
+    all: &[&Finish],
+    owners: Vec<Option<Uuid>>,
+) -> StoreResult<Vec<Uuid>> {
     let opt = |f: &dyn Fn(&Finish) -> Option<&Value>| {
         all.iter().map(|x| f(x).map(json_text)).collect::<Vec<_>>()
     };
     // Arrays with NULLs in them (`Vec<Option<_>>`) and of enums bind `as _`: the macro checks
     // a `text[]` against `Vec<String>` only.
-    sqlx::query!(
+    Ok(sqlx::query_scalar!(
         "UPDATE tool_calls t SET status = f.status, request = f.request::json,
             response = f.response::json, result = f.result::json, error = f.error::json,
             http_status = f.http_status, truncated = f.truncated,
@@ -179,10 +172,11 @@ pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult
             lease_owner = NULL, lease_until = NULL
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::int4[], $8::bool[], $9::int8[], $10::int4[], $11::text[],
-                     $12::timestamptz[], $13::timestamptz[])
+                     $12::timestamptz[], $13::timestamptz[], $14::uuid[])
            AS f(id, status, request, response, result, error, http_status, truncated,
-                execution_time_ms, attempts, attempt, next_attempt_at, completed_at)
-         WHERE t.id = f.id",
+                execution_time_ms, attempts, attempt, next_attempt_at, completed_at, owner)
+         WHERE t.id = f.id AND (f.owner IS NULL OR t.lease_owner = f.owner)
+         RETURNING t.id",
         &all.iter().map(|f| f.id).collect::<Vec<_>>(),
         all.iter().map(|f| f.status).collect::<Vec<_>>() as _,
         opt(&|f| f.request.as_ref()) as _,
@@ -198,10 +192,10 @@ pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult
         opt(&|f| f.attempt.as_ref()) as _,
         all.iter().map(|f| f.next_attempt_at).collect::<Vec<_>>() as _,
         all.iter().map(|f| f.completed_at).collect::<Vec<_>>() as _,
+        owners as _,
     )
-    .execute(db)
-    .await?;
-    Ok(())
+    .fetch_all(db)
+    .await?)
 }
 
 #[derive(Debug, Clone)]
