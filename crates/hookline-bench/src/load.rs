@@ -366,6 +366,8 @@ async fn request(
 /// How a backlog of fire-and-forget calls drained once the load stopped.
 #[derive(Debug, Clone)]
 pub struct Drain {
+    /// What made the backlog.
+    pub label: &'static str,
     pub concurrency: usize,
     /// Delivered per second while the load ran (set by the caller).
     pub during: f64,
@@ -401,6 +403,7 @@ pub async fn drain(env: &Environment, concurrency: usize, limit: Duration) -> Dr
     }
     let used = before.until(&env.probe.sample());
     Drain {
+        label: "3 after the accepts",
         concurrency,
         during: 0.0,
         backlog,

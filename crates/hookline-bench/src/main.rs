@@ -11,6 +11,7 @@ mod first_delta;
 mod instant_llm;
 mod load;
 mod setup;
+mod streams;
 
 use std::time::Duration;
 
@@ -24,6 +25,11 @@ struct Options {
     only: Vec<String>,
     /// Also measure at half the closed loop's throughput.
     paced: bool,
+    /// Scenario 3b: fire-and-forget calls stored at once, then drained.
+    backlog: usize,
+    /// Scenario 7: event streams held open, and the calls per second spread over them.
+    streams: usize,
+    stream_rate: f64,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -32,6 +38,9 @@ fn options() -> anyhow::Result<Options> {
         concurrency: vec![1, 16, 64],
         only: Vec::new(),
         paced: true,
+        backlog: 20_000,
+        streams: 10_000,
+        stream_rate: 1_000.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -57,8 +66,13 @@ fn options() -> anyhow::Result<Options> {
                     .collect();
             }
             "--no-paced" => o.paced = false,
+            "--backlog" => o.backlog = args.next().context("--backlog CALLS")?.parse()?,
+            "--streams" => o.streams = args.next().context("--streams N")?.parse()?,
+            "--stream-rate" => {
+                o.stream_rate = args.next().context("--stream-rate CALLS/S")?.parse()?;
+            }
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,4,5,6] [--no-paced]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,3b,4,5,6,7] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -77,7 +91,25 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(options: Options) -> anyhow::Result<()> {
+    let wants = |label: &str| options.only.is_empty() || options.only.iter().any(|o| o == label);
+    if wants("7") {
+        // A stream is a socket here and one in the server (which inherits this limit).
+        let limit = streams::raise_fd_limit(2 * options.streams as u64 + 1024)?;
+        eprintln!("open-file limit: {limit}");
+    }
     let env = setup::Environment::start().await?;
+    // Stopped whatever happens in between (the processes also stop when dropped).
+    let result = run_in(&env, &options, &wants).await;
+    env.stop();
+    result
+}
+
+async fn run_in(
+    env: &setup::Environment,
+    options: &Options,
+    wants: &dyn Fn(&str) -> bool,
+) -> anyhow::Result<()> {
+    let env = env.clone();
     eprintln!("machine: {}", env.machine);
     eprintln!(
         "hookline at {}, target at {}, nginx {}",
@@ -151,12 +183,85 @@ async fn run(options: Options) -> anyhow::Result<()> {
         }
     }
     let rss = env.hookline_peak_rss_mib();
+    let backlog = if wants("3b") {
+        env.store_backlog(options.backlog).await?;
+        let mut d = load::drain(&env, 0, drain_limit).await;
+        d.label = "3b stored at once";
+        eprintln!(
+            "{:<28} backlog {} drained in {:.2} s{}",
+            "3b backlog",
+            d.backlog,
+            d.seconds,
+            if d.complete { "" } else { " (NOT complete)" }
+        );
+        drains.push(d);
+        true
+    } else {
+        false
+    };
+    let streamed = if wants("7") {
+        let m =
+            streams::measure(&env, options.streams, options.stream_rate, options.duration).await?;
+        report_streams(&m);
+        Some(m)
+    } else {
+        None
+    };
     println!("\nMachine: {}", env.machine);
     print_table(&results, rss);
     print_drains(&drains);
-    env.stop();
+    if backlog || streamed.is_some() {
+        println!("\n(3b and 7 ran after the table's peak RSS was read.)");
+    }
+    if let Some(m) = streamed {
+        print_streams(&m);
+    }
     Ok(())
 }
+
+fn report_streams(m: &streams::StreamsMeasured) {
+    eprintln!(
+        "{:<28} {} streams ({} held) at {:.0} calls/s: {} calls ({} errors) p50 {:.2} ms p99 {:.2} ms; fan-out p50 {:.2} ms p99 {:.2} ms max {:.2} ms ({} events); RSS idle {:.1} open {:.1} loaded {:.1} MiB",
+        "7 event streams",
+        m.streams,
+        m.held,
+        m.offered,
+        m.calls,
+        m.call_errors,
+        m.call_p50_ms,
+        m.call_p99_ms,
+        m.fanout_p50_ms,
+        m.fanout_p99_ms,
+        m.fanout_max_ms,
+        m.fanned_out,
+        m.idle_rss_mib,
+        m.open_rss_mib,
+        m.loaded_rss_mib,
+    );
+}
+
+fn print_streams(m: &streams::StreamsMeasured) {
+    println!("\n| event streams | held | calls/s offered | calls (errors) | call p50 / p99 (ms) | fan-out p50 (ms) | fan-out p99 (ms) | RSS idle (MiB) | above idle (MiB) | per stream (KiB) | Hookline CPU/call (µs) | Postgres CPU/call (µs) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {:.0} | {} ({}) | {:.2} / {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0} |",
+        m.streams,
+        m.held,
+        m.offered,
+        m.calls,
+        m.call_errors,
+        m.call_p50_ms,
+        m.call_p99_ms,
+        m.fanout_p50_ms,
+        m.fanout_p99_ms,
+        m.idle_rss_mib,
+        m.above_idle_mib(),
+        m.per_stream_kib(),
+        m.cpu.hookline,
+        m.cpu.postgres,
+    );
+}
+
 
 /// Completed tool call in the LLM's stream → webhook request, and message posted → first words
 /// on the event stream, over the last run.
@@ -259,7 +364,8 @@ fn print_drains(drains: &[Drain]) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for d in drains {
         println!(
-            "| drain{} | {} | {:.0} | {} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            "| {}{} | {} | {:.0} | {} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            d.label,
             if d.complete { "" } else { " (incomplete)" },
             d.concurrency,
             d.during,

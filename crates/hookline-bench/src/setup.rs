@@ -25,7 +25,23 @@ pub const TURNS_PER_CONVERSATION: usize = 20;
 #[derive(Clone)]
 pub struct Nginx {
     pub addr: SocketAddr,
-    child: Arc<Mutex<Child>>,
+    child: Arc<Mutex<Process>>,
+}
+
+/// A process the benchmark started: stopped (SIGTERM first, see [`terminate`]) when the last
+/// handle goes, so an error or a panic midway leaves nothing running either.
+pub struct Process(Child);
+
+impl Process {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        terminate(&mut self.0);
+    }
 }
 
 #[derive(Clone)]
@@ -55,7 +71,9 @@ pub struct Environment {
     pub probe: crate::cpu::Probe,
     /// The machine, as [`crate::cpu::machine`] names it.
     pub machine: String,
-    server: Arc<Mutex<Child>>,
+    /// The benchmark's database.
+    pub database_url: String,
+    server: Arc<Mutex<Process>>,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -170,7 +188,7 @@ fn start_nginx(target: SocketAddr) -> anyhow::Result<Option<Nginx>> {
     wait_for_port(addr)?;
     Ok(Some(Nginx {
         addr,
-        child: Arc::new(Mutex::new(child)),
+        child: Arc::new(Mutex::new(Process(child))),
     }))
 }
 
@@ -244,7 +262,7 @@ impl Environment {
                 .and_then(|n| n.child.lock().ok().map(|c| c.id())),
             DATABASE,
         );
-        let server = Arc::new(Mutex::new(server));
+        let server = Arc::new(Mutex::new(Process(server)));
         wait_for_port(hookline)?;
 
         let client = reqwest::Client::builder().no_proxy().build()?;
@@ -346,6 +364,7 @@ impl Environment {
             delivered,
             probe,
             machine,
+            database_url,
             await_sessions: sessions,
             server,
         })
@@ -353,20 +372,57 @@ impl Environment {
 
     /// The server's peak resident memory (VmHWM), in MiB.
     pub fn hookline_peak_rss_mib(&self) -> Option<f64> {
+        self.hookline_memory("VmHWM:")
+    }
+
+    /// The server's resident memory now (VmRSS), in MiB.
+    pub fn hookline_rss_mib(&self) -> Option<f64> {
+        self.hookline_memory("VmRSS:")
+    }
+
+    fn hookline_memory(&self, field: &str) -> Option<f64> {
         let pid = self.server.lock().ok()?.id();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let line = status.lines().find(|l| l.starts_with(field))?;
         let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some(kib / 1024.0)
     }
 
+    /// Stores `n` fire-and-forget calls, due now, over the fire-and-forget sessions in one
+    /// statement (one commit): a backlog that appears at once, as if accepted while no worker ran,
+    /// so its drain is measured apart from the accepts. Counted as accepted.
+    pub async fn store_backlog(&self, n: usize) -> anyhow::Result<()> {
+        let mut db = sqlx::PgConnection::connect(&self.database_url).await?;
+        let sessions: Vec<uuid::Uuid> = self
+            .forget_sessions
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_, _>>()?;
+        let stored = sqlx::query(
+            "INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
+                 status, await_response, arguments, next_attempt_at)
+             SELECT gen_random_uuid(), s.org_id, s.id, 'backlog-' || gen_random_uuid(),
+                    'log_event', 'server', 'pending', false, '{\"orderId\": \"ORD-1\"}', now()
+             FROM generate_series(0, $1 - 1) g
+             JOIN sessions s ON s.id = ($2::uuid[])[1 + g % cardinality($2::uuid[])]",
+        )
+        .bind(n as i64)
+        .bind(&sessions)
+        .execute(&mut db)
+        .await?
+        .rows_affected();
+        self.accepted.fetch_add(stored, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Stops the server and nginx (master and worker) now.
     pub fn stop(&self) {
         if let Ok(mut s) = self.server.lock() {
-            terminate(&mut s);
+            terminate(&mut s.0);
         }
         if let Some(n) = &self.nginx {
             if let Ok(mut c) = n.child.lock() {
-                terminate(&mut c);
+                terminate(&mut c.0);
             }
         }
     }
