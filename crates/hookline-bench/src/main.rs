@@ -262,7 +262,6 @@ fn print_streams(m: &streams::StreamsMeasured) {
     );
 }
 
-
 /// Completed tool call in the LLM's stream → webhook request, and message posted → first words
 /// on the event stream, over the last run.
 fn report_gaps(env: &setup::Environment, c: usize) {
