@@ -575,6 +575,9 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
     browser.click(".tool-form button[type=submit]").await;
     browser.wait_text("#flash", "Created get_weather").await;
     let weather_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    // The edit page replaces the new tool's form once the tool is read back: wait for it
+    // (its "Test this tool" link), or the click below lands on the form being replaced.
+    browser.wait_text(".tool-form", "Test this tool").await;
     assert_eq!(seed_headers, 1);
     browser.click(".header-row button.danger").await;
     browser.click(".tool-form button[type=submit]").await;

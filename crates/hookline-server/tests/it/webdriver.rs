@@ -202,10 +202,25 @@ impl Browser {
             .to_owned()
     }
 
+    /// Clicks the element `css` names. A page that re-renders between finding and clicking
+    /// (a form replaced once its save lands) leaves a stale element: it is looked up again, as
+    /// a person's second look at the page would.
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.post(&format!("/element/{element}/click"), json!({}))
-            .await;
+        for _ in 0..20 {
+            let element = self.find(css).await;
+            let path = format!("/element/{element}/click");
+            let value = self
+                .command(reqwest::Method::POST, &path, Some(json!({})))
+                .await;
+            match value.get("error").and_then(Value::as_str) {
+                None => return,
+                Some("stale element reference") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Some(error) => panic!("WebDriver {path}: {error} {}", value["message"]),
+            }
+        }
+        panic!("{css} went stale at every click");
     }
 
     /// Types into the element as a person would (key by key).
