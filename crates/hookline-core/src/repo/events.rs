@@ -104,10 +104,14 @@ async fn number_and_insert(
     // Each event's number is its session's base plus its place among that session's events.
     // The rows are locked in id order first: writers whose groups span sessions (the call-log
     // writers, the delivery recorder) then never wait on each other in a cycle (a deadlock).
+    // NO KEY UPDATE, not UPDATE: a call's start row checks its session with a foreign key, which
+    // takes KEY SHARE on the sessions in the batch's order; FOR UPDATE conflicts with that and the
+    // two deadlocked under load (issue 15 bench, stop 18), NO KEY UPDATE (what the UPDATE takes
+    // anyway) does not.
     // The names bind as text (`EventName`'s `sqlx::Type`), past the macro's `Vec<String>` check.
     let rows = sqlx::query!(
         r#"WITH locked AS (
-              SELECT id FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE),
+              SELECT id FROM sessions WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE),
             b AS (
               UPDATE sessions s SET event_seq = s.event_seq + c.n
               FROM unnest($1::uuid[], $2::int8[]) AS c(id, n)
