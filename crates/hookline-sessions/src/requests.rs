@@ -102,17 +102,12 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionListParams {
     }
 }
 
-/// The query of `GET /v1/sessions`, for the API reference.
+/// The filters of `GET /v1/sessions`, for the API reference (its page parameters are
+/// `PageQuery`'s, as every list's).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct SessionListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(minimum = 1)]
-    page: Option<i64>,
-    /// Items a page, 1 to 100 (default 10).
-    #[param(minimum = 1, maximum = 100)]
-    per_page: Option<i64>,
     /// Only the sessions of this persona (an id that is no persona of yours matches none).
     persona_id: Option<Uuid>,
     /// Only the sessions in this status.

@@ -7,7 +7,7 @@ use axum::Json;
 use hookline_core::http::auth::bearer;
 use hookline_core::http::problem::responses::{NotFound, Unauthorized, Unavailable};
 use hookline_core::http::session_auth::{SessionCredential, SESSION_TOKEN_PREFIX};
-use hookline_core::http::{ApiError, Caller, CoreState, InPath, ListPage, QueryMap};
+use hookline_core::http::{ApiError, Caller, CoreState, InPath, ListPage, PageQuery, QueryMap};
 use hookline_core::ids::SessionId;
 use hookline_schema::ExportFormat;
 
@@ -43,7 +43,7 @@ pub async fn start(
     description = "The organization's sessions, each as `GET /v1/sessions/{id}` shows it, newest first; optionally those of one persona (an id that is none of yours matches none) or in one status.",
     operation_id = "listSessions",
     security(("apiKey" = [])),
-    params(SessionListQuery),
+    params(PageQuery, SessionListQuery),
     responses(
         (status = 200, body = ListPage<SessionView>),
         (status = 400, description = "A query parameter holds U+0000", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),

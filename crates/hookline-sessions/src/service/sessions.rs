@@ -1,5 +1,6 @@
-//! Sessions: started once from a session token, listed by the organization, read and ended by the organization or by the
-//! session's own client secret, and their tools in each LLM API's format.
+//! Sessions: started once from a session token, listed by the organization, read and ended by
+//! the organization or by the session's own client secret, and their tools in each LLM API's
+//! format.
 
 use hookline_core::credential;
 use hookline_core::http::session_auth::{SessionCredential, CLIENT_SECRET_PREFIX};
