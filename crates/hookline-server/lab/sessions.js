@@ -23,7 +23,7 @@ function summary(name, d, text) {
     return `${d.toolName}${time}${d.errorMessage ? ` · ${d.errorMessage}` : ''}`;
   }
   if (name === 'messageStreamEvent') return `${d.role}: ${text}`;
-  if (name === 'turnFailed') return `${d.kind ?? ''} ${d.message ?? ''}`.trim();
+  if (name === 'turnFailed') return `${d.error?.kind ?? ''}: ${d.error?.message ?? ''}`;
   return '';
 }
 

@@ -248,6 +248,21 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     assert!(!told.contains("closing the door"), "{told}");
     assert_eq!(fake.requests().len(), 6);
     snap_at(&browser, "playground-interrupted", Some(".chat-form")).await;
+
+    // The Sessions page tells the same conversation from its events: a reply's pieces are one
+    // line with the reply's whole text.
+    let session = session.as_str().unwrap();
+    browser.click("#nav a[href='/lab/sessions']").await;
+    browser
+        .click(&format!("#sessions-list button[data-session='{session}']"))
+        .await;
+    let events = browser
+        .wait_text("#session-events", "persona: Sure. Anything else?")
+        .await;
+    assert!(
+        events.contains("user: Stop, thanks") && events.contains("messageHistoryUpdated"),
+        "{events}"
+    );
 }
 
 #[tokio::test]
