@@ -15,6 +15,10 @@ pub struct Sample {
     hookline: f64,
     nginx: f64,
     postgres: HashMap<u32, f64>,
+    /// This benchmark process (load generator, target, stream readers).
+    bench: f64,
+    /// Busy time of every CPU of the machine (`/proc/stat`), whoever used it.
+    machine: f64,
 }
 
 /// CPU used between two samples, in seconds.
@@ -23,6 +27,10 @@ pub struct Used {
     pub hookline: f64,
     pub postgres: f64,
     pub nginx: f64,
+    pub bench: f64,
+    /// The whole machine's busy CPU time: what is left after the four above is the neighbours'
+    /// (and Postgres' shared background processes').
+    pub machine: f64,
 }
 
 /// What to sample.
@@ -59,6 +67,8 @@ impl Probe {
             hookline: self.cpu(self.hookline).unwrap_or(0.0),
             nginx,
             postgres,
+            bench: self.cpu(std::process::id()).unwrap_or(0.0),
+            machine: self.machine_busy().unwrap_or(0.0),
         }
     }
 
@@ -71,6 +81,21 @@ impl Probe {
         let user: f64 = fields.next()?.parse().ok()?;
         let system: f64 = fields.next()?.parse().ok()?;
         Some((user + system) / self.ticks)
+    }
+
+    /// Busy seconds of all CPUs together: the first line of `/proc/stat` less idle and iowait.
+    fn machine_busy(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<f64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let idle = ticks.get(3)? + ticks.get(4)?;
+        Some((ticks.iter().sum::<f64>() - idle) / self.ticks)
     }
 }
 
@@ -87,6 +112,8 @@ impl Sample {
             hookline: (later.hookline - self.hookline).max(0.0),
             postgres,
             nginx: (later.nginx - self.nginx).max(0.0),
+            bench: (later.bench - self.bench).max(0.0),
+            machine: (later.machine - self.machine).max(0.0),
         }
     }
 }
@@ -99,6 +126,8 @@ impl Used {
             hookline: self.hookline / n,
             postgres: self.postgres / n,
             nginx: self.nginx / n,
+            bench: self.bench / n,
+            machine: self.machine / n,
         }
     }
 }

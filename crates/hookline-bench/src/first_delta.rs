@@ -76,6 +76,13 @@ impl FirstDeltas {
         }
     }
 
+    /// Stops following every stream (the turn scenario is over): all are closed.
+    pub fn close_all(&self) {
+        for (_, followed) in self.arrivals.lock().expect("not poisoned").drain() {
+            followed.reader.abort();
+        }
+    }
+
     /// Runs `post` (one turn of `session`) and notes how long after its start the session's
     /// stream delivered the persona's first words (waiting up to two seconds for them).
     pub async fn time<F: std::future::Future<Output = bool>>(

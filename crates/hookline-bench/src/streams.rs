@@ -36,6 +36,9 @@ pub struct StreamsMeasured {
     pub call_p50_ms: f64,
     pub call_p99_ms: f64,
     pub cpu: crate::cpu::Used,
+    /// CPU seconds per second of the calls' window (cores busy), by whom: the calls' latency and
+    /// fan-out depend on whether the machine had any left.
+    pub cores: crate::cpu::Used,
 }
 
 impl StreamsMeasured {
@@ -282,6 +285,8 @@ pub async fn measure(
         calls.extend(latencies);
         call_errors += errors;
     }
+    let window = begun.elapsed().as_secs_f64();
+    let cores = before.until(&env.probe.sample());
     let _ = sampler.await;
     // The last ends' events: give them a moment to arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -322,5 +327,6 @@ pub async fn measure(
         call_p50_ms: pct(&calls, 0.50),
         call_p99_ms: pct(&calls, 0.99),
         cpu: used.per_op(calls.len()),
+        cores: cores.per_op((window * 1e6) as usize),
     })
 }
