@@ -194,6 +194,7 @@ pub async fn stream(
         cursor,
         notes,
         pending,
+        caught_up: false,
         done: false,
     };
     Ok(Sse::new(futures::stream::unfold(reader, Reader::next))
@@ -212,6 +213,8 @@ struct Reader {
     cursor: i64,
     notes: SessionNotes,
     pending: VecDeque<StoredEvent>,
+    /// The last read found the end of the table; nothing new unless announced.
+    caught_up: bool,
     done: bool,
 }
 
@@ -231,17 +234,25 @@ impl Reader {
                     .data(e.data.0.to_string());
                 return Some((Ok(event), self));
             }
-            match events::after(&self.pool, self.session_id, self.cursor, PAGE).await {
-                Ok(found) if !found.is_empty() => {
-                    self.pending.extend(found);
-                    continue;
+            // A short page was the end of the table when it was read: what came after is
+            // announced, so the stream waits instead of asking again (that second look was one
+            // query per event for nothing). An expired session is read until a look finds
+            // nothing, then ends.
+            let expired = Utc::now() >= self.expires_at;
+            if !self.caught_up || expired {
+                match events::after(&self.pool, self.session_id, self.cursor, PAGE).await {
+                    Ok(found) => {
+                        self.caught_up = found.len() < PAGE as usize;
+                        if !found.is_empty() {
+                            self.pending.extend(found);
+                            continue;
+                        }
+                        if expired {
+                            return None;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot read session events; retrying"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read session events; retrying"),
-            }
-            // An expired session has nothing more to say once it is caught up.
-            if Utc::now() >= self.expires_at {
-                return None;
             }
             let closing = &mut self.closing;
             let woke = tokio::select! {
@@ -251,6 +262,7 @@ impl Reader {
             if !woke {
                 return None;
             }
+            self.caught_up = false;
         }
     }
 }
