@@ -25,6 +25,7 @@ use hookline_core::Settings;
 use hookline_engine::Engine;
 use tokio::sync::watch;
 
+use crate::event_conn;
 use crate::telemetry::{metrics_handle, track_http};
 
 /// A built application: its router, the state behind it, and the engine with its delivery
@@ -149,7 +150,8 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    let service = TowerToHyperService::new(app.router);
+    let router = app.router;
+    let service = TowerToHyperService::new(router.clone());
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -171,11 +173,27 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
-        let connection = graceful.watch(connection);
+        let (http, service, router) = (http.clone(), service.clone(), router.clone());
+        let watcher = graceful.watcher();
+        let header_timeout = limits.header_read_timeout;
+        let closing = state.closing();
         tokio::spawn(async move {
-            // A client that leaves or times out ends its connection; nothing to report.
-            let _ = connection.await;
+            // An event stream's connection is served without hyper's buffers (see
+            // `event_conn`); it ends with its stream, which ends when the process closes.
+            let first = tokio::select! {
+                first = event_conn::first_request_is_stream(&stream, header_timeout) => first,
+                () = closing => None,
+            };
+            match first {
+                Some(true) => event_conn::serve(stream, router, header_timeout).await,
+                Some(false) => {
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    // A client that leaves or times out ends its connection; nothing to report.
+                    // Boxed, so a stream's task is not as large as hyper's connection.
+                    let _ = Box::pin(watcher.watch(connection)).await;
+                }
+                None => {}
+            }
             drop(permit);
         });
     }

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+mod event_conn;
 pub mod lab;
 pub mod openapi;
 pub mod telemetry;
