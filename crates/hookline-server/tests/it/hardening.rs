@@ -599,3 +599,31 @@ async fn nul_characters_are_refused_by_name_everywhere() {
             .unwrap();
     });
 }
+
+/// An event stream's connection is served apart from hyper (one request, then closed): the stream
+/// and a refusal both say `Connection: close`, and the refusal keeps its problem document.
+#[tokio::test]
+async fn event_stream_connections_answer_once_and_close() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let (session_id, secret) = session(&app, &org, json!({"name": "Once"})).await;
+    let url = app.url(&format!("/v1/sessions/{session_id}/events"));
+    let fresh = || reqwest::Client::builder().no_proxy().build().unwrap();
+    let refused = fresh().get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers()["connection"], "close");
+    assert!(refused.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/problem+json"));
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["status"], 401, "{body}");
+    let streamed = fresh()
+        .get(format!("{url}?clientSecret={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), StatusCode::OK);
+    assert_eq!(streamed.headers()["connection"], "close");
+    assert!(streamed.headers().get("content-length").is_none());
+}
