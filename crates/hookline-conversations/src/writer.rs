@@ -2,10 +2,11 @@
 //! message placed at its first word and completed at the end of its round, the tool results,
 //! every speech delta, the events and call-log ends of the tool calls the engine settles at once,
 //! `messageHistoryUpdated`) and goes on reading the LLM's stream; one task per turn writes
-//! whatever has piled up since its last commit in one transaction, in the order given, with few
-//! statements (the messages in one, the events numbered, stored and announced in one). Deltas that
-//! arrive together are so written together (one commit instead of one per delta), and a slow
-//! commit never holds back a tool call or the next delta.
+//! whatever has piled up since its last commit together, in the order given, in one statement
+//! (messages, calls' ends, events numbered, stored and announced; one round trip, and one more
+//! for `messageHistoryUpdated`, which reads what was committed before it). Deltas that arrive
+//! together are so written together (one commit instead of one per delta), and a slow commit
+//! never holds back a tool call or the next delta.
 //!
 //! Order is what the contract needs from these writes, and one writer per turn keeps it: a tool
 //! result is handed over after the persona message that asked for it, and events are numbered in
@@ -15,7 +16,7 @@
 //!
 //! Like the call log, these commits do not wait for the disk (the pool has
 //! `synchronous_commit = off`): a crash may lose the last moments of a conversation, never their
-//! order. The NOTIFY goes in the same transaction, which costs no extra round trip; Postgres
+//! order. The NOTIFY goes in the same statement, which costs no extra round trip; Postgres
 //! serialises the commits of notifying transactions, but these commits do not wait for a flush.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +28,8 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use hookline_core::repo::events::{self, NewEvent};
+use hookline_core::repo::batch::{self, Batch};
+use hookline_core::repo::events::NewEvent;
 use hookline_core::repo::messages::{self, NewMessage};
 use hookline_core::repo::tool_calls;
 use hookline_core::{EventName, StoreError};
@@ -179,68 +181,46 @@ async fn run(
     }
 }
 
-/// One transaction: the messages in order, the events numbered in order, and their NOTIFY. The
-/// messages go in one statement (a message placed and completed within the batch is stored
-/// complete), then the completions of messages placed earlier; `messageHistoryUpdated` reads the
-/// conversation once the messages handed over before it are written.
+/// Writes a batch: the messages in order (a message placed and completed within the batch is
+/// stored complete), the calls' ends, the events numbered in order, and their NOTIFY, in one
+/// statement ([`batch::write`]; one round trip on the way to a turn's first words).
+/// `messageHistoryUpdated` reads the conversation as committed, so what was handed over before
+/// it is committed first (its words are announced at once), then it, then the rest; each commit
+/// follows the one before, so a failure loses the end of the batch, never its order.
 async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    let mut new_events = Vec::new();
-    let mut finishes = Vec::new();
-    let mut messages = Messages::default();
+    let mut part = Part::default();
     for op in work {
         match op {
-            Op::Insert(row) => messages.inserts.push(row),
-            Op::Complete { placed, row } => messages.complete(placed, row),
-            Op::Event(event, data) => new_events.push(NewEvent {
-                session_id,
-                event,
-                data,
-            }),
+            Op::Insert(row) => part.inserts.push(row),
+            Op::Complete { placed, row } => part.complete(placed, row),
+            Op::Event(event, data) => part.event(session_id, event, data),
             Op::Finish(finish, event, data) => {
-                finishes.push(*finish);
-                new_events.push(NewEvent {
-                    session_id,
-                    event,
-                    data,
-                });
+                part.finishes.push(*finish);
+                part.event(session_id, event, data);
             }
             Op::History => {
-                // Numbered after everything handed over before it, with the conversation as
-                // written so far.
-                messages.write(&mut tx).await?;
-                events::append_and_notify(&mut tx, &new_events).await?;
-                new_events.clear();
+                batch::write(pool, &std::mem::take(&mut part).batch()).await?;
                 let timestamp = serde_json::to_value(Utc::now()).unwrap_or_default();
-                messages::append_history(
-                    &mut tx,
-                    session_id,
-                    timestamp.as_str().unwrap_or_default(),
-                )
-                .await?;
+                messages::append_history(pool, session_id, timestamp.as_str().unwrap_or_default())
+                    .await?;
             }
             Op::Flush(_) => unreachable!("flushes are answered by the loop"),
         }
     }
-    messages.write(&mut tx).await?;
-    // A call is never seen finished without its last event: both commit here together.
-    if !finishes.is_empty() {
-        tool_calls::finish_many(&mut *tx, &finishes).await?;
-    }
-    events::append_and_notify(&mut tx, &new_events).await?;
-    tx.commit().await?;
-    Ok(())
+    batch::write(pool, &part.batch()).await
 }
 
-/// The messages of a batch not yet written.
+/// The writes of a batch up to a `messageHistoryUpdated` (or its end).
 #[derive(Default)]
-struct Messages {
+struct Part {
     inserts: Vec<Row>,
     /// Messages placed in an earlier batch, completed in this one.
     completes: Vec<(Uuid, Row)>,
+    finishes: Vec<tool_calls::Finish>,
+    events: Vec<NewEvent>,
 }
 
-impl Messages {
+impl Part {
     fn complete(&mut self, placed: Uuid, row: Row) {
         match self.inserts.iter_mut().find(|r| r.id == placed) {
             Some(pending) => *pending = row,
@@ -248,17 +228,24 @@ impl Messages {
         }
     }
 
-    async fn write(
-        &mut self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    ) -> Result<(), StoreError> {
-        let inserts: Vec<NewMessage> = self.inserts.iter().map(Row::as_new).collect();
-        messages::insert_many(&mut **tx, &inserts).await?;
-        for (placed, row) in &self.completes {
-            messages::complete(&mut **tx, *placed, &row.as_new()).await?;
+    fn event(&mut self, session_id: Uuid, event: EventName, data: Value) {
+        self.events.push(NewEvent {
+            session_id,
+            event,
+            data,
+        });
+    }
+
+    fn batch(&self) -> Batch<'_> {
+        Batch {
+            inserts: self.inserts.iter().map(Row::as_new).collect(),
+            completes: self
+                .completes
+                .iter()
+                .map(|(placed, row)| (*placed, row.as_new()))
+                .collect(),
+            finishes: &self.finishes,
+            events: &self.events,
         }
-        self.inserts.clear();
-        self.completes.clear();
-        Ok(())
     }
 }

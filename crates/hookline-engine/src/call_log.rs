@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::{events, tool_calls};
 use hookline_core::EventName;
 
@@ -171,18 +172,22 @@ async fn write_loop(pool: PgPool, mut rx: mpsc::Receiver<Entry>) {
     }
 }
 
-/// Writes a group in one transaction: the ends of calls in one statement, the events in a few.
+/// Writes a group in one statement (ends of calls, events numbered and announced: one round
+/// trip, see [`batch`]); in a transaction when a session of it has ended and its `sessionEnded`
+/// is to follow these events. This pool does not wait for the disk, so the announcements go with
+/// the writes.
 async fn write(
     pool: &PgPool,
     finishes: &[tool_calls::Finish],
     new_events: &[events::NewEvent],
 ) -> Result<(), hookline_core::StoreError> {
-    let mut tx = pool.begin().await?;
-    if !finishes.is_empty() {
-        tool_calls::finish_many(&mut *tx, finishes).await?;
-    }
-    // This pool does not wait for the disk, so the announcements can go with the writes.
-    events::append_and_notify(&mut tx, new_events).await?;
-    tx.commit().await?;
-    Ok(())
+    batch::write(
+        pool,
+        &Batch {
+            finishes,
+            events: new_events,
+            ..Batch::default()
+        },
+    )
+    .await
 }

@@ -57,49 +57,17 @@ pub struct NewEvent {
 /// commit: numbers then follow commit order, so a reader never sees event N+1 before event N.
 /// The announcements are made apart because Postgres serialises the commits of transactions
 /// that NOTIFY: inside a durable transaction that would queue every commit behind the disk.
+///
+/// The events are numbered and inserted in one statement (one round trip).
 pub async fn append_many(
     tx: &mut Transaction<'_, Postgres>,
     all: &[NewEvent],
-) -> StoreResult<Vec<String>> {
-    number_and_insert(tx, all, false).await
-}
-
-/// [`append_many`] for a transaction that does not wait for the disk (the call log, a turn's
-/// writer): the announcements are made by the same statement, to be sent at its commit.
-pub async fn append_and_notify(
-    tx: &mut Transaction<'_, Postgres>,
-    all: &[NewEvent],
-) -> StoreResult<()> {
-    let rest = number_and_insert(tx, all, true).await?;
-    notify(&mut **tx, &rest).await
-}
-
-/// Numbers and inserts the events in one statement (one round trip); with `announce`, the same
-/// statement announces them. Returns the announcements still to make: all of them without
-/// `announce`, and any `sessionEnded` written after them.
-async fn number_and_insert(
-    tx: &mut Transaction<'_, Postgres>,
-    all: &[NewEvent],
-    announce: bool,
 ) -> StoreResult<Vec<String>> {
     let conn: &mut PgConnection = tx;
     if all.is_empty() {
         return Ok(Vec::new());
     }
-    let mut counts: Vec<(Uuid, i64)> = Vec::new();
-    let mut places = Vec::with_capacity(all.len());
-    for e in all {
-        match counts.iter_mut().find(|(id, _)| *id == e.session_id) {
-            Some((_, n)) => {
-                *n += 1;
-                places.push(*n);
-            }
-            None => {
-                counts.push((e.session_id, 1));
-                places.push(1);
-            }
-        }
-    }
+    let numbering = Numbering::of(all);
     // Taking the numbers locks each session row until commit, so numbers follow commit order.
     // Each event's number is its session's base plus its place among that session's events.
     // The rows are locked in id order first: writers whose groups span sessions (the call-log
@@ -107,7 +75,7 @@ async fn number_and_insert(
     // NO KEY UPDATE, not UPDATE: a call's start row checks its session with a foreign key, which
     // takes KEY SHARE on the sessions in the batch's order; FOR UPDATE conflicts with that and the
     // two deadlocked under load (issue 15 bench, stop 18), NO KEY UPDATE (what the UPDATE takes
-    // anyway) does not.
+    // anyway) does not. `crate::repo::batch` numbers its events the same way.
     // The names bind as text (`EventName`'s `sqlx::Type`), past the macro's `Vec<String>` check.
     let rows = sqlx::query!(
         r#"WITH locked AS (
@@ -124,18 +92,14 @@ async fn number_and_insert(
               FROM unnest($3::uuid[], $4::int8[], $5::text[], $6::text[])
                 AS e(id, place, event, data)
               JOIN b ON b.id = e.id)
-           SELECT b.id AS "id!", b.last AS "last!", b.unannounced_end AS "unannounced_end!",
-               CASE WHEN $7 THEN (SELECT true FROM pg_notify($8, b.id::text || ':' || b.last))
-                    ELSE false END AS "announced!"
+           SELECT b.id AS "id!", b.last AS "last!", b.unannounced_end AS "unannounced_end!"
            FROM b"#,
-        &counts.iter().map(|c| c.0).collect::<Vec<_>>(),
-        &counts.iter().map(|c| c.1).collect::<Vec<_>>(),
+        &numbering.sessions,
+        &numbering.counts,
         &all.iter().map(|e| e.session_id).collect::<Vec<_>>(),
-        &places,
+        &numbering.places,
         all.iter().map(|e| e.event).collect::<Vec<_>>() as _,
         &all.iter().map(|e| json_text(&e.data)).collect::<Vec<_>>(),
-        announce,
-        CHANNEL,
     )
     .fetch_all(&mut *conn)
     .await?;
@@ -146,13 +110,44 @@ async fn number_and_insert(
         .collect();
     let mut notes: Vec<String> = rows
         .iter()
-        .filter(|r| !r.announced)
         .map(|r| format!("{}:{}", r.id, r.last))
         .collect();
     if !ended.is_empty() {
         notes.extend(announce_ends(tx, &ended, false).await?);
     }
     Ok(notes)
+}
+
+/// How a list of events is numbered: per session, how many it has (`counts`, the sessions in
+/// first-seen order), and each event's place among its session's events, from 1.
+pub(crate) struct Numbering {
+    pub sessions: Vec<Uuid>,
+    pub counts: Vec<i64>,
+    pub places: Vec<i64>,
+}
+
+impl Numbering {
+    pub(crate) fn of(all: &[NewEvent]) -> Self {
+        let mut n = Self {
+            sessions: Vec::new(),
+            counts: Vec::new(),
+            places: Vec::with_capacity(all.len()),
+        };
+        for e in all {
+            match n.sessions.iter().position(|id| *id == e.session_id) {
+                Some(i) => {
+                    n.counts[i] += 1;
+                    n.places.push(n.counts[i]);
+                }
+                None => {
+                    n.sessions.push(e.session_id);
+                    n.counts.push(1);
+                    n.places.push(1);
+                }
+            }
+        }
+        n
+    }
 }
 
 /// Writes `sessionEnded` for each of these sessions that has ended and not had it yet, unless

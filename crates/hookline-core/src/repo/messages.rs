@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
@@ -135,21 +135,47 @@ pub async fn accept_user(
     }))
 }
 
-/// Appends `messageHistoryUpdated` to the session's events in the caller's transaction, numbered
-/// after everything appended before it, and announces it at commit (for transactions that do not
-/// wait for the disk). Postgres builds the text conversation (as this transaction sees it, so with
-/// the messages it has written) straight into the event: nothing of it travels to Hookline and
-/// back. `timestamp` is the event's timestamp as its JSON string (without the quotes).
-pub async fn append_history(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+/// Appends `messageHistoryUpdated` to the session's events, numbered after everything committed
+/// before it, and announces it (for a pool whose commits do not wait for the disk). Postgres
+/// builds the text conversation (as committed so far) straight into the event: nothing of it
+/// travels to Hookline and back. `timestamp` is the event's timestamp as its JSON string
+/// (without the quotes).
+///
+/// One statement, committed on its own; unless the session has ended without its
+/// `sessionEnded`, which must follow this event: then the statement writes nothing and the event
+/// is written in a transaction with it ([`crate::repo::events::announce_ends`]).
+pub async fn append_history(pool: &PgPool, session_id: Uuid, timestamp: &str) -> StoreResult<()> {
+    let found = history_statement(pool, session_id, timestamp, false).await?;
+    if found.is_none_or(|unannounced_end| !unannounced_end) {
+        return Ok(());
+    }
+    let mut tx = pool.begin().await?;
+    if history_statement(&mut *tx, session_id, timestamp, true).await? == Some(true) {
+        let notes = crate::repo::events::announce_ends(&mut tx, &[session_id], false).await?;
+        crate::repo::events::notify(&mut *tx, &notes).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The statement of [`append_history`]: `None` when the session is gone, else whether it has
+/// ended without its `sessionEnded` (then, without `anyway`, nothing was written).
+async fn history_statement(
+    db: impl PgExecutor<'_>,
     session_id: Uuid,
     timestamp: &str,
-) -> StoreResult<()> {
+    anyway: bool,
+) -> StoreResult<Option<bool>> {
+    // The session row is locked first (FOR NO KEY UPDATE, as every numbering locks it): the
+    // check then reads the row as it is, not as this statement's snapshot saw it.
     let row = sqlx::query!(
-        r#"WITH s AS (
-              UPDATE sessions SET event_seq = event_seq + 1 WHERE id = $1
-              RETURNING event_seq AS seq,
-                  ended_at IS NOT NULL AND NOT end_announced AS unannounced_end),
+        r#"WITH locked AS (
+              SELECT id, ended_at IS NOT NULL AND NOT end_announced AS unannounced_end
+              FROM sessions WHERE id = $1 FOR NO KEY UPDATE),
+            s AS (
+              UPDATE sessions SET event_seq = event_seq + 1
+              FROM locked WHERE sessions.id = locked.id AND ($5 OR NOT locked.unannounced_end)
+              RETURNING event_seq AS seq),
             ins AS (
               INSERT INTO session_events (session_id, seq, event, data)
               SELECT $1, s.seq, $2, json_build_object(
@@ -160,52 +186,19 @@ pub async fn append_history(
                                WHERE session_id = $1 AND role <> 'tool' AND content <> ''),
                   'timestamp', $3::text)
               FROM s)
-           SELECT s.unannounced_end AS "unannounced_end!",
-               (SELECT true FROM pg_notify($4, $1::text || ':' || s.seq)) AS "announced"
-           FROM s"#,
+           SELECT locked.unannounced_end AS "unannounced_end!",
+               (SELECT count(*) FROM s CROSS JOIN LATERAL
+                   (SELECT true FROM pg_notify($4, $1::text || ':' || s.seq)) n) AS "announced!"
+           FROM locked"#,
         session_id,
         EventName::MessageHistoryUpdated.as_str(),
         timestamp,
         crate::repo::events::CHANNEL,
+        anyway,
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await?;
-    if row.is_some_and(|r| r.unannounced_end) {
-        let notes = crate::repo::events::announce_ends(tx, &[session_id], false).await?;
-        crate::repo::events::notify(&mut **tx, &notes).await?;
-    }
-    Ok(())
-}
-
-/// Stores messages in one statement, in the order given (their `seq` follows it).
-pub async fn insert_many(db: impl PgExecutor<'_>, all: &[NewMessage<'_>]) -> StoreResult<()> {
-    if all.is_empty() {
-        return Ok(());
-    }
-    sqlx::query!(
-        "INSERT INTO conversation_messages
-            (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
-         SELECT id, session_id, turn_id, role, content, tool_calls::json, tool_call_id, interrupted
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::bool[]) WITH ORDINALITY
-           AS m(id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted, n)
-         ORDER BY n",
-        &all.iter().map(|m| m.id).collect::<Vec<_>>(),
-        &all.iter().map(|m| m.session_id).collect::<Vec<_>>(),
-        &all.iter().map(|m| m.turn_id).collect::<Vec<_>>(),
-        &all.iter().map(|m| m.role.to_owned()).collect::<Vec<_>>(),
-        &all.iter().map(|m| m.content.to_owned()).collect::<Vec<_>>(),
-        all.iter()
-            .map(|m| m.tool_calls.map(json_text))
-            .collect::<Vec<_>>() as _,
-        all.iter()
-            .map(|m| m.tool_call_id.map(str::to_owned))
-            .collect::<Vec<_>>() as _,
-        &all.iter().map(|m| m.interrupted).collect::<Vec<_>>(),
-    )
-    .execute(db)
-    .await?;
-    Ok(())
+    Ok(row.map(|r| r.unannounced_end))
 }
 
 /// The session's most recent `limit` messages, oldest first.
@@ -268,23 +261,4 @@ pub async fn latest_user_seq(db: impl PgExecutor<'_>, session_id: Uuid) -> Store
     .fetch_one(db)
     .await?;
     Ok(seq.unwrap_or(0))
-}
-
-/// Completes a message stored when it began (a persona's reply keeps its place in the
-/// conversation from its first word): its text, calls and whether it was cut off, under its
-/// final id.
-pub async fn complete(db: impl PgExecutor<'_>, id: Uuid, m: &NewMessage<'_>) -> StoreResult<()> {
-    sqlx::query!(
-        "UPDATE conversation_messages SET id = $2, content = $3, tool_calls = $4::text::json,
-             interrupted = $5
-         WHERE id = $1",
-        id,
-        m.id,
-        m.content,
-        m.tool_calls.map(json_text),
-        m.interrupted,
-    )
-    .execute(db)
-    .await?;
-    Ok(())
 }

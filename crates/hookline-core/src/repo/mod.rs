@@ -2,6 +2,7 @@
 //! handler can run several of them in one transaction; every query names its organization.
 
 pub mod api_keys;
+pub mod batch;
 pub mod events;
 pub mod llms;
 pub mod locks;

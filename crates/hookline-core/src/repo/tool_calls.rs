@@ -142,23 +142,15 @@ pub async fn finish_attempts(
     record(db, &finishes, owners).await
 }
 
-/// Records many endings of awaited calls (no lease) in one statement.
-pub async fn finish_many(db: impl PgExecutor<'_>, all: &[Finish]) -> StoreResult<()> {
-    let finishes: Vec<&Finish> = all.iter().collect();
-    record(db, &finishes, vec![None; all.len()]).await?;
-    Ok(())
-}
-
-/// The one statement behind [`finish_attempts`] and [`finish_many`]: a row whose `owner` is
-/// given is written only while that token holds its lease; the ids written come back.
+/// The one statement behind [`finish_attempts`]: a row whose `owner` is given is written only
+/// while that token holds its lease; the ids written come back. (The ends of awaited calls are
+/// written with their events by [`crate::repo::batch`], with the same columns.)
 async fn record(
     db: impl PgExecutor<'_>,
     all: &[&Finish],
     owners: Vec<Option<Uuid>>,
 ) -> StoreResult<Vec<Uuid>> {
-    let opt = |f: &dyn Fn(&Finish) -> Option<&Value>| {
-        all.iter().map(|x| f(x).map(json_text)).collect::<Vec<_>>()
-    };
+    let f = FinishColumns::of(all.iter().copied());
     // Arrays with NULLs in them (`Vec<Option<_>>`) and of enums bind `as _`: the macro checks
     // a `text[]` against `Vec<String>` only.
     Ok(sqlx::query_scalar!(
@@ -177,25 +169,76 @@ async fn record(
                 execution_time_ms, attempts, attempt, next_attempt_at, completed_at, owner)
          WHERE t.id = f.id AND (f.owner IS NULL OR t.lease_owner = f.owner)
          RETURNING t.id",
-        &all.iter().map(|f| f.id).collect::<Vec<_>>(),
-        all.iter().map(|f| f.status).collect::<Vec<_>>() as _,
-        opt(&|f| f.request.as_ref()) as _,
-        opt(&|f| f.response.as_ref()) as _,
-        opt(&|f| f.result.as_ref()) as _,
-        all.iter()
-            .map(|f| f.error.as_ref().map(json_text))
-            .collect::<Vec<_>>() as _,
-        all.iter().map(|f| f.http_status).collect::<Vec<_>>() as _,
-        &all.iter().map(|f| f.truncated).collect::<Vec<_>>(),
-        &all.iter().map(|f| f.execution_time_ms).collect::<Vec<_>>(),
-        &all.iter().map(|f| f.attempts).collect::<Vec<_>>(),
-        opt(&|f| f.attempt.as_ref()) as _,
-        all.iter().map(|f| f.next_attempt_at).collect::<Vec<_>>() as _,
-        all.iter().map(|f| f.completed_at).collect::<Vec<_>>() as _,
+        &f.ids,
+        f.statuses as _,
+        f.requests as _,
+        f.responses as _,
+        f.results as _,
+        f.errors as _,
+        f.http_statuses as _,
+        &f.truncated,
+        &f.execution_times_ms,
+        &f.attempts,
+        f.attempt as _,
+        f.next_attempts_at as _,
+        f.completed_at as _,
         owners as _,
     )
     .fetch_all(db)
     .await?)
+}
+
+/// Ends of calls as a statement's columns (JSON as text, see [`json_text`]).
+pub(crate) struct FinishColumns {
+    pub ids: Vec<Uuid>,
+    pub statuses: Vec<CallStatus>,
+    pub requests: Vec<Option<String>>,
+    pub responses: Vec<Option<String>>,
+    pub results: Vec<Option<String>>,
+    pub errors: Vec<Option<String>>,
+    pub http_statuses: Vec<Option<i32>>,
+    pub truncated: Vec<bool>,
+    pub execution_times_ms: Vec<i64>,
+    pub attempts: Vec<i32>,
+    pub attempt: Vec<Option<String>>,
+    pub next_attempts_at: Vec<Option<DateTime<Utc>>>,
+    pub completed_at: Vec<Option<DateTime<Utc>>>,
+}
+
+impl FinishColumns {
+    pub(crate) fn of<'f>(all: impl Iterator<Item = &'f Finish>) -> Self {
+        let mut c = Self {
+            ids: Vec::new(),
+            statuses: Vec::new(),
+            requests: Vec::new(),
+            responses: Vec::new(),
+            results: Vec::new(),
+            errors: Vec::new(),
+            http_statuses: Vec::new(),
+            truncated: Vec::new(),
+            execution_times_ms: Vec::new(),
+            attempts: Vec::new(),
+            attempt: Vec::new(),
+            next_attempts_at: Vec::new(),
+            completed_at: Vec::new(),
+        };
+        for f in all {
+            c.ids.push(f.id);
+            c.statuses.push(f.status);
+            c.requests.push(f.request.as_ref().map(json_text));
+            c.responses.push(f.response.as_ref().map(json_text));
+            c.results.push(f.result.as_ref().map(json_text));
+            c.errors.push(f.error.as_ref().map(json_text));
+            c.http_statuses.push(f.http_status);
+            c.truncated.push(f.truncated);
+            c.execution_times_ms.push(f.execution_time_ms);
+            c.attempts.push(f.attempts);
+            c.attempt.push(f.attempt.as_ref().map(json_text));
+            c.next_attempts_at.push(f.next_attempt_at);
+            c.completed_at.push(f.completed_at);
+        }
+        c
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -400,6 +400,55 @@ async fn end_call_ends_the_session_after_the_reply() {
     assert_eq!(status, StatusCode::CONFLICT);
 }
 
+/// A session ended while a turn's tool call runs: the turn's writer, which records that call's
+/// end, finds the session ended without `sessionEnded` and writes it after the call's events
+/// (once, numbered without gaps), as the call log does for calls made through `/tool-calls`.
+#[tokio::test]
+async fn a_session_ended_during_a_turns_call_ends_after_the_call() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let store = Receiver::start(
+        Reply::json(200, json!({"orderId": "ORD-1", "status": "shipped"}))
+            .delayed(Duration::from_millis(300)),
+    )
+    .await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![call(
+        "call_1",
+        "check_order_status",
+        r#"{"orderId":"ORD-1"}"#,
+    )]))
+    .then(Answer::openai(vec![Say::Text("It has shipped.")]));
+    let tools = [seed_at("check_order_status", &store)];
+    let (session_id, _) = talkative(&app, &org, &fake, "openai", &tools).await;
+    post_message(&app, &org, &session_id, "Where is ORD-1?").await;
+    wait_until("the tool call", || store.requests().len() == 1).await;
+    let (status, _) = org
+        .post(&app, &format!("/v1/sessions/{session_id}/end"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut stream = SseStream::open(
+        &app.url(&format!("/v1/sessions/{session_id}/events")),
+        Some(&org.key),
+        Some("0"),
+    )
+    .await;
+    // The stream closes after `sessionEnded`.
+    let events = stream.take(100, Duration::from_secs(10)).await;
+    let seen = names(&events);
+    let completed = seen.iter().position(|e| *e == "toolCallCompleted");
+    let ended = seen.iter().position(|e| *e == "sessionEnded");
+    assert!(
+        matches!((completed, ended), (Some(c), Some(e)) if c < e && e == seen.len() - 1),
+        "{seen:?}"
+    );
+    let ids: Vec<i64> = events
+        .iter()
+        .map(|e| e.id.as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "{seen:?}");
+}
+
 #[tokio::test]
 async fn anthropic_flows_carry_tool_results_in_its_format() {
     let app = TestApp::spawn().await;

@@ -146,6 +146,59 @@ async fn events_of_answered_calls_come_before_session_ended() {
     }
 }
 
+/// A session ended while an awaited call runs gets `sessionEnded` after that call's end: the
+/// call log's batch holding the end finds the session ended without it and writes it after the
+/// call's event, in the same transaction.
+#[tokio::test]
+async fn a_call_running_at_the_end_comes_before_session_ended() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver =
+        Receiver::start(Reply::json(200, json!({"ok": true})).delayed(Duration::from_millis(300)))
+            .await;
+    let (session_id, _) = session(
+        &app,
+        &org,
+        json!({"name": "Slow", "tools": [lookup_tool(&receiver)]}),
+    )
+    .await;
+    let path = format!("/v1/sessions/{session_id}/tool-calls");
+    let body = json!({"toolName": "lookup", "arguments": {}});
+    let end = async {
+        while receiver.requests().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        org.post(&app, &format!("/v1/sessions/{session_id}/end"), &json!({}))
+            .await
+    };
+    let ((status, answer), (ended, _)) = tokio::join!(org.post(&app, &path, &body), end);
+    assert_eq!(
+        (status, ended),
+        (StatusCode::OK, StatusCode::OK),
+        "{answer}"
+    );
+    assert_eq!(answer["status"], "completed", "{answer}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let events = loop {
+        let events = stored_events(&app, &session_id).await;
+        if events.iter().any(|e| e.1 == "sessionEnded") {
+            break events;
+        }
+        assert!(std::time::Instant::now() < deadline, "{events:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let expected = [
+        (1, "toolCallStarted"),
+        (2, "toolCallCompleted"),
+        (3, "sessionEnded"),
+    ];
+    assert_eq!(
+        events,
+        expected.map(|(n, e)| (n, e.to_owned())),
+        "{events:?}"
+    );
+}
+
 /// Two instances ending one session at the same moment write one `sessionEnded`.
 #[tokio::test]
 async fn concurrent_ends_on_two_instances_end_once() {
