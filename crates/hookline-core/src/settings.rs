@@ -86,7 +86,7 @@ impl Default for RawSettings {
             delivery_max_attempts: 8,
             delivery_backoff_base_ms: 1000,
             delivery_backoff_max_ms: 300_000,
-            delivery_workers: 16,
+            delivery_workers: 64,
             delivery_lease_seconds: 90,
             metrics_listen: "127.0.0.1:9464".into(),
             header_read_timeout_seconds: 30,
@@ -502,7 +502,7 @@ mod tests {
         let s = Settings::check(r.clone(), false).unwrap();
         assert_eq!(s.delivery.lease, Duration::from_secs(75));
         // A quarter of the workers by default, at least one.
-        assert_eq!(s.delivery.org_concurrency, 4);
+        assert_eq!(s.delivery.org_concurrency, 16);
         r.delivery_workers = 2;
         assert_eq!(
             Settings::check(r.clone(), false)

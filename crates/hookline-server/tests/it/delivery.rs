@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use hookline_core::repo::tool_calls;
+
 use crate::harness::{
     raw_settings, session, two_instances, Org, RawSettings, Receiver, Reply, Server, SseStream,
     TestApp,
@@ -596,4 +598,59 @@ async fn a_backlog_drains_as_fast_as_deliveries_finish() {
     // 58 quick deliveries after the slow ones: one per 250 ms poll would need about 15 s.
     let got = receiver.wait_for(60, Duration::from_secs(8)).await;
     assert_eq!(got.len(), 60);
+}
+
+/// The Postgres backends' sequential scans of `tool_calls` so far, this connection's included
+/// (its pending statistics are flushed first; a pool of one connection keeps it the same one).
+async fn seq_scans_of_the_call_log(one: &sqlx::PgPool) -> i64 {
+    sqlx::query("SELECT pg_stat_force_next_flush()")
+        .execute(one)
+        .await
+        .unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'tool_calls'")
+            .fetch_one(one)
+            .await
+            .unwrap();
+    n
+}
+
+/// Claiming reads the delivery indexes, never the whole call log, even when Postgres has no
+/// statistics on it (never analyzed: autovacuum off, or not run yet). Planned on guesses, the
+/// claim counted live leases with a sequential scan of every call ever logged, and slowed down
+/// as the log grew: 39 ms a claim with 50,000 calls logged (performance.md, stop 19).
+#[tokio::test]
+async fn claiming_never_scans_the_call_log() {
+    let app = TestApp::spawn_with(quick()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let (session_id, _) = setup(&app, &org, &receiver).await;
+    // A call log of answered calls, none of them due.
+    sqlx::query(
+        "INSERT INTO tool_calls (id, org_id, session_id, tool_call_id, tool_name, tool_type,
+             status, await_response, arguments)
+         SELECT gen_random_uuid(), s.org_id, s.id, 'answered-' || g, 'log_event', 'server',
+                'completed', true, '{}'
+         FROM sessions s, generate_series(1, 2000) g WHERE s.id = $1::uuid",
+    )
+    .bind(&session_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with((*app.pool.connect_options()).clone())
+        .await
+        .unwrap();
+    let before = seq_scans_of_the_call_log(&one).await;
+    let claim = tool_calls::Claim {
+        owner: uuid::Uuid::now_v7(),
+        lease_seconds: 90.0,
+        limit: 16,
+        per_org: 4,
+        reserve: 4,
+    };
+    assert!(tool_calls::claim(&one, claim).await.unwrap().is_empty());
+    assert_eq!(tool_calls::queue_stats(&one).await.unwrap().0, 0);
+    assert_eq!(seq_scans_of_the_call_log(&one).await, before);
 }
