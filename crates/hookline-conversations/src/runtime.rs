@@ -56,6 +56,9 @@ pub struct Conversations {
     /// for the disk, as the engine's call log does: a crash may lose the last moments of a
     /// conversation, never their order. The user's message is written durably.
     fast: PgPool,
+    /// Turn locks, each held on its connection for the whole turn, apart from the pool the
+    /// turn's other statements use (see `hookline_core::db::lock_pool`).
+    locks: PgPool,
 }
 
 /// How a turn ended, as `?wait=true` reports it.
@@ -77,11 +80,13 @@ pub struct Accepted {
 impl Conversations {
     pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
         let fast = hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
+        let locks = hookline_core::db::lock_pool(&core.pool, core.settings.database.pool_size);
         Arc::new(Self {
             core,
             engine,
             latest: Mutex::default(),
             fast,
+            locks,
         })
     }
 
@@ -187,7 +192,7 @@ impl Conversations {
         // Subscribed before the lock is tried: a message posted on another instance once the
         // lock's look at the table is done still reaches the turn.
         let notes = self.core.hub.subscribe();
-        let report = match TurnLock::acquire(self.pool(), session_id, accepted.seq, latest).await {
+        let report = match TurnLock::acquire(&self.locks, session_id, accepted.seq, latest).await {
             Ok(Some(lock)) => {
                 let report = self.turn(&session, llm, &accepted, notes).await;
                 lock.release().await;
@@ -759,7 +764,16 @@ impl TurnLock {
         mut latest: watch::Receiver<i64>,
     ) -> Result<Option<Self>, StoreError> {
         loop {
-            let mut conn = pool.acquire().await?;
+            // Every lock connection is held by a running turn: wait for one to end rather than
+            // fail this turn (a pool's acquire gives up after a few seconds).
+            let mut conn = match pool.acquire().await {
+                Err(sqlx::Error::PoolTimedOut)
+                    if pool.size() >= pool.options().get_max_connections() =>
+                {
+                    continue
+                }
+                other => other?,
+            };
             let found = locks::try_turn(&mut conn, session_id).await?;
             let lock = found.locked.then(|| Self {
                 conn: Some(conn),
