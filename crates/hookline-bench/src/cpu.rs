@@ -121,13 +121,21 @@ impl Sample {
 impl Used {
     /// Per operation, in microseconds.
     pub fn per_op(self, ops: usize) -> Used {
-        let n = ops.max(1) as f64 / 1e6;
+        self.scaled(1e6 / ops.max(1) as f64)
+    }
+
+    /// Per second of a window of `seconds`: how many cores each kept busy.
+    pub fn per_second(self, seconds: f64) -> Used {
+        self.scaled(1.0 / seconds.max(f64::EPSILON))
+    }
+
+    fn scaled(self, k: f64) -> Used {
         Used {
-            hookline: self.hookline / n,
-            postgres: self.postgres / n,
-            nginx: self.nginx / n,
-            bench: self.bench / n,
-            machine: self.machine / n,
+            hookline: self.hookline * k,
+            postgres: self.postgres * k,
+            nginx: self.nginx * k,
+            bench: self.bench * k,
+            machine: self.machine * k,
         }
     }
 }

@@ -327,6 +327,6 @@ pub async fn measure(
         call_p50_ms: pct(&calls, 0.50),
         call_p99_ms: pct(&calls, 0.99),
         cpu: used.per_op(calls.len()),
-        cores: cores.per_op((window * 1e6) as usize),
+        cores: cores.per_second(window),
     })
 }

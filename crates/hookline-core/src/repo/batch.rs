@@ -68,9 +68,6 @@ pub async fn write(pool: &PgPool, batch: &Batch<'_>) -> StoreResult<()> {
 /// `sessionEnded` of its sessions that ended without it, unless an awaited call of theirs is
 /// still running ([`events::announce_ends`]); all announced at commit.
 async fn write_in(tx: &mut Transaction<'_, Postgres>, batch: &Batch<'_>) -> StoreResult<()> {
-    if batch.is_empty() {
-        return Ok(());
-    }
     let ended = statement(&mut **tx, batch, true).await?.ended;
     if !ended.is_empty() {
         let notes = events::announce_ends(tx, &ended, false).await?;
