@@ -234,6 +234,7 @@ impl Conversations {
             uninterruptible: false,
             latest: self.watch_latest(session.id),
             notes,
+            look_pending: false,
         };
         let history = match messages::recent(&self.fast, session.id, HISTORY_WINDOW).await {
             Ok(history) => history,
@@ -321,6 +322,9 @@ struct Interrupts {
     uninterruptible: bool,
     latest: watch::Receiver<i64>,
     notes: broadcast::Receiver<Note>,
+    /// A note said to look at the table and the look has not finished: [`Self::interrupted`] is
+    /// raced against the LLM's stream and dropped at its next word, the note already taken.
+    look_pending: bool,
 }
 
 /// How one round's stream ended.
@@ -635,12 +639,22 @@ impl Turn<'_> {
 
 impl Interrupts {
     /// Resolves when a newer user message has been posted (here or on another instance), unless
-    /// the turn cannot be interrupted; never resolves otherwise.
+    /// the turn cannot be interrupted; never resolves otherwise. Cancel-safe: a look at the
+    /// table that was cut short is taken again at the next call.
     async fn interrupted(&mut self) {
         let mine = self.mine;
         loop {
             if self.uninterruptible {
                 return std::future::pending().await;
+            }
+            if self.look_pending {
+                let latest = messages::latest_user_seq(&self.pool, self.session_id)
+                    .await
+                    .unwrap_or(0);
+                self.look_pending = false;
+                if latest > mine {
+                    return;
+                }
             }
             tokio::select! {
                 changed = self.latest.changed() => {
@@ -653,8 +667,8 @@ impl Interrupts {
                 }
                 note = self.notes.recv() => {
                     // Only a posted message can interrupt: the session's other events (this
-                        // turn's own speech among them) need no look at the table.
-                    let look = match note {
+                    // turn's own speech among them) need no look at the table.
+                    self.look_pending = match note {
                         Ok(Note::Posted(id)) => id == self.session_id,
                         Ok(Note::Stored(_)) => false,
                         Ok(Note::Reconnected) | Err(broadcast::error::RecvError::Lagged(_)) => true,
@@ -662,14 +676,6 @@ impl Interrupts {
                             return std::future::pending().await
                         }
                     };
-                    if look {
-                        let latest = messages::latest_user_seq(&self.pool, self.session_id)
-                            .await
-                            .unwrap_or(0);
-                        if latest > mine {
-                            return;
-                        }
-                    }
                 }
             }
         }
@@ -832,4 +838,44 @@ pub async fn session_llm(
         return Ok(None);
     };
     llms::get(pool, session.org_id, llm_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::postgres::PgPoolOptions;
+
+    /// The race of a turn's LLM stream against its interruptions drops `interrupted()` at each
+    /// word. A word arriving while a posted message's look at the table is under way must not
+    /// lose the message (the note is already taken): the next call looks again.
+    #[tokio::test]
+    async fn a_look_cut_short_by_the_next_word_is_taken_again() {
+        // A "database" that never answers: each look waits out the acquire timeout, then fails,
+        // and a failed look reads as seq 0 — newer than this turn's -1.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(400))
+            .connect_lazy(&format!("postgres://x@{}/x", silent.local_addr().unwrap()))
+            .unwrap();
+        let session_id = Uuid::now_v7();
+        let (notes_tx, notes) = broadcast::channel(4);
+        let (_latest_tx, latest) = watch::channel(0);
+        let mut watch = Interrupts {
+            pool,
+            session_id,
+            mine: -1,
+            uninterruptible: false,
+            latest,
+            notes,
+            look_pending: false,
+        };
+        notes_tx.send(Note::Posted(session_id)).unwrap();
+        // The note is taken and the look begins; the next word wins the race.
+        let cut = tokio::time::timeout(Duration::from_millis(100), watch.interrupted()).await;
+        assert!(cut.is_err(), "the look finished before it could be cut");
+        // No further note comes: only the look taken again can tell.
+        tokio::time::timeout(Duration::from_secs(5), watch.interrupted())
+            .await
+            .expect("the posted message still interrupts the turn");
+    }
 }
