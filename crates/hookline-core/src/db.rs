@@ -104,6 +104,19 @@ pub fn lock_pool(pool: &PgPool, max_connections: u32) -> PgPool {
     pool_options(max_connections).connect_lazy_with(pool.connect_options().as_ref().clone())
 }
 
+/// The event hub's pool: its one connection, held for good by the `LISTEN`. Taken from the main
+/// pool, it was one connection fewer for everything else, and a main pool of one left none.
+/// Closed when the main pool closes, which ends the listener's wait.
+pub fn listener_pool(pool: &PgPool) -> PgPool {
+    let own = pool_options(1).connect_lazy_with(pool.connect_options().as_ref().clone());
+    let (main, closing) = (pool.clone(), own.clone());
+    tokio::spawn(async move {
+        main.close_event().await;
+        closing.close().await;
+    });
+    own
+}
+
 fn is_missing_database(e: &sqlx::Error) -> bool {
     // 3D000: invalid_catalog_name.
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000"))

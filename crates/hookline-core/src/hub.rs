@@ -107,9 +107,10 @@ impl EventHub {
             tx: tx.clone(),
             sessions: sessions.clone(),
         };
+        let listening = crate::db::listener_pool(&pool);
         tokio::spawn(async move {
             loop {
-                match PgListener::connect_with(&pool).await {
+                match PgListener::connect_with(&listening).await {
                     Ok(mut listener) => {
                         if let Err(e) = listener.listen(CHANNEL).await {
                             tracing::warn!(error = %e, "cannot LISTEN for session events");
