@@ -1,5 +1,5 @@
 //! Turns: a user message in, the persona's answer out. One turn runs at a time per session on
-//! every instance sharing the database (a Postgres advisory lock keyed by the session), and a
+//! every instance sharing the database (a lease on the session's turn, `session_turns`), and a
 //! newer user message interrupts the running turn wherever it was posted (the event hub's
 //! announcement of a posted message wakes the turn, which then sees the newer message in the
 //! table).
@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use sqlx::pool::PoolConnection;
-use sqlx::{PgPool, Postgres};
+use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
@@ -43,6 +42,9 @@ use crate::writer::{Row, TurnWriter};
 pub const MAX_ROUNDS: usize = 8;
 /// How often a turn waiting for the session's running turn tries again.
 const LOCK_RETRY: Duration = Duration::from_millis(25);
+/// How long a session's turn stays taken unless renewed; a running turn renews it every third
+/// of this. When an instance dies mid-turn, the session's next turn waits at most this long.
+const TURN_LEASE: Duration = Duration::from_secs(15);
 /// How many of the most recent messages the LLM is sent.
 pub const HISTORY_WINDOW: i64 = 100;
 
@@ -56,9 +58,6 @@ pub struct Conversations {
     /// for the disk, as the engine's call log does: a crash may lose the last moments of a
     /// conversation, never their order. The user's message is written durably.
     fast: PgPool,
-    /// Turn locks, each held on its connection for the whole turn, apart from the pool the
-    /// turn's other statements use (see `hookline_core::db::lock_pool`).
-    locks: PgPool,
 }
 
 /// How a turn ended, as `?wait=true` reports it.
@@ -80,13 +79,11 @@ pub struct Accepted {
 impl Conversations {
     pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
         let fast = hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
-        let locks = hookline_core::db::lock_pool(&core.pool, core.settings.database.pool_size);
         Arc::new(Self {
             core,
             engine,
             latest: Mutex::default(),
             fast,
-            locks,
         })
     }
 
@@ -192,7 +189,7 @@ impl Conversations {
         // Subscribed before the lock is tried: a message posted on another instance once the
         // lock's look at the table is done still reaches the turn.
         let notes = self.core.hub.subscribe();
-        let report = match TurnLock::acquire(&self.locks, session_id, accepted.seq, latest).await {
+        let report = match TurnLock::acquire(&self.fast, session_id, accepted.seq, latest).await {
             Ok(Some(lock)) => {
                 let report = self.turn(&session, llm, &accepted, notes).await;
                 lock.release().await;
@@ -750,40 +747,36 @@ pub fn to_msgs(history: &[Message]) -> Vec<Msg> {
     out
 }
 
-/// The session's turn lock: a Postgres advisory lock held on one pooled connection for the
-/// turn. Dropped without [`TurnLock::release`] (a panic), the connection is closed rather than
-/// returned to the pool, which releases the lock too.
+/// The session's turn, taken as a lease (`repo::locks::take_turn`) and renewed in the
+/// background while the turn runs: no connection is held for it. Dropped without
+/// [`TurnLock::release`] (a panic), it is given back from a task of its own, or runs out.
 struct TurnLock {
-    conn: Option<PoolConnection<Postgres>>,
+    pool: PgPool,
     session_id: Uuid,
+    holder: Uuid,
+    renewing: tokio::task::JoinHandle<()>,
+    released: bool,
 }
 
 impl TurnLock {
-    /// Takes the session's lock, or returns `None` once a newer user message than `mine` exists
-    /// (its own turn answers both). No connection is held while waiting, so messages piling up
-    /// behind a long turn cannot drain the pool: each wait tries the lock and looks for a newer
-    /// message in one statement, then sleeps a moment (or until a message is posted here).
+    /// Takes the session's turn, or returns `None` once a newer user message than `mine` exists
+    /// (its own turn answers both). Each wait tries the turn and looks for a newer message in one
+    /// statement, then sleeps a moment (or until a message is posted here).
     async fn acquire(
         pool: &PgPool,
         session_id: Uuid,
         mine: i64,
         mut latest: watch::Receiver<i64>,
     ) -> Result<Option<Self>, StoreError> {
+        let holder = Uuid::now_v7();
         loop {
-            // Every lock connection is held by a running turn: wait for one to end rather than
-            // fail this turn (a pool's acquire gives up after a few seconds).
-            let mut conn = match pool.acquire().await {
-                Err(sqlx::Error::PoolTimedOut)
-                    if pool.size() >= pool.options().get_max_connections() =>
-                {
-                    continue
-                }
-                other => other?,
-            };
-            let found = locks::try_turn(&mut conn, session_id).await?;
+            let found = locks::take_turn(pool, session_id, holder, mine, TURN_LEASE).await?;
             let lock = found.locked.then(|| Self {
-                conn: Some(conn),
+                pool: pool.clone(),
                 session_id,
+                holder,
+                renewing: tokio::spawn(renew(pool.clone(), session_id, holder)),
+                released: false,
             });
             if found.latest_user_seq > mine {
                 if let Some(lock) = lock {
@@ -801,23 +794,47 @@ impl TurnLock {
     }
 
     async fn release(mut self) {
-        if let Some(mut conn) = self.conn.take() {
-            let unlocked = tokio::time::timeout(
-                Duration::from_secs(5),
-                locks::release_turn(&mut conn, self.session_id),
-            )
-            .await;
-            if !matches!(unlocked, Ok(Ok(_))) {
-                conn.detach();
+        self.renewing.abort();
+        self.released = true;
+        let given_back = tokio::time::timeout(
+            Duration::from_secs(5),
+            locks::release_turn(&self.pool, self.session_id, self.holder),
+        )
+        .await;
+        if !matches!(given_back, Ok(Ok(()))) {
+            tracing::warn!(session_id = %self.session_id, "could not give a turn back; its lease will run out");
+        }
+    }
+}
+
+/// Keeps a running turn's lease from running out, until aborted.
+async fn renew(pool: PgPool, session_id: Uuid, holder: Uuid) {
+    loop {
+        tokio::time::sleep(TURN_LEASE / 3).await;
+        match locks::renew_turn(&pool, session_id, holder, TURN_LEASE).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Paused past its lease (a stalled process, a database away): another turn may
+                // run beside this one now; nothing renews a lease that has been taken over.
+                tracing::warn!(%session_id, "a running turn lost the session's lease");
+                return;
             }
+            Err(e) => tracing::warn!(error = %e, %session_id, "could not renew a turn's lease"),
         }
     }
 }
 
 impl Drop for TurnLock {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            conn.detach();
+        if self.released {
+            return;
+        }
+        self.renewing.abort();
+        let (pool, session_id, holder) = (self.pool.clone(), self.session_id, self.holder);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let _ = locks::release_turn(&pool, session_id, holder).await;
+            });
         }
     }
 }

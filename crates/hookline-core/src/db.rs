@@ -94,16 +94,6 @@ pub fn fast_pool(pool: &PgPool, max_connections: u32) -> PgPool {
     pool_options(max_connections).connect_lazy_with(options)
 }
 
-/// A pool of its own for locks held across other work (a conversation's turn lock, held on its
-/// connection for the whole turn): if they were taken from the main pool, a few dozen turns at
-/// once held every connection of it while each waited for one more (the history, the call's
-/// start, a message being accepted), and the instance stalled until the pool's acquire timeout
-/// (bench scenario 6 at 64 connections: 13 turns/s, half of them failed after 5 s; with the
-/// locks apart, 0 failures). Opened lazily: a process with no conversation opens none.
-pub fn lock_pool(pool: &PgPool, max_connections: u32) -> PgPool {
-    pool_options(max_connections).connect_lazy_with(pool.connect_options().as_ref().clone())
-}
-
 /// The event hub's pool: its one connection, held for good by the `LISTEN`. Taken from the main
 /// pool, it was one connection fewer for everything else, and a main pool of one left none.
 /// Closed when the main pool closes, which ends the listener's wait.

@@ -1,60 +1,107 @@
-//! Postgres advisory locks: what takes turns across every instance sharing the database. Each
-//! lock's key is made here, so the keys of different locks are chosen side by side.
+//! What takes turns across every instance sharing the database. Each kind's key or row is made
+//! here, so they are chosen side by side.
 //!
-//! - a session's turn lock (the conversation runtime: one turn at a time per session), held on
-//!   one connection for the whole turn and released by [`release_turn`];
-//! - the delivery claim lock (claims of due calls take turns), held until the transaction ends;
-//! - the Lab's development-organization lock (two sign-ins at once make one organization), held
-//!   until the transaction ends.
+//! - a session's turn (the conversation runtime: one turn at a time per session): a lease in
+//!   `session_turns`, taken by [`take_turn`], renewed by [`renew_turn`] while the turn runs and
+//!   given back by [`release_turn`]. A running turn holds no connection, so the turns running at
+//!   once are not capped by a pool, and a holder that died frees the session when its lease ends;
+//! - the delivery claim lock (claims of due calls take turns), an advisory lock held until the
+//!   transaction ends;
+//! - the Lab's development-organization lock (two sign-ins at once make one organization), an
+//!   advisory lock held until the transaction ends.
 
-use sqlx::PgConnection;
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
 
-/// Arbitrary, fixed: the claim lock's key, and the space the turn locks' keys are folded into.
+/// Arbitrary, fixed: the claim lock's key.
 const HOOKLINE: i64 = 0x686f_6f6b_6c69_6e65;
 
-/// The turn lock key of a session: its id folded to 64 bits (both halves, since a UUIDv7's
-/// first half is mostly its timestamp), in a space of its own.
-fn turn_key(session_id: Uuid) -> i64 {
-    let (hi, lo) = session_id.as_u64_pair();
-    (hi as i64) ^ (lo as i64) ^ HOOKLINE
-}
-
-/// What trying a session's turn lock found.
+/// What trying a session's turn found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TurnTry {
-    /// This connection now holds the lock (until [`release_turn`] or the connection closes).
+    /// `holder` now holds the session's turn, for `lease` unless renewed.
     pub locked: bool,
     /// The seq of the session's latest user message (0 when none), read in the same statement
     /// so that a waiting turn learns it was overtaken without a second round trip.
     pub latest_user_seq: i64,
 }
 
-/// Tries the session's turn lock on this connection, without waiting.
-pub async fn try_turn(conn: &mut PgConnection, session_id: Uuid) -> StoreResult<TurnTry> {
+/// Takes the session's turn for `holder` if nobody holds it (no lease, or one that has ended)
+/// and no user message newer than `mine` exists; never waits.
+pub async fn take_turn(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    holder: Uuid,
+    mine: i64,
+    lease: Duration,
+) -> StoreResult<TurnTry> {
     let row = sqlx::query!(
-        r#"SELECT pg_try_advisory_lock($1) AS "locked!",
-               (SELECT max(seq) FROM conversation_messages
-                WHERE session_id = $2 AND role = 'user') AS latest_user_seq"#,
-        turn_key(session_id),
+        r#"WITH latest AS (
+               SELECT coalesce(max(seq), 0) AS seq FROM conversation_messages
+               WHERE session_id = $1 AND role = 'user'
+           ),
+           taken AS (
+               INSERT INTO session_turns (session_id, holder, lease_until)
+               SELECT $1, $2, now() + make_interval(secs => $4) FROM latest WHERE seq <= $3
+               ON CONFLICT (session_id) DO UPDATE
+                   SET holder = excluded.holder, lease_until = excluded.lease_until
+                   WHERE session_turns.lease_until < now()
+               RETURNING 1
+           )
+           SELECT EXISTS (SELECT 1 FROM taken) AS "locked!",
+                  (SELECT seq FROM latest) AS "latest_user_seq!""#,
         session_id,
+        holder,
+        mine,
+        lease.as_secs_f64(),
     )
-    .fetch_one(conn)
+    .fetch_one(db)
     .await?;
     Ok(TurnTry {
         locked: row.locked,
-        latest_user_seq: row.latest_user_seq.unwrap_or(0),
+        latest_user_seq: row.latest_user_seq,
     })
 }
 
-/// Releases the session's turn lock held by this connection (Postgres warns, and nothing
-/// else happens, if it held none).
-pub async fn release_turn(conn: &mut PgConnection, session_id: Uuid) -> StoreResult<()> {
-    sqlx::query_scalar!("SELECT pg_advisory_unlock($1)", turn_key(session_id))
-        .fetch_one(conn)
-        .await?;
+/// Extends `holder`'s lease of the session's turn to `lease` from now. False when `holder` no
+/// longer holds it (the lease ran out and another turn took the session).
+pub async fn renew_turn(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    holder: Uuid,
+    lease: Duration,
+) -> StoreResult<bool> {
+    let renewed = sqlx::query!(
+        "UPDATE session_turns SET lease_until = now() + make_interval(secs => $3)
+         WHERE session_id = $1 AND holder = $2",
+        session_id,
+        holder,
+        lease.as_secs_f64(),
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(renewed == 1)
+}
+
+/// Gives the session's turn back, if `holder` still holds it: the next turn takes it at once.
+pub async fn release_turn(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    holder: Uuid,
+) -> StoreResult<()> {
+    sqlx::query!(
+        "UPDATE session_turns SET lease_until = '-infinity'
+         WHERE session_id = $1 AND holder = $2",
+        session_id,
+        holder,
+    )
+    .execute(db)
+    .await?;
     Ok(())
 }
 

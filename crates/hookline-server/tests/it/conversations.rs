@@ -1035,9 +1035,13 @@ async fn messages_piling_up_behind_a_turn_hold_no_connections() {
 /// code got through too, only slower (6.5 s against 3.5 s here), so this checks that turns
 /// beyond the pool answer; the stall itself is measured in the benchmark, not timed here.
 #[tokio::test]
-async fn more_turns_at_once_than_pool_connections_all_answer() {
+async fn turns_of_many_sessions_run_at_once_whatever_the_pool_size() {
+    // One connection in the main pool: a turn holds none while it runs (its session's turn is a
+    // lease), so twelve turns of ~1 s each overlap. A turn holding a connection for an advisory
+    // lock ran them one after another, in 12 s (and the event hub's LISTEN, taking the main
+    // pool's connection, left none for the API).
     let app = TestApp::spawn_with(crate::harness::RawSettings {
-        database_pool_size: 2,
+        database_pool_size: 1,
         ..crate::harness::raw_settings()
     })
     .await;
@@ -1045,7 +1049,7 @@ async fn more_turns_at_once_than_pool_connections_all_answer() {
     let fake = FakeLlm::start().await;
     for _ in 0..12 {
         fake.then(
-            Answer::openai(vec![Say::Text("Here to help.")]).paced(Duration::from_millis(100)),
+            Answer::openai(vec![Say::Text("Here to help.")]).paced(Duration::from_millis(200)),
         );
     }
     let (first, _) = talkative(&app, &org, &fake, "openai", &[]).await;
@@ -1056,9 +1060,79 @@ async fn more_turns_at_once_than_pool_connections_all_answer() {
     for _ in 0..11 {
         sessions.push(session(&app, &org, json!({"personaId": persona})).await.0);
     }
+    let started = std::time::Instant::now();
     let turns = sessions.iter().map(|id| say(&app, &org, id, "hello"));
     for turn in futures::future::join_all(turns).await {
         assert_eq!(turn["reply"]["content"], "Here to help.", "{turn}");
     }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the turns did not all run at once: {:?}",
+        started.elapsed()
+    );
     assert_eq!(fake.requests().len(), 12);
+}
+
+#[tokio::test]
+async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
+    use hookline_core::repo::locks::{release_turn, renew_turn, take_turn};
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[]).await;
+    let id = uuid::Uuid::parse_str(&session_id).unwrap();
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let lease = Duration::from_secs(2);
+    let db = &app.pool;
+    let taken = |holder| async move { take_turn(db, id, holder, 0, lease).await.unwrap().locked };
+
+    assert!(taken(a).await);
+    assert!(!taken(b).await, "two holders at once");
+    // Renewed before its end, the lease outlives its first term.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(renew_turn(db, id, a, lease).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!taken(b).await, "a renewed lease was taken over");
+    // Given back, it is taken at once.
+    release_turn(db, id, a).await.unwrap();
+    assert!(taken(b).await);
+    // Not renewed (its holder died), it is taken once it ends, and its holder cannot renew it.
+    assert!(!taken(a).await);
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    assert!(taken(a).await);
+    assert!(!renew_turn(db, id, b, lease).await.unwrap());
+    // Giving back a turn one no longer holds leaves the holder's lease alone.
+    release_turn(db, id, b).await.unwrap();
+    assert!(!taken(b).await);
+    // A message newer than the one a turn answers: the turn is not taken, and says why.
+    release_turn(db, id, a).await.unwrap();
+    let overtaken = take_turn(db, id, b, -1, lease).await.unwrap();
+    assert_eq!((overtaken.locked, overtaken.latest_user_seq), (false, 0));
+}
+
+#[tokio::test]
+async fn a_turn_left_by_a_dead_instance_runs_once_its_lease_ends() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![Say::Text("Back again.")]));
+    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[]).await;
+    // An instance took the session's turn and died: its lease has two seconds left.
+    sqlx::query(
+        "INSERT INTO session_turns (session_id, holder, lease_until)
+         VALUES ($1, $2, now() + interval '2 seconds')",
+    )
+    .bind(uuid::Uuid::parse_str(&session_id).unwrap())
+    .bind(uuid::Uuid::now_v7())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let turn = say(&app, &org, &session_id, "Anyone there?").await;
+    assert_eq!(turn["reply"]["content"], "Back again.", "{turn}");
+    assert!(
+        started.elapsed() > Duration::from_millis(1500),
+        "ran beside the dead instance's turn after {:?}",
+        started.elapsed()
+    );
 }
