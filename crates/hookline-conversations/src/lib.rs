@@ -17,6 +17,7 @@ mod requests;
 mod results;
 mod routes;
 pub mod runtime;
+mod turn_lease;
 pub mod views;
 mod writer;
 
@@ -27,7 +28,6 @@ use axum::routing::post;
 use axum::Router;
 use hookline_core::http::cors::browser_cors;
 use hookline_core::http::CoreState;
-use hookline_engine::Engine;
 
 pub use events::{MESSAGE_HISTORY_UPDATED, MESSAGE_STREAM_EVENT, TURN_FAILED};
 pub use openapi::ConversationsApi;
@@ -41,11 +41,11 @@ pub struct ConversationState {
 }
 
 /// The conversation routes (a browser may post messages with the session's client secret).
-pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
+pub fn router(core: CoreState, runtime: Arc<Conversations>) -> Router {
     let cors = browser_cors(&core.settings);
     let runtime = ConversationState {
         core: core.clone(),
-        runtime: Conversations::new(core, engine),
+        runtime,
     };
     Router::new()
         .route(

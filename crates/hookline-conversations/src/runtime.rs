@@ -10,8 +10,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -22,7 +22,6 @@ use hookline_core::http::CoreState;
 use hookline_core::hub::{self, Note};
 use hookline_core::repo::events as stored_events;
 use hookline_core::repo::llms::{self, StoredLlm};
-use hookline_core::repo::locks;
 use hookline_core::repo::messages::{self, Message, ROLE_PERSONA, ROLE_TOOL, ROLE_USER};
 use hookline_core::repo::sessions::Session;
 use hookline_core::session_end;
@@ -35,16 +34,12 @@ use crate::events::{self, Speech, MESSAGE_STREAM_EVENT};
 use crate::llm::{self, LlmFailure, Target};
 use crate::provider::{self, AskedCall, Delta, Msg, RequestParts};
 use crate::results::{self, CallEnd};
+use crate::turn_lease::{Leases, TurnLease};
 use crate::views::{ReplyView, TurnCall, TurnError};
 use crate::writer::{Row, TurnWriter};
 
 /// Rounds of LLM requests in one turn (each round may run tools).
 pub const MAX_ROUNDS: usize = 8;
-/// How often a turn waiting for the session's running turn tries again.
-const LOCK_RETRY: Duration = Duration::from_millis(25);
-/// How long a session's turn stays taken unless renewed; a running turn renews it every third
-/// of this. When an instance dies mid-turn, the session's next turn waits at most this long.
-const TURN_LEASE: Duration = Duration::from_secs(15);
 /// How many of the most recent messages the LLM is sent.
 pub const HISTORY_WINDOW: i64 = 100;
 
@@ -58,6 +53,8 @@ pub struct Conversations {
     /// for the disk, as the engine's call log does: a crash may lose the last moments of a
     /// conversation, never their order. The user's message is written durably.
     fast: PgPool,
+    /// The sessions' turns running here, given back at once when the instance begins to stop.
+    leases: Leases,
 }
 
 /// How a turn ended, as `?wait=true` reports it.
@@ -84,7 +81,15 @@ impl Conversations {
             engine,
             latest: Mutex::default(),
             fast,
+            leases: Leases::default(),
         })
+    }
+
+    /// Gives back the sessions' turns running here, for a process that is stopping: their next
+    /// turns (on another instance) need not wait for the leases to run out. The turns themselves
+    /// run on until the process ends.
+    pub async fn give_back_turns(&self) {
+        self.leases.give_back_all(&self.fast).await;
     }
 
     fn pool(&self) -> &PgPool {
@@ -189,10 +194,13 @@ impl Conversations {
         // Subscribed before the lock is tried: a message posted on another instance once the
         // lock's look at the table is done still reaches the turn.
         let notes = self.core.hub.subscribe();
-        let report = match TurnLock::acquire(&self.fast, session_id, accepted.seq, latest).await {
-            Ok(Some(lock)) => {
-                let report = self.turn(&session, llm, &accepted, notes).await;
-                lock.release().await;
+        let taken = TurnLease::take(&self.fast, &self.leases, session_id, accepted.seq, latest);
+        let report = match taken.await {
+            Ok(Some(lease)) => {
+                let report = self
+                    .turn(&session, llm, &accepted, notes, lease.lost())
+                    .await;
+                lease.give_back().await;
                 report
             }
             Ok(None) => overtaken(),
@@ -221,6 +229,7 @@ impl Conversations {
         llm: StoredLlm,
         accepted: &Accepted,
         notes: broadcast::Receiver<Note>,
+        lease_lost: watch::Receiver<bool>,
     ) -> TurnReport {
         // Watched before the conversation is read: a newer message stored after the read is
         // noticed by the watch, one stored before it is in what is read.
@@ -231,7 +240,8 @@ impl Conversations {
             uninterruptible: false,
             latest: self.watch_latest(session.id),
             notes,
-            look_pending: false,
+            look: None,
+            lease_lost,
         };
         let history = match messages::recent(&self.fast, session.id, HISTORY_WINDOW).await {
             Ok(history) => history,
@@ -319,9 +329,11 @@ struct Interrupts {
     uninterruptible: bool,
     latest: watch::Receiver<i64>,
     notes: broadcast::Receiver<Note>,
-    /// A note said to look at the table and the look has not finished: [`Self::interrupted`] is
-    /// raced against the LLM's stream and dropped at its next word, the note already taken.
-    look_pending: bool,
+    /// A look at the table a note asked for, kept across calls: [`Self::interrupted`] is raced
+    /// against the LLM's stream and dropped at its next word, the note already taken.
+    look: Option<BoxFuture<'static, i64>>,
+    /// The session's turn was taken over (this turn's lease ran out): stop.
+    lease_lost: watch::Receiver<bool>,
 }
 
 /// How one round's stream ended.
@@ -636,27 +648,38 @@ impl Turn<'_> {
 
 impl Interrupts {
     /// Resolves when a newer user message has been posted (here or on another instance), unless
-    /// the turn cannot be interrupted; never resolves otherwise. Cancel-safe: a look at the
-    /// table that was cut short is taken again at the next call.
+    /// the turn cannot be interrupted, or when the turn's lease was lost; never resolves
+    /// otherwise. Cancel-safe: a look at the table under way is kept for the next call.
     async fn interrupted(&mut self) {
         let mine = self.mine;
+        // The lease's sender lives as long as the turn: an error never comes while it runs.
+        let lost = self.lease_lost.clone();
+        let lost = async move {
+            let mut lost = lost;
+            if lost.wait_for(|lost| *lost).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::pin!(lost);
         loop {
             if self.uninterruptible {
-                return std::future::pending().await;
+                return lost.await;
             }
-            if self.look_pending {
-                let latest = messages::latest_user_seq(&self.pool, self.session_id)
-                    .await
-                    .unwrap_or(0);
-                self.look_pending = false;
+            if let Some(look) = self.look.as_mut() {
+                let latest = tokio::select! {
+                    latest = look => latest,
+                    () = &mut lost => return,
+                };
+                self.look = None;
                 if latest > mine {
                     return;
                 }
             }
             tokio::select! {
+                () = &mut lost => return,
                 changed = self.latest.changed() => {
                     if changed.is_err() {
-                        return std::future::pending().await;
+                        return lost.await;
                     }
                     if *self.latest.borrow() > mine {
                         return;
@@ -665,14 +688,18 @@ impl Interrupts {
                 note = self.notes.recv() => {
                     // Only a posted message can interrupt: the session's other events (this
                     // turn's own speech among them) need no look at the table.
-                    self.look_pending = match note {
+                    let look = match note {
                         Ok(Note::Posted(id)) => id == self.session_id,
                         Ok(Note::Stored(_)) => false,
                         Ok(Note::Reconnected) | Err(broadcast::error::RecvError::Lagged(_)) => true,
-                        Err(broadcast::error::RecvError::Closed) => {
-                            return std::future::pending().await
-                        }
+                        Err(broadcast::error::RecvError::Closed) => return lost.await,
                     };
+                    if look {
+                        let (pool, session_id) = (self.pool.clone(), self.session_id);
+                        self.look = Some(Box::pin(async move {
+                            messages::latest_user_seq(&pool, session_id).await.unwrap_or(0)
+                        }));
+                    }
                 }
             }
         }
@@ -747,98 +774,6 @@ pub fn to_msgs(history: &[Message]) -> Vec<Msg> {
     out
 }
 
-/// The session's turn, taken as a lease (`repo::locks::take_turn`) and renewed in the
-/// background while the turn runs: no connection is held for it. Dropped without
-/// [`TurnLock::release`] (a panic), it is given back from a task of its own, or runs out.
-struct TurnLock {
-    pool: PgPool,
-    session_id: Uuid,
-    holder: Uuid,
-    renewing: tokio::task::JoinHandle<()>,
-    released: bool,
-}
-
-impl TurnLock {
-    /// Takes the session's turn, or returns `None` once a newer user message than `mine` exists
-    /// (its own turn answers both). Each wait tries the turn and looks for a newer message in one
-    /// statement, then sleeps a moment (or until a message is posted here).
-    async fn acquire(
-        pool: &PgPool,
-        session_id: Uuid,
-        mine: i64,
-        mut latest: watch::Receiver<i64>,
-    ) -> Result<Option<Self>, StoreError> {
-        let holder = Uuid::now_v7();
-        loop {
-            let found = locks::take_turn(pool, session_id, holder, mine, TURN_LEASE).await?;
-            let lock = found.locked.then(|| Self {
-                pool: pool.clone(),
-                session_id,
-                holder,
-                renewing: tokio::spawn(renew(pool.clone(), session_id, holder)),
-                released: false,
-            });
-            if found.latest_user_seq > mine {
-                if let Some(lock) = lock {
-                    lock.release().await;
-                }
-                return Ok(None);
-            }
-            if lock.is_some() {
-                return Ok(lock);
-            }
-            if let Ok(Err(_)) = tokio::time::timeout(LOCK_RETRY, latest.changed()).await {
-                tokio::time::sleep(LOCK_RETRY).await;
-            }
-        }
-    }
-
-    async fn release(mut self) {
-        self.renewing.abort();
-        self.released = true;
-        let given_back = tokio::time::timeout(
-            Duration::from_secs(5),
-            locks::release_turn(&self.pool, self.session_id, self.holder),
-        )
-        .await;
-        if !matches!(given_back, Ok(Ok(()))) {
-            tracing::warn!(session_id = %self.session_id, "could not give a turn back; its lease will run out");
-        }
-    }
-}
-
-/// Keeps a running turn's lease from running out, until aborted.
-async fn renew(pool: PgPool, session_id: Uuid, holder: Uuid) {
-    loop {
-        tokio::time::sleep(TURN_LEASE / 3).await;
-        match locks::renew_turn(&pool, session_id, holder, TURN_LEASE).await {
-            Ok(true) => {}
-            Ok(false) => {
-                // Paused past its lease (a stalled process, a database away): another turn may
-                // run beside this one now; nothing renews a lease that has been taken over.
-                tracing::warn!(%session_id, "a running turn lost the session's lease");
-                return;
-            }
-            Err(e) => tracing::warn!(error = %e, %session_id, "could not renew a turn's lease"),
-        }
-    }
-}
-
-impl Drop for TurnLock {
-    fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        self.renewing.abort();
-        let (pool, session_id, holder) = (self.pool.clone(), self.session_id, self.holder);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = locks::release_turn(&pool, session_id, holder).await;
-            });
-        }
-    }
-}
-
 /// The session's LLM, or why a message cannot start a turn.
 pub async fn session_llm(
     pool: &PgPool,
@@ -861,6 +796,7 @@ pub async fn session_llm(
 mod tests {
     use super::*;
     use sqlx::postgres::PgPoolOptions;
+    use std::time::Duration;
 
     /// The race of a turn's LLM stream against its interruptions drops `interrupted()` at each
     /// word. A word arriving while a posted message's look at the table is under way must not
@@ -871,12 +807,13 @@ mod tests {
         // and a failed look reads as seq 0 — newer than this turn's -1.
         let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let pool = PgPoolOptions::new()
-            .acquire_timeout(Duration::from_millis(400))
+            .acquire_timeout(Duration::from_secs(2))
             .connect_lazy(&format!("postgres://x@{}/x", silent.local_addr().unwrap()))
             .unwrap();
         let session_id = Uuid::now_v7();
         let (notes_tx, notes) = broadcast::channel(4);
         let (_latest_tx, latest) = watch::channel(0);
+        let (_lease_tx, lease_lost) = watch::channel(false);
         let mut watch = Interrupts {
             pool,
             session_id,
@@ -884,7 +821,8 @@ mod tests {
             uninterruptible: false,
             latest,
             notes,
-            look_pending: false,
+            look: None,
+            lease_lost,
         };
         notes_tx.send(Note::Posted(session_id)).unwrap();
         // The note is taken and the look begins; the next word wins the race.

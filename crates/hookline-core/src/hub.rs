@@ -110,16 +110,20 @@ impl EventHub {
         let listening = crate::db::listener_pool(&pool);
         tokio::spawn(async move {
             loop {
+                let mut listened = false;
                 match PgListener::connect_with(&listening).await {
                     Ok(mut listener) => {
                         if let Err(e) = listener.listen(CHANNEL).await {
                             tracing::warn!(error = %e, "cannot LISTEN for session events");
                         } else {
+                            listened = true;
                             let _ = tx.send(Note::Reconnected);
                             sessions.bump_all();
                             loop {
-                                match listener.recv().await {
-                                    Ok(n) => {
+                                // Not `recv`, which reconnects without a word: announcements
+                                // made meanwhile would be missed with nobody told to look.
+                                match listener.try_recv().await {
+                                    Ok(Some(n)) => {
                                         let mut parts = n.payload().split(':');
                                         let id = parts.next().unwrap_or_default();
                                         let posted = parts.nth(1) == Some(POSTED);
@@ -131,8 +135,12 @@ impl EventHub {
                                             }
                                         }
                                     }
-                                    Err(e) => {
-                                        tracing::warn!(error = %e, "session event listener lost; reconnecting");
+                                    lost => {
+                                        let error = lost.err().map(|e| e.to_string());
+                                        tracing::warn!(
+                                            ?error,
+                                            "session event listener lost; reconnecting"
+                                        );
                                         break;
                                     }
                                 }
@@ -146,7 +154,11 @@ impl EventHub {
                 if tx.receiver_count() == 0 && pool.is_closed() {
                     return;
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // A connection that was lost is made again at once (what was announced meanwhile
+                // is missed until then); one that could not be made is tried every second.
+                if !listened {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             }
         });
         hub

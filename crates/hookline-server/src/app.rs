@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower_http::trace::TraceLayer;
 
+use hookline_conversations::Conversations;
 use hookline_core::db::{self, DbError};
 use hookline_core::http::deadline::body_deadline;
 use hookline_core::http::problem::{method_not_allowed_fallback, not_found_fallback};
@@ -34,6 +35,8 @@ pub struct App {
     pub router: Router,
     pub state: CoreState,
     pub engine: Arc<Engine>,
+    /// The conversation runtime, told to give back its running turns when the app stops.
+    pub conversations: Arc<Conversations>,
     /// Where `/metrics` is served, if it is.
     pub metrics_addr: Option<SocketAddr>,
     metrics: Option<TcpListener>,
@@ -78,10 +81,12 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         })?;
     let (stop, stopped) = watch::channel(false);
     let delivery = hookline_engine::delivery::spawn(engine.clone(), stopped);
+    let conversations = Conversations::new(state.clone(), engine.clone());
     Ok(App {
-        router: router(state.clone(), engine.clone()),
+        router: router(state.clone(), engine.clone(), conversations.clone()),
         state,
         engine,
+        conversations,
         metrics_addr,
         metrics,
         stop,
@@ -89,7 +94,7 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
     })
 }
 
-pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
+pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversations>) -> Router {
     // Install the recorder before the first request so that request is counted too.
     metrics_handle();
     let state_limits = state.settings.limits.clone();
@@ -104,7 +109,7 @@ pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
         .merge(crate::lab::router(state.clone()))
         .merge(hookline_registry::router(state.clone()))
         .merge(hookline_sessions::router(state.clone()))
-        .merge(hookline_conversations::router(state.clone(), engine.clone()))
+        .merge(hookline_conversations::router(state.clone(), conversations))
         .merge(hookline_engine::router(state, engine))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
@@ -122,8 +127,9 @@ pub fn router(state: CoreState, engine: Arc<Engine>) -> Router {
         )
 }
 
-/// Serves until `shutdown` completes; then lets in-flight requests finish, stops the delivery
-/// workers (finishing or giving back the calls they hold) and writes what the call log holds.
+/// Serves until `shutdown` completes; then lets in-flight requests finish, gives back the
+/// sessions' turns still running, stops the delivery workers (finishing or giving back the calls
+/// they hold) and writes what the call log holds.
 ///
 /// Connections are served here rather than by `axum::serve` so that a client is held to a
 /// header-read timeout and the number of open connections is capped: beyond the cap, clients
@@ -201,6 +207,7 @@ pub async fn serve(
     // Long-lived answers (event streams) end now, so the connections can finish.
     state.close();
     graceful.shutdown().await;
+    app.conversations.give_back_turns().await;
     let _ = app.stop.send(true);
     let _ = app.delivery.await;
     app.engine.flush().await;

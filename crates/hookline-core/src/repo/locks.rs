@@ -3,7 +3,7 @@
 //!
 //! - a session's turn (the conversation runtime: one turn at a time per session): a lease in
 //!   `session_turns`, taken by [`take_turn`], renewed by [`renew_turn`] while the turn runs and
-//!   given back by [`release_turn`]. A running turn holds no connection, so the turns running at
+//!   given back by [`release_turns`]. A running turn holds no connection, so the turns running at
 //!   once are not capped by a pool, and a holder that died frees the session when its lease ends;
 //! - the delivery claim lock (claims of due calls take turns), an advisory lock held until the
 //!   transaction ends;
@@ -45,8 +45,13 @@ pub async fn take_turn(
                WHERE session_id = $1 AND role = 'user'
            ),
            taken AS (
+               -- Against a live lease, nothing is written (a waiting turn tries every few
+               -- milliseconds); the ON CONFLICT condition still decides between two takers.
                INSERT INTO session_turns (session_id, holder, lease_until)
-               SELECT $1, $2, now() + make_interval(secs => $4) FROM latest WHERE seq <= $3
+               SELECT $1, $2, now() + make_interval(secs => $4) FROM latest
+               WHERE seq <= $3 AND NOT EXISTS (
+                   SELECT 1 FROM session_turns WHERE session_id = $1 AND lease_until >= now()
+               )
                ON CONFLICT (session_id) DO UPDATE
                    SET holder = excluded.holder, lease_until = excluded.lease_until
                    WHERE session_turns.lease_until < now()
@@ -88,17 +93,21 @@ pub async fn renew_turn(
     Ok(renewed == 1)
 }
 
-/// Gives the session's turn back, if `holder` still holds it: the next turn takes it at once.
-pub async fn release_turn(
+/// Gives back each `sessions[i]`'s turn that `holders[i]` still holds: the next turn takes it
+/// at once. The holder is cleared too, so a renewal already on its way finds nothing to renew.
+pub async fn release_turns(
     db: impl PgExecutor<'_>,
-    session_id: Uuid,
-    holder: Uuid,
+    sessions: &[Uuid],
+    holders: &[Uuid],
 ) -> StoreResult<()> {
     sqlx::query!(
-        "UPDATE session_turns SET lease_until = '-infinity'
-         WHERE session_id = $1 AND holder = $2",
-        session_id,
-        holder,
+        "UPDATE session_turns SET holder = '00000000-0000-0000-0000-000000000000',
+                                  lease_until = '-infinity'
+         FROM unnest($1::uuid[], $2::uuid[]) AS given (session_id, holder)
+         WHERE session_turns.session_id = given.session_id
+           AND session_turns.holder = given.holder",
+        sessions,
+        holders,
     )
     .execute(db)
     .await?;

@@ -1066,7 +1066,7 @@ async fn turns_of_many_sessions_run_at_once_whatever_the_pool_size() {
         assert_eq!(turn["reply"]["content"], "Here to help.", "{turn}");
     }
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(8),
         "the turns did not all run at once: {:?}",
         started.elapsed()
     );
@@ -1075,7 +1075,7 @@ async fn turns_of_many_sessions_run_at_once_whatever_the_pool_size() {
 
 #[tokio::test]
 async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
-    use hookline_core::repo::locks::{release_turn, renew_turn, take_turn};
+    use hookline_core::repo::locks::{release_turns, renew_turn, take_turn};
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
     let fake = FakeLlm::start().await;
@@ -1085,16 +1085,19 @@ async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
     let lease = Duration::from_secs(2);
     let db = &app.pool;
     let taken = |holder| async move { take_turn(db, id, holder, 0, lease).await.unwrap().locked };
+    let give_back = |holder| async move { release_turns(db, &[id], &[holder]).await.unwrap() };
 
     assert!(taken(a).await);
     assert!(!taken(b).await, "two holders at once");
-    // Renewed before its end, the lease outlives its first term.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert!(renew_turn(db, id, a, lease).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Renewed (for a minute), the lease outlives its first term.
+    assert!(renew_turn(db, id, a, Duration::from_secs(60))
+        .await
+        .unwrap());
+    tokio::time::sleep(Duration::from_millis(2200)).await;
     assert!(!taken(b).await, "a renewed lease was taken over");
-    // Given back, it is taken at once.
-    release_turn(db, id, a).await.unwrap();
+    // Given back, it is taken at once, and a renewal arriving late does not bring it back.
+    give_back(a).await;
+    assert!(!renew_turn(db, id, a, lease).await.unwrap());
     assert!(taken(b).await);
     // Not renewed (its holder died), it is taken once it ends, and its holder cannot renew it.
     assert!(!taken(a).await);
@@ -1102,10 +1105,10 @@ async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
     assert!(taken(a).await);
     assert!(!renew_turn(db, id, b, lease).await.unwrap());
     // Giving back a turn one no longer holds leaves the holder's lease alone.
-    release_turn(db, id, b).await.unwrap();
+    give_back(b).await;
     assert!(!taken(b).await);
     // A message newer than the one a turn answers: the turn is not taken, and says why.
-    release_turn(db, id, a).await.unwrap();
+    give_back(a).await;
     let overtaken = take_turn(db, id, b, -1, lease).await.unwrap();
     assert_eq!((overtaken.locked, overtaken.latest_user_seq), (false, 0));
 }
@@ -1135,4 +1138,72 @@ async fn a_turn_left_by_a_dead_instance_runs_once_its_lease_ends() {
         "ran beside the dead instance's turn after {:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_stopping_instance_gives_back_its_running_turns() {
+    let db = crate::harness::fresh_database_url();
+    let mut server = crate::harness::Server::start(&db, &[]).await;
+    let app = TestApp::attach(server.addr, &db).await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![Say::Text("Let me think")]).hanging())
+        .then(Answer::openai(vec![Say::Text("Here now.")]));
+    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[]).await;
+    post_message(&app, &org, &session_id, "Hello?").await;
+    wait_until("the LLM is asked", || fake.requests().len() == 1).await;
+    // Stopped mid-turn (SIGTERM): the turn's lease is given back, so another instance answers
+    // the next message at once rather than when the lease runs out (30 s).
+    assert!(server.terminate().await.success());
+    let other = TestApp::spawn_with(crate::harness::RawSettings {
+        database_url: db.clone(),
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let turn = say(&other, &org, &session_id, "Anyone there?").await;
+    assert_eq!(turn["reply"]["content"], "Here now.", "{turn}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited {:?} for the stopped instance's lease",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_turn_whose_lease_was_taken_over_stops() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![Say::Text("Let me think")]).hanging());
+    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[]).await;
+    let id = uuid::Uuid::parse_str(&session_id).unwrap();
+    // The LLM's own timeout (5 s) would end the turn as the first renewal (at 5 s) comes.
+    let (_, llms) = org.get(&app, "/v1/llms").await;
+    let llm_id = llms["data"][0]["id"].as_str().unwrap();
+    let (status, _) = org
+        .patch(
+            &app,
+            &format!("/v1/llms/{llm_id}"),
+            &json!({"timeoutSeconds": 30}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // While the LLM hangs, another holder takes the session's turn (as if this turn's lease had
+    // run out while its process stalled): the turn's next renewal finds it gone and stops.
+    let taken_over = async {
+        wait_until("the LLM is asked", || fake.requests().len() == 1).await;
+        sqlx::query(
+            "UPDATE session_turns SET holder = $1, lease_until = now() + interval '1 minute'
+             WHERE session_id = $2",
+        )
+        .bind(uuid::Uuid::now_v7())
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    };
+    let (turn, ()) = tokio::join!(say(&app, &org, &session_id, "Hello?"), taken_over);
+    assert_eq!(turn["reply"]["content"], "Let me think", "{turn}");
+    assert_eq!(turn["reply"]["interrupted"], true, "{turn}");
 }
