@@ -427,14 +427,8 @@ async fn a_session_ended_during_a_turns_call_ends_after_the_call() {
         .post(&app, &format!("/v1/sessions/{session_id}/end"), &json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let mut stream = SseStream::open(
-        &app.url(&format!("/v1/sessions/{session_id}/events")),
-        Some(&org.key),
-        Some("0"),
-    )
-    .await;
-    // The stream closes after `sessionEnded`.
-    let events = stream.take(100, Duration::from_secs(10)).await;
+    // The stream closes after `sessionEnded`, before 100.
+    let events = all_events(&app, &org, &session_id, 100).await;
     let seen = names(&events);
     let completed = seen.iter().position(|e| *e == "toolCallCompleted");
     let ended = seen.iter().position(|e| *e == "sessionEnded");
