@@ -14,6 +14,18 @@ use hookline_core::{EventName, StoreError};
 pub const MESSAGE_STREAM_EVENT: EventName = EventName::MessageStreamEvent;
 pub const MESSAGE_HISTORY_UPDATED: EventName = EventName::MessageHistoryUpdated;
 pub const TURN_FAILED: EventName = EventName::TurnFailed;
+pub const TOOL_CALL_REFUSED: EventName = EventName::ToolCallRefused;
+
+/// `toolCallRefused`: a call the LLM asked for that was not run, and why.
+pub fn refused_data(turn_id: Uuid, tool_call_id: &str, tool_name: &str, error: &Value) -> Value {
+    json!({
+        "toolCallId": tool_call_id,
+        "toolName": tool_name,
+        "turnId": turn_id,
+        "error": error,
+        "timestamp": Utc::now(),
+    })
+}
 
 /// Appends one event and announces it. `pool` is the runtime's pool whose commits do not wait
 /// for the disk (`synchronous_commit = off`): like the engine's call log, not a promise.

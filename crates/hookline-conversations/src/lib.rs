@@ -11,12 +11,14 @@
 mod events;
 pub mod llm;
 mod llm_test;
+mod message_rate;
 mod openapi;
 pub mod provider;
 mod requests;
 mod results;
 mod routes;
 pub mod runtime;
+mod sse;
 mod turn_lease;
 pub mod views;
 mod writer;

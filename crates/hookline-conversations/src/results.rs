@@ -11,6 +11,9 @@ use hookline_core::{CallStatus, ErrorKind};
 use hookline_engine::{CallAnswer, CallError};
 use hookline_schema::ToolDefinition;
 
+use crate::provider::Refusal;
+use crate::views::TurnError;
+
 /// A call's end as the turn reports it and the LLM sees it.
 #[derive(Debug, Clone)]
 pub struct CallEnd {
@@ -20,6 +23,20 @@ pub struct CallEnd {
     pub status: String,
     /// The result given to the LLM.
     pub for_llm: Value,
+}
+
+impl CallEnd {
+    /// Why the call was not run, when it was refused.
+    pub fn refusal(&self) -> Option<TurnError> {
+        if self.status != "refused" {
+            return None;
+        }
+        let error = &self.for_llm["error"];
+        Some(TurnError::new(
+            error["kind"].as_str().unwrap_or("refused"),
+            error["message"].as_str().unwrap_or_default(),
+        ))
+    }
 }
 
 pub fn error(kind: &str, message: impl Into<String>) -> Value {
@@ -35,6 +52,15 @@ pub fn unparsable(reason: &str) -> CallEnd {
             ErrorKind::InvalidArguments.as_str(),
             format!("the arguments are not a JSON object ({reason}); send them again as one"),
         ),
+    }
+}
+
+/// A call the runtime did not run: a bound of the turn refused it.
+pub fn refused_by(refusal: Refusal) -> CallEnd {
+    CallEnd {
+        id: None,
+        status: "refused".into(),
+        for_llm: error(refusal.kind(), refusal.message()),
     }
 }
 

@@ -39,7 +39,8 @@ pub enum PostAnswer {
         (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
         (status = 404, response = hookline_core::http::problem::responses::NotFound),
         (status = 409, response = hookline_core::http::problem::responses::Conflict),
-        (status = 422, response = hookline_core::http::problem::responses::Invalid)
+        (status = 422, response = hookline_core::http::problem::responses::Invalid),
+        (status = 429, response = hookline_core::http::problem::responses::RateLimited)
     )
 )]
 pub async fn post(
@@ -57,6 +58,16 @@ pub async fn post(
         SessionStatus::Ended => return Err(ApiError::conflict("the session has ended")),
         SessionStatus::Expired => return Err(ApiError::conflict("the session has expired")),
     }
+    runtime.message_rate.take(id).map_err(|wait| {
+        ApiError::rate_limited(
+            format!(
+                "this session posts messages too fast (at most {} at once, then {} a second)",
+                runtime.core.settings.turns.message_burst,
+                runtime.core.settings.turns.messages_per_second
+            ),
+            wait,
+        )
+    })?;
     let llm = session_llm(&runtime.core.pool, &session)
         .await?
         .ok_or_else(|| {

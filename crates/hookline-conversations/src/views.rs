@@ -44,12 +44,17 @@ pub struct TurnCall {
     pub tool_name: String,
     /// `completed`, `failed`, `pending` (sent on without waiting) or `refused`.
     pub status: String,
+    /// Why a `refused` call was not run (`invalid_arguments`, `unknown_tool`, `too_many_calls`,
+    /// ...); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<TurnError>,
 }
 
 /// Why a turn (or an LLM test) did not end with a reply.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TurnError {
-    /// `llm_unavailable`, `llm_timeout`, `llm_error`, `round_limit`, `interrupted` or `internal`.
+    /// `llm_unavailable`, `llm_timeout`, `llm_error`, `round_limit`, `reply_too_long`,
+    /// `interrupted` or `internal`.
     pub kind: String,
     pub message: String,
 }

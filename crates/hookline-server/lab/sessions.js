@@ -20,7 +20,8 @@ window.addEventListener('popstate', stopLive);
 function summary(name, d, text) {
   if (name.startsWith('toolCall')) {
     const time = d.executionTime == null ? '' : ` · ${d.executionTime} ms`;
-    return `${d.toolName}${time}${d.errorMessage ? ` · ${d.errorMessage}` : ''}`;
+    const error = d.errorMessage ?? (d.error ? `${d.error.kind}: ${d.error.message}` : '');
+    return `${d.toolName}${time}${error ? ` · ${error}` : ''}`;
   }
   if (name === 'messageStreamEvent') return `${d.role}: ${text}`;
   if (name === 'turnFailed') return `${d.error?.kind ?? ''}: ${d.error?.message ?? ''}`;

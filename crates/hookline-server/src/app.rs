@@ -186,12 +186,15 @@ pub async fn serve(
         tokio::spawn(async move {
             // An event stream's connection is served without hyper's buffers (see
             // `event_conn`); it ends with its stream, which ends when the process closes.
+            // The head's time is counted once, from the connection's start: the request line
+            // and the rest of the head share one deadline.
+            let deadline = tokio::time::Instant::now() + header_timeout;
             let first = tokio::select! {
-                first = event_conn::first_request_is_stream(&stream, header_timeout) => first,
+                first = event_conn::first_request_is_stream(&stream, deadline) => first,
                 () = closing => None,
             };
             match first {
-                Some(true) => event_conn::serve(stream, router, header_timeout).await,
+                Some(true) => event_conn::serve(stream, router, deadline).await,
                 Some(false) => {
                     let connection = http.serve_connection(TokioIo::new(stream), service);
                     // A client that leaves or times out ends its connection; nothing to report.
