@@ -14,6 +14,11 @@
 //! that must come after its writes: the end of the session after `end_call`, the next turn (the
 //! session's turn lock is released only then) and the `?wait=true` answer.
 //!
+//! While the database is away (restarting, refusing connections) the writer holds what it has
+//! and tries again until it is back ([`durable_write`], the call log's policy too); the turn goes
+//! on handing over writes meanwhile (they are bounded by the turn: its rounds, the LLM's tokens)
+//! and waits for them where it flushes. A write that fails for another reason ends the turn.
+//!
 //! Like the call log, these commits do not wait for the disk (the pool has
 //! `synchronous_commit = off`): a crash may lose the last moments of a conversation, never their
 //! order. The NOTIFY goes in the same statement, which costs no extra round trip; Postgres
@@ -28,6 +33,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use hookline_core::durable_write;
 use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::events::NewEvent;
 use hookline_core::repo::messages::{self, NewMessage};
@@ -199,16 +205,29 @@ async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<(), Sto
                 part.event(session_id, event, data);
             }
             Op::History => {
-                batch::write(pool, &std::mem::take(&mut part).batch()).await?;
+                store(pool, &std::mem::take(&mut part)).await?;
                 let timestamp = serde_json::to_value(Utc::now()).unwrap_or_default();
-                messages::append_history(pool, session_id, timestamp.as_str().unwrap_or_default())
-                    .await?;
+                let timestamp = timestamp.as_str().unwrap_or_default();
+                durable_write::retry(WRITER, || {
+                    messages::append_history(pool, session_id, timestamp)
+                })
+                .await?;
             }
             Op::Flush(_) => unreachable!("flushes are answered by the loop"),
         }
     }
-    batch::write(pool, &part.batch()).await
+    store(pool, &part).await
 }
+
+/// Commits a part, waiting out a database outage ([`durable_write`]): each commit is retried on
+/// its own, so one that follows a committed part never writes that part twice.
+async fn store(pool: &PgPool, part: &Part) -> Result<(), StoreError> {
+    let batch = part.batch();
+    durable_write::retry(WRITER, || batch::write(pool, &batch)).await
+}
+
+/// The writer's name in the log.
+const WRITER: &str = "conversation";
 
 /// The writes of a batch up to a `messageHistoryUpdated` (or its end).
 #[derive(Default)]

@@ -16,6 +16,7 @@ mod lab_browser;
 mod lab_talk;
 mod llms;
 mod ops;
+mod outages;
 mod personas;
 mod sessions;
 mod tools;
