@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -147,4 +147,101 @@ async fn a_call_answered_during_an_outage_is_logged_once_the_database_is_back() 
             vec!["toolCallStarted".to_owned(), "toolCallCompleted".to_owned()]
         )
     );
+}
+
+/// While the database refuses connections, every route that needs it answers 503 with
+/// `Retry-After` (an unavailable database is not the server's bug); the instance serves again
+/// once it is back, without a restart. A connection ended under a waiting pool
+/// ("terminating connection due to administrator command", SQLSTATE 57P01) is the same 503.
+#[tokio::test]
+async fn requests_during_an_outage_answer_503_with_retry_after_never_500() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "quick", "description": "d", "url": receiver.url("/quick")});
+    let (session_id, _) = session_with(&app, &org, &[tool]).await;
+    let outage = Outage::of(&app).await;
+    let requests = |n: usize| {
+        let (app, org, session_id) = (&app, &org, &session_id);
+        async move {
+            vec![
+                (
+                    "GET /v1/tools",
+                    app.client
+                        .get(app.url("/v1/tools"))
+                        .bearer_auth(&org.key)
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                (
+                    "GET /v1/sessions/{id}",
+                    app.client
+                        .get(app.url(&format!("/v1/sessions/{session_id}")))
+                        .bearer_auth(&org.key)
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+                (
+                    "POST /v1/sessions/{id}/tool-calls",
+                    app.client
+                        .request(
+                            Method::POST,
+                            app.url(&format!("/v1/sessions/{session_id}/tool-calls")),
+                        )
+                        .bearer_auth(&org.key)
+                        .json(&json!({"toolCallId": format!("c{n}"), "toolName": "quick"}))
+                        .send()
+                        .await
+                        .unwrap(),
+                ),
+            ]
+        }
+    };
+
+    // Every pooled connection ended under the app: what a fast shutdown of Postgres does.
+    outage.terminate().await;
+    for (route, answer) in requests(1).await {
+        let status = answer.status();
+        assert!(
+            status.is_success() || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{route}: {status} {}",
+            answer.text().await.unwrap()
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(answer.headers()["retry-after"], "1", "{route}");
+        }
+    }
+
+    outage.begin().await;
+    // Past the API key cache's second, so authentication needs the database too.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for (route, answer) in requests(2).await {
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE, "{route}");
+        assert_eq!(answer.headers()["retry-after"], "1", "{route}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json",
+            "{route}"
+        );
+    }
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.headers()["retry-after"], "1");
+
+    outage.end().await;
+    // Back within a few tries: the pool connects again by itself.
+    let mut statuses = Vec::new();
+    for n in 3..40 {
+        statuses = Vec::new();
+        for (_, answer) in requests(n).await {
+            statuses.push(answer.status());
+        }
+        if statuses.iter().all(StatusCode::is_success) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(statuses.iter().all(StatusCode::is_success), "{statuses:?}");
 }
