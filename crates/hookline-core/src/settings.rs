@@ -69,6 +69,9 @@ pub struct RawSettings {
     /// Connections of each pool that commits without waiting for the disk (the engine's call
     /// log of answered calls, the conversation runtime's speech deltas).
     pub database_fast_pool_size: u32,
+    /// Days an ended or expired session is kept, with its call log, events and messages; then
+    /// the janitor deletes it. 0 keeps everything.
+    pub session_retention_days: u32,
 }
 
 impl Default for RawSettings {
@@ -98,6 +101,7 @@ impl Default for RawSettings {
             delivery_org_concurrency: None,
             database_pool_size: 32,
             database_fast_pool_size: 16,
+            session_retention_days: 7,
         }
     }
 }
@@ -195,6 +199,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
+    /// How long an ended or expired session is kept with everything it recorded; `None`: for
+    /// good.
+    pub session_retention: Option<Duration>,
 }
 
 /// What one client, or all of them together, may hold of an instance.
@@ -350,6 +357,8 @@ impl Settings {
                 org_concurrency: org_concurrency.unwrap_or((workers / 4).max(1)),
             },
             dev_key,
+            session_retention: (raw.session_retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(raw.session_retention_days) * 86_400)),
         })
     }
 

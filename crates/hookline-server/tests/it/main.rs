@@ -18,6 +18,7 @@ mod llms;
 mod ops;
 mod outages;
 mod personas;
+mod retention;
 mod sessions;
 mod tools;
 mod typed_state;
