@@ -20,6 +20,11 @@
 //! its fragments. The events stored are counted ([`TurnWriter::events_stored`]) for the turn's
 //! bound on them.
 //!
+//! While the database is away (restarting, refusing connections) the writer holds what it has
+//! and tries again until it is back ([`durable_write`], the call log's policy too); the turn goes
+//! on handing over writes meanwhile (they are bounded by the turn: its rounds, the LLM's tokens)
+//! and waits for them where it flushes. A write that fails for another reason ends the turn.
+//!
 //! Like the call log, these commits do not wait for the disk (the pool has
 //! `synchronous_commit = off`): a crash may lose the last moments of a conversation, never their
 //! order. The NOTIFY goes in the same statement, which costs no extra round trip; Postgres
@@ -34,6 +39,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use hookline_core::durable_write;
 use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::events::NewEvent;
 use hookline_core::repo::messages::{self, NewMessage};
@@ -222,15 +228,18 @@ async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<usize, 
             }
             Op::History => {
                 events += part.events.len() + 1;
-                batch::write(pool, &std::mem::take(&mut part).batch()).await?;
+                store(pool, &std::mem::take(&mut part)).await?;
                 let timestamp = serde_json::to_value(Utc::now()).unwrap_or_default();
-                messages::append_history(pool, session_id, timestamp.as_str().unwrap_or_default())
-                    .await?;
+                let timestamp = timestamp.as_str().unwrap_or_default();
+                durable_write::retry(WRITER, || {
+                    messages::append_history(pool, session_id, timestamp)
+                })
+                .await?;
             }
             Op::Flush(_) => unreachable!("flushes are answered by the loop"),
         }
     }
-    batch::write(pool, &part.batch()).await?;
+    store(pool, &part).await?;
     Ok(events + part.events.len())
 }
 
@@ -254,6 +263,16 @@ fn coalesce(last: &mut NewEvent, event: EventName, data: &Value) -> bool {
         _ => false,
     }
 }
+
+/// Commits a part, waiting out a database outage ([`durable_write`]): each commit is retried on
+/// its own, so one that follows a committed part never writes that part twice.
+async fn store(pool: &PgPool, part: &Part) -> Result<(), StoreError> {
+    let batch = part.batch();
+    durable_write::retry(WRITER, || batch::write(pool, &batch)).await
+}
+
+/// The writer's name in the log.
+const WRITER: &str = "conversation";
 
 /// The writes of a batch up to a `messageHistoryUpdated` (or its end).
 #[derive(Default)]

@@ -82,6 +82,9 @@ pub struct RawSettings {
     /// `session_messages_per_second`.
     pub session_messages_per_second: f64,
     pub session_message_burst: u32,
+    /// Days an ended or expired session is kept, with its call log, events and messages; then
+    /// the janitor deletes it. 0 keeps everything.
+    pub session_retention_days: u32,
 }
 
 impl Default for RawSettings {
@@ -121,6 +124,7 @@ impl Default for RawSettings {
             llm_line_bytes: 2 * 1024 * 1024,
             session_messages_per_second: 1.0,
             session_message_burst: 10,
+            session_retention_days: 7,
         }
     }
 }
@@ -219,6 +223,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
+    /// How long an ended or expired session is kept with everything it recorded; `None`: for
+    /// good.
+    pub session_retention: Option<Duration>,
 }
 
 /// What one client, or all of them together, may hold of an instance.
@@ -418,6 +425,8 @@ impl Settings {
                 org_concurrency: org_concurrency.unwrap_or((workers / 4).max(1)),
             },
             dev_key,
+            session_retention: (raw.session_retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(raw.session_retention_days) * 86_400)),
         })
     }
 

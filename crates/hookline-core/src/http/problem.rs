@@ -141,6 +141,9 @@ impl ApiError {
     }
 }
 
+/// The `Retry-After` of every 503.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
@@ -154,6 +157,13 @@ impl IntoResponse for ApiError {
         }
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is worth retrying (the database away, a limit of this instance reached),
+            // and a client told when retries sooner than one left to guess.
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
         }
         response
     }
@@ -168,7 +178,7 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the database is busy; try again shortly",
+                "the database is busy or not reachable; try again shortly",
             ),
             StoreError::Secret(crate::secrets::SecretError::UnknownKey(key_id)) => {
                 tracing::error!(%key_id, "a stored secret was encrypted with a key this server is not configured with");

@@ -9,6 +9,7 @@ pub mod locks;
 pub mod messages;
 pub mod organizations;
 pub mod personas;
+pub mod retention;
 pub mod sessions;
 pub mod signing_secrets;
 pub mod tool_calls;
