@@ -436,7 +436,14 @@ async fn a_session_ended_during_a_turns_call_ends_after_the_call() {
         .await;
     assert_eq!(status, StatusCode::OK);
     // The stream closes after `sessionEnded`, before 100.
-    let events = all_events(&app, &org, &session_id).await;
+    let events = SseStream::open(
+        &app.url(&format!("/v1/sessions/{session_id}/events")),
+        Some(&org.key),
+        Some("0"),
+    )
+    .await
+    .take(100, Duration::from_secs(10))
+    .await;
     let seen = names(&events);
     let completed = seen.iter().position(|e| *e == "toolCallCompleted");
     let ended = seen.iter().position(|e| *e == "sessionEnded");
