@@ -91,3 +91,19 @@ pub async fn turn_failed(
     )
     .await
 }
+
+/// Appends and announces `followUpStarted`: a follow-up's own turn began.
+pub async fn follow_up_started(
+    pool: &PgPool,
+    session_id: Uuid,
+    follow_up_id: Uuid,
+    turn_id: Uuid,
+) -> Result<(), StoreError> {
+    emit(
+        pool,
+        session_id,
+        EventName::FollowUpStarted,
+        json!({"followUpId": follow_up_id, "turnId": turn_id, "timestamp": Utc::now()}),
+    )
+    .await
+}

@@ -53,6 +53,7 @@ pub async fn test(
         tools: Vec::new(),
         temperature: None,
         max_tokens: Some(TEST_MAX_TOKENS),
+        follow_up: None,
     });
     let started = Instant::now();
     let outcome = async {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use hookline_core::{CallStatus, ErrorKind};
 use hookline_engine::{CallAnswer, CallError};
+use hookline_schema::definition::SystemToolName;
 use hookline_schema::ToolDefinition;
 
 use crate::provider::Refusal;
@@ -77,6 +78,12 @@ pub fn from_engine(
     let status = answer.body.status;
     let id = Some(answer.body.id);
     let for_llm = match (tool, status) {
+        // A follow-up's id and time are the LLM's to mention.
+        (Some(ToolDefinition::System(s)), CallStatus::Completed)
+            if s.name == SystemToolName::ScheduleFollowup =>
+        {
+            body["result"].clone()
+        }
         (Some(ToolDefinition::System(_)), CallStatus::Completed) => json!({"status": "ok"}),
         (Some(ToolDefinition::Server(_)), CallStatus::Pending) => json!({"status": "accepted"}),
         (Some(ToolDefinition::Client(_)), CallStatus::Pending) => json!({"status": "sent"}),

@@ -53,9 +53,9 @@ pub struct Conversations {
     /// Writes a turn makes (the persona's messages, tool results, speech) commit without waiting
     /// for the disk, as the engine's call log does: a crash may lose the last moments of a
     /// conversation, never their order. The user's message is written durably.
-    fast: PgPool,
+    pub(crate) fast: PgPool,
     /// The sessions' turns running here, given back at once when the instance begins to stop.
-    leases: Leases,
+    pub(crate) leases: Leases,
     /// How fast each session may post messages (here).
     pub(crate) message_rate: MessageRate,
 }
@@ -170,7 +170,7 @@ impl Conversations {
         });
     }
 
-    fn watch_latest(&self, session_id: Uuid) -> watch::Receiver<i64> {
+    pub(crate) fn watch_latest(&self, session_id: Uuid) -> watch::Receiver<i64> {
         let mut map = self.latest.lock().expect("never poisoned");
         map.entry(session_id)
             .or_insert_with(|| watch::channel(0).0)
@@ -204,7 +204,7 @@ impl Conversations {
         let report = match taken.await {
             Ok(Some(lease)) => {
                 let report = self
-                    .turn(&session, llm, &accepted, notes, lease.lost())
+                    .turn(&session, llm, &accepted, notes, lease.lost(), None)
                     .await;
                 lease.give_back().await;
                 report
@@ -215,27 +215,35 @@ impl Conversations {
                 internal_failure()
             }
         };
-        // An overtaken message is answered by the newer message's turn: nothing failed.
+        self.after_turn(session_id, accepted.turn_id, &report).await;
+        report
+    }
+
+    /// What follows every turn: a failure other than an interruption is told on the stream
+    /// (an overtaken message is answered by the newer message's turn: nothing failed).
+    pub(crate) async fn after_turn(&self, session_id: Uuid, turn_id: Uuid, report: &TurnReport) {
         if let Some(TurnError { kind, message }) =
             report.error.as_ref().filter(|e| e.kind != "interrupted")
         {
             if let Err(e) =
-                events::turn_failed(&self.fast, session_id, accepted.turn_id, kind, message).await
+                events::turn_failed(&self.fast, session_id, turn_id, kind, message).await
             {
                 tracing::warn!(error = %e, "could not record turnFailed");
             }
         }
         self.forget(session_id);
-        report
     }
 
-    async fn turn(
+    /// Runs a turn under a taken lease: for the user message `accepted`, or for a due follow-up
+    /// (`follow_up`: its note; `accepted` then names the newest user message, none new).
+    pub(crate) async fn turn(
         &self,
         session: &Session,
         llm: StoredLlm,
         accepted: &Accepted,
         notes: broadcast::Receiver<Note>,
         lease_lost: watch::Receiver<bool>,
+        follow_up: Option<&str>,
     ) -> TurnReport {
         // Watched before the conversation is read: a newer message stored after the read is
         // noticed by the watch, one stored before it is in what is read.
@@ -286,6 +294,7 @@ impl Conversations {
             end_call: false,
             calls_asked: 0,
             reply_chars: 0,
+            follow_up,
             watch,
         };
         turn.run().await;
@@ -331,6 +340,8 @@ struct Turn<'a> {
     calls_asked: usize,
     /// Characters of `reply_text`.
     reply_chars: usize,
+    /// The note of the follow-up this turn runs for (no user message began it).
+    follow_up: Option<&'a str>,
     watch: Interrupts,
 }
 
@@ -409,6 +420,7 @@ impl Turn<'_> {
             tools,
             temperature: self.target.llm.temperature,
             max_tokens: self.target.llm.max_tokens,
+            follow_up: self.follow_up,
         });
         let mut stream = tokio::select! {
             opened = llm::stream(&self.runtime.engine, &self.target, &body, bounds) => {

@@ -1,7 +1,7 @@
 //! The names of the events on a session's stream (the SSE `event:` field, the Anam JS SDK's
 //! names). Every service that appends events names them from this one set, which the
 //! `session_events` table's CHECK constraint also holds (the latest migration that sets it,
-//! `migrations/0008_tool_call_refused.sql`): a
+//! `migrations/0014_follow_ups.sql`): a
 //! new event is a new variant and a migration, never a stray string.
 
 use serde::{Deserialize, Serialize};
@@ -20,10 +20,14 @@ pub enum EventName {
     MessageStreamEvent,
     MessageHistoryUpdated,
     TurnFailed,
+    /// The persona scheduled a follow-up (`schedule_followup`).
+    FollowUpScheduled,
+    /// A follow-up's own turn began.
+    FollowUpStarted,
 }
 
 impl EventName {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::ToolCallStarted,
         Self::ToolCallCompleted,
         Self::ToolCallFailed,
@@ -32,6 +36,8 @@ impl EventName {
         Self::MessageStreamEvent,
         Self::MessageHistoryUpdated,
         Self::TurnFailed,
+        Self::FollowUpScheduled,
+        Self::FollowUpStarted,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -44,6 +50,8 @@ impl EventName {
             Self::MessageStreamEvent => "messageStreamEvent",
             Self::MessageHistoryUpdated => "messageHistoryUpdated",
             Self::TurnFailed => "turnFailed",
+            Self::FollowUpScheduled => "followUpScheduled",
+            Self::FollowUpStarted => "followUpStarted",
         }
     }
 }

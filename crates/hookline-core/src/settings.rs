@@ -82,6 +82,8 @@ pub struct RawSettings {
     /// `session_messages_per_second`.
     pub session_messages_per_second: f64,
     pub session_message_burst: u32,
+    /// Follow-ups one session may have waiting at once (`schedule_followup`).
+    pub followups_per_session: u32,
     /// Days an ended or expired session is kept, with its call log, events and messages; then
     /// the janitor deletes it. 0 keeps everything.
     pub session_retention_days: u32,
@@ -124,6 +126,7 @@ impl Default for RawSettings {
             llm_line_bytes: 2 * 1024 * 1024,
             session_messages_per_second: 1.0,
             session_message_burst: 10,
+            followups_per_session: 10,
             session_retention_days: 7,
         }
     }
@@ -264,6 +267,8 @@ pub struct TurnLimits {
     pub line_bytes: usize,
     pub messages_per_second: f64,
     pub message_burst: u32,
+    /// Follow-ups a session may have waiting at once.
+    pub followups_per_session: u32,
 }
 
 /// How many connections each of the process's Postgres pools holds at most.
@@ -402,6 +407,10 @@ impl Settings {
             message_burst: at_least_one(
                 "HOOKLINE_SESSION_MESSAGE_BURST",
                 raw.session_message_burst,
+            )?,
+            followups_per_session: at_least_one(
+                "HOOKLINE_FOLLOWUPS_PER_SESSION",
+                raw.followups_per_session,
             )?,
         };
         Ok(Self {

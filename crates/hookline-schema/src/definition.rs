@@ -159,14 +159,22 @@ pub enum SystemToolName {
     SkipTurn,
     ChangeLanguage,
     Interrupt,
+    /// A turn of the persona's own, later (the split pattern: start a job, check back).
+    ScheduleFollowup,
 }
 
+/// The shortest and longest wait a follow-up may ask for, in seconds.
+pub const FOLLOWUP_SECONDS: (u32, u32) = (5, 3600);
+/// The longest note a follow-up carries.
+pub const FOLLOWUP_NOTE_CHARS: u32 = 1000;
+
 impl SystemToolName {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::EndCall,
         Self::SkipTurn,
         Self::ChangeLanguage,
         Self::Interrupt,
+        Self::ScheduleFollowup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,6 +183,7 @@ impl SystemToolName {
             Self::SkipTurn => "skip_turn",
             Self::ChangeLanguage => "change_language",
             Self::Interrupt => "interrupt",
+            Self::ScheduleFollowup => "schedule_followup",
         }
     }
 
@@ -184,6 +193,7 @@ impl SystemToolName {
             Self::SkipTurn => "Stay silent for this turn when no answer is needed.",
             Self::ChangeLanguage => "Switch the conversation to the language the user asks for.",
             Self::Interrupt => "Stop speaking at once.",
+            Self::ScheduleFollowup => "Check back by yourself later: after afterSeconds you get a turn of your own with the note, without the user speaking (e.g. to check a job you started).",
         }
     }
 
@@ -193,6 +203,14 @@ impl SystemToolName {
                 "type": "object",
                 "properties": {"languageCode": {"type": "string", "description": "BCP 47 code of the new language, e.g. fr or pt-BR"}},
                 "required": ["languageCode"]
+            }),
+            Self::ScheduleFollowup => json!({
+                "type": "object",
+                "properties": {
+                    "afterSeconds": {"type": "integer", "minimum": FOLLOWUP_SECONDS.0, "maximum": FOLLOWUP_SECONDS.1, "description": "Seconds from now"},
+                    "note": {"type": "string", "minLength": 1, "maxLength": FOLLOWUP_NOTE_CHARS, "description": "What to do then, for yourself, e.g. check report job_123"}
+                },
+                "required": ["afterSeconds", "note"]
             }),
             _ => json!({"type": "object", "properties": {}}),
         }
@@ -598,7 +616,7 @@ fn parse_system(f: &mut Fields) -> Option<SystemTool> {
             let path = f.path("name");
             f.v.rule(
                 path,
-                "must be one of end_call, skip_turn, change_language, interrupt",
+                "must be one of end_call, skip_turn, change_language, interrupt, schedule_followup",
             );
         }
         found

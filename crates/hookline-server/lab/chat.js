@@ -122,7 +122,34 @@ export function chat(s, persona, cardOf) {
       ended.add(d.turnId);
       turnStatus(d.turnId, '');
     });
+    // A follow-up the persona scheduled: a line that counts down to it, then says it began.
+    const followUps = new Map();
+    live.addEventListener('followUpScheduled', (m) => {
+      const d = JSON.parse(m.data);
+      const when = h('span', { class: 'hint countdown' });
+      const li = h('li', { class: 'msg follow-up', dataset: { followUpId: d.followUpId } },
+        h('span', { class: 'who', text: 'Follow-up' }), h('p', { class: 'text', text: d.note }), when);
+      const due = new Date(d.at);
+      const tick = () => {
+        const left = Math.max(0, Math.round((due - Date.now()) / 1000));
+        when.textContent = left > 0 ? `due in ${left} s (at ${due.toLocaleTimeString()})` : 'due now';
+      };
+      tick();
+      followUps.set(d.followUpId, { li, when, timer: setInterval(tick, 1000) });
+      place(li);
+    });
+    live.addEventListener('followUpStarted', (m) => {
+      const d = JSON.parse(m.data);
+      const known = followUps.get(d.followUpId);
+      if (!known) return;
+      clearInterval(known.timer);
+      known.when.textContent = 'started: the persona checks back now';
+    });
     live.addEventListener('sessionEnded', () => {
+      for (const { when, timer } of followUps.values()) {
+        if (timer) clearInterval(timer);
+        if (when.textContent.startsWith('due')) when.textContent = 'cancelled: the session ended';
+      }
       status.textContent = 'The session ended.';
       message.input.disabled = true;
       send.disabled = true;

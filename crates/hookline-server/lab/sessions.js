@@ -25,6 +25,8 @@ function summary(name, d, text) {
   }
   if (name === 'messageStreamEvent') return `${d.role}: ${text}`;
   if (name === 'turnFailed') return `${d.error?.kind ?? ''}: ${d.error?.message ?? ''}`;
+  if (name === 'followUpScheduled') return `at ${new Date(d.at).toLocaleTimeString()}: ${d.note}`;
+  if (name === 'followUpStarted') return `turn ${d.turnId}`;
   return '';
 }
 

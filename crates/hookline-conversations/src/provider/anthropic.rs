@@ -60,6 +60,14 @@ pub fn body(parts: &RequestParts) -> Value {
             }
         }
     }
+    // The Messages API has no system role among its messages, and a conversation that ends with
+    // the assistant would be continued, not answered: the note comes as the user's side.
+    if let Some(note) = parts.follow_up {
+        push(
+            "user",
+            vec![json!({"type": "text", "text": super::follow_up_text(note)})],
+        );
+    }
     let messages: Vec<Value> = messages
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
@@ -281,6 +289,32 @@ mod tests {
     }
 
     #[test]
+    fn a_follow_up_note_comes_as_the_users_side() {
+        let parts = RequestParts {
+            model: "claude",
+            system: Some("Be brief"),
+            messages: &[
+                Msg::User("hi".into()),
+                Msg::Persona {
+                    text: "Hello".into(),
+                    calls: vec![],
+                },
+            ],
+            tools: vec![],
+            temperature: None,
+            max_tokens: None,
+            follow_up: Some("check job_1"),
+        };
+        let b = body(&parts);
+        let last = b["messages"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["role"], "user");
+        assert!(last["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("check job_1"));
+    }
+
+    #[test]
     fn a_block_without_an_index_is_refused() {
         let mut p = Parser::new(BOUNDS);
         let err = p
@@ -396,6 +430,7 @@ mod tests {
             ],
             temperature: Some(0.5),
             max_tokens: None,
+            follow_up: None,
         };
         let b = body(&parts);
         assert_eq!(b["system"], "Be brief");

@@ -59,6 +59,16 @@ pub struct RequestParts<'a> {
     pub tools: Vec<Value>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<i32>,
+    /// A follow-up's note, for a turn the persona scheduled itself (no user message began it):
+    /// told to the LLM after the conversation.
+    pub follow_up: Option<&'a str>,
+}
+
+/// How a due follow-up's note is put to the LLM.
+pub fn follow_up_text(note: &str) -> String {
+    format!(
+        "A follow-up you scheduled is due now (the user has not said anything new). Your note: {note}"
+    )
 }
 
 /// A stream that said something the API never says.

@@ -60,6 +60,9 @@ pub fn body(parts: &RequestParts) -> Value {
             } => json!({"role": "tool", "tool_call_id": call_id, "content": content}),
         });
     }
+    if let Some(note) = parts.follow_up {
+        messages.push(json!({"role": "system", "content": super::follow_up_text(note)}));
+    }
     let mut body = json!({"model": parts.model, "messages": messages, "stream": true});
     let map = body.as_object_mut().expect("an object");
     if !parts.tools.is_empty() {
@@ -353,6 +356,7 @@ mod tests {
             tools: vec![],
             temperature: None,
             max_tokens: Some(10),
+            follow_up: None,
         };
         let b = body(&parts);
         assert_eq!(

@@ -8,6 +8,7 @@ mod conversations;
 mod delivery;
 mod engine;
 mod fake_llm;
+mod followups;
 mod hardening;
 mod harness;
 mod isolation;
