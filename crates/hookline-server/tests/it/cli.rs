@@ -225,6 +225,30 @@ fn a_second_instance_on_one_host_is_told_about_the_api_port_first() {
 }
 
 #[test]
+fn the_production_hint_of_a_command_adds_the_flag() {
+    let out = hookline(
+        &["orgs", "create", "acme"],
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unused")],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("or add `--dev` to the command to try Hookline locally"),
+        "{stderr}"
+    );
+    let out = hookline(
+        &["migrate"],
+        &[("DATABASE_URL", "postgress://postgres@127.0.0.1:5432/unused")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("DATABASE_URL must start with postgres:// or postgresql://"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_lease_shorter_than_the_longest_timeout_is_refused_at_start() {
     let key = test_key_b64();
     let out = hookline(
