@@ -124,6 +124,14 @@ async fn every_broken_field_is_listed() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_fields(&body), ["name", "awaitResponse"]);
+
+    // A required field missing is a 422 (as the contract says), whatever is wrong beside it;
+    // every problem is still listed.
+    let (status, body) = org
+        .post(&app, "/v1/tools", &json!({"type": "server", "name": "check_order_status", "description": "d", "url": "https://x.com", "awaitResponse": "yes"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["subtype", "awaitResponse"]);
 }
 
 #[tokio::test]
