@@ -17,6 +17,7 @@ mod lab_talk;
 mod llms;
 mod ops;
 mod personas;
+mod readme;
 mod sessions;
 mod tools;
 mod typed_state;
