@@ -20,15 +20,17 @@ export function link(path, text, attrs = {}) {
 }
 
 /**
- * Shows an API error on a form: each field error next to the field whose `data-field` is the
- * longest prefix of its path (`parameters.properties.orderId.type` lands on the orderId row),
- * the rest in the summary at the top. Returns how many were placed at a field.
+ * Shows an API error on a form: each field error next to the visible field whose `data-field`
+ * is the longest prefix of its path (`parameters.properties.orderId.type` lands on the orderId
+ * row; on the JSON Schema tab, where that row is hidden, on the Parameters editor itself). The
+ * summary at the top lists every error, each placed one with a link to its field; a field's
+ * error goes away as soon as the field is edited. Returns how many were placed at a field.
  */
 export function showProblem(form, error) {
   clearProblem(form);
   const summary = form.querySelector('.form-errors');
-  const fields = [...form.querySelectorAll('[data-field]')];
-  const lines = [];
+  const fields = [...form.querySelectorAll('[data-field]')].filter((f) => !f.closest('[hidden]'));
+  const items = [];
   let placed = 0;
   for (const e of error.errors || []) {
     const path = e.field || '';
@@ -39,25 +41,48 @@ export function showProblem(form, error) {
       })
       .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
     const slot = target?.querySelector(':scope > .field-error, :scope > td > .field-error');
-    if (slot) {
-      const suffix = path === target.dataset.field ? '' : ` (${path})`;
-      slot.append(h('span', { text: `${e.message}${suffix}` }));
-      slot.hidden = false;
-      target.classList.add('invalid');
-      target.querySelector('input, select, textarea')?.setAttribute('aria-invalid', 'true');
-      placed += 1;
-    } else {
-      lines.push(`${path || 'body'}: ${e.message}`);
+    if (!slot) {
+      items.push(h('li', { text: `${path || 'body'}: ${e.message}` }));
+      continue;
     }
+    const suffix = path === target.dataset.field ? '' : ` (${path})`;
+    slot.append(h('span', { text: `${e.message}${suffix}` }));
+    slot.hidden = false;
+    target.classList.add('invalid');
+    const input = target.querySelector('input, select, textarea');
+    input?.setAttribute('aria-invalid', 'true');
+    const item = h('li', { dataset: { field: target.dataset.field } },
+      h('a', { href: '#', class: 'to-field', onclick: (ev) => { ev.preventDefault(); input?.focus(); } }, path || 'body'),
+      `: ${e.message}`);
+    items.push(item);
+    if (!target.fixListener) {
+      target.fixListener = () => fixed(form, target);
+      target.addEventListener('input', target.fixListener);
+      target.addEventListener('change', target.fixListener);
+    }
+    placed += 1;
   }
   if (summary) {
     mount(summary, h('p', { text: error.message || 'The request was refused' }),
-      lines.length ? h('ul', {}, lines.map((l) => h('li', { text: l }))) : null);
+      items.length ? h('ul', {}, items) : null);
     summary.hidden = false;
   }
   const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
   if (first) first.focus();
   return placed;
+}
+
+/** A field edited after an error: its error (and its line in the summary) goes away. */
+function fixed(form, target) {
+  const slot = target.querySelector(':scope > .field-error, :scope > td > .field-error');
+  if (!target.classList.contains('invalid')) return;
+  target.classList.remove('invalid');
+  target.querySelector('[aria-invalid]')?.removeAttribute('aria-invalid');
+  if (slot) { slot.replaceChildren(); slot.hidden = true; }
+  const summary = form.querySelector('.form-errors');
+  if (!summary) return;
+  for (const li of summary.querySelectorAll('li[data-field]')) if (li.dataset.field === target.dataset.field) li.remove();
+  if (!summary.querySelector('li')) { summary.replaceChildren(); summary.hidden = true; }
 }
 
 export function clearProblem(form) {

@@ -157,6 +157,18 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         "nothing was created"
     );
     snap_at(&browser, "tool-form-error", Some(".form-errors")).await;
+    // The summary lists the error with a link to its field; editing the field clears it at once.
+    let summary = browser.text(&format!("{form} .form-errors")).await;
+    assert!(summary.contains("name: must be snake_case"), "{summary}");
+    browser
+        .click(&format!("{form} .form-errors a.to-field"))
+        .await;
+    assert!(
+        browser
+            .focused(&format!("{form} [data-field=name] input"))
+            .await,
+        "the link leads to the field"
+    );
     browser
         .clear(&format!("{form} [data-field=name] input"))
         .await;
@@ -166,6 +178,19 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
             "check_order_status",
         )
         .await;
+    let shown = browser
+        .eval(
+            "const f = document.querySelector(arguments[0]);
+             return [f.querySelector('[data-field=name] .field-error').hidden, f.querySelector('.form-errors').hidden,
+                     f.querySelectorAll('.invalid').length]",
+            json!([form]),
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([true, true, 0]),
+        "the fixed field's error is gone"
+    );
     browser.click(&format!("{form} button[type=submit]")).await;
     browser
         .wait_text("#flash", "Created check_order_status")
@@ -494,6 +519,15 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
             "Shows a map",
         )
         .await;
+    // The property is first made in the table: its row stays behind, hidden, while the JSON
+    // Schema tab is open, and the error must show where the person is (it went to that row).
+    browser.click("[data-field=parameters] .add-property").await;
+    browser
+        .type_into(
+            "[data-field=parameters] input[aria-label='Property name']",
+            "city",
+        )
+        .await;
     browser
         .click("[data-field=parameters] [role=tab]:nth-child(2)")
         .await;
@@ -509,6 +543,7 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .wait_text("[data-field=parameters] > .field-error", "strnig")
         .await;
     assert!(error.contains("parameters.properties.city.type"), "{error}");
+    assert!(error.contains("did you mean \"string\"?"), "{error}");
     browser.clear("[data-field=parameters] textarea").await;
     browser
         .type_into(
