@@ -82,6 +82,21 @@ async fn wait_dialog(browser: &Browser) -> String {
     panic!("no dialog opened");
 }
 
+/// Waits until the newest message or card of the conversation is in the window, above the
+/// message box (which stays at the bottom of the window and must not cover it).
+async fn newest_in_view(browser: &Browser) {
+    browser
+        .wait_for(
+            "the newest message in view, above the message box",
+            "const items = document.querySelectorAll('#conversation > li');
+             const last = items[items.length - 1].getBoundingClientRect();
+             const box = document.querySelector('.chat-form').getBoundingClientRect();
+             return last.bottom > 0 && last.bottom <= box.top + 1 && box.bottom <= window.innerHeight + 1",
+            json!([]),
+        )
+        .await;
+}
+
 /// Sends `text` from the Playground's message box with Enter, as a person does.
 async fn say(browser: &Browser, text: &str) {
     browser.type_into("#message", text).await;
@@ -200,6 +215,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     )
     .await;
     assert_eq!(lines.len(), 7, "{lines:?}");
+    newest_in_view(&browser).await;
     let sent = fake.requests()[3].body["messages"].to_string();
     assert!(
         sent.contains("shown"),
@@ -220,10 +236,18 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     browser
         .wait_text("#turn-status", "sending now interrupts")
         .await;
+    // Scrolled up to read, the person stays where they are while the reply goes on.
+    browser.eval("window.scrollTo(0, 0)", json!([])).await;
+    browser
+        .wait_text("#conversation li.persona.streaming", "every kind of lamp")
+        .await;
+    let top = browser.eval("return window.scrollY", json!([])).await;
+    assert_eq!(top, 0, "the page did not move under the reader");
     say(&browser, "Stop, thanks").await;
     let answered = ["you: Stop, thanks", "persona: Sure. Anything else?"];
     wait_last(&browser, &answered).await;
     wait_turn_over(&browser).await;
+    newest_in_view(&browser).await;
     let lines = wait_last(&browser, &answered).await;
     let told = &lines[lines.len() - 3];
     let session = browser
