@@ -124,7 +124,8 @@ export function chat(s, persona, cardOf) {
       turnStatus(d.turnId, '');
     });
     live.addEventListener('sessionEnded', () => {
-      status.textContent = 'The session ended.';
+      // The Playground's status line says it ended; this one (the turn's) goes quiet.
+      status.textContent = '';
       message.input.disabled = true;
       send.disabled = true;
     });

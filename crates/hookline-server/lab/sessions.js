@@ -93,10 +93,16 @@ export async function sessionsPage(main) {
         h('tbody', {}, list.data.map((s) => h('tr', {},
           h('td', {}, h('button', { type: 'button', class: 'link mono', dataset: { session: s.id }, 'aria-label': `Open session ${s.id}`, onclick: () => open(s.id) }, s.id)),
           h('td', { 'data-label': 'Persona', text: personaName(s) }),
-          h('td', {}, h('span', { class: 'badge', text: s.status })),
+          h('td', {}, h('span', { class: 'badge', text: s.status }), expiry(s)),
           h('td', { 'data-label': 'Started', text: new Date(s.createdAt).toLocaleString() }),
           h('td', { 'data-label': 'Label', text: s.clientLabel || '' })))))),
       pager(list.meta, load));
+  }
+
+  // A session nobody ended stays active until it expires: say when.
+  function expiry(s) {
+    if (s.status !== 'active' || !s.expiresAt) return null;
+    return h('span', { class: 'hint expires', text: ` until ${new Date(s.expiresAt).toLocaleString()}, when it expires` });
   }
 
   function personaName(s) {
@@ -119,7 +125,7 @@ export async function sessionsPage(main) {
     const said = messages.data.filter((m) => m.role !== 'tool' && m.content);
     mount(detail, h('section', { class: 'card' },
       h('h2', { text: `Session ${s.id}` }),
-      h('p', { text: `${personaName(s)} · status ${s.status} · started ${new Date(s.createdAt).toLocaleString()}` }),
+      h('p', {}, `${personaName(s)} · status ${s.status} · started ${new Date(s.createdAt).toLocaleString()}`, expiry(s)),
       h('h3', { text: 'Transcript' }),
       // Text messages of the conversation; tool exchanges are the cards below.
       said.length ? h('ol', { class: 'transcript' }, said.map((m) => h('li', { class: `msg ${m.role}` }, h('span', { class: 'who', text: m.role === 'user' ? 'User' : 'Persona' }),

@@ -380,6 +380,41 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     browser.wait_text("#main", "Signing secrets").await;
     browser.wait_text("#main table", "test").await;
     snap(&browser, "settings").await;
+
+    // A session's life in the Playground: "Start a session" gone while one runs; ended, it says
+    // so once, keeps its cards, and offers a new one; left running, leaving says until when.
+    browser
+        .goto(&app.url(&format!("/lab/playground/{persona_id}")))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground .live-status", "Live").await;
+    let hidden = "return document.getElementById('start-session').hidden";
+    assert_eq!(browser.eval(hidden, json!([])).await, true);
+    let session_of =
+        "return document.querySelector('.session-head .mono').textContent.split(' ')[1]";
+    let ended = browser.eval(session_of, json!([])).await;
+    browser.click("#end-session").await;
+    browser
+        .wait_text(".playground .live-status", "The session ended.")
+        .await;
+    let page = browser.text("#main").await;
+    assert_eq!(page.matches("The session ended.").count(), 1, "{page}");
+    browser.click("#new-session").await;
+    browser.wait_text(".playground .live-status", "Live").await;
+    let running = browser.eval(session_of, json!([])).await;
+    assert_ne!(running, ended);
+    assert!(browser.find("#end-session").await.len() > 0);
+    browser.click("#nav a[href='/lab/sessions']").await;
+    let note = browser.wait_text("#flash", "still active").await;
+    assert!(
+        note.contains(running.as_str().unwrap()) && note.contains("expires"),
+        "{note}"
+    );
+    choose(&browser, "#main select[name=status]", "active").await;
+    browser
+        .wait_text("#sessions-list", running.as_str().unwrap())
+        .await;
+    browser.wait_text("#sessions-list", "when it expires").await;
 }
 
 #[tokio::test]
