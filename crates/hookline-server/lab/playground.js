@@ -16,7 +16,7 @@ function closeLive() {
   live = null;
   if (running && location.pathname !== running.page) {
     const until = new Date(running.expiresAt).toLocaleTimeString();
-    flash(`The Playground's session ${running.sessionId} is still active: it ends when it expires, at ${until}, unless you end it (Sessions, or the Playground's End session).`, 'info');
+    flash(`The Playground's session ${running.sessionId} is still active: it expires at ${until}, unless you end it (End session, on its page in Sessions or in the Playground).`, 'info');
   }
   running = null;
 }

@@ -2,7 +2,7 @@
 // persona and status), and one opened with its transcript, call log and events (replayed from the
 // first, then live while the session runs); any other by its id.
 import { h, mount, field, code, uid } from './dom.js';
-import { get, query, eventStream, ApiError } from './api.js';
+import { get, post, query, eventStream, ApiError } from './api.js';
 import { pager, heading, showProblem, clearProblem, failed } from './ui.js';
 
 const STATUSES = ['active', 'ended', 'expired'];
@@ -126,6 +126,7 @@ export async function sessionsPage(main) {
     mount(detail, h('section', { class: 'card' },
       h('h2', { text: `Session ${s.id}` }),
       h('p', {}, `${personaName(s)} · status ${s.status} · started ${new Date(s.createdAt).toLocaleString()}`, expiry(s)),
+      s.status === 'active' ? h('button', { type: 'button', class: 'danger', id: 'end-open-session', onclick: () => end(s.id) }, 'End session') : null,
       h('h3', { text: 'Transcript' }),
       // Text messages of the conversation; tool exchanges are the cards below.
       said.length ? h('ol', { class: 'transcript' }, said.map((m) => h('li', { class: `msg ${m.role}` }, h('span', { class: 'who', text: m.role === 'user' ? 'User' : 'Persona' }),
@@ -140,6 +141,11 @@ export async function sessionsPage(main) {
       h('h3', { text: 'Events' }), note, events));
     followEvents(base, events, note);
     detail.scrollIntoView?.();
+  }
+
+  async function end(id) {
+    try { await post(`/v1/sessions/${encodeURIComponent(id)}/end`, {}); } catch (e) { return failed(detail, e); }
+    await Promise.all([open(id), load(1)]);
   }
 
   mount(main, heading('Sessions'), filters, results,

@@ -388,7 +388,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .await;
     browser.click("#start-session").await;
     browser.wait_text(".playground .live-status", "Live").await;
-    let hidden = "return document.getElementById('start-session').hidden";
+    let hidden = "return document.getElementById('start-session').getClientRects().length === 0";
     assert_eq!(browser.eval(hidden, json!([])).await, true);
     let session_of =
         "return document.querySelector('.session-head .mono').textContent.split(' ')[1]";
@@ -415,6 +415,16 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .wait_text("#sessions-list", running.as_str().unwrap())
         .await;
     browser.wait_text("#sessions-list", "when it expires").await;
+    // Ended from its page in Sessions.
+    browser
+        .click(&format!(
+            "#sessions-list button[data-session='{}']",
+            running.as_str().unwrap()
+        ))
+        .await;
+    browser.click("#end-open-session").await;
+    browser.wait_text("#session-detail", "status ended").await;
+    browser.wait_text("#session-events", "sessionEnded").await;
 }
 
 #[tokio::test]
