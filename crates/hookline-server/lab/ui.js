@@ -124,7 +124,14 @@ export const isPreview = (value) => String(value ?? '').startsWith('••••
  */
 export function secretInput(value, attrs = {}) {
   const input = h('input', { ...attrs, type: isPreview(value) ? 'text' : 'password', value: value ?? '', spellcheck: 'false', autocomplete: 'off' });
-  const reveal = h('button', { type: 'button', class: 'link', 'aria-pressed': String(input.type === 'text') }, input.type === 'text' ? 'Hide' : 'Show');
+  const reveal = h('button', { type: 'button', class: 'link', 'aria-pressed': 'false' }, 'Show');
+  // A saved value's preview is masked already: nothing to hide. Typing a new value hides it.
+  reveal.hidden = isPreview(value);
+  input.addEventListener('input', () => {
+    if (!reveal.hidden || isPreview(input.value) || input.dataset.plain === 'true') return;
+    input.type = 'password';
+    reveal.hidden = false;
+  });
   reveal.addEventListener('click', () => {
     const shown = input.type === 'text';
     input.type = shown ? 'password' : 'text';

@@ -652,18 +652,53 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .as_object()
         .map_or(0, |h| h.len());
     assert_eq!(headers, seed_headers);
+    // The key header is a secret by default; saved with the template's placeholder, it is named.
+    let secret = "return document.querySelector('.header-row .secret-switch input').checked";
+    assert_eq!(browser.eval(secret, json!([])).await, true);
     browser.click(".tool-form button[type=submit]").await;
-    browser.wait_text("#flash", "Created get_weather").await;
+    let created = browser.wait_text("#flash", "Created get_weather").await;
+    assert!(
+        created.contains("X-API-Key (YOUR_WEATHER_API_KEY)"),
+        "{created}"
+    );
     let weather_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
     // The edit page replaces the new tool's form once the tool is read back: wait for it
     // (its "Test this tool" link), or the click below lands on the form being replaced.
     browser.wait_text(".tool-form", "Test this tool").await;
     assert_eq!(seed_headers, 1);
+    // A masked value has no Hide link: there is nothing to hide.
+    let reveal = "return document.querySelector('.header-row .header-value button').getClientRects().length === 0";
+    assert_eq!(browser.eval(reveal, json!([])).await, true);
     browser.click(".header-row button.danger").await;
+    // Content-Type is not a secret by default: saved and shown in full.
+    browser.click(".headers > button").await;
+    browser
+        .type_into(
+            ".header-row input[aria-label='Header name']",
+            "Content-Type",
+        )
+        .await;
+    browser
+        .type_into(".header-row .header-value input", "application/json")
+        .await;
+    assert_eq!(browser.eval(secret, json!([])).await, false);
     browser.click(".tool-form button[type=submit]").await;
-    browser.wait_text("#flash", "Saved get_weather").await;
+    browser.wait_text("#flash", "Saved get_weather.").await;
     let (_, weather) = org.get(&app, &format!("/v1/tools/{weather_id}")).await;
-    assert_eq!(weather["headers"], json!({}), "{weather}");
+    assert_eq!(
+        (&weather["headers"], &weather["plainHeaders"]),
+        (
+            &json!({"Content-Type": "application/json"}),
+            &json!(["Content-Type"])
+        ),
+        "{weather}"
+    );
+    let shown = "const i = document.querySelector('.header-row .header-value input'); return [i.type, i.value]";
+    assert_eq!(
+        browser.eval(shown, json!([])).await,
+        json!(["text", "application/json"])
+    );
+    snap_at(&browser, "tool-headers", Some(".headers")).await;
 
     // Reorder on the build page: Down moves the first tool after the second.
     let (_, persona) = org
