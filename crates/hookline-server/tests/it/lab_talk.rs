@@ -299,10 +299,40 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     browser.click("#nav a[href='/lab/llms']").await;
     browser.wait_text("#main", "No LLM connections yet").await;
 
-    // Every field of the contract, first with a temperature out of range: the error at its field.
+    // Presets fill the provider, base URL and model (and Anthropic's required max tokens).
     browser.click("#create-llm").await;
     browser.wait_path("/lab/llms/new").await;
     let form = ".llm-form";
+    let values = "return ['name', 'provider', 'baseUrl', 'model', 'maxTokens'].map((f) =>
+                    document.querySelector(`.llm-form [data-field=${f}] input, .llm-form [data-field=${f}] select`).value)";
+    choose(&browser, "#llm-preset", "1").await;
+    assert_eq!(
+        browser.eval(values, json!([])).await,
+        json!(["anthropic", "anthropic", "", "claude-sonnet-4-5", "1024"])
+    );
+    choose(&browser, "#llm-preset", "4").await;
+    assert_eq!(
+        browser.eval(values, json!([])).await,
+        json!([
+            "anthropic",
+            "openai",
+            "http://localhost:4000/v1",
+            "standin",
+            "1024"
+        ])
+    );
+    // The provider's select shows its whole choice.
+    let cut = "const s = document.querySelector('.llm-form [data-field=provider] select');
+               const c = document.createElement('canvas').getContext('2d'); c.font = getComputedStyle(s).font;
+               return c.measureText(s.selectedOptions[0].text).width > s.clientWidth - 20";
+    assert_eq!(
+        browser.eval(cut, json!([])).await,
+        false,
+        "the provider is cut"
+    );
+    browser.goto(&app.url("/lab/llms/new")).await;
+
+    // Every field of the contract, first with a temperature out of range: the error at its field.
     for (field, text) in [
         ("name", "local"),
         ("baseUrl", fake.base_url(true).as_str()),
@@ -388,6 +418,10 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         outcome.contains("OK") && outcome.contains(" ms"),
         "{outcome}"
     );
+    // Beside the button, in the window: not below the fold.
+    let seen = "const r = document.getElementById('llm-test-result').getBoundingClientRect();
+                return !!document.querySelector('.llm-form #llm-test-result') && r.top >= 0 && r.bottom <= window.innerHeight + 1";
+    assert_eq!(browser.eval(seen, json!([])).await, true);
     assert_eq!(
         fake.requests()[0].header("authorization"),
         "Bearer sk-lab-secret-0001"
