@@ -3,6 +3,7 @@ import { h, mount, field, uid } from './dom.js';
 import { get, post, put, query, ApiError } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 import { schemaEditor } from './schema.js';
+import { gettingStarted } from './start.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
@@ -24,7 +25,9 @@ export async function toolsPage(main, page = 1, search = '') {
   form.addEventListener('submit', (e) => { e.preventDefault(); load(1); });
   let timer;
   searchIn.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => load(1), 250); });
-  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' })), form, results);
+  const start = h('div');
+  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' })), start, form, results);
+  gettingStarted(start);
 
   async function load(p) {
     let list;
@@ -33,8 +36,11 @@ export async function toolsPage(main, page = 1, search = '') {
     } catch (e) {
       return failed(results, e);
     }
+    if (!list.data.length && searchIn.value) return void mount(results, h('p', { class: 'empty', text: 'No tool matches.' }));
     if (!list.data.length) {
-      mount(results, h('p', { class: 'empty', text: searchIn.value ? 'No tool matches.' : 'No tools yet. Create one, or start from a template.' }));
+      mount(results, h('p', { class: 'empty', text: 'No tools yet. Create one, or start from one of these templates (the product’s common use cases):' }),
+        h('ul', { class: 'plain templates-offered' }, (await templates()).map((t, i) => h('li', {},
+          link(`/lab/tools/new?template=${i}`, t.name, { class: 'mono' }), h('span', { class: 'hint', text: ` · ${t.description}` })))));
       return;
     }
     mount(results,
@@ -58,6 +64,13 @@ export function definitionOf(tool) {
   return out;
 }
 
+/** The templates (the files of examples/tools/), a file of the Lab itself: fetched without the key. */
+let templateList = null;
+async function templates() {
+  templateList ??= fetch('/lab/assets/templates.json', { credentials: 'omit' }).then((r) => r.json()).catch(() => []);
+  return templateList;
+}
+
 export async function toolEditor(main, id) {
   let tool = null;
   if (id) {
@@ -66,7 +79,10 @@ export async function toolEditor(main, id) {
   document.title = `${tool ? tool.name : 'New tool'} · Hookline Lab`;
   const root = h('div', { class: 'editor' });
   mount(main, root);
-  render(root, tool, tool ? definitionOf(tool) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
+  // `?template=N`: a new tool started from a template (the empty Tools page links there).
+  const chosen = tool ? null : (await templates())[Number(new URLSearchParams(location.search).get('template') ?? NaN)];
+  if (chosen) flash(`Filled in from the template ${chosen.name}: change the URL and headers to your own.`, 'info');
+  render(root, tool, tool ? definitionOf(tool) : chosen ? structuredClone(chosen) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
 }
 
 function render(root, stored, def) {
@@ -269,14 +285,13 @@ function headersEditor(initial, plainNames = []) {
 function templatesBar(root, stored) {
   const select = h('select', { id: uid('tpl') }, h('option', { value: '', text: 'Choose a template…' }));
   const use = h('button', { type: 'button' }, 'Use template');
-  let templates = [];
-  // A file of the Lab itself, not the API: fetched without the key.
-  fetch('/lab/assets/templates.json', { credentials: 'omit' }).then((r) => r.json()).then((list) => {
-    templates = list;
-    for (const [i, t] of list.entries()) select.append(h('option', { value: String(i), text: t.name }));
-  }).catch(() => {});
+  let list = [];
+  templates().then((all) => {
+    list = all;
+    for (const [i, t] of all.entries()) select.append(h('option', { value: String(i), text: t.name }));
+  });
   use.addEventListener('click', () => {
-    const t = templates[Number(select.value)];
+    const t = list[Number(select.value)];
     if (select.value === '' || !t) return;
     render(root, stored, structuredClone(t));
     flash(`Filled in from the template ${t.name}: change the URL and headers to your own.`, 'info');

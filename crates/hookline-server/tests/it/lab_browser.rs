@@ -85,6 +85,22 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     snap(&browser, "sign-in").await;
     sign_in(&browser, &app, &org.key).await;
 
+    // Getting started: the empty Tools page shows the steps to a first conversation, a tool
+    // next, and offers the templates; one opens the form filled in.
+    let next = browser.wait_text("#getting-started li.next", "tool").await;
+    assert!(next.contains("Create a tool"), "{next}");
+    let offered = browser
+        .wait_text(".templates-offered", "check_order_status")
+        .await;
+    assert_eq!(offered.lines().count(), 5, "{offered}");
+    browser
+        .click(".templates-offered a[href='/lab/tools/new?template=3']")
+        .await;
+    browser.wait_text("#flash", "template get_weather").await;
+    let name = "return document.querySelector('.tool-form [data-field=name] input').value";
+    assert_eq!(browser.eval(name, json!([])).await, "get_weather");
+    browser.click("a[href='/lab/tools']").await;
+
     // The seed's check_order_status, typed into the form, first with a name that is not snake_case.
     let seed = seed("check_order_status");
     browser.click("#create-tool").await;
@@ -222,6 +238,13 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
 
     browser.click("a[href='/lab/tools']").await;
     browser.wait_text("#main table", "check_order_status").await;
+    let done = browser
+        .wait_text("#getting-started li.done", "Create a tool")
+        .await;
+    assert!(done.contains("done"), "{done}");
+    browser
+        .wait_text("#getting-started li.next", "Connect an LLM")
+        .await;
     snap(&browser, "tools").await;
 
     // Attach it to a persona on the build page, by keyboard: Add Tool, pick it, Add, save.
@@ -415,6 +438,20 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .wait_text("#sessions-list", running.as_str().unwrap())
         .await;
     browser.wait_text("#sessions-list", "when it expires").await;
+    // Sessions exist: the Tools page no longer shows the steps.
+    browser.click("#nav a[href='/lab/tools']").await;
+    browser.wait_text("#main table", "check_order_status").await;
+    assert_eq!(
+        browser
+            .eval(
+                "return !!document.getElementById('getting-started')",
+                json!([])
+            )
+            .await,
+        false
+    );
+    browser.click("#nav a[href='/lab/sessions']").await;
+    choose(&browser, "#main select[name=status]", "active").await;
     // Ended from its page in Sessions.
     browser
         .click(&format!(
