@@ -1,7 +1,7 @@
 // The Lab's entry: routing, the sign-in page and the shell.
 import { h, mount, field } from './dom.js';
 import { api, auth, ApiError } from './api.js';
-import { navigate, flash, showProblem } from './ui.js';
+import { navigate, flash, showProblem, ask, leavingQuestion } from './ui.js';
 import { toolsPage, toolEditor } from './tools.js';
 import { toolTestPage } from './tool_test.js';
 import { personasPage, buildPage } from './personas.js';
@@ -128,6 +128,11 @@ document.addEventListener('click', (event) => {
   const href = a.getAttribute('href');
   if (!href.startsWith('/lab') || a.hasAttribute('download')) return;
   event.preventDefault();
+  const question = href !== location.pathname && leavingQuestion();
+  if (question) {
+    ask(question, 'Leave without saving').then((leave) => { if (leave) navigate(href); });
+    return;
+  }
   if (href !== location.pathname) flash('');
   navigate(href);
 });

@@ -1,7 +1,7 @@
 // LLM connections: the list, the editor (every field of the contract; the API key masked as
 // header values are) and the Test button, which sends one short request through the server.
 import { h, mount, field } from './dom.js';
-import { get, post, put, query } from './api.js';
+import { get, post, put, query, all } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 
 const PROVIDERS = [['openai', 'OpenAI-compatible (Chat Completions)'], ['anthropic', 'Anthropic (Messages)']];
@@ -43,7 +43,7 @@ export async function llmsPage(main, page = 1) {
         h('tbody', {}, list.data.map((l) => h('tr', {},
           h('td', {}, link(`/lab/llms/${l.id}`, l.name)),
           h('td', { 'data-label': 'Model', text: describeLlm(l) }),
-          h('td', { class: 'mono desc', text: l.baseUrl }),
+          h('td', { class: 'mono url', 'data-label': 'Base URL', text: l.baseUrl }),
           h('td', { class: 'num', 'data-label': 'Personas', text: String(l.usageCount ?? 0) }),
           h('td', {}, h('button', { type: 'button', 'aria-label': `Test ${l.name}`, onclick: (e) => runTest(l, tested, e.currentTarget) }, 'Test'))))))),
       pager(list.meta, load));
@@ -178,7 +178,8 @@ function render(root, stored) {
 
 async function remove(llm) {
   const gone = await confirmDelete(`/v1/llms/${llm.id}`, `LLM ${llm.name}`,
-    (names) => `${llm.name} is the LLM of: ${names}. Clear it from them and delete it?`);
+    async () => (await all('/v1/personas')).filter((p) => p.llmId === llm.id).map((p) => p.name),
+    'deleting clears it from them, so they stop talking until another is picked');
   if (!gone) return;
   flash(`Deleted ${llm.name}.`, 'ok');
   navigate('/lab/llms');

@@ -1,6 +1,6 @@
 // Tools: the list (search, pages) and the editor for webhook, client and system tools.
-import { h, mount, field, uid } from './dom.js';
-import { get, post, put, query, ApiError } from './api.js';
+import { h, mount, field, uid, counter } from './dom.js';
+import { get, post, put, query, all, ApiError } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 import { schemaEditor } from './schema.js';
 import { gettingStarted } from './start.js';
@@ -112,6 +112,7 @@ function render(root, stored, def) {
   const name = field('Name', nameInput, { field: 'name', hint: kind === 'system' ? null : 'snake_case, 1–64 characters, unique in your organization.' });
   const description = field(kind === 'system' ? 'Description (optional)' : 'Description',
     h('textarea', { rows: 3, value: def.description || '' }), { field: 'description', hint: 'When the LLM should call it (and when not).' });
+  description.input.after(counter(description.input, 1024));
 
   const parts = [errors, type, name, description].map((p) => p.wrap || p);
   let collectKind = () => ({});
@@ -338,7 +339,8 @@ function importExport(root, stored, current) {
 
 async function remove(tool) {
   const gone = await confirmDelete(`/v1/tools/${tool.id}`, `tool ${tool.name}`,
-    (names) => `${tool.name} is used by: ${names}. Detach it from them and delete it?`);
+    async () => (await all('/v1/personas')).filter((p) => p.toolIds?.includes(tool.id)).map((p) => p.name),
+    'deleting detaches it from them');
   if (!gone) return;
   flash(`Deleted ${tool.name}.`, 'ok');
   navigate('/lab/tools');

@@ -1,5 +1,5 @@
 // Shared page pieces: navigation, the flash line, 422 errors next to their fields, pagers.
-import { h, mount } from './dom.js';
+import { h, mount, uid } from './dom.js';
 import { del } from './api.js';
 
 /** Client-side navigation (the server answers the same page for every /lab/* path). */
@@ -109,10 +109,45 @@ export function heading(title, ...actions) {
   return h('div', { class: 'page-head' }, h('h1', { text: title }), h('div', { class: 'actions' }, actions));
 }
 
-/** Shows a load failure in the page (a 401 has signed out already). */
+/** The list page a page belongs to (`/lab/build/…` → `/lab/personas`): where "back" goes. */
+function listOf(path) {
+  const section = path.split('/')[2] || 'tools';
+  return `/lab/${section === 'build' ? 'personas' : section}`;
+}
+
+/** Shows a load failure in the page, with a way on (a 401 has signed out already). */
 export function failed(main, error) {
   if (error.status === 401) return;
-  mount(main, h('p', { class: 'flash error', text: `Could not load: ${error.message}` }));
+  const here = location.pathname + location.search;
+  const back = listOf(location.pathname);
+  mount(main, h('p', { class: 'flash error', text: `Could not load: ${error.message}` }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'retry', onclick: () => navigate(here, { replace: true }) }, 'Try again'),
+      back !== location.pathname ? link(back, `← Back to ${back.split('/')[2]}`) : null));
+}
+
+/**
+ * What leaving the page would lose, if anything: a page with unsaved changes sets a function
+ * returning the question to ask (or null), and links inside the Lab ask it before they go.
+ */
+let leaveGuard = null;
+export function guardLeaving(question) { leaveGuard = question; }
+export function leavingQuestion() { return leaveGuard ? leaveGuard() : null; }
+window.addEventListener('lab:navigate', () => { leaveGuard = null; });
+window.addEventListener('beforeunload', (e) => { if (leavingQuestion()) e.preventDefault(); });
+
+/** A Copy button for `value()` (a key shown once, a signing secret). */
+export function copyButton(value, label) {
+  const button = h('button', { type: 'button', class: 'copy', 'aria-label': label }, 'Copy');
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(value());
+      button.textContent = 'Copied';
+    } catch {
+      button.textContent = 'Could not copy: select it and press Ctrl+C';
+    }
+  });
+  return button;
 }
 
 /** What the API shows of a stored secret (a header value, an LLM's key): `••••` and its end. */
@@ -142,19 +177,42 @@ export function secretInput(value, attrs = {}) {
 }
 
 /**
- * Deletes `path` once the person confirms; when personas use it (a 409 naming them), asks again
- * with `inUse(names)` and deletes with `?force=true`. Returns whether it is gone.
+ * Asks in the page, at the top, whether to go on (not a native dialog, which names nothing and
+ * blocks the page): resolves true for `yes`, false for Cancel. The safe choice has the focus.
  */
-export async function confirmDelete(path, what, inUse) {
-  if (!confirm(`Delete the ${what}?`)) return false;
+export function ask(question, yes) {
+  return new Promise((resolve) => {
+    const el = document.getElementById('flash');
+    const text = h('p', { id: uid('ask'), text: question });
+    const done = (answer) => { mount(el); resolve(answer); };
+    const go = h('button', { type: 'button', class: 'danger', id: 'confirm-yes', onclick: () => done(true) }, yes);
+    const cancel = h('button', { type: 'button', id: 'confirm-no', onclick: () => done(false) }, 'Cancel');
+    mount(el, h('div', { class: 'flash confirm', role: 'alertdialog', 'aria-labelledby': text.id }, text, h('div', { class: 'actions' }, go, cancel)));
+    // Leaving the page answers no.
+    window.addEventListener('lab:navigate', () => resolve(false), { once: true });
+    el.scrollIntoView({ block: 'nearest' });
+    cancel.focus();
+  });
+}
+
+/**
+ * Deletes `path` once the person confirms in the page. `users()` names the personas that use it
+ * (asked first, so the question names them); `effect` says what deleting does to them. If others
+ * started using it meanwhile (a 409 naming them), it asks again with their names.
+ */
+export async function confirmDelete(path, what, users, effect) {
+  let names = [];
+  try { names = await users(); } catch { /* asked without names; a 409 names them */ }
+  const question = (list) => (list.length ? `Delete the ${what}? It is used by ${list.join(', ')}: ${effect}.` : `Delete the ${what}?`);
+  if (!(await ask(question(names), 'Delete'))) return false;
   try {
-    await del(path);
+    await del(names.length ? `${path}?force=true` : path);
   } catch (e) {
     if (e.status !== 409 || !Array.isArray(e.problem.personas)) {
       flash(`Could not delete: ${e.message}`, 'error');
       return false;
     }
-    if (!confirm(inUse(e.problem.personas.map((p) => p.name).join(', ')))) return false;
+    if (!(await ask(question(e.problem.personas.map((p) => p.name)), 'Delete'))) return false;
     try { await del(`${path}?force=true`); } catch (e2) {
       flash(`Could not delete: ${e2.message}`, 'error');
       return false;

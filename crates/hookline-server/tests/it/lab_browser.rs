@@ -118,6 +118,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
             seed["description"].as_str().unwrap(),
         )
         .await;
+    // The description's length is counted against its limit while it is typed.
+    let count = browser
+        .text(&format!("{form} [data-field=description] .counter"))
+        .await;
+    let typed = seed["description"].as_str().unwrap().chars().count();
+    assert_eq!(count, format!("{typed} / 1,024 characters"));
     let url = receiver.url("/orders/status");
     browser
         .type_into(&format!("{form} [data-field=url] input"), &url)
@@ -402,7 +408,23 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
     browser.wait_text("#main table", "test").await;
+    browser
+        .click("button[aria-label='Copy the signing secret']")
+        .await;
+    let copied = browser
+        .text("button[aria-label='Copy the signing secret']")
+        .await;
+    assert_ne!(copied, "Copy", "the button says what happened");
     snap(&browser, "settings").await;
+
+    // A page that cannot load offers a way on: again, or back to its list.
+    browser
+        .goto(&app.url("/lab/tools/0190a0a0-0000-7000-8000-000000000001"))
+        .await;
+    browser.wait_text("#main", "Could not load").await;
+    browser.find("#main button.retry").await;
+    browser.click("#main a[href='/lab/tools']").await;
+    browser.wait_text("#main table", "check_order_status").await;
 
     // A session's life in the Playground: "Start a session" gone while one runs; ended, it says
     // so once, keeps its cards, and offers a new one; left running, leaving says until when.
@@ -753,6 +775,13 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .click("button[aria-label='Move show_map down']")
         .await;
     browser.wait_text("#main", "Unsaved changes").await;
+    // Leaving with unsaved changes asks first, in the page; staying keeps them.
+    browser.click("#nav a[href='/lab/personas']").await;
+    browser
+        .wait_text("#flash [role=alertdialog]", "Guide has unsaved changes")
+        .await;
+    browser.click("#confirm-no").await;
+    assert_eq!(browser.path().await, format!("/lab/build/{persona_id}"));
     browser.click("#save-persona").await;
     browser.wait_text("#flash", "Saved Guide").await;
     let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;

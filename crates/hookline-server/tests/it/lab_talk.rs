@@ -71,17 +71,6 @@ async fn wait_turn_over(browser: &Browser) {
         .await;
 }
 
-/// Waits for a `confirm` to open (it may follow a request) and returns its text.
-async fn wait_dialog(browser: &Browser) -> String {
-    for _ in 0..200 {
-        if let Some(text) = browser.dialog().await {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no dialog opened");
-}
-
 /// Waits until the newest message or card of the conversation is in the window, above the
 /// message box (which stays at the bottom of the window and must not cover it).
 async fn newest_in_view(browser: &Browser) {
@@ -463,6 +452,14 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     fake.then(Answer::openai(vec![Say::Text("pong again")]));
     browser.click("button[aria-label='Test local']").await;
     browser.wait_text("#llm-test-result", "pong again").await;
+    // A base URL reads as one piece: it does not wrap mid-address.
+    let wraps = browser
+        .eval(
+            "return getComputedStyle(document.querySelector('#main td.url')).whiteSpace",
+            json!([]),
+        )
+        .await;
+    assert_eq!(wraps, "nowrap");
     snap(&browser, "llms").await;
 
     // Picked on a persona's build page from the dropdown.
@@ -493,15 +490,18 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["llmId"], json!(llm_id));
 
-    // Deleted while the persona uses it: asked twice, then its LLM is cleared.
+    // Deleted while the persona uses it: asked once, in the page, naming the persona (not two
+    // native dialogs), then its LLM is cleared.
     browser.goto(&app.url(&format!("/lab/llms/{llm_id}"))).await;
     browser.wait_text("#main", "Used by 1 persona").await;
     browser.click(".llm-form button.danger").await;
-    assert!(wait_dialog(&browser).await.contains("Delete the LLM local"));
-    browser.accept_dialog().await;
-    let question = wait_dialog(&browser).await;
-    assert!(question.contains("Helper"), "{question}");
-    browser.accept_dialog().await;
+    let question = browser
+        .wait_text("#flash [role=alertdialog]", "Delete the LLM local?")
+        .await;
+    assert!(question.contains("It is used by Helper"), "{question}");
+    assert_eq!(browser.dialog().await, None, "no native dialog");
+    assert!(browser.focused("#confirm-no").await, "Cancel has the focus");
+    browser.click("#confirm-yes").await;
     browser.wait_text("#flash", "Deleted local").await;
     let (status, _) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
     assert_eq!(status, 404);
