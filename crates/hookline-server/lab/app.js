@@ -8,6 +8,7 @@ import { personasPage, buildPage } from './personas.js';
 import { settingsPage } from './settings.js';
 import { playgroundPage } from './playground.js';
 import { sessionsPage } from './sessions.js';
+import { sessionPage } from './session_page.js';
 import { llmsPage, llmEditor } from './llms.js';
 
 const main = document.getElementById('main');
@@ -24,6 +25,7 @@ const routes = [
   [/^\/lab\/playground\/?$/, () => playgroundPage(main, null)],
   [/^\/lab\/playground\/([^/]+)$/, (id) => playgroundPage(main, id)],
   [/^\/lab\/sessions\/?$/, () => sessionsPage(main)],
+  [/^\/lab\/sessions\/([^/]+)$/, (id) => sessionPage(main, id)],
   [/^\/lab\/llms\/?$/, () => llmsPage(main)],
   [/^\/lab\/llms\/new$/, () => llmEditor(main, null)],
   [/^\/lab\/llms\/([^/]+)$/, (id) => llmEditor(main, id)],

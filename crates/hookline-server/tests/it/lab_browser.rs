@@ -365,56 +365,102 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     );
     choose(&browser, "#main select[name=status]", "ended").await;
     browser.wait_text("#sessions-list", "1 in all").await;
+    // A session is a page of its own: a link to /lab/sessions/{id}.
     browser
-        .click(&format!("#sessions-list button[data-session='{backend}']"))
+        .click(&format!("#sessions-list a[data-session='{backend}']"))
         .await;
+    assert_eq!(
+        browser.wait_path("/lab/sessions/").await,
+        format!("/lab/sessions/{backend}")
+    );
     let detail = browser.wait_text("#session-detail", backend).await;
     assert!(
-        detail.contains("status ended") && detail.contains("No tool calls"),
+        detail.contains("status ended") && detail.contains("No messages and no tool calls"),
         "{detail}"
     );
-    // Its events are replayed from the first; an ended session's stream then closes.
+    // Its events are replayed from the first, named for people with the raw name beside; an
+    // ended session's stream then closes.
     browser
         .wait_text("#session-detail", "All events shown")
         .await;
     let events = browser.wait_text("#session-events", "sessionEnded").await;
-    assert!(events.contains("#1"), "{events}");
-    choose(&browser, "#main select[name=status]", "active").await;
-    // "1 in all" was already on the page (the ended filter's count): wait for the new rows.
-    let list = browser.wait_text("#sessions-list", "active").await;
     assert!(
-        list.contains("1 in all") && !list.contains(backend),
-        "{list}"
+        events.contains("#1") && events.contains("Session ended"),
+        "{events}"
     );
-    browser.click("#sessions-list button[data-session]").await;
+    browser.click("a[href='/lab/sessions']").await;
+    choose(&browser, "#main select[name=status]", "active").await;
+    // The unfiltered list may show first: wait for the filtered one.
     browser
-        .wait_text("#session-detail .cards", "check_order_status")
+        .wait_for(
+            "the active sessions alone",
+            "const t = document.getElementById('sessions-list').innerText; return t.includes('1 in all') && !t.includes(arguments[0])",
+            json!([backend]),
+        )
         .await;
+    // The list counts the Playground's session's turns, tool calls and errors.
+    let counts = "const r = document.querySelector('#sessions-list tbody tr');
+                  return ['Turns', 'Tool calls', 'Errors'].map((l) => r.querySelector(`td[data-label='${l}']`).textContent)";
+    browser
+        .wait_for(
+            "the row's counts",
+            &format!("{counts}.join(',') === '0,1,0'"),
+            json!([]),
+        )
+        .await;
+    browser.click("#sessions-list a[data-session]").await;
+    // The call sits in the transcript as a card, its request and response laid out.
+    let card = browser
+        .wait_text("#session-transcript .tool-card", "check_order_status")
+        .await;
+    assert!(
+        card.contains("completed") && card.contains("B-2002"),
+        "{card}"
+    );
+    browser
+        .click("#session-transcript .tool-card details summary")
+        .await;
+    let exchange = browser
+        .wait_text("#session-transcript .exchange", "HTTP 200")
+        .await;
+    assert!(exchange.contains("POST http://127.0.0.1:"), "{exchange}");
     // The Playground's session is live: its call's events are listed and the stream stays open.
     let events = browser
         .wait_text("#session-events", "toolCallCompleted")
         .await;
     assert!(
-        events.contains("toolCallStarted") && events.contains("check_order_status"),
+        events.contains("Tool call started")
+            && events.contains("toolCallStarted")
+            && events.contains("check_order_status"),
         "{events}"
     );
     browser
         .wait_text("#session-detail", "Live: new events")
         .await;
-    choose(&browser, "#main select[name=status]", "").await;
+    // A refresh keeps the page.
+    let page = browser.path().await;
+    browser.goto(&app.url(&page)).await;
+    browser
+        .wait_text("#session-transcript", "check_order_status")
+        .await;
+    snap_at(&browser, "session", Some("#session-transcript")).await;
+    browser.click("a[href='/lab/sessions']").await;
     browser.wait_text("#sessions-list", "2 in all").await;
     snap(&browser, "sessions").await;
-    snap_at(&browser, "session", Some("#session-events")).await;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
     browser.wait_text("#main table", "test").await;
     browser
         .click("button[aria-label='Copy the signing secret']")
         .await;
-    let copied = browser
-        .text("button[aria-label='Copy the signing secret']")
+    // The button says what happened (Copied, or how to copy by hand).
+    browser
+        .wait_for(
+            "the copy button's answer",
+            "return document.querySelector(\"button[aria-label='Copy the signing secret']\").textContent !== 'Copy'",
+            json!([]),
+        )
         .await;
-    assert_ne!(copied, "Copy", "the button says what happened");
     snap(&browser, "settings").await;
 
     // A page that cannot load offers a way on: again, or back to its list.
@@ -477,7 +523,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     // Ended from its page in Sessions.
     browser
         .click(&format!(
-            "#sessions-list button[data-session='{}']",
+            "#sessions-list a[data-session='{}']",
             running.as_str().unwrap()
         ))
         .await;

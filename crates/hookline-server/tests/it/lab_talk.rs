@@ -267,7 +267,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     let session = session.as_str().unwrap();
     browser.click("#nav a[href='/lab/sessions']").await;
     browser
-        .click(&format!("#sessions-list button[data-session='{session}']"))
+        .click(&format!("#sessions-list a[data-session='{session}']"))
         .await;
     let events = browser
         .wait_text("#session-events", "persona: Sure. Anything else?")
@@ -275,6 +275,25 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     assert!(
         events.contains("user: Stop, thanks") && events.contains("messageHistoryUpdated"),
         "{events}"
+    );
+    // Its page lays the conversation out with the cards where their calls were asked for.
+    let told = browser
+        .eval(
+            "return [...document.querySelectorAll('#session-transcript > li')].map((li) =>
+               li.classList.contains('tool-card') ? `card ${li.querySelector('.tool-name').textContent}` : li.querySelector('.text').textContent.trim())",
+            json!([]),
+        )
+        .await;
+    let told: Vec<String> = serde_json::from_value(told).unwrap();
+    assert_eq!(
+        told[..4],
+        [
+            "What is the status of my order ORD-12345?",
+            "Let me check that.",
+            "card check_order_status",
+            "Your order ORD-12345 has shipped; the tracking number is 1Z999AA10123456784."
+        ],
+        "{told:?}"
     );
 }
 
