@@ -36,9 +36,14 @@ pub(crate) async fn assert_labelled(browser: &Browser, name: &str) {
 }
 
 /// Screenshots with `focus` (a selector) scrolled into view, else the top of the page; and
-/// first, every control on the page has a label.
+/// first, every control on the page has a label and the console holds no error or warning.
 pub(crate) async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
     assert_labelled(browser, name).await;
+    assert_eq!(
+        browser.console_problems().await,
+        Vec::<String>::new(),
+        "the console on {name}"
+    );
     let scroll = "const e = arguments[0] && document.querySelector(arguments[0]); if (e) e.scrollIntoView(); else window.scrollTo(0, 0);";
     browser.eval(scroll, json!([focus])).await;
     let dir = screenshots();
@@ -571,6 +576,17 @@ async fn markup_an_organization_wrote_is_shown_as_text_and_never_runs() {
         .await;
     assert_eq!(images, 0, "no element was made from the text");
     assert_eq!(browser.dialog().await, None, "no script ran");
+    // Nothing reached the console; and the console check does see what a script writes there.
+    assert_eq!(browser.console_problems().await, Vec::<String>::new());
+    browser
+        .eval("console.error('a probe of the console check')", json!([]))
+        .await;
+    let seen = browser.console_problems().await;
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("a probe of the console check")),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]
