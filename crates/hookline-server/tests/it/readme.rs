@@ -92,3 +92,42 @@ async fn each_readme_block_runs_on_its_own_and_again() {
         }
     }
 }
+
+/// The stand-in LLM the README offers takes `--delay` (so a person can interrupt a reply by
+/// hand): the pace is said when it starts, and a pace outside 0–10 s is refused.
+#[test]
+fn the_stand_in_llm_can_be_slowed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let script = repository_root().join("examples/standin_llm.py");
+    let refused = Command::new("python3")
+        .arg(&script)
+        .args(["--delay", "11"])
+        .output()
+        .expect("python3 runs");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--delay must be between 0 and 10 seconds"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let port = free_port().to_string();
+    let mut slow = Command::new("python3")
+        .arg(&script)
+        .args([port.as_str(), "--delay", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    BufReader::new(slow.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    slow.kill().unwrap();
+    slow.wait().unwrap();
+    assert_eq!(
+        line.trim(),
+        format!("stand-in LLM (scripted, OpenAI-compatible) on http://localhost:{port}/v1, 0.5 s between pieces")
+    );
+}
