@@ -301,7 +301,7 @@ pub struct DeliverySettings {
 pub struct ConfigError(pub String);
 
 const MAKE_A_KEY: &str =
-    "make one with `openssl rand -base64 32` (or run `hookline serve --dev` to try Hookline locally)";
+    "make one with `openssl rand -base64 32` (or add `--dev` to the command to try Hookline locally)";
 
 impl Settings {
     /// Checks raw settings. `dev_flag` is `serve --dev`, the same as `HOOKLINE_ENV=development`.
@@ -313,6 +313,7 @@ impl Settings {
                 raw.listen
             ))
         })?;
+        check_database_url(&raw.database_url)?;
         let mut dev_key = None;
         let current = match (&raw.encryption_key, mode) {
             (Some(key), _) if !key.trim().is_empty() => parse_key("HOOKLINE_ENCRYPTION_KEY", key)?,
@@ -489,6 +490,21 @@ fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
 }
 
 /// Shows a database URL with its password hidden.
+/// A misspelled scheme (`postgress://`) would otherwise be taken for Postgres by the driver, and
+/// a URL that is not one at all fails later with the driver's words.
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => Ok(()),
+        Ok(parsed) => Err(ConfigError(format!(
+            "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is {:?})",
+            parsed.scheme()
+        ))),
+        Err(e) => Err(ConfigError(format!(
+            "DATABASE_URL must be a URL such as postgres://user@localhost:5432/hookline ({e})"
+        ))),
+    }
+}
+
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
@@ -514,7 +530,37 @@ mod tests {
         let err = Settings::check(raw(), false).err().unwrap();
         assert!(err.0.contains("HOOKLINE_ENCRYPTION_KEY"), "{err}");
         assert!(err.0.contains("openssl rand -base64 32"), "{err}");
+        // Said to any command (`orgs create` too), so it names the flag, not `serve --dev`.
+        assert!(err.0.contains("add `--dev` to the command"), "{err}");
         assert!(!err.0.contains('\n'));
+    }
+
+    #[test]
+    fn a_database_url_must_be_a_postgres_url() {
+        for (url, expected) in [
+            (
+                "postgress://postgres@localhost/hookline",
+                "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is \"postgress\")",
+            ),
+            (
+                "localhost:5432/hookline",
+                "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is \"localhost\")",
+            ),
+        ] {
+            let mut r = raw();
+            r.database_url = url.into();
+            let err = Settings::check(r, false).err().unwrap();
+            assert_eq!(err.0, expected);
+        }
+        for good in [
+            "postgresql://u:p@db:5432/h",
+            "postgres:///h?host=/run/postgresql",
+        ] {
+            let mut r = raw();
+            r.database_url = good.into();
+            r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+            assert!(Settings::check(r, false).is_ok(), "{good}");
+        }
     }
 
     #[test]

@@ -97,6 +97,12 @@ pub struct WebhookTool {
     #[serde(default)]
     #[schema(nullable)]
     pub headers: IndexMap<String, String>,
+    /// Headers of `headers` whose values are not secrets (`Content-Type`, `Accept`, an API
+    /// version): shown in full wherever the tool and its requests are shown. Every other header
+    /// value is a secret, masked everywhere. Absent or empty: all of them are secrets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(nullable, max_items = 50)]
+    pub plain_headers: Vec<String>,
     /// JSON Schema of the arguments (root `"type": "object"`).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -509,6 +515,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         }),
     };
     let headers = parse_headers(f);
+    let plain_headers = parse_plain_headers(f, headers.as_ref());
     let await_response = f.bool("awaitResponse").unwrap_or(true);
     let timeout_seconds = f
         .integer_in("timeoutSeconds", 1..=i64::from(MAX_TIMEOUT_SECONDS))
@@ -521,6 +528,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         url: url?,
         method: method?,
         headers: headers?,
+        plain_headers: plain_headers?,
         parameters,
         query_parameters,
         await_response,
@@ -580,6 +588,38 @@ fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
             continue;
         }
         out.insert(name.clone(), value.to_owned());
+    }
+    (f.v.len() == before).then_some(out)
+}
+
+/// `plainHeaders`: names of `headers` (spelled as there, whatever the case sent), each once.
+fn parse_plain_headers(
+    f: &mut Fields,
+    headers: Option<&IndexMap<String, String>>,
+) -> Option<Vec<String>> {
+    let Some(value) = f.get("plainHeaders") else {
+        return Some(Vec::new());
+    };
+    let prefix = f.path("plainHeaders");
+    let Some(items) = value.as_array() else {
+        f.v.wrong_type(prefix, "an array of header names");
+        return None;
+    };
+    let before = f.v.len();
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{prefix}[{i}]");
+        let Some(name) = item.as_str() else {
+            f.v.wrong_type(path, "a header name");
+            continue;
+        };
+        // Headers that did not parse were reported there; nothing more to say about them here.
+        let Some(headers) = headers else { continue };
+        match headers.keys().find(|k| k.eq_ignore_ascii_case(name)) {
+            None => f.v.rule(path, format!("\"{name}\" is not one of headers")),
+            Some(known) if out.contains(known) => f.v.rule(path, "appears twice"),
+            Some(known) => out.push(known.clone()),
+        }
     }
     (f.v.len() == before).then_some(out)
 }

@@ -58,6 +58,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tool_cards.js", JS, include_str!("../lab/tool_cards.js")),
     ("chat.js", JS, include_str!("../lab/chat.js")),
     ("llms.js", JS, include_str!("../lab/llms.js")),
+    ("start.js", JS, include_str!("../lab/start.js")),
+    (
+        "session_page.js",
+        JS,
+        include_str!("../lab/session_page.js"),
+    ),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

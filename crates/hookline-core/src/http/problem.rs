@@ -69,9 +69,10 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
 
-    /// 400 when any field has the wrong JSON type, else 422; every problem listed.
+    /// 400 when a field has the wrong JSON type (and none is missing), else 422; every problem
+    /// listed.
     pub fn invalid(violations: Violations) -> Self {
-        let status = if violations.has_type_errors() {
+        let status = if violations.is_malformed() {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -19,6 +19,7 @@ mod llms;
 mod ops;
 mod outages;
 mod personas;
+mod readme;
 mod retention;
 mod sessions;
 mod stream_heads;
