@@ -27,6 +27,10 @@ const POLL: Duration = Duration::from_millis(200);
 const BATCH: i64 = 256;
 /// A claim's lease, renewed every third of it while the follow-up waits for its turn.
 const LEASE: Duration = Duration::from_secs(30);
+/// How long a follow-up lets the newest user message's turn go first.
+const WAIT_FOR_ANSWER: Duration = Duration::from_secs(60);
+/// Follow-ups an instance runs (or waits to run) at once; it claims no more than it has room for.
+const AT_ONCE: usize = 1024;
 
 /// Starts this instance's claimer; it stops (giving back its unstarted claims) when `stop` is set.
 pub fn spawn(
@@ -36,17 +40,27 @@ pub fn spawn(
     let holder = Uuid::now_v7();
     tokio::spawn(async move {
         let pool = runtime.core.pool.clone();
+        let room = Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
         while !*stop.borrow() {
-            let claimed = match followups::claim_due(&pool, holder, LEASE, BATCH).await {
+            let free = (room.available_permits() as i64).min(BATCH);
+            let claimed = match followups::claim_due(&pool, holder, LEASE, free).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not claim due follow-ups");
                     Vec::new()
                 }
             };
-            let full = claimed.len() as i64 == BATCH;
+            let full = free > 0 && claimed.len() as i64 == free;
             for follow_up in claimed {
-                tokio::spawn(runtime.clone().run_follow_up(follow_up, holder));
+                let permit = room
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("claimed only what has room");
+                let runtime = runtime.clone();
+                tokio::spawn(async move {
+                    runtime.run_follow_up(follow_up, holder).await;
+                    drop(permit);
+                });
             }
             if !full {
                 tokio::select! {
@@ -91,21 +105,32 @@ impl Conversations {
             followups::cancel_session(&pool, session.id).await?;
             return Ok(());
         };
-        let renewing = tokio::spawn(renew(pool.clone(), follow_up.id, holder));
-        let taken = loop {
+        // Stopped when this function returns, whichever way (a bare JoinHandle would detach it
+        // and renew the claim for good).
+        let renewing = AbortOnDrop(tokio::spawn(renew(pool.clone(), follow_up.id, holder)));
+        // The newest user message's turn goes first (it may not have started yet); a turn
+        // that never comes for it (its instance died before taking the turn) is not waited for
+        // past WAIT_FOR_ANSWER.
+        let answered_first = Some(tokio::time::Instant::now() + WAIT_FOR_ANSWER);
+        let (lease, notes, seq) = loop {
             let seq = messages::latest_user_seq(&pool, session.id).await?;
             let latest = self.watch_latest(session.id);
             let notes = self.core.hub.subscribe();
-            let lease = TurnLease::take(&self.fast, &self.leases, session.id, seq, latest).await;
-            match lease {
-                Ok(Some(lease)) => break Ok((lease, notes, seq)),
+            let taken = TurnLease::take(
+                &self.fast,
+                &self.leases,
+                session.id,
+                seq,
+                latest,
+                answered_first,
+            );
+            match taken.await? {
+                Some(lease) => break (lease, notes, seq),
                 // A newer user message: its turn goes first, then this one.
-                Ok(None) => continue,
-                Err(e) => break Err(e),
+                None => continue,
             }
         };
-        renewing.abort();
-        let (lease, notes, seq) = taken?;
+        drop(renewing);
         let turn_id = Uuid::now_v7();
         if !followups::start(&pool, follow_up.id, holder, turn_id).await? {
             // Cancelled by the session's end meanwhile, or our claim ran out.
@@ -133,8 +158,23 @@ impl Conversations {
             )
             .await;
         lease.give_back().await;
+        if report.overtaken() {
+            // A user message came between taking the turn and reading the conversation: its
+            // turn answers it, and this follow-up is due again right after.
+            followups::put_back(&pool, follow_up.id, turn_id).await?;
+            return Ok(());
+        }
         self.after_turn(session.id, turn_id, &report).await;
         Ok(())
+    }
+}
+
+/// Aborts its task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -69,6 +69,15 @@ pub struct TurnReport {
     pub error: Option<TurnError>,
 }
 
+impl TurnReport {
+    /// A newer user message came before this turn could begin: its own turn answers.
+    pub(crate) fn overtaken(&self) -> bool {
+        self.reply.is_none()
+            && self.tool_calls.is_empty()
+            && self.error.as_ref().is_some_and(|e| e.message == OVERTAKEN)
+    }
+}
+
 /// A user message accepted for a turn.
 pub struct Accepted {
     pub message_id: Uuid,
@@ -200,7 +209,14 @@ impl Conversations {
         // Subscribed before the lock is tried: a message posted on another instance once the
         // lock's look at the table is done still reaches the turn.
         let notes = self.core.hub.subscribe();
-        let taken = TurnLease::take(&self.fast, &self.leases, session_id, accepted.seq, latest);
+        let taken = TurnLease::take(
+            &self.fast,
+            &self.leases,
+            session_id,
+            accepted.seq,
+            latest,
+            None,
+        );
         let report = match taken.await {
             Ok(Some(lease)) => {
                 let report = self
@@ -259,7 +275,8 @@ impl Conversations {
         };
         let history = match messages::recent(&self.fast, session.id, HISTORY_WINDOW).await {
             Ok(mut history) => {
-                trim_to_bytes(&mut history, self.core.settings.turns.history_bytes);
+                let newest = history.len().saturating_sub(1);
+                trim_to_bytes(&mut history, self.core.settings.turns.history_bytes, newest);
                 history
             }
             Err(e) => {
@@ -302,9 +319,11 @@ impl Conversations {
     }
 }
 
+const OVERTAKEN: &str = "a newer message was posted";
+
 fn overtaken() -> TurnReport {
     TurnReport {
-        error: Some(TurnError::new("interrupted", "a newer message was posted")),
+        error: Some(TurnError::new("interrupted", OVERTAKEN)),
         ..TurnReport::default()
     }
 }
@@ -455,7 +474,8 @@ impl Turn<'_> {
                         },
                     ),
                 };
-                self.calls_asked += 1;
+                // Counted as run: refused calls do not use up the turn's calls.
+                self.calls_asked += usize::from(refusal.is_none());
                 running.push(self.start_call(call.clone(), refusal, stored_rx.clone()));
                 asked.push(call);
             }
@@ -547,8 +567,17 @@ impl Turn<'_> {
             .0
             .tool(&call.name)
             .map(|t| t.tool.definition.clone());
+        // Parsed here, before anything the call would change: a refused `end_call` ends nothing.
+        let parsed = match refusal {
+            Some(refusal) => Err(results::refused_by(refusal)),
+            None => match serde_json::from_str::<Value>(&call.arguments) {
+                Ok(arguments) if arguments.is_object() => Ok(arguments),
+                Ok(_) => Err(results::unparsable("not an object")),
+                Err(e) => Err(results::unparsable(&e.to_string())),
+            },
+        };
         match &tool {
-            _ if refusal.is_some() => {}
+            _ if parsed.is_err() => {}
             Some(ToolDefinition::System(s)) if s.name == SystemToolName::EndCall => {
                 self.end_call = true;
             }
@@ -562,13 +591,8 @@ impl Turn<'_> {
         let (org_id, session_id, turn_id) =
             (self.session.org_id, self.session.id, self.accepted.turn_id);
         tokio::spawn(async move {
-            let parsed = match refusal {
-                Some(refusal) => Err(results::refused_by(refusal)),
-                None => serde_json::from_str::<Value>(&call.arguments)
-                    .map_err(|e| results::unparsable(&e.to_string())),
-            };
             let end = match parsed {
-                Ok(arguments) if arguments.is_object() => {
+                Ok(arguments) => {
                     let request = CallRequest {
                         tool_call_id: Some(call.id.clone()),
                         tool_name: call.name.clone(),
@@ -586,7 +610,6 @@ impl Turn<'_> {
                     }
                     results::from_engine(tool.as_ref(), answer)
                 }
-                Ok(_) => results::unparsable("not an object"),
                 Err(end) => end,
             };
             if end.id.is_none() {
@@ -702,9 +725,17 @@ impl Turn<'_> {
         });
         let over = self.history.len().saturating_sub(HISTORY_WINDOW as usize);
         self.history.drain(..over);
+        // This turn's own messages are never dropped: a round must see the calls it asked for.
+        let turn_id = self.accepted.turn_id;
+        let current = self
+            .history
+            .iter()
+            .position(|m| m.turn_id == turn_id)
+            .unwrap_or(self.history.len());
         trim_to_bytes(
             &mut self.history,
             self.runtime.core.settings.turns.history_bytes,
+            current,
         );
     }
 
@@ -802,14 +833,16 @@ fn up_to_chars(text: &str, chars: usize) -> (&str, bool) {
     }
 }
 
-/// Drops the oldest messages until what the LLM is sent fits in `max_bytes` (the newest message
-/// is always kept): a long conversation is sent by size as well as by count.
-fn trim_to_bytes(history: &mut Vec<Message>, max_bytes: usize) {
+/// Drops the oldest messages until what the LLM is sent fits in `max_bytes`: a long
+/// conversation is sent by size as well as by count. Messages from `keep` on (the current turn's,
+/// or the newest one) are never dropped, and tool results whose call was dropped go with it.
+fn trim_to_bytes(history: &mut Vec<Message>, max_bytes: usize, keep: usize) {
     let size =
         |m: &Message| m.content.len() + m.tool_calls.as_ref().map_or(0, |c| c.0.to_string().len());
+    let keep = keep.min(history.len().saturating_sub(1));
     let mut total: usize = history.iter().map(size).sum();
     let mut drop = 0;
-    while total > max_bytes && drop + 1 < history.len() {
+    while drop < keep && (total > max_bytes || history[drop].role == ROLE_TOOL) {
         total -= size(&history[drop]);
         drop += 1;
     }

@@ -68,17 +68,21 @@ pub struct TurnLease {
 impl TurnLease {
     /// Takes the session's turn, or returns `None` once a newer user message than `mine` exists
     /// (its own turn answers both). Each try takes the turn and looks for a newer message in one
-    /// statement, then sleeps a moment (or until a message is posted here).
+    /// statement, then sleeps a moment (or until a message is posted here). Until
+    /// `answered_first` (a follow-up's turn), it also waits for the turn of the user message
+    /// `mine` to have had the session's turn first.
     pub async fn take(
         pool: &PgPool,
         leases: &Leases,
         session_id: Uuid,
         mine: i64,
         mut latest: watch::Receiver<i64>,
+        answered_first: Option<tokio::time::Instant>,
     ) -> Result<Option<Self>, StoreError> {
         let holder = Uuid::now_v7();
         loop {
-            let found = locks::take_turn(pool, session_id, holder, mine, TURN_LEASE).await?;
+            let first = answered_first.is_some_and(|until| tokio::time::Instant::now() < until);
+            let found = locks::take_turn(pool, session_id, holder, mine, TURN_LEASE, first).await?;
             let lease = found.locked.then(|| {
                 leases.lock().insert(holder, session_id);
                 let lost = Arc::new(watch::channel(false).0);

@@ -454,10 +454,11 @@ fn at_least_one<T: PartialOrd + From<u8>>(variable: &str, value: T) -> Result<T,
     Ok(value)
 }
 
+/// A rate of at least one in 1,000 seconds (a smaller one would make waits too long to state).
 fn positive(variable: &str, value: f64) -> Result<f64, ConfigError> {
-    if !(value.is_finite() && value > 0.0) {
+    if !(value.is_finite() && value >= 0.001) {
         return Err(ConfigError(format!(
-            "{variable} must be a number above 0 (got {value})"
+            "{variable} must be a number of at least 0.001 (got {value})"
         )));
     }
     Ok(value)

@@ -44,10 +44,13 @@ pub async fn first_request_is_stream(stream: &TcpStream, deadline: Instant) -> O
         // The request line up to the path's end: `GET /v1/sessions/<uuid>/events`.
         let mut line = [0u8; 96];
         loop {
-            stream.readable().await.ok()?;
+            let ready = stream.ready(Interest::READABLE).await.ok()?;
+            // A client that sent part of a line and then closed its side: a closed read side
+            // stays ready for good, so nothing more will come and looking again would spin.
+            let closed = ready.is_read_closed();
             // Peeked inside `try_io`: when the line is still partial the closure says "would
             // block", which clears the socket's readiness as of this look, so the next
-            // `readable()` waits for bytes that arrive after it (and wakes at once for any that
+            // `ready()` waits for bytes that arrive after it (and wakes at once for any that
             // came during it).
             let seen = stream.try_io(Interest::READABLE, || {
                 let mut buf = ReadBuf::new(&mut line);
@@ -56,15 +59,21 @@ pub async fn first_request_is_stream(stream: &TcpStream, deadline: Instant) -> O
                     Poll::Ready(Ok(0)) => Ok(None),
                     Poll::Ready(Ok(n)) => match classify(&line[..n], n == line.len()) {
                         Some(decided) => Ok(Some(decided)),
+                        None if closed => Ok(None),
                         None => Err(std::io::ErrorKind::WouldBlock.into()),
                     },
                     Poll::Ready(Err(e)) => Err(e),
-                    Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
+                    // The task's budget is spent (bytes may well be there): not "would block",
+                    // which would clear the readiness; yield below and look again.
+                    Poll::Pending => Err(std::io::ErrorKind::Interrupted.into()),
                 }
             });
             match seen {
                 Ok(decided) => return decided,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    tokio::task::yield_now().await;
+                }
                 Err(_) => return None,
             }
         }

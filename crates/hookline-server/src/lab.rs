@@ -141,8 +141,11 @@ async fn templates() -> Response {
 /// Whether `authority` (`host[:port]`) names this machine by a loopback name or address.
 fn is_loopback_authority(authority: &str) -> bool {
     let host = match authority.strip_prefix('[') {
-        // `[::1]:8080`
-        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        // `[::1]:8080`: nothing but a port may follow the bracket.
+        Some(rest) => match rest.split_once(']') {
+            Some((host, after)) if after.is_empty() || after.starts_with(':') => host,
+            _ => return false,
+        },
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
     host.eq_ignore_ascii_case("localhost")
@@ -230,6 +233,7 @@ mod tests {
             "localhost.evil.example",
             "10.0.0.1:80",
             "[::2]:80",
+            "[::1]evil.example",
             "",
             "null",
         ] {

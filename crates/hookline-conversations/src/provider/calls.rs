@@ -59,6 +59,8 @@ impl Refusal {
 struct Building {
     call: AskedCall,
     refusal: Option<Refusal>,
+    /// Arguments were added since the last look for whole JSON.
+    changed: bool,
 }
 
 /// The calls of one answer being streamed.
@@ -87,6 +89,12 @@ impl Calls {
     /// Whether pieces for `index` have been seen before (an open call, or one handed out).
     pub fn knows(&self, index: u64) -> bool {
         self.open.contains_key(&index) || self.closed.contains(&index)
+    }
+
+    /// Whether a piece for `index` starts a call that will be kept (not known yet, and room
+    /// for it): only then can calls before it be complete.
+    pub fn starts(&self, index: u64) -> bool {
+        !self.knows(index) && self.started < self.bounds.calls.saturating_mul(2)
     }
 
     /// Adds pieces of the call `index` (started by its first piece).
@@ -120,6 +128,7 @@ impl Calls {
                         arguments: String::new(),
                     },
                     refusal,
+                    changed: false,
                 },
             );
         }
@@ -141,6 +150,7 @@ impl Calls {
             building.refusal = Some(Refusal::ArgumentsTooLarge { limit });
         } else {
             building.call.arguments.push_str(piece);
+            building.changed = true;
         }
     }
 
@@ -159,9 +169,16 @@ impl Calls {
         let complete: Vec<u64> = self
             .open
             .range(..index)
-            .filter(|(_, b)| b.refusal.is_some() || is_whole_json(&b.call.arguments))
+            .filter(|(_, b)| {
+                // Looked at once per append: a call unchanged since its last look is still not
+                // whole (each look parses its arguments, up to the bound).
+                b.refusal.is_some() || (b.changed && is_whole_json(&b.call.arguments))
+            })
             .map(|(i, _)| *i)
             .collect();
+        for building in self.open.range_mut(..index) {
+            building.1.changed = false;
+        }
         complete.into_iter().filter_map(|i| self.close(i)).collect()
     }
 

@@ -103,7 +103,7 @@ impl Parser {
                     "the LLM streamed a tool call without its `index`".into(),
                 ));
             };
-            if !self.calls.knows(index) {
+            if self.calls.starts(index) {
                 out.extend(self.calls.close_complete_below(index));
             }
             let function = &call["function"];

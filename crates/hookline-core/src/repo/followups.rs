@@ -24,15 +24,24 @@ pub struct FollowUp {
 }
 
 /// Stores a follow-up of an active session, unless the session already has `max_pending`
-/// follow-ups still to run; `None` then (or when the session is not active).
+/// follow-ups still to run; `None` then (or when the session is not active). The session's row
+/// is locked first, so calls scheduling at once are counted one after the other.
 pub async fn schedule(
-    db: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     org_id: Uuid,
     session_id: Uuid,
     note: &str,
     after: Duration,
     max_pending: i64,
 ) -> StoreResult<Option<FollowUp>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "SELECT id FROM sessions WHERE id = $1 AND org_id = $2 FOR NO KEY UPDATE",
+        session_id,
+        org_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let row = sqlx::query_as!(
         FollowUp,
         r#"INSERT INTO follow_ups (id, org_id, session_id, note, due_at)
@@ -49,8 +58,9 @@ pub async fn schedule(
         after.as_secs_f64(),
         max_pending,
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(row)
 }
 
@@ -104,7 +114,8 @@ pub async fn renew(
 }
 
 /// Marks `holder`'s claim started by `turn_id`; false when it is no longer theirs (it ran out
-/// and another instance has it, or the session's end cancelled it).
+/// and another instance has it, or the session's end cancelled it) or its session is no longer
+/// active.
 pub async fn start(
     db: impl PgExecutor<'_>,
     id: Uuid,
@@ -112,8 +123,10 @@ pub async fn start(
     turn_id: Uuid,
 ) -> StoreResult<bool> {
     let done = sqlx::query!(
-        "UPDATE follow_ups SET status = 'started', turn_id = $3, lease_until = NULL
-         WHERE id = $1 AND holder = $2 AND status = 'claimed'",
+        "UPDATE follow_ups f SET status = 'started', turn_id = $3, lease_until = NULL
+         FROM sessions s
+         WHERE f.id = $1 AND f.holder = $2 AND f.status = 'claimed'
+           AND s.id = f.session_id AND s.ended_at IS NULL AND s.expires_at > now()",
         id,
         holder,
         turn_id,
@@ -121,6 +134,20 @@ pub async fn start(
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Makes a follow-up started by `turn_id` due again at once (that turn never began: a user
+/// message overtook it).
+pub async fn put_back(db: impl PgExecutor<'_>, id: Uuid, turn_id: Uuid) -> StoreResult<()> {
+    sqlx::query!(
+        "UPDATE follow_ups SET status = 'pending', holder = NULL, turn_id = NULL
+         WHERE id = $1 AND turn_id = $2 AND status = 'started'",
+        id,
+        turn_id,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Cancels what is still to run of a session's follow-ups (its end, or it could not run them).

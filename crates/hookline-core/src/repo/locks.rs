@@ -31,13 +31,15 @@ pub struct TurnTry {
 }
 
 /// Takes the session's turn for `holder` if nobody holds it (no lease, or one that has ended)
-/// and no user message newer than `mine` exists; never waits.
+/// and no user message newer than `mine` exists; never waits. With `answered_first` (a
+/// follow-up's turn), also only once the turn of the user message `mine` has taken it before.
 pub async fn take_turn(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
     holder: Uuid,
     mine: i64,
     lease: Duration,
+    answered_first: bool,
 ) -> StoreResult<TurnTry> {
     let row = sqlx::query!(
         r#"WITH latest AS (
@@ -47,13 +49,15 @@ pub async fn take_turn(
            taken AS (
                -- Against a live lease, nothing is written (a waiting turn tries every few
                -- milliseconds); the ON CONFLICT condition still decides between two takers.
-               INSERT INTO session_turns (session_id, holder, lease_until)
-               SELECT $1, $2, now() + make_interval(secs => $4) FROM latest
+               INSERT INTO session_turns (session_id, holder, lease_until, seq)
+               SELECT $1, $2, now() + make_interval(secs => $4), $3 FROM latest
                WHERE seq <= $3 AND NOT EXISTS (
                    SELECT 1 FROM session_turns WHERE session_id = $1 AND lease_until >= now()
-               )
+               ) AND (NOT $5 OR latest.seq <= coalesce(
+                   (SELECT t.seq FROM session_turns t WHERE t.session_id = $1), 0))
                ON CONFLICT (session_id) DO UPDATE
-                   SET holder = excluded.holder, lease_until = excluded.lease_until
+                   SET holder = excluded.holder, lease_until = excluded.lease_until,
+                       seq = excluded.seq
                    WHERE session_turns.lease_until < now()
                RETURNING 1
            )
@@ -63,6 +67,7 @@ pub async fn take_turn(
         holder,
         mine,
         lease.as_secs_f64(),
+        answered_first,
     )
     .fetch_one(db)
     .await?;

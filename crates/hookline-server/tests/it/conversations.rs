@@ -1098,7 +1098,12 @@ async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
     let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     let lease = Duration::from_secs(2);
     let db = &app.pool;
-    let taken = |holder| async move { take_turn(db, id, holder, 0, lease).await.unwrap().locked };
+    let taken = |holder| async move {
+        take_turn(db, id, holder, 0, lease, false)
+            .await
+            .unwrap()
+            .locked
+    };
     let give_back = |holder| async move { release_turns(db, &[id], &[holder]).await.unwrap() };
 
     assert!(taken(a).await);
@@ -1123,7 +1128,7 @@ async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
     assert!(!taken(b).await);
     // A message newer than the one a turn answers: the turn is not taken, and says why.
     give_back(a).await;
-    let overtaken = take_turn(db, id, b, -1, lease).await.unwrap();
+    let overtaken = take_turn(db, id, b, -1, lease, false).await.unwrap();
     assert_eq!((overtaken.locked, overtaken.latest_user_seq), (false, 0));
 }
 

@@ -59,9 +59,52 @@ async fn the_heads_time_is_counted_once() {
     let _ = slow.write_all(b"host: x\r\n\r\n").await;
     let answered = answer(&mut slow).await;
     assert!(
-        !answered.starts_with("HTTP/1.1 401"),
+        answered.is_empty(),
         "a head that took 3 s was answered: {answered}"
     );
+    // The server itself still answers.
+    let mut fresh = TcpStream::connect(app.addr).await.unwrap();
+    fresh
+        .write_all(format!("GET {PATH} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let answered = answer(&mut fresh).await;
+    assert!(answered.starts_with("HTTP/1.1 401"), "{answered}");
+}
+
+/// A client that sends part of a request line and then closes its side (FIN) must not keep a
+/// worker busy: a closed read side stays "ready", and looking again and again would spin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_a_request_line_then_a_close_frees_its_worker() {
+    let app = TestApp::spawn().await;
+    let mut closed = Vec::new();
+    // More such clients than the runtime has worker threads.
+    for _ in 0..8 {
+        let mut c = TcpStream::connect(app.addr).await.unwrap();
+        c.write_all(b"GET /v1/sess").await.unwrap();
+        c.shutdown().await.unwrap();
+        closed.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Asked from a thread of its own: spinning workers would starve anything on this runtime.
+    let url = app.url("/healthz");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let status = rt.block_on(async { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+        let _ = tx.send(status.ok());
+    });
+    let health = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the server answers while such clients wait");
+    assert_eq!(health, Some(200));
+    // Each of them is let go.
+    for mut c in closed {
+        assert!(answer(&mut c).await.is_empty());
+    }
 }
 
 /// This process's CPU time (user + system), from /proc.

@@ -135,7 +135,8 @@ async fn an_endless_reply_ends_the_turn_and_keeps_what_was_said() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert!(stored <= 1_252, "{stored} speech events for 1,250 pieces");
+    // 1,250 pieces made it in: without coalescing that is 1,252 events.
+    assert!(stored < 625, "{stored} speech events for 1,250 pieces");
 }
 
 #[tokio::test]
