@@ -451,6 +451,13 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     snap_at(&browser, "session", Some("#session-transcript")).await;
     browser.click("a[href='/lab/sessions']").await;
     browser.wait_text("#sessions-list", "2 in all").await;
+    browser
+        .wait_for(
+            "every row's counts",
+            "return [...document.querySelectorAll('#sessions-list td[data-label=Turns]')].every((td) => td.textContent !== '')",
+            json!([]),
+        )
+        .await;
     snap(&browser, "sessions").await;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
