@@ -132,7 +132,7 @@ document.addEventListener('click', (event) => {
   event.preventDefault();
   const question = href !== location.pathname && leavingQuestion();
   if (question) {
-    ask(question, 'Leave without saving').then((leave) => { if (leave) navigate(href); });
+    ask(question, 'Leave').then((leave) => { if (leave) navigate(href); });
     return;
   }
   if (href !== location.pathname) flash('');

@@ -3,22 +3,15 @@
 // follows the session's live event stream (tool_cards.js). Past sessions are in sessions.js.
 import { h, mount, field, uid } from './dom.js';
 import { get, post, query, ApiError } from './api.js';
-import { link, heading, showProblem, clearProblem, failed, flash } from './ui.js';
+import { link, heading, showProblem, clearProblem, failed, flash, guardLeaving } from './ui.js';
 import { argumentsForm } from './schema.js';
 import { toolCards } from './tool_cards.js';
 import { chat } from './chat.js';
 
 let live = null;
-// The session this page runs, while it runs: leaving the page says it goes on until it expires.
-let running = null;
 function closeLive() {
   if (live) live.close();
   live = null;
-  if (running && location.pathname !== running.page) {
-    const until = new Date(running.expiresAt).toLocaleTimeString();
-    flash(`The Playground's session ${running.sessionId} is still active: it expires at ${until}, unless you end it (End session, on its page in Sessions or in the Playground).`, 'info');
-  }
-  running = null;
 }
 window.addEventListener('lab:navigate', closeLive);
 window.addEventListener('popstate', closeLive);
@@ -103,7 +96,12 @@ function runSession(area, s, persona, begin) {
   // The event stream authenticates with the session's client secret (EventSource cannot send a
   // header); the organization's API key never goes into a URL.
   closeLive();
-  running = { sessionId: s.sessionId, expiresAt: s.expiresAt, page: location.pathname };
+  // Leaving a running session asks first: it stays active until it expires, unless ended.
+  let ended = false;
+  const until = new Date(s.expiresAt).toLocaleTimeString();
+  guardLeaving(() => (ended || !area.isConnected ? null
+    : `Your session ${s.sessionId} is still running: it stays active until it expires at ${until}, unless you end it (End session, here or on its page in Sessions). Leave it running?`),
+  { unload: false });
   live = new EventSource(`/v1/sessions/${s.sessionId}/events?clientSecret=${encodeURIComponent(s.clientSecret)}`);
   const status = h('p', { class: 'hint live-status', 'aria-live': 'polite', text: 'Connecting to the event stream…' });
   live.addEventListener('open', () => { status.textContent = 'Live: events of this session appear as they happen.'; });
@@ -118,7 +116,7 @@ function runSession(area, s, persona, begin) {
     end.hidden = true;
     again.disabled = false;
     again.hidden = false;
-    running = null;
+    ended = true;
     closeLive();
     again.focus();
   });

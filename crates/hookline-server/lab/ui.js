@@ -131,10 +131,12 @@ export function failed(main, error) {
  * returning the question to ask (or null), and links inside the Lab ask it before they go.
  */
 let leaveGuard = null;
-export function guardLeaving(question) { leaveGuard = question; }
+let guardUnload = true;
+/** `unload: false`: a reload or a closed tab goes without the browser's own prompt. */
+export function guardLeaving(question, { unload = true } = {}) { leaveGuard = question; guardUnload = unload; }
 export function leavingQuestion() { return leaveGuard ? leaveGuard() : null; }
 window.addEventListener('lab:navigate', () => { leaveGuard = null; });
-window.addEventListener('beforeunload', (e) => { if (leavingQuestion()) e.preventDefault(); });
+window.addEventListener('beforeunload', (e) => { if (guardUnload && leavingQuestion()) e.preventDefault(); });
 
 /** A Copy button for `value()` (a key shown once, a signing secret). */
 export function copyButton(value, label) {

@@ -362,7 +362,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .post(&app, &format!("/v1/sessions/{backend}/end"), &json!({}))
         .await;
     assert_eq!(status, reqwest::StatusCode::OK);
+    // Leaving the Playground's running session asks first; it is left running.
     browser.click("#nav a[href='/lab/sessions']").await;
+    browser
+        .wait_text("#flash [role=alertdialog]", "still running")
+        .await;
+    browser.click("#confirm-yes").await;
     let list = browser.wait_text("#sessions-list", backend).await;
     assert!(
         list.contains("backend") && list.contains("Support") && list.contains("2 in all"),
@@ -451,6 +456,13 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     snap_at(&browser, "session", Some("#session-transcript")).await;
     browser.click("a[href='/lab/sessions']").await;
     browser.wait_text("#sessions-list", "2 in all").await;
+    browser
+        .wait_for(
+            "every row's counts",
+            "return [...document.querySelectorAll('#sessions-list td[data-label=Turns]')].every((td) => td.textContent !== '')",
+            json!([]),
+        )
+        .await;
     snap(&browser, "sessions").await;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
@@ -501,11 +513,14 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     assert_ne!(running, ended);
     browser.find("#end-session").await;
     browser.click("#nav a[href='/lab/sessions']").await;
-    let note = browser.wait_text("#flash", "still active").await;
+    let question = browser
+        .wait_text("#flash [role=alertdialog]", "still running")
+        .await;
     assert!(
-        note.contains(running.as_str().unwrap()) && note.contains("expires"),
-        "{note}"
+        question.contains(running.as_str().unwrap()) && question.contains("until it expires at"),
+        "{question}"
     );
+    browser.click("#confirm-yes").await;
     choose(&browser, "#main select[name=status]", "active").await;
     browser
         .wait_text("#sessions-list", running.as_str().unwrap())

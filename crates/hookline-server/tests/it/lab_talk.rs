@@ -266,6 +266,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     // line with the reply's whole text.
     let session = session.as_str().unwrap();
     browser.click("#nav a[href='/lab/sessions']").await;
+    browser.click("#confirm-yes").await;
     browser
         .click(&format!("#sessions-list a[data-session='{session}']"))
         .await;
