@@ -7,6 +7,9 @@ servers do, so Hookline talks to it exactly as it would talk to a real model:
 
 - a user message that names an order (ORD-12345) and the session has `check_order_status`:
   it asks for that tool, its arguments streamed in fragments;
+- a user message that asks for a report, with `start_report_generation` and `schedule_followup`:
+  it starts the report, schedules a follow-up to check on it, and says it will come back; when
+  the follow-up is due (a system message with its note) it calls `check_report_status`;
 - a tool result: it answers with what the result says (status, tracking number, error);
 - anything else: it says what it is.
 
@@ -58,26 +61,58 @@ def explain(result_text):
     return f"The tool answered: {result}"
 
 
+def call(name, arguments):
+    """A tool call, its arguments streamed in two fragments."""
+    args = json.dumps(arguments)
+    out = [chunk({"tool_calls": [{"index": 0, "id": f"call_{time.time_ns()}", "type": "function",
+                                  "function": {"name": name, "arguments": ""}}]})]
+    half = len(args) // 2
+    for piece in (args[:half], args[half:]):
+        out.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+    return out + [chunk({}, "tool_calls")]
+
+
+JOB = re.compile(r"\bjob_\w+\b")
+
+
+def report_step(messages, tools):
+    """The report flow (the product description's split pattern), or None when it does not apply."""
+    last = messages[-1] if messages else {}
+    asked = [c["function"]["name"] for m in messages[-2:-1] for c in m.get("tool_calls") or []]
+    if last.get("role") == "system" and "follow-up" in last.get("content", ""):
+        job = JOB.search(last["content"])
+        if job and "check_report_status" in tools:
+            return call("check_report_status", {"jobId": job.group(0)})
+    if last.get("role") == "tool" and asked == ["start_report_generation"]:
+        job = JOB.search(last.get("content", ""))
+        note = f"check report {job.group(0) if job else 'the report job'}"
+        if "schedule_followup" in tools:
+            return call("schedule_followup", {"afterSeconds": 10, "note": note})
+    if last.get("role") == "tool" and asked == ["schedule_followup"]:
+        return words("I've started your report and will check back on it in about 10 seconds.") + [
+            chunk({}, "stop")]
+    if last.get("role") == "user" and "report" in str(last.get("content", "")).lower() \
+            and "start_report_generation" in tools:
+        return words("Starting that report now. ") + call("start_report_generation", {"reportType": "sales"})
+    return None
+
+
 def script(request):
     """The chunks of the answer to one request."""
     messages = request.get("messages", [])
     tools = {t["function"]["name"] for t in request.get("tools", [])}
     last = messages[-1] if messages else {}
     out = [chunk({"role": "assistant", "content": ""})]
+    report = report_step(messages, tools)
+    if report is not None:
+        return out + report
     if last.get("role") == "tool":
         out += words(explain(last.get("content", "")))
         return out + [chunk({}, "stop")]
     order = ORDER.search(str(last.get("content", "")))
     if last.get("role") == "user" and order and "check_order_status" in tools:
-        args = json.dumps({"orderId": order.group(0)})
         out += words("Let me look that up. ")
-        out.append(chunk({"tool_calls": [{"index": 0, "id": f"call_{int(time.time() * 1000)}",
-                                          "type": "function",
-                                          "function": {"name": "check_order_status", "arguments": ""}}]}))
-        half = len(args) // 2
-        for piece in (args[:half], args[half:]):
-            out.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
-        return out + [chunk({}, "tool_calls")]
+        return out + call("check_order_status", {"orderId": order.group(0)})
     out += words("I am a scripted stand-in, not a language model. Ask me about an order, "
                  "for example ORD-12345.")
     return out + [chunk({}, "stop")]

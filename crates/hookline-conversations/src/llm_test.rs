@@ -53,7 +53,6 @@ pub async fn test(
         tools: Vec::new(),
         temperature: None,
         max_tokens: Some(TEST_MAX_TOKENS),
-        follow_up: None,
     });
     let started = Instant::now();
     let outcome = async {

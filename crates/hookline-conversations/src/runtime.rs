@@ -359,7 +359,8 @@ struct Turn<'a> {
     calls_asked: usize,
     /// Characters of `reply_text`.
     reply_chars: usize,
-    /// The note of the follow-up this turn runs for (no user message began it).
+    /// The note of the follow-up this turn runs for (no user message began it), told to the LLM
+    /// where the turn begins.
     follow_up: Option<&'a str>,
     watch: Interrupts,
 }
@@ -431,7 +432,7 @@ impl Turn<'_> {
             .iter()
             .map(|t| export(&t.tool.definition, format))
             .collect();
-        let msgs = to_msgs(&self.history);
+        let msgs = self.to_msgs();
         let body = self.target.api().body(&RequestParts {
             model: &self.target.llm.model,
             system: config.persona.details.system_prompt.as_deref(),
@@ -439,7 +440,6 @@ impl Turn<'_> {
             tools,
             temperature: self.target.llm.temperature,
             max_tokens: self.target.llm.max_tokens,
-            follow_up: self.follow_up,
         });
         let mut stream = tokio::select! {
             opened = llm::stream(&self.runtime.engine, &self.target, &body, bounds) => {
@@ -660,6 +660,23 @@ impl Turn<'_> {
             tool_call_id: None,
             interrupted: false,
         }
+    }
+
+    /// The conversation as the LLM is shown it; a follow-up's note where its turn begins.
+    fn to_msgs(&self) -> Vec<Msg> {
+        let Some(note) = self.follow_up else {
+            return to_msgs(&self.history);
+        };
+        let turn_id = self.accepted.turn_id;
+        let first = self
+            .history
+            .iter()
+            .position(|m| m.turn_id == turn_id)
+            .unwrap_or(self.history.len());
+        let mut msgs = to_msgs(&self.history[..first]);
+        msgs.push(Msg::FollowUp(note.to_owned()));
+        msgs.extend(to_msgs(&self.history[first..]));
+        msgs
     }
 
     /// Stores an empty persona message where the reply begins; returns its id.

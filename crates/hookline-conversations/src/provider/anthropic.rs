@@ -26,6 +26,12 @@ pub fn body(parts: &RequestParts) -> Value {
     for m in parts.messages {
         match m {
             Msg::User(text) => push("user", vec![json!({"type": "text", "text": text})]),
+            // The Messages API has no system role among its messages, and a conversation that
+            // ends with the assistant would be continued, not answered: the user's side says it.
+            Msg::FollowUp(note) => push(
+                "user",
+                vec![json!({"type": "text", "text": super::follow_up_text(note)})],
+            ),
             Msg::Persona { text, calls } => {
                 let mut blocks = Vec::new();
                 if !text.is_empty() {
@@ -59,14 +65,6 @@ pub fn body(parts: &RequestParts) -> Value {
                 push("user", vec![block]);
             }
         }
-    }
-    // The Messages API has no system role among its messages, and a conversation that ends with
-    // the assistant would be continued, not answered: the note comes as the user's side.
-    if let Some(note) = parts.follow_up {
-        push(
-            "user",
-            vec![json!({"type": "text", "text": super::follow_up_text(note)})],
-        );
     }
     let messages: Vec<Value> = messages
         .into_iter()
@@ -299,11 +297,11 @@ mod tests {
                     text: "Hello".into(),
                     calls: vec![],
                 },
+                Msg::FollowUp("check job_1".into()),
             ],
             tools: vec![],
             temperature: None,
             max_tokens: None,
-            follow_up: Some("check job_1"),
         };
         let b = body(&parts);
         let last = b["messages"].as_array().unwrap().last().unwrap().clone();
@@ -430,7 +428,6 @@ mod tests {
             ],
             temperature: Some(0.5),
             max_tokens: None,
-            follow_up: None,
         };
         let b = body(&parts);
         assert_eq!(b["system"], "Be brief");

@@ -28,6 +28,9 @@ pub enum Msg {
         content: String,
         is_error: bool,
     },
+    /// A follow-up the persona scheduled is due: its note, where its turn begins (no user
+    /// message began that turn).
+    FollowUp(String),
 }
 
 /// A tool call as the LLM asked for it; `arguments` is its JSON text, exactly as streamed.
@@ -59,9 +62,6 @@ pub struct RequestParts<'a> {
     pub tools: Vec<Value>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<i32>,
-    /// A follow-up's note, for a turn the persona scheduled itself (no user message began it):
-    /// told to the LLM after the conversation.
-    pub follow_up: Option<&'a str>,
 }
 
 /// How a due follow-up's note is put to the LLM.

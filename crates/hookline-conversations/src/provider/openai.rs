@@ -58,10 +58,10 @@ pub fn body(parts: &RequestParts) -> Value {
             Msg::Tool {
                 call_id, content, ..
             } => json!({"role": "tool", "tool_call_id": call_id, "content": content}),
+            Msg::FollowUp(note) => {
+                json!({"role": "system", "content": super::follow_up_text(note)})
+            }
         });
-    }
-    if let Some(note) = parts.follow_up {
-        messages.push(json!({"role": "system", "content": super::follow_up_text(note)}));
     }
     let mut body = json!({"model": parts.model, "messages": messages, "stream": true});
     let map = body.as_object_mut().expect("an object");
@@ -356,7 +356,6 @@ mod tests {
             tools: vec![],
             temperature: None,
             max_tokens: Some(10),
-            follow_up: None,
         };
         let b = body(&parts);
         assert_eq!(

@@ -24,15 +24,15 @@ fn example_tool(text: &str, receiver: &Receiver) -> Value {
     tool
 }
 
-/// The example's persona with the report tools, `schedule_followup` and an LLM at `fake`; a
-/// session of it.
-async fn report_session(app: &TestApp, org: &Org, fake: &FakeLlm, backend: &Receiver) -> String {
+/// The example's persona with the report tools, `schedule_followup` and an LLM at `base_url`
+/// (OpenAI's API); a session of it.
+async fn report_session(app: &TestApp, org: &Org, base_url: &str, backend: &Receiver) -> String {
     let (_, llm) = org
         .post(
             app,
             "/v1/llms",
             &json!({"name": "fake", "provider": "openai", "model": "m",
-                    "baseUrl": fake.base_url(true), "timeoutSeconds": 5}),
+                    "baseUrl": base_url, "timeoutSeconds": 5}),
         )
         .await;
     let mut ids = Vec::new();
@@ -101,7 +101,7 @@ async fn the_persona_checks_back_on_a_report_by_itself() {
     .then(Answer::openai(vec![Say::Text(
         "Your sales report is ready: https://reports.example.com/job_123.pdf",
     )]));
-    let session_id = report_session(&app, &org, &fake, &backend).await;
+    let session_id = report_session(&app, &org, &fake.base_url(true), &backend).await;
 
     let turn = say(&app, &org, &session_id, "Can I get the sales report?").await;
     assert_eq!(
@@ -148,7 +148,7 @@ async fn the_persona_checks_back_on_a_report_by_itself() {
             .last()
             .cloned()
             .unwrap();
-        if last["role"] == "persona" && last["content"].as_str().unwrap().contains("ready") {
+        if last["role"] == "persona" && last["content"].as_str().unwrap().contains("job_123.pdf") {
             break last;
         }
         assert!(
@@ -160,14 +160,25 @@ async fn the_persona_checks_back_on_a_report_by_itself() {
     assert_eq!(answered["turnId"], started["turnId"]);
     let statuses: Vec<Value> = backend.requests().iter().map(|r| r.json()).collect();
     assert_eq!(statuses.last().unwrap()["jobId"], "job_123");
-    // The follow-up's turn told the LLM the note after the conversation.
-    let follow_up_request = &fake.requests()[3].body["messages"];
-    let note = follow_up_request.as_array().unwrap().last().unwrap();
+    // The follow-up's turn told the LLM the note where that turn begins: last in its first
+    // request, before its own call and result in the next.
+    let first = fake.requests()[3].body["messages"].clone();
+    let note = first.as_array().unwrap().last().unwrap().clone();
     assert_eq!(note["role"], "system");
     assert!(note["content"]
         .as_str()
         .unwrap()
         .contains("check report job_123"));
+    let next = fake.requests()[4].body["messages"].clone();
+    let roles: Vec<&str> = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .take(3)
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["tool", "assistant", "system"]);
     // It started once, not before it was due, and the stream told both steps.
     let events = all_events(&app, &org, &session_id).await;
     let scheduled = events
@@ -209,7 +220,7 @@ async fn a_sessions_end_cancels_its_follow_ups_and_a_session_has_a_bound() {
         ),
     ]))
     .then(Answer::openai(vec![Say::Text("Noted.")]));
-    let session_id = report_session(&app, &org, &fake, &backend).await;
+    let session_id = report_session(&app, &org, &fake.base_url(true), &backend).await;
 
     let turn = say(&app, &org, &session_id, "Remind me twice").await;
     // The two calls run at once: whichever is counted second is the one refused.
@@ -265,7 +276,7 @@ async fn due_follow_ups_start_once_whichever_instance_claims_them() {
     for _ in 0..3 {
         fake.then(Answer::openai(vec![Say::Text("Looked again.")]));
     }
-    let session_id = report_session(&app, &org, &fake, &backend).await;
+    let session_id = report_session(&app, &org, &fake.base_url(true), &backend).await;
     say(&app, &org, &session_id, "Keep an eye on it").await;
 
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -286,4 +297,84 @@ async fn due_follow_ups_start_once_whichever_instance_claims_them() {
         .count();
     assert_eq!(started, 3);
     assert_eq!(fake.requests().len(), 2 + 3);
+}
+
+/// The example as a person runs it: the stand-in LLM of examples/ (its report script), the
+/// example persona and tools, and a backend answering as examples/receiver.py does.
+#[tokio::test]
+async fn the_examples_stand_in_runs_the_report_flow_with_its_follow_up() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let backend = Receiver::start(Reply::json(
+        200,
+        json!({"jobId": "job_123", "estimatedTime": "30 seconds"}),
+    ))
+    .await;
+    backend.then(Reply::json(
+        200,
+        json!({"jobId": "job_123", "estimatedTime": "30 seconds"}),
+    ));
+    backend.then(Reply::json(
+        200,
+        json!({"jobId": "job_123", "status": "COMPLETE", "url": "https://reports.example.com/job_123.pdf"}),
+    ));
+    let port = crate::harness::free_port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/standin_llm.py");
+    let mut standin = StandIn(
+        std::process::Command::new("python3")
+            .args([script, &port.to_string(), "--delay", "0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let base_url = format!("http://127.0.0.1:{port}/v1");
+    let ready = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < ready, "the stand-in did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let session_id = report_session(&app, &org, &base_url, &backend).await;
+
+    let turn = say(&app, &org, &session_id, "Can I get the sales report?").await;
+    let reply = turn["reply"]["content"].as_str().unwrap();
+    assert!(reply.contains("check back"), "{turn}");
+    let list = follow_ups(&app, &org, &session_id).await;
+    assert_eq!(list[0]["note"], "check report job_123");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, messages) = org
+            .get(&app, &format!("/v1/sessions/{session_id}/messages"))
+            .await;
+        let last = messages["data"]
+            .as_array()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap();
+        let text = last["content"].as_str().unwrap_or_default();
+        if last["role"] == "persona" && text.contains("COMPLETE") {
+            assert!(text.contains("job_123.pdf"), "{text}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer of the follow-up: {messages}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let asked: Vec<Value> = backend.requests().iter().map(|r| r.json()).collect();
+    assert_eq!(asked.last().unwrap()["jobId"], "job_123", "{asked:?}");
+    standin.0.kill().ok();
+}
+
+/// The stand-in's process, ended when the test ends.
+struct StandIn(std::process::Child);
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
