@@ -9,12 +9,16 @@
 //!
 //! A session is over at `LEAST(expires_at, COALESCE(ended_at, expires_at))`, the expression
 //! `sessions_over_idx` (migration 0009) indexes, so the sessions to clear are found without
-//! reading the others.
+//! reading the others. The deletes are planned on indexes ([`plan_on_indexes`]): left to
+//! itself, Postgres found a batch's rows with a sequential scan of the call log or the events
+//! (cheap while the old rows sit at the front of the table, not once they are spread among the
+//! active sessions' rows or the statistics lag behind a sweep's deletes).
 
 use chrono::{DateTime, Utc};
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 
 use crate::error::StoreResult;
+use crate::repo::tool_calls::plan_on_indexes;
 
 /// Deletes up to `limit` session tokens that expired before `cutoff`.
 pub async fn delete_tokens(
@@ -45,10 +49,12 @@ pub struct SessionRows {
 /// Deletes up to `limit` call-log rows, `limit` events and `limit` conversation messages of
 /// sessions over before `cutoff`, in one statement.
 pub async fn delete_session_rows(
-    db: impl PgExecutor<'_>,
+    pool: &PgPool,
     cutoff: DateTime<Utc>,
     limit: i64,
 ) -> StoreResult<SessionRows> {
+    let mut tx = pool.begin().await?;
+    plan_on_indexes(&mut tx).await?;
     let row = sqlx::query!(
         r#"WITH over AS MATERIALIZED (
               SELECT id FROM sessions
@@ -74,8 +80,9 @@ pub async fn delete_session_rows(
         cutoff,
         limit,
     )
-    .fetch_one(db)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     Ok(SessionRows {
         calls: count(row.calls),
@@ -87,12 +94,10 @@ pub async fn delete_session_rows(
 /// Deletes up to `limit` sessions over before `cutoff` whose call log, events and messages are
 /// gone already (the cascade then removes only their turn's row, and whatever a late write
 /// added meanwhile).
-pub async fn delete_sessions(
-    db: impl PgExecutor<'_>,
-    cutoff: DateTime<Utc>,
-    limit: i64,
-) -> StoreResult<u64> {
-    Ok(sqlx::query!(
+pub async fn delete_sessions(pool: &PgPool, cutoff: DateTime<Utc>, limit: i64) -> StoreResult<u64> {
+    let mut tx = pool.begin().await?;
+    plan_on_indexes(&mut tx).await?;
+    let deleted = sqlx::query!(
         "DELETE FROM sessions WHERE id IN (
              SELECT s.id FROM sessions s
              WHERE LEAST(s.expires_at, COALESCE(s.ended_at, s.expires_at)) < $1
@@ -103,7 +108,9 @@ pub async fn delete_sessions(
         cutoff,
         limit,
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?
-    .rows_affected())
+    .rows_affected();
+    tx.commit().await?;
+    Ok(deleted)
 }
