@@ -15,6 +15,7 @@ pub mod json_schema;
 pub mod llm;
 pub mod name;
 pub mod persona;
+pub mod schema_words;
 pub mod tool_type;
 pub mod violations;
 

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod batch;
 pub mod events;
+pub mod followups;
 pub mod llms;
 pub mod locks;
 pub mod messages;
