@@ -239,7 +239,7 @@ pub(crate) async fn healthz() -> Json<HealthView> {
 
 #[utoipa::path(get, path = "/readyz", tag = "operations", summary = "The database answers",
     operation_id = "readyz",
-    responses((status = 200, description = "Ready", body = HealthView), (status = 503, description = "The database does not answer", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Ready", body = HealthView), (status = 503, description = "The database does not answer", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub(crate) async fn readyz(State(state): State<CoreState>) -> Result<Json<HealthView>, ApiError> {
     hookline_core::db::ping(&state.pool).await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");

@@ -46,9 +46,16 @@ pub async fn sweep(pool: &PgPool, retention: Option<Duration>, batch: i64) -> St
     else {
         return Ok(swept);
     };
-    swept.calls = drain(batch, || retention::delete_calls(pool, cutoff, batch)).await?;
-    swept.events = drain(batch, || retention::delete_events(pool, cutoff, batch)).await?;
-    swept.messages = drain(batch, || retention::delete_messages(pool, cutoff, batch)).await?;
+    let full = u64::try_from(batch).unwrap_or(0);
+    loop {
+        let rows = retention::delete_session_rows(pool, cutoff, batch).await?;
+        swept.calls += rows.calls;
+        swept.events += rows.events;
+        swept.messages += rows.messages;
+        if rows.calls < full && rows.events < full && rows.messages < full {
+            break;
+        }
+    }
     swept.sessions = drain(batch, || retention::delete_sessions(pool, cutoff, batch)).await?;
     Ok(swept)
 }

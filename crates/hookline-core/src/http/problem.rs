@@ -260,7 +260,14 @@ pub mod responses {
         Invalid = "A rule is broken, a field missing or unknown (every one listed)";
         /// 429.
         RateLimited = "Over a rate; `Retry-After` says when to try again";
-        /// 503.
-        Unavailable = "The database is busy, or this instance is at a limit; try again shortly";
     }
+
+    /// 503, with when to try again.
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "The database is busy or not reachable, or this instance is at a limit; try again after `Retry-After` seconds",
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))
+    )]
+    pub struct Unavailable(#[allow(dead_code)] ProblemDocument);
 }

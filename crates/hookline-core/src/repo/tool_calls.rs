@@ -521,8 +521,9 @@ pub async fn queue_stats(pool: &sqlx::PgPool) -> StoreResult<(i64, f64)> {
 }
 
 /// Plans the rest of the transaction on indexes, as [`locks::claims`] does in its own statement (the
-/// reasons are there): for the other statements over the delivery queue.
-async fn plan_on_indexes(tx: &mut PgConnection) -> StoreResult<()> {
+/// reasons are there): for the other statements over the delivery queue, and the retention's
+/// deletes ([`crate::repo::retention`]).
+pub(crate) async fn plan_on_indexes(tx: &mut PgConnection) -> StoreResult<()> {
     sqlx::query_scalar!(
         "SELECT concat(set_config('enable_seqscan', 'off', true),
                        set_config('enable_bitmapscan', 'off', true),

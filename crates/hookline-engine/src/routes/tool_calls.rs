@@ -73,7 +73,7 @@ fn parse(body: &Value) -> Result<CallRequest, Violations> {
         (status = 409, description = "The session has ended or expired", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 413, response = TooLarge),
         (status = 422, description = "Unknown tool name, or a malformed request", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "A client-tool call that awaits its result, while this instance already waits for as many as it may (`HOOKLINE_CLIENT_WAITS`); try again", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 503, description = "The database is busy or not reachable, or a client-tool call awaits its result while this instance already waits for as many as it may (`HOOKLINE_CLIENT_WAITS`); try again after `Retry-After` seconds", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))
     )
 )]
 pub async fn run(

@@ -547,7 +547,12 @@ async fn a_session_without_an_llm_cannot_take_messages() {
 }
 
 /// Posts without waiting; returns the accepted `{id, turnId}`.
-async fn post_message(app: &TestApp, org: &Org, session_id: &str, content: &str) -> Value {
+pub(crate) async fn post_message(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+    content: &str,
+) -> Value {
     let (status, body) = org
         .post(
             app,
@@ -580,7 +585,8 @@ async fn conversation(app: &TestApp, org: &Org, session_id: &str) -> Vec<Value> 
     list["data"].as_array().unwrap().clone()
 }
 
-const LONG: &str = "Let me tell you everything about our shipping policy, which has many parts \
+pub(crate) const LONG: &str =
+    "Let me tell you everything about our shipping policy, which has many parts \
     and goes on for quite a while before it gets to the point you asked about.";
 
 #[tokio::test]

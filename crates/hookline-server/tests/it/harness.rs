@@ -8,7 +8,8 @@ pub use hookline_core::settings::RawSettings;
 use hookline_core::settings::Settings;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use sqlx::PgPool;
+use sha2::Digest as _;
+use sqlx::{Connection as _, PgPool};
 use uuid::Uuid;
 
 /// The Postgres server tests run against (a database of its own per test is created there).
@@ -68,16 +69,110 @@ impl Drop for Cleanup {
                     return;
                 };
                 for name in names {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                            .execute(&pool)
-                            .await;
+                    let _ = sqlx::query(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        quoted(&name)
+                    ))
+                    .execute(&pool)
+                    .await;
                 }
                 pool.close().await;
             });
         });
         let _ = dropping.join();
     }
+}
+
+/// A database name as an SQL identifier.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Creates the database `url` names, unless it exists, as a copy of the migrated template
+/// ([`template`]): copying a database is cheaper than running every migration for each test.
+/// The app's own `migrate` at start then finds nothing to do.
+async fn copy_template(url: &str) {
+    let name = url.rsplit('/').next().unwrap();
+    let template = template().await;
+    let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server_url()))
+        .await
+        .unwrap();
+    let made = sqlx::query(&format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quoted(name),
+        quoted(template)
+    ))
+    .execute(&mut admin)
+    .await;
+    match made {
+        // 42P04: it exists (a second instance on the same database).
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        other => {
+            other.expect("the test database is copied from the template");
+        }
+    }
+    admin.close().await.unwrap();
+}
+
+/// The name of a database with every migration applied, made once for a given set of
+/// migrations (named by their checksums) and kept on the test server for the next runs. Test
+/// processes run side by side: the one that makes it holds an advisory lock, so the others wait
+/// and then find it; it is made under another name and renamed once migrated, so a process that
+/// dies midway never leaves a half-migrated template behind the name.
+async fn template() -> &'static str {
+    static NAME: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    NAME.get_or_init(|| async {
+        let mut digest = sha2::Sha256::new();
+        for migration in hookline_core::db::MIGRATOR.iter() {
+            digest.update(migration.version.to_le_bytes());
+            digest.update(&*migration.checksum);
+        }
+        let sum: String = digest.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let name = format!("hookline_template_{sum}");
+        let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", server_url()))
+            .await
+            .unwrap();
+        sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+            .bind(&name)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        if !exists {
+            let building = format!("{name}_building");
+            for statement in [
+                format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(&building)),
+                format!("CREATE DATABASE {}", quoted(&building)),
+            ] {
+                sqlx::query(&statement).execute(&mut admin).await.unwrap();
+            }
+            let pool = PgPool::connect(&format!("{}/{building}", server_url()))
+                .await
+                .unwrap();
+            hookline_core::db::MIGRATOR.run(&pool).await.unwrap();
+            pool.close().await;
+            sqlx::query(&format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                quoted(&building),
+                quoted(&name)
+            ))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        }
+        // Closing the connection releases the lock.
+        admin.close().await.unwrap();
+        name
+    })
+    .await
 }
 
 /// A loopback port nobody listens on right now (for a process the test starts).
@@ -121,6 +216,14 @@ impl TestApp {
 
     pub async fn spawn_with(raw: RawSettings) -> Self {
         let cleanup = cleanup_guard();
+        if CREATED
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|name| raw.database_url.ends_with(&format!("/{name}")))
+        {
+            copy_template(&raw.database_url).await;
+        }
         let settings = Settings::check(raw, false).expect("test settings are valid");
         let app = hookline_server::app::build(settings)
             .await

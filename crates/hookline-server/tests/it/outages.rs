@@ -245,3 +245,60 @@ async fn requests_during_an_outage_answer_503_with_retry_after_never_500() {
     }
     assert!(statuses.iter().all(StatusCode::is_success), "{statuses:?}");
 }
+
+/// A turn whose words arrive while the database is away stores its reply, whole and once, when
+/// the database is back (the turn's writer used to fail at the first refused write and end the
+/// turn with its reply unstored).
+#[tokio::test]
+async fn a_turn_speaking_during_an_outage_stores_its_reply_once_the_database_is_back() {
+    use crate::conversations::{post_message, talkative, LONG};
+    use crate::fake_llm::{Answer, FakeLlm, Say};
+
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![Say::Text(LONG)]).paced(Duration::from_millis(100)));
+    let (session_id, _) = talkative(&app, &org, &fake, "openai", &[]).await;
+    let outage = Outage::of(&app).await;
+    post_message(&app, &org, &session_id, "Tell me about shipping").await;
+    // The LLM is asked, then the database goes away while its words stream out (~2.5 s), and
+    // comes back after the reply is done.
+    for _ in 0..500 {
+        if !fake.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(fake.requests().len(), 1);
+    outage.begin().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    outage.end().await;
+
+    let pool = outage.pool().await;
+    let mut stored = Vec::new();
+    for _ in 0..150 {
+        stored = sqlx::query_as::<_, (String, String, bool)>(
+            "SELECT role, content, interrupted FROM conversation_messages
+             WHERE session_id = $1::uuid ORDER BY seq",
+        )
+        .bind(&session_id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        if stored.len() == 2 && stored[1].1 == LONG {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stored,
+        [
+            (
+                "user".to_owned(),
+                "Tell me about shipping".to_owned(),
+                false
+            ),
+            ("persona".to_owned(), LONG.to_owned(), false)
+        ]
+    );
+}

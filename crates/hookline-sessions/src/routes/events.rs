@@ -136,7 +136,7 @@ impl Drop for StreamSlot {
         (status = 404, description = "No such session for this credential", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "`lastEventId` is not a whole number", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
         (status = 429, description = "The session has as many streams open as it may (`HOOKLINE_STREAMS_PER_SESSION`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json"),
-        (status = 503, description = "The instance holds as many streams as it may (`HOOKLINE_STREAMS_PER_INSTANCE`)", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json")
+        (status = 503, description = "The instance holds as many streams as it may (`HOOKLINE_STREAMS_PER_INSTANCE`), or the database is busy or not reachable; try again after `Retry-After` seconds", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))
     )
 )]
 pub async fn stream(
