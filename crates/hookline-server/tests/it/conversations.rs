@@ -78,6 +78,16 @@ pub(crate) async fn all_events(app: &TestApp, org: &Org, session_id: &str) -> Ve
     stream.take(stored as usize, Duration::from_secs(10)).await
 }
 
+/// The status of each tool call a turn's result lists, in order.
+pub(crate) fn statuses(turn: &Value) -> Vec<String> {
+    turn["toolCalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn names(events: &[SseEvent]) -> Vec<&str> {
     events.iter().map(|e| e.event.as_str()).collect()
 }

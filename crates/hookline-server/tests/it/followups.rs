@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::conversations::{all_events, say};
+use crate::conversations::{all_events, say, statuses};
 use crate::engine::create_tool;
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
 use crate::harness::{raw_settings, session, Org, Receiver, Reply, TestApp};
@@ -53,6 +53,18 @@ async fn report_session(app: &TestApp, org: &Org, base_url: &str, backend: &Rece
         .0
 }
 
+/// A backend answering as examples/receiver.py does: the job started, then its status, done.
+async fn report_backend() -> Receiver {
+    let started = json!({"jobId": "job_123", "estimatedTime": "30 seconds"});
+    let backend = Receiver::start(Reply::json(200, started.clone())).await;
+    backend.then(Reply::json(200, started));
+    backend.then(Reply::json(
+        200,
+        json!({"jobId": "job_123", "status": "COMPLETE", "url": "https://reports.example.com/job_123.pdf"}),
+    ));
+    backend
+}
+
 async fn follow_ups(app: &TestApp, org: &Org, session_id: &str) -> Vec<Value> {
     let (status, list) = org
         .get(app, &format!("/v1/sessions/{session_id}/followups"))
@@ -65,19 +77,7 @@ async fn follow_ups(app: &TestApp, org: &Org, session_id: &str) -> Vec<Value> {
 async fn the_persona_checks_back_on_a_report_by_itself() {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
-    let backend = Receiver::start(Reply::json(
-        200,
-        json!({"jobId": "job_123", "estimatedTime": "5 seconds"}),
-    ))
-    .await;
-    backend.then(Reply::json(
-        200,
-        json!({"jobId": "job_123", "estimatedTime": "5 seconds"}),
-    ));
-    backend.then(Reply::json(
-        200,
-        json!({"jobId": "job_123", "status": "COMPLETE", "url": "https://reports.example.com/job_123.pdf"}),
-    ));
+    let backend = report_backend().await;
     let fake = FakeLlm::start().await;
     fake.then(Answer::openai(vec![call(
         "call_start",
@@ -224,12 +224,7 @@ async fn a_sessions_end_cancels_its_follow_ups_and_a_session_has_a_bound() {
 
     let turn = say(&app, &org, &session_id, "Remind me twice").await;
     // The two calls run at once: whichever is counted second is the one refused.
-    let mut statuses: Vec<&str> = turn["toolCalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
+    let mut statuses = statuses(&turn);
     statuses.sort_unstable();
     assert_eq!(statuses, ["completed", "failed"], "{turn}");
     let second = &fake.requests()[1].body["messages"];
@@ -305,19 +300,7 @@ async fn due_follow_ups_start_once_whichever_instance_claims_them() {
 async fn the_examples_stand_in_runs_the_report_flow_with_its_follow_up() {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
-    let backend = Receiver::start(Reply::json(
-        200,
-        json!({"jobId": "job_123", "estimatedTime": "30 seconds"}),
-    ))
-    .await;
-    backend.then(Reply::json(
-        200,
-        json!({"jobId": "job_123", "estimatedTime": "30 seconds"}),
-    ));
-    backend.then(Reply::json(
-        200,
-        json!({"jobId": "job_123", "status": "COMPLETE", "url": "https://reports.example.com/job_123.pdf"}),
-    ));
+    let backend = report_backend().await;
     let port = crate::harness::free_port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/standin_llm.py");
     let mut standin = StandIn(

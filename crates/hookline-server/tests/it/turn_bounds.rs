@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::conversations::{all_events, say, talkative};
+use crate::conversations::{all_events, say, statuses, talkative};
 use crate::engine::seed_at;
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
 use crate::harness::{raw_settings, Receiver, Reply, TestApp};
@@ -163,12 +163,8 @@ async fn calls_past_the_bound_per_response_are_refused_not_run() {
     let calls = turn["toolCalls"].as_array().unwrap();
     // Three run, three refused (twice the bound is kept to tell the LLM), the rest ignored.
     assert_eq!(calls.len(), 6, "{turn}");
-    let statuses: Vec<&str> = calls
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        statuses,
+        statuses(&turn),
         [
             "completed",
             "completed",
@@ -210,12 +206,7 @@ async fn calls_past_the_bound_per_turn_are_refused() {
     let (session_id, _) = talkative(&app, &org, &fake, "openai", &[tool]).await;
 
     let turn = say(&app, &org, &session_id, "Check it again and again").await;
-    let statuses: Vec<&str> = turn["toolCalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
+    let statuses = statuses(&turn);
     assert_eq!(statuses, ["completed", "completed", "refused"], "{turn}");
     assert_eq!(turn["toolCalls"][2]["error"]["kind"], "too_many_calls");
     assert_eq!(store.requests().len(), 2);
@@ -260,12 +251,7 @@ async fn interleaved_parallel_calls_both_run() {
     let (session_id, _) = talkative(&app, &org, &fake, "openai", &[tool]).await;
 
     let turn = say(&app, &org, &session_id, "ORD-1 and ORD-2?").await;
-    let statuses: Vec<&str> = turn["toolCalls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["status"].as_str().unwrap())
-        .collect();
+    let statuses = statuses(&turn);
     assert_eq!(statuses, ["completed", "completed"], "{turn}");
     let mut orders: Vec<String> = store
         .requests()
