@@ -15,6 +15,7 @@ mod lab;
 mod lab_browser;
 mod lab_talk;
 mod llms;
+mod mcp;
 mod ops;
 mod personas;
 mod sessions;
