@@ -66,14 +66,16 @@ pub async fn answer(
     }
 }
 
-/// The session's tools offered over MCP: its server tools, in the persona's order.
+/// The session's tools offered over MCP: its webhook tools, in the persona's order. (An MCP
+/// tool source's tools are the LLM's, in a conversation; an MCP client can reach the server
+/// itself.)
 pub fn offered(session: &Session) -> impl Iterator<Item = &ToolDefinition> {
     session
         .config
         .tools
         .iter()
         .map(|t| &t.tool.definition)
-        .filter(|d| matches!(d, ToolDefinition::Server(_)))
+        .filter(|d| matches!(d, ToolDefinition::Server(w) if !w.is_mcp()))
 }
 
 /// `tools/list`: every offered tool at once (a persona's tools fit one page, so no cursor).

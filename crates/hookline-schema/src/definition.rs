@@ -76,7 +76,15 @@ impl HttpMethod {
 #[serde(rename_all = "lowercase")]
 pub enum ServerSubtype {
     Webhook,
+    /// An MCP server whose tools the persona offers as `<name>__<tool>`: only `url`, `headers`
+    /// and `allowedTools` apply (the tools' own schemas come from the server's `tools/list`).
+    Mcp,
 }
+
+/// The longest name of a tool an MCP server offers that Hookline passes on.
+pub const MAX_MCP_TOOL_NAME_CHARS: usize = 128;
+/// At most this many names in an MCP tool source's `allowedTools`.
+pub const MAX_ALLOWED_TOOLS: usize = 100;
 
 // Fields with a default are `nullable` in the schema: the checkers read `null` as "not sent",
 // so `"awaitResponse": null` means the default, as leaving it out does.
@@ -115,6 +123,17 @@ pub struct WebhookTool {
     #[serde(default)]
     #[schema(nullable)]
     pub disable_interruptions: bool,
+    /// `subtype: mcp` only: the MCP server's tools the persona may use (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 100)]
+    pub allowed_tools: Option<Vec<String>>,
+}
+
+impl WebhookTool {
+    /// Whether this is an MCP tool source rather than one webhook.
+    pub fn is_mcp(&self) -> bool {
+        self.subtype == ServerSubtype::Mcp
+    }
 }
 
 fn default_method() -> HttpMethod {
@@ -236,6 +255,7 @@ impl ToolDefinition {
 
     pub fn subtype(&self) -> Option<&'static str> {
         match self {
+            Self::Server(t) if t.is_mcp() => Some("mcp"),
             Self::Server(_) => Some("webhook"),
             _ => None,
         }
@@ -356,7 +376,7 @@ fn merge_schemas(body: Option<&Value>, query: Option<&Value>) -> Value {
     Value::Object(out)
 }
 
-fn parse_name(f: &mut Fields) -> Option<ToolName> {
+pub(crate) fn parse_name(f: &mut Fields) -> Option<ToolName> {
     let name = f.required_string("name")?;
     match ToolName::parse(name) {
         Ok(n) => Some(n),
@@ -368,7 +388,7 @@ fn parse_name(f: &mut Fields) -> Option<ToolName> {
     }
 }
 
-fn parse_description(f: &mut Fields, required: bool) -> Option<String> {
+pub(crate) fn parse_description(f: &mut Fields, required: bool) -> Option<String> {
     let text = if required {
         f.required_string("description")?
     } else {
@@ -420,6 +440,7 @@ fn definitions<'a>(
 fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTool> {
     let subtype = match f.required_string("subtype") {
         Some("webhook") => Some(ServerSubtype::Webhook),
+        Some("mcp") => return crate::mcp_source::parse(f, policy),
         Some("knowledge") => {
             let path = f.path("subtype");
             f.v.rule(path, "\"knowledge\" is reserved and not available yet");
@@ -427,7 +448,10 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         }
         Some(other) => {
             let path = f.path("subtype");
-            f.v.rule(path, format!("must be \"webhook\" (not \"{other}\")"));
+            f.v.rule(
+                path,
+                format!("must be \"webhook\" or \"mcp\" (not \"{other}\")"),
+            );
             None
         }
         None => None,
@@ -508,10 +532,11 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         await_response,
         timeout_seconds,
         disable_interruptions,
+        allowed_tools: None,
     })
 }
 
-fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
+pub(crate) fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
     let Some(map) = f.object("headers") else {
         // Absent is an empty set; a wrong type was recorded by `object`.
         return f.get("headers").is_none().then(IndexMap::new);

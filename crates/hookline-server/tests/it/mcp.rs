@@ -2,6 +2,7 @@
 //! `mcp/sdk.rs`, by the official MCP Python SDK).
 
 mod sdk;
+mod sources;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
