@@ -323,3 +323,34 @@ async fn testing_an_mcp_tool_source_lists_its_tools() {
         assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
     }
 }
+
+#[tokio::test]
+async fn a_source_on_a_refused_destination_is_never_reached() {
+    // Production mode with no network opened: a name that resolves to loopback is refused after
+    // resolution, for the listing and for a call alike, and nothing reaches the server.
+    let mut raw = crate::harness::raw_settings();
+    raw.allowed_networks = String::new();
+    let app = TestApp::spawn_with(raw).await;
+    let org = app.org("acme").await;
+    let remote = RemoteServer::start().await;
+    // (No LLM: it would be refused the same way; the engine's route runs the call.)
+    let url = format!("https://localhost:{}/mcp", remote.port);
+    let (status, created) = org.post(&app, "/v1/tools", &source(&url)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (session_id, _) = session(&app, &org, json!({"toolIds": [created["id"]]})).await;
+    let (status, answer) = org
+        .post(
+            &app,
+            &format!("/v1/sessions/{session_id}/tool-calls"),
+            &json!({"toolName": "orders__lookup_order", "arguments": {"order_id": "ORD-1"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "failed");
+    assert_eq!(answer["error"]["kind"], "blocked_destination", "{answer}");
+    let id = created["id"].as_str().unwrap();
+    let (_, test) = org
+        .post(&app, &format!("/v1/tools/{id}/test"), &json!({}))
+        .await;
+    assert_eq!(test["error"]["kind"], "blocked_destination", "{test}");
+}
