@@ -47,7 +47,7 @@ async fn talkative(
     session(app, org, json!({"personaId": persona["id"]})).await
 }
 
-async fn say(app: &TestApp, org: &Org, session_id: &str, content: &str) -> Value {
+pub(crate) async fn say(app: &TestApp, org: &Org, session_id: &str, content: &str) -> Value {
     let (status, body) = org
         .post(
             app,
@@ -60,7 +60,12 @@ async fn say(app: &TestApp, org: &Org, session_id: &str, content: &str) -> Value
 }
 
 /// Every event of the session so far, replayed from the start.
-async fn all_events(app: &TestApp, org: &Org, session_id: &str, n: usize) -> Vec<SseEvent> {
+pub(crate) async fn all_events(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+    n: usize,
+) -> Vec<SseEvent> {
     let mut stream = SseStream::open(
         &app.url(&format!("/v1/sessions/{session_id}/events")),
         Some(&org.key),

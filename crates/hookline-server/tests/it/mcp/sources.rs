@@ -9,8 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::sdk::sdk_python;
+use crate::conversations::{all_events, say};
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
-use crate::harness::{free_port, session, Org, SseStream, TestApp};
+use crate::harness::{free_port, session, Org, TestApp};
 
 /// The SDK's MCP server on a port of its own, killed when dropped.
 struct RemoteServer {
@@ -90,18 +91,6 @@ async fn persona_session(app: &TestApp, org: &Org, fake: &FakeLlm, tool: &Value)
     session(app, org, json!({"personaId": persona["id"]}))
         .await
         .0
-}
-
-async fn say(app: &TestApp, org: &Org, session_id: &str, content: &str) -> Value {
-    let (status, body) = org
-        .post(
-            app,
-            &format!("/v1/sessions/{session_id}/messages?wait=true"),
-            &json!({"content": content}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
 }
 
 /// The names of the tools the LLM was offered in its request.
@@ -192,13 +181,7 @@ async fn a_personas_mcp_server_offers_its_allowed_tools_and_answers_their_calls(
         .map(|c| c["toolName"].as_str().unwrap())
         .collect();
     assert!(logged.contains(&"orders__lookup_order"), "{calls}");
-    let mut events = SseStream::open(
-        &app.url(&format!("/v1/sessions/{session_id}/events")),
-        Some(&org.key),
-        Some("0"),
-    )
-    .await;
-    let seen = events.take(4, Duration::from_secs(10)).await;
+    let seen = all_events(&app, &org, &session_id, 4).await;
     let started = seen
         .iter()
         .find(|e| e.event == "toolCallStarted")
@@ -256,14 +239,8 @@ async fn a_server_that_is_down_is_an_event_and_a_tool_error_never_a_failed_turn(
     assert_eq!(failed["error"]["kind"], "connection", "{failed}");
 
     // The listing's failure is on the session's stream, naming the source.
-    let mut events = SseStream::open(
-        &app.url(&format!("/v1/sessions/{session_id}/events")),
-        Some(&org.key),
-        Some("0"),
-    )
-    .await;
     // The user's message, the history, the listing's failure, the call's start and failure.
-    let seen = events.take(5, Duration::from_secs(10)).await;
+    let seen = all_events(&app, &org, &session_id, 5).await;
     let listing = seen
         .iter()
         .find(|e| e.event == "toolCallFailed" && e.data["toolName"] == "orders")
