@@ -58,6 +58,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tool_cards.js", JS, include_str!("../lab/tool_cards.js")),
     ("chat.js", JS, include_str!("../lab/chat.js")),
     ("llms.js", JS, include_str!("../lab/llms.js")),
+    ("mcp.js", JS, include_str!("../lab/mcp.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";
