@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use hookline_core::ErrorKind;
+use hookline_schema::definition::MAX_DESCRIPTION_CHARS;
+use hookline_schema::json_schema::MAX_SCHEMA_BYTES;
 
 use crate::outbound::{self, Answer, SendError};
 
@@ -29,6 +31,13 @@ pub struct RemoteTool {
     pub name: String,
     pub description: String,
     pub input_schema: Value,
+}
+
+impl RemoteTool {
+    /// About how many bytes it holds (its weight in the engine's cache of listings).
+    pub fn weight(&self) -> usize {
+        self.name.len() + self.description.len() + self.input_schema.to_string().len()
+    }
 }
 
 /// Why an exchange with the server failed: an error kind and words the LLM (and the events)
@@ -113,7 +122,9 @@ impl<'a> McpClient<'a> {
         Ok(())
     }
 
-    /// `tools/list`, every page (at most 10, 1 MiB each).
+    /// `tools/list`, every page (at most 10, 1 MiB each). A tool's description is cut to 1024
+    /// characters and a tool whose input schema is over 64 KiB is left out, as a definition of
+    /// ours would be refused: what is kept goes to the LLM at every round.
     pub async fn list_tools(&mut self) -> Result<Vec<RemoteTool>, McpFailure> {
         let mut tools = Vec::new();
         let mut cursor: Option<String> = None;
@@ -127,14 +138,19 @@ impl<'a> McpClient<'a> {
                 let Some(name) = tool["name"].as_str() else {
                     continue;
                 };
+                let input_schema = tool
+                    .get("inputSchema")
+                    .filter(|s| s.is_object())
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+                if input_schema.to_string().len() > MAX_SCHEMA_BYTES {
+                    continue;
+                }
+                let description = tool["description"].as_str().unwrap_or_default();
                 tools.push(RemoteTool {
                     name: name.to_owned(),
-                    description: tool["description"].as_str().unwrap_or_default().to_owned(),
-                    input_schema: tool
-                        .get("inputSchema")
-                        .filter(|s| s.is_object())
-                        .cloned()
-                        .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                    description: description.chars().take(MAX_DESCRIPTION_CHARS).collect(),
+                    input_schema,
                 });
             }
             cursor = result["nextCursor"].as_str().map(str::to_owned);

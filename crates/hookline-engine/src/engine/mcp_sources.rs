@@ -37,8 +37,11 @@ pub const LIST_WITHIN: Duration = Duration::from_secs(10);
 pub const RETRY_LISTING_AFTER: Duration = Duration::from_secs(30);
 /// How long a listing is kept (a session's longest life).
 const KEEP_LISTING: Duration = Duration::from_secs(86_400);
-/// Listings kept at once (each holds one source's tools of one session).
-const MAX_LISTINGS: u64 = 10_000;
+/// The bytes all kept listings may hold together (the least used go first beyond it; a session
+/// whose listing went is listed again when its LLM next needs its tools).
+pub const LISTINGS_BYTES: u64 = 64 * 1024 * 1024;
+/// Sources kept as failed at once.
+const MAX_FAILED: u64 = 10_000;
 /// At most this many of a source's tools are offered.
 pub const MAX_SOURCE_TOOLS: usize = 128;
 
@@ -54,11 +57,15 @@ impl Default for Listings {
     fn default() -> Self {
         Self {
             listed: Cache::builder()
-                .max_capacity(MAX_LISTINGS)
+                .max_capacity(LISTINGS_BYTES)
+                .weigher(|_, tools: &Arc<Vec<RemoteTool>>| {
+                    let bytes: usize = tools.iter().map(RemoteTool::weight).sum();
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
                 .time_to_live(KEEP_LISTING)
                 .build(),
             failed: Cache::builder()
-                .max_capacity(MAX_LISTINGS)
+                .max_capacity(MAX_FAILED)
                 .time_to_live(RETRY_LISTING_AFTER)
                 .build(),
         }

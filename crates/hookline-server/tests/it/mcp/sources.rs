@@ -192,6 +192,12 @@ async fn a_personas_mcp_server_offers_its_allowed_tools_and_answers_their_calls(
         .unwrap()
         .starts_with("orders__"));
 
+    // A runtime of one's own is not offered the source as if it were one tool.
+    let (_, exported) = org
+        .get(&app, &format!("/v1/sessions/{session_id}/tools"))
+        .await;
+    assert_eq!(exported["tools"], json!([]), "{exported}");
+
     // Calling the source itself, or a tool it does not allow, is refused before anything runs.
     for name in ["orders", "orders__refund_order"] {
         let (status, problem) = org
