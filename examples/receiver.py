@@ -52,6 +52,12 @@ def answer(method: str, path: str, args: dict):
     if path.endswith("/weather"):
         return 200, {"city": args.get("city"), "temperature": 21, "units": args.get("units", "metric"),
                      "conditions": "clear"}
+    # The split pattern: a job started at once, its status asked for later.
+    if path.endswith("/reports/start"):
+        return 200, {"jobId": "job_123", "estimatedTime": "30 seconds"}
+    if path.endswith("/reports/status"):
+        return 200, {"jobId": args.get("jobId"), "status": "COMPLETE",
+                     "url": "https://reports.example.com/job_123.pdf"}
     if path.endswith("/inventory/check"):
         return 200, {"productId": args.get("productId"), "inStock": True, "quantity": 12}
     return 404, {"error": True, "message": f"nothing at {method} {path}"}

@@ -11,11 +11,15 @@ servers do, so Hookline talks to it exactly as it would talk to a real model:
 - anything else: it says what it is.
 
     python3 examples/standin_llm.py 4000
+    python3 examples/standin_llm.py 4000 --delay 0.5   # slowly: time to interrupt it by hand
 
-Then create an LLM with "provider": "openai", "baseUrl": "http://localhost:4000/v1" (in
-development mode, or with HOOKLINE_ALLOWED_NETWORKS=127.0.0.0/8 in production mode).
+Then create an LLM with "provider": "openai" and "baseUrl": "http://localhost:4000/v1" in
+development mode (`--dev`). Production mode calls http:// only at an IP address it is allowed to
+reach, never at a host name: there, use "http://127.0.0.1:4000/v1" with
+HOOKLINE_ALLOWED_NETWORKS=127.0.0.0/8.
 Only the Python standard library is used.
 """
+import argparse
 import json
 import re
 import sys
@@ -96,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
         for c in script(request):
             self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
             self.wfile.flush()
-            time.sleep(0.02)
+            time.sleep(self.server.delay)
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 
@@ -105,6 +109,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 4000
-    print(f"stand-in LLM (scripted, OpenAI-compatible) on http://localhost:{port}/v1")
-    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+    parser = argparse.ArgumentParser(description="A scripted stand-in for an OpenAI-compatible LLM.")
+    parser.add_argument("port", type=int, nargs="?", default=4000)
+    parser.add_argument("--delay", type=float, default=0.02, metavar="SECONDS",
+                        help="pause between streamed pieces (default 0.02; 0.5 leaves time to "
+                             "send a message that interrupts the reply)")
+    options = parser.parse_args()
+    if not 0 <= options.delay <= 10:
+        parser.error("--delay must be between 0 and 10 seconds")
+    server = ThreadingHTTPServer(("127.0.0.1", options.port), Handler)
+    server.delay = options.delay
+    print(f"stand-in LLM (scripted, OpenAI-compatible) on http://localhost:{options.port}/v1, "
+          f"{options.delay} s between pieces", flush=True)
+    server.serve_forever()

@@ -18,7 +18,17 @@ BASE=${HOOKLINE_URL:-http://localhost:8080}
 BASE=${BASE%/}
 PORT=${RECEIVER_PORT:-3000}
 TARGET="http://127.0.0.1:$PORT"
-HOOKLINE=${HOOKLINE_BIN:-"cargo run -q --release --bin hookline --"}
+# The binary scripts/serve built, when there is one; else built now, saying so (a first release
+# build takes minutes).
+if [ -n "${HOOKLINE_BIN:-}" ]; then
+  HOOKLINE=$HOOKLINE_BIN
+elif [ -x target/release/hookline ]; then
+  HOOKLINE=target/release/hookline
+else
+  echo "no target/release/hookline yet: building it (cargo build --release; minutes the first time)" >&2
+  cargo build --release --bin hookline
+  HOOKLINE=target/release/hookline
+fi
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 if ! curl -sf "$BASE/readyz" >/dev/null; then

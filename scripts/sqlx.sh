@@ -33,9 +33,36 @@ sqlx_psql() {
 }
 
 sqlx_drop_database() {
+    sqlx_restore_times
     [ -n "${sqlx_db:-}" ] && sqlx_psql "$sqlx_server/postgres" -c "DROP DATABASE IF EXISTS $sqlx_db WITH (FORCE)" || true
     [ -n "${sqlx_out:-}" ] && rm -rf "$sqlx_out"
     sqlx_db="" sqlx_out=""
+}
+
+# Cargo does not know that a macro's output depends on the database: touching the query files
+# makes it expand them again. Their times are kept first and put back after the build, so the
+# other profiles' builds (scripts/serve's release build) do not look stale and rebuild for
+# minutes after a check that changed nothing in them.
+sqlx_touch_queries() {
+    sqlx_times=$(mktemp -d)
+    local file
+    for file in $(sqlx_query_files); do
+        touch -r "$file" "$sqlx_times/$(echo "$file" | tr / %)"
+        touch "$file"
+    done
+}
+
+sqlx_restore_times() {
+    [ -n "${sqlx_times:-}" ] || return 0
+    local kept
+    for kept in "$sqlx_times"/*; do
+        [ -e "$kept" ] || continue
+        local file
+        file=$(basename "$kept" | tr % /)
+        [ -e "$file" ] && touch -r "$kept" "$file"
+    done
+    rm -rf "$sqlx_times"
+    sqlx_times=""
 }
 
 # sqlx_checked_build check|write COMMAND...: runs the build COMMAND online, then compares the
@@ -56,9 +83,9 @@ sqlx_checked_build() {
     for migration in migrations/*.sql; do
         sqlx_psql "$sqlx_server/$sqlx_db" --single-transaction -f - <"$migration"
     done
-    # Cargo does not know that a macro's output depends on the database: make it expand them.
-    sqlx_query_files | xargs touch
+    sqlx_touch_queries
     DATABASE_URL="$sqlx_server/$sqlx_db" SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$sqlx_out" "$@"
+    sqlx_restore_times
     if [ "$mode" = write ]; then
         rm -rf .sqlx
         mkdir .sqlx

@@ -230,6 +230,9 @@ impl Environment {
             ("DATABASE_URL", database_url.as_str()),
             ("HOOKLINE_ENCRYPTION_KEY", key),
             ("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8"),
+            // The bench's conversations post turn after turn in one session on purpose.
+            ("HOOKLINE_SESSION_MESSAGES_PER_SECOND", "1000000"),
+            ("HOOKLINE_SESSION_MESSAGE_BURST", "1000000"),
             ("RUST_LOG", "warn"),
         ];
         let cli = |args: &[&str]| -> anyhow::Result<String> {

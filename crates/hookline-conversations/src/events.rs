@@ -14,6 +14,18 @@ use hookline_core::{EventName, StoreError};
 pub const MESSAGE_STREAM_EVENT: EventName = EventName::MessageStreamEvent;
 pub const MESSAGE_HISTORY_UPDATED: EventName = EventName::MessageHistoryUpdated;
 pub const TURN_FAILED: EventName = EventName::TurnFailed;
+pub const TOOL_CALL_REFUSED: EventName = EventName::ToolCallRefused;
+
+/// `toolCallRefused`: a call the LLM asked for that was not run, and why.
+pub fn refused_data(turn_id: Uuid, tool_call_id: &str, tool_name: &str, error: &Value) -> Value {
+    json!({
+        "toolCallId": tool_call_id,
+        "toolName": tool_name,
+        "turnId": turn_id,
+        "error": error,
+        "timestamp": Utc::now(),
+    })
+}
 
 /// Appends one event and announces it. `pool` is the runtime's pool whose commits do not wait
 /// for the disk (`synchronous_commit = off`): like the engine's call log, not a promise.
@@ -76,6 +88,22 @@ pub async fn turn_failed(
         session_id,
         TURN_FAILED,
         json!({"turnId": turn_id, "error": {"kind": kind, "message": message}, "timestamp": Utc::now()}),
+    )
+    .await
+}
+
+/// Appends and announces `followUpStarted`: a follow-up's own turn began.
+pub async fn follow_up_started(
+    pool: &PgPool,
+    session_id: Uuid,
+    follow_up_id: Uuid,
+    turn_id: Uuid,
+) -> Result<(), StoreError> {
+    emit(
+        pool,
+        session_id,
+        EventName::FollowUpStarted,
+        json!({"followUpId": follow_up_id, "turnId": turn_id, "timestamp": Utc::now()}),
     )
     .await
 }

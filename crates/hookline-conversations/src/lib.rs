@@ -9,14 +9,17 @@
 //! below depends on it.
 
 mod events;
+pub mod followups;
 pub mod llm;
 mod llm_test;
+mod message_rate;
 mod openapi;
 pub mod provider;
 mod requests;
 mod results;
 mod routes;
 pub mod runtime;
+mod sse;
 mod turn_lease;
 pub mod views;
 mod writer;
@@ -51,6 +54,10 @@ pub fn router(core: CoreState, runtime: Arc<Conversations>) -> Router {
         .route(
             "/v1/sessions/{id}/messages",
             post(routes::post).get(routes::list).options(preflight),
+        )
+        .route(
+            "/v1/sessions/{id}/followups",
+            axum::routing::get(routes::list_follow_ups).options(preflight),
         )
         .layer(cors)
         .route("/v1/llms/{id}/test", post(llm_test::test))

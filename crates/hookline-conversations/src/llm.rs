@@ -2,6 +2,10 @@
 //! the contract: connection errors, timeouts, 429 and 5xx are retried twice with backoff
 //! (honouring `Retry-After` up to the LLM's timeout); a 4xx is an `llm_error` at once. Messages
 //! never carry the key, nor reqwest's text (which may name addresses).
+//!
+//! The answer is read under bounds ([`ReadBounds`]): a line of its event stream, a whole JSON
+//! answer (a server that ignored `stream: true`), an error answer's body (read up to 1 MiB, its
+//! first KiB kept for the message), and what the parser keeps of tool calls.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -10,12 +14,14 @@ use futures::{Stream, StreamExt};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use eventsource_stream::Eventsource;
 use hookline_core::repo::llms::StoredLlm;
 use hookline_core::secrets::SecretString;
+use hookline_core::settings::TurnLimits;
+use hookline_engine::outbound::MAX_RESPONSE_BYTES;
 use hookline_engine::Engine;
 
-use crate::provider::{self, Delta, StreamParser};
+use crate::provider::{self, AnswerBounds, Api, Delta, StreamParser};
+use crate::sse::SseReader;
 
 /// Attempts per request: the first and two retries.
 const ATTEMPTS: u32 = 3;
@@ -56,6 +62,30 @@ impl Target {
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.llm.timeout_seconds.max(1) as u64)
     }
+
+    pub fn api(&self) -> &'static dyn Api {
+        provider::api(self.llm.provider())
+    }
+}
+
+/// How much of an answer is read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadBounds {
+    /// A line of the event stream, and a whole JSON answer, in bytes.
+    pub line_bytes: usize,
+    pub answer: AnswerBounds,
+}
+
+impl From<&TurnLimits> for ReadBounds {
+    fn from(limits: &TurnLimits) -> Self {
+        Self {
+            line_bytes: limits.line_bytes,
+            answer: AnswerBounds {
+                argument_bytes: limits.argument_bytes,
+                calls: limits.calls_per_response,
+            },
+        }
+    }
 }
 
 /// A stream of deltas from one answer.
@@ -63,13 +93,18 @@ pub type Deltas = std::pin::Pin<Box<dyn Stream<Item = Result<Delta, LlmFailure>>
 
 /// Sends `body` and returns the answer's deltas once it started streaming. Each attempt, and the
 /// stream it returns, is bounded by the LLM's `timeoutSeconds`.
-pub async fn stream(engine: &Engine, target: &Target, body: &Value) -> Result<Deltas, LlmFailure> {
+pub async fn stream(
+    engine: &Engine,
+    target: &Target,
+    body: &Value,
+    bounds: ReadBounds,
+) -> Result<Deltas, LlmFailure> {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1;
     loop {
         let deadline = Instant::now() + target.timeout();
         match open(engine, target, body, deadline).await {
-            Ok(response) => return Ok(deltas(target, response, deadline)),
+            Ok(response) => return Ok(deltas(target, response, deadline, bounds)),
             Err((failure, retry_after)) if failure.retryable() && attempt < ATTEMPTS => {
                 let wait = retry_after.unwrap_or(backoff).min(target.timeout());
                 tracing::info!(llm_id = %target.llm.id, attempt, kind = failure.kind(), "retrying the LLM request");
@@ -88,8 +123,8 @@ async fn open(
     body: &Value,
     deadline: Instant,
 ) -> Result<reqwest::Response, (LlmFailure, Option<Duration>)> {
-    let provider = target.llm.provider();
-    let url = provider::endpoint(provider, &target.llm.base_url);
+    let api = target.api();
+    let url = api.endpoint(&target.llm.base_url);
     let refused = || {
         (
             LlmFailure::Unavailable("the LLM's address is not allowed".into()),
@@ -106,7 +141,7 @@ async fn open(
         .header("accept", "text/event-stream")
         .json(body);
     let key = target.api_key.as_ref().map(SecretString::expose);
-    for (name, value) in provider::auth_headers(provider, key) {
+    for (name, value) in api.auth_headers(key) {
         request = request.header(name, value);
     }
     let seconds = target.llm.timeout_seconds;
@@ -131,10 +166,10 @@ async fn open(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = tokio::time::timeout_at(deadline, response.bytes())
+    let body = tokio::time::timeout_at(deadline, read_capped(response, MAX_RESPONSE_BYTES))
         .await
         .ok()
-        .and_then(Result::ok)
+        .flatten()
         .unwrap_or_default();
     let message = format!(
         "the LLM answered {}: {}",
@@ -181,15 +216,59 @@ impl WithoutUrl for reqwest::Error {
     }
 }
 
-/// The answer's SSE events, parsed into deltas, ending at the deadline with `llm_timeout`.
+/// At most `cap` bytes of an answer's body (the rest is not read: the connection is dropped);
+/// `None` when it broke off or was longer.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.ok()? {
+        if body.len() + chunk.len() > cap {
+            let room = cap - body.len();
+            body.extend_from_slice(&chunk[..room]);
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body)
+}
+
+/// The answer's deltas, ending at the deadline with `llm_timeout`. An event stream is parsed as
+/// it comes; a JSON answer (`Content-Type: application/json`, from a server or proxy that ignored
+/// `stream: true`) is read whole, up to the line bound, and parsed as the whole response.
 /// Dropping the stream drops the connection at once (an interrupted turn).
-fn deltas(target: &Target, response: reqwest::Response, deadline: Instant) -> Deltas {
+fn deltas(
+    target: &Target,
+    response: reqwest::Response,
+    deadline: Instant,
+    bounds: ReadBounds,
+) -> Deltas {
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let parser = target.api().parser(bounds.answer);
+    let seconds = target.llm.timeout_seconds;
+    if content_type.starts_with("application/json") {
+        return Box::pin(
+            futures::stream::once(whole(
+                response,
+                parser,
+                deadline,
+                seconds,
+                bounds.line_bytes,
+            ))
+            .flat_map(futures::stream::iter),
+        );
+    }
     let state = Reader {
-        events: Box::pin(response.bytes_stream().eventsource()),
-        parser: provider::parser(target.llm.provider()),
+        events: SseReader::new(Box::pin(response.bytes_stream()), bounds.line_bytes),
+        parser,
         queue: VecDeque::new(),
         finished: false,
-        seconds: target.llm.timeout_seconds,
+        events_seen: false,
+        content_type,
+        seconds,
         deadline,
     };
     Box::pin(futures::stream::unfold(state, |mut r| async move {
@@ -205,22 +284,61 @@ fn deltas(target: &Target, response: reqwest::Response, deadline: Instant) -> De
     }))
 }
 
-type Events = std::pin::Pin<
-    Box<
-        dyn Stream<
-                Item = Result<
-                    eventsource_stream::Event,
-                    eventsource_stream::EventStreamError<reqwest::Error>,
-                >,
-            > + Send,
-    >,
->;
+/// A JSON answer read whole and parsed as one.
+async fn whole(
+    response: reqwest::Response,
+    mut parser: Box<dyn StreamParser>,
+    deadline: Instant,
+    seconds: i32,
+    cap: usize,
+) -> Vec<Result<Delta, LlmFailure>> {
+    let read = tokio::time::timeout_at(deadline, async {
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|_| broken())? {
+            if body.len() + chunk.len() > cap {
+                return Err(LlmFailure::Error(format!(
+                    "the LLM answered JSON larger than {cap} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    });
+    let body = match read.await {
+        Err(_) => return vec![Err(late(seconds))],
+        Ok(Err(f)) => return vec![Err(f)],
+        Ok(Ok(body)) => body,
+    };
+    let parsed = serde_json::from_slice::<Value>(&body)
+        .map_err(|_| LlmFailure::Error("the LLM answered with JSON that does not parse".into()))
+        .and_then(|v| parser.whole(&v).map_err(|e| LlmFailure::Error(e.0)));
+    match parsed {
+        Ok(deltas) => deltas.into_iter().map(Ok).collect(),
+        Err(f) => vec![Err(f)],
+    }
+}
+
+fn broken() -> LlmFailure {
+    LlmFailure::Unavailable("the LLM's stream broke off".into())
+}
+
+fn late(seconds: i32) -> LlmFailure {
+    LlmFailure::Timeout(format!(
+        "the LLM did not finish its answer within {seconds} seconds"
+    ))
+}
+
+type Bytes = std::pin::Pin<Box<dyn Stream<Item = Result<bytes::Bytes, reqwest::Error>> + Send>>;
 
 struct Reader {
-    events: Events,
+    events: SseReader<Bytes>,
     parser: Box<dyn StreamParser>,
     queue: VecDeque<Result<Delta, LlmFailure>>,
     finished: bool,
+    /// Whether any event came: a stream that ends without one is no answer.
+    events_seen: bool,
+    content_type: String,
     seconds: i32,
     deadline: Instant,
 }
@@ -229,16 +347,20 @@ impl Reader {
     /// Reads one event into the queue; marks the end (done, broken off, late or malformed).
     async fn read(&mut self) {
         let batch = match tokio::time::timeout_at(self.deadline, self.events.next()).await {
-            Err(_) => Err(LlmFailure::Timeout(format!(
-                "the LLM did not finish its answer within {} seconds",
-                self.seconds
+            Err(_) => Err(late(self.seconds)),
+            Ok(None) if !self.events_seen => Err(LlmFailure::Error(format!(
+                "the LLM's answer held no events (Content-Type: {:?})",
+                self.content_type
             ))),
             Ok(None) => Ok(self.parser.finish()),
-            Ok(Some(Err(_))) => Err(LlmFailure::Unavailable("the LLM's stream broke off".into())),
-            Ok(Some(Ok(event))) => self
-                .parser
-                .feed(&event.event, &event.data)
-                .map_err(|e| LlmFailure::Error(e.0)),
+            Ok(Some(Err(crate::sse::SseError::Broken))) => Err(broken()),
+            Ok(Some(Err(e))) => Err(LlmFailure::Error(e.to_string())),
+            Ok(Some(Ok(event))) => {
+                self.events_seen = true;
+                self.parser
+                    .feed(&event.event, &event.data)
+                    .map_err(|e| LlmFailure::Error(e.0))
+            }
         };
         match batch {
             Ok(deltas) => {

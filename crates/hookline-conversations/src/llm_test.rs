@@ -11,8 +11,8 @@ use hookline_core::http::{ApiError, Caller, InPath};
 use hookline_core::ids::LlmId;
 use hookline_core::repo::llms;
 
-use crate::llm::{self, Target};
-use crate::provider::{self, Delta, Msg, RequestParts};
+use crate::llm::{self, ReadBounds, Target};
+use crate::provider::{Delta, Msg, RequestParts};
 use crate::views::{LlmTestResult, TurnError};
 use crate::ConversationState;
 
@@ -45,28 +45,31 @@ pub async fn test(
         .open_key(&core.settings.secrets)
         .map_err(ApiError::internal)?;
     let target = Target { llm, api_key };
-    let provider = target.llm.provider();
     let messages = [Msg::User(PROMPT.into())];
-    let body = provider::body(
-        provider,
-        &RequestParts {
-            model: &target.llm.model,
-            system: None,
-            messages: &messages,
-            tools: Vec::new(),
-            temperature: None,
-            max_tokens: Some(TEST_MAX_TOKENS),
-        },
-    );
+    let body = target.api().body(&RequestParts {
+        model: &target.llm.model,
+        system: None,
+        messages: &messages,
+        tools: Vec::new(),
+        temperature: None,
+        max_tokens: Some(TEST_MAX_TOKENS),
+        follow_up: None,
+    });
     let started = Instant::now();
     let outcome = async {
-        let mut stream = llm::stream(&runtime.engine, &target, &body).await?;
+        let mut stream = llm::stream(
+            &runtime.engine,
+            &target,
+            &body,
+            ReadBounds::from(&core.settings.turns),
+        )
+        .await?;
         let mut reply = String::new();
         while let Some(delta) = stream.next().await {
             match delta? {
                 Delta::Text(t) => reply.push_str(&t),
                 Delta::Done(_) => break,
-                Delta::Call(_) => {}
+                Delta::Call(_) | Delta::Refused(..) => {}
             }
         }
         Ok::<_, llm::LlmFailure>(reply)

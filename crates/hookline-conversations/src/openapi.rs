@@ -6,15 +6,21 @@ use utoipa::OpenApi;
 
 use crate::requests::PostMessage;
 use crate::views::{
-    LlmTestResult, MessageView, PostedMessage, ReplyView, TurnCall, TurnError, TurnResult,
+    FollowUpView, LlmTestResult, MessageView, PostedMessage, ReplyView, TurnCall, TurnError,
+    TurnResult,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(crate::routes::post, crate::routes::list, crate::llm_test::test),
+    paths(
+        crate::routes::post,
+        crate::routes::list,
+        crate::routes::list_follow_ups,
+        crate::llm_test::test
+    ),
     components(schemas(
         PostMessage, PostedMessage, ReplyView, TurnCall, TurnError, TurnResult, MessageView,
-        ListPage<MessageView>, LlmTestResult
+        ListPage<MessageView>, LlmTestResult, FollowUpView, ListPage<FollowUpView>
     )),
     tags((name = "conversations", description = "The built-in conversation runtime"))
 )]

@@ -9,7 +9,11 @@ use uuid::Uuid;
 
 use hookline_core::{CallStatus, ErrorKind};
 use hookline_engine::{CallAnswer, CallError};
+use hookline_schema::definition::SystemToolName;
 use hookline_schema::ToolDefinition;
+
+use crate::provider::Refusal;
+use crate::views::TurnError;
 
 /// A call's end as the turn reports it and the LLM sees it.
 #[derive(Debug, Clone)]
@@ -20,6 +24,20 @@ pub struct CallEnd {
     pub status: String,
     /// The result given to the LLM.
     pub for_llm: Value,
+}
+
+impl CallEnd {
+    /// Why the call was not run, when it was refused.
+    pub fn refusal(&self) -> Option<TurnError> {
+        if self.status != "refused" {
+            return None;
+        }
+        let error = &self.for_llm["error"];
+        Some(TurnError::new(
+            error["kind"].as_str().unwrap_or("refused"),
+            error["message"].as_str().unwrap_or_default(),
+        ))
+    }
 }
 
 pub fn error(kind: &str, message: impl Into<String>) -> Value {
@@ -38,6 +56,15 @@ pub fn unparsable(reason: &str) -> CallEnd {
     }
 }
 
+/// A call the runtime did not run: a bound of the turn refused it.
+pub fn refused_by(refusal: Refusal) -> CallEnd {
+    CallEnd {
+        id: None,
+        status: "refused".into(),
+        for_llm: error(refusal.kind(), refusal.message()),
+    }
+}
+
 pub fn from_engine(
     tool: Option<&ToolDefinition>,
     answer: Result<CallAnswer, CallError>,
@@ -51,6 +78,12 @@ pub fn from_engine(
     let status = answer.body.status;
     let id = Some(answer.body.id);
     let for_llm = match (tool, status) {
+        // A follow-up's id and time are the LLM's to mention.
+        (Some(ToolDefinition::System(s)), CallStatus::Completed)
+            if s.name == SystemToolName::ScheduleFollowup =>
+        {
+            body["result"].clone()
+        }
         (Some(ToolDefinition::System(_)), CallStatus::Completed) => json!({"status": "ok"}),
         (Some(ToolDefinition::Server(_)), CallStatus::Pending) => json!({"status": "accepted"}),
         (Some(ToolDefinition::Client(_)), CallStatus::Pending) => json!({"status": "sent"}),

@@ -6,12 +6,12 @@ use axum::Json;
 use hookline_core::http::session_auth::SessionCredential;
 use hookline_core::http::{ApiError, InPath, JsonBody, ListPage, Pagination, QueryMap};
 use hookline_core::ids::SessionId;
-use hookline_core::repo::messages;
 use hookline_core::repo::sessions::SessionStatus;
+use hookline_core::repo::{followups, messages};
 
 use crate::requests::PostMessage;
 use crate::runtime::session_llm;
-use crate::views::{MessageView, PostedMessage, TurnResult};
+use crate::views::{FollowUpView, MessageView, PostedMessage, TurnResult};
 use crate::ConversationState;
 
 /// The answer to a posted message: 202 at once, or 200 with the turn's outcome (`?wait=true`).
@@ -39,7 +39,8 @@ pub enum PostAnswer {
         (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
         (status = 404, response = hookline_core::http::problem::responses::NotFound),
         (status = 409, response = hookline_core::http::problem::responses::Conflict),
-        (status = 422, response = hookline_core::http::problem::responses::Invalid)
+        (status = 422, response = hookline_core::http::problem::responses::Invalid),
+        (status = 429, response = hookline_core::http::problem::responses::RateLimited)
     )
 )]
 pub async fn post(
@@ -57,6 +58,16 @@ pub async fn post(
         SessionStatus::Ended => return Err(ApiError::conflict("the session has ended")),
         SessionStatus::Expired => return Err(ApiError::conflict("the session has expired")),
     }
+    runtime.message_rate.take(id).map_err(|wait| {
+        ApiError::rate_limited(
+            format!(
+                "this session posts messages too fast (at most {} at once, then {} a second)",
+                runtime.core.settings.turns.message_burst,
+                runtime.core.settings.turns.messages_per_second
+            ),
+            wait,
+        )
+    })?;
     let llm = session_llm(&runtime.core.pool, &session)
         .await?
         .ok_or_else(|| {
@@ -109,6 +120,36 @@ pub async fn list(
     let (found, total) = messages::page(&mut conn, id, page.per_page, page.offset()).await?;
     Ok(Json(ListPage::new(
         found.iter().map(MessageView::from).collect(),
+        total,
+        page,
+    )))
+}
+
+#[utoipa::path(
+    get, path = "/v1/sessions/{id}/followups", tag = "conversations",
+    summary = "List the follow-ups the persona scheduled in this session",
+    operation_id = "listFollowUps",
+    security(("apiKey" = []), ("clientSecret" = [])),
+    params(("id" = uuid::Uuid, Path), hookline_core::http::ListQuery),
+    responses(
+        (status = 200, body = ListPage<FollowUpView>),
+        (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
+        (status = 404, response = hookline_core::http::problem::responses::NotFound),
+        (status = 422, response = hookline_core::http::problem::responses::Invalid)
+    )
+)]
+pub async fn list_follow_ups(
+    State(ConversationState { runtime, .. }): State<ConversationState>,
+    credential: SessionCredential,
+    InPath(SessionId(id)): InPath<SessionId>,
+    query: QueryMap,
+) -> Result<Json<ListPage<FollowUpView>>, ApiError> {
+    let page = Pagination::from_query(&query)?;
+    credential.session(&runtime.core, id).await?;
+    let mut conn = runtime.core.pool.acquire().await?;
+    let (found, total) = followups::page(&mut conn, id, page.per_page, page.offset()).await?;
+    Ok(Json(ListPage::new(
+        found.iter().map(FollowUpView::from).collect(),
         total,
         page,
     )))

@@ -30,9 +30,10 @@ use hookline_engine::{CallRequest, Engine};
 use hookline_schema::definition::{SystemToolName, ToolDefinition};
 use hookline_schema::{ExportFormat, Provider};
 
-use crate::events::{self, Speech, MESSAGE_STREAM_EVENT};
-use crate::llm::{self, LlmFailure, Target};
-use crate::provider::{self, AskedCall, Delta, Msg, RequestParts};
+use crate::events::{self, Speech, MESSAGE_STREAM_EVENT, TOOL_CALL_REFUSED};
+use crate::llm::{self, LlmFailure, ReadBounds, Target};
+use crate::message_rate::MessageRate;
+use crate::provider::{AskedCall, Delta, Msg, Refusal, RequestParts};
 use crate::results::{self, CallEnd};
 use crate::turn_lease::{Leases, TurnLease};
 use crate::views::{ReplyView, TurnCall, TurnError};
@@ -52,9 +53,11 @@ pub struct Conversations {
     /// Writes a turn makes (the persona's messages, tool results, speech) commit without waiting
     /// for the disk, as the engine's call log does: a crash may lose the last moments of a
     /// conversation, never their order. The user's message is written durably.
-    fast: PgPool,
+    pub(crate) fast: PgPool,
     /// The sessions' turns running here, given back at once when the instance begins to stop.
-    leases: Leases,
+    pub(crate) leases: Leases,
+    /// How fast each session may post messages (here).
+    pub(crate) message_rate: MessageRate,
 }
 
 /// How a turn ended, as `?wait=true` reports it.
@@ -76,7 +79,10 @@ pub struct Accepted {
 impl Conversations {
     pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
         let fast = hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
+        let turns = &core.settings.turns;
+        let message_rate = MessageRate::new(turns.messages_per_second, turns.message_burst);
         Arc::new(Self {
+            message_rate,
             core,
             engine,
             latest: Mutex::default(),
@@ -164,7 +170,7 @@ impl Conversations {
         });
     }
 
-    fn watch_latest(&self, session_id: Uuid) -> watch::Receiver<i64> {
+    pub(crate) fn watch_latest(&self, session_id: Uuid) -> watch::Receiver<i64> {
         let mut map = self.latest.lock().expect("never poisoned");
         map.entry(session_id)
             .or_insert_with(|| watch::channel(0).0)
@@ -198,7 +204,7 @@ impl Conversations {
         let report = match taken.await {
             Ok(Some(lease)) => {
                 let report = self
-                    .turn(&session, llm, &accepted, notes, lease.lost())
+                    .turn(&session, llm, &accepted, notes, lease.lost(), None)
                     .await;
                 lease.give_back().await;
                 report
@@ -209,27 +215,35 @@ impl Conversations {
                 internal_failure()
             }
         };
-        // An overtaken message is answered by the newer message's turn: nothing failed.
+        self.after_turn(session_id, accepted.turn_id, &report).await;
+        report
+    }
+
+    /// What follows every turn: a failure other than an interruption is told on the stream
+    /// (an overtaken message is answered by the newer message's turn: nothing failed).
+    pub(crate) async fn after_turn(&self, session_id: Uuid, turn_id: Uuid, report: &TurnReport) {
         if let Some(TurnError { kind, message }) =
             report.error.as_ref().filter(|e| e.kind != "interrupted")
         {
             if let Err(e) =
-                events::turn_failed(&self.fast, session_id, accepted.turn_id, kind, message).await
+                events::turn_failed(&self.fast, session_id, turn_id, kind, message).await
             {
                 tracing::warn!(error = %e, "could not record turnFailed");
             }
         }
         self.forget(session_id);
-        report
     }
 
-    async fn turn(
+    /// Runs a turn under a taken lease: for the user message `accepted`, or for a due follow-up
+    /// (`follow_up`: its note; `accepted` then names the newest user message, none new).
+    pub(crate) async fn turn(
         &self,
         session: &Session,
         llm: StoredLlm,
         accepted: &Accepted,
         notes: broadcast::Receiver<Note>,
         lease_lost: watch::Receiver<bool>,
+        follow_up: Option<&str>,
     ) -> TurnReport {
         // Watched before the conversation is read: a newer message stored after the read is
         // noticed by the watch, one stored before it is in what is read.
@@ -244,7 +258,10 @@ impl Conversations {
             lease_lost,
         };
         let history = match messages::recent(&self.fast, session.id, HISTORY_WINDOW).await {
-            Ok(history) => history,
+            Ok(mut history) => {
+                trim_to_bytes(&mut history, self.core.settings.turns.history_bytes);
+                history
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not read the conversation");
                 return internal_failure();
@@ -275,6 +292,9 @@ impl Conversations {
             reply_text: String::new(),
             report: TurnReport::default(),
             end_call: false,
+            calls_asked: 0,
+            reply_chars: 0,
+            follow_up,
             watch,
         };
         turn.run().await;
@@ -316,6 +336,12 @@ struct Turn<'a> {
     report: TurnReport,
     /// `end_call` ran: the session ends once the reply is complete.
     end_call: bool,
+    /// Calls the LLM asked for in this turn so far (run or refused).
+    calls_asked: usize,
+    /// Characters of `reply_text`.
+    reply_chars: usize,
+    /// The note of the follow-up this turn runs for (no user message began it).
+    follow_up: Option<&'a str>,
     watch: Interrupts,
 }
 
@@ -341,6 +367,8 @@ enum RoundEnd {
     Done,
     Interrupted,
     Failed(LlmFailure),
+    /// The reply passed a bound of the turn (its text, or its events): what was said is kept.
+    TooLong(String),
 }
 
 impl Turn<'_> {
@@ -352,6 +380,10 @@ impl Turn<'_> {
                 Err(RoundEnd::Interrupted) => return self.finish(true).await,
                 Err(RoundEnd::Failed(f)) => {
                     self.report.error = Some(TurnError::new(f.kind(), f.to_string()));
+                    return self.finish(false).await;
+                }
+                Err(RoundEnd::TooLong(message)) => {
+                    self.report.error = Some(TurnError::new("reply_too_long", message));
                     return self.finish(false).await;
                 }
                 Err(RoundEnd::Done) => return self.finish(false).await,
@@ -368,6 +400,8 @@ impl Turn<'_> {
     /// `Ok(false)` when the LLM answered without tools.
     async fn round(&mut self) -> Result<bool, RoundEnd> {
         let provider = self.target.llm.provider();
+        let limits = self.runtime.core.settings.turns.clone();
+        let bounds = ReadBounds::from(&limits);
         let config = &self.session.config.0;
         let format = match provider {
             Provider::OpenAi => ExportFormat::Openai,
@@ -380,24 +414,23 @@ impl Turn<'_> {
             .llm_tools(self.session.org_id, self.session.id, config, format)
             .await;
         let msgs = to_msgs(&self.history);
-        let body = provider::body(
-            provider,
-            &RequestParts {
-                model: &self.target.llm.model,
-                system: config.persona.details.system_prompt.as_deref(),
-                messages: &msgs,
-                tools,
-                temperature: self.target.llm.temperature,
-                max_tokens: self.target.llm.max_tokens,
-            },
-        );
+        let body = self.target.api().body(&RequestParts {
+            model: &self.target.llm.model,
+            system: config.persona.details.system_prompt.as_deref(),
+            messages: &msgs,
+            tools,
+            temperature: self.target.llm.temperature,
+            max_tokens: self.target.llm.max_tokens,
+            follow_up: self.follow_up,
+        });
         let mut stream = tokio::select! {
-            opened = llm::stream(&self.runtime.engine, &self.target, &body) => {
+            opened = llm::stream(&self.runtime.engine, &self.target, &body, bounds) => {
                 opened.map_err(RoundEnd::Failed)?
             }
             () = self.watch.interrupted() => return Err(RoundEnd::Interrupted),
         };
         let mut text = String::new();
+        let mut round_chars = 0;
         let mut asked: Vec<AskedCall> = Vec::new();
         // The persona's message takes its place in the conversation at its first word.
         let mut placed: Option<Uuid> = None;
@@ -410,23 +443,59 @@ impl Turn<'_> {
             };
             // A call starts before anything is written: nothing stands between a complete call
             // in the stream and its webhook request.
-            if let Some(Ok(Delta::Call(call))) = &next {
+            if let Some(Ok(Delta::Call(call) | Delta::Refused(call, _))) = &next {
                 let mut call = call.clone();
                 if call.id.is_empty() {
                     call.id = format!("call_{}", Uuid::now_v7().simple());
                 }
-                running.push(self.start_call(call.clone(), stored_rx.clone()));
+                let refusal = match &next {
+                    Some(Ok(Delta::Refused(_, refusal))) => Some(*refusal),
+                    _ => (self.calls_asked >= limits.calls_per_turn).then_some(
+                        Refusal::TooManyInTurn {
+                            limit: limits.calls_per_turn,
+                        },
+                    ),
+                };
+                self.calls_asked += 1;
+                running.push(self.start_call(call.clone(), refusal, stored_rx.clone()));
                 asked.push(call);
             }
-            if placed.is_none() && matches!(next, Some(Ok(Delta::Text(_) | Delta::Call(_)))) {
+            if placed.is_none()
+                && matches!(
+                    next,
+                    Some(Ok(Delta::Text(_) | Delta::Call(_) | Delta::Refused(..)))
+                )
+            {
                 placed = Some(self.place_persona());
             }
             match next {
                 Some(Ok(Delta::Text(t))) => {
-                    self.speak(&t, false, false);
-                    text.push_str(&t);
+                    let room = (limits.round_chars - round_chars)
+                        .min(limits.reply_chars - self.reply_chars);
+                    let (said, whole) = up_to_chars(&t, room);
+                    let chars = said.chars().count();
+                    round_chars += chars;
+                    self.reply_chars += chars;
+                    if !said.is_empty() {
+                        self.speak(said, false, false);
+                        text.push_str(said);
+                    }
+                    if !whole {
+                        break RoundEnd::TooLong(format!(
+                            "the reply passed {} characters (at most {} per response, {} per turn)",
+                            round_chars.max(self.reply_chars),
+                            limits.round_chars,
+                            limits.reply_chars
+                        ));
+                    }
+                    if self.writer.events_stored() >= limits.events {
+                        break RoundEnd::TooLong(format!(
+                            "the reply came in more than {} events",
+                            limits.events
+                        ));
+                    }
                 }
-                Some(Ok(Delta::Call(_))) => {}
+                Some(Ok(Delta::Call(_) | Delta::Refused(..))) => {}
                 Some(Ok(Delta::Done(_))) | None => break RoundEnd::Done,
                 Some(Err(f)) => break RoundEnd::Failed(f),
             }
@@ -445,6 +514,7 @@ impl Turn<'_> {
                     self.report.tool_calls.push(TurnCall {
                         id: end.id,
                         tool_call_id: call.id.clone(),
+                        error: end.refusal(),
                         tool_name: call.name,
                         status: end.status,
                     });
@@ -469,6 +539,7 @@ impl Turn<'_> {
     fn start_call(
         &mut self,
         call: AskedCall,
+        refusal: Option<Refusal>,
         mut persona_stored: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<(AskedCall, CallEnd)> {
         let tool = self
@@ -478,6 +549,7 @@ impl Turn<'_> {
             .tool(&call.name)
             .map(|t| t.tool.definition.clone());
         match &tool {
+            _ if refusal.is_some() => {}
             Some(ToolDefinition::System(s)) if s.name == SystemToolName::EndCall => {
                 self.end_call = true;
             }
@@ -491,7 +563,12 @@ impl Turn<'_> {
         let (org_id, session_id, turn_id) =
             (self.session.org_id, self.session.id, self.accepted.turn_id);
         tokio::spawn(async move {
-            let end = match serde_json::from_str::<Value>(&call.arguments) {
+            let parsed = match refusal {
+                Some(refusal) => Err(results::refused_by(refusal)),
+                None => serde_json::from_str::<Value>(&call.arguments)
+                    .map_err(|e| results::unparsable(&e.to_string())),
+            };
+            let end = match parsed {
                 Ok(arguments) if arguments.is_object() => {
                     let request = CallRequest {
                         tool_call_id: Some(call.id.clone()),
@@ -511,8 +588,15 @@ impl Turn<'_> {
                     results::from_engine(tool.as_ref(), answer)
                 }
                 Ok(_) => results::unparsable("not an object"),
-                Err(e) => results::unparsable(&e.to_string()),
+                Err(end) => end,
             };
+            if end.id.is_none() {
+                // Never stored by the engine: the stream learns of it here.
+                writer.event(
+                    TOOL_CALL_REFUSED,
+                    events::refused_data(turn_id, &call.id, &call.name, &end.for_llm["error"]),
+                );
+            }
             // After the round's persona message, which asked for the call.
             let _ = persona_stored.wait_for(|stored| *stored).await;
             writer.insert(Row {
@@ -619,6 +703,10 @@ impl Turn<'_> {
         });
         let over = self.history.len().saturating_sub(HISTORY_WINDOW as usize);
         self.history.drain(..over);
+        trim_to_bytes(
+            &mut self.history,
+            self.runtime.core.settings.turns.history_bytes,
+        );
     }
 
     /// The reply's last event, the history, and the end of the session after `end_call`.
@@ -705,6 +793,28 @@ impl Interrupts {
             }
         }
     }
+}
+
+/// The longest start of `text` of at most `chars` characters, and whether that is all of it.
+fn up_to_chars(text: &str, chars: usize) -> (&str, bool) {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => (&text[..end], false),
+        None => (text, true),
+    }
+}
+
+/// Drops the oldest messages until what the LLM is sent fits in `max_bytes` (the newest message
+/// is always kept): a long conversation is sent by size as well as by count.
+fn trim_to_bytes(history: &mut Vec<Message>, max_bytes: usize) {
+    let size =
+        |m: &Message| m.content.len() + m.tool_calls.as_ref().map_or(0, |c| c.0.to_string().len());
+    let mut total: usize = history.iter().map(size).sum();
+    let mut drop = 0;
+    while total > max_bytes && drop + 1 < history.len() {
+        total -= size(&history[drop]);
+        drop += 1;
+    }
+    history.drain(..drop);
 }
 
 fn store_failure() -> RoundEnd {

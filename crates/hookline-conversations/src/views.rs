@@ -10,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use hookline_core::repo::followups::FollowUp;
 use hookline_core::repo::messages::Message;
 
 use crate::runtime::TurnReport;
@@ -44,12 +45,17 @@ pub struct TurnCall {
     pub tool_name: String,
     /// `completed`, `failed`, `pending` (sent on without waiting) or `refused`.
     pub status: String,
+    /// Why a `refused` call was not run (`invalid_arguments`, `unknown_tool`, `too_many_calls`,
+    /// ...); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<TurnError>,
 }
 
 /// Why a turn (or an LLM test) did not end with a reply.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TurnError {
-    /// `llm_unavailable`, `llm_timeout`, `llm_error`, `round_limit`, `interrupted` or `internal`.
+    /// `llm_unavailable`, `llm_timeout`, `llm_error`, `round_limit`, `reply_too_long`,
+    /// `interrupted` or `internal`.
     pub kind: String,
     pub message: String,
 }
@@ -125,6 +131,38 @@ impl From<&Message> for MessageView {
             created_at: m.created_at,
             tool_calls: m.tool_calls.as_ref().map(|calls| calls.0.clone()),
             tool_call_id: m.tool_call_id.clone(),
+        }
+    }
+}
+
+/// A follow-up the persona scheduled (`schedule_followup`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowUpView {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    /// What the persona noted for itself.
+    pub note: String,
+    /// When it is (or was) due.
+    pub at: DateTime<Utc>,
+    /// `pending`, `claimed` (an instance is about to start it), `started` or `cancelled`.
+    pub status: String,
+    /// The turn it started; left out until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&FollowUp> for FollowUpView {
+    fn from(f: &FollowUp) -> Self {
+        Self {
+            id: f.id,
+            session_id: f.session_id,
+            note: f.note.clone(),
+            at: f.due_at,
+            status: f.status.clone(),
+            turn_id: f.turn_id,
+            created_at: f.created_at,
         }
     }
 }

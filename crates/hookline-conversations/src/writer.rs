@@ -14,12 +14,23 @@
 //! that must come after its writes: the end of the session after `end_call`, the next turn (the
 //! session's turn lock is released only then) and the `?wait=true` answer.
 //!
+//! Under load the speech coalesces: consecutive deltas of one reply handed over while the last
+//! commit ran are stored as one event with their texts joined (a reader appends deltas, so it
+//! sees the same words), which bounds the rows a fast-talking LLM makes by the commits, not by
+//! its fragments. The events stored are counted ([`TurnWriter::events_stored`]) for the turn's
+//! bound on them.
+//!
+//! While the database is away (restarting, refusing connections) the writer holds what it has
+//! and tries again until it is back ([`durable_write`], the call log's policy too); the turn goes
+//! on handing over writes meanwhile (they are bounded by the turn: its rounds, the LLM's tokens)
+//! and waits for them where it flushes. A write that fails for another reason ends the turn.
+//!
 //! Like the call log, these commits do not wait for the disk (the pool has
 //! `synchronous_commit = off`): a crash may lose the last moments of a conversation, never their
 //! order. The NOTIFY goes in the same statement, which costs no extra round trip; Postgres
 //! serialises the commits of notifying transactions, but these commits do not wait for a flush.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -28,6 +39,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use hookline_core::durable_write;
 use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::events::NewEvent;
 use hookline_core::repo::messages::{self, NewMessage};
@@ -86,6 +98,8 @@ enum Op {
 pub struct TurnWriter {
     tx: mpsc::UnboundedSender<Op>,
     failed: Arc<AtomicBool>,
+    /// Events committed so far.
+    stored: Arc<AtomicUsize>,
 }
 
 impl TurnWriter {
@@ -93,8 +107,14 @@ impl TurnWriter {
     pub fn start(pool: PgPool, session_id: Uuid) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let failed = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run(pool, session_id, rx, failed.clone()));
-        Self { tx, failed }
+        let stored = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(run(pool, session_id, rx, failed.clone(), stored.clone()));
+        Self { tx, failed, stored }
+    }
+
+    /// How many events the turn's writes have stored so far.
+    pub fn events_stored(&self) -> usize {
+        self.stored.load(Ordering::Relaxed)
     }
 
     fn send(&self, op: Op) {
@@ -156,6 +176,7 @@ async fn run(
     session_id: Uuid,
     mut rx: mpsc::UnboundedReceiver<Op>,
     failed: Arc<AtomicBool>,
+    stored: Arc<AtomicUsize>,
 ) {
     let mut ops = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut ops, BATCH).await > 0 {
@@ -169,9 +190,14 @@ async fn run(
         }
         // After a failure nothing more is written: a later write could land out of order.
         if !work.is_empty() && !failed.load(Ordering::Relaxed) {
-            if let Err(e) = write(&pool, session_id, work).await {
-                tracing::error!(error = %e, %session_id, "a turn's writes could not be stored");
-                failed.store(true, Ordering::Relaxed);
+            match write(&pool, session_id, work).await {
+                Ok(events) => {
+                    stored.fetch_add(events, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, %session_id, "a turn's writes could not be stored");
+                    failed.store(true, Ordering::Relaxed);
+                }
             }
         }
         let ok = !failed.load(Ordering::Relaxed);
@@ -186,9 +212,11 @@ async fn run(
 /// statement ([`batch::write`]; one round trip on the way to a turn's first words).
 /// `messageHistoryUpdated` reads the conversation as committed, so what was handed over before
 /// it is committed first (its words are announced at once), then it, then the rest; each commit
-/// follows the one before, so a failure loses the end of the batch, never its order.
-async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<(), StoreError> {
+/// follows the one before, so a failure loses the end of the batch, never its order. Returns how
+/// many events were stored.
+async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<usize, StoreError> {
     let mut part = Part::default();
+    let mut events = 0;
     for op in work {
         match op {
             Op::Insert(row) => part.inserts.push(row),
@@ -199,16 +227,52 @@ async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<(), Sto
                 part.event(session_id, event, data);
             }
             Op::History => {
-                batch::write(pool, &std::mem::take(&mut part).batch()).await?;
+                events += part.events.len() + 1;
+                store(pool, &std::mem::take(&mut part)).await?;
                 let timestamp = serde_json::to_value(Utc::now()).unwrap_or_default();
-                messages::append_history(pool, session_id, timestamp.as_str().unwrap_or_default())
-                    .await?;
+                let timestamp = timestamp.as_str().unwrap_or_default();
+                durable_write::retry(WRITER, || {
+                    messages::append_history(pool, session_id, timestamp)
+                })
+                .await?;
             }
             Op::Flush(_) => unreachable!("flushes are answered by the loop"),
         }
     }
-    batch::write(pool, &part.batch()).await
+    store(pool, &part).await?;
+    Ok(events + part.events.len())
 }
+
+/// Joins a reply's text delta to the delta before it, when both are mid-reply pieces of the same
+/// message (neither its end nor an interruption); false when they must stay two events.
+fn coalesce(last: &mut NewEvent, event: EventName, data: &Value) -> bool {
+    let mid_reply = |d: &Value| d["endOfSpeech"] == false && d["interrupted"] == false;
+    if last.event != EventName::MessageStreamEvent
+        || event != EventName::MessageStreamEvent
+        || last.data["id"] != data["id"]
+        || !mid_reply(&last.data)
+        || !mid_reply(data)
+    {
+        return false;
+    }
+    match (&mut last.data["content"], data["content"].as_str()) {
+        (Value::String(before), Some(more)) => {
+            before.push_str(more);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Commits a part, waiting out a database outage ([`durable_write`]): each commit is retried on
+/// its own, so one that follows a committed part never writes that part twice.
+async fn store(pool: &PgPool, part: &Part) -> Result<(), StoreError> {
+    let batch = part.batch();
+    durable_write::retry(WRITER, || batch::write(pool, &batch)).await
+}
+
+/// The writer's name in the log.
+const WRITER: &str = "conversation";
 
 /// The writes of a batch up to a `messageHistoryUpdated` (or its end).
 #[derive(Default)]
@@ -229,6 +293,11 @@ impl Part {
     }
 
     fn event(&mut self, session_id: Uuid, event: EventName, data: Value) {
+        if let Some(last) = self.events.last_mut() {
+            if coalesce(last, event, &data) {
+                return;
+            }
+        }
         self.events.push(NewEvent {
             session_id,
             event,

@@ -1,6 +1,7 @@
 //! The names of the events on a session's stream (the SSE `event:` field, the Anam JS SDK's
 //! names). Every service that appends events names them from this one set, which the
-//! `session_events` table's CHECK constraint also holds (`migrations/0005_typed_state.sql`): a
+//! `session_events` table's CHECK constraint also holds (the latest migration that sets it,
+//! `migrations/0014_follow_ups.sql`): a
 //! new event is a new variant and a migration, never a stray string.
 
 use serde::{Deserialize, Serialize};
@@ -13,21 +14,30 @@ pub enum EventName {
     ToolCallStarted,
     ToolCallCompleted,
     ToolCallFailed,
+    /// A call the conversation runtime did not run (see the conversations docs).
+    ToolCallRefused,
     SessionEnded,
     MessageStreamEvent,
     MessageHistoryUpdated,
     TurnFailed,
+    /// The persona scheduled a follow-up (`schedule_followup`).
+    FollowUpScheduled,
+    /// A follow-up's own turn began.
+    FollowUpStarted,
 }
 
 impl EventName {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::ToolCallStarted,
         Self::ToolCallCompleted,
         Self::ToolCallFailed,
+        Self::ToolCallRefused,
         Self::SessionEnded,
         Self::MessageStreamEvent,
         Self::MessageHistoryUpdated,
         Self::TurnFailed,
+        Self::FollowUpScheduled,
+        Self::FollowUpStarted,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -35,10 +45,13 @@ impl EventName {
             Self::ToolCallStarted => "toolCallStarted",
             Self::ToolCallCompleted => "toolCallCompleted",
             Self::ToolCallFailed => "toolCallFailed",
+            Self::ToolCallRefused => "toolCallRefused",
             Self::SessionEnded => "sessionEnded",
             Self::MessageStreamEvent => "messageStreamEvent",
             Self::MessageHistoryUpdated => "messageHistoryUpdated",
             Self::TurnFailed => "turnFailed",
+            Self::FollowUpScheduled => "followUpScheduled",
+            Self::FollowUpStarted => "followUpStarted",
         }
     }
 }

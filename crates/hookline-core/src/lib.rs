@@ -8,6 +8,7 @@ pub mod calls;
 pub mod credential;
 pub mod db;
 pub mod dev_key;
+pub mod durable_write;
 pub mod error;
 pub mod event_name;
 pub mod fenced_cache;

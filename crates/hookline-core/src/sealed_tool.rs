@@ -30,7 +30,9 @@ impl SealedTool {
                     name.clone(),
                     secrets.seal(value, &header_context(org_id, name)),
                 );
-                *value = mask_header_value(value);
+                if !webhook.plain_headers.contains(name) {
+                    *value = mask_header_value(value);
+                }
             }
         }
         Self {

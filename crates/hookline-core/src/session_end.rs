@@ -1,7 +1,7 @@
 //! Ending a session, the one way every service does it (the end route, the `end_call` system tool,
 //! the conversation runtime): the session is marked ended at once, so no new call starts, and
 //! gets exactly one `sessionEnded`, numbered after the events of every call answered before the
-//! end (see [`crate::repo::events::announce_ends`]).
+//! end (see [`crate::repo::events::announce_ends`]). Its follow-ups still to run are cancelled.
 
 use std::time::Duration;
 
@@ -9,8 +9,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::StoreResult;
-use crate::repo::events;
 use crate::repo::sessions::{self, Session};
+use crate::repo::{events, followups};
 
 /// How long an awaited call may still run after its session ended (the longest tool timeout, with
 /// a margin). If the process running it dies before recording its end, `sessionEnded` is written
@@ -26,6 +26,7 @@ pub async fn end(pool: &PgPool, org_id: Uuid, id: Uuid) -> StoreResult<Option<Se
         return Ok(None);
     };
     let notes = events::announce_ends(&mut tx, &[id], false).await?;
+    followups::cancel_session(&mut *tx, id).await?;
     tx.commit().await?;
     announce(pool, &notes).await;
     if !session.end_announced && notes.is_empty() {

@@ -69,6 +69,24 @@ pub struct RawSettings {
     /// Connections of each pool that commits without waiting for the disk (the engine's call
     /// log of answered calls, the conversation runtime's speech deltas).
     pub database_fast_pool_size: u32,
+    /// What a turn takes from its LLM (see [`TurnLimits`]).
+    pub turn_argument_bytes: usize,
+    pub turn_calls_per_response: usize,
+    pub turn_calls: usize,
+    pub turn_round_chars: usize,
+    pub turn_reply_chars: usize,
+    pub turn_events: usize,
+    pub turn_history_bytes: usize,
+    pub llm_line_bytes: usize,
+    /// User messages one session may post: a bucket of `session_message_burst`, refilled at
+    /// `session_messages_per_second`.
+    pub session_messages_per_second: f64,
+    pub session_message_burst: u32,
+    /// Follow-ups one session may have waiting at once (`schedule_followup`).
+    pub followups_per_session: u32,
+    /// Days an ended or expired session is kept, with its call log, events and messages; then
+    /// the janitor deletes it. 0 keeps everything.
+    pub session_retention_days: u32,
 }
 
 impl Default for RawSettings {
@@ -98,6 +116,18 @@ impl Default for RawSettings {
             delivery_org_concurrency: None,
             database_pool_size: 32,
             database_fast_pool_size: 16,
+            turn_argument_bytes: 1024 * 1024,
+            turn_calls_per_response: 16,
+            turn_calls: 64,
+            turn_round_chars: 32_000,
+            turn_reply_chars: 100_000,
+            turn_events: 10_000,
+            turn_history_bytes: 256 * 1024,
+            llm_line_bytes: 2 * 1024 * 1024,
+            session_messages_per_second: 1.0,
+            session_message_burst: 10,
+            followups_per_session: 10,
+            session_retention_days: 7,
         }
     }
 }
@@ -192,9 +222,13 @@ pub struct Settings {
     /// Where `/metrics` is served; `None` when turned off.
     pub metrics_listen: Option<SocketAddr>,
     pub limits: Limits,
+    pub turns: TurnLimits,
     pub database: DatabaseSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
+    /// How long an ended or expired session is kept with everything it recorded; `None`: for
+    /// good.
+    pub session_retention: Option<Duration>,
 }
 
 /// What one client, or all of them together, may hold of an instance.
@@ -211,6 +245,30 @@ pub struct Limits {
     pub streams_per_instance: usize,
     /// Client-tool calls waiting at once for a browser's answer on the instance.
     pub client_waits: usize,
+}
+
+/// What one turn of the conversation runtime takes from its LLM, and what a session may post. A
+/// tenant chooses its LLM, so the LLM's output is attacker input: each bound is where it stops.
+#[derive(Debug, Clone)]
+pub struct TurnLimits {
+    /// A tool call's arguments (JSON text); past it the call is refused as `invalid_arguments`.
+    pub argument_bytes: usize,
+    /// Tool calls run per LLM response, and per turn; calls past them are refused to the LLM.
+    pub calls_per_response: usize,
+    pub calls_per_turn: usize,
+    /// Characters of the persona's text per LLM response, and per turn (`reply_too_long`).
+    pub round_chars: usize,
+    pub reply_chars: usize,
+    /// Events a turn may store (its speech is coalesced while the database is busy).
+    pub events: usize,
+    /// Bytes of conversation sent to the LLM (the most recent messages that fit).
+    pub history_bytes: usize,
+    /// A line of the LLM's event stream, and a whole JSON answer, in bytes.
+    pub line_bytes: usize,
+    pub messages_per_second: f64,
+    pub message_burst: u32,
+    /// Follow-ups a session may have waiting at once.
+    pub followups_per_session: u32,
 }
 
 /// How many connections each of the process's Postgres pools holds at most.
@@ -243,7 +301,7 @@ pub struct DeliverySettings {
 pub struct ConfigError(pub String);
 
 const MAKE_A_KEY: &str =
-    "make one with `openssl rand -base64 32` (or run `hookline serve --dev` to try Hookline locally)";
+    "make one with `openssl rand -base64 32` (or add `--dev` to the command to try Hookline locally)";
 
 impl Settings {
     /// Checks raw settings. `dev_flag` is `serve --dev`, the same as `HOOKLINE_ENV=development`.
@@ -255,6 +313,7 @@ impl Settings {
                 raw.listen
             ))
         })?;
+        check_database_url(&raw.database_url)?;
         let mut dev_key = None;
         let current = match (&raw.encryption_key, mode) {
             (Some(key), _) if !key.trim().is_empty() => parse_key("HOOKLINE_ENCRYPTION_KEY", key)?,
@@ -330,8 +389,34 @@ impl Settings {
                 raw.database_fast_pool_size,
             )?,
         };
+        let turns = TurnLimits {
+            argument_bytes: at_least_one("HOOKLINE_TURN_ARGUMENT_BYTES", raw.turn_argument_bytes)?,
+            calls_per_response: at_least_one(
+                "HOOKLINE_TURN_CALLS_PER_RESPONSE",
+                raw.turn_calls_per_response,
+            )?,
+            calls_per_turn: at_least_one("HOOKLINE_TURN_CALLS", raw.turn_calls)?,
+            round_chars: at_least_one("HOOKLINE_TURN_ROUND_CHARS", raw.turn_round_chars)?,
+            reply_chars: at_least_one("HOOKLINE_TURN_REPLY_CHARS", raw.turn_reply_chars)?,
+            events: at_least_one("HOOKLINE_TURN_EVENTS", raw.turn_events)?,
+            history_bytes: at_least_one("HOOKLINE_TURN_HISTORY_BYTES", raw.turn_history_bytes)?,
+            line_bytes: at_least_one("HOOKLINE_LLM_LINE_BYTES", raw.llm_line_bytes)?,
+            messages_per_second: positive(
+                "HOOKLINE_SESSION_MESSAGES_PER_SECOND",
+                raw.session_messages_per_second,
+            )?,
+            message_burst: at_least_one(
+                "HOOKLINE_SESSION_MESSAGE_BURST",
+                raw.session_message_burst,
+            )?,
+            followups_per_session: at_least_one(
+                "HOOKLINE_FOLLOWUPS_PER_SESSION",
+                raw.followups_per_session,
+            )?,
+        };
         Ok(Self {
             database,
+            turns,
             metrics_listen,
             limits,
             database_url: raw.database_url,
@@ -350,6 +435,8 @@ impl Settings {
                 org_concurrency: org_concurrency.unwrap_or((workers / 4).max(1)),
             },
             dev_key,
+            session_retention: (raw.session_retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(raw.session_retention_days) * 86_400)),
         })
     }
 
@@ -363,6 +450,15 @@ impl Settings {
 fn at_least_one<T: PartialOrd + From<u8>>(variable: &str, value: T) -> Result<T, ConfigError> {
     if value < T::from(1) {
         return Err(ConfigError(format!("{variable} must be at least 1")));
+    }
+    Ok(value)
+}
+
+fn positive(variable: &str, value: f64) -> Result<f64, ConfigError> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(ConfigError(format!(
+            "{variable} must be a number above 0 (got {value})"
+        )));
     }
     Ok(value)
 }
@@ -394,6 +490,21 @@ fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
 }
 
 /// Shows a database URL with its password hidden.
+/// A misspelled scheme (`postgress://`) would otherwise be taken for Postgres by the driver, and
+/// a URL that is not one at all fails later with the driver's words.
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => Ok(()),
+        Ok(parsed) => Err(ConfigError(format!(
+            "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is {:?})",
+            parsed.scheme()
+        ))),
+        Err(e) => Err(ConfigError(format!(
+            "DATABASE_URL must be a URL such as postgres://user@localhost:5432/hookline ({e})"
+        ))),
+    }
+}
+
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
@@ -419,7 +530,37 @@ mod tests {
         let err = Settings::check(raw(), false).err().unwrap();
         assert!(err.0.contains("HOOKLINE_ENCRYPTION_KEY"), "{err}");
         assert!(err.0.contains("openssl rand -base64 32"), "{err}");
+        // Said to any command (`orgs create` too), so it names the flag, not `serve --dev`.
+        assert!(err.0.contains("add `--dev` to the command"), "{err}");
         assert!(!err.0.contains('\n'));
+    }
+
+    #[test]
+    fn a_database_url_must_be_a_postgres_url() {
+        for (url, expected) in [
+            (
+                "postgress://postgres@localhost/hookline",
+                "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is \"postgress\")",
+            ),
+            (
+                "localhost:5432/hookline",
+                "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is \"localhost\")",
+            ),
+        ] {
+            let mut r = raw();
+            r.database_url = url.into();
+            let err = Settings::check(r, false).err().unwrap();
+            assert_eq!(err.0, expected);
+        }
+        for good in [
+            "postgresql://u:p@db:5432/h",
+            "postgres:///h?host=/run/postgresql",
+        ] {
+            let mut r = raw();
+            r.database_url = good.into();
+            r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+            assert!(Settings::check(r, false).is_ok(), "{good}");
+        }
     }
 
     #[test]

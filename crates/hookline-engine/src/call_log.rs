@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use hookline_core::durable_write;
 use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::{events, tool_calls};
 use hookline_core::EventName;
@@ -61,8 +62,8 @@ impl CallLog {
     pub fn start(pool: PgPool) -> Self {
         let txs = (0..WRITERS)
             .map(|_| {
-                // Bounded so a writer that falls behind slows handlers down instead of growing
-                // memory.
+                // Bounded so a writer that falls behind (or waits out an outage) slows
+                // handlers down instead of growing memory.
                 let (tx, rx) = mpsc::channel(2_048);
                 tokio::spawn(write_loop(pool.clone(), rx));
                 tx
@@ -156,14 +157,14 @@ async fn write_loop(pool: PgPool, mut rx: mpsc::Receiver<Entry>) {
             }
         }
         if !finishes.is_empty() || !new_events.is_empty() {
-            // One retry covers a dropped connection; after that the entries are logged and lost
-            // (they describe calls already answered; fire-and-forget calls never go this way).
-            if let Err(first) = write(&pool, &finishes, &new_events).await {
-                tracing::warn!(error = %first, "call log write failed; retrying once");
-                if let Err(e) = write(&pool, &finishes, &new_events).await {
-                    let lost = finishes.len() + new_events.len();
-                    tracing::error!(error = %e, entries = lost, "call log entries lost");
-                }
+            // The entries describe calls already answered: while the database is away the
+            // writer holds them and takes nothing new, so its queue fills and handlers wait
+            // ([`durable_write`]). Only a write that fails twice for another reason is lost.
+            let written =
+                durable_write::retry("call log", || write(&pool, &finishes, &new_events)).await;
+            if let Err(e) = written {
+                let lost = finishes.len() + new_events.len();
+                tracing::error!(error = %e, entries = lost, "call log entries lost");
             }
         }
         for done in flushes {

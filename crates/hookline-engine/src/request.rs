@@ -115,7 +115,7 @@ pub fn build(
         .map(|(name, value)| Header {
             name: name.clone(),
             value: value.expose().to_owned(),
-            secret: true,
+            secret: !tool.plain_headers.contains(name),
         })
         .collect();
     let has = |out: &[Header], name: &str| out.iter().any(|h| h.name.eq_ignore_ascii_case(name));

@@ -105,6 +105,12 @@ pub struct WebhookTool {
     #[serde(default)]
     #[schema(nullable)]
     pub headers: IndexMap<String, String>,
+    /// Headers of `headers` whose values are not secrets (`Content-Type`, `Accept`, an API
+    /// version): shown in full wherever the tool and its requests are shown. Every other header
+    /// value is a secret, masked everywhere. Absent or empty: all of them are secrets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(nullable, max_items = 50)]
+    pub plain_headers: Vec<String>,
     /// JSON Schema of the arguments (root `"type": "object"`).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -178,14 +184,22 @@ pub enum SystemToolName {
     SkipTurn,
     ChangeLanguage,
     Interrupt,
+    /// A turn of the persona's own, later (the split pattern: start a job, check back).
+    ScheduleFollowup,
 }
 
+/// The shortest and longest wait a follow-up may ask for, in seconds.
+pub const FOLLOWUP_SECONDS: (u32, u32) = (5, 3600);
+/// The longest note a follow-up carries.
+pub const FOLLOWUP_NOTE_CHARS: u32 = 1000;
+
 impl SystemToolName {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::EndCall,
         Self::SkipTurn,
         Self::ChangeLanguage,
         Self::Interrupt,
+        Self::ScheduleFollowup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -194,6 +208,7 @@ impl SystemToolName {
             Self::SkipTurn => "skip_turn",
             Self::ChangeLanguage => "change_language",
             Self::Interrupt => "interrupt",
+            Self::ScheduleFollowup => "schedule_followup",
         }
     }
 
@@ -203,6 +218,7 @@ impl SystemToolName {
             Self::SkipTurn => "Stay silent for this turn when no answer is needed.",
             Self::ChangeLanguage => "Switch the conversation to the language the user asks for.",
             Self::Interrupt => "Stop speaking at once.",
+            Self::ScheduleFollowup => "Check back by yourself later: after afterSeconds you get a turn of your own with the note, without the user speaking (e.g. to check a job you started).",
         }
     }
 
@@ -212,6 +228,14 @@ impl SystemToolName {
                 "type": "object",
                 "properties": {"languageCode": {"type": "string", "description": "BCP 47 code of the new language, e.g. fr or pt-BR"}},
                 "required": ["languageCode"]
+            }),
+            Self::ScheduleFollowup => json!({
+                "type": "object",
+                "properties": {
+                    "afterSeconds": {"type": "integer", "minimum": FOLLOWUP_SECONDS.0, "maximum": FOLLOWUP_SECONDS.1, "description": "Seconds from now"},
+                    "note": {"type": "string", "minLength": 1, "maxLength": FOLLOWUP_NOTE_CHARS, "description": "What to do then, for yourself, e.g. check report job_123"}
+                },
+                "required": ["afterSeconds", "note"]
             }),
             _ => json!({"type": "object", "properties": {}}),
         }
@@ -228,6 +252,9 @@ pub struct SystemTool {
 }
 
 /// Any tool, tagged by `type` exactly as the API shows it.
+// Most tools are server tools, so boxing the largest variant would add an allocation to the
+// common case to save bytes in the rare one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ToolDefinition {
@@ -515,6 +542,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         }),
     };
     let headers = parse_headers(f);
+    let plain_headers = parse_plain_headers(f, headers.as_ref());
     let await_response = f.bool("awaitResponse").unwrap_or(true);
     let timeout_seconds = f
         .integer_in("timeoutSeconds", 1..=i64::from(MAX_TIMEOUT_SECONDS))
@@ -527,6 +555,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         url: url?,
         method: method?,
         headers: headers?,
+        plain_headers: plain_headers?,
         parameters,
         query_parameters,
         await_response,
@@ -591,6 +620,38 @@ pub(crate) fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> 
     (f.v.len() == before).then_some(out)
 }
 
+/// `plainHeaders`: names of `headers` (spelled as there, whatever the case sent), each once.
+pub(crate) fn parse_plain_headers(
+    f: &mut Fields,
+    headers: Option<&IndexMap<String, String>>,
+) -> Option<Vec<String>> {
+    let Some(value) = f.get("plainHeaders") else {
+        return Some(Vec::new());
+    };
+    let prefix = f.path("plainHeaders");
+    let Some(items) = value.as_array() else {
+        f.v.wrong_type(prefix, "an array of header names");
+        return None;
+    };
+    let before = f.v.len();
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{prefix}[{i}]");
+        let Some(name) = item.as_str() else {
+            f.v.wrong_type(path, "a header name");
+            continue;
+        };
+        // Headers that did not parse were reported there; nothing more to say about them here.
+        let Some(headers) = headers else { continue };
+        match headers.keys().find(|k| k.eq_ignore_ascii_case(name)) {
+            None => f.v.rule(path, format!("\"{name}\" is not one of headers")),
+            Some(known) if out.contains(known) => f.v.rule(path, "appears twice"),
+            Some(known) => out.push(known.clone()),
+        }
+    }
+    (f.v.len() == before).then_some(out)
+}
+
 /// RFC 9110 `tchar`: what an HTTP header name may be made of.
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -623,7 +684,7 @@ fn parse_system(f: &mut Fields) -> Option<SystemTool> {
             let path = f.path("name");
             f.v.rule(
                 path,
-                "must be one of end_call, skip_turn, change_language, interrupt",
+                "must be one of end_call, skip_turn, change_language, interrupt, schedule_followup",
             );
         }
         found

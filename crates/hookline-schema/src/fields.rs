@@ -46,7 +46,7 @@ impl<'a, 'v> Fields<'a, 'v> {
         let value = self.get(key);
         if value.is_none() {
             let path = self.path(key);
-            self.v.rule(path, "is required");
+            self.v.missing(path);
         }
         value
     }

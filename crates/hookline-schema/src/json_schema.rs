@@ -75,8 +75,10 @@ pub fn check_parameter_schema(field: &str, schema: &Value, v: &mut Violations) -
             return false;
         }
         Ok(Err(e)) => {
-            let at = pointer_to_path(&e.instance_path.to_string());
-            v.rule(join(field, &at), format!("is not a valid JSON Schema: {e}"));
+            let pointer = e.instance_path.to_string();
+            let message = crate::schema_words::plain_words(&pointer, &e.instance)
+                .unwrap_or_else(|| format!("is not a valid JSON Schema: {e}"));
+            v.rule(join(field, &pointer_to_path(&pointer)), message);
             return false;
         }
         Ok(Ok(())) => {}
@@ -243,6 +245,22 @@ mod tests {
         let mut v = Violations::new();
         check_parameter_schema("parameters", &schema, &mut v);
         v.errors().iter().map(|e| e.field.clone()).collect()
+    }
+
+    #[test]
+    fn a_typo_is_answered_in_the_writers_words() {
+        let mut v = Violations::new();
+        let schema = json!({"type": "object", "properties": {"orderId": {"type": "strng"}}});
+        check_parameter_schema("parameters", &schema, &mut v);
+        let e = &v.errors()[0];
+        assert_eq!(e.field, "parameters.properties.orderId.type");
+        assert!(
+            e.message
+                .starts_with("\"strng\" is not a JSON Schema type (did you mean \"string\"?)"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("anyOf"), "{}", e.message);
     }
 
     #[test]

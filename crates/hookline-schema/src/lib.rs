@@ -16,6 +16,7 @@ pub mod llm;
 pub mod mcp_source;
 pub mod name;
 pub mod persona;
+pub mod schema_words;
 pub mod tool_type;
 pub mod violations;
 

@@ -3,11 +3,12 @@
 //!
 //! It is stored as a [`WebhookTool`] whose subtype is `mcp`: it shares a webhook's `url` rules
 //! and its sealed `headers` (masked, resealed, refused on a move to another origin, exactly as a
-//! webhook's), and only `name`, `description`, `url`, `headers` and `allowedTools` are accepted.
+//! webhook's, `plainHeaders` included), and only `name`, `description`, `url`, `headers`,
+//! `plainHeaders` and `allowedTools` are accepted.
 
 use crate::definition::{
-    parse_description, parse_headers, parse_name, HttpMethod, ServerSubtype, WebhookTool,
-    MAX_ALLOWED_TOOLS, MAX_MCP_TOOL_NAME_CHARS, MAX_TIMEOUT_SECONDS,
+    parse_description, parse_headers, parse_name, parse_plain_headers, HttpMethod, ServerSubtype,
+    WebhookTool, MAX_ALLOWED_TOOLS, MAX_MCP_TOOL_NAME_CHARS, MAX_TIMEOUT_SECONDS,
 };
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
@@ -66,6 +67,7 @@ pub(crate) fn parse(f: &mut Fields, policy: &DestinationPolicy) -> Option<Webhoo
         }
     });
     let headers = parse_headers(f);
+    let plain_headers = parse_plain_headers(f, headers.as_ref());
     let allowed_tools = parse_allowed(f);
     Some(WebhookTool {
         subtype: ServerSubtype::Mcp,
@@ -74,6 +76,7 @@ pub(crate) fn parse(f: &mut Fields, policy: &DestinationPolicy) -> Option<Webhoo
         url: url?,
         method: HttpMethod::Post,
         headers: headers?,
+        plain_headers: plain_headers?,
         parameters: None,
         query_parameters: None,
         await_response: true,

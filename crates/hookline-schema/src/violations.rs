@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Whether a problem is about the JSON type of a field (HTTP 400) or a rule it breaks (HTTP 422).
+/// Whether a problem is about the JSON type of a field (HTTP 400), a required field missing or
+/// a rule it breaks (HTTP 422).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ViolationKind {
     WrongType,
+    Missing,
     #[default]
     Rule,
 }
@@ -45,6 +47,11 @@ impl Violations {
         self.push(field.into(), message.into(), ViolationKind::Rule);
     }
 
+    /// A required field that is absent (or `null`).
+    pub fn missing(&mut self, field: impl Into<String>) {
+        self.push(field.into(), "is required".into(), ViolationKind::Missing);
+    }
+
     pub fn wrong_type(&mut self, field: impl Into<String>, expected: &str) {
         self.push(
             field.into(),
@@ -77,9 +84,16 @@ impl Violations {
         self.0.len()
     }
 
-    /// True when any problem is a wrong JSON type, which the HTTP layer answers with 400.
+    /// True when any problem is a wrong JSON type.
     pub fn has_type_errors(&self) -> bool {
         self.0.iter().any(|e| e.kind == ViolationKind::WrongType)
+    }
+
+    /// True when the HTTP layer answers 400: a field has the wrong JSON type and none that is
+    /// required is missing (the contract answers a missing field with 422, whatever else is
+    /// wrong beside it).
+    pub fn is_malformed(&self) -> bool {
+        self.has_type_errors() && !self.0.iter().any(|e| e.kind == ViolationKind::Missing)
     }
 
     pub fn errors(&self) -> &[FieldError] {

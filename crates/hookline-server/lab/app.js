@@ -1,13 +1,14 @@
 // The Lab's entry: routing, the sign-in page and the shell.
 import { h, mount, field } from './dom.js';
 import { api, auth, ApiError } from './api.js';
-import { navigate, flash, showProblem } from './ui.js';
+import { navigate, flash, showProblem, ask, leavingQuestion } from './ui.js';
 import { toolsPage, toolEditor } from './tools.js';
 import { toolTestPage } from './tool_test.js';
 import { personasPage, buildPage } from './personas.js';
 import { settingsPage } from './settings.js';
 import { playgroundPage } from './playground.js';
 import { sessionsPage } from './sessions.js';
+import { sessionPage } from './session_page.js';
 import { llmsPage, llmEditor } from './llms.js';
 
 const main = document.getElementById('main');
@@ -24,6 +25,7 @@ const routes = [
   [/^\/lab\/playground\/?$/, () => playgroundPage(main, null)],
   [/^\/lab\/playground\/([^/]+)$/, (id) => playgroundPage(main, id)],
   [/^\/lab\/sessions\/?$/, () => sessionsPage(main)],
+  [/^\/lab\/sessions\/([^/]+)$/, (id) => sessionPage(main, id)],
   [/^\/lab\/llms\/?$/, () => llmsPage(main)],
   [/^\/lab\/llms\/new$/, () => llmEditor(main, null)],
   [/^\/lab\/llms\/([^/]+)$/, (id) => llmEditor(main, id)],
@@ -128,6 +130,11 @@ document.addEventListener('click', (event) => {
   const href = a.getAttribute('href');
   if (!href.startsWith('/lab') || a.hasAttribute('download')) return;
   event.preventDefault();
+  const question = href !== location.pathname && leavingQuestion();
+  if (question) {
+    ask(question, 'Leave without saving').then((leave) => { if (leave) navigate(href); });
+    return;
+  }
   if (href !== location.pathname) flash('');
   navigate(href);
 });

@@ -35,6 +35,7 @@ export function chat(s, persona, cardOf) {
     const content = message.input.value;
     try {
       const posted = await api('POST', `/v1/sessions/${s.sessionId}/messages`, { content }, { key: s.clientSecret });
+      following = true;
       say(posted.id, 'user', content, true, posted.turnId);
       newer(posted.turnId);
       message.input.value = '';
@@ -122,8 +123,36 @@ export function chat(s, persona, cardOf) {
       ended.add(d.turnId);
       turnStatus(d.turnId, '');
     });
+    // A follow-up the persona scheduled: a line that counts down to it, then says it began.
+    const followUps = new Map();
+    live.addEventListener('followUpScheduled', (m) => {
+      const d = JSON.parse(m.data);
+      const when = h('span', { class: 'hint countdown' });
+      const li = h('li', { class: 'msg follow-up', dataset: { followUpId: d.followUpId } },
+        h('span', { class: 'who', text: 'Follow-up' }), h('p', { class: 'text', text: d.note }), when);
+      const due = new Date(d.at);
+      const tick = () => {
+        const left = Math.max(0, Math.round((due - Date.now()) / 1000));
+        when.textContent = left > 0 ? `due in ${left} s (at ${due.toLocaleTimeString()})` : 'due now';
+      };
+      tick();
+      followUps.set(d.followUpId, { li, when, timer: setInterval(tick, 1000) });
+      place(li);
+    });
+    live.addEventListener('followUpStarted', (m) => {
+      const d = JSON.parse(m.data);
+      const known = followUps.get(d.followUpId);
+      if (!known) return;
+      clearInterval(known.timer);
+      known.when.textContent = 'started: the persona checks back now';
+    });
     live.addEventListener('sessionEnded', () => {
-      status.textContent = 'The session ended.';
+      for (const { when, timer } of followUps.values()) {
+        if (timer) clearInterval(timer);
+        if (when.textContent.startsWith('due')) when.textContent = 'cancelled: the session ended';
+      }
+      // The Playground's status line says it ended; this one (the turn's) goes quiet.
+      status.textContent = '';
       message.input.disabled = true;
       send.disabled = true;
     });
@@ -170,5 +199,23 @@ export function chat(s, persona, cardOf) {
 
   const el = h('section', { class: 'chat', 'aria-labelledby': 'chat-title' },
     h('h2', { id: 'chat-title', text: `Talk to ${persona.name}` }), transcript, form);
+
+  // The newest message or card stays in view, just above the message box, while the person is
+  // at the end of the page; not once they scrolled up to read (sending brings them back). Every
+  // change of the transcript's size (a word, a card, a card's result) scrolls to the end.
+  let following = true;
+  let ownScroll = -1;
+  const atEnd = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 48;
+  function onScroll() {
+    if (!el.isConnected) return void window.removeEventListener('scroll', onScroll);
+    if (Math.abs(window.scrollY - ownScroll) < 2) return;
+    following = atEnd();
+  }
+  window.addEventListener('scroll', onScroll, { passive: true });
+  new ResizeObserver(() => {
+    if (!following || !el.isConnected) return;
+    window.scrollTo(0, document.documentElement.scrollHeight);
+    ownScroll = window.scrollY;
+  }).observe(transcript);
   return { el, place, follow, focus: () => message.input.focus() };
 }

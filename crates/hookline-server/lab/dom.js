@@ -58,3 +58,19 @@ export function pretty(value) {
 export function code(value, attrs = {}) {
   return h('pre', { class: 'code', ...attrs }, pretty(value));
 }
+
+/**
+ * A "12 / 1024 characters" line under `input`, kept current as the person types, so a limit is
+ * seen before saving (it turns red past `max`). Counts characters as the server does.
+ */
+export function counter(input, max) {
+  const line = h('p', { class: 'hint counter', 'aria-live': 'polite' });
+  const update = () => {
+    const n = [...input.value].length;
+    line.textContent = `${n.toLocaleString()} / ${max.toLocaleString()} characters${n > max ? `: ${(n - max).toLocaleString()} too many` : ''}`;
+    line.classList.toggle('over', n > max);
+  };
+  input.addEventListener('input', update);
+  update();
+  return line;
+}

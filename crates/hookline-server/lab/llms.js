@@ -1,11 +1,19 @@
 // LLM connections: the list, the editor (every field of the contract; the API key masked as
 // header values are) and the Test button, which sends one short request through the server.
 import { h, mount, field } from './dom.js';
-import { get, post, put, query } from './api.js';
+import { get, post, put, query, all } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 
 const PROVIDERS = [['openai', 'OpenAI-compatible (Chat Completions)'], ['anthropic', 'Anthropic (Messages)']];
 const DEFAULT_BASE_URL = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' };
+/** Where people start: each fills the provider, base URL and model (and what the API needs). */
+const PRESETS = [
+  { label: 'OpenAI', name: 'openai', provider: 'openai', baseUrl: '', model: 'gpt-4o-mini' },
+  { label: 'Anthropic', name: 'anthropic', provider: 'anthropic', baseUrl: '', model: 'claude-sonnet-4-5', maxTokens: 1024 },
+  { label: 'Ollama on this machine (OpenAI-compatible)', name: 'ollama', provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.1' },
+  { label: 'llama.cpp server on this machine (OpenAI-compatible)', name: 'llama-cpp', provider: 'openai', baseUrl: 'http://127.0.0.1:8080/v1', model: 'local' },
+  { label: 'The stand-in (examples/standin_llm.py 4000)', name: 'stand-in', provider: 'openai', baseUrl: 'http://localhost:4000/v1', model: 'standin' },
+];
 const NOT_AVAILABLE = 'The conversation runtime is not available on this server: LLM connections arrive with it.';
 
 /** A line describing a connection: provider and model. */
@@ -35,7 +43,7 @@ export async function llmsPage(main, page = 1) {
         h('tbody', {}, list.data.map((l) => h('tr', {},
           h('td', {}, link(`/lab/llms/${l.id}`, l.name)),
           h('td', { 'data-label': 'Model', text: describeLlm(l) }),
-          h('td', { class: 'mono desc', text: l.baseUrl }),
+          h('td', { class: 'mono url', 'data-label': 'Base URL', text: l.baseUrl }),
           h('td', { class: 'num', 'data-label': 'Personas', text: String(l.usageCount ?? 0) }),
           h('td', {}, h('button', { type: 'button', 'aria-label': `Test ${l.name}`, onclick: (e) => runTest(l, tested, e.currentTarget) }, 'Test'))))))),
       pager(list.meta, load));
@@ -58,6 +66,7 @@ async function runTest(llm, slot, button) {
   } catch (e) {
     mount(slot, h('p', { class: 'flash error', text: `Could not test ${llm.name}: ${e.message}` }));
   } finally {
+    slot.scrollIntoView({ block: 'nearest' });
     button.disabled = false;
   }
 }
@@ -79,6 +88,7 @@ function render(root, stored) {
   const provider = field('Provider', h('select', {}, PROVIDERS.map(([value, text]) => h('option', { value, text }))),
     { field: 'provider', hint: 'The API the server speaks. Ollama, llama.cpp, vLLM, LM Studio and most gateways speak OpenAI’s.' });
   provider.input.value = v.provider;
+  provider.wrap.classList.add('wide-select');
   const baseUrl = field('Base URL', h('input', { type: 'url', value: v.baseUrl || '', spellcheck: 'false', class: 'mono' }),
     { field: 'baseUrl', hint: 'Leave empty for the provider’s own. https:// (http:// in development mode); a model on this machine: http://127.0.0.1:11434/v1.' });
   const placeholder = () => { baseUrl.input.placeholder = DEFAULT_BASE_URL[provider.input.value]; };
@@ -100,8 +110,22 @@ function render(root, stored) {
   const timeout = field('Timeout (seconds)', h('input', { type: 'number', min: 1, max: 120, value: v.timeoutSeconds ?? 30 }),
     { field: 'timeoutSeconds', hint: 'Bounds each request to the LLM (1–120).' });
 
+  const preset = field('Start from a preset', h('select', { id: 'llm-preset' }, h('option', { value: '', text: 'Choose…' }),
+    PRESETS.map((p, i) => h('option', { value: String(i), text: p.label }))),
+  { hint: 'Fills the provider, base URL and model; the API key stays yours to add.' });
+  preset.input.addEventListener('change', () => {
+    const p = PRESETS[Number(preset.input.value)];
+    if (preset.input.value === '' || !p) return;
+    if (!name.input.value.trim()) name.input.value = p.name;
+    provider.input.value = p.provider;
+    baseUrl.input.value = p.baseUrl;
+    model.input.value = p.model;
+    if (p.maxTokens && !maxTokens.input.value) maxTokens.input.value = String(p.maxTokens);
+    placeholder();
+  });
   const form = h('form', { class: 'card llm-form', novalidate: true },
     h('div', { class: 'form-errors', role: 'alert', hidden: true }),
+    stored ? null : preset.wrap,
     name.wrap, h('div', { class: 'row' }, provider.wrap, model.wrap), baseUrl.wrap, apiKey.wrap,
     h('div', { class: 'row' }, temperature.wrap, maxTokens.wrap, timeout.wrap));
 
@@ -128,8 +152,9 @@ function render(root, stored) {
   const tested = h('div', { id: 'llm-test-result', 'aria-live': 'polite' });
   const test = stored ? h('button', { type: 'button', id: 'test-llm', title: 'Tests the saved connection' }, 'Test') : null;
   test?.addEventListener('click', () => runTest(stored, tested, test));
+  // The test's outcome right under its button, where the person is looking.
   form.append(h('div', { class: 'actions' }, save, test,
-    stored ? h('button', { type: 'button', class: 'danger', onclick: () => remove(stored) }, 'Delete') : null));
+    stored ? h('button', { type: 'button', class: 'danger', onclick: () => remove(stored) }, 'Delete') : null), tested);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearProblem(form);
@@ -148,12 +173,13 @@ function render(root, stored) {
   const title = stored ? h('h1', {}, 'LLM ', h('span', { text: stored.name })) : h('h1', { text: 'Create LLM' });
   mount(root, h('p', { class: 'crumbs' }, link('/lab/llms', '← LLMs')), title,
     stored ? h('p', { class: 'hint', text: `Used by ${stored.usageCount ?? 0} persona(s).` }) : null,
-    form, tested);
+    form);
 }
 
 async function remove(llm) {
   const gone = await confirmDelete(`/v1/llms/${llm.id}`, `LLM ${llm.name}`,
-    (names) => `${llm.name} is the LLM of: ${names}. Clear it from them and delete it?`);
+    async () => (await all('/v1/personas')).filter((p) => p.llmId === llm.id).map((p) => p.name),
+    'deleting clears it from them, so they stop talking until another is picked');
   if (!gone) return;
   flash(`Deleted ${llm.name}.`, 'ok');
   navigate('/lab/llms');

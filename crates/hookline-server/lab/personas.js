@@ -1,8 +1,8 @@
 // Personas: the list, and the build page (name, system prompt, LLM, and the Tools section:
 // Add Tool → choose from the dropdown → save; reorder; remove).
-import { h, mount, field, uid } from './dom.js';
+import { h, mount, field, uid, counter } from './dom.js';
 import { get, post, put, del, query, all } from './api.js';
-import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed } from './ui.js';
+import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, ask, guardLeaving } from './ui.js';
 import { kindOf } from './tools.js';
 import { describeLlm } from './llms.js';
 import { mcpSection } from './mcp.js';
@@ -62,6 +62,7 @@ export async function buildPage(main, id) {
   const name = field('Name', h('input', { type: 'text', value: persona.name }), { field: 'name' });
   const desc = field('Description', h('input', { type: 'text', value: persona.description || '' }), { field: 'description' });
   const prompt = field('System prompt', h('textarea', { rows: 6, value: persona.systemPrompt || '' }), { field: 'systemPrompt' });
+  prompt.input.after(counter(prompt.input, 100000));
   // The persona's LLM, from the organization's connections; none: tool calls by hand only.
   const llmSelect = h('select', {}, h('option', { value: '', text: 'None: run tool calls by hand in the Playground' }),
     llms.map((l) => h('option', { value: l.id, text: `${l.name} (${describeLlm(l)})` })));
@@ -103,6 +104,10 @@ export async function buildPage(main, id) {
   }
   const unsaved = h('span', { class: 'hint', 'aria-live': 'polite' });
   function dirty() { renderList(); unsaved.textContent = 'Unsaved changes: save the persona to keep them.'; }
+  for (const input of [name.input, desc.input, prompt.input, llm.input]) {
+    input.addEventListener('input', () => { unsaved.textContent = 'Unsaved changes: save the persona to keep them.'; });
+  }
+  guardLeaving(() => (unsaved.isConnected && unsaved.textContent ? `${persona.name} has unsaved changes. Leave without saving them?` : null));
 
   addBtn.addEventListener('click', () => {
     const free = tools.filter((t) => !attached.includes(t.id));
@@ -147,7 +152,8 @@ export async function buildPage(main, id) {
     } catch (err) { showProblem(form, err); }
   });
   async function remove() {
-    if (!confirm(`Delete the persona ${persona.name}?`)) return;
+    if (!(await ask(`Delete the persona ${persona.name}?`, 'Delete'))) return;
+    unsaved.textContent = '';
     try { await del(`/v1/personas/${persona.id}`); } catch (e) { return flash(`Could not delete: ${e.message}`, 'error'); }
     flash(`Deleted ${persona.name}.`, 'ok');
     navigate('/lab/personas');

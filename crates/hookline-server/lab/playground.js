@@ -9,9 +9,16 @@ import { toolCards } from './tool_cards.js';
 import { chat } from './chat.js';
 
 let live = null;
+// The session this page runs, while it runs: leaving the page says it goes on until it expires.
+let running = null;
 function closeLive() {
   if (live) live.close();
   live = null;
+  if (running && location.pathname !== running.page) {
+    const until = new Date(running.expiresAt).toLocaleTimeString();
+    flash(`The Playground's session ${running.sessionId} is still active: it expires at ${until}, unless you end it (End session, on its page in Sessions or in the Playground).`, 'info');
+  }
+  running = null;
 }
 window.addEventListener('lab:navigate', closeLive);
 window.addEventListener('popstate', closeLive);
@@ -39,23 +46,26 @@ export async function playgroundPage(main, personaId) {
       : h('p', { class: 'flash info' }, 'This persona has no LLM, so it cannot talk: run its tool calls by hand, as an LLM would. ',
         link(`/lab/build/${persona.id}`, 'Pick an LLM'), ' to talk to it.'),
     start, area);
-  start.addEventListener('click', async () => {
-    start.disabled = true;
+  // Starts a session (from "Start a session", or "New session" once one ended); `button` waits.
+  async function begin(button) {
+    button.disabled = true;
     try {
       const { sessionToken } = await post('/v1/auth/session-token', { clientLabel: 'lab', personaConfig: { personaId: persona.id } });
       const response = await fetch('/v1/engine/session', { method: 'POST', headers: { Authorization: `Bearer ${sessionToken}` }, credentials: 'omit' });
       const s = await response.json();
       if (!response.ok) throw new ApiError(response.status, s);
       start.hidden = true;
-      runSession(area, s, persona);
+      flash('');
+      runSession(area, s, persona, begin);
     } catch (e) {
-      start.disabled = false;
+      button.disabled = false;
       flash(`Could not start a session: ${e.message}`, 'error');
     }
-  });
+  }
+  start.addEventListener('click', () => begin(start));
 }
 
-function runSession(area, s, persona) {
+function runSession(area, s, persona, begin) {
   // With an LLM the cards go into the conversation where they happen; without, newest first.
   let cards = null;
   const conversation = persona.llmId ? chat(s, persona, (id) => cards.cardOf(id)) : null;
@@ -93,18 +103,27 @@ function runSession(area, s, persona) {
   // The event stream authenticates with the session's client secret (EventSource cannot send a
   // header); the organization's API key never goes into a URL.
   closeLive();
+  running = { sessionId: s.sessionId, expiresAt: s.expiresAt, page: location.pathname };
   live = new EventSource(`/v1/sessions/${s.sessionId}/events?clientSecret=${encodeURIComponent(s.clientSecret)}`);
   const status = h('p', { class: 'hint live-status', 'aria-live': 'polite', text: 'Connecting to the event stream…' });
   live.addEventListener('open', () => { status.textContent = 'Live: events of this session appear as they happen.'; });
   cards.follow(live);
   conversation?.follow(live);
+  // An ended session keeps its conversation on screen, read-only, and offers a new one.
+  const again = h('button', { type: 'button', class: 'primary', id: 'new-session', hidden: true }, 'New session');
+  again.addEventListener('click', () => begin(again));
   live.addEventListener('sessionEnded', () => {
     status.textContent = 'The session ended.';
-    area.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+    area.querySelectorAll('button, input, select, textarea').forEach((b) => { b.disabled = true; });
+    end.hidden = true;
+    again.disabled = false;
+    again.hidden = false;
+    running = null;
     closeLive();
+    again.focus();
   });
   if (s.tools.length) pickTool();
-  const head = h('div', { class: 'session-head' }, h('span', { class: 'hint mono', text: `Session ${s.sessionId}` }), end);
+  const head = h('div', { class: 'session-head' }, h('span', { class: 'hint mono', text: `Session ${s.sessionId}` }), end, again);
   if (conversation) {
     mount(area, head, status, conversation.el,
       s.tools.length ? h('details', { class: 'card by-hand-box' }, h('summary', { text: 'Run a tool call by hand' }), form) : null);

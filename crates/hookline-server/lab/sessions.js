@@ -1,58 +1,12 @@
 // Sessions: the organization's sessions from `GET /v1/sessions` (newest first, in pages, by
-// persona and status), and one opened with its transcript, call log and events (replayed from the
-// first, then live while the session runs); any other by its id.
-import { h, mount, field, code, uid } from './dom.js';
-import { get, query, eventStream, ApiError } from './api.js';
-import { pager, heading, showProblem, clearProblem, failed } from './ui.js';
+// persona and status), each with how long it lasted, its turns, tool calls and errors, and a link
+// to its own page (session_page.js); any other by its id.
+import { h, mount, field, uid } from './dom.js';
+import { get, query } from './api.js';
+import { pager, heading, clearProblem, failed, link, navigate } from './ui.js';
+import { lasted } from './session_page.js';
 
 const STATUSES = ['active', 'ended', 'expired'];
-
-// The open session's event stream, closed when another session opens or the page changes.
-let live = null;
-function stopLive() {
-  live?.close();
-  live = null;
-}
-window.addEventListener('lab:navigate', stopLive);
-window.addEventListener('popstate', stopLive);
-
-/** One line of what an event says, beside its name. */
-function summary(name, d, text) {
-  if (name.startsWith('toolCall')) {
-    const time = d.executionTime == null ? '' : ` · ${d.executionTime} ms`;
-    return `${d.toolName}${time}${d.errorMessage ? ` · ${d.errorMessage}` : ''}`;
-  }
-  if (name === 'messageStreamEvent') return `${d.role}: ${text}`;
-  if (name === 'turnFailed') return `${d.error?.kind ?? ''}: ${d.error?.message ?? ''}`;
-  return '';
-}
-
-/** Lists the session's events in `list` as they come; a reply's pieces share one line. */
-function followEvents(base, list, note) {
-  stopLive();
-  const replies = new Map();
-  live = eventStream(`${base}/events?lastEventId=0`, (e) => {
-    let d;
-    try { d = JSON.parse(e.data); } catch { d = {}; }
-    const speech = e.name === 'messageStreamEvent' && d.id;
-    const known = speech && replies.get(d.id);
-    if (known) {
-      known.text += d.content || '';
-      known.count += 1;
-      known.line.textContent = `${summary(e.name, d, known.text)} (${known.count} events)`;
-      return;
-    }
-    const line = h('span', { class: 'event-summary', text: summary(e.name, d, d.content || '') });
-    if (speech) replies.set(d.id, { text: d.content || '', count: 1, line });
-    list.append(h('li', { class: 'event', dataset: { event: e.name } },
-      h('span', { class: 'mono hint', text: `#${e.id}` }), h('span', { class: 'badge', text: e.name }), line,
-      h('details', {}, h('summary', { text: 'Data' }), code(d))));
-  }, (state) => {
-    if (state === 'open') note.textContent = 'Live: new events of this session appear as they happen.';
-    else if (state === 'closed') note.textContent = 'All events shown: the session has ended.';
-    else note.textContent = `The event stream stopped: ${state.message}`;
-  });
-}
 
 export async function sessionsPage(main) {
   document.title = 'Sessions · Hookline Lab';
@@ -75,28 +29,61 @@ export async function sessionsPage(main) {
   const idIn = field('Session id', h('input', { type: 'text', spellcheck: 'false', class: 'mono' }), { field: 'id' });
   const form = h('form', { class: 'card inline-form', novalidate: true }, h('div', { class: 'form-errors', role: 'alert', hidden: true }),
     idIn.wrap, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Open')));
-  form.addEventListener('submit', (e) => { e.preventDefault(); open(idIn.input.value.trim()); });
-  const detail = h('div', { id: 'session-detail', 'aria-live': 'polite' });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearProblem(form);
+    const id = idIn.input.value.trim();
+    if (id) navigate(`/lab/sessions/${encodeURIComponent(id)}`);
+  });
 
+  // Only the newest load shows: the first page's answer may come after a filter's.
+  let loads = 0;
   async function load(p) {
+    loads += 1;
+    const mine = loads;
     let list;
     try {
       list = await get(`/v1/sessions${query({ page: p, perPage: 10, personaId: personaIn.value, status: statusIn.value })}`);
     } catch (e) { return failed(results, e); }
+    if (mine !== loads) return;
     if (!list.data.length) {
       mount(results, h('p', { class: 'empty', text: personaIn.value || statusIn.value ? 'No session matches.' : 'No sessions yet: start one in the Playground.' }));
       return;
     }
     mount(results,
       h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
-        h('thead', {}, h('tr', {}, ['Session', 'Persona', 'Status', 'Started', 'Label'].map((t) => h('th', { scope: 'col', text: t })))),
-        h('tbody', {}, list.data.map((s) => h('tr', {},
-          h('td', {}, h('button', { type: 'button', class: 'link mono', dataset: { session: s.id }, 'aria-label': `Open session ${s.id}`, onclick: () => open(s.id) }, s.id)),
-          h('td', { 'data-label': 'Persona', text: personaName(s) }),
-          h('td', {}, h('span', { class: 'badge', text: s.status })),
-          h('td', { 'data-label': 'Started', text: new Date(s.createdAt).toLocaleString() }),
-          h('td', { 'data-label': 'Label', text: s.clientLabel || '' })))))),
+        h('thead', {}, h('tr', {}, ['Session', 'Persona', 'Status', 'Started', 'Lasted', 'Turns', 'Tool calls', 'Errors', 'Label'].map((t) => h('th', { scope: 'col', text: t })))),
+        h('tbody', {}, list.data.map((s) => {
+          const counts = [h('td', { class: 'num', 'data-label': 'Turns' }), h('td', { class: 'num', 'data-label': 'Tool calls' }), h('td', { class: 'num', 'data-label': 'Errors' })];
+          countsOf(s, counts);
+          return h('tr', {},
+            h('td', {}, link(`/lab/sessions/${s.id}`, s.id, { class: 'mono', dataset: { session: s.id }, 'aria-label': `Open session ${s.id}` })),
+            h('td', { 'data-label': 'Persona', text: personaName(s) }),
+            h('td', {}, h('span', { class: 'badge', text: s.status }), expiry(s)),
+            h('td', { 'data-label': 'Started', text: new Date(s.createdAt).toLocaleString() }),
+            h('td', { 'data-label': 'Lasted', text: lasted(s) }),
+            counts,
+            h('td', { 'data-label': 'Label', text: s.clientLabel || '' }));
+        })))),
       pager(list.meta, load));
+  }
+
+  // Turns (the person's messages), tool calls and errors (failed calls) of a row, read
+  // after the list is shown: a session's counts are not part of the list.
+  async function countsOf(s, [turns, calls, errors]) {
+    const base = `/v1/sessions/${s.id}`;
+    try {
+      const [messages, log] = await Promise.all([get(`${base}/messages?perPage=100`).catch(() => ({ data: [] })), get(`${base}/tool-calls?perPage=100`)]);
+      turns.textContent = String(messages.data.filter((m) => m.role === 'user').length);
+      calls.textContent = String(log.meta.total);
+      errors.textContent = String(log.data.filter((c) => c.status === 'failed').length);
+    } catch { /* The row stays without counts. */ }
+  }
+
+  // A session nobody ended stays active until it expires: say when.
+  function expiry(s) {
+    if (s.status !== 'active' || !s.expiresAt) return null;
+    return h('span', { class: 'hint expires', text: ` until ${new Date(s.expiresAt).toLocaleString()}, when it expires` });
   }
 
   function personaName(s) {
@@ -104,39 +91,7 @@ export async function sessionsPage(main) {
     return names.get(s.personaId) ?? `deleted persona ${s.personaId}`;
   }
 
-  async function open(id) {
-    clearProblem(form);
-    let s;
-    let calls;
-    let messages;
-    const base = `/v1/sessions/${encodeURIComponent(id)}`;
-    try {
-      [s, calls, messages] = await Promise.all([get(base), get(`${base}/tool-calls?perPage=100`),
-        get(`${base}/messages?perPage=100`).catch(() => ({ data: [] }))]);
-    } catch (e) { return showProblem(form, e.status === 404 ? new ApiError(404, { detail: 'No such session', errors: [{ field: 'id', message: 'is not a session of your organization' }] }) : e); }
-    const events = h('ol', { class: 'event-log', id: 'session-events' });
-    const note = h('p', { class: 'hint', 'aria-live': 'polite', text: 'Reading the event stream…' });
-    const said = messages.data.filter((m) => m.role !== 'tool' && m.content);
-    mount(detail, h('section', { class: 'card' },
-      h('h2', { text: `Session ${s.id}` }),
-      h('p', { text: `${personaName(s)} · status ${s.status} · started ${new Date(s.createdAt).toLocaleString()}` }),
-      h('h3', { text: 'Transcript' }),
-      // Text messages of the conversation; tool exchanges are the cards below.
-      said.length ? h('ol', { class: 'transcript' }, said.map((m) => h('li', { class: `msg ${m.role}` }, h('span', { class: 'who', text: m.role === 'user' ? 'User' : 'Persona' }),
-        h('p', { class: 'text', text: m.content }), m.interrupted ? h('span', { class: 'badge', text: 'interrupted' }) : null)))
-        : h('p', { class: 'hint', text: 'No messages (a persona without an LLM does not talk).' }),
-      h('h3', { text: 'Tool calls' }),
-      calls.data.length ? h('ol', { class: 'cards' }, calls.data.map((c) => h('li', { class: 'card tool-card' },
-        h('div', { class: 'card-head' }, h('span', { class: 'mono tool-name', text: c.toolName }), h('span', { class: 'badge', text: c.status }),
-          h('span', { class: 'hint', text: `${c.executionTime ?? '–'} ms · ${c.attempts ?? 1} attempt(s)` })),
-        h('details', {}, h('summary', { text: 'Request and response' }), code({ arguments: c.arguments, request: c.request, response: c.response, error: c.error })))))
-        : h('p', { class: 'hint', text: 'No tool calls.' }),
-      h('h3', { text: 'Events' }), note, events));
-    followEvents(base, events, note);
-    detail.scrollIntoView?.();
-  }
-
   mount(main, heading('Sessions'), filters, results,
-    h('details', { class: 'by-id' }, h('summary', { text: 'Open a session by its id' }), form), detail);
+    h('details', { class: 'by-id' }, h('summary', { text: 'Open a session by its id' }), form));
   await load(1);
 }

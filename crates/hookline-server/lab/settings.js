@@ -1,7 +1,7 @@
 // Settings: API keys (a new key is shown once; revoke) and signing secrets (show, rotate).
 import { h, mount, field } from './dom.js';
 import { get, post, del, auth } from './api.js';
-import { flash, heading, showProblem, clearProblem, failed } from './ui.js';
+import { flash, heading, showProblem, clearProblem, failed, copyButton } from './ui.js';
 
 export async function settingsPage(main) {
   document.title = 'Settings · Hookline Lab';
@@ -29,7 +29,7 @@ async function renderKeys(section) {
       const box = section.querySelector('.new-key');
       const input = h('input', { type: 'text', readonly: true, value: created.key, id: 'new-key-value', class: 'mono' });
       mount(box, h('p', { text: `The key ${created.name} is shown this once: copy it now.` }),
-        h('label', { for: input.id, text: 'New API key' }), input);
+        h('label', { for: input.id, text: 'New API key' }), h('div', { class: 'copy-row' }, input, copyButton(() => created.key, 'Copy the new API key')));
       input.select();
     } catch (err) { showProblem(form, err); }
   });
@@ -78,7 +78,7 @@ async function renderSecrets(section) {
         show.textContent = hidden ? 'Hide' : 'Show';
         show.setAttribute('aria-pressed', String(hidden));
       });
-      return h('li', {}, value, ' ', show,
+      return h('li', {}, value, ' ', show, ' ', copyButton(() => s.secret, 'Copy the signing secret'),
         h('span', { class: 'hint', text: ` created ${new Date(s.createdAt).toLocaleString()}${s.expiresAt ? `, retires ${new Date(s.expiresAt).toLocaleString()}` : ''}` }));
     })),
     rotate);

@@ -5,7 +5,8 @@ import { h, mount, field, code } from './dom.js';
 import { api } from './api.js';
 import { flash } from './ui.js';
 
-const FINISHED = ['completed', 'failed'];
+const FINISHED = ['completed', 'failed', 'refused'];
+const BAD = ['failed', 'refused'];
 
 /**
  * Cards for the calls of session `s`; `place(card)` puts a new card in the page. Returns
@@ -30,7 +31,7 @@ export function toolCards(s, place) {
     const started = state.startedAt ? new Date(state.startedAt).toLocaleTimeString() : null;
     mount(card,
       h('div', { class: 'card-head' }, h('span', { class: 'mono tool-name', text: state.toolName }),
-        h('span', { class: `badge ${state.status === 'completed' ? 'ok' : state.status === 'failed' ? 'bad' : ''}`, text: state.status || 'running' }),
+        h('span', { class: `badge ${state.status === 'completed' ? 'ok' : BAD.includes(state.status) ? 'bad' : ''}`, text: state.status || 'running' }),
         state.executionTime !== undefined ? h('span', { class: 'hint exec-time', text: `${state.executionTime} ms` }) : null,
         started ? h('span', { class: 'hint', text: `at ${started}` }) : null),
       h('h3', { text: 'Arguments' }), code(state.arguments ?? {}),
@@ -73,6 +74,8 @@ export function toolCards(s, place) {
     on('toolCallStarted', (d) => ({ arguments: d.arguments, status: 'running', startedAt: d.timestamp }));
     on('toolCallCompleted', (d) => ({ status: 'completed', result: d.result, executionTime: d.executionTime }));
     on('toolCallFailed', (d) => ({ status: 'failed', error: d.errorMessage, executionTime: d.executionTime }));
+    // A call the runtime did not run (a bound of the turn, arguments that are not an object).
+    on('toolCallRefused', (d) => ({ status: 'refused', error: d.error }));
   }
 
   return { update, follow, cardOf: (id) => byCall.get(id)?.el };

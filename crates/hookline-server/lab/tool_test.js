@@ -68,6 +68,23 @@ function headersTable(headers) {
     h('tbody', {}, entries.map(([k, v]) => h('tr', {}, h('th', { scope: 'row', class: 'mono', text: k }), h('td', { class: 'mono', text: String(v) }))))));
 }
 
+/** A call's request and response as the session page shows them (no ids: many on a page). */
+export function exchange(answer) {
+  const req = answer.request;
+  const res = answer.response;
+  return h('div', { class: 'exchange' },
+    h('h4', { text: 'Request as sent' }),
+    req ? [h('p', { class: 'request-line mono' }, `${req.method || ''} ${req.url || ''}`), headersTable(req.headers),
+      req.body === null || req.body === undefined ? h('p', { class: 'hint', text: 'No body.' }) : code(req.body)]
+      : h('p', { class: 'hint', text: 'Not sent.' }),
+    h('h4', { text: 'Response' }),
+    h('p', { class: 'response-line' },
+      res ? h('span', { class: `badge ${res.status < 300 ? 'ok' : 'bad'}`, text: `HTTP ${res.status}` }) : h('span', { class: 'badge bad', text: 'No response' }),
+      answer.executionTime == null ? '' : ` in ${answer.executionTime} ms`),
+    answer.error ? h('p', { class: 'flash error', text: `${answer.error.kind}: ${answer.error.message}` }) : null,
+    res ? [headersTable(res.headers), code(res.body ?? '')] : null);
+}
+
 export function showAnswer(answer, dryRun) {
   const req = answer.request || {};
   const out = [

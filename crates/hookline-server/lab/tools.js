@@ -1,8 +1,9 @@
 // Tools: the list (search, pages) and the editor for webhook, client and system tools.
-import { h, mount, field, uid } from './dom.js';
-import { get, post, put, query, ApiError } from './api.js';
-import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, confirmDelete } from './ui.js';
+import { h, mount, field, uid, counter } from './dom.js';
+import { get, post, put, query, all, ApiError } from './api.js';
+import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 import { schemaEditor } from './schema.js';
+import { gettingStarted } from './start.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
@@ -24,7 +25,9 @@ export async function toolsPage(main, page = 1, search = '') {
   form.addEventListener('submit', (e) => { e.preventDefault(); load(1); });
   let timer;
   searchIn.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => load(1), 250); });
-  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' })), form, results);
+  const start = h('div');
+  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' })), start, form, results);
+  gettingStarted(start);
 
   async function load(p) {
     let list;
@@ -33,8 +36,11 @@ export async function toolsPage(main, page = 1, search = '') {
     } catch (e) {
       return failed(results, e);
     }
+    if (!list.data.length && searchIn.value) return void mount(results, h('p', { class: 'empty', text: 'No tool matches.' }));
     if (!list.data.length) {
-      mount(results, h('p', { class: 'empty', text: searchIn.value ? 'No tool matches.' : 'No tools yet. Create one, or start from a template.' }));
+      mount(results, h('p', { class: 'empty', text: 'No tools yet. Create one, or start from one of these templates (the product’s common use cases):' }),
+        h('ul', { class: 'plain templates-offered' }, (await templates()).map((t, i) => h('li', {},
+          link(`/lab/tools/new?template=${i}`, t.name, { class: 'mono' }), h('span', { class: 'hint', text: ` · ${t.description}` })))));
       return;
     }
     mount(results,
@@ -58,6 +64,13 @@ export function definitionOf(tool) {
   return out;
 }
 
+/** The templates (the files of examples/tools/), a file of the Lab itself: fetched without the key. */
+let templateList = null;
+async function templates() {
+  templateList ??= fetch('/lab/assets/templates.json', { credentials: 'omit' }).then((r) => r.json()).catch(() => []);
+  return templateList;
+}
+
 export async function toolEditor(main, id) {
   let tool = null;
   if (id) {
@@ -66,7 +79,10 @@ export async function toolEditor(main, id) {
   document.title = `${tool ? tool.name : 'New tool'} · Hookline Lab`;
   const root = h('div', { class: 'editor' });
   mount(main, root);
-  render(root, tool, tool ? definitionOf(tool) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
+  // `?template=N`: a new tool started from a template (the empty Tools page links there).
+  const chosen = tool ? null : (await templates())[Number(new URLSearchParams(location.search).get('template') ?? NaN)];
+  if (chosen) flash(`Filled in from the template ${chosen.name}: change the URL and headers to your own.`, 'info');
+  render(root, tool, tool ? definitionOf(tool) : chosen ? structuredClone(chosen) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
 }
 
 function render(root, stored, def) {
@@ -96,27 +112,31 @@ function render(root, stored, def) {
   const name = field('Name', nameInput, { field: 'name', hint: kind === 'system' ? null : 'snake_case, 1–64 characters, unique in your organization.' });
   const description = field(kind === 'system' ? 'Description (optional)' : 'Description',
     h('textarea', { rows: 3, value: def.description || '' }), { field: 'description', hint: 'When the LLM should call it (and when not).' });
+  description.input.after(counter(description.input, 1024));
 
   const parts = [errors, type, name, description].map((p) => p.wrap || p);
   let collectKind = () => ({});
+  let placeholders = () => [];
 
   if (kind === 'webhook') {
     const url = field('URL', h('input', { type: 'url', value: def.url || '', spellcheck: 'false', class: 'mono', placeholder: 'https://api.example.com/orders/{orderId}' }),
       { field: 'url', hint: 'https:// (http:// in development mode). {name} in the path is filled from the argument of that name.' });
     const method = field('Method', h('select', {}, METHODS.map((m) => h('option', { value: m, text: m }))), { field: 'method' });
     method.input.value = (def.method || 'POST').toUpperCase();
-    const headers = headersEditor(def.headers || {});
+    const headers = headersEditor(def.headers || {}, def.plainHeaders || []);
     const params = schemaEditor('Parameters', 'parameters', def.parameters);
     const qparams = schemaEditor('Query parameters', 'queryParameters', def.queryParameters ?? null, { optional: true });
     const awaitResponse = checkbox('Await response', def.awaitResponse !== false, 'awaitResponse', 'Wait for the answer and give it to the LLM; off: fire-and-forget, delivered at least once with retries.');
     const timeout = field('Timeout (seconds)', h('input', { type: 'number', min: 1, max: 60, value: def.timeoutSeconds ?? 60 }), { field: 'timeoutSeconds' });
     const disable = checkbox('Disable interruptions', !!def.disableInterruptions, 'disableInterruptions', 'The persona cannot be interrupted while this call runs.');
+    placeholders = headers.placeholders;
     parts.push(h('div', { class: 'row' }, method.wrap, url.wrap), headers.el, params.el, qparams.el,
       h('div', { class: 'row' }, awaitResponse.wrap, timeout.wrap, disable.wrap));
     collectKind = (lenient) => ({
       url: url.input.value.trim(),
       method: method.input.value,
       headers: headers.value(),
+      plainHeaders: headers.plain().length ? headers.plain() : null,
       parameters: lenient ? safe(params) : params.value(),
       queryParameters: lenient ? safe(qparams) : qparams.value(),
       awaitResponse: awaitResponse.input.checked,
@@ -160,13 +180,15 @@ function render(root, stored, def) {
     }
     // An update sends every field; a field left out stays as it is, a cleared one is sent as null.
     if (stored) {
-      for (const k of ['queryParameters']) if (!(k in body) && stored[k] != null) body[k] = null;
+      for (const k of ['queryParameters', 'plainHeaders']) if (!(k in body) && stored[k] != null) body[k] = null;
       delete body.type; delete body.subtype;
     }
     save.disabled = true;
     try {
       const saved = stored ? await put(`/v1/tools/${stored.id}`, body) : await post('/v1/tools', body);
-      flash(stored ? `Saved ${saved.name}.` : `Created ${saved.name}.`, 'ok');
+      const left = placeholders();
+      if (left.length) flash(`${stored ? 'Saved' : 'Created'} ${saved.name}, but a header still holds a template's placeholder: ${left.join(', ')}. Put your real value there, or its calls will be refused.`, 'info');
+      else flash(stored ? `Saved ${saved.name}.` : `Created ${saved.name}.`, 'ok');
       if (stored) render(root, saved, definitionOf(saved));
       else navigate(`/lab/tools/${saved.id}`, { replace: true });
     } catch (e) {
@@ -198,52 +220,79 @@ function checkbox(label, checked, path, hint) {
   return { wrap, input };
 }
 
-/** Header rows: values are masked (a stored value shows only its preview), editable, removable. */
-function headersEditor(initial) {
+/** Headers whose values are not secrets unless the person says so: format and version headers. */
+const PLAIN_BY_DEFAULT = /^(content-type|accept|accept-language|accept-encoding|user-agent|cache-control|[a-z0-9-]*-version)$/i;
+/** What a template puts where the person's own credential goes (`YOUR_API_KEY`, `BASE64_CREDENTIALS`). */
+const PLACEHOLDER = /\b(YOUR_[A-Z0-9_]+|[A-Z0-9]+_(TOKEN|CREDENTIALS|API_KEY|SECRET))\b/;
+
+/**
+ * Header rows: name, value and a Secret switch (on by default, off for format and version
+ * headers). A secret's saved value shows only its masked preview; a plain one is shown in full.
+ */
+function headersEditor(initial, plainNames = []) {
   const rows = h('div', { class: 'header-rows' });
-  function row(name, value) {
+  const plain = new Set(plainNames.map((n) => n.toLowerCase()));
+  function row(name, value, stored) {
     const nameIn = h('input', { value: name, 'aria-label': 'Header name', spellcheck: 'false', class: 'mono', placeholder: 'Authorization' });
-    // A saved value comes back as its masked preview, which is safe to show as it is.
-    const { input: valueIn, reveal } = secretInput(value, { 'aria-label': `Value of header ${name || ''}`.trim(), class: 'mono', placeholder: 'Bearer …' });
-    nameIn.addEventListener('change', () => { r.dataset.field = `headers.${nameIn.value.trim()}`; valueIn.setAttribute('aria-label', `Value of header ${nameIn.value.trim()}`); });
+    const secret = h('input', { type: 'checkbox', id: uid('secret'), checked: stored ? !plain.has(name.toLowerCase()) : !PLAIN_BY_DEFAULT.test(name) });
+    let touched = false;
+    const { input: valueIn, reveal } = secretInput(value, { 'aria-label': `Value of header ${name}`.trim(), class: 'mono', placeholder: 'Bearer …' });
+    const slot = h('span', { class: 'header-value' }, valueIn, reveal);
+    // One input throughout (the person may be typing in it): the switch only changes how it shows.
+    function drawValue() {
+      const masked = secret.checked && !isPreview(valueIn.value);
+      valueIn.dataset.plain = String(!secret.checked);
+      valueIn.type = masked ? 'password' : 'text';
+      reveal.hidden = !masked;
+      reveal.textContent = 'Show';
+      reveal.setAttribute('aria-pressed', 'false');
+    }
+    if (!secret.checked) drawValue();
+    secret.addEventListener('change', () => { touched = true; drawValue(); });
+    nameIn.addEventListener('change', () => {
+      r.dataset.field = `headers.${nameIn.value.trim()}`;
+      valueIn.setAttribute('aria-label', `Value of header ${nameIn.value.trim()}`);
+      // Until the person sets the switch, it follows the name.
+      if (!touched && !stored && secret.checked === PLAIN_BY_DEFAULT.test(nameIn.value.trim())) {
+        secret.checked = !secret.checked;
+        drawValue();
+      }
+    });
     const r = h('div', { class: 'header-row field', dataset: { field: `headers.${name}` } },
-      nameIn, valueIn, reveal,
+      nameIn, slot,
+      h('label', { class: 'secret-switch', for: secret.id }, secret, ' Secret'),
       h('button', { type: 'button', class: 'link danger', onclick: () => r.remove() }, 'Remove'),
       h('p', { class: 'field-error', hidden: true }));
-    r.read = () => [nameIn.value.trim(), valueIn.value];
+    r.read = () => [nameIn.value.trim(), valueIn.value, secret.checked];
     return r;
   }
-  for (const [k, v] of Object.entries(initial)) rows.append(row(k, v));
+  for (const [k, v] of Object.entries(initial)) rows.append(row(k, v, true));
   const add = h('button', { type: 'button' }, 'Add header');
-  add.addEventListener('click', () => { const r = row('', ''); rows.append(r); r.querySelector('input').focus(); });
+  add.addEventListener('click', () => { const r = row('', '', false); rows.append(r); r.querySelector('input').focus(); });
   const el = h('fieldset', { class: 'field headers', dataset: { field: 'headers' } },
     h('legend', { text: 'Headers' }),
-    h('p', { class: 'hint', text: 'Values are stored encrypted and never shown again: a saved value appears as •••• and its last 4 characters; leave it as it is to keep it.' }),
+    h('p', { class: 'hint', text: 'A secret value (Authorization, tokens, keys, cookies) is stored encrypted and never shown again: once saved it appears as •••• and its last 4 characters; leave it as it is to keep it. Turn Secret off for values that are not secrets (Content-Type, Accept, version headers) to see them in full.' }),
     rows, add, h('p', { class: 'field-error', hidden: true }));
+  const entries = () => [...rows.children].map((r) => r.read()).filter(([k]) => k);
   return {
     el,
-    value() {
-      const out = {};
-      for (const r of rows.children) {
-        const [k, v] = r.read();
-        if (k) out[k] = v;
-      }
-      return out;
-    },
+    value: () => Object.fromEntries(entries().map(([k, v]) => [k, v])),
+    plain: () => entries().filter(([, , isSecret]) => !isSecret).map(([k]) => k),
+    /** Headers whose value still holds a template's placeholder, as `Name (PLACEHOLDER)`. */
+    placeholders: () => entries().flatMap(([k, v]) => { const m = PLACEHOLDER.exec(v); return m ? [`${k} (${m[1]})`] : []; }),
   };
 }
 
 function templatesBar(root, stored) {
   const select = h('select', { id: uid('tpl') }, h('option', { value: '', text: 'Choose a template…' }));
   const use = h('button', { type: 'button' }, 'Use template');
-  let templates = [];
-  // A file of the Lab itself, not the API: fetched without the key.
-  fetch('/lab/assets/templates.json', { credentials: 'omit' }).then((r) => r.json()).then((list) => {
-    templates = list;
-    for (const [i, t] of list.entries()) select.append(h('option', { value: String(i), text: t.name }));
-  }).catch(() => {});
+  let list = [];
+  templates().then((all) => {
+    list = all;
+    for (const [i, t] of all.entries()) select.append(h('option', { value: String(i), text: t.name }));
+  });
   use.addEventListener('click', () => {
-    const t = templates[Number(select.value)];
+    const t = list[Number(select.value)];
     if (select.value === '' || !t) return;
     render(root, stored, structuredClone(t));
     flash(`Filled in from the template ${t.name}: change the URL and headers to your own.`, 'info');
@@ -290,7 +339,8 @@ function importExport(root, stored, current) {
 
 async function remove(tool) {
   const gone = await confirmDelete(`/v1/tools/${tool.id}`, `tool ${tool.name}`,
-    (names) => `${tool.name} is used by: ${names}. Detach it from them and delete it?`);
+    async () => (await all('/v1/personas')).filter((p) => p.toolIds?.includes(tool.id)).map((p) => p.name),
+    'deleting detaches it from them');
   if (!gone) return;
   flash(`Deleted ${tool.name}.`, 'ok');
   navigate('/lab/tools');

@@ -42,6 +42,8 @@ pub struct App {
     metrics: Option<TcpListener>,
     stop: watch::Sender<bool>,
     delivery: tokio::task::JoinHandle<()>,
+    /// Claims due follow-ups and starts their turns; gives back its claims when stopped.
+    follow_ups: tokio::task::JoinHandle<()>,
 }
 
 /// Why the application could not start.
@@ -80,8 +82,9 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
             reason: e.to_string(),
         })?;
     let (stop, stopped) = watch::channel(false);
-    let delivery = hookline_engine::delivery::spawn(engine.clone(), stopped);
+    let delivery = hookline_engine::delivery::spawn(engine.clone(), stopped.clone());
     let conversations = Conversations::new(state.clone(), engine.clone());
+    let follow_ups = hookline_conversations::followups::spawn(conversations.clone(), stopped);
     Ok(App {
         router: router(state.clone(), engine.clone(), conversations.clone()),
         state,
@@ -91,6 +94,7 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         metrics,
         stop,
         delivery,
+        follow_ups,
     })
 }
 
@@ -187,12 +191,15 @@ pub async fn serve(
         tokio::spawn(async move {
             // An event stream's connection is served without hyper's buffers (see
             // `event_conn`); it ends with its stream, which ends when the process closes.
+            // The head's time is counted once, from the connection's start: the request line
+            // and the rest of the head share one deadline.
+            let deadline = tokio::time::Instant::now() + header_timeout;
             let first = tokio::select! {
-                first = event_conn::first_request_is_stream(&stream, header_timeout) => first,
+                first = event_conn::first_request_is_stream(&stream, deadline) => first,
                 () = closing => None,
             };
             match first {
-                Some(true) => event_conn::serve(stream, router, header_timeout).await,
+                Some(true) => event_conn::serve(stream, router, deadline).await,
                 Some(false) => {
                     let connection = http.serve_connection(TokioIo::new(stream), service);
                     // A client that leaves or times out ends its connection; nothing to report.
@@ -211,6 +218,7 @@ pub async fn serve(
     app.conversations.give_back_turns().await;
     let _ = app.stop.send(true);
     let _ = app.delivery.await;
+    let _ = app.follow_ups.await;
     app.engine.flush().await;
     Ok(())
 }

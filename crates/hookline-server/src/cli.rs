@@ -125,17 +125,19 @@ async fn run(cli: Cli) -> Result<(), String> {
 async fn serve(settings: Settings) -> Result<(), String> {
     let listen = settings.listen;
     let mode = settings.mode;
-    let app = app::build(settings).await.map_err(|e| e.to_string())?;
+    // The API's port first: a second instance on one host then fails naming HOOKLINE_LISTEN,
+    // the setting to change first, rather than the metrics port bound by `app::build`.
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen} (HOOKLINE_LISTEN): {e}"))?;
+    let app = app::build(settings).await.map_err(|e| e.to_string())?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     // Only now, with the database reached and the port bound, is a new development key kept.
     app.state
         .settings
         .keep_dev_key()
         .map_err(|e| e.to_string())?;
-    hookline_sessions::janitor::spawn(app.state.pool.clone());
+    hookline_sessions::janitor::spawn(app.state.pool.clone(), app.state.settings.session_retention);
     tracing::info!(
         address = %local,
         mode = ?mode,

@@ -10,54 +10,88 @@
 //! `Connection: close` (an event stream as a close-delimited body), and a 16-byte read watches
 //! for the client leaving. Every other connection, and every later request, is hyper's.
 
-use std::time::Duration;
+use std::task::{Context, Poll, Waker};
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode, Version};
 use axum::Router;
 use http_body_util::BodyExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tower::ServiceExt;
 
-const PREFIX: &[u8] = b"GET /v1/sessions/";
+/// The start of an event stream's request line, built from the route the sessions crate serves
+/// (`/v1/sessions/{id}/events`).
+fn prefix() -> &'static [u8] {
+    static PREFIX: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let route = hookline_sessions::EVENTS_ROUTE;
+        let base = &route[..route.find('{').unwrap_or(route.len())];
+        format!("GET {base}").into_bytes()
+    })
+}
 /// A request head larger than this is not an event stream's: refused.
 const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 
 /// Whether the connection's first request is an event stream's, from its request line as far as
 /// it has arrived (peeked, not read: hyper gets the connection untouched otherwise). `None` when
-/// the client sent nothing in time or left.
-pub async fn first_request_is_stream(stream: &TcpStream, within: Duration) -> Option<bool> {
+/// the client sent nothing by `deadline` or left. While only part of the line is here, the task
+/// sleeps until more bytes arrive (it never polls).
+pub async fn first_request_is_stream(stream: &TcpStream, deadline: Instant) -> Option<bool> {
     let look = async {
         // The request line up to the path's end: `GET /v1/sessions/<uuid>/events`.
         let mut line = [0u8; 96];
         loop {
-            let n = stream.peek(&mut line).await.ok()?;
-            if n == 0 {
-                return None;
+            stream.readable().await.ok()?;
+            // Peeked inside `try_io`: when the line is still partial the closure says "would
+            // block", which clears the socket's readiness as of this look, so the next
+            // `readable()` waits for bytes that arrive after it (and wakes at once for any that
+            // came during it).
+            let seen = stream.try_io(Interest::READABLE, || {
+                let mut buf = ReadBuf::new(&mut line);
+                let mut cx = Context::from_waker(Waker::noop());
+                match stream.poll_peek(&mut cx, &mut buf) {
+                    Poll::Ready(Ok(0)) => Ok(None),
+                    Poll::Ready(Ok(n)) => match classify(&line[..n], n == line.len()) {
+                        Some(decided) => Ok(Some(decided)),
+                        None => Err(std::io::ErrorKind::WouldBlock.into()),
+                    },
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => Err(std::io::ErrorKind::WouldBlock.into()),
+                }
+            });
+            match seen {
+                Ok(decided) => return decided,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(_) => return None,
             }
-            let seen = &line[..n];
-            if !PREFIX.starts_with(&seen[..n.min(PREFIX.len())]) {
-                return Some(false);
-            }
-            let path = &seen[n.min(PREFIX.len())..];
-            if let Some(end) = path.iter().position(|b| *b == b' ' || *b == b'?') {
-                return Some(path[..end].ends_with(b"/events"));
-            }
-            if n == line.len() {
-                return Some(false);
-            }
-            // Only part of the request line is here: rare (it fits one segment); look again soon.
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     };
-    tokio::time::timeout(within, look).await.ok().flatten()
+    tokio::time::timeout_at(deadline, look).await.ok().flatten()
 }
 
-/// Serves the one request of a connection whose first request is an event stream's.
-pub async fn serve(mut stream: TcpStream, router: Router, header_timeout: Duration) {
-    let request = match tokio::time::timeout(header_timeout, read_head(&mut stream)).await {
+/// What the start of a request line says: an event stream's, another request, or not known yet.
+fn classify(seen: &[u8], full: bool) -> Option<bool> {
+    let prefix = prefix();
+    if !prefix.starts_with(&seen[..seen.len().min(prefix.len())]) {
+        return Some(false);
+    }
+    let path = &seen[seen.len().min(prefix.len())..];
+    if let Some(end) = path.iter().position(|b| *b == b' ' || *b == b'?') {
+        return Some(path[..end].ends_with(b"/events"));
+    }
+    if full {
+        return Some(false);
+    }
+    None
+}
+
+/// Serves the one request of a connection whose first request is an event stream's; its head
+/// must be whole by `deadline` (the same deadline its first line had).
+pub async fn serve(mut stream: TcpStream, router: Router, deadline: Instant) {
+    let request = match tokio::time::timeout_at(deadline, read_head(&mut stream)).await {
         Ok(Ok(request)) => request,
         Ok(Err(status)) => {
             let _ = write_plain(&mut stream, status).await;
@@ -129,10 +163,12 @@ async fn stream_body(stream: &mut TcpStream, mut body: Body) {
     }
 }
 
-/// Reads and parses the request head; the buffer is dropped once the request is built.
+/// Reads and parses the request head; the buffer is dropped once the request is built. A head
+/// is whole when httparse says so (CRLF or bare LF line ends, as hyper reads them); one that is
+/// not whole within [`MAX_HEAD`] bytes is refused with 431, as hyper refuses it.
 async fn read_head(stream: &mut TcpStream) -> Result<Request<Body>, StatusCode> {
     let mut buffer = Vec::with_capacity(1024);
-    loop {
+    let head_len = loop {
         if stream
             .read_buf(&mut buffer)
             .await
@@ -141,18 +177,27 @@ async fn read_head(stream: &mut TcpStream) -> Result<Request<Body>, StatusCode> 
         {
             return Err(StatusCode::BAD_REQUEST);
         }
-        if buffer.windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
+        let within = &buffer[..buffer.len().min(MAX_HEAD)];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match httparse::Request::new(&mut headers).parse(within) {
+            Ok(httparse::Status::Complete(len)) => break len,
+            Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            }
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            }
+            Err(_) => return Err(StatusCode::BAD_REQUEST),
         }
-        if buffer.len() > MAX_HEAD {
-            return Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-        }
-    }
+    };
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Request::new(&mut headers);
-    match parsed.parse(&buffer) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) | Err(_) => return Err(StatusCode::BAD_REQUEST),
+    if !matches!(
+        parsed.parse(&buffer[..head_len]),
+        Ok(httparse::Status::Complete(_))
+    ) {
+        return Err(StatusCode::BAD_REQUEST);
     }
     let version = match parsed.version {
         Some(0) => Version::HTTP_10,

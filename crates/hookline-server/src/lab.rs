@@ -58,6 +58,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tool_cards.js", JS, include_str!("../lab/tool_cards.js")),
     ("chat.js", JS, include_str!("../lab/chat.js")),
     ("llms.js", JS, include_str!("../lab/llms.js")),
+    ("start.js", JS, include_str!("../lab/start.js")),
+    (
+        "session_page.js",
+        JS,
+        include_str!("../lab/session_page.js"),
+    ),
     ("mcp.js", JS, include_str!("../lab/mcp.js")),
 ];
 
@@ -133,6 +139,19 @@ async fn templates() -> Response {
     secured(Json(list).into_response(), "no-cache")
 }
 
+/// Whether `authority` (`host[:port]`) names this machine by a loopback name or address.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        // `[::1]:8080`
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Development mode only: an API key of the local organization (created on first use), so
 /// opening the Lab is all a newcomer needs. In production this route does not exist (`404`).
 async fn dev_organization(
@@ -146,6 +165,29 @@ async fn dev_organization(
         return Err(ApiError::forbidden(format!(
             "the Lab's dev sign-in needs the {DEV_HEADER} header"
         )));
+    }
+    // A page of another site whose name was made to resolve to this machine (DNS rebinding)
+    // is same-origin to the browser and may send the header: it still names its own host.
+    if !headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(is_loopback_authority)
+    {
+        return Err(ApiError::forbidden(
+            "the Lab's dev sign-in answers only a loopback address (localhost, 127.0.0.1, [::1])",
+        ));
+    }
+    // `Origin: null` comes from sandboxed frames and local files: never the Lab's own page.
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let authority = origin.to_str().ok().and_then(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+        });
+        if !authority.is_some_and(is_loopback_authority) {
+            return Err(ApiError::forbidden(
+                "the Lab's dev sign-in answers only pages served from a loopback address",
+            ));
+        }
     }
     let mut tx = state.pool.begin().await?;
     // Serialized so two clicks at once make one organization, not a name conflict.
@@ -166,4 +208,33 @@ async fn dev_organization(
         (StatusCode::CREATED, Json(body)).into_response(),
         "no-store",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_authority;
+
+    #[test]
+    fn only_loopback_names_and_addresses_pass() {
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "127.3.2.1",
+            "[::1]:80",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_authority(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8080",
+            "localhost.evil.example",
+            "10.0.0.1:80",
+            "[::2]:80",
+            "",
+            "null",
+        ] {
+            assert!(!is_loopback_authority(bad), "{bad}");
+        }
+    }
 }

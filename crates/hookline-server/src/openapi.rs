@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the services' code, and the readable reference page.
 
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+    BadRequest, Conflict, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::ProblemDocument;
 use hookline_schema::FieldError;
@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
     paths(crate::app::healthz, crate::app::readyz),
     components(
         schemas(ProblemDocument, FieldError, crate::app::HealthView),
-        responses(BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Invalid, Unavailable)
+        responses(BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Invalid, RateLimited, Unavailable)
     ),
     modifiers(&BearerKeys),
     tags((name = "operations", description = "Health, readiness and metrics"))

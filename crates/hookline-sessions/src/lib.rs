@@ -14,6 +14,6 @@ pub mod routes;
 pub mod service;
 pub mod views;
 
-pub use routes::{preflight, router, SessionsApi};
+pub use routes::{preflight, router, SessionsApi, EVENTS_ROUTE};
 pub use service::{end, find, issue_token, list, start, tools, TokenRequest};
 pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};

@@ -7,11 +7,9 @@
 //! `stop_reason`) and `message_stop`. `ping` may come anywhere; `error` ends the stream.
 //! Tool results go back as `tool_result` blocks of a user message.
 
-use std::collections::HashMap;
-
 use serde_json::{json, Value};
 
-use super::{AskedCall, Delta, Msg, RequestParts, StreamError, StreamParser};
+use super::{AnswerBounds, Api, Calls, Delta, Msg, RequestParts, StreamError, StreamParser};
 
 pub const API_VERSION: &str = "2023-06-01";
 /// The Messages API requires `max_tokens`; used when the LLM sets none.
@@ -62,6 +60,14 @@ pub fn body(parts: &RequestParts) -> Value {
             }
         }
     }
+    // The Messages API has no system role among its messages, and a conversation that ends with
+    // the assistant would be continued, not answered: the note comes as the user's side.
+    if let Some(note) = parts.follow_up {
+        push(
+            "user",
+            vec![json!({"type": "text", "text": super::follow_up_text(note)})],
+        );
+    }
     let messages: Vec<Value> = messages
         .into_iter()
         .map(|(role, content)| json!({"role": role, "content": content}))
@@ -85,12 +91,53 @@ pub fn body(parts: &RequestParts) -> Value {
     body
 }
 
-#[derive(Default)]
+/// The Anthropic Messages API.
+pub struct Anthropic;
+
+impl Api for Anthropic {
+    fn endpoint(&self, base_url: &str) -> String {
+        format!("{base_url}/v1/messages")
+    }
+
+    fn body(&self, parts: &RequestParts) -> Value {
+        body(parts)
+    }
+
+    fn auth_headers(&self, api_key: Option<&str>) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("anthropic-version", API_VERSION.to_owned())];
+        if let Some(k) = api_key {
+            headers.push(("x-api-key", k.to_owned()));
+        }
+        headers
+    }
+
+    fn parser(&self, bounds: AnswerBounds) -> Box<dyn StreamParser> {
+        Box::new(Parser::new(bounds))
+    }
+}
+
 pub struct Parser {
     /// `tool_use` blocks being streamed, by block index.
-    open: HashMap<u64, AskedCall>,
+    calls: Calls,
     stop_reason: Option<String>,
     done: bool,
+}
+
+impl Parser {
+    pub fn new(bounds: AnswerBounds) -> Self {
+        Self {
+            calls: Calls::new(bounds),
+            stop_reason: None,
+            done: false,
+        }
+    }
+}
+
+/// A content block's index: without it, two blocks' pieces cannot be told apart.
+fn block_index(value: &Value) -> Result<u64, StreamError> {
+    value["index"]
+        .as_u64()
+        .ok_or_else(|| StreamError("the LLM streamed a content block without its `index`".into()))
 }
 
 impl StreamParser for Parser {
@@ -99,20 +146,18 @@ impl StreamParser for Parser {
             .map_err(|_| StreamError("the LLM streamed an event that is not JSON".into()))?;
         // The event's name is repeated as `type` in its data; the data is what counts.
         let kind = value["type"].as_str().unwrap_or(event);
-        let index = value["index"].as_u64().unwrap_or(0);
         let mut out = Vec::new();
         match kind {
             "content_block_start" => {
+                let index = block_index(&value)?;
                 let block = &value["content_block"];
                 match block["type"].as_str() {
                     Some("tool_use") => {
-                        self.open.insert(
+                        self.calls.add(
                             index,
-                            AskedCall {
-                                id: block["id"].as_str().unwrap_or_default().to_owned(),
-                                name: block["name"].as_str().unwrap_or_default().to_owned(),
-                                arguments: String::new(),
-                            },
+                            block["id"].as_str(),
+                            block["name"].as_str(),
+                            Some(""),
                         );
                     }
                     Some("text") => {
@@ -124,6 +169,7 @@ impl StreamParser for Parser {
                 }
             }
             "content_block_delta" => {
+                let index = block_index(&value)?;
                 let delta = &value["delta"];
                 match delta["type"].as_str() {
                     Some("text_delta") => {
@@ -131,24 +177,17 @@ impl StreamParser for Parser {
                             out.push(Delta::Text(text.to_owned()));
                         }
                     }
-                    Some("input_json_delta") => {
-                        if let (Some(call), Some(piece)) =
-                            (self.open.get_mut(&index), delta["partial_json"].as_str())
-                        {
-                            call.arguments.push_str(piece);
-                        }
+                    // Only pieces of a tool_use block that started count.
+                    Some("input_json_delta") if self.calls.knows(index) => {
+                        self.calls
+                            .add(index, None, None, delta["partial_json"].as_str());
                     }
                     _ => {}
                 }
             }
             "content_block_stop" => {
-                if let Some(mut call) = self.open.remove(&index) {
-                    // A tool without parameters may stream no input at all.
-                    if call.arguments.trim().is_empty() {
-                        call.arguments = "{}".into();
-                    }
-                    out.push(Delta::Call(call));
-                }
+                let index = block_index(&value)?;
+                out.extend(self.calls.close(index));
             }
             "message_delta" => {
                 if let Some(reason) = value["delta"]["stop_reason"].as_str() {
@@ -172,21 +211,124 @@ impl StreamParser for Parser {
             return Vec::new();
         }
         self.done = true;
-        let mut open: Vec<(u64, AskedCall)> = self.open.drain().collect();
-        open.sort_by_key(|(i, _)| *i);
-        let mut out: Vec<Delta> = open.into_iter().map(|(_, c)| Delta::Call(c)).collect();
+        let mut out = self.calls.close_all();
         out.push(Delta::Done(self.stop_reason.take()));
         out
+    }
+
+    fn whole(&mut self, answer: &Value) -> Result<Vec<Delta>, StreamError> {
+        if answer["type"] == "error" || answer.get("error").is_some() {
+            let message = answer["error"]["message"]
+                .as_str()
+                .unwrap_or("the LLM answered an error");
+            return Err(StreamError(message.to_owned()));
+        }
+        let Some(blocks) = answer["content"].as_array() else {
+            return Err(StreamError(
+                "the LLM answered JSON without `content`".into(),
+            ));
+        };
+        let mut out = Vec::new();
+        for (index, block) in (0u64..).zip(blocks) {
+            match block["type"].as_str() {
+                Some("text") => {
+                    if let Some(text) = block["text"].as_str().filter(|t| !t.is_empty()) {
+                        out.push(Delta::Text(text.to_owned()));
+                    }
+                }
+                Some("tool_use") => {
+                    let input = block.get("input").map(Value::to_string);
+                    self.calls.add(
+                        index,
+                        block["id"].as_str(),
+                        block["name"].as_str(),
+                        Some(input.as_deref().unwrap_or("")),
+                    );
+                    out.extend(self.calls.close(index));
+                }
+                _ => {}
+            }
+        }
+        self.stop_reason = answer["stop_reason"].as_str().map(str::to_owned);
+        out.extend(self.finish());
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::AskedCall;
+
+    const BOUNDS: AnswerBounds = AnswerBounds {
+        argument_bytes: 1024,
+        calls: 16,
+    };
+
+    #[test]
+    fn a_whole_message_reads_as_a_stream() {
+        let mut p = Parser::new(BOUNDS);
+        let answer = json!({"id": "msg_1", "type": "message", "role": "assistant",
+        "stop_reason": "tool_use",
+        "content": [
+            {"type": "text", "text": "Checking"},
+            {"type": "tool_use", "id": "toolu_1", "name": "check_order_status", "input": {"orderId": "ORD-1"}}
+        ]});
+        assert_eq!(
+            p.whole(&answer).unwrap(),
+            [
+                Delta::Text("Checking".into()),
+                Delta::Call(AskedCall {
+                    id: "toolu_1".into(),
+                    name: "check_order_status".into(),
+                    arguments: "{\"orderId\":\"ORD-1\"}".into()
+                }),
+                Delta::Done(Some("tool_use".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_follow_up_note_comes_as_the_users_side() {
+        let parts = RequestParts {
+            model: "claude",
+            system: Some("Be brief"),
+            messages: &[
+                Msg::User("hi".into()),
+                Msg::Persona {
+                    text: "Hello".into(),
+                    calls: vec![],
+                },
+            ],
+            tools: vec![],
+            temperature: None,
+            max_tokens: None,
+            follow_up: Some("check job_1"),
+        };
+        let b = body(&parts);
+        let last = b["messages"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["role"], "user");
+        assert!(last["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("check job_1"));
+    }
+
+    #[test]
+    fn a_block_without_an_index_is_refused() {
+        let mut p = Parser::new(BOUNDS);
+        let err = p
+            .feed(
+                "content_block_delta",
+                r#"{"type": "content_block_delta", "delta": {"type": "text_delta", "text": "x"}}"#,
+            )
+            .unwrap_err();
+        assert!(err.0.contains("`index`"), "{err}");
+    }
 
     #[test]
     fn tool_use_blocks_complete_at_their_stop() {
-        let mut p = Parser::default();
+        let mut p = Parser::new(BOUNDS);
         let events = [
             (
                 "message_start",
@@ -288,6 +430,7 @@ mod tests {
             ],
             temperature: Some(0.5),
             max_tokens: None,
+            follow_up: None,
         };
         let b = body(&parts);
         assert_eq!(b["system"], "Be brief");

@@ -4,11 +4,14 @@
 //! nothing of sessions, the database or the engine.
 
 pub mod anthropic;
+mod calls;
 pub mod openai;
 
 use serde_json::Value;
 
 use hookline_schema::Provider;
+
+pub use calls::{AnswerBounds, Calls, Refusal};
 
 /// One message of the conversation as the LLM is shown it.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +44,8 @@ pub enum Delta {
     Text(String),
     /// A call whose arguments are complete: it may start now, before the answer ends.
     Call(AskedCall),
+    /// A call that is not run (its arguments, if any, were dropped): the LLM is told why.
+    Refused(AskedCall, Refusal),
     /// The answer is over (`finish_reason` / `stop_reason` as the API named it).
     Done(Option<String>),
 }
@@ -54,6 +59,16 @@ pub struct RequestParts<'a> {
     pub tools: Vec<Value>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<i32>,
+    /// A follow-up's note, for a turn the persona scheduled itself (no user message began it):
+    /// told to the LLM after the conversation.
+    pub follow_up: Option<&'a str>,
+}
+
+/// How a due follow-up's note is put to the LLM.
+pub fn follow_up_text(note: &str) -> String {
+    format!(
+        "A follow-up you scheduled is due now (the user has not said anything new). Your note: {note}"
+    )
 }
 
 /// A stream that said something the API never says.
@@ -67,52 +82,45 @@ pub trait StreamParser: Send {
     fn feed(&mut self, event: &str, data: &str) -> Result<Vec<Delta>, StreamError>;
     /// The stream ended: calls still open are complete now.
     fn finish(&mut self) -> Vec<Delta>;
+    /// A whole answer (a server that answered a streaming request with one JSON object), read
+    /// under the same bounds as a stream, then finished.
+    fn whole(&mut self, answer: &Value) -> Result<Vec<Delta>, StreamError>;
 }
 
-/// The endpoint path appended to `baseUrl`.
-pub fn endpoint(provider: Provider, base_url: &str) -> String {
+/// One wire API an LLM speaks: where requests go, what they hold, how the key travels and how
+/// the answer reads. Chosen once per request by [`api`].
+pub trait Api: Send + Sync {
+    /// The endpoint path appended to `baseUrl`.
+    fn endpoint(&self, base_url: &str) -> String;
+    fn body(&self, parts: &RequestParts) -> Value;
+    /// The headers that carry the key (and the API version).
+    fn auth_headers(&self, api_key: Option<&str>) -> Vec<(&'static str, String)>;
+    fn parser(&self, bounds: AnswerBounds) -> Box<dyn StreamParser>;
+}
+
+pub fn api(provider: Provider) -> &'static dyn Api {
     match provider {
-        Provider::OpenAi => format!("{base_url}/chat/completions"),
-        Provider::Anthropic => format!("{base_url}/v1/messages"),
+        Provider::OpenAi => &openai::OpenAi,
+        Provider::Anthropic => &anthropic::Anthropic,
     }
 }
 
-/// The request body for `provider`.
-pub fn body(provider: Provider, parts: &RequestParts) -> Value {
-    match provider {
-        Provider::OpenAi => openai::body(parts),
-        Provider::Anthropic => anthropic::body(parts),
-    }
-}
+/// How much of an error answer's text becomes its message.
+const ERROR_MESSAGE_BYTES: usize = 1024;
 
-/// The headers that carry the key (and the API version) for `provider`.
-pub fn auth_headers(provider: Provider, api_key: Option<&str>) -> Vec<(&'static str, String)> {
-    match provider {
-        Provider::OpenAi => api_key
-            .map(|k| vec![("authorization", format!("Bearer {k}"))])
-            .unwrap_or_default(),
-        Provider::Anthropic => {
-            let mut headers = vec![("anthropic-version", anthropic::API_VERSION.to_owned())];
-            if let Some(k) = api_key {
-                headers.push(("x-api-key", k.to_owned()));
-            }
-            headers
-        }
-    }
-}
-
-pub fn parser(provider: Provider) -> Box<dyn StreamParser> {
-    match provider {
-        Provider::OpenAi => Box::<openai::Parser>::default(),
-        Provider::Anthropic => Box::<anthropic::Parser>::default(),
-    }
-}
-
-/// The message an error answer carries (`{"error": {"message"}}` in both APIs), else its text.
+/// The message an error answer carries (`{"error": {"message"}}` in both APIs), else its text;
+/// at most its first KiB.
 pub fn error_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    serde_json::from_slice::<Value>(body)
+    let message = serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| text.chars().take(500).collect())
+        .unwrap_or_else(|| {
+            let head = &body[..body.len().min(ERROR_MESSAGE_BYTES)];
+            String::from_utf8_lossy(head).into_owned()
+        });
+    let mut end = message.len().min(ERROR_MESSAGE_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].to_owned()
 }

@@ -16,6 +16,8 @@ pub struct Problem {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub extra: Map<String, Value>,
+    /// Seconds to wait before trying again (`Retry-After`), for a 429 or a 503.
+    pub retry_after: Option<u64>,
 }
 
 /// A [`Problem`] on the heap, so `Result<_, ApiError>` stays small on the happy path.
@@ -36,7 +38,15 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             extra: Map::new(),
+            retry_after: None,
         }))
+    }
+
+    /// 429: the caller is over a rate; it may try again after `wait` (rounded up to seconds).
+    pub fn rate_limited(detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        e.0.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        e
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -59,9 +69,10 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
 
-    /// 400 when any field has the wrong JSON type, else 422; every problem listed.
+    /// 400 when a field has the wrong JSON type (and none is missing), else 422; every problem
+    /// listed.
     pub fn invalid(violations: Violations) -> Self {
-        let status = if violations.has_type_errors() {
+        let status = if violations.is_malformed() {
             StatusCode::BAD_REQUEST
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -111,6 +122,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
             StatusCode::UNPROCESSABLE_ENTITY => "validation",
+            StatusCode::TOO_MANY_REQUESTS => "rate-limited",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             _ if self.status.is_server_error() => "internal",
             _ => "error",
@@ -130,6 +142,9 @@ impl ApiError {
     }
 }
 
+/// The `Retry-After` of every 503.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
@@ -140,6 +155,16 @@ impl IntoResponse for ApiError {
         );
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is worth retrying (the database away, a limit of this instance reached),
+            // and a client told when retries sooner than one left to guess.
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
         }
         response
     }
@@ -154,7 +179,7 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::Unavailable => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the database is busy; try again shortly",
+                "the database is busy or not reachable; try again shortly",
             ),
             StoreError::Secret(crate::secrets::SecretError::UnknownKey(key_id)) => {
                 tracing::error!(%key_id, "a stored secret was encrypted with a key this server is not configured with");
@@ -233,6 +258,8 @@ pub mod responses {
         TooLarge = "The request body is larger than 1 MiB";
         /// 422.
         Invalid = "A rule is broken, a field missing or unknown (every one listed)";
+        /// 429.
+        RateLimited = "Over a rate; `Retry-After` says when to try again";
         /// 503.
         Unavailable = "The database is busy, or this instance is at a limit; try again shortly";
     }

@@ -4,11 +4,13 @@
 pub mod api_keys;
 pub mod batch;
 pub mod events;
+pub mod followups;
 pub mod llms;
 pub mod locks;
 pub mod messages;
 pub mod organizations;
 pub mod personas;
+pub mod retention;
 pub mod sessions;
 pub mod signing_secrets;
 pub mod tool_calls;

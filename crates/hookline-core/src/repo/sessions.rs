@@ -296,30 +296,6 @@ pub async fn ended_unannounced(
     .await?)
 }
 
-/// Deletes tokens that can no longer be used and sessions long past their end; returns
-/// (tokens, sessions) deleted.
-pub async fn sweep(
-    db: &mut PgConnection,
-    token_grace: chrono::Duration,
-    session_retention: chrono::Duration,
-) -> StoreResult<(u64, u64)> {
-    let tokens = sqlx::query!(
-        "DELETE FROM session_tokens WHERE expires_at < $1",
-        Utc::now() - token_grace,
-    )
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    let sessions = sqlx::query!(
-        "DELETE FROM sessions WHERE LEAST(expires_at, COALESCE(ended_at, expires_at)) < $1",
-        Utc::now() - session_retention,
-    )
-    .execute(&mut *db)
-    .await?
-    .rows_affected();
-    Ok((tokens, sessions))
-}
-
 /// Re-seals the header values inside every session token's and session's snapshot that were
 /// sealed with an older key.
 pub async fn reseal_all(

@@ -7,7 +7,7 @@ use hookline_schema::Violations;
 use serde_json::{Map, Value};
 
 /// Every field a tool definition of any type has: `null` may clear any of them.
-pub const TOOL_FIELDS: [&str; 14] = [
+pub const TOOL_FIELDS: [&str; 15] = [
     "type",
     "subtype",
     "name",
@@ -15,6 +15,7 @@ pub const TOOL_FIELDS: [&str; 14] = [
     "url",
     "method",
     "headers",
+    "plainHeaders",
     "parameters",
     "queryParameters",
     "awaitResponse",

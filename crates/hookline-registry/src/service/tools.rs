@@ -55,6 +55,8 @@ pub async fn get(state: &CoreState, org_id: Uuid, id: ToolId) -> Result<ToolView
     Ok(ToolView::from(&tool))
 }
 
+const MADE_PLAIN: &str = "is a secret: send its value again to make it plain (listed in \
+                          plainHeaders), since a plain value is shown in full";
 const RESEND: &str = "the URL now points at another origin (scheme, host or port): \
     send this header's value again in full, or remove it";
 
@@ -124,6 +126,8 @@ fn merged_definition(
     // (scheme, host or port) would let anyone holding an API key read them back with `/test`.
     let moved = origin_changed(&current.tool.definition, &patch);
     let mut resend = Violations::new();
+    // The headers whose stored values are kept (sent back as their previews, or not sent).
+    let mut kept: Vec<String> = Vec::new();
     match patch.get_mut("headers") {
         Some(Value::Object(sent)) => {
             for (name, value) in sent.iter_mut() {
@@ -132,18 +136,34 @@ fn merged_definition(
                         if moved {
                             resend.rule(format!("headers.{name}"), RESEND);
                         }
+                        kept.push(name.clone());
                         *value = Value::String(real);
                     }
                 }
             }
         }
         Some(_) => {}
-        None if moved => {
+        None => {
             for (name, _) in &plain {
-                resend.rule(format!("headers.{name}"), RESEND);
+                if moved {
+                    resend.rule(format!("headers.{name}"), RESEND);
+                }
+                kept.push(name.clone());
             }
         }
-        None => {}
+    }
+    // A secret made plain would be shown in full: only with its value sent again, so an API key
+    // alone cannot read back a stored secret this way.
+    let was_plain = |name: &str| match &current.tool.definition {
+        ToolDefinition::Server(w) => w.plain_headers.iter().any(|p| p.eq_ignore_ascii_case(name)),
+        _ => false,
+    };
+    if let Some(Value::Array(made_plain)) = patch.get("plainHeaders") {
+        for name in made_plain.iter().filter_map(Value::as_str) {
+            if !was_plain(name) && kept.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                resend.rule(format!("headers.{name}"), MADE_PLAIN);
+            }
+        }
     }
     let Value::Object(mut merged) = current.tool.definition.to_json() else {
         return Err(ApiError::internal("a stored definition is not an object"));
@@ -153,8 +173,28 @@ fn merged_definition(
             headers.insert(name, Value::String(value.expose().to_owned()));
         }
     }
+    let headers_replaced = patch.contains_key("headers") && !patch.contains_key("plainHeaders");
     merge_top_level(&mut merged, patch);
+    if headers_replaced {
+        keep_plain_headers_that_remain(&mut merged);
+    }
     Ok((Value::Object(merged), resend))
+}
+
+/// New headers sent without `plainHeaders`: the stored names that are still headers stay plain,
+/// the others are dropped (a client that never sends `plainHeaders` can still replace headers).
+fn keep_plain_headers_that_remain(merged: &mut Map<String, Value>) {
+    let names: Vec<String> = merged
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    if let Some(Value::Array(plain)) = merged.get_mut("plainHeaders") {
+        plain.retain(|p| {
+            p.as_str()
+                .is_some_and(|p| names.contains(&p.to_ascii_lowercase()))
+        });
+    }
 }
 
 /// Deletes a tool. One that personas use is a 409 listing them, unless `force` detaches it.

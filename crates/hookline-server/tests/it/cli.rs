@@ -200,6 +200,55 @@ fn production_without_a_key_names_the_variable() {
 }
 
 #[test]
+fn a_second_instance_on_one_host_is_told_about_the_api_port_first() {
+    // Both ports taken, as by a first instance with the default settings.
+    let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let key = test_key_b64();
+    let api_addr = api.local_addr().unwrap().to_string();
+    let metrics_addr = metrics.local_addr().unwrap().to_string();
+    let out = hookline(
+        &["serve"],
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unused"),
+            ("HOOKLINE_ENCRYPTION_KEY", key.as_str()),
+            ("HOOKLINE_LISTEN", api_addr.as_str()),
+            ("HOOKLINE_METRICS_LISTEN", metrics_addr.as_str()),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {api_addr} (HOOKLINE_LISTEN)")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_production_hint_of_a_command_adds_the_flag() {
+    let out = hookline(
+        &["orgs", "create", "acme"],
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/unused")],
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("or add `--dev` to the command to try Hookline locally"),
+        "{stderr}"
+    );
+    let out = hookline(
+        &["migrate"],
+        &[("DATABASE_URL", "postgress://postgres@127.0.0.1:5432/unused")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("DATABASE_URL must start with postgres:// or postgresql://"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_lease_shorter_than_the_longest_timeout_is_refused_at_start() {
     let key = test_key_b64();
     let out = hookline(

@@ -38,6 +38,17 @@ pub struct Answer {
     /// Keep the connection open without a word after the events (a hung LLM).
     pub hang: bool,
     pub body: Option<String>,
+    /// Raw bytes instead of events: `head`, then `piece` `times` times, then `tail` (a stream
+    /// as large as a test needs, made as it is sent).
+    pub raw: Option<Raw>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub head: String,
+    pub piece: String,
+    pub times: usize,
+    pub tail: String,
 }
 
 impl Answer {
@@ -49,6 +60,44 @@ impl Answer {
             pace: Duration::ZERO,
             hang: false,
             body: None,
+            raw: None,
+        }
+    }
+
+    /// An answer of `content_type` whose body is `head`, `piece` repeated `times`, then `tail`.
+    pub fn repeated(
+        content_type: &str,
+        head: String,
+        piece: String,
+        times: usize,
+        tail: String,
+    ) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            events: vec![],
+            pace: Duration::ZERO,
+            hang: false,
+            body: None,
+            raw: Some(Raw {
+                head,
+                piece,
+                times,
+                tail,
+            }),
+        }
+    }
+
+    /// A whole body of `content_type`, sent at once.
+    pub fn whole(status: u16, content_type: &str, body: String) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            events: vec![],
+            pace: Duration::ZERO,
+            hang: false,
+            body: Some(body),
+            raw: None,
         }
     }
 
@@ -61,6 +110,7 @@ impl Answer {
             pace: Duration::ZERO,
             hang: false,
             body: Some(json!({"error": {"type": "error", "message": message}}).to_string()),
+            raw: None,
         }
     }
 
@@ -277,6 +327,15 @@ fn respond(answer: Answer) -> axum::response::Response {
     }
     if let Some(body) = answer.body {
         return response.body(axum::body::Body::from(body)).unwrap();
+    }
+    if let Some(raw) = answer.raw {
+        let parts = std::iter::once(raw.head)
+            .chain(std::iter::repeat_n(raw.piece, raw.times))
+            .chain(std::iter::once(raw.tail))
+            .map(Ok::<_, std::io::Error>);
+        return response
+            .body(axum::body::Body::from_stream(futures::stream::iter(parts)))
+            .unwrap();
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
     tokio::spawn(async move {

@@ -206,6 +206,18 @@ async fn serve_dev_names_the_lab_and_its_one_click_sign_in_gives_a_working_key()
         403,
         "a plain cross-site form post cannot mint keys"
     );
+    // DNS rebinding: another site's name resolved to this machine sends its own name as Host;
+    // a sandboxed frame sends `Origin: null`.
+    for (name, value) in [("host", "evil.example:8080"), ("origin", "null")] {
+        let rebound = client
+            .post(&dev)
+            .header("x-hookline-lab", "1")
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rebound.status(), 403, "{name}: {value}");
+    }
     let mut orgs = Vec::new();
     for _ in 0..2 {
         let created = client

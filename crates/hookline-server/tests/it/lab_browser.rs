@@ -36,9 +36,14 @@ pub(crate) async fn assert_labelled(browser: &Browser, name: &str) {
 }
 
 /// Screenshots with `focus` (a selector) scrolled into view, else the top of the page; and
-/// first, every control on the page has a label.
+/// first, every control on the page has a label and the console holds no error or warning.
 pub(crate) async fn snap_at(browser: &Browser, name: &str, focus: Option<&str>) {
     assert_labelled(browser, name).await;
+    assert_eq!(
+        browser.console_problems().await,
+        Vec::<String>::new(),
+        "the console on {name}"
+    );
     let scroll = "const e = arguments[0] && document.querySelector(arguments[0]); if (e) e.scrollIntoView(); else window.scrollTo(0, 0);";
     browser.eval(scroll, json!([focus])).await;
     let dir = screenshots();
@@ -85,6 +90,22 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     snap(&browser, "sign-in").await;
     sign_in(&browser, &app, &org.key).await;
 
+    // Getting started: the empty Tools page shows the steps to a first conversation, a tool
+    // next, and offers the templates; one opens the form filled in.
+    let next = browser.wait_text("#getting-started li.next", "tool").await;
+    assert!(next.contains("Create a tool"), "{next}");
+    let offered = browser
+        .wait_text(".templates-offered", "check_order_status")
+        .await;
+    assert_eq!(offered.lines().count(), 5, "{offered}");
+    browser
+        .click(".templates-offered a[href='/lab/tools/new?template=3']")
+        .await;
+    browser.wait_text("#flash", "template get_weather").await;
+    let name = "return document.querySelector('.tool-form [data-field=name] input').value";
+    assert_eq!(browser.eval(name, json!([])).await, "get_weather");
+    browser.click("a[href='/lab/tools']").await;
+
     // The seed's check_order_status, typed into the form, first with a name that is not snake_case.
     let seed = seed("check_order_status");
     browser.click("#create-tool").await;
@@ -102,6 +123,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
             seed["description"].as_str().unwrap(),
         )
         .await;
+    // The description's length is counted against its limit while it is typed.
+    let count = browser
+        .text(&format!("{form} [data-field=description] .counter"))
+        .await;
+    let typed = seed["description"].as_str().unwrap().chars().count();
+    assert_eq!(count, format!("{typed} / 1,024 characters"));
     let url = receiver.url("/orders/status");
     browser
         .type_into(&format!("{form} [data-field=url] input"), &url)
@@ -157,6 +184,18 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         "nothing was created"
     );
     snap_at(&browser, "tool-form-error", Some(".form-errors")).await;
+    // The summary lists the error with a link to its field; editing the field clears it at once.
+    let summary = browser.text(&format!("{form} .form-errors")).await;
+    assert!(summary.contains("name: must be snake_case"), "{summary}");
+    browser
+        .click(&format!("{form} .form-errors a.to-field"))
+        .await;
+    assert!(
+        browser
+            .focused(&format!("{form} [data-field=name] input"))
+            .await,
+        "the link leads to the field"
+    );
     browser
         .clear(&format!("{form} [data-field=name] input"))
         .await;
@@ -166,6 +205,19 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
             "check_order_status",
         )
         .await;
+    let shown = browser
+        .eval(
+            "const f = document.querySelector(arguments[0]);
+             return [f.querySelector('[data-field=name] .field-error').hidden, f.querySelector('.form-errors').hidden,
+                     f.querySelectorAll('.invalid').length]",
+            json!([form]),
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([true, true, 0]),
+        "the fixed field's error is gone"
+    );
     browser.click(&format!("{form} button[type=submit]")).await;
     browser
         .wait_text("#flash", "Created check_order_status")
@@ -197,6 +249,13 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
 
     browser.click("a[href='/lab/tools']").await;
     browser.wait_text("#main table", "check_order_status").await;
+    let done = browser
+        .wait_text("#getting-started li.done", "Create a tool")
+        .await;
+    assert!(done.contains("done"), "{done}");
+    browser
+        .wait_text("#getting-started li.next", "Connect an LLM")
+        .await;
     snap(&browser, "tools").await;
 
     // Attach it to a persona on the build page, by keyboard: Add Tool, pick it, Add, save.
@@ -311,50 +370,171 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     );
     choose(&browser, "#main select[name=status]", "ended").await;
     browser.wait_text("#sessions-list", "1 in all").await;
+    // A session is a page of its own: a link to /lab/sessions/{id}.
     browser
-        .click(&format!("#sessions-list button[data-session='{backend}']"))
+        .click(&format!("#sessions-list a[data-session='{backend}']"))
         .await;
+    assert_eq!(
+        browser.wait_path("/lab/sessions/").await,
+        format!("/lab/sessions/{backend}")
+    );
     let detail = browser.wait_text("#session-detail", backend).await;
     assert!(
-        detail.contains("status ended") && detail.contains("No tool calls"),
+        detail.contains("status ended") && detail.contains("No messages and no tool calls"),
         "{detail}"
     );
-    // Its events are replayed from the first; an ended session's stream then closes.
+    // Its events are replayed from the first, named for people with the raw name beside; an
+    // ended session's stream then closes.
     browser
         .wait_text("#session-detail", "All events shown")
         .await;
     let events = browser.wait_text("#session-events", "sessionEnded").await;
-    assert!(events.contains("#1"), "{events}");
-    choose(&browser, "#main select[name=status]", "active").await;
-    // "1 in all" was already on the page (the ended filter's count): wait for the new rows.
-    let list = browser.wait_text("#sessions-list", "active").await;
     assert!(
-        list.contains("1 in all") && !list.contains(backend),
-        "{list}"
+        events.contains("#1") && events.contains("Session ended"),
+        "{events}"
     );
-    browser.click("#sessions-list button[data-session]").await;
+    browser.click("a[href='/lab/sessions']").await;
+    choose(&browser, "#main select[name=status]", "active").await;
+    // The unfiltered list may show first: wait for the filtered one.
     browser
-        .wait_text("#session-detail .cards", "check_order_status")
+        .wait_for(
+            "the active sessions alone",
+            "const t = document.getElementById('sessions-list').innerText; return t.includes('1 in all') && !t.includes(arguments[0])",
+            json!([backend]),
+        )
         .await;
+    // The list counts the Playground's session's turns, tool calls and errors.
+    let counts = "const r = document.querySelector('#sessions-list tbody tr');
+                  return ['Turns', 'Tool calls', 'Errors'].map((l) => r.querySelector(`td[data-label='${l}']`).textContent)";
+    browser
+        .wait_for(
+            "the row's counts",
+            &format!("{counts}.join(',') === '0,1,0'"),
+            json!([]),
+        )
+        .await;
+    browser.click("#sessions-list a[data-session]").await;
+    // The call sits in the transcript as a card, its request and response laid out.
+    let card = browser
+        .wait_text("#session-transcript .tool-card", "check_order_status")
+        .await;
+    assert!(
+        card.contains("completed") && card.contains("B-2002"),
+        "{card}"
+    );
+    browser
+        .click("#session-transcript .tool-card details summary")
+        .await;
+    let exchange = browser
+        .wait_text("#session-transcript .exchange", "HTTP 200")
+        .await;
+    assert!(exchange.contains("POST http://127.0.0.1:"), "{exchange}");
     // The Playground's session is live: its call's events are listed and the stream stays open.
     let events = browser
         .wait_text("#session-events", "toolCallCompleted")
         .await;
     assert!(
-        events.contains("toolCallStarted") && events.contains("check_order_status"),
+        events.contains("Tool call started")
+            && events.contains("toolCallStarted")
+            && events.contains("check_order_status"),
         "{events}"
     );
     browser
         .wait_text("#session-detail", "Live: new events")
         .await;
-    choose(&browser, "#main select[name=status]", "").await;
+    // A refresh keeps the page.
+    let page = browser.path().await;
+    browser.goto(&app.url(&page)).await;
+    browser
+        .wait_text("#session-transcript", "check_order_status")
+        .await;
+    snap_at(&browser, "session", Some("#session-transcript")).await;
+    browser.click("a[href='/lab/sessions']").await;
     browser.wait_text("#sessions-list", "2 in all").await;
     snap(&browser, "sessions").await;
-    snap_at(&browser, "session", Some("#session-events")).await;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
     browser.wait_text("#main table", "test").await;
+    browser
+        .click("button[aria-label='Copy the signing secret']")
+        .await;
+    // The button says what happened (Copied, or how to copy by hand).
+    browser
+        .wait_for(
+            "the copy button's answer",
+            "return document.querySelector(\"button[aria-label='Copy the signing secret']\").textContent !== 'Copy'",
+            json!([]),
+        )
+        .await;
     snap(&browser, "settings").await;
+
+    // A page that cannot load offers a way on: again, or back to its list.
+    browser
+        .goto(&app.url("/lab/tools/0190a0a0-0000-7000-8000-000000000001"))
+        .await;
+    browser.wait_text("#main", "Could not load").await;
+    browser.find("#main button.retry").await;
+    browser.click("#main a[href='/lab/tools']").await;
+    browser.wait_text("#main table", "check_order_status").await;
+
+    // A session's life in the Playground: "Start a session" gone while one runs; ended, it says
+    // so once, keeps its cards, and offers a new one; left running, leaving says until when.
+    browser
+        .goto(&app.url(&format!("/lab/playground/{persona_id}")))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground .live-status", "Live").await;
+    let hidden = "return document.getElementById('start-session').getClientRects().length === 0";
+    assert_eq!(browser.eval(hidden, json!([])).await, true);
+    let session_of =
+        "return document.querySelector('.session-head .mono').textContent.split(' ')[1]";
+    let ended = browser.eval(session_of, json!([])).await;
+    browser.click("#end-session").await;
+    browser
+        .wait_text(".playground .live-status", "The session ended.")
+        .await;
+    let page = browser.text("#main").await;
+    assert_eq!(page.matches("The session ended.").count(), 1, "{page}");
+    browser.click("#new-session").await;
+    browser.wait_text(".playground .live-status", "Live").await;
+    let running = browser.eval(session_of, json!([])).await;
+    assert_ne!(running, ended);
+    browser.find("#end-session").await;
+    browser.click("#nav a[href='/lab/sessions']").await;
+    let note = browser.wait_text("#flash", "still active").await;
+    assert!(
+        note.contains(running.as_str().unwrap()) && note.contains("expires"),
+        "{note}"
+    );
+    choose(&browser, "#main select[name=status]", "active").await;
+    browser
+        .wait_text("#sessions-list", running.as_str().unwrap())
+        .await;
+    browser.wait_text("#sessions-list", "when it expires").await;
+    // Sessions exist: the Tools page no longer shows the steps.
+    browser.click("#nav a[href='/lab/tools']").await;
+    browser.wait_text("#main table", "check_order_status").await;
+    assert_eq!(
+        browser
+            .eval(
+                "return !!document.getElementById('getting-started')",
+                json!([])
+            )
+            .await,
+        false
+    );
+    browser.click("#nav a[href='/lab/sessions']").await;
+    choose(&browser, "#main select[name=status]", "active").await;
+    // Ended from its page in Sessions.
+    browser
+        .click(&format!(
+            "#sessions-list a[data-session='{}']",
+            running.as_str().unwrap()
+        ))
+        .await;
+    browser.click("#end-open-session").await;
+    browser.wait_text("#session-detail", "status ended").await;
+    browser.wait_text("#session-events", "sessionEnded").await;
 }
 
 #[tokio::test]
@@ -396,6 +576,17 @@ async fn markup_an_organization_wrote_is_shown_as_text_and_never_runs() {
         .await;
     assert_eq!(images, 0, "no element was made from the text");
     assert_eq!(browser.dialog().await, None, "no script ran");
+    // Nothing reached the console; and the console check does see what a script writes there.
+    assert_eq!(browser.console_problems().await, Vec::<String>::new());
+    browser
+        .eval("console.error('a probe of the console check')", json!([]))
+        .await;
+    let seen = browser.console_problems().await;
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("a probe of the console check")),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -494,6 +685,15 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
             "Shows a map",
         )
         .await;
+    // The property is first made in the table: its row stays behind, hidden, while the JSON
+    // Schema tab is open, and the error must show where the person is (it went to that row).
+    browser.click("[data-field=parameters] .add-property").await;
+    browser
+        .type_into(
+            "[data-field=parameters] input[aria-label='Property name']",
+            "city",
+        )
+        .await;
     browser
         .click("[data-field=parameters] [role=tab]:nth-child(2)")
         .await;
@@ -509,6 +709,7 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .wait_text("[data-field=parameters] > .field-error", "strnig")
         .await;
     assert!(error.contains("parameters.properties.city.type"), "{error}");
+    assert!(error.contains("did you mean \"string\"?"), "{error}");
     browser.clear("[data-field=parameters] textarea").await;
     browser
         .type_into(
@@ -572,18 +773,53 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .as_object()
         .map_or(0, |h| h.len());
     assert_eq!(headers, seed_headers);
+    // The key header is a secret by default; saved with the template's placeholder, it is named.
+    let secret = "return document.querySelector('.header-row .secret-switch input').checked";
+    assert_eq!(browser.eval(secret, json!([])).await, true);
     browser.click(".tool-form button[type=submit]").await;
-    browser.wait_text("#flash", "Created get_weather").await;
+    let created = browser.wait_text("#flash", "Created get_weather").await;
+    assert!(
+        created.contains("X-API-Key (YOUR_WEATHER_API_KEY)"),
+        "{created}"
+    );
     let weather_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
     // The edit page replaces the new tool's form once the tool is read back: wait for it
     // (its "Test this tool" link), or the click below lands on the form being replaced.
     browser.wait_text(".tool-form", "Test this tool").await;
     assert_eq!(seed_headers, 1);
+    // A masked value has no Hide link: there is nothing to hide.
+    let reveal = "return document.querySelector('.header-row .header-value button').getClientRects().length === 0";
+    assert_eq!(browser.eval(reveal, json!([])).await, true);
     browser.click(".header-row button.danger").await;
+    // Content-Type is not a secret by default: saved and shown in full.
+    browser.click(".headers > button").await;
+    browser
+        .type_into(
+            ".header-row input[aria-label='Header name']",
+            "Content-Type",
+        )
+        .await;
+    browser
+        .type_into(".header-row .header-value input", "application/json")
+        .await;
+    assert_eq!(browser.eval(secret, json!([])).await, false);
     browser.click(".tool-form button[type=submit]").await;
-    browser.wait_text("#flash", "Saved get_weather").await;
+    browser.wait_text("#flash", "Saved get_weather.").await;
     let (_, weather) = org.get(&app, &format!("/v1/tools/{weather_id}")).await;
-    assert_eq!(weather["headers"], json!({}), "{weather}");
+    assert_eq!(
+        (&weather["headers"], &weather["plainHeaders"]),
+        (
+            &json!({"Content-Type": "application/json"}),
+            &json!(["Content-Type"])
+        ),
+        "{weather}"
+    );
+    let shown = "const i = document.querySelector('.header-row .header-value input'); return [i.type, i.value]";
+    assert_eq!(
+        browser.eval(shown, json!([])).await,
+        json!(["text", "application/json"])
+    );
+    snap_at(&browser, "tool-headers", Some(".headers")).await;
 
     // Reorder on the build page: Down moves the first tool after the second.
     let (_, persona) = org
@@ -601,6 +837,13 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .click("button[aria-label='Move show_map down']")
         .await;
     browser.wait_text("#main", "Unsaved changes").await;
+    // Leaving with unsaved changes asks first, in the page; staying keeps them.
+    browser.click("#nav a[href='/lab/personas']").await;
+    browser
+        .wait_text("#flash [role=alertdialog]", "Guide has unsaved changes")
+        .await;
+    browser.click("#confirm-no").await;
+    assert_eq!(browser.path().await, format!("/lab/build/{persona_id}"));
     browser.click("#save-persona").await;
     browser.wait_text("#flash", "Saved Guide").await;
     let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;

@@ -71,15 +71,19 @@ async fn wait_turn_over(browser: &Browser) {
         .await;
 }
 
-/// Waits for a `confirm` to open (it may follow a request) and returns its text.
-async fn wait_dialog(browser: &Browser) -> String {
-    for _ in 0..200 {
-        if let Some(text) = browser.dialog().await {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no dialog opened");
+/// Waits until the newest message or card of the conversation is in the window, above the
+/// message box (which stays at the bottom of the window and must not cover it).
+async fn newest_in_view(browser: &Browser) {
+    browser
+        .wait_for(
+            "the newest message in view, above the message box",
+            "const items = document.querySelectorAll('#conversation > li');
+             const last = items[items.length - 1].getBoundingClientRect();
+             const box = document.querySelector('.chat-form').getBoundingClientRect();
+             return last.bottom > 0 && last.bottom <= box.top + 1 && box.bottom <= window.innerHeight + 1",
+            json!([]),
+        )
+        .await;
 }
 
 /// Sends `text` from the Playground's message box with Enter, as a person does.
@@ -200,6 +204,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     )
     .await;
     assert_eq!(lines.len(), 7, "{lines:?}");
+    newest_in_view(&browser).await;
     let sent = fake.requests()[3].body["messages"].to_string();
     assert!(
         sent.contains("shown"),
@@ -220,10 +225,18 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     browser
         .wait_text("#turn-status", "sending now interrupts")
         .await;
+    // Scrolled up to read, the person stays where they are while the reply goes on.
+    browser.eval("window.scrollTo(0, 0)", json!([])).await;
+    browser
+        .wait_text("#conversation li.persona.streaming", "every kind of lamp")
+        .await;
+    let top = browser.eval("return window.scrollY", json!([])).await;
+    assert_eq!(top, 0, "the page did not move under the reader");
     say(&browser, "Stop, thanks").await;
     let answered = ["you: Stop, thanks", "persona: Sure. Anything else?"];
     wait_last(&browser, &answered).await;
     wait_turn_over(&browser).await;
+    newest_in_view(&browser).await;
     let lines = wait_last(&browser, &answered).await;
     let told = &lines[lines.len() - 3];
     let session = browser
@@ -254,7 +267,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     let session = session.as_str().unwrap();
     browser.click("#nav a[href='/lab/sessions']").await;
     browser
-        .click(&format!("#sessions-list button[data-session='{session}']"))
+        .click(&format!("#sessions-list a[data-session='{session}']"))
         .await;
     let events = browser
         .wait_text("#session-events", "persona: Sure. Anything else?")
@@ -262,6 +275,25 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     assert!(
         events.contains("user: Stop, thanks") && events.contains("messageHistoryUpdated"),
         "{events}"
+    );
+    // Its page lays the conversation out with the cards where their calls were asked for.
+    let told = browser
+        .eval(
+            "return [...document.querySelectorAll('#session-transcript > li')].map((li) =>
+               li.classList.contains('tool-card') ? `card ${li.querySelector('.tool-name').textContent}` : li.querySelector('.text').textContent.trim())",
+            json!([]),
+        )
+        .await;
+    let told: Vec<String> = serde_json::from_value(told).unwrap();
+    assert_eq!(
+        told[..4],
+        [
+            "What is the status of my order ORD-12345?",
+            "Let me check that.",
+            "card check_order_status",
+            "Your order ORD-12345 has shipped; the tracking number is 1Z999AA10123456784."
+        ],
+        "{told:?}"
     );
 }
 
@@ -275,10 +307,40 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     browser.click("#nav a[href='/lab/llms']").await;
     browser.wait_text("#main", "No LLM connections yet").await;
 
-    // Every field of the contract, first with a temperature out of range: the error at its field.
+    // Presets fill the provider, base URL and model (and Anthropic's required max tokens).
     browser.click("#create-llm").await;
     browser.wait_path("/lab/llms/new").await;
     let form = ".llm-form";
+    let values = "return ['name', 'provider', 'baseUrl', 'model', 'maxTokens'].map((f) =>
+                    document.querySelector(`.llm-form [data-field=${f}] input, .llm-form [data-field=${f}] select`).value)";
+    choose(&browser, "#llm-preset", "1").await;
+    assert_eq!(
+        browser.eval(values, json!([])).await,
+        json!(["anthropic", "anthropic", "", "claude-sonnet-4-5", "1024"])
+    );
+    choose(&browser, "#llm-preset", "4").await;
+    assert_eq!(
+        browser.eval(values, json!([])).await,
+        json!([
+            "anthropic",
+            "openai",
+            "http://localhost:4000/v1",
+            "standin",
+            "1024"
+        ])
+    );
+    // The provider's select shows its whole choice.
+    let cut = "const s = document.querySelector('.llm-form [data-field=provider] select');
+               const c = document.createElement('canvas').getContext('2d'); c.font = getComputedStyle(s).font;
+               return c.measureText(s.selectedOptions[0].text).width > s.clientWidth - 20";
+    assert_eq!(
+        browser.eval(cut, json!([])).await,
+        false,
+        "the provider is cut"
+    );
+    browser.goto(&app.url("/lab/llms/new")).await;
+
+    // Every field of the contract, first with a temperature out of range: the error at its field.
     for (field, text) in [
         ("name", "local"),
         ("baseUrl", fake.base_url(true).as_str()),
@@ -364,6 +426,10 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         outcome.contains("OK") && outcome.contains(" ms"),
         "{outcome}"
     );
+    // Beside the button, in the window: not below the fold.
+    let seen = "const r = document.getElementById('llm-test-result').getBoundingClientRect();
+                return !!document.querySelector('.llm-form #llm-test-result') && r.top >= 0 && r.bottom <= window.innerHeight + 1";
+    assert_eq!(browser.eval(seen, json!([])).await, true);
     assert_eq!(
         fake.requests()[0].header("authorization"),
         "Bearer sk-lab-secret-0001"
@@ -405,6 +471,14 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     fake.then(Answer::openai(vec![Say::Text("pong again")]));
     browser.click("button[aria-label='Test local']").await;
     browser.wait_text("#llm-test-result", "pong again").await;
+    // A base URL reads as one piece: it does not wrap mid-address.
+    let wraps = browser
+        .eval(
+            "return getComputedStyle(document.querySelector('#main td.url')).whiteSpace",
+            json!([]),
+        )
+        .await;
+    assert_eq!(wraps, "nowrap");
     snap(&browser, "llms").await;
 
     // Picked on a persona's build page from the dropdown.
@@ -435,15 +509,18 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["llmId"], json!(llm_id));
 
-    // Deleted while the persona uses it: asked twice, then its LLM is cleared.
+    // Deleted while the persona uses it: asked once, in the page, naming the persona (not two
+    // native dialogs), then its LLM is cleared.
     browser.goto(&app.url(&format!("/lab/llms/{llm_id}"))).await;
     browser.wait_text("#main", "Used by 1 persona").await;
     browser.click(".llm-form button.danger").await;
-    assert!(wait_dialog(&browser).await.contains("Delete the LLM local"));
-    browser.accept_dialog().await;
-    let question = wait_dialog(&browser).await;
-    assert!(question.contains("Helper"), "{question}");
-    browser.accept_dialog().await;
+    let question = browser
+        .wait_text("#flash [role=alertdialog]", "Delete the LLM local?")
+        .await;
+    assert!(question.contains("It is used by Helper"), "{question}");
+    assert_eq!(browser.dialog().await, None, "no native dialog");
+    assert!(browser.focused("#confirm-no").await, "Cancel has the focus");
+    browser.click("#confirm-yes").await;
     browser.wait_text("#flash", "Deleted local").await;
     let (status, _) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
     assert_eq!(status, 404);

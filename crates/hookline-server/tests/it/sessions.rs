@@ -441,8 +441,14 @@ async fn the_janitor_removes_what_ran_out() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let (tokens, sessions) = hookline_sessions::janitor::sweep(&app.pool).await.unwrap();
-    assert_eq!((tokens, sessions), (2, 1));
+    let swept = hookline_sessions::janitor::sweep(
+        &app.pool,
+        Some(std::time::Duration::from_secs(7 * 86_400)),
+        hookline_sessions::janitor::BATCH,
+    )
+    .await
+    .unwrap();
+    assert_eq!((swept.tokens, swept.sessions), (2, 1));
     let (status, _) = org
         .get(
             &app,

@@ -124,6 +124,14 @@ async fn every_broken_field_is_listed() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_fields(&body), ["name", "awaitResponse"]);
+
+    // A required field missing is a 422 (as the contract says), whatever is wrong beside it;
+    // every problem is still listed.
+    let (status, body) = org
+        .post(&app, "/v1/tools", &json!({"type": "server", "name": "check_order_status", "description": "d", "url": "https://x.com", "awaitResponse": "yes"}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["subtype", "awaitResponse"]);
 }
 
 #[tokio::test]
@@ -325,4 +333,106 @@ async fn production_refuses_literal_private_addresses_and_plain_http() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
         assert_eq!(error_fields(&body), ["url"], "{url}");
     }
+}
+
+#[tokio::test]
+async fn plain_headers_are_shown_in_full_and_the_others_stay_secrets() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let mut tool = webhook("versioned");
+    tool["url"] = json!("http://127.0.0.1:9/orders");
+    tool["headers"] = json!({"Authorization": "Bearer sk_live_abcdefgh1234",
+                             "Content-Type": "application/json; charset=utf-8",
+                             "X-Api-Version": "2024-06-01"});
+    tool["plainHeaders"] = json!(["content-type", "X-Api-Version"]);
+    let (status, created) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["headers"],
+        json!({"Authorization": "••••1234", "Content-Type": "application/json; charset=utf-8",
+               "X-Api-Version": "2024-06-01"})
+    );
+    // Spelled as in headers.
+    assert_eq!(
+        created["plainHeaders"],
+        json!(["Content-Type", "X-Api-Version"])
+    );
+    let id = created["id"].as_str().unwrap();
+
+    // The dry run shows them as they will be sent.
+    let (status, dry) = org
+        .post(
+            &app,
+            &format!("/v1/tools/{id}/test?dryRun=true"),
+            &json!({"arguments": {"orderId": "A1"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    let sent = &dry["request"]["headers"];
+    assert_eq!(sent["Content-Type"], "application/json; charset=utf-8");
+    assert_eq!(sent["X-Api-Version"], "2024-06-01");
+    assert_eq!(sent["Authorization"], "••••1234");
+
+    // New headers without plainHeaders: the plain ones still there stay plain.
+    let (status, put) = org
+        .put(
+            &app,
+            &format!("/v1/tools/{id}"),
+            &json!({"headers": {"Authorization": "••••1234", "Content-Type": "application/json; charset=utf-8"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{put}");
+    assert_eq!(put["plainHeaders"], json!(["Content-Type"]));
+    assert_eq!(
+        put["headers"]["Content-Type"],
+        "application/json; charset=utf-8"
+    );
+    let stored = crate::harness::open_headers(&app, id).await;
+    assert_eq!(stored[0].1, "Bearer sk_live_abcdefgh1234");
+
+    // A stored secret is made plain only with its value sent again: an API key alone cannot
+    // read it back by listing it.
+    let path = format!("/v1/tools/{id}");
+    let (status, body) = org
+        .patch(
+            &app,
+            &path,
+            &json!({"plainHeaders": ["Content-Type", "Authorization"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["headers.Authorization"]);
+    let (status, body) = org
+        .put(
+            &app,
+            &path,
+            &json!({"headers": {"Authorization": "••••1234", "Content-Type": "application/json; charset=utf-8"},
+                    "plainHeaders": ["Content-Type", "Authorization"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = org
+        .put(
+            &app,
+            &path,
+            &json!({"headers": {"Authorization": "Bearer public-demo-key", "Content-Type": "application/json; charset=utf-8"},
+                    "plainHeaders": ["Content-Type", "Authorization"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["headers"]["Authorization"], "Bearer public-demo-key");
+
+    // A name that is not a header, twice, or of the wrong type.
+    tool["name"] = json!("other");
+    tool["plainHeaders"] = json!(["Accept", "X-Api-Version", "x-api-version"]);
+    let (status, body) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(error_fields(&body), ["plainHeaders[0]", "plainHeaders[2]"]);
+    tool["plainHeaders"] = json!("Accept");
+    let (status, body) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Without plainHeaders every value is a secret, and the field is not shown.
+    let (_, plain) = org.post(&app, "/v1/tools", &webhook("unversioned")).await;
+    assert!(plain.get("plainHeaders").is_none(), "{plain}");
 }

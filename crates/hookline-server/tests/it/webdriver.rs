@@ -80,6 +80,7 @@ impl Browser {
             .json(&json!({"capabilities": {"alwaysMatch": {
                 "browserName": "chrome",
                 "goog:chromeOptions": {"args": args},
+                "goog:loggingPrefs": {"browser": "ALL"},
             }}}))
             .send()
             .await
@@ -126,6 +127,22 @@ impl Browser {
             panic!("WebDriver {path} {body}: {error} {}", value["message"]);
         }
         value
+    }
+
+    /// What the page's scripts wrote to the console at warning level or worse since the last look
+    /// (an uncaught error, a refused script or style, a warning of ours). Chrome's own line for
+    /// every answer of status 4xx/5xx (source "network") is left out: the Lab is a client of an
+    /// API that answers mistakes with them, and shows them in the page.
+    pub async fn console_problems(&self) -> Vec<String> {
+        let entries = self.post("/se/log", json!({"type": "browser"})).await;
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| matches!(e["level"].as_str(), Some("SEVERE" | "WARNING")))
+            .filter(|e| e["source"] != "network")
+            .map(|e| format!("{} {}", e["source"], e["message"]))
+            .collect()
     }
 
     /// Sets the viewport exactly (the window's size would include the browser's own chrome).

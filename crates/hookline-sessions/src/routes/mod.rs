@@ -44,6 +44,10 @@ pub async fn preflight() -> axum::http::StatusCode {
     axum::http::StatusCode::NO_CONTENT
 }
 
+/// A session's event stream; the server serves its connections on a path of their own and
+/// recognises them by this route.
+pub const EVENTS_ROUTE: &str = "/v1/sessions/{id}/events";
+
 /// The sessions service's routes. Those a browser calls answer CORS for the configured origins.
 pub fn router(state: CoreState) -> Router {
     // OPTIONS is routed so that preflights reach the CORS layer instead of a 405.
@@ -59,10 +63,7 @@ pub fn router(state: CoreState) -> Router {
         )
         .layer(browser_cors(&state.settings));
     let events = Router::new()
-        .route(
-            "/v1/sessions/{id}/events",
-            get(events::stream).options(preflight),
-        )
+        .route(EVENTS_ROUTE, get(events::stream).options(preflight))
         .layer(browser_cors(&state.settings))
         .with_state(events::EventsState {
             streams: events::OpenStreams::new(&state.settings.limits),

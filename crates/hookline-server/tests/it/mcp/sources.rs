@@ -181,7 +181,7 @@ async fn a_personas_mcp_server_offers_its_allowed_tools_and_answers_their_calls(
         .map(|c| c["toolName"].as_str().unwrap())
         .collect();
     assert!(logged.contains(&"orders__lookup_order"), "{calls}");
-    let seen = all_events(&app, &org, &session_id, 4).await;
+    let seen = all_events(&app, &org, &session_id).await;
     let started = seen
         .iter()
         .find(|e| e.event == "toolCallStarted")
@@ -245,8 +245,9 @@ async fn a_server_that_is_down_is_an_event_and_a_tool_error_never_a_failed_turn(
     assert_eq!(failed["error"]["kind"], "connection", "{failed}");
 
     // The listing's failure is on the session's stream, naming the source.
-    // The user's message, the history, the listing's failure, the call's start and failure.
-    let seen = all_events(&app, &org, &session_id, 5).await;
+    // (Events of the call log are readable within a second.)
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let seen = all_events(&app, &org, &session_id).await;
     let listing = seen
         .iter()
         .find(|e| e.event == "toolCallFailed" && e.data["toolName"] == "orders")
