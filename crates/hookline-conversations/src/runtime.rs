@@ -28,7 +28,7 @@ use hookline_core::session_end;
 use hookline_core::StoreError;
 use hookline_engine::{CallRequest, Engine};
 use hookline_schema::definition::{SystemToolName, ToolDefinition};
-use hookline_schema::{export, ExportFormat, Provider};
+use hookline_schema::{ExportFormat, Provider};
 
 use crate::events::{self, Speech, MESSAGE_STREAM_EVENT, TOOL_CALL_REFUSED};
 use crate::llm::{self, LlmFailure, ReadBounds, Target};
@@ -427,11 +427,12 @@ impl Turn<'_> {
             Provider::OpenAi => ExportFormat::Openai,
             Provider::Anthropic => ExportFormat::Anthropic,
         };
-        let tools = config
-            .tools
-            .iter()
-            .map(|t| export(&t.tool.definition, format))
-            .collect();
+        // MCP tool sources stand for the tools they list (the engine lists and keeps them).
+        let tools = self
+            .runtime
+            .engine
+            .llm_tools(self.session.org_id, self.session.id, config, format)
+            .await;
         let msgs = self.to_msgs();
         let body = self.target.api().body(&RequestParts {
             model: &self.target.llm.model,

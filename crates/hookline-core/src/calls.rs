@@ -79,10 +79,13 @@ pub enum ErrorKind {
     ClientError,
     /// A stored secret of the call was sealed with an encryption key this server lacks.
     EncryptionKeyMissing,
+    /// The tool answered with an error of its own: an MCP server's `isError` result or JSON-RPC
+    /// error.
+    ToolError,
 }
 
 impl ErrorKind {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::InvalidArguments,
         Self::HttpStatus,
         Self::Timeout,
@@ -92,6 +95,7 @@ impl ErrorKind {
         Self::ClientTimeout,
         Self::ClientError,
         Self::EncryptionKeyMissing,
+        Self::ToolError,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -105,6 +109,7 @@ impl ErrorKind {
             Self::ClientTimeout => "client_timeout",
             Self::ClientError => "client_error",
             Self::EncryptionKeyMissing => "encryption_key_missing",
+            Self::ToolError => "tool_error",
         }
     }
 }

@@ -7,6 +7,7 @@
 mod answers;
 mod arguments;
 mod client_tools;
+mod mcp_sources;
 mod settle;
 mod system_tools;
 mod webhook;
@@ -97,6 +98,8 @@ pub struct Engine {
     pub(crate) hub: EventHub,
     /// Permits for client-tool calls waiting for the browser's answer.
     client_waits: Arc<Semaphore>,
+    /// What each session's MCP tool sources listed (see [`mcp_sources`]).
+    pub(crate) mcp_listings: mcp_sources::Listings,
 }
 
 impl Engine {
@@ -120,6 +123,7 @@ impl Engine {
             wake: Notify::new(),
             hub: core.hub.clone(),
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
+            mcp_listings: mcp_sources::Listings::default(),
         }))
     }
 
@@ -167,6 +171,23 @@ impl Engine {
             }
         }
         let tool = session.config.tool(&request.tool_name);
+        if tool.is_none() {
+            if let Some((source, remote)) = self.mcp_source_of(&session, &request.tool_name) {
+                return self
+                    .source_call(session.clone(), source, remote, request)
+                    .await;
+            }
+        }
+        if let Some(source) = tool.filter(|t| mcp_sources::is_source(t)) {
+            return Err(CallError::Invalid(Violations::single(
+                "toolName",
+                format!(
+                    "{} is an MCP server: call one of its tools, as {}__<tool>",
+                    request.tool_name,
+                    source.tool.definition.name()
+                ),
+            )));
+        }
         if tool.is_none() {
             let names: Vec<&str> = session
                 .config
@@ -220,6 +241,7 @@ impl Engine {
             tool_call_id,
             session: session.clone(),
             tool,
+            llm_name: None,
             arguments: request.arguments,
             started: Instant::now(),
             recorder: recorder.clone().filter(|_| settles_here),
@@ -264,18 +286,16 @@ impl Engine {
             }
         };
         let (started, prepared) = tokio::join!(starter.begin(new), prepare);
-        match started? {
-            Started::Started => {}
-            Started::Repeated => {
-                let record =
-                    tool_calls::by_tool_call_id(&self.pool, session_id, &call.tool_call_id)
-                        .await?
-                        .ok_or(CallError::NoSession)?;
-                return self.repeated(record, recorder.as_deref()).await;
-            }
-            Started::NoSession => return Err(CallError::NoSession),
-            Started::SessionEnded => return Err(CallError::SessionEnded),
-            Started::SessionExpired => return Err(CallError::SessionExpired),
+        if let Some(refused) = self
+            .not_begun(
+                started?,
+                session_id,
+                &call.tool_call_id,
+                recorder.as_deref(),
+            )
+            .await
+        {
+            return refused;
         }
         self.record_event(
             &call,
@@ -318,6 +338,30 @@ impl Engine {
             ToolDefinition::System(system) => {
                 self.system_call(&call, system, request.defer_end).await
             }
+        }
+    }
+
+    /// The answer to a start that began no new call: the stored call of a repeated
+    /// `toolCallId`, or why the session refused it. `None` when the call began.
+    async fn not_begun(
+        &self,
+        started: Started,
+        session_id: Uuid,
+        tool_call_id: &str,
+        recorder: Option<&dyn CallRecorder>,
+    ) -> Option<Result<CallAnswer, CallError>> {
+        match started {
+            Started::Started => None,
+            Started::Repeated => Some(
+                match tool_calls::by_tool_call_id(&self.pool, session_id, tool_call_id).await {
+                    Ok(Some(record)) => self.repeated(record, recorder).await,
+                    Ok(None) => Err(CallError::NoSession),
+                    Err(e) => Err(e.into()),
+                },
+            ),
+            Started::NoSession => Some(Err(CallError::NoSession)),
+            Started::SessionEnded => Some(Err(CallError::SessionEnded)),
+            Started::SessionExpired => Some(Err(CallError::SessionExpired)),
         }
     }
 }

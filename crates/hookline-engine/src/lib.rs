@@ -11,6 +11,7 @@ pub mod cache;
 pub mod call_log;
 pub mod delivery;
 pub mod engine;
+pub mod mcp_client;
 pub mod metrics;
 pub mod outbound;
 pub mod outcome;

@@ -76,7 +76,15 @@ impl HttpMethod {
 #[serde(rename_all = "lowercase")]
 pub enum ServerSubtype {
     Webhook,
+    /// An MCP server whose tools the persona offers as `<name>__<tool>`: only `url`, `headers`
+    /// and `allowedTools` apply (the tools' own schemas come from the server's `tools/list`).
+    Mcp,
 }
+
+/// The longest name of a tool an MCP server offers that Hookline passes on.
+pub const MAX_MCP_TOOL_NAME_CHARS: usize = 128;
+/// At most this many names in an MCP tool source's `allowedTools`.
+pub const MAX_ALLOWED_TOOLS: usize = 100;
 
 // Fields with a default are `nullable` in the schema: the checkers read `null` as "not sent",
 // so `"awaitResponse": null` means the default, as leaving it out does.
@@ -121,6 +129,17 @@ pub struct WebhookTool {
     #[serde(default)]
     #[schema(nullable)]
     pub disable_interruptions: bool,
+    /// `subtype: mcp` only: the MCP server's tools the persona may use (all when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 100)]
+    pub allowed_tools: Option<Vec<String>>,
+}
+
+impl WebhookTool {
+    /// Whether this is an MCP tool source rather than one webhook.
+    pub fn is_mcp(&self) -> bool {
+        self.subtype == ServerSubtype::Mcp
+    }
 }
 
 fn default_method() -> HttpMethod {
@@ -233,6 +252,9 @@ pub struct SystemTool {
 }
 
 /// Any tool, tagged by `type` exactly as the API shows it.
+// Most tools are server tools, so boxing the largest variant would add an allocation to the
+// common case to save bytes in the rare one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ToolDefinition {
@@ -260,6 +282,7 @@ impl ToolDefinition {
 
     pub fn subtype(&self) -> Option<&'static str> {
         match self {
+            Self::Server(t) if t.is_mcp() => Some("mcp"),
             Self::Server(_) => Some("webhook"),
             _ => None,
         }
@@ -380,7 +403,7 @@ fn merge_schemas(body: Option<&Value>, query: Option<&Value>) -> Value {
     Value::Object(out)
 }
 
-fn parse_name(f: &mut Fields) -> Option<ToolName> {
+pub(crate) fn parse_name(f: &mut Fields) -> Option<ToolName> {
     let name = f.required_string("name")?;
     match ToolName::parse(name) {
         Ok(n) => Some(n),
@@ -392,7 +415,7 @@ fn parse_name(f: &mut Fields) -> Option<ToolName> {
     }
 }
 
-fn parse_description(f: &mut Fields, required: bool) -> Option<String> {
+pub(crate) fn parse_description(f: &mut Fields, required: bool) -> Option<String> {
     let text = if required {
         f.required_string("description")?
     } else {
@@ -444,6 +467,7 @@ fn definitions<'a>(
 fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTool> {
     let subtype = match f.required_string("subtype") {
         Some("webhook") => Some(ServerSubtype::Webhook),
+        Some("mcp") => return crate::mcp_source::parse(f, policy),
         Some("knowledge") => {
             let path = f.path("subtype");
             f.v.rule(path, "\"knowledge\" is reserved and not available yet");
@@ -451,7 +475,10 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         }
         Some(other) => {
             let path = f.path("subtype");
-            f.v.rule(path, format!("must be \"webhook\" (not \"{other}\")"));
+            f.v.rule(
+                path,
+                format!("must be \"webhook\" or \"mcp\" (not \"{other}\")"),
+            );
             None
         }
         None => None,
@@ -534,10 +561,11 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         await_response,
         timeout_seconds,
         disable_interruptions,
+        allowed_tools: None,
     })
 }
 
-fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
+pub(crate) fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
     let Some(map) = f.object("headers") else {
         // Absent is an empty set; a wrong type was recorded by `object`.
         return f.get("headers").is_none().then(IndexMap::new);
@@ -593,7 +621,7 @@ fn parse_headers(f: &mut Fields) -> Option<IndexMap<String, String>> {
 }
 
 /// `plainHeaders`: names of `headers` (spelled as there, whatever the case sent), each once.
-fn parse_plain_headers(
+pub(crate) fn parse_plain_headers(
     f: &mut Fields,
     headers: Option<&IndexMap<String, String>>,
 ) -> Option<Vec<String>> {

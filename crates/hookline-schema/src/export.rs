@@ -34,9 +34,16 @@ impl ExportFormat {
 /// The declaration of `tool` in `format`, with path, query and body parameters merged into one
 /// schema.
 pub fn export(tool: &ToolDefinition, format: ExportFormat) -> Value {
-    let name = tool.name();
-    let description = tool.description();
-    let parameters = tool.llm_parameters();
+    declare(
+        tool.name(),
+        tool.description(),
+        tool.llm_parameters(),
+        format,
+    )
+}
+
+/// A tool declared in `format` from its parts (an MCP server's tools are not definitions of ours).
+pub fn declare(name: &str, description: &str, parameters: Value, format: ExportFormat) -> Value {
     match format {
         ExportFormat::Openai => json!({
             "type": "function",

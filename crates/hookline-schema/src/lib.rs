@@ -13,6 +13,7 @@ pub mod export;
 pub mod fields;
 pub mod json_schema;
 pub mod llm;
+pub mod mcp_source;
 pub mod name;
 pub mod persona;
 pub mod schema_words;

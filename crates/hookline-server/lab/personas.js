@@ -5,6 +5,7 @@ import { get, post, put, del, query, all } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, ask, guardLeaving } from './ui.js';
 import { kindOf } from './tools.js';
 import { describeLlm } from './llms.js';
+import { mcpSection } from './mcp.js';
 
 export async function personasPage(main) {
   document.title = 'Personas · Hookline Lab';
@@ -159,5 +160,5 @@ export async function buildPage(main, id) {
   }
   renderList();
   mount(main, h('p', { class: 'crumbs' }, link('/lab/personas', '← Personas'), ' · ', link(`/lab/playground/${persona.id}`, 'Open in the Playground')),
-    h('h1', {}, 'Build ', h('span', { text: persona.name })), form);
+    h('h1', {}, 'Build ', h('span', { text: persona.name })), form, mcpSection(persona));
 }

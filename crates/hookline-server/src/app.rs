@@ -114,6 +114,7 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
         .merge(hookline_registry::router(state.clone()))
         .merge(hookline_sessions::router(state.clone()))
         .merge(hookline_conversations::router(state.clone(), conversations))
+        .merge(hookline_mcp::router(state.clone(), engine.clone()))
         .merge(hookline_engine::router(state, engine))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)

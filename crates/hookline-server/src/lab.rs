@@ -64,6 +64,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../lab/session_page.js"),
     ),
+    ("mcp.js", JS, include_str!("../lab/mcp.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

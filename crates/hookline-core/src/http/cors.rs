@@ -32,6 +32,13 @@ pub fn browser_cors(settings: &Settings) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
+/// Whether a browser page of `origin` may use the browser-facing routes: the same origins the
+/// CORS layer opens them to. The MCP endpoint refuses every other `Origin` (DNS rebinding).
+pub fn origin_allowed(settings: &Settings, origin: &str) -> bool {
+    settings.cors_origins.iter().any(|o| o == origin)
+        || (settings.mode == Mode::Development && is_local_origin(origin))
+}
+
 /// `null` (file://), or http(s) on localhost, 127.0.0.0/8 or [::1], any port.
 fn is_local_origin(origin: &str) -> bool {
     if origin == "null" {

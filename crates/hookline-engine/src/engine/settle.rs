@@ -88,6 +88,9 @@ pub(crate) struct StartedCall<'a> {
     pub tool_call_id: String,
     pub session: Arc<CachedSession>,
     pub tool: &'a SnapshotTool,
+    /// The name the call was asked for when it is not the tool's own: an MCP source's tool
+    /// (`<source>__<tool>`).
+    pub llm_name: Option<String>,
     pub arguments: Value,
     pub started: Instant,
     /// Where this call's events go instead of the call log (see [`crate::CallRecorder`]).
@@ -97,12 +100,16 @@ pub(crate) struct StartedCall<'a> {
 impl StartedCall<'_> {
     /// The event data every tool-call event carries (the JS SDK's field names).
     pub(crate) fn event_data(&self) -> ToolCallEventData {
-        call_event_data(
+        let mut data = call_event_data(
             self.session.id,
             &self.tool_call_id,
             &self.tool.tool.definition,
             &self.arguments,
-        )
+        );
+        if let Some(name) = &self.llm_name {
+            data.tool_name.clone_from(name);
+        }
+        data
     }
 
     pub(crate) fn end_event(&self, outcome: &Outcome, ms: i64) -> (EventName, Value) {

@@ -26,7 +26,9 @@ use hookline_core::http::problem::responses::{
     post, path = "/v1/tools/{id}/test", tag = "tools",
     summary = "Run a webhook tool for real (or build its request with ?dryRun=true)",
     description = "Body `{arguments}`. Answers `{request: {method, url, headers (masked), body}, \
-        response: {status, headers, body}, executionTime, error?}`.",
+        response: {status, headers, body}, executionTime, error?}`. An MCP server (`subtype: mcp`) \
+        is tested by listing its tools: `response.body.tools` holds `{name, description, inputSchema, \
+        allowed}` each (arguments are not used).",
     operation_id = "testTool",
     security(("apiKey" = [])),
     params(("id" = uuid::Uuid, Path), ("dryRun" = Option<bool>, Query)),
@@ -54,6 +56,17 @@ pub async fn test(
         .ok_or_else(|| ApiError::not_found("tool"))?;
     if !matches!(stored.tool.definition, ToolDefinition::Server(_)) {
         return Err(ApiError::field("type", "only webhook tools can be tested"));
+    }
+    if matches!(&stored.tool.definition, ToolDefinition::Server(w) if w.is_mcp()) {
+        // An MCP server is tested by listing its tools (`response.body.tools`).
+        let started = Instant::now();
+        let (request, outcome) = state.engine.test_source(caller.org_id, &stored.tool).await;
+        return Ok(Json(ToolTestView {
+            request,
+            response: outcome.response,
+            execution_time: started.elapsed().as_millis() as i64,
+            error: outcome.error,
+        }));
     }
     let mut v = Violations::new();
     let arguments = match body.0.as_object() {

@@ -48,7 +48,7 @@ pub(crate) async fn call(
 }
 
 /// Checks a Standard Webhooks signature the way a receiver would.
-fn verify(secret: &str, recorded: &crate::harness::Recorded) -> bool {
+pub(crate) fn verify(secret: &str, recorded: &crate::harness::Recorded) -> bool {
     let key = base64::engine::general_purpose::STANDARD
         .decode(secret.trim_start_matches("whsec_"))
         .unwrap();
@@ -70,7 +70,7 @@ fn verify(secret: &str, recorded: &crate::harness::Recorded) -> bool {
         .any(|s| s == expected)
 }
 
-async fn signing_secret(app: &TestApp, org: &Org) -> String {
+pub(crate) async fn signing_secret(app: &TestApp, org: &Org) -> String {
     let (_, secrets) = org.get(app, "/v1/signing-secrets").await;
     secrets["data"][0]["secret"].as_str().unwrap().to_owned()
 }

@@ -737,3 +737,19 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The venv of the Python tools some tests run (fakellm, the MCP SDK; pinned in
+/// scripts/test-requirements.txt): `HOOKLINE_TEST_VENV` (set by scripts/test), else made now by
+/// scripts/test-venv (once, under a lock, so tests may ask at once).
+pub fn test_venv() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("HOOKLINE_TEST_VENV") {
+        return std::path::PathBuf::from(path);
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test-venv");
+    let out = std::process::Command::new(script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("scripts/test-venv runs");
+    assert!(out.status.success(), "scripts/test-venv failed");
+    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}

@@ -16,6 +16,7 @@ mod lab;
 mod lab_browser;
 mod lab_talk;
 mod llms;
+mod mcp;
 mod ops;
 mod outages;
 mod personas;

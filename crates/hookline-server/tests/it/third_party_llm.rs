@@ -3,7 +3,6 @@
 //! scripted stand-in of `fake_llm.rs` streams as we read the specs; this one streams as its
 //! authors read them (arguments cut mid-token, no `ping`, one word a chunk).
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,21 +10,7 @@ use serde_json::json;
 
 use crate::conversations::say;
 use crate::engine::seed_at;
-use crate::harness::{free_port, session, Receiver, Reply, TestApp};
-
-/// The venv with fakellm: `HOOKLINE_TEST_VENV` (set by scripts/test), else made now.
-fn venv() -> PathBuf {
-    if let Some(path) = std::env::var_os("HOOKLINE_TEST_VENV") {
-        return PathBuf::from(path);
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/test-venv");
-    let out = Command::new(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("scripts/test-venv runs");
-    assert!(out.status.success(), "scripts/test-venv failed");
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
+use crate::harness::{free_port, session, test_venv, Receiver, Reply, TestApp};
 
 /// A running fakellm, stopped when dropped.
 struct FakeLlmServer {
@@ -43,7 +28,7 @@ impl Drop for FakeLlmServer {
 async fn start_fakellm() -> FakeLlmServer {
     let port = free_port();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fakellm.yaml");
-    let child = Command::new(venv().join("bin/fakellm"))
+    let child = Command::new(test_venv().join("bin/fakellm"))
         .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--config", config])
         .stdout(Stdio::null())

@@ -8,7 +8,7 @@ use hookline_core::http::{ApiError, CoreState, ListPage};
 use hookline_core::ids::SessionId;
 use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
 use hookline_core::session_end;
-use hookline_schema::{export, ExportFormat};
+use hookline_schema::{export, ExportFormat, ToolDefinition};
 use uuid::Uuid;
 
 use crate::requests::SessionListParams;
@@ -85,13 +85,16 @@ pub async fn end(state: &CoreState, session: &Session) -> Result<SessionView, Ap
 }
 
 /// The session's tools as `format`'s LLM API declares them (path, query and body parameters
-/// merged into one schema).
+/// merged into one schema). An MCP tool source is not one tool an LLM could call: it is left
+/// out (the built-in runtime offers the tools it lists, docs/mcp.md).
 pub fn tools(session: &Session, format: ExportFormat) -> SessionToolsView {
     let tools = session
         .config
         .tools
         .iter()
-        .map(|t| export(&t.tool.definition, format))
+        .map(|t| &t.tool.definition)
+        .filter(|d| !matches!(d, ToolDefinition::Server(w) if w.is_mcp()))
+        .map(|d| export(d, format))
         .collect();
     SessionToolsView { format, tools }
 }

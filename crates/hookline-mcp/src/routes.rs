@@ -1,0 +1,197 @@
+//! The Streamable HTTP transport on `/v1/mcp/personas/{id}`: a client POSTs one JSON-RPC
+//! message at a time and gets the answer as one JSON object (the transport lets a server answer
+//! a request with JSON rather than an event stream, and Hookline has nothing to send before its
+//! answer). `DELETE` ends the session; `GET` would open a stream for messages of the server's
+//! own, and Hookline sends none, so it is 405, as the transport allows.
+//!
+//! Refusals before a message is read are HTTP statuses with problem documents, as everywhere in
+//! the API: 403 for a foreign `Origin`, 401 without a valid API key, 404 for an unknown persona
+//! or an ended session, 400 for a body that is not one JSON-RPC message, a missing session id or
+//! an unsupported `MCP-Protocol-Version`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use hookline_core::http::cors::origin_allowed;
+use hookline_core::http::problem::responses::{TooLarge, Unauthorized};
+use hookline_core::http::{ApiError, Caller, CoreState, InPath, JsonBody, ProblemDocument};
+use hookline_core::ids::PersonaId;
+use hookline_engine::Engine;
+
+use crate::jsonrpc::{McpMessage, Message, Reply};
+use crate::protocol::{self, SUPPORTED_VERSIONS};
+use crate::sessions::{self, SESSION_HEADER};
+
+/// What the MCP routes hold.
+#[derive(Clone, FromRef)]
+pub struct McpState {
+    pub core: CoreState,
+    pub engine: Arc<Engine>,
+}
+
+/// The header a client names its protocol revision in, after `initialize`.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// Refuses a request whose `Origin` is not one the API's browser routes accept (the spec's
+/// defence against DNS rebinding: a page of another site reaching a server on the user's own
+/// machine or network). Requests without `Origin` come from programs, not pages, and pass.
+pub async fn check_origin(State(core): State<CoreState>, request: Request, next: Next) -> Response {
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| origin_allowed(&core.settings, o));
+        if !allowed {
+            return ApiError::forbidden(
+                "this Origin may not use the MCP endpoint (HOOKLINE_CORS_ORIGINS lists the origins that may)",
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// A revision named in `MCP-Protocol-Version` must be one this server speaks.
+fn check_version(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(VERSION_HEADER) else {
+        return Ok(());
+    };
+    match value.to_str() {
+        Ok(v) if SUPPORTED_VERSIONS.contains(&v) => Ok(()),
+        _ => Err(ApiError::bad_request(format!(
+            "unsupported MCP-Protocol-Version: this server speaks {}",
+            SUPPORTED_VERSIONS.join(", ")
+        ))),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/v1/mcp/personas/{id}", tag = "mcp",
+    summary = "Send one MCP message (JSON-RPC 2.0) to the persona's MCP server",
+    description = "MCP's Streamable HTTP transport (revisions 2025-06-18 and 2025-11-25). \
+        `initialize` opens a Hookline session of the persona, whose id comes back in the \
+        `Mcp-Session-Id` header; every later message carries it. `tools/list` answers the persona's \
+        server tools (MCP shape), `tools/call` runs one through the engine exactly as \
+        `POST /v1/sessions/{id}/tool-calls` does; a failed call is a result with `isError: true`. \
+        A request is answered with one JSON-RPC response; a notification or response with 202.",
+    operation_id = "sendMcpMessage",
+    security(("apiKey" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The persona"),
+        ("Mcp-Session-Id" = Option<String>, Header, description = "The session's id, from initialize's answer; required after it"),
+        ("MCP-Protocol-Version" = Option<String>, Header, description = "The revision agreed at initialize"),
+    ),
+    request_body = McpMessage,
+    responses(
+        (status = 200, description = "The request's answer (a JSON-RPC result or error)", body = Reply,
+            headers(("Mcp-Session-Id" = String, description = "The new session's id (initialize only)"))),
+        (status = 202, description = "A notification or response, accepted"),
+        (status = 400, description = "Not one JSON-RPC message, no Mcp-Session-Id, or an unsupported MCP-Protocol-Version", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "An Origin that may not use the endpoint", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such persona, or the session has ended or expired (initialize again)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, response = TooLarge),
+        (status = 422, description = "A string holding U+0000", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post(
+    State(state): State<McpState>,
+    caller: Caller,
+    InPath(PersonaId(persona_id)): InPath<PersonaId>,
+    headers: HeaderMap,
+    body: JsonBody,
+) -> Result<Response, ApiError> {
+    let message = Message::parse(&body.0).map_err(|e| ApiError::bad_request(e.0))?;
+    let (id, method, params) = match message {
+        Message::Request { id, method, params } => (id, method, params),
+        // Nothing to act on (`notifications/initialized`, a cancellation of a call that
+        // answers anyway), but the session must exist: a client told 404 initializes again.
+        Message::Notification | Message::Response => {
+            sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
+            return Ok(StatusCode::ACCEPTED.into_response());
+        }
+    };
+    if method == "initialize" && !headers.contains_key(SESSION_HEADER) {
+        let (session, persona_name) =
+            sessions::open(&state.core, caller.org_id, persona_id).await?;
+        tracing::info!(session_id = %session.id, "MCP session opened");
+        let reply = Reply::new(id, Ok(protocol::initialize(&params, &persona_name)));
+        let mut response = Json(reply).into_response();
+        response.headers_mut().insert(
+            SESSION_HEADER,
+            HeaderValue::from_str(&session.id.to_string()).expect("a UUID is a header value"),
+        );
+        return Ok(response);
+    }
+    check_version(&headers)?;
+    let session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
+    let outcome = protocol::answer(&state.engine, &session, &method, params).await;
+    Ok(Json(Reply::new(id, outcome)).into_response())
+}
+
+#[utoipa::path(
+    get, path = "/v1/mcp/personas/{id}", tag = "mcp",
+    summary = "Open a stream of the server's own messages (not offered: 405)",
+    description = "Hookline's MCP server sends no messages of its own, so it opens no stream; the \
+        transport lets a server answer 405 here.",
+    operation_id = "openMcpStream",
+    security(("apiKey" = [])),
+    params(("id" = uuid::Uuid, Path, description = "The persona")),
+    responses(
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "An Origin that may not use the endpoint", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such persona", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 405, description = "No stream is offered", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(
+    State(state): State<McpState>,
+    caller: Caller,
+    InPath(PersonaId(persona_id)): InPath<PersonaId>,
+) -> Result<Response, ApiError> {
+    hookline_core::repo::personas::get(&state.core.pool, caller.org_id, persona_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("persona"))?;
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Hookline's MCP server sends no messages of its own: there is no stream to open",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+    Ok(response)
+}
+
+#[utoipa::path(
+    delete, path = "/v1/mcp/personas/{id}", tag = "mcp",
+    summary = "End the MCP session (and its Hookline session)",
+    operation_id = "endMcpSession",
+    security(("apiKey" = [])),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The persona"),
+        ("Mcp-Session-Id" = Option<String>, Header, description = "The session to end"),
+    ),
+    responses(
+        (status = 204, description = "Ended; the id now answers 404"),
+        (status = 400, description = "No Mcp-Session-Id", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, description = "An Origin that may not use the endpoint", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such persona or open session", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    State(state): State<McpState>,
+    caller: Caller,
+    InPath(PersonaId(persona_id)): InPath<PersonaId>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
+    hookline_sessions::end(&state.core, &session).await?;
+    tracing::info!(session_id = %session.id, "MCP session ended");
+    Ok(StatusCode::NO_CONTENT)
+}
