@@ -4,7 +4,7 @@
 use hookline_core::repo::knowledge::chunks::NewChunk;
 
 use super::chunks::{utf8, Collector, Failure};
-use super::{json, markdown, prose, records};
+use super::{docx, json, markdown, pdf, prose, records};
 use crate::file_type::FileType;
 
 /// The chunks of a file of type `kind`, or why it could not be read.
@@ -19,9 +19,8 @@ pub fn chunks(
         FileType::Csv => records::csv(content, &mut out)?,
         FileType::Json => json::cut(utf8(content)?, &mut out)?,
         FileType::Log => records::log(utf8(content)?, &mut out)?,
-        FileType::Pdf | FileType::Docx => {
-            return Err(Failure::new("this type of document cannot be read yet"))
-        }
+        FileType::Pdf => pdf::cut(content, &mut out)?,
+        FileType::Docx => docx::cut(content, &mut out)?,
     }
     out.finish()
 }

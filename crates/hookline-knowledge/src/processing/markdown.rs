@@ -3,14 +3,10 @@
 //! text, whatever their lines start with.
 
 use super::chunks::{Collector, Failure};
-use super::prose::{self, Place};
-
-/// The longest heading path kept, in characters.
-const MAX_HEADING_CHARS: usize = 500;
+use super::sections::Sections;
 
 pub fn cut(text: &str, out: &mut Collector) -> Result<(), Failure> {
-    let mut path: Vec<(usize, String)> = Vec::new();
-    let mut section = String::new();
+    let mut sections = Sections::default();
     let mut fence: Option<&str> = None;
     for line in text.lines() {
         let trimmed = line.trim_start();
@@ -21,43 +17,12 @@ pub fn cut(text: &str, out: &mut Collector) -> Result<(), Failure> {
         } else if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = Some(&trimmed[..3]);
         } else if let Some((level, title)) = heading(line) {
-            flush(&mut section, &path, out)?;
-            path.retain(|(l, _)| *l < level);
-            path.push((level, title.to_owned()));
-            // The heading's own words belong to its section's text too.
-            section.push_str(title);
-            section.push_str("\n\n");
+            sections.heading(level, title, out)?;
             continue;
         }
-        section.push_str(line);
-        section.push('\n');
+        sections.line(line);
     }
-    flush(&mut section, &path, out)
-}
-
-fn flush(
-    section: &mut String,
-    path: &[(usize, String)],
-    out: &mut Collector,
-) -> Result<(), Failure> {
-    let heading = (!path.is_empty()).then(|| {
-        let joined = path
-            .iter()
-            .map(|(_, t)| t.as_str())
-            .collect::<Vec<_>>()
-            .join(" > ");
-        joined.chars().take(MAX_HEADING_CHARS).collect()
-    });
-    prose::cut(
-        section,
-        &Place {
-            heading,
-            page: None,
-        },
-        out,
-    )?;
-    section.clear();
-    out.check_time()
+    sections.flush(out)
 }
 
 /// A line's heading level and title, when it is an ATX heading (`## Ports ##` → 2, "Ports").

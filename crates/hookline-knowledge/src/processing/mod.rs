@@ -7,11 +7,14 @@
 //! stops gives them back at once.
 
 mod chunks;
+mod docx;
 mod extract;
 mod json;
 mod markdown;
+mod pdf;
 mod prose;
 mod records;
+mod sections;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

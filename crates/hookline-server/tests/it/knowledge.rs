@@ -255,6 +255,53 @@ async fn uploaded_documents_are_processed_into_chunks_and_found() {
 }
 
 #[tokio::test]
+async fn pdf_pages_and_docx_headings_are_kept_as_sources() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let id = folder(&app, &org, "Manuals").await;
+    let handbook = include_bytes!("fixtures/handbook.pdf");
+    let policies = include_bytes!("fixtures/policies.docx");
+    let scan = include_bytes!("fixtures/scan.pdf");
+    let (status, body) = upload_form(
+        &app,
+        &org,
+        &id,
+        &[
+            ("handbook.pdf", handbook),
+            ("policies.docx", policies),
+            ("scan.pdf", scan),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body[0]["contentType"], "application/pdf");
+    let ids: Vec<&str> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(processed(&app, &org, ids[0]).await["chunkCount"], 2);
+    assert_eq!(processed(&app, &org, ids[1]).await["chunkCount"], 2);
+    let scan = processed(&app, &org, ids[2]).await;
+    assert_eq!(scan["status"], "failed");
+    assert!(
+        scan["error"].as_str().unwrap().contains("no text"),
+        "{scan}"
+    );
+
+    let found = search(&app, &org, "which warehouse ships parcels", &[&id]).await;
+    assert_eq!(found[0]["filename"], "handbook.pdf", "{found:?}");
+    assert_eq!(found[0]["source"], json!({"page": 2}));
+    let found = search(&app, &org, "photo of the fault", &[&id]).await;
+    assert_eq!(
+        found[0]["source"],
+        json!({"heading": "Warranty > Claims"}),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
 async fn bad_uploads_are_refused_whole_and_unreadable_documents_fail_with_a_reason() {
     let app = TestApp::spawn_with(RawSettings {
         knowledge_storage_bytes: 60 * 1024 * 1024,
