@@ -4,7 +4,7 @@ use hookline_core::http::{ListMeta, ListPage, ProblemDocument};
 use hookline_core::repo::knowledge::documents::DocumentStatus;
 use utoipa::OpenApi;
 
-use crate::requests::{FolderInput, FolderPatch, SearchRequest};
+use crate::requests::{FolderInput, FolderPatch, SearchRequest, UploadFile, UploadForm};
 use crate::views::{
     ChunkSource, DocumentView, FolderView, SearchResult, SearchResults, UploadedView,
 };
@@ -21,7 +21,7 @@ use crate::views::{
     components(schemas(
         FolderInput, FolderPatch, FolderView, ListPage<FolderView>, DocumentView, DocumentStatus,
         ListPage<DocumentView>, UploadedView, SearchRequest, SearchResults, SearchResult,
-        ChunkSource, ListMeta, ProblemDocument,
+        ChunkSource, ListMeta, ProblemDocument, UploadForm, UploadFile,
     )),
     tags((name = "knowledge", description = "Folders of documents knowledge tools search")),
 )]

@@ -176,6 +176,24 @@ fn folder_ids(f: &mut Fields, key: &'static str) -> Option<Vec<Uuid>> {
     (ids.len() == items.len()).then_some(ids)
 }
 
+/// An upload as a `multipart/form-data` form. The route reads the form field by field (each
+/// file as it streams in, to stop at 50 MiB), not into this type: it states the form's shape
+/// for the document only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// One to 20 files, each a field named `file` with its filename; 50 MiB each at most.
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1, max_items = 20)]
+    file: Vec<Vec<u8>>,
+}
+
+/// An upload as the file itself, any content type, its name in `?filename=`; 50 MiB at most.
+/// Read as it streams in, like the form.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct UploadFile(Vec<u8>);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use hookline_core::http::{
 use hookline_core::ids::{DocumentId, FolderId};
 
 use super::upload;
+use crate::requests::{UploadFile, UploadForm};
 use crate::service::{documents, folders};
 use crate::views::{DocumentView, UploadedView};
 
@@ -27,8 +28,8 @@ use crate::views::{DocumentView, UploadedView};
         description = "A `multipart/form-data` form with one or more `file` fields, or the file \
                        itself (any content type) with `?filename=`",
         content(
-            ("multipart/form-data"),
-            ("application/octet-stream")
+            (UploadForm = "multipart/form-data"),
+            (UploadFile = "application/octet-stream")
         )
     ),
     responses(
