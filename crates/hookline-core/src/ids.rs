@@ -68,3 +68,13 @@ resource_id!(
     ToolCallId,
     "tool call"
 );
+resource_id!(
+    /// A knowledge folder.
+    FolderId,
+    "knowledge folder"
+);
+resource_id!(
+    /// A knowledge document.
+    DocumentId,
+    "document"
+);

@@ -87,6 +87,10 @@ pub struct RawSettings {
     /// Days an ended or expired session is kept, with its call log, events and messages; then
     /// the janitor deletes it. 0 keeps everything.
     pub session_retention_days: u32,
+    pub knowledge_storage_bytes: u64,
+    pub knowledge_workers: usize,
+    pub knowledge_document_seconds: u64,
+    pub knowledge_max_chunks: usize,
 }
 
 impl Default for RawSettings {
@@ -128,6 +132,10 @@ impl Default for RawSettings {
             session_message_burst: 10,
             followups_per_session: 10,
             session_retention_days: 7,
+            knowledge_storage_bytes: 1024 * 1024 * 1024,
+            knowledge_workers: 1,
+            knowledge_document_seconds: 120,
+            knowledge_max_chunks: 100_000,
         }
     }
 }
@@ -224,6 +232,7 @@ pub struct Settings {
     pub limits: Limits,
     pub turns: TurnLimits,
     pub database: DatabaseSettings,
+    pub knowledge: KnowledgeSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
     /// How long an ended or expired session is kept with everything it recorded; `None`: for
@@ -269,6 +278,27 @@ pub struct TurnLimits {
     pub message_burst: u32,
     /// Follow-ups a session may have waiting at once.
     pub followups_per_session: u32,
+}
+
+/// Bounds of knowledge documents and their processing.
+#[derive(Debug, Clone)]
+pub struct KnowledgeSettings {
+    /// The bytes of uploaded documents one organization may keep.
+    pub storage_bytes: u64,
+    /// Documents one process works on at once.
+    pub workers: usize,
+    /// The longest one document's text extraction and chunking may take.
+    pub document_time: Duration,
+    /// The most chunks one document may be cut into.
+    pub max_chunks: usize,
+}
+
+impl KnowledgeSettings {
+    /// How long a claimed document belongs to its process: its whole time bound, plus time to
+    /// write its chunks, so a live holder is never overtaken.
+    pub fn lease(&self) -> Duration {
+        self.document_time * 2 + Duration::from_secs(30)
+    }
 }
 
 /// How many connections each of the process's Postgres pools holds at most.
@@ -414,8 +444,21 @@ impl Settings {
                 raw.followups_per_session,
             )?,
         };
+        let knowledge = KnowledgeSettings {
+            storage_bytes: at_least_one(
+                "HOOKLINE_KNOWLEDGE_STORAGE_BYTES",
+                raw.knowledge_storage_bytes,
+            )?,
+            workers: at_least_one("HOOKLINE_KNOWLEDGE_WORKERS", raw.knowledge_workers)?,
+            document_time: Duration::from_secs(at_least_one(
+                "HOOKLINE_KNOWLEDGE_DOCUMENT_SECONDS",
+                raw.knowledge_document_seconds,
+            )?),
+            max_chunks: at_least_one("HOOKLINE_KNOWLEDGE_MAX_CHUNKS", raw.knowledge_max_chunks)?,
+        };
         Ok(Self {
             database,
+            knowledge,
             turns,
             metrics_listen,
             limits,

@@ -44,6 +44,8 @@ pub struct App {
     delivery: tokio::task::JoinHandle<()>,
     /// Claims due follow-ups and starts their turns; gives back its claims when stopped.
     follow_ups: tokio::task::JoinHandle<()>,
+    /// The knowledge workers processing uploaded documents, stopped with the delivery workers.
+    knowledge: tokio::task::JoinHandle<()>,
 }
 
 /// Why the application could not start.
@@ -83,6 +85,7 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         })?;
     let (stop, stopped) = watch::channel(false);
     let delivery = hookline_engine::delivery::spawn(engine.clone(), stopped.clone());
+    let knowledge = hookline_knowledge::processing::spawn(state.clone(), stopped.clone());
     let conversations = Conversations::new(state.clone(), engine.clone());
     let follow_ups = hookline_conversations::followups::spawn(conversations.clone(), stopped);
     Ok(App {
@@ -95,6 +98,7 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         stop,
         delivery,
         follow_ups,
+        knowledge,
     })
 }
 
@@ -115,6 +119,7 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
         .merge(hookline_sessions::router(state.clone()))
         .merge(hookline_conversations::router(state.clone(), conversations))
         .merge(hookline_mcp::router(state.clone(), engine.clone()))
+        .merge(hookline_knowledge::router(state.clone()))
         .merge(hookline_engine::router(state, engine))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
@@ -219,6 +224,7 @@ pub async fn serve(
     let _ = app.stop.send(true);
     let _ = app.delivery.await;
     let _ = app.follow_ups.await;
+    let _ = app.knowledge.await;
     app.engine.flush().await;
     Ok(())
 }

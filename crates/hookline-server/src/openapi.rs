@@ -61,6 +61,7 @@ pub fn document() -> Document {
     doc.merge(hookline_engine::EngineApi::openapi());
     doc.merge(hookline_conversations::ConversationsApi::openapi());
     doc.merge(hookline_mcp::McpApi::openapi());
+    doc.merge(hookline_knowledge::KnowledgeApi::openapi());
     doc
 }
 

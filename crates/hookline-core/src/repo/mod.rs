@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod batch;
 pub mod events;
 pub mod followups;
+pub mod knowledge;
 pub mod llms;
 pub mod locks;
 pub mod messages;

@@ -43,11 +43,14 @@ async fn every_operation_has_its_own_id_and_every_body_a_schema() {
             "{method} {path}: operationId {id} is taken"
         );
         if let Some(body) = operation.get("requestBody") {
-            let schema = &body["content"]["application/json"]["schema"];
-            assert!(
-                schema.get("$ref").is_some(),
-                "{method} {path}: the request body is not a named schema: {schema}"
-            );
+            // JSON, or a file upload's form and raw body: each a named schema.
+            for (media, content) in body["content"].as_object().unwrap() {
+                let schema = &content["schema"];
+                assert!(
+                    schema.get("$ref").is_some(),
+                    "{method} {path}: the {media} request body is not a named schema: {schema}"
+                );
+            }
         }
         for (status, response) in operation["responses"].as_object().unwrap() {
             // A shared answer is a reference into `components.responses`.

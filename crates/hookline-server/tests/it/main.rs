@@ -12,6 +12,7 @@ mod followups;
 mod hardening;
 mod harness;
 mod isolation;
+mod knowledge;
 mod lab;
 mod lab_browser;
 mod lab_talk;

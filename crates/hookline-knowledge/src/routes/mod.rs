@@ -1,0 +1,43 @@
+//! The knowledge API's HTTP face: each handler reads its input, calls the service function of
+//! the same name in [`crate::service`] and answers its view. The `#[utoipa::path]` blocks here
+//! are this crate's part of the OpenAPI document.
+
+pub mod documents;
+pub mod folders;
+pub mod search;
+mod upload;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use hookline_core::http::CoreState;
+
+pub use upload::MAX_REQUEST_BYTES;
+
+/// The knowledge routes.
+pub fn router(state: CoreState) -> Router {
+    Router::new()
+        .route(
+            "/v1/knowledge/folders",
+            get(folders::list).post(folders::create),
+        )
+        .route(
+            "/v1/knowledge/folders/{id}",
+            get(folders::read)
+                .patch(folders::update)
+                .delete(folders::delete),
+        )
+        .route(
+            "/v1/knowledge/folders/{id}/documents",
+            get(documents::list)
+                // Files are larger than the API's 1 MiB bodies.
+                .post(documents::upload)
+                .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+        )
+        .route(
+            "/v1/knowledge/documents/{id}",
+            get(documents::read).delete(documents::delete),
+        )
+        .route("/v1/knowledge/search", post(search::search))
+        .with_state(state)
+}
