@@ -117,13 +117,21 @@ function transcript(messages, calls) {
     : h('p', { class: 'hint', text: 'No messages and no tool calls yet.' });
 }
 
+/** The follow-ups the persona scheduled: when, what for, and what became of them. */
+function followUpList(list) {
+  return h('ul', { class: 'follow-ups', id: 'session-follow-ups' }, list.map((f) => h('li', { dataset: { status: f.status } },
+    h('span', { class: 'badge', text: f.status }), ' ',
+    h('span', { text: `${new Date(f.at).toLocaleString()}: ${f.note}` }))));
+}
+
 export async function sessionPage(main, id) {
   document.title = 'Session · Hookline Lab';
   const base = `/v1/sessions/${encodeURIComponent(id)}`;
-  let s; let calls; let messages; let personas;
+  let s; let calls; let messages; let personas; let followUps;
   try {
-    [s, calls, messages, personas] = await Promise.all([get(base), get(`${base}/tool-calls?perPage=100`),
-      get(`${base}/messages?perPage=100`).catch(() => ({ data: [] })), get('/v1/personas?perPage=100')]);
+    [s, calls, messages, personas, followUps] = await Promise.all([get(base), get(`${base}/tool-calls?perPage=100`),
+      get(`${base}/messages?perPage=100`).catch(() => ({ data: [] })), get('/v1/personas?perPage=100'),
+      get(`${base}/followups?perPage=100`).catch(() => ({ data: [] }))]);
   } catch (e) { return failed(main, e); }
   const persona = personas.data.find((p) => p.id === s.personaId);
   const who = !s.personaId ? 'ephemeral persona' : persona ? persona.name : `deleted persona ${s.personaId}`;
@@ -144,6 +152,7 @@ export async function sessionPage(main, id) {
       h('h1', {}, 'Session ', h('span', { class: 'mono', text: s.id })),
       h('p', { class: 'session-facts', text: facts.filter(Boolean).join(' · ') }), end,
       h('h2', { text: 'Transcript' }), transcript(messages.data, log),
+      followUps.data.length ? [h('h2', { text: 'Follow-ups' }), followUpList(followUps.data)] : null,
       h('h2', { text: 'Events' }), note, events));
   followEvents(base, events, note);
 }
