@@ -145,6 +145,8 @@ export function chat(s, persona, cardOf) {
       if (!known) return;
       clearInterval(known.timer);
       known.when.textContent = 'started: the persona checks back now';
+      // The line stays where the follow-up's own turn begins when the conversation is laid out again.
+      known.li.dataset.turnId = d.turnId;
     });
     live.addEventListener('sessionEnded', () => {
       for (const { when, timer } of followUps.values()) {
@@ -176,7 +178,10 @@ export function chat(s, persona, cardOf) {
     const done = list.data.slice(0, end + 1);
     const turns = new Set(done.map((m) => m.turnId));
     const nodes = [];
+    const followUps = new Map([...transcript.querySelectorAll('li.follow-up[data-turn-id]')].map((li) => [li.dataset.turnId, li]));
     for (const m of done) {
+      const began = followUps.get(m.turnId);
+      if (began && !nodes.includes(began)) nodes.push(began);
       if (m.role === 'tool') continue;
       if (m.content) {
         const li = newBubble(m.id, m.role, m.turnId);

@@ -21,10 +21,13 @@ const EVENT_NAMES = {
   toolCallStarted: 'Tool call started',
   toolCallCompleted: 'Tool call completed',
   toolCallFailed: 'Tool call failed',
+  toolCallRefused: 'Tool call refused',
   messageStreamEvent: 'Message',
   messageHistoryUpdated: 'Conversation saved',
   turnFailed: 'Turn failed',
   sessionEnded: 'Session ended',
+  followUpScheduled: 'Follow-up scheduled',
+  followUpStarted: 'Follow-up started',
 };
 
 /** "3 min 12 s" from milliseconds. */

@@ -35,7 +35,8 @@ async fn transcript(browser: &Browser) -> Vec<String> {
         .eval(
             "return [...document.querySelectorAll('#conversation > li:not(.empty)')].map((li) => {
                if (li.classList.contains('tool-card')) return `card ${li.querySelector('.tool-name').innerText} ${li.dataset.status}`;
-               const who = li.classList.contains('user') ? 'you' : li.classList.contains('persona') ? 'persona' : 'failed';
+               const who = li.classList.contains('user') ? 'you' : li.classList.contains('persona') ? 'persona'
+                 : li.classList.contains('follow-up') ? 'follow-up' : 'failed';
                const cut = li.classList.contains('interrupted') ? ' [interrupted]' : '';
                return `${who}: ${li.querySelector('.text').innerText.trim()}${cut}`;
              })",
@@ -634,4 +635,89 @@ async fn the_main_flow_works_with_the_keyboard_alone() {
     assert_eq!(wait_last(&browser, &talk).await, talk);
     assert_labelled(&browser, "the Playground").await;
     assert_eq!(store.requests()[0].json(), json!({"orderId": "K-7"}));
+}
+
+/// A follow-up the persona schedules shows in the Playground with its countdown, says when it
+/// started, its turn's answer follows by itself, and the session's page lists it.
+#[tokio::test]
+async fn a_follow_up_counts_down_in_the_playground_and_is_listed_on_the_session_page() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![call(
+        "call_later",
+        "schedule_followup",
+        r#"{"afterSeconds": 5, "note": "check report job_123"}"#,
+    )]))
+    .then(Answer::openai(vec![Say::Text(
+        "I'll check on your report in a moment.",
+    )]))
+    .then(Answer::openai(vec![Say::Text("Your report is ready.")]));
+    let llm_id = llm_at(&app, &org, &fake).await;
+    let later = create_tool(
+        &app,
+        &org,
+        &json!({"type": "system", "name": "schedule_followup"}),
+    )
+    .await;
+    let (status, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Reports", "llmId": llm_id, "toolIds": [later]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{persona}");
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+    browser
+        .goto(&app.url(&format!(
+            "/lab/playground/{}",
+            persona["id"].as_str().unwrap()
+        )))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground", "Live").await;
+    say(&browser, "Can I get the sales report?").await;
+    let line = "document.querySelector('.msg.follow-up .countdown')?.textContent";
+    let counting = browser
+        .wait_for(
+            "the follow-up's countdown",
+            &format!("return {line}?.startsWith('due in') && {line}"),
+            json!([]),
+        )
+        .await;
+    assert!(counting.as_str().unwrap().contains(" s (at "), "{counting}");
+    browser
+        .wait_text(".msg.follow-up .text", "check report job_123")
+        .await;
+    snap_at(&browser, "playground-follow-up", Some(".msg.follow-up")).await;
+    browser
+        .wait_for(
+            "the follow-up started",
+            &format!("return {line}?.startsWith('started')"),
+            json!([]),
+        )
+        .await;
+    // The follow-up's line stands where its turn begins, before that turn's answer.
+    wait_last(
+        &browser,
+        &[
+            "persona: I'll check on your report in a moment.",
+            "follow-up: check report job_123",
+            "persona: Your report is ready.",
+        ],
+    )
+    .await;
+
+    let (_, sessions) = org.get(&app, "/v1/sessions").await;
+    let session_id = sessions["data"][0]["id"].as_str().unwrap().to_owned();
+    browser
+        .goto(&app.url(&format!("/lab/sessions/{session_id}")))
+        .await;
+    let listed = browser
+        .wait_text("#session-follow-ups", "check report job_123")
+        .await;
+    assert!(listed.contains("started"), "{listed}");
+    snap_at(&browser, "session-follow-ups", Some("#session-follow-ups")).await;
 }
