@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use hookline_core::http::cors::is_loopback_origin;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::{api_keys, locks, organizations};
 use hookline_core::settings::Mode;
@@ -139,22 +140,6 @@ async fn templates() -> Response {
     secured(Json(list).into_response(), "no-cache")
 }
 
-/// Whether `authority` (`host[:port]`) names this machine by a loopback name or address.
-fn is_loopback_authority(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        // `[::1]:8080`: nothing but a port may follow the bracket.
-        Some(rest) => match rest.split_once(']') {
-            Some((host, after)) if after.is_empty() || after.starts_with(':') => host,
-            _ => return false,
-        },
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Development mode only: an API key of the local organization (created on first use), so
 /// opening the Lab is all a newcomer needs. In production this route does not exist (`404`).
 async fn dev_organization(
@@ -174,7 +159,7 @@ async fn dev_organization(
     if !headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .is_some_and(is_loopback_authority)
+        .is_some_and(|host| is_loopback_origin(&format!("http://{host}")))
     {
         return Err(ApiError::forbidden(
             "the Lab's dev sign-in answers only a loopback address (localhost, 127.0.0.1, [::1])",
@@ -182,11 +167,7 @@ async fn dev_organization(
     }
     // `Origin: null` comes from sandboxed frames and local files: never the Lab's own page.
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let authority = origin.to_str().ok().and_then(|o| {
-            o.strip_prefix("http://")
-                .or_else(|| o.strip_prefix("https://"))
-        });
-        if !authority.is_some_and(is_loopback_authority) {
+        if !origin.to_str().is_ok_and(is_loopback_origin) {
             return Err(ApiError::forbidden(
                 "the Lab's dev sign-in answers only pages served from a loopback address",
             ));
@@ -211,34 +192,4 @@ async fn dev_organization(
         (StatusCode::CREATED, Json(body)).into_response(),
         "no-store",
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback_authority;
-
-    #[test]
-    fn only_loopback_names_and_addresses_pass() {
-        for ok in [
-            "localhost",
-            "localhost:8080",
-            "127.0.0.1:8080",
-            "127.3.2.1",
-            "[::1]:80",
-            "LOCALHOST",
-        ] {
-            assert!(is_loopback_authority(ok), "{ok}");
-        }
-        for bad in [
-            "evil.example:8080",
-            "localhost.evil.example",
-            "10.0.0.1:80",
-            "[::2]:80",
-            "[::1]evil.example",
-            "",
-            "null",
-        ] {
-            assert!(!is_loopback_authority(bad), "{bad}");
-        }
-    }
 }

@@ -39,11 +39,13 @@ pub fn origin_allowed(settings: &Settings, origin: &str) -> bool {
         || (settings.mode == Mode::Development && is_local_origin(origin))
 }
 
-/// `null` (file://), or http(s) on localhost, 127.0.0.0/8 or [::1], any port.
+/// `null` (file://), or a loopback origin.
 fn is_local_origin(origin: &str) -> bool {
-    if origin == "null" {
-        return true;
-    }
+    origin == "null" || is_loopback_origin(origin)
+}
+
+/// http(s) on localhost, 127.0.0.0/8 or [::1], any port (never `null`).
+pub fn is_loopback_origin(origin: &str) -> bool {
     let Ok(url) = url::Url::parse(origin) else {
         return false;
     };
@@ -60,7 +62,20 @@ fn is_local_origin(origin: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_local_origin;
+    use super::{is_local_origin, is_loopback_origin};
+
+    #[test]
+    fn loopback_origins_are_loopback_and_null_is_not() {
+        assert!(is_loopback_origin("http://[::1]:8080"));
+        for not in [
+            "null",
+            "http://[::1]evil.example",
+            "http://evil.example:8080",
+            "",
+        ] {
+            assert!(!is_loopback_origin(not), "{not}");
+        }
+    }
 
     #[test]
     fn loopback_origins_and_null_are_local() {
