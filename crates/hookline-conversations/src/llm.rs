@@ -166,10 +166,12 @@ async fn open(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    // Its first KiB becomes the message; what was read of it is enough, cut or not.
     let body = tokio::time::timeout_at(deadline, read_capped(response, MAX_RESPONSE_BYTES))
         .await
         .ok()
-        .flatten()
+        .and_then(Result::ok)
+        .map(|(body, _)| body)
         .unwrap_or_default();
     let message = format!(
         "the LLM answered {}: {}",
@@ -216,19 +218,22 @@ impl WithoutUrl for reqwest::Error {
     }
 }
 
-/// At most `cap` bytes of an answer's body (the rest is not read: the connection is dropped);
-/// `None` when it broke off or was longer.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
+/// At most `cap` bytes of an answer's body, and whether there was more (not read: the connection
+/// is dropped with the response). An error when the body broke off.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.ok()? {
+    while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > cap {
             let room = cap - body.len();
             body.extend_from_slice(&chunk[..room]);
-            return Some(body);
+            return Ok((body, true));
         }
         body.extend_from_slice(&chunk);
     }
-    Some(body)
+    Ok((body, false))
 }
 
 /// The answer's deltas, ending at the deadline with `llm_timeout`. An event stream is parsed as
@@ -292,23 +297,16 @@ async fn whole(
     seconds: i32,
     cap: usize,
 ) -> Vec<Result<Delta, LlmFailure>> {
-    let read = tokio::time::timeout_at(deadline, async {
-        let mut response = response;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|_| broken())? {
-            if body.len() + chunk.len() > cap {
-                return Err(LlmFailure::Error(format!(
-                    "the LLM answered JSON larger than {cap} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
-    });
+    let read = tokio::time::timeout_at(deadline, read_capped(response, cap));
     let body = match read.await {
         Err(_) => return vec![Err(late(seconds))],
-        Ok(Err(f)) => return vec![Err(f)],
-        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return vec![Err(broken())],
+        Ok(Ok((_, true))) => {
+            return vec![Err(LlmFailure::Error(format!(
+                "the LLM answered JSON larger than {cap} bytes"
+            )))]
+        }
+        Ok(Ok((body, false))) => body,
     };
     let parsed = serde_json::from_slice::<Value>(&body)
         .map_err(|_| LlmFailure::Error("the LLM answered with JSON that does not parse".into()))
