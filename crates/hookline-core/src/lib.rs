@@ -21,6 +21,7 @@ pub mod secrets;
 pub mod session_end;
 pub mod settings;
 pub mod snapshot;
+pub mod text;
 
 pub use calls::{CallFailure, CallStatus, ErrorKind};
 pub use error::{StoreError, StoreResult};

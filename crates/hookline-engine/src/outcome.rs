@@ -137,11 +137,8 @@ impl Outcome {
 pub fn readable_body(bytes: &[u8]) -> (Value, bool) {
     let text = String::from_utf8_lossy(bytes);
     if bytes.len() > MAX_RESULT_BYTES {
-        let mut end = MAX_RESULT_BYTES.min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        return (Value::String(text[..end].to_owned()), true);
+        let kept = hookline_core::text::cut(&text, MAX_RESULT_BYTES);
+        return (Value::String(kept.to_owned()), true);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return (Value::Null, false);

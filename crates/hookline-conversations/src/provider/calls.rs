@@ -215,11 +215,7 @@ fn is_whole_json(text: &str) -> bool {
 /// Appends `piece` to an id or a name, up to [`MAX_NAME_BYTES`] (cut at a character's edge).
 fn push_bounded(into: &mut String, piece: &str) {
     let room = MAX_NAME_BYTES.saturating_sub(into.len());
-    let mut end = piece.len().min(room);
-    while !piece.is_char_boundary(end) {
-        end -= 1;
-    }
-    into.push_str(&piece[..end]);
+    into.push_str(hookline_core::text::cut(piece, room));
 }
 
 #[cfg(test)]

@@ -118,9 +118,5 @@ pub fn error_message(body: &[u8]) -> String {
             let head = &body[..body.len().min(ERROR_MESSAGE_BYTES)];
             String::from_utf8_lossy(head).into_owned()
         });
-    let mut end = message.len().min(ERROR_MESSAGE_BYTES);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    message[..end].to_owned()
+    hookline_core::text::cut(&message, ERROR_MESSAGE_BYTES).to_owned()
 }
