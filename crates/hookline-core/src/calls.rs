@@ -82,10 +82,16 @@ pub enum ErrorKind {
     /// The tool answered with an error of its own: an MCP server's `isError` result or JSON-RPC
     /// error.
     ToolError,
+    /// The tool's own limits (`limits.maxConcurrent`, `limits.perSecond`) held the call until its
+    /// timeout.
+    RateLimited,
+    /// The credentials of the tool's connection could not be had: its token endpoint refused or
+    /// answered something that is not a token.
+    Auth,
 }
 
 impl ErrorKind {
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 12] = [
         Self::InvalidArguments,
         Self::HttpStatus,
         Self::Timeout,
@@ -96,6 +102,8 @@ impl ErrorKind {
         Self::ClientError,
         Self::EncryptionKeyMissing,
         Self::ToolError,
+        Self::RateLimited,
+        Self::Auth,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -110,6 +118,8 @@ impl ErrorKind {
             Self::ClientError => "client_error",
             Self::EncryptionKeyMissing => "encryption_key_missing",
             Self::ToolError => "tool_error",
+            Self::RateLimited => "rate_limited",
+            Self::Auth => "auth",
         }
     }
 }
