@@ -43,7 +43,7 @@ async fn retention_deletes_what_sessions_over_before_it_recorded_and_keeps_the_r
             let (status, answer) = call(&app, &org, &id, body).await;
             assert_eq!(status, StatusCode::OK, "{answer}");
         }
-        for role in ["user", "assistant"] {
+        for role in ["user", "persona"] {
             sqlx::query(
                 "INSERT INTO conversation_messages (id, session_id, turn_id, role, content)
                  VALUES ($1, $2::uuid, $3, $4, 'hello')",
