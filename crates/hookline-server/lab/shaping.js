@@ -121,10 +121,11 @@ export function shapingEditor(tool, lastBody) {
     let shaping;
     try { shaping = value() || {}; } catch (e) { preview.replaceChildren(h('p', { class: 'field-error', text: e.message })); return; }
     const shaped = shape(shaping, body);
-    preview.replaceChildren(code(shaped.result, { id: 'shape-preview-result' }),
+    preview.replaceChildren(...[code(shaped.result, { id: 'shape-preview-result' }),
       shaped.truncated ? h('p', { class: 'hint', text: 'Truncated to maxBytes.' }) : null,
       shaped.missing.length ? h('p', { class: 'hint', id: 'shape-missing', text: `Not in this answer (left out): ${shaped.missing.join(', ')}` }) : null,
-      Object.keys(shaped.assigned).length ? h('p', { class: 'hint mono', id: 'shape-assigned', text: `Assigned: ${pretty(shaped.assigned)}` }) : null);
+      Object.keys(shaped.assigned).length ? h('p', { class: 'hint mono', id: 'shape-assigned', text: `Assigned: ${pretty(shaped.assigned)}` }) : null,
+    ].filter(Boolean));
   }
   for (const input of [select.input, maxBytes.input, assign.input]) input.addEventListener('input', refresh);
   form.addEventListener('submit', async (e) => {

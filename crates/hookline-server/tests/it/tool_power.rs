@@ -480,3 +480,104 @@ async fn an_endpoints_retry_after_slows_the_tools_later_calls() {
         got[1].at - got[0].at
     );
 }
+
+#[tokio::test]
+async fn the_lab_sets_limits_shapes_a_test_answer_and_starts_a_session_with_variables() {
+    use crate::lab_browser::{sign_in, snap_at};
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(
+        200,
+        json!({"order": {"status": "shipped", "secret": "internal-note"}}),
+    ))
+    .await;
+    let id = create_tool(
+        &app,
+        &org,
+        &webhook("order_status", receiver.url("/o/{{customer_id}}")),
+    )
+    .await;
+    let (status, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Shop", "toolIds": [id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{persona}");
+    let browser = crate::webdriver::Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+
+    // Limits in the tool form.
+    browser.goto(&app.url(&format!("/lab/tools/{id}"))).await;
+    browser.type_into("#limit-concurrent", "2").await;
+    browser.type_into("#limit-per-second", "5").await;
+    browser.click(".tool-form button[type=submit]").await;
+    browser.wait_text("#flash", "Saved").await;
+    let (_, saved) = org.get(&app, &format!("/v1/tools/{id}")).await;
+    assert_eq!(
+        saved["limits"],
+        json!({"maxConcurrent": 2, "perSecond": 5.0})
+    );
+
+    // A real test call with a variable, then shaping edited against its answer.
+    browser
+        .goto(&app.url(&format!("/lab/tools/{id}/test")))
+        .await;
+    browser
+        .type_into("#test-variables", r#"{"customer_id": "c9"}"#)
+        .await;
+    browser.click("#send-real").await;
+    browser.wait_text("#response-body", "internal-note").await;
+    assert_eq!(receiver.requests()[0].path, "/o/c9");
+    assert!(browser.text("#request-line").await.contains("/o/••••"));
+    browser
+        .type_into("#shape-select", "/order/status\n/order/eta")
+        .await;
+    let preview = browser.wait_text("#shape-preview-result", "shipped").await;
+    assert!(!preview.contains("internal-note"), "{preview}");
+    let missing = browser.wait_text("#shape-missing", "/order/eta").await;
+    assert!(missing.contains("left out"), "{missing}");
+    let shown = browser.text("#shape-preview").await;
+    assert!(!shown.contains("null"), "{shown}");
+    snap_at(&browser, "tool-test-shaping", Some("#shape-preview")).await;
+    browser.click("#save-shaping").await;
+    browser
+        .wait_text("#flash", "Saved the response shaping")
+        .await;
+    let (_, saved) = org.get(&app, &format!("/v1/tools/{id}")).await;
+    assert_eq!(
+        saved["response"],
+        json!({"select": ["/order/status", "/order/eta"]})
+    );
+    assert_eq!(
+        saved["limits"]["maxConcurrent"], 2,
+        "shaping kept the limits"
+    );
+    // The next real run shows what the LLM gets, shaped by the server.
+    browser.click("#send-real").await;
+    let shaped = browser.wait_text("#shaped-result", "shipped").await;
+    assert!(!shaped.contains("internal-note"), "{shaped}");
+
+    // The Playground starts its session with variables, and a call uses them.
+    let persona_id = persona["id"].as_str().unwrap();
+    browser
+        .goto(&app.url(&format!("/lab/playground/{persona_id}")))
+        .await;
+    browser
+        .type_into("#session-variables", r#"{"customer_id": "cust-seven"}"#)
+        .await;
+    snap_at(&browser, "playground-variables", Some("#session-variables")).await;
+    browser.click("#start-session").await;
+    browser.find("#run-call").await;
+    browser.click("#run-call").await;
+    let got = receiver.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(got[2].path, "/o/cust-seven");
+    let page = browser
+        .eval("return document.body.innerText", json!([]))
+        .await;
+    assert!(
+        !page.as_str().unwrap().contains("cust-seven"),
+        "the browser never sees a variable"
+    );
+}
