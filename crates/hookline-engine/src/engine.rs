@@ -338,13 +338,11 @@ impl Engine {
                 let timeout = std::time::Duration::from_secs(u64::from(hook.timeout_seconds));
                 // A request that could not be built (a variable without a value...) ends
                 // without waiting for a turn.
-                let ended = matches!(prepared, Some(webhook::Prepared::Ended(..)));
-                let turn = match ended {
-                    true => Ok(None),
-                    false => {
-                        self.wait_turn(org_id, hook, id, call.started + timeout)
-                            .await
-                    }
+                let turn = if matches!(prepared, Some(webhook::Prepared::Ended(..))) {
+                    Ok(None)
+                } else {
+                    self.wait_turn(org_id, hook, id, call.started + timeout)
+                        .await
                 };
                 let held = match turn {
                     Ok(held) => held,

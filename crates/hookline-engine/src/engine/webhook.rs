@@ -129,13 +129,19 @@ impl Engine {
         let real = variables::fill(webhook, &headers, arguments, |n| values[n].clone())?;
         let mut built = request::build(&real.tool, &real.headers, &real.arguments, &signing)
             .map_err(|e| PrepareError::Other(e.to_string()))?;
-        // The call log's copy is built with every value masked, then given the real signature.
+        // The call log's copy is built with every value masked (unsigned: it is given the real
+        // signature, the one sent).
         let masked = variables::fill(webhook, &headers, arguments, |_| MASK.to_owned())?;
-        let mut shown = request::build(&masked.tool, &masked.headers, &masked.arguments, &signing)
+        let unsigned = Signing {
+            secrets: &[],
+            ..signing
+        };
+        let mut shown = request::build(&masked.tool, &masked.headers, &masked.arguments, &unsigned)
             .map(|b| b.masked_view())
             .map_err(|e| PrepareError::Other(e.to_string()))?;
-        let real_view = built.masked_view();
-        shown["headers"]["webhook-signature"] = real_view["headers"]["webhook-signature"].clone();
+        if let Some(sent) = built.headers.iter().find(|h| h.name == "webhook-signature") {
+            shown["headers"]["webhook-signature"] = Value::String(sent.value.clone());
+        }
         if let Some(url) = shown["url"].as_str() {
             let encoded = percent_encoding::utf8_percent_encode(MASK, request::PATH_SEGMENT);
             shown["url"] = Value::String(url.replace(&encoded.to_string(), MASK));
