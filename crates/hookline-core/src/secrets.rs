@@ -160,6 +160,12 @@ pub fn header_context(org_id: uuid::Uuid, header: &str) -> String {
     format!("org:{org_id}:header:{}", header.to_ascii_lowercase())
 }
 
+/// The associated data of a session variable's value (`personaConfig.variables`, or one a
+/// tool's `response.assign` stored).
+pub fn variable_context(org_id: uuid::Uuid, name: &str) -> String {
+    format!("org:{org_id}:variable:{name}")
+}
+
 /// The associated data of a signing secret.
 pub fn signing_secret_context(org_id: uuid::Uuid) -> String {
     format!("org:{org_id}:signing-secret")

@@ -69,6 +69,9 @@ pub struct SessionConfig {
     pub persona: PersonaSnapshot,
     #[serde(default)]
     pub tools: Vec<SnapshotTool>,
+    /// The session token's `personaConfig.variables`: name → value sealed by the secret box.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub variables: indexmap::IndexMap<String, String>,
 }
 
 impl SessionConfig {

@@ -18,8 +18,8 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use hookline_core::repo::events;
 use hookline_core::repo::tool_calls::{self, Claim, Due, Finish};
+use hookline_core::repo::{events, tool_limits};
 use hookline_core::settings::DeliverySettings;
 use hookline_core::{CallStatus, ErrorKind, StoreError};
 use hookline_schema::definition::MAX_TIMEOUT_SECONDS;
@@ -235,17 +235,47 @@ impl Worker<'_> {
         if let Some(ToolDefinition::Server(webhook)) = tool.map(|t| &t.tool.definition) {
             held.expect_within(Duration::from_secs(u64::from(webhook.timeout_seconds)));
         }
+        let mut turn = None;
+        if let Some(ToolDefinition::Server(webhook)) = tool.map(|t| &t.tool.definition) {
+            match engine.try_turn(due.org_id, webhook, due.id).await {
+                Ok(taken) => turn = taken,
+                Err(wait) => {
+                    // No room under the tool's limits: due again later, no attempt counted.
+                    drop(permit);
+                    tool_limits::defer(&engine.pool, due.id, due.lease_owner, wait).await?;
+                    return Ok(());
+                }
+            }
+        }
         let attempts = due.attempts + 1;
         let (request, outcome) = match tool {
             Some(tool) => {
-                engine
+                let session = session.as_ref().expect("a tool comes from its session");
+                let scope = crate::engine::variables::Scope::Session {
+                    session_id: due.session_id,
+                    config: &session.config,
+                };
+                let (request, outcome) = engine
                     .attempt(
                         due.org_id,
                         &tool.tool,
                         &due.arguments.0,
                         &due.id.to_string(),
+                        scope,
                     )
-                    .await
+                    .await;
+                if let ToolDefinition::Server(webhook) = &tool.tool.definition {
+                    engine.end_turn(due.org_id, webhook, turn, &outcome).await;
+                }
+                let outcome = engine
+                    .shape(
+                        due.org_id,
+                        Some(due.session_id),
+                        &tool.tool.definition,
+                        outcome,
+                    )
+                    .await;
+                (request, outcome)
             }
             None => {
                 let mut gone = Outcome::failed(

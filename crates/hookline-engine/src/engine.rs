@@ -7,9 +7,12 @@
 mod answers;
 mod arguments;
 mod client_tools;
+mod limits;
 mod mcp_sources;
 mod settle;
+mod shaping;
 mod system_tools;
+pub(crate) mod variables;
 mod webhook;
 
 use std::sync::Arc;
@@ -100,6 +103,8 @@ pub struct Engine {
     client_waits: Arc<Semaphore>,
     /// What each session's MCP tool sources listed (see [`mcp_sources`]).
     pub(crate) mcp_listings: mcp_sources::Listings,
+    /// Pauses endpoints of tools without limits asked for (see [`limits`]).
+    pub(crate) paused: limits::Paused,
 }
 
 impl Engine {
@@ -124,6 +129,7 @@ impl Engine {
             hub: core.hub.clone(),
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
             mcp_listings: mcp_sources::Listings::default(),
+            paused: limits::Paused::default(),
         }))
     }
 
@@ -277,8 +283,12 @@ impl Engine {
         let prepare = async {
             if awaited_webhook {
                 let call_id = id.to_string();
+                let scope = variables::Scope::Session {
+                    session_id,
+                    config: &session.config,
+                };
                 Some(
-                    self.prepare(org_id, &tool.tool, &call.arguments, &call_id)
+                    self.prepare(org_id, &tool.tool, &call.arguments, &call_id, scope)
                         .await,
                 )
             } else {
@@ -324,14 +334,38 @@ impl Engine {
                     recorded: false,
                 })
             }
-            ToolDefinition::Server(_) => {
+            ToolDefinition::Server(hook) => {
+                let timeout = std::time::Duration::from_secs(u64::from(hook.timeout_seconds));
+                // A request that could not be built (a variable without a value...) ends
+                // without waiting for a turn.
+                let turn = if matches!(prepared, Some(webhook::Prepared::Ended(..))) {
+                    Ok(None)
+                } else {
+                    self.wait_turn(org_id, hook, id, call.started + timeout)
+                        .await
+                };
+                let held = match turn {
+                    Ok(held) => held,
+                    Err(refused) => {
+                        let view = prepared.and_then(webhook::Prepared::into_view);
+                        return Ok(self.settle(&call, view, refused, 0).await);
+                    }
+                };
                 let (request, outcome) = match prepared {
                     Some(prepared) => self.send_prepared(prepared).await,
                     None => {
-                        self.attempt(org_id, &tool.tool, &call.arguments, &id.to_string())
+                        let scope = variables::Scope::Session {
+                            session_id,
+                            config: &session.config,
+                        };
+                        self.attempt(org_id, &tool.tool, &call.arguments, &id.to_string(), scope)
                             .await
                     }
                 };
+                self.end_turn(org_id, hook, held, &outcome).await;
+                let outcome = self
+                    .shape(org_id, Some(session_id), definition, outcome)
+                    .await;
                 Ok(self.settle(&call, request, outcome, 1).await)
             }
             ToolDefinition::Client(client) => self.client_call(&call, client, wait_permit).await,

@@ -18,7 +18,7 @@ use crate::signing::signature_header;
 pub const USER_AGENT: &str = concat!("Hookline/", env!("CARGO_PKG_VERSION"), " (webhook tools)");
 
 /// What may stand unescaped in a path segment: RFC 3986's unreserved characters.
-const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -38,6 +38,8 @@ pub struct BuiltRequest {
     pub url: Url,
     pub headers: Vec<Header>,
     pub body: Option<Vec<u8>>,
+    /// The view of a request whose variables are masked (see `engine::variables`).
+    pub shown: Option<Value>,
 }
 
 /// The signing part of a request.
@@ -142,6 +144,7 @@ pub fn build(
         url,
         headers: out,
         body,
+        shown: None,
     })
 }
 
@@ -197,7 +200,7 @@ pub fn path_value_problems(tool: &WebhookTool, arguments: &Value) -> Violations 
     v
 }
 
-fn walks_the_path(text: &str) -> bool {
+pub(crate) fn walks_the_path(text: &str) -> bool {
     let mut current = text.to_owned();
     for _ in 0..=DECODE_ROUNDS {
         let dot_part = current
@@ -257,6 +260,9 @@ fn append_query(url: &mut Url, query: &[(String, Value)]) {
 impl BuiltRequest {
     /// The request as the call log and the test route show it: header values of the tool masked.
     pub fn masked_view(&self) -> Value {
+        if let Some(shown) = &self.shown {
+            return shown.clone();
+        }
         let headers: Map<String, Value> = self
             .headers
             .iter()

@@ -61,4 +61,8 @@ pub struct ToolTestRequest {
     /// Checked against the tool's parameters (default `{}`).
     #[schema(value_type = Option<Object>)]
     pub arguments: Option<serde_json::Map<String, Value>>,
+    /// Values for the tool's `{{name}}` references, as a session token would bring them
+    /// (`session.id` and `persona.id` may be given too; `now` is always set).
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    pub variables: Option<std::collections::HashMap<String, String>>,
 }

@@ -185,6 +185,11 @@ pub struct ToolTestView {
     /// `{status, headers, body}`; null for a dry run or when nothing came back.
     #[schema(value_type = Option<Object>)]
     pub response: Option<Value>,
+    /// What the LLM would be given of a completed answer: its body shaped by the tool's
+    /// `response` (select, maxBytes); absent for a dry run or a failed call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
     /// Milliseconds (0 for a dry run).
     #[schema(minimum = 0)]
     pub execution_time: i64,

@@ -9,7 +9,6 @@ use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
 use crate::destination::DestinationPolicy;
-use crate::endpoint::check_url;
 use crate::fields::{object_at, Fields};
 use crate::json_schema::check_parameter_schema;
 use crate::name::ToolName;
@@ -133,6 +132,12 @@ pub struct WebhookTool {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_items = 100)]
     pub allowed_tools: Option<Vec<String>>,
+    /// What of the answer the LLM is given, and which values later tools may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<crate::response::ResponseShaping>,
+    /// How many calls may be in flight, or start per second, across all instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<crate::limits::ToolLimits>,
 }
 
 impl WebhookTool {
@@ -514,7 +519,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
     }
     let url = f.required_string("url").and_then(|raw| {
         let path = f.path("url");
-        match check_url(raw, policy) {
+        match crate::variables::check_url(raw, policy) {
             Ok(templates) => {
                 let params_ok = f.get("parameters").is_none() || parameters.is_some();
                 for t in templates {
@@ -548,6 +553,8 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         .integer_in("timeoutSeconds", 1..=i64::from(MAX_TIMEOUT_SECONDS))
         .map_or(MAX_TIMEOUT_SECONDS, |n| n as u32);
     let disable_interruptions = f.bool("disableInterruptions").unwrap_or(false);
+    let (response, limits) = (crate::response::parse(f), crate::limits::parse(f));
+    crate::variables::check_tool_texts(f, parameters.as_ref(), query_parameters.as_ref());
     Some(WebhookTool {
         subtype: subtype?,
         name: name?,
@@ -562,6 +569,8 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         timeout_seconds,
         disable_interruptions,
         allowed_tools: None,
+        response: response?,
+        limits: limits?,
     })
 }
 

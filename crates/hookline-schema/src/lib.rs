@@ -12,12 +12,15 @@ pub mod expansion;
 pub mod export;
 pub mod fields;
 pub mod json_schema;
+pub mod limits;
 pub mod llm;
 pub mod mcp_source;
 pub mod name;
 pub mod persona;
+pub mod response;
 pub mod schema_words;
 pub mod tool_type;
+pub mod variables;
 pub mod violations;
 
 pub use definition::{

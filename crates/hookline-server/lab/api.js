@@ -54,6 +54,7 @@ export async function api(method, path, body, { key } = {}) {
 export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body ?? {});
 export const put = (path, body) => api('PUT', path, body);
+export const patch = (path, body) => api('PATCH', path, body);
 export const del = (path) => api('DELETE', path);
 
 /** Every item of a paginated list (`path` without a query), page by page. */

@@ -32,27 +32,37 @@ export async function playgroundPage(main, personaId) {
   document.title = `Playground: ${persona.name} · Hookline Lab`;
   const area = h('div', { class: 'playground' });
   const start = h('button', { type: 'button', class: 'primary', id: 'start-session' }, 'Start a session');
+  // Variables go into the session token (your server's side); the browser's session never sees them.
+  const variables = field('Variables (JSON object, optional)', h('textarea', { rows: 2, class: 'mono', id: 'session-variables', spellcheck: 'false', placeholder: '{"customer_id": "c_123"}' }),
+    { field: 'personaConfig.variables', hint: 'Values for the tools\' {{name}}s in this session: snake_case names, string values.' });
+  const startBox = h('div', { class: 'session-start' }, variables.wrap, start);
   mount(main, h('p', { class: 'crumbs' }, link('/lab/personas', '← Personas'), ' · ', link(`/lab/build/${persona.id}`, `Build ${persona.name}`)),
     h('h1', {}, 'Playground: ', h('span', { text: persona.name })),
     persona.llmId
       ? h('p', { class: 'hint', text: 'Talk to the persona: its LLM decides which tools to call, and each call appears as a card as it runs.' })
       : h('p', { class: 'flash info' }, 'This persona has no LLM, so it cannot talk: run its tool calls by hand, as an LLM would. ',
         link(`/lab/build/${persona.id}`, 'Pick an LLM'), ' to talk to it.'),
-    start, area);
+    startBox, area);
   // Starts a session (from "Start a session", or "New session" once one ended); `button` waits.
   async function begin(button) {
     button.disabled = true;
     try {
-      const { sessionToken } = await post('/v1/auth/session-token', { clientLabel: 'lab', personaConfig: { personaId: persona.id } });
+      const personaConfig = { personaId: persona.id };
+      const given = variables.input.value.trim();
+      if (given) {
+        try { personaConfig.variables = JSON.parse(given); } catch (e) { throw new Error(`the variables are not JSON: ${e.message}`); }
+      }
+      const { sessionToken } = await post('/v1/auth/session-token', { clientLabel: 'lab', personaConfig });
       const response = await fetch('/v1/engine/session', { method: 'POST', headers: { Authorization: `Bearer ${sessionToken}` }, credentials: 'omit' });
       const s = await response.json();
       if (!response.ok) throw new ApiError(response.status, s);
-      start.hidden = true;
+      startBox.hidden = true;
       flash('');
       runSession(area, s, persona, begin);
     } catch (e) {
       button.disabled = false;
-      flash(`Could not start a session: ${e.message}`, 'error');
+      const fields = (e.errors || []).map((x) => `${x.field}: ${x.message}`).join('; ');
+      flash(`Could not start a session: ${e.message}${fields ? ` (${fields})` : ''}`, 'error');
     }
   }
   start.addEventListener('click', () => begin(start));

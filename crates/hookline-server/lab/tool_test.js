@@ -1,9 +1,10 @@
 // Test a tool: an arguments form from its schema; a dry run shows the request exactly as it
 // would be sent (masked headers, signature headers, body); a real run adds status, body, time.
-import { h, mount, code } from './dom.js';
+import { h, mount, code, field } from './dom.js';
 import { get, post } from './api.js';
 import { link, showProblem, clearProblem, failed } from './ui.js';
 import { argumentsForm } from './schema.js';
+import { shapingEditor } from './shaping.js';
 
 /** The schema the LLM sees: body parameters and query parameters together. */
 export function mergedSchema(tool) {
@@ -27,13 +28,18 @@ export async function toolTestPage(main, id) {
     return;
   }
   const args = argumentsForm(mergedSchema(tool));
+  // What a session token would bring for the tool's {{name}}s (never sent to a browser there).
+  const variables = field('Variables (JSON object)', h('textarea', { rows: 2, class: 'mono', id: 'test-variables', spellcheck: 'false', placeholder: '{"customer_id": "c_123"}' }),
+    { field: 'variables', hint: 'Values for {{name}} in the URL, headers and defaults; {{now}} is always set.' });
+  let lastBody;
+  const shaping = shapingEditor(tool, () => lastBody);
   const result = h('section', { class: 'result', 'aria-live': 'polite', 'aria-label': 'Result', id: 'test-result' });
   const dry = h('button', { type: 'submit', class: 'primary', id: 'dry-run' }, 'Dry run');
   const real = h('button', { type: 'button', id: 'send-real' }, 'Send for real');
   const form = h('form', { class: 'card', novalidate: true },
     h('p', { class: 'summary-line' }, h('span', { class: 'badge', text: tool.method }), ' ', h('span', { class: 'mono', text: tool.url })),
     h('div', { class: 'form-errors', role: 'alert', hidden: true }),
-    h('h2', { text: 'Arguments' }), args.el,
+    h('h2', { text: 'Arguments' }), args.el, variables.wrap,
     h('div', { class: 'actions' }, dry, real),
     h('p', { class: 'hint', text: 'A dry run builds the request without sending it. Sending for real calls the endpoint now.' }));
   form.addEventListener('submit', (e) => { e.preventDefault(); run(true); });
@@ -42,7 +48,11 @@ export async function toolTestPage(main, id) {
   async function run(dryRun) {
     clearProblem(form);
     let body;
-    try { body = { arguments: args.value() }; } catch (e) {
+    try {
+      body = { arguments: args.value() };
+      const given = variables.input.value.trim();
+      if (given) body.variables = JSON.parse(given);
+    } catch (e) {
       showProblem(form, { message: e.message, errors: [] });
       return;
     }
@@ -51,6 +61,7 @@ export async function toolTestPage(main, id) {
     try {
       const answer = await post(`/v1/tools/${tool.id}/test${dryRun ? '?dryRun=true' : ''}`, body);
       mount(result, ...showAnswer(answer, dryRun));
+      if (!dryRun && answer.response) { lastBody = answer.response.body; shaping.refresh(); }
     } catch (e) {
       result.replaceChildren();
       showProblem(form, e);
@@ -58,7 +69,7 @@ export async function toolTestPage(main, id) {
       dry.disabled = real.disabled = false;
     }
   }
-  mount(main, crumbs, title, form, result);
+  mount(main, crumbs, title, form, result, shaping.el);
 }
 
 function headersTable(headers) {
@@ -101,6 +112,7 @@ export function showAnswer(answer, dryRun) {
         ` in ${answer.executionTime} ms`));
     if (answer.error) out.push(h('p', { class: 'flash error', text: `${answer.error.kind}: ${answer.error.message}` }));
     if (res) out.push(h('h3', { text: 'Headers' }), headersTable(res.headers), h('h3', { text: 'Body' }), code(res.body ?? '', { id: 'response-body' }));
+    if (answer.result !== undefined) out.push(h('h3', { text: 'What the LLM gets (shaped)' }), code(answer.result, { id: 'shaped-result' }));
   }
   return out;
 }

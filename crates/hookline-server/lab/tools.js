@@ -129,9 +129,15 @@ function render(root, stored, def) {
     const awaitResponse = checkbox('Await response', def.awaitResponse !== false, 'awaitResponse', 'Wait for the answer and give it to the LLM; off: fire-and-forget, delivered at least once with retries.');
     const timeout = field('Timeout (seconds)', h('input', { type: 'number', min: 1, max: 60, value: def.timeoutSeconds ?? 60 }), { field: 'timeoutSeconds' });
     const disable = checkbox('Disable interruptions', !!def.disableInterruptions, 'disableInterruptions', 'The persona cannot be interrupted while this call runs.');
+    const limits = def.limits || {};
+    const maxConcurrent = field('At most at once', h('input', { type: 'number', min: 1, max: 1000, value: limits.maxConcurrent ?? '', placeholder: 'no limit', id: 'limit-concurrent' }),
+      { field: 'limits.maxConcurrent', hint: 'Calls in flight to this endpoint at once, across all instances (1–1000).' });
+    const perSecond = field('At most per second', h('input', { type: 'number', min: 0.1, max: 10000, step: 'any', value: limits.perSecond ?? '', placeholder: 'no limit', id: 'limit-per-second' }),
+      { field: 'limits.perSecond', hint: 'Calls started per second (0.1–10000). Over a limit, a call waits up to its timeout, then fails rate_limited.' });
     placeholders = headers.placeholders;
     parts.push(h('div', { class: 'row' }, method.wrap, url.wrap), headers.el, params.el, qparams.el,
-      h('div', { class: 'row' }, awaitResponse.wrap, timeout.wrap, disable.wrap));
+      h('div', { class: 'row' }, awaitResponse.wrap, timeout.wrap, disable.wrap),
+      h('fieldset', { class: 'limits' }, h('legend', { text: 'Limits' }), h('div', { class: 'row' }, maxConcurrent.wrap, perSecond.wrap)));
     collectKind = (lenient) => ({
       url: url.input.value.trim(),
       method: method.input.value,
@@ -142,6 +148,9 @@ function render(root, stored, def) {
       awaitResponse: awaitResponse.input.checked,
       timeoutSeconds: numberOrNull(timeout.input.value),
       disableInterruptions: disable.input.checked,
+      limits: limitsOf(maxConcurrent.input.value, perSecond.input.value),
+      // Shaping is edited on the test page, beside a real answer; the form keeps it as it is.
+      response: def.response ?? null,
     });
   } else if (kind === 'client') {
     const params = schemaEditor('Parameters', 'parameters', def.parameters);
@@ -180,7 +189,7 @@ function render(root, stored, def) {
     }
     // An update sends every field; a field left out stays as it is, a cleared one is sent as null.
     if (stored) {
-      for (const k of ['queryParameters', 'plainHeaders']) if (!(k in body) && stored[k] != null) body[k] = null;
+      for (const k of ['queryParameters', 'plainHeaders', 'limits', 'response']) if (!(k in body) && stored[k] != null) body[k] = null;
       delete body.type; delete body.subtype;
     }
     save.disabled = true;
@@ -206,6 +215,14 @@ function render(root, stored, def) {
 
 function safe(editor) {
   try { return editor.value(); } catch { return undefined; }
+}
+
+/** `limits` from the form's two inputs, or null when both are empty. */
+function limitsOf(concurrent, perSecond) {
+  const out = {};
+  if (concurrent !== '') out.maxConcurrent = Number(concurrent);
+  if (perSecond !== '') out.perSecond = Number(perSecond);
+  return Object.keys(out).length ? out : null;
 }
 
 function numberOrNull(text) {

@@ -52,6 +52,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("tools.js", JS, include_str!("../lab/tools.js")),
     ("schema.js", JS, include_str!("../lab/schema.js")),
     ("tool_test.js", JS, include_str!("../lab/tool_test.js")),
+    ("shaping.js", JS, include_str!("../lab/shaping.js")),
     ("personas.js", JS, include_str!("../lab/personas.js")),
     ("settings.js", JS, include_str!("../lab/settings.js")),
     ("playground.js", JS, include_str!("../lab/playground.js")),

@@ -37,6 +37,10 @@ pub enum PersonaConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StoredPersonaConfig {
     pub persona_id: Uuid,
+    /// Values for the tools' `{{name}}` references: at most 50 snake_case names, each a string
+    /// of at most 4 KiB. Sealed at rest, never shown to the browser, masked in the call log.
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    pub variables: Option<std::collections::HashMap<String, String>>,
 }
 
 /// A persona for this session only: stored tools by id and inline tool definitions. Unknown
@@ -54,6 +58,10 @@ pub struct EphemeralPersonaConfig {
     pub tool_ids: Option<Vec<Uuid>>,
     /// Inline tool definitions, checked as `POST /v1/tools` checks them.
     pub tools: Option<Vec<ToolDefinition>>,
+    /// Values for the tools' `{{name}}` references: at most 50 snake_case names, each a string
+    /// of at most 4 KiB. Sealed at rest, never shown to the browser, masked in the call log.
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    pub variables: Option<std::collections::HashMap<String, String>>,
 }
 
 /// What `GET /v1/sessions` is asked for: a page, and optionally a persona and a status.

@@ -12,9 +12,11 @@ pub mod messages;
 pub mod organizations;
 pub mod personas;
 pub mod retention;
+pub mod session_variables;
 pub mod sessions;
 pub mod signing_secrets;
 pub mod tool_calls;
+pub mod tool_limits;
 pub mod tools;
 
 use sqlx::PgConnection;

@@ -13,6 +13,7 @@ use hookline_core::ErrorKind;
 use hookline_schema::endpoint;
 use hookline_schema::ToolDefinition;
 
+use super::variables::{self, Scope, MASK};
 use super::Engine;
 use crate::outbound::{self, ssrf};
 use crate::outcome::Outcome;
@@ -27,8 +28,9 @@ impl Engine {
         tool: &SealedTool,
         arguments: &Value,
         call_id: &str,
+        scope: Scope<'_>,
     ) -> (Option<Value>, Outcome) {
-        let prepared = self.prepare(org_id, tool, arguments, call_id).await;
+        let prepared = self.prepare(org_id, tool, arguments, call_id, scope).await;
         self.send_prepared(prepared).await
     }
 
@@ -40,6 +42,7 @@ impl Engine {
         tool: &SealedTool,
         arguments: &Value,
         call_id: &str,
+        scope: Scope<'_>,
     ) -> Prepared {
         let ToolDefinition::Server(webhook) = &tool.definition else {
             return Prepared::Ended(
@@ -47,7 +50,7 @@ impl Engine {
                 Outcome::failed(ErrorKind::Connection, "not a webhook tool"),
             );
         };
-        let built = match self.build(org_id, tool, arguments, call_id).await {
+        let built = match self.build(org_id, tool, arguments, call_id, scope).await {
             Ok(built) => built,
             Err(e) => return Prepared::Ended(None, prepare_failed(org_id, tool, &e)),
         };
@@ -94,6 +97,7 @@ impl Engine {
         tool: &SealedTool,
         arguments: &Value,
         call_id: &str,
+        scope: Scope<'_>,
     ) -> Result<request::BuiltRequest, PrepareError> {
         let ToolDefinition::Server(webhook) = &tool.definition else {
             return Err(PrepareError::Other("not a webhook tool".into()));
@@ -111,17 +115,39 @@ impl Engine {
         let headers = tool
             .open_headers(org_id, &self.settings.secrets)
             .map_err(|e| PrepareError::secret("header value", e))?;
-        request::build(
-            webhook,
-            &headers,
-            arguments,
-            &Signing {
-                call_id,
-                timestamp: Utc::now().timestamp(),
-                secrets: &secrets,
-            },
-        )
-        .map_err(|e| PrepareError::Other(e.to_string()))
+        let signing = Signing {
+            call_id,
+            timestamp: Utc::now().timestamp(),
+            secrets: &secrets,
+        };
+        let used = variables::used(webhook, &headers);
+        if used.is_empty() {
+            return request::build(webhook, &headers, arguments, &signing)
+                .map_err(|e| PrepareError::Other(e.to_string()));
+        }
+        let values = self.variable_values(org_id, scope, &used).await?;
+        let real = variables::fill(webhook, &headers, arguments, |n| values[n].clone())?;
+        let mut built = request::build(&real.tool, &real.headers, &real.arguments, &signing)
+            .map_err(|e| PrepareError::Other(e.to_string()))?;
+        // The call log's copy is built with every value masked (unsigned: it is given the real
+        // signature, the one sent).
+        let masked = variables::fill(webhook, &headers, arguments, |_| MASK.to_owned())?;
+        let unsigned = Signing {
+            secrets: &[],
+            ..signing
+        };
+        let mut shown = request::build(&masked.tool, &masked.headers, &masked.arguments, &unsigned)
+            .map(|b| b.masked_view())
+            .map_err(|e| PrepareError::Other(e.to_string()))?;
+        if let Some(sent) = built.headers.iter().find(|h| h.name == "webhook-signature") {
+            shown["headers"]["webhook-signature"] = Value::String(sent.value.clone());
+        }
+        if let Some(url) = shown["url"].as_str() {
+            let encoded = percent_encoding::utf8_percent_encode(MASK, request::PATH_SEGMENT);
+            shown["url"] = Value::String(url.replace(&encoded.to_string(), MASK));
+        }
+        built.shown = Some(shown);
+        Ok(built)
     }
 
     /// What the mode rules allow, checked again when a call is made (a tool defined by a server
@@ -159,6 +185,16 @@ pub(crate) enum Prepared {
     Ended(Option<Value>, Outcome),
 }
 
+impl Prepared {
+    /// The request as it would have been sent (masked), for a call that ends before sending.
+    pub(crate) fn into_view(self) -> Option<Value> {
+        match self {
+            Self::Ready { view, .. } => Some(view),
+            Self::Ended(view, _) => view,
+        }
+    }
+}
+
 /// Why a call could not be prepared.
 pub(crate) enum PrepareError {
     /// A stored secret (`what`) was sealed with key `key_id`, which is not configured: the
@@ -167,11 +203,15 @@ pub(crate) enum PrepareError {
         what: &'static str,
         key_id: String,
     },
+    /// Variables the request uses that have no value: nothing is sent.
+    MissingVariables(Vec<String>),
+    /// A variable whose value cannot go where the tool puts it.
+    Variable(String, &'static str),
     Other(String),
 }
 
 impl PrepareError {
-    fn secret(what: &'static str, e: hookline_core::secrets::SecretError) -> Self {
+    pub(crate) fn secret(what: &'static str, e: hookline_core::secrets::SecretError) -> Self {
         match e {
             hookline_core::secrets::SecretError::UnknownKey(key_id) => {
                 Self::MissingKey { what, key_id }
@@ -188,6 +228,9 @@ impl PrepareError {
                 format!("{self}; the operator must add that key to HOOKLINE_ENCRYPTION_OLD_KEYS"),
             )
             .with("kind", json!(ErrorKind::EncryptionKeyMissing)),
+            Self::MissingVariables(_) | Self::Variable(..) => {
+                hookline_core::http::ApiError::invalid(self.violations())
+            }
             Self::Other(e) => hookline_core::http::ApiError::internal(e),
         }
     }
@@ -200,8 +243,34 @@ impl std::fmt::Display for PrepareError {
                 f,
                 "a stored {what} was encrypted with key {key_id}, which this server is not configured with"
             ),
+            Self::MissingVariables(names) => write!(
+                f,
+                "the tool uses variables the session has no value for: {}",
+                names.join(", ")
+            ),
+            Self::Variable(name, why) => write!(f, "the variable {name} {why}"),
             Self::Other(e) => f.write_str(e),
         }
+    }
+}
+
+impl PrepareError {
+    /// A variable problem by field (`variables.<name>`), as a failed call and a 422 name it.
+    fn violations(&self) -> hookline_schema::Violations {
+        let mut v = hookline_schema::Violations::new();
+        match self {
+            Self::MissingVariables(names) => {
+                for name in names {
+                    v.rule(
+                        format!("variables.{name}"),
+                        "is used by the tool but has no value in this session",
+                    );
+                }
+            }
+            Self::Variable(name, why) => v.rule(format!("variables.{name}"), *why),
+            _ => {}
+        }
+        v
     }
 }
 
@@ -217,6 +286,13 @@ fn prepare_failed(org_id: Uuid, tool: &SealedTool, cause: &PrepareError) -> Outc
                 ErrorKind::EncryptionKeyMissing,
                 format!("the call could not be prepared on our side: {cause}"),
             )
+        }
+        PrepareError::MissingVariables(_) | PrepareError::Variable(..) => {
+            let mut outcome = Outcome::failed(ErrorKind::InvalidArguments, cause.to_string());
+            if let Some(error) = &mut outcome.error {
+                error.errors = cause.violations().into_errors();
+            }
+            outcome
         }
         PrepareError::Other(e) => {
             tracing::error!(%org_id, tool = %tool_name, error = %e, "a call could not be prepared");

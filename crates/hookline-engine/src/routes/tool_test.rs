@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::Json;
+use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -15,6 +16,7 @@ use hookline_schema::fields::Fields;
 use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
 
 use super::EngineState;
+use crate::engine::variables::Scope;
 use crate::request::path_value_problems;
 use crate::requests::ToolTestRequest;
 use crate::views::ToolTestView;
@@ -63,12 +65,14 @@ pub async fn test(
         let (request, outcome) = state.engine.test_source(caller.org_id, &stored.tool).await;
         return Ok(Json(ToolTestView {
             request,
+            result: None,
             response: outcome.response,
             execution_time: started.elapsed().as_millis() as i64,
             error: outcome.error,
         }));
     }
     let mut v = Violations::new();
+    let mut variables = IndexMap::new();
     let arguments = match body.0.as_object() {
         None => {
             v.wrong_type("", "a JSON object");
@@ -77,6 +81,9 @@ pub async fn test(
         Some(map) => {
             let mut f = Fields::new(map, "", &mut v);
             let arguments = f.object("arguments").cloned().unwrap_or_else(Map::new);
+            if let Some(given) = f.get("variables") {
+                variables = parse_test_variables(given, f.v).unwrap_or_default();
+            }
             f.finish("a tool test");
             Value::Object(arguments)
         }
@@ -103,24 +110,70 @@ pub async fn test(
     let engine = &state.engine;
     if dry_run {
         let built = engine
-            .build(caller.org_id, &stored.tool, &arguments, &call_id)
+            .build(
+                caller.org_id,
+                &stored.tool,
+                &arguments,
+                &call_id,
+                Scope::Test(&variables),
+            )
             .await
             .map_err(|e| e.into_api_error())?;
         return Ok(Json(ToolTestView {
             request: Some(built.masked_view()),
             response: None,
+            result: None,
             execution_time: 0,
             error: None,
         }));
     }
     let started = Instant::now();
     let (request, outcome) = engine
-        .attempt(caller.org_id, &stored.tool, &arguments, &call_id)
+        .attempt(
+            caller.org_id,
+            &stored.tool,
+            &arguments,
+            &call_id,
+            Scope::Test(&variables),
+        )
+        .await;
+    let outcome = engine
+        .shape(caller.org_id, None, &stored.tool.definition, outcome)
         .await;
     Ok(Json(ToolTestView {
         request,
+        result: outcome.completed.then_some(outcome.result),
         response: outcome.response,
         execution_time: started.elapsed().as_millis() as i64,
         error: outcome.error,
     }))
+}
+
+/// A test's `variables`: the values the session token would bring, built-ins included
+/// (`session.id`, `persona.id`; `now` is always there).
+fn parse_test_variables(value: &Value, v: &mut Violations) -> Option<IndexMap<String, String>> {
+    let Some(map) = value.as_object() else {
+        v.wrong_type("variables", "an object of variable names and string values");
+        return None;
+    };
+    let mut plain = Map::new();
+    let mut builtins = IndexMap::new();
+    for (name, value) in map {
+        match (
+            hookline_schema::variables::BUILT_INS.contains(&name.as_str()),
+            value.as_str(),
+        ) {
+            (true, Some(text)) => {
+                builtins.insert(name.clone(), text.to_owned());
+            }
+            (true, None) => v.wrong_type(format!("variables.{name}"), "a string"),
+            (false, _) => {
+                plain.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    let mut out =
+        hookline_schema::variables::parse_variables(&Value::Object(plain), "variables", v)?;
+    out.extend(builtins);
+    Some(out)
 }

@@ -26,6 +26,7 @@ mod retention;
 mod sessions;
 mod stream_heads;
 mod third_party_llm;
+mod tool_power;
 mod tools;
 mod turn_bounds;
 mod typed_state;

@@ -2,6 +2,7 @@
 //! were when it was issued.
 
 use chrono::{Duration, Utc};
+use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -12,11 +13,13 @@ use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::sessions::{self as repo, NewToken};
 use hookline_core::repo::{llms, personas, tools};
 use hookline_core::sealed_tool::SealedTool;
+use hookline_core::secrets::variable_context;
 use hookline_core::snapshot::{PersonaSnapshot, SessionConfig, SnapshotTool};
 use hookline_core::Settings;
 use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::name::repeated_name;
 use hookline_schema::persona::read_persona;
+use hookline_schema::variables::parse_variables;
 use hookline_schema::{ToolDefinition, Violations};
 
 use crate::views::SessionTokenView;
@@ -30,6 +33,8 @@ pub struct TokenRequest {
     client_label: Option<String>,
     lifetime: i64,
     persona: PersonaRequest,
+    /// `personaConfig.variables`, plain until the token is issued (then sealed in its snapshot).
+    variables: IndexMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -55,8 +60,15 @@ impl TokenRequest {
             .unwrap_or(DEFAULT_LIFETIME_SECONDS);
         let config = f.required("personaConfig").cloned();
         f.finish("a session token request");
+        let mut variables = IndexMap::new();
         let persona = match config {
-            Some(Value::Object(config)) => parse_persona_config(&config, settings, &mut v),
+            Some(Value::Object(config)) => {
+                if let Some(given) = config.get("variables").filter(|v| !v.is_null()) {
+                    let path = "personaConfig.variables";
+                    variables = parse_variables(given, path, &mut v).unwrap_or_default();
+                }
+                parse_persona_config(&config, settings, &mut v)
+            }
             Some(_) => {
                 v.wrong_type("personaConfig", "an object");
                 None
@@ -73,6 +85,7 @@ impl TokenRequest {
                 client_label,
                 lifetime,
                 persona,
+                variables,
             }),
             _ => Err(v),
         }
@@ -88,6 +101,7 @@ fn parse_persona_config(
     if config.contains_key("personaId") {
         let mut f = Fields::new(config, prefix, v);
         let id = f.required_string("personaId");
+        f.get("variables"); // read by the caller
         f.finish("a personaConfig with personaId (a stored persona takes no other fields)");
         let id = id?;
         return match Uuid::parse_str(id) {
@@ -104,6 +118,7 @@ fn parse_persona_config(
     let mut f = Fields::new(config, prefix, v);
     let fields = read_persona(&mut f, false);
     let tools = f.get("tools");
+    f.get("variables"); // read by the caller
     f.finish("a personaConfig");
     let mut inline = Vec::new();
     match tools {
@@ -183,6 +198,7 @@ async fn snapshot(
                     name: Some(persona.name),
                 },
                 tools: snapshot_stored(conn, org_id, &ids, "personaConfig.toolIds").await?,
+                variables: IndexMap::new(),
             }
         }
         PersonaRequest::Ephemeral {
@@ -206,6 +222,7 @@ async fn snapshot(
                 persona_id: None,
                 persona,
                 tools,
+                variables: IndexMap::new(),
             }
         }
     };
@@ -230,7 +247,16 @@ pub async fn issue_token(
         PersonaRequest::Stored(id) => Some(id),
         PersonaRequest::Ephemeral { .. } => None,
     };
-    let config = snapshot(&mut conn, &state.settings, org_id, request.persona).await?;
+    let mut config = snapshot(&mut conn, &state.settings, org_id, request.persona).await?;
+    // Sealed like header values: a variable may carry a customer's token or account number.
+    config.variables = request
+        .variables
+        .iter()
+        .map(|(name, value)| {
+            let context = variable_context(org_id, name);
+            (name.clone(), state.settings.secrets.seal(value, &context))
+        })
+        .collect();
     let token = credential::generate(SESSION_TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::seconds(request.lifetime);
     repo::insert_token(
