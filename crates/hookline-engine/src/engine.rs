@@ -7,6 +7,7 @@
 mod answers;
 mod arguments;
 mod client_tools;
+mod connections;
 mod mcp_sources;
 mod settle;
 mod system_tools;
@@ -100,6 +101,8 @@ pub struct Engine {
     client_waits: Arc<Semaphore>,
     /// What each session's MCP tool sources listed (see [`mcp_sources`]).
     pub(crate) mcp_listings: mcp_sources::Listings,
+    /// Access tokens of connections (see [`connections`]).
+    pub(crate) tokens: connections::Tokens,
 }
 
 impl Engine {
@@ -124,6 +127,7 @@ impl Engine {
             hub: core.hub.clone(),
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
             mcp_listings: mcp_sources::Listings::default(),
+            tokens: connections::Tokens::default(),
         }))
     }
 

@@ -133,6 +133,9 @@ pub struct WebhookTool {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_items = 100)]
     pub allowed_tools: Option<Vec<String>>,
+    /// A connection of the organization whose access token is sent as `Authorization: Bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<uuid::Uuid>,
 }
 
 impl WebhookTool {
@@ -548,6 +551,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         .integer_in("timeoutSeconds", 1..=i64::from(MAX_TIMEOUT_SECONDS))
         .map_or(MAX_TIMEOUT_SECONDS, |n| n as u32);
     let disable_interruptions = f.bool("disableInterruptions").unwrap_or(false);
+    let connection_id = crate::connection::parse_connection_id(f, headers.as_ref());
     Some(WebhookTool {
         subtype: subtype?,
         name: name?,
@@ -562,6 +566,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         timeout_seconds,
         disable_interruptions,
         allowed_tools: None,
+        connection_id: connection_id?,
     })
 }
 

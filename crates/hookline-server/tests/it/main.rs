@@ -3,6 +3,7 @@
 
 mod call_hardening;
 mod cli;
+mod connections;
 mod contract;
 mod conversations;
 mod delivery;
@@ -27,6 +28,7 @@ mod sessions;
 mod stream_heads;
 mod third_party_llm;
 mod tools;
+mod tools_import;
 mod turn_bounds;
 mod typed_state;
 mod webdriver;
