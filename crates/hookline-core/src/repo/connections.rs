@@ -280,20 +280,28 @@ pub async fn token(
 }
 
 /// Takes the refresh lease for `lease_ms` milliseconds, unless another holder's lease is still
-/// running. True when this caller holds it and so fetches the token.
+/// running, or the row no longer holds the token the caller saw (`seen`, sealed; `None`: none
+/// usable) because another holder stored a new one meanwhile. True when this caller holds it and
+/// so fetches the token.
 pub async fn take_lease(
     db: impl PgExecutor<'_>,
     connection_id: Uuid,
     lease_ms: i64,
+    seen: Option<&str>,
 ) -> StoreResult<bool> {
     let taken = sqlx::query_scalar!(
         r#"INSERT INTO connection_tokens (connection_id, lease_until)
            VALUES ($1, now() + $2::float8 * interval '1 millisecond')
            ON CONFLICT (connection_id) DO UPDATE SET lease_until = EXCLUDED.lease_until
-               WHERE connection_tokens.lease_until IS NULL OR connection_tokens.lease_until < now()
+               WHERE (connection_tokens.lease_until IS NULL
+                      OR connection_tokens.lease_until < now())
+                 AND (connection_tokens.sealed_token IS NOT DISTINCT FROM $3
+                      OR connection_tokens.refresh_at IS NULL
+                      OR connection_tokens.refresh_at <= now())
            RETURNING connection_id"#,
         connection_id,
         lease_ms as f64,
+        seen,
     )
     .fetch_optional(db)
     .await?;

@@ -228,7 +228,10 @@ impl Engine {
             let row = connections::token(&self.pool, connection_id)
                 .await
                 .map_err(store_failed)?;
+            // What this caller saw: a lease is only taken while the row still holds it.
+            let mut seen: Option<String> = None;
             if let Some((sealed, refresh_at)) = row.as_ref().and_then(|r| r.usable(Utc::now())) {
+                seen = Some(sealed.to_owned());
                 // A token of another organization's connection does not open here.
                 if let Ok(token) = self.settings.secrets.open(sealed, &context) {
                     if Some(&token) != stale {
@@ -251,7 +254,7 @@ impl Engine {
                     "the tool's connection no longer exists".into(),
                 ));
             };
-            if connections::take_lease(&self.pool, connection_id, lease_ms)
+            if connections::take_lease(&self.pool, connection_id, lease_ms, seen.as_deref())
                 .await
                 .map_err(store_failed)?
             {

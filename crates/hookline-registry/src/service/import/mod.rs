@@ -10,6 +10,7 @@
 
 mod drafts;
 mod refs;
+mod yaml;
 
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::sealed_tool::SealedTool;
@@ -101,7 +102,7 @@ fn read_document(text: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(text).map_err(|e| format!("is not valid JSON: {e}"));
     }
-    match serde_norway::from_str::<Value>(text) {
+    match yaml::from_str(text) {
         Ok(document @ Value::Object(_)) => Ok(document),
         Ok(_) => Err("is not an OpenAPI document (its top level is not a mapping)".into()),
         Err(e) => Err(format!("is neither valid JSON nor valid YAML: {e}")),
@@ -223,5 +224,24 @@ fn refusal(e: ApiError) -> Vec<FieldError> {
         vec![FieldError::new("", e.0.detail)]
     } else {
         e.0.errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_yaml_as_json_with_numbers_keys_and_anchors() {
+        let doc = read_document(
+            "openapi: 3.1.0\nmin: -9223372036854776000\nresponses:\n  200: {description: ok}\n\
+             base: &b {type: string}\nuse: *b\n",
+        )
+        .unwrap();
+        assert_eq!(doc["min"].as_f64(), Some(-9.223372036854776e18));
+        assert_eq!(doc["responses"]["200"]["description"], "ok");
+        assert_eq!(doc["use"]["type"], "string");
+        assert!(read_document("- a\n- b\n").is_err());
+        assert!(read_document("{\"openapi\": ").is_err());
     }
 }

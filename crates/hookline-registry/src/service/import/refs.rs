@@ -63,24 +63,24 @@ impl<'a> Resolver<'a> {
                  are read, nothing is fetched"
             ));
         }
-        if self.trail.iter().any(|r| r == reference) {
+        let mut resolved = if self.trail.iter().any(|r| r == reference) {
             let name = reference.rsplit('/').next().unwrap_or(reference);
-            return Ok(
-                json!({"description": format!("a {name} (recursive, not expanded further)")}),
-            );
-        }
-        if self.trail.len() >= self.max_depth {
-            return Err(format!(
-                "has a chain of $refs deeper than {} (HOOKLINE_IMPORT_MAX_REF_DEPTH)",
-                self.max_depth
-            ));
-        }
-        let target = pointer(self.document, reference)
-            .ok_or_else(|| format!("refers to {reference}, which the document does not have"))?;
-        self.trail.push(reference.to_owned());
-        let resolved = self.resolve(target);
-        self.trail.pop();
-        let mut resolved = resolved?;
+            json!({"description": format!("a {name} (recursive, not expanded further)")})
+        } else {
+            if self.trail.len() >= self.max_depth {
+                return Err(format!(
+                    "has a chain of $refs deeper than {} (HOOKLINE_IMPORT_MAX_REF_DEPTH)",
+                    self.max_depth
+                ));
+            }
+            let target = pointer(self.document, reference).ok_or_else(|| {
+                format!("refers to {reference}, which the document does not have")
+            })?;
+            self.trail.push(reference.to_owned());
+            let resolved = self.resolve(target);
+            self.trail.pop();
+            resolved?
+        };
         // OpenAPI 3.1 lets keywords sit beside a $ref (a description, say); they apply too.
         if let Value::Object(out) = &mut resolved {
             for (key, child) in beside {
