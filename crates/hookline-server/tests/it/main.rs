@@ -16,6 +16,7 @@ mod isolation;
 mod knowledge;
 mod lab;
 mod lab_browser;
+mod lab_connections;
 mod lab_talk;
 mod llms;
 mod mcp;
