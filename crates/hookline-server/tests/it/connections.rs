@@ -339,8 +339,8 @@ async fn a_token_is_fetched_once_reused_by_every_call_and_never_shown() {
 async fn a_token_is_fetched_again_shortly_before_it_expires() {
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
-    // Two seconds of life: too short for the 60 s margin, so it is used for half of it.
-    let tokens = TokenServer::start(grant(2)).await;
+    // Four seconds of life: too short for the 60 s margin, so it is used for half of it.
+    let tokens = TokenServer::start(grant(4)).await;
     let webhook = Receiver::start(Reply::json(200, json!({}))).await;
     let id = create_connection(&app, &org, &connection("crm", &tokens.url())).await;
     let (session_id, _) = session_with(
@@ -352,7 +352,7 @@ async fn a_token_is_fetched_again_shortly_before_it_expires() {
     call_once(&app, &org, &session_id, "order_status").await;
     call_once(&app, &org, &session_id, "order_status").await;
     assert_eq!(tokens.count(), 1);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
     call_once(&app, &org, &session_id, "order_status").await;
     assert_eq!(
         tokens.count(),
