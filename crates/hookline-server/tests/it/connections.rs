@@ -506,3 +506,51 @@ async fn a_token_endpoint_down_or_refusing_fails_the_call_with_its_kind() {
     );
     assert!(!answer.to_string().contains(SECRET));
 }
+
+#[tokio::test]
+async fn key_rotation_reseals_client_secrets_and_drops_cached_tokens() {
+    use hookline_core::secrets::SecretBox;
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let tokens = TokenServer::start(grant(3600)).await;
+    let webhook = Receiver::start(Reply::json(200, json!({}))).await;
+    let id = create_connection(&app, &org, &connection("crm", &tokens.url())).await;
+    let (session_id, _) = session_with(
+        &app,
+        &org,
+        &[tool_with("order_status", webhook.url("/orders"), &id)],
+    )
+    .await;
+    call_once(&app, &org, &session_id, "order_status").await;
+    let rows = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM connection_tokens")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        n
+    };
+    assert_eq!(rows().await, 1, "the token is shared through its row");
+    let rotated = SecretBox::new([7; 32], vec![crate::harness::TEST_KEY]);
+    let mut conn = app.pool.acquire().await.unwrap();
+    let done = hookline_core::repo::reseal_all(&mut conn, &rotated)
+        .await
+        .unwrap();
+    assert!(done.unopened.is_empty());
+    assert_eq!(
+        rows().await,
+        0,
+        "a token sealed with the old key is fetched again"
+    );
+    let id = uuid::Uuid::parse_str(&id).unwrap();
+    let (org_id,): (uuid::Uuid,) = sqlx::query_as("SELECT org_id FROM connections WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let stored = hookline_core::repo::connections::get(&app.pool, org_id, id)
+        .await
+        .unwrap()
+        .unwrap();
+    let new_only = SecretBox::new([7; 32], vec![]);
+    assert_eq!(stored.open_secret(&new_only).unwrap().expose(), SECRET);
+}
