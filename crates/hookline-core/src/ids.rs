@@ -54,6 +54,11 @@ resource_id!(
     "LLM"
 );
 resource_id!(
+    /// A connection (OAuth2 client credentials) webhook tools authenticate with.
+    ConnectionId,
+    "connection"
+);
+resource_id!(
     /// An organization API key.
     ApiKeyId,
     "API key"

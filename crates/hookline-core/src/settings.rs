@@ -91,6 +91,13 @@ pub struct RawSettings {
     pub knowledge_workers: usize,
     pub knowledge_document_seconds: u64,
     pub knowledge_max_chunks: usize,
+    pub connection_token_timeout_seconds: u64,
+    pub connection_refresh_margin_seconds: u64,
+    pub connection_default_token_seconds: u64,
+    pub connection_recheck_seconds: u64,
+    pub import_max_bytes: usize,
+    pub import_max_operations: usize,
+    pub import_max_ref_depth: usize,
 }
 
 impl Default for RawSettings {
@@ -136,6 +143,13 @@ impl Default for RawSettings {
             knowledge_workers: 1,
             knowledge_document_seconds: 120,
             knowledge_max_chunks: 100_000,
+            connection_token_timeout_seconds: 10,
+            connection_refresh_margin_seconds: 60,
+            connection_default_token_seconds: 300,
+            connection_recheck_seconds: 30,
+            import_max_bytes: 4 * 1024 * 1024,
+            import_max_operations: 500,
+            import_max_ref_depth: 32,
         }
     }
 }
@@ -233,6 +247,8 @@ pub struct Settings {
     pub turns: TurnLimits,
     pub database: DatabaseSettings,
     pub knowledge: KnowledgeSettings,
+    pub connections: ConnectionSettings,
+    pub import: ImportSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
     /// How long an ended or expired session is kept with everything it recorded; `None`: for
@@ -299,6 +315,31 @@ impl KnowledgeSettings {
     pub fn lease(&self) -> Duration {
         self.document_time * 2 + Duration::from_secs(30)
     }
+}
+
+/// How access tokens of connections (OAuth2 client credentials) are had and kept.
+#[derive(Debug, Clone)]
+pub struct ConnectionSettings {
+    /// The longest one token request may take.
+    pub token_timeout: Duration,
+    /// A token is fetched again this long before its `expires_in` runs out.
+    pub refresh_margin: Duration,
+    /// The lifetime assumed of a token whose answer has no `expires_in`.
+    pub default_token_lifetime: Duration,
+    /// How long an instance trusts the token it remembers before reading the shared row again
+    /// (so an edited or deleted connection takes effect on every instance within it).
+    pub recheck: Duration,
+}
+
+/// Bounds of `POST /v1/tools/import`.
+#[derive(Debug, Clone)]
+pub struct ImportSettings {
+    /// The largest OpenAPI document read, in bytes.
+    pub max_bytes: usize,
+    /// The most operations one document may turn into drafts.
+    pub max_operations: usize,
+    /// The deepest chain of `$ref`s (and nested schemas) followed while resolving a schema.
+    pub max_ref_depth: usize,
 }
 
 /// How many connections each of the process's Postgres pools holds at most.
@@ -456,9 +497,31 @@ impl Settings {
             )?),
             max_chunks: at_least_one("HOOKLINE_KNOWLEDGE_MAX_CHUNKS", raw.knowledge_max_chunks)?,
         };
+        let connections = ConnectionSettings {
+            token_timeout: Duration::from_secs(at_least_one(
+                "HOOKLINE_CONNECTION_TOKEN_TIMEOUT_SECONDS",
+                raw.connection_token_timeout_seconds,
+            )?),
+            refresh_margin: Duration::from_secs(raw.connection_refresh_margin_seconds),
+            default_token_lifetime: Duration::from_secs(at_least_one(
+                "HOOKLINE_CONNECTION_DEFAULT_TOKEN_SECONDS",
+                raw.connection_default_token_seconds,
+            )?),
+            recheck: Duration::from_secs(raw.connection_recheck_seconds),
+        };
+        let import = ImportSettings {
+            max_bytes: at_least_one("HOOKLINE_IMPORT_MAX_BYTES", raw.import_max_bytes)?,
+            max_operations: at_least_one(
+                "HOOKLINE_IMPORT_MAX_OPERATIONS",
+                raw.import_max_operations,
+            )?,
+            max_ref_depth: at_least_one("HOOKLINE_IMPORT_MAX_REF_DEPTH", raw.import_max_ref_depth)?,
+        };
         Ok(Self {
             database,
             knowledge,
+            connections,
+            import,
             turns,
             metrics_listen,
             limits,

@@ -8,6 +8,7 @@ mod answers;
 mod arguments;
 mod client_tools;
 mod limits;
+mod connections;
 mod mcp_sources;
 mod settle;
 mod shaping;
@@ -105,6 +106,8 @@ pub struct Engine {
     pub(crate) mcp_listings: mcp_sources::Listings,
     /// Pauses endpoints of tools without limits asked for (see [`limits`]).
     pub(crate) paused: limits::Paused,
+    /// Access tokens of connections (see [`connections`]).
+    pub(crate) tokens: connections::Tokens,
 }
 
 impl Engine {
@@ -130,6 +133,7 @@ impl Engine {
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
             mcp_listings: mcp_sources::Listings::default(),
             paused: limits::Paused::default(),
+            tokens: connections::Tokens::default(),
         }))
     }
 

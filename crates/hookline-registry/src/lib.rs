@@ -1,5 +1,5 @@
-//! The registry: how an organization manages its tools, personas, LLM connections and API keys
-//! (the "Lab" API). Two layers: [`service`] is the library an internal service links and calls
+//! The registry: how an organization manages its tools, personas, LLM connections, connections
+//! (OAuth2 credentials of webhook tools) and API keys (the "Lab" API). Two layers: [`service`] is the library an internal service links and calls
 //! without HTTP (`hookline_registry::tools::create`, re-exported at the crate root), and
 //! [`routes`] is the REST API over it, whose handlers only parse, call and answer. Input is
 //! checked with `hookline-schema`, SQL stays in `hookline-core`'s repositories, and every write
@@ -7,6 +7,8 @@
 //!
 //! Depends on `hookline-schema` and `hookline-core` only.
 
+pub mod connection_wire;
+pub mod import_wire;
 mod openapi;
 pub mod requests;
 pub mod routes;
@@ -15,5 +17,5 @@ pub mod views;
 
 pub use openapi::RegistryApi;
 pub use routes::router;
-pub use service::{api_keys, llms, personas, tools};
+pub use service::{api_keys, connections, llms, personas, tools};
 pub use views::{ApiKeyView, LlmView, NewApiKeyView, PersonaView, ToolView};

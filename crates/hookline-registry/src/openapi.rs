@@ -8,6 +8,8 @@ use hookline_schema::definition::{
 use hookline_schema::{FieldError, ToolDefinition};
 use utoipa::{OpenApi, ToSchema};
 
+use crate::connection_wire::{ConnectionInput, ConnectionPatch, ConnectionView};
+use crate::import_wire::{ImportInput, ImportStatus, ImportView, ImportedOperation};
 use crate::requests::{ApiKeyInput, LlmInput, LlmPatch, PersonaInput, PersonaPatch, ToolPatch};
 use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaView, ToolView};
 
@@ -22,12 +24,17 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
         crate::routes::api_keys::list, crate::routes::api_keys::create, crate::routes::api_keys::revoke,
         crate::routes::llms::create, crate::routes::llms::list, crate::routes::llms::read, crate::routes::llms::put,
         crate::routes::llms::update, crate::routes::llms::delete,
+        crate::routes::connections::create, crate::routes::connections::list, crate::routes::connections::read,
+        crate::routes::connections::put, crate::routes::connections::update, crate::routes::connections::delete,
+        crate::routes::import::import,
     ),
     components(schemas(
         ToolDefinition, WebhookTool, ClientTool, SystemTool, SystemToolName, HttpMethod,
         ServerSubtype, ToolView, ListPage<ToolView>, ToolPatch, PersonaInput, PersonaPatch, PersonaView,
         PersonaToolView, ListPage<PersonaView>, ApiKeyInput, ApiKeyView, NewApiKeyView, ListPage<ApiKeyView>,
         ProblemDocument, FieldError, ListMeta, LlmInput, LlmPatch, LlmView, ListPage<LlmView>,
+        ConnectionInput, ConnectionPatch, ConnectionView, ListPage<ConnectionView>,
+        ImportInput, ImportView, ImportedOperation, ImportStatus,
     )),
     modifiers(&ONE_OBJECT),
     tags(
@@ -35,6 +42,7 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
         (name = "personas", description = "Personas and the tools they may call"),
         (name = "api-keys", description = "Organization API keys"),
         (name = "llms", description = "LLM connections of the conversation runtime"),
+        (name = "connections", description = "OAuth2 client credentials webhook tools authenticate with"),
     )
 )]
 pub struct RegistryApi;

@@ -138,6 +138,9 @@ pub struct WebhookTool {
     /// How many calls may be in flight, or start per second, across all instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<crate::limits::ToolLimits>,
+    /// A connection of the organization whose access token is sent as `Authorization: Bearer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<uuid::Uuid>,
 }
 
 impl WebhookTool {
@@ -555,6 +558,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
     let disable_interruptions = f.bool("disableInterruptions").unwrap_or(false);
     let (response, limits) = (crate::response::parse(f), crate::limits::parse(f));
     crate::variables::check_tool_texts(f, parameters.as_ref(), query_parameters.as_ref());
+    let connection_id = crate::connection::parse_connection_id(f, headers.as_ref());
     Some(WebhookTool {
         subtype: subtype?,
         name: name?,
@@ -571,6 +575,7 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         allowed_tools: None,
         response: response?,
         limits: limits?,
+        connection_id: connection_id?,
     })
 }
 

@@ -5,6 +5,7 @@
 //!
 //! This crate is pure: no database, no HTTP, no async runtime, so any service can use it.
 
+pub mod connection;
 pub mod definition;
 pub mod destination;
 pub mod endpoint;
@@ -23,6 +24,7 @@ pub mod tool_type;
 pub mod variables;
 pub mod violations;
 
+pub use connection::ConnectionFields;
 pub use definition::{
     mask_header_value, ClientTool, HttpMethod, SystemTool, SystemToolName, ToolDefinition,
     WebhookTool,

@@ -85,6 +85,7 @@ pub(crate) fn parse(f: &mut Fields, policy: &DestinationPolicy) -> Option<Webhoo
         allowed_tools: allowed_tools?,
         response: None,
         limits: None,
+        connection_id: None,
     })
 }
 

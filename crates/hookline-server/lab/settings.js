@@ -1,14 +1,17 @@
-// Settings: API keys (a new key is shown once; revoke) and signing secrets (show, rotate).
+// Settings: API keys (a new key is shown once; revoke), signing secrets (show, rotate) and
+// connections (OAuth2 client credentials of webhook tools).
 import { h, mount, field } from './dom.js';
 import { get, post, del, auth } from './api.js';
 import { flash, heading, showProblem, clearProblem, failed, copyButton } from './ui.js';
+import { renderConnections } from './connections.js';
 
 export async function settingsPage(main) {
   document.title = 'Settings · Hookline Lab';
   const keys = h('section', { class: 'card', 'aria-labelledby': 'keys-title' });
   const secrets = h('section', { class: 'card', 'aria-labelledby': 'secrets-title' });
-  mount(main, heading('Settings'), keys, secrets);
-  await Promise.all([renderKeys(keys), renderSecrets(secrets)]);
+  const connections = h('section', { class: 'card', id: 'connections', 'aria-labelledby': 'connections-title' });
+  mount(main, heading('Settings'), keys, secrets, connections);
+  await Promise.all([renderKeys(keys), renderSecrets(secrets), renderConnections(connections)]);
 }
 
 async function renderKeys(section) {

@@ -4,6 +4,8 @@ import { get, post, put, query, all, ApiError } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 import { schemaEditor } from './schema.js';
 import { gettingStarted } from './start.js';
+import { connectionPicker } from './connections.js';
+import { importButton } from './openapi_import.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
@@ -26,7 +28,7 @@ export async function toolsPage(main, page = 1, search = '') {
   let timer;
   searchIn.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(() => load(1), 250); });
   const start = h('div');
-  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' })), start, form, results);
+  mount(main, heading('Tools', link('/lab/tools/new', 'Create tool', { class: 'button primary', id: 'create-tool' }), importButton(main, () => load(1))), start, form, results);
   gettingStarted(start);
 
   async function load(p) {
@@ -124,6 +126,7 @@ function render(root, stored, def) {
     const method = field('Method', h('select', {}, METHODS.map((m) => h('option', { value: m, text: m }))), { field: 'method' });
     method.input.value = (def.method || 'POST').toUpperCase();
     const headers = headersEditor(def.headers || {}, def.plainHeaders || []);
+    const connection = connectionPicker(def.connectionId);
     const params = schemaEditor('Parameters', 'parameters', def.parameters);
     const qparams = schemaEditor('Query parameters', 'queryParameters', def.queryParameters ?? null, { optional: true });
     const awaitResponse = checkbox('Await response', def.awaitResponse !== false, 'awaitResponse', 'Wait for the answer and give it to the LLM; off: fire-and-forget, delivered at least once with retries.');
@@ -135,7 +138,7 @@ function render(root, stored, def) {
     const perSecond = field('At most per second', h('input', { type: 'number', min: 0.1, max: 10000, step: 'any', value: limits.perSecond ?? '', placeholder: 'no limit', id: 'limit-per-second' }),
       { field: 'limits.perSecond', hint: 'Calls started per second (0.1–10000). Over a limit, a call waits up to its timeout, then fails rate_limited.' });
     placeholders = headers.placeholders;
-    parts.push(h('div', { class: 'row' }, method.wrap, url.wrap), headers.el, params.el, qparams.el,
+    parts.push(h('div', { class: 'row' }, method.wrap, url.wrap), headers.el, connection.wrap, params.el, qparams.el,
       h('div', { class: 'row' }, awaitResponse.wrap, timeout.wrap, disable.wrap),
       h('fieldset', { class: 'limits' }, h('legend', { text: 'Limits' }), h('div', { class: 'row' }, maxConcurrent.wrap, perSecond.wrap)));
     collectKind = (lenient) => ({
@@ -143,6 +146,7 @@ function render(root, stored, def) {
       method: method.input.value,
       headers: headers.value(),
       plainHeaders: headers.plain().length ? headers.plain() : null,
+      connectionId: connection.value(),
       parameters: lenient ? safe(params) : params.value(),
       queryParameters: lenient ? safe(qparams) : qparams.value(),
       awaitResponse: awaitResponse.input.checked,
@@ -189,7 +193,7 @@ function render(root, stored, def) {
     }
     // An update sends every field; a field left out stays as it is, a cleared one is sent as null.
     if (stored) {
-      for (const k of ['queryParameters', 'plainHeaders', 'limits', 'response']) if (!(k in body) && stored[k] != null) body[k] = null;
+      for (const k of ['queryParameters', 'plainHeaders', 'limits', 'response', 'connectionId']) if (!(k in body) && stored[k] != null) body[k] = null;
       delete body.type; delete body.subtype;
     }
     save.disabled = true;

@@ -67,6 +67,12 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../lab/session_page.js"),
     ),
     ("mcp.js", JS, include_str!("../lab/mcp.js")),
+    ("connections.js", JS, include_str!("../lab/connections.js")),
+    (
+        "openapi_import.js",
+        JS,
+        include_str!("../lab/openapi_import.js"),
+    ),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod batch;
+pub mod connections;
 pub mod events;
 pub mod followups;
 pub mod knowledge;
@@ -104,7 +105,8 @@ impl Resealing {
 
 /// Re-seals, under the current key, every sealed value made with an older one (for
 /// `hookline secrets rotate`): signing secrets, tools' header values, and the header values
-/// carried in session tokens' and sessions' snapshots, and LLM API keys. A value that does not
+/// carried in session tokens' and sessions' snapshots, LLM API keys and connections' client
+/// secrets and cached access tokens. A value that does not
 /// open is reported and the others are still re-sealed.
 pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreResult<Resealing> {
     let mut done = Resealing::default();
@@ -112,5 +114,6 @@ pub async fn reseal_all(conn: &mut PgConnection, secrets: &SecretBox) -> StoreRe
     tools::reseal_all(&mut *conn, secrets, &mut done).await?;
     sessions::reseal_all(&mut *conn, secrets, &mut done).await?;
     llms::reseal_all(&mut *conn, secrets, &mut done).await?;
+    connections::reseal_all(&mut *conn, secrets, &mut done).await?;
     Ok(done)
 }

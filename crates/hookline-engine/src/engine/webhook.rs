@@ -54,7 +54,7 @@ impl Engine {
             Ok(built) => built,
             Err(e) => return Prepared::Ended(None, prepare_failed(org_id, tool, &e)),
         };
-        let view = built.masked_view();
+        let mut view = built.masked_view();
         if !self.destination_allowed(&built.url) {
             return Prepared::Ended(
                 Some(view),
@@ -62,10 +62,17 @@ impl Engine {
             );
         }
         match built.to_reqwest(&self.client) {
-            Ok(request) => Prepared::Ready {
-                view,
-                request,
-                timeout: Duration::from_secs(u64::from(webhook.timeout_seconds.min(60))),
+            Ok(mut request) => match self
+                .authorize(org_id, webhook.connection_id, &mut request, &mut view)
+                .await
+            {
+                Ok(connection) => Prepared::Ready {
+                    view,
+                    request,
+                    timeout: Duration::from_secs(u64::from(webhook.timeout_seconds.min(60))),
+                    connection,
+                },
+                Err(outcome) => Prepared::Ended(Some(view), outcome),
             },
             Err(e) => {
                 let cause = PrepareError::Other(e.to_string());
@@ -81,9 +88,17 @@ impl Engine {
                 view,
                 request,
                 timeout,
+                connection,
             } => {
+                let retry = connection.as_ref().and_then(|_| request.try_clone());
                 let sent = outbound::send(&self.client, request, timeout).await;
-                (Some(view), Outcome::from_send(sent))
+                let outcome = match (sent, connection, retry) {
+                    (Ok(answer), Some(used), Some(retry)) if answer.status == 401 => {
+                        self.retry_unauthorized(used, retry, timeout).await
+                    }
+                    (sent, ..) => Outcome::from_send(sent),
+                };
+                (Some(view), outcome)
             }
             Prepared::Ended(view, outcome) => (view, outcome),
         }
@@ -181,6 +196,8 @@ pub(crate) enum Prepared {
         view: Value,
         request: reqwest::Request,
         timeout: Duration,
+        /// The connection token it carries, for one retry after a 401.
+        connection: Option<super::connections::Authorized>,
     },
     Ended(Option<Value>, Outcome),
 }

@@ -1,6 +1,7 @@
 //! Outbound HTTP: one pooled client behind the SSRF guard, no redirects, no proxies from the
 //! environment, connect and total timeouts, and a cap on how much of an answer is read.
 
+pub mod oauth2;
 pub mod ssrf;
 
 use std::sync::Arc;

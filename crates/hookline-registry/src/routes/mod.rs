@@ -3,6 +3,8 @@
 //! `#[utoipa::path]` blocks here are the registry's part of the OpenAPI document.
 
 pub mod api_keys;
+pub mod connections;
+pub mod import;
 pub mod llms;
 pub mod personas;
 pub mod tools;
@@ -15,6 +17,7 @@ use hookline_core::http::CoreState;
 pub fn router(state: CoreState) -> Router {
     Router::new()
         .route("/v1/tools", get(tools::list).post(tools::create))
+        .route("/v1/tools/import", post(import::import))
         .route(
             "/v1/tools/{id}",
             get(tools::read)
@@ -41,6 +44,17 @@ pub fn router(state: CoreState) -> Router {
                 .put(llms::put)
                 .patch(llms::update)
                 .delete(llms::delete),
+        )
+        .route(
+            "/v1/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/v1/connections/{id}",
+            get(connections::read)
+                .put(connections::put)
+                .patch(connections::update)
+                .delete(connections::delete),
         )
         .route("/v1/api-keys", get(api_keys::list).post(api_keys::create))
         .route("/v1/api-keys/{id}", delete(api_keys::revoke))

@@ -7,6 +7,8 @@
 //! organization's other rows — happens here, inside one transaction.
 
 pub mod api_keys;
+pub mod connections;
+pub mod import;
 pub mod llms;
 mod merge;
 pub mod personas;

@@ -27,10 +27,13 @@ pub async fn create(
     definition: ToolDefinition,
 ) -> Result<ToolView, ApiError> {
     let name = definition.name().to_owned();
+    let mut tx = state.pool.begin().await?;
+    super::connections::check_tool(&mut tx, org_id, &definition, "").await?;
     let sealed = SealedTool::seal(definition, org_id, &state.settings.secrets);
-    let stored = tools::insert(&state.pool, org_id, &sealed)
+    let stored = tools::insert(&mut *tx, org_id, &sealed)
         .await
         .map_err(|e| store_error(e, &name))?;
+    tx.commit().await?;
     tracing::info!(tool_id = %stored.id, tool = %name, "tool created");
     Ok(ToolView::from(&stored))
 }
@@ -84,6 +87,7 @@ pub async fn update(
     if !resend.is_empty() {
         return Err(ApiError::invalid(resend));
     }
+    super::connections::check_tool(&mut tx, org_id, &definition, "").await?;
     let name = definition.name().to_owned();
     let sealed = SealedTool::seal(definition, org_id, secrets);
     let stored = tools::update(&mut *tx, org_id, id.0, &sealed)

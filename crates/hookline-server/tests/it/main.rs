@@ -3,6 +3,7 @@
 
 mod call_hardening;
 mod cli;
+mod connections;
 mod contract;
 mod conversations;
 mod delivery;
@@ -15,6 +16,7 @@ mod isolation;
 mod knowledge;
 mod lab;
 mod lab_browser;
+mod lab_connections;
 mod lab_talk;
 mod llms;
 mod mcp;
@@ -28,6 +30,7 @@ mod stream_heads;
 mod third_party_llm;
 mod tool_power;
 mod tools;
+mod tools_import;
 mod turn_bounds;
 mod typed_state;
 mod webdriver;

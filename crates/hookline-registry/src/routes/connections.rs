@@ -1,0 +1,158 @@
+//! `/v1/connections`: parse, call [`crate::connections`], answer the view.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use hookline_core::http::problem::responses::{
+    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+};
+use hookline_core::http::{
+    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    ProblemDocument, QueryMap,
+};
+use hookline_core::ids::ConnectionId;
+
+use crate::connection_wire::{ConnectionInput, ConnectionPatch, ConnectionView};
+use crate::service::connections;
+
+#[utoipa::path(
+    post, path = "/v1/connections", tag = "connections", summary = "Create a connection",
+    operation_id = "createConnection",
+    security(("apiKey" = [])),
+    request_body = ConnectionInput,
+    responses(
+        (status = 201, body = ConnectionView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
+    )
+)]
+pub async fn create(
+    State(state): State<CoreState>,
+    caller: Caller,
+    body: JsonBody,
+) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
+    let fields = connections::parse(&state, &body.0)?;
+    let created = connections::create(&state, caller.org_id, fields).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(
+    get, path = "/v1/connections", tag = "connections", summary = "List connections",
+    operation_id = "listConnections",
+    security(("apiKey" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ListPage<ConnectionView>),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = Invalid)
+    )
+)]
+pub async fn list(
+    State(state): State<CoreState>,
+    caller: Caller,
+    params: ListParams,
+) -> Result<Json<ListPage<ConnectionView>>, ApiError> {
+    Ok(Json(
+        connections::list(&state, caller.org_id, &params).await?,
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/v1/connections/{id}", tag = "connections", summary = "Read a connection",
+    operation_id = "getConnection",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = ConnectionView),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound)
+    )
+)]
+pub async fn read(
+    State(state): State<CoreState>,
+    caller: Caller,
+    InPath(id): InPath<ConnectionId>,
+) -> Result<Json<ConnectionView>, ApiError> {
+    Ok(Json(connections::get(&state, caller.org_id, id).await?))
+}
+
+/// `PUT` and `PATCH` alike: a partial update (JSON Merge Patch meaning, as everywhere).
+#[utoipa::path(
+    put, path = "/v1/connections/{id}", tag = "connections",
+    summary = "Update a connection partially (as PATCH): fields sent replace, null clears",
+    operation_id = "putConnection",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = ConnectionPatch,
+    responses(
+        (status = 200, body = ConnectionView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
+    )
+)]
+pub async fn put(
+    state: State<CoreState>,
+    caller: Caller,
+    id: InPath<ConnectionId>,
+    body: JsonBody,
+) -> Result<Json<ConnectionView>, ApiError> {
+    update(state, caller, id, body).await
+}
+
+/// A partial update. A `clientSecret` equal to the current preview (or not sent) keeps the
+/// stored secret, as long as `tokenUrl` stays on the same origin.
+#[utoipa::path(
+    patch, path = "/v1/connections/{id}", tag = "connections",
+    summary = "Update a connection partially: fields sent replace, null clears",
+    operation_id = "updateConnection",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path)),
+    request_body = ConnectionPatch,
+    responses(
+        (status = 200, body = ConnectionView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid)
+    )
+)]
+pub async fn update(
+    State(state): State<CoreState>,
+    caller: Caller,
+    InPath(id): InPath<ConnectionId>,
+    body: JsonBody,
+) -> Result<Json<ConnectionView>, ApiError> {
+    let patch = body.object()?;
+    Ok(Json(
+        connections::update(&state, caller.org_id, id, patch).await?,
+    ))
+}
+
+#[utoipa::path(
+    delete, path = "/v1/connections/{id}", tag = "connections", summary = "Delete a connection",
+    operation_id = "deleteConnection",
+    security(("apiKey" = [])),
+    params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Delete even when tools use it (their calls then fail with kind auth)")),
+    responses(
+        (status = 204),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 409, description = "In use: the problem lists `tools`", body = ProblemDocument, content_type = "application/problem+json")
+    )
+)]
+pub async fn delete(
+    State(state): State<CoreState>,
+    caller: Caller,
+    query: QueryMap,
+    InPath(id): InPath<ConnectionId>,
+) -> Result<StatusCode, ApiError> {
+    connections::delete(&state, caller.org_id, id, query.flag("force")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
