@@ -91,6 +91,7 @@ pub struct RawSettings {
     pub knowledge_workers: usize,
     pub knowledge_document_seconds: u64,
     pub knowledge_max_chunks: usize,
+    pub knowledge_tool_result_bytes: usize,
 }
 
 impl Default for RawSettings {
@@ -136,6 +137,7 @@ impl Default for RawSettings {
             knowledge_workers: 1,
             knowledge_document_seconds: 120,
             knowledge_max_chunks: 100_000,
+            knowledge_tool_result_bytes: 16 * 1024,
         }
     }
 }
@@ -291,6 +293,8 @@ pub struct KnowledgeSettings {
     pub document_time: Duration,
     /// The most chunks one document may be cut into.
     pub max_chunks: usize,
+    /// The most bytes of JSON a knowledge tool's call gives the LLM.
+    pub tool_result_bytes: usize,
 }
 
 impl KnowledgeSettings {
@@ -455,6 +459,11 @@ impl Settings {
                 raw.knowledge_document_seconds,
             )?),
             max_chunks: at_least_one("HOOKLINE_KNOWLEDGE_MAX_CHUNKS", raw.knowledge_max_chunks)?,
+            tool_result_bytes: at_least(
+                "HOOKLINE_KNOWLEDGE_TOOL_RESULT_BYTES",
+                raw.knowledge_tool_result_bytes,
+                1024,
+            )?,
         };
         Ok(Self {
             database,
@@ -493,6 +502,15 @@ impl Settings {
 fn at_least_one<T: PartialOrd + From<u8>>(variable: &str, value: T) -> Result<T, ConfigError> {
     if value < T::from(1) {
         return Err(ConfigError(format!("{variable} must be at least 1")));
+    }
+    Ok(value)
+}
+
+/// At least `least`: a smaller bound would leave nothing useful (a knowledge tool's result of
+/// less than a KiB holds barely one chunk).
+fn at_least(variable: &str, value: usize, least: usize) -> Result<usize, ConfigError> {
+    if value < least {
+        return Err(ConfigError(format!("{variable} must be at least {least}")));
     }
     Ok(value)
 }

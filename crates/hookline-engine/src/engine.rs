@@ -7,6 +7,7 @@
 mod answers;
 mod arguments;
 mod client_tools;
+mod knowledge;
 mod mcp_sources;
 mod settle;
 mod system_tools;
@@ -100,6 +101,8 @@ pub struct Engine {
     client_waits: Arc<Semaphore>,
     /// What each session's MCP tool sources listed (see [`mcp_sources`]).
     pub(crate) mcp_listings: mcp_sources::Listings,
+    /// What the knowledge crate's search takes (a knowledge tool's call runs it).
+    pub(crate) core: CoreState,
 }
 
 impl Engine {
@@ -124,6 +127,7 @@ impl Engine {
             hub: core.hub.clone(),
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
             mcp_listings: mcp_sources::Listings::default(),
+            core: core.clone(),
         }))
     }
 
@@ -273,7 +277,7 @@ impl Engine {
         // `toolCallId` is new and the session active is known before anything leaves.
         let awaited_webhook = invalid.is_empty()
             && !fire_and_forget
-            && matches!(definition, ToolDefinition::Server(_));
+            && matches!(definition, ToolDefinition::Server(w) if !w.is_knowledge());
         let prepare = async {
             if awaited_webhook {
                 let call_id = id.to_string();
@@ -316,6 +320,7 @@ impl Engine {
         }
 
         match definition {
+            ToolDefinition::Server(w) if w.is_knowledge() => self.knowledge_call(&call, w).await,
             ToolDefinition::Server(_) if fire_and_forget => {
                 self.wake.notify_one();
                 Ok(CallAnswer {

@@ -12,6 +12,7 @@ pub mod expansion;
 pub mod export;
 pub mod fields;
 pub mod json_schema;
+pub mod knowledge_tool;
 pub mod llm;
 pub mod mcp_source;
 pub mod name;

@@ -83,6 +83,8 @@ pub(crate) fn parse(f: &mut Fields, policy: &DestinationPolicy) -> Option<Webhoo
         timeout_seconds: MAX_TIMEOUT_SECONDS,
         disable_interruptions: false,
         allowed_tools: allowed_tools?,
+        document_folder_ids: Vec::new(),
+        limit: None,
     })
 }
 

@@ -66,6 +66,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../lab/session_page.js"),
     ),
     ("mcp.js", JS, include_str!("../lab/mcp.js")),
+    ("knowledge.js", JS, include_str!("../lab/knowledge.js")),
+    ("chunks.js", JS, include_str!("../lab/chunks.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

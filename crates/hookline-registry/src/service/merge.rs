@@ -7,7 +7,7 @@ use hookline_schema::Violations;
 use serde_json::{Map, Value};
 
 /// Every field a tool definition of any type has: `null` may clear any of them.
-pub const TOOL_FIELDS: [&str; 15] = [
+pub const TOOL_FIELDS: [&str; 17] = [
     "type",
     "subtype",
     "name",
@@ -23,6 +23,8 @@ pub const TOOL_FIELDS: [&str; 15] = [
     "disableInterruptions",
     "awaitResult",
     "resultTimeoutSeconds",
+    "documentFolderIds",
+    "limit",
 ];
 
 /// The keys of `patch` sent as `null` that are no field of `what` at all. A `null` removes a
