@@ -92,6 +92,8 @@ pub const MAX_ALLOWED_TOOLS: usize = 100;
 // Fields with a default are `nullable` in the schema: the checkers read `null` as "not sent",
 // so `"awaitResponse": null` means the default, as leaving it out does.
 /// A tool that calls an HTTP endpoint from the server side (`type: server, subtype: webhook`).
+/// The same shape holds an MCP server (`subtype: mcp`: `url`, `headers`, `allowedTools`) and a
+/// knowledge tool (`subtype: knowledge`: only `name`, `description`, `documentFolderIds`, `limit`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookTool {

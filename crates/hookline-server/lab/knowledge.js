@@ -61,7 +61,7 @@ async function searchForm(only) {
   let folders = [];
   try { folders = await all('/v1/knowledge/folders'); } catch { /* the list above says why */ }
   if (only) folders = folders.filter((f) => f.id === only);
-  const q = field('Search', h('input', { type: 'search', autocomplete: 'off', placeholder: 'how long do refunds take' }), { field: 'query' });
+  const q = field('Query', h('input', { type: 'search', autocomplete: 'off', placeholder: 'how long do refunds take' }), { field: 'query' });
   const picks = folders.map((f) => {
     const input = h('input', { type: 'checkbox', id: uid('kf'), checked: true, value: f.id });
     return { input, el: h('label', { for: input.id, class: 'pick' }, input, ` ${f.name}`) };

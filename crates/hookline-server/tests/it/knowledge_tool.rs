@@ -55,6 +55,28 @@ async fn folder_with(app: &TestApp, org: &Org, name: &str, file: &str, text: &st
     id
 }
 
+/// The session's call log once no call in it is still running (answered calls are written to it
+/// off the answer's path, within a moment).
+async fn call_log(app: &TestApp, org: &Org, session_id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, logged) = org
+            .get(app, &format!("/v1/sessions/{session_id}/tool-calls"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{logged}");
+        let running = logged["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["status"] == "running");
+        if !running {
+            return logged;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{logged}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn help_center(folders: &[&str]) -> Value {
     json!({"type": "server", "subtype": "knowledge", "name": "help_center",
            "description": "Search the help center for policies (returns, refunds, shipping)",
@@ -186,9 +208,7 @@ async fn a_knowledge_call_returns_its_organizations_chunks_with_their_sources() 
     assert!(!body.to_string().contains("3 days"), "{body}");
 
     // The call log keeps it as any other call.
-    let (_, logged) = org
-        .get(&app, &format!("/v1/sessions/{session_id}/tool-calls"))
-        .await;
+    let logged = call_log(&app, &org, &session_id).await;
     let entry = &logged["data"][0];
     assert_eq!(entry["toolCallId"], "k1");
     assert_eq!(entry["toolType"], "server");
@@ -275,9 +295,7 @@ async fn the_llm_answers_from_a_chunk_its_knowledge_tool_found() {
         .contains("14 days"));
 
     // What the user sees: the call log entry and the tool-call events.
-    let (_, logged) = org
-        .get(&app, &format!("/v1/sessions/{session_id}/tool-calls"))
-        .await;
+    let logged = call_log(&app, &org, &session_id).await;
     let entry = &logged["data"][0];
     assert_eq!(entry["toolCallId"], "call_kb1");
     assert_eq!(entry["arguments"], json!({"query": "refund delay"}));
@@ -327,8 +345,6 @@ async fn a_knowledge_tools_answer_is_cut_to_the_setting() {
     assert!(body["result"].to_string().len() <= 1024, "{body}");
     let kept = body["result"]["results"].as_array().unwrap().len();
     assert!((1..20).contains(&kept), "{body}");
-    let (_, logged) = org
-        .get(&app, &format!("/v1/sessions/{session_id}/tool-calls"))
-        .await;
+    let logged = call_log(&app, &org, &session_id).await;
     assert_eq!(logged["data"][0]["truncated"], true, "{logged}");
 }
