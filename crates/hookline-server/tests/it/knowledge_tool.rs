@@ -11,14 +11,20 @@ use crate::engine::call;
 use crate::fake_llm::{call as llm_call, Answer, FakeLlm, Say};
 use crate::harness::{error_fields, session, Org, TestApp};
 
-const GUIDE: &str = "# Returns\n\nWe accept returns of unused items.\n\n## Refunds\n\n\
+pub(crate) const GUIDE: &str = "# Returns\n\nWe accept returns of unused items.\n\n## Refunds\n\n\
     Refunds are paid within 14 days to the original card.\n\n# Shipping\n\nParcels leave our \
     warehouse in Lyon every weekday.\n";
 /// Another organization's document that answers the same question otherwise.
 const RIVAL: &str = "# Refunds\n\nRefunds are paid within 3 days, in store credit only.\n";
 
 /// A folder holding one document, once the document is ready.
-async fn folder_with(app: &TestApp, org: &Org, name: &str, file: &str, text: &str) -> String {
+pub(crate) async fn folder_with(
+    app: &TestApp,
+    org: &Org,
+    name: &str,
+    file: &str,
+    text: &str,
+) -> String {
     let (status, folder) = org
         .post(app, "/v1/knowledge/folders", &json!({"name": name}))
         .await;
@@ -77,7 +83,7 @@ async fn call_log(app: &TestApp, org: &Org, session_id: &str) -> Value {
     }
 }
 
-fn help_center(folders: &[&str]) -> Value {
+pub(crate) fn help_center(folders: &[&str]) -> Value {
     json!({"type": "server", "subtype": "knowledge", "name": "help_center",
            "description": "Search the help center for policies (returns, refunds, shipping)",
            "documentFolderIds": folders, "limit": 3})
