@@ -98,6 +98,7 @@ pub struct RawSettings {
     pub import_max_bytes: usize,
     pub import_max_operations: usize,
     pub import_max_ref_depth: usize,
+    pub knowledge_tool_result_bytes: usize,
 }
 
 impl Default for RawSettings {
@@ -150,6 +151,7 @@ impl Default for RawSettings {
             import_max_bytes: 4 * 1024 * 1024,
             import_max_operations: 500,
             import_max_ref_depth: 32,
+            knowledge_tool_result_bytes: 16 * 1024,
         }
     }
 }
@@ -307,6 +309,8 @@ pub struct KnowledgeSettings {
     pub document_time: Duration,
     /// The most chunks one document may be cut into.
     pub max_chunks: usize,
+    /// The most bytes of JSON a knowledge tool's call gives the LLM.
+    pub tool_result_bytes: usize,
 }
 
 impl KnowledgeSettings {
@@ -496,6 +500,11 @@ impl Settings {
                 raw.knowledge_document_seconds,
             )?),
             max_chunks: at_least_one("HOOKLINE_KNOWLEDGE_MAX_CHUNKS", raw.knowledge_max_chunks)?,
+            tool_result_bytes: at_least(
+                "HOOKLINE_KNOWLEDGE_TOOL_RESULT_BYTES",
+                raw.knowledge_tool_result_bytes,
+                1024,
+            )?,
         };
         let connections = ConnectionSettings {
             token_timeout: Duration::from_secs(at_least_one(
@@ -556,6 +565,15 @@ impl Settings {
 fn at_least_one<T: PartialOrd + From<u8>>(variable: &str, value: T) -> Result<T, ConfigError> {
     if value < T::from(1) {
         return Err(ConfigError(format!("{variable} must be at least 1")));
+    }
+    Ok(value)
+}
+
+/// At least `least`: a smaller bound would leave nothing useful (a knowledge tool's result of
+/// less than a KiB holds barely one chunk).
+fn at_least(variable: &str, value: usize, least: usize) -> Result<usize, ConfigError> {
+    if value < least {
+        return Err(ConfigError(format!("{variable} must be at least {least}")));
     }
     Ok(value)
 }

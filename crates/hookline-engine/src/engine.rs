@@ -9,6 +9,7 @@ mod arguments;
 mod client_tools;
 mod limits;
 mod connections;
+mod knowledge;
 mod mcp_sources;
 mod settle;
 mod shaping;
@@ -108,6 +109,8 @@ pub struct Engine {
     pub(crate) paused: limits::Paused,
     /// Access tokens of connections (see [`connections`]).
     pub(crate) tokens: connections::Tokens,
+    /// What the knowledge crate's search takes (a knowledge tool's call runs it).
+    pub(crate) core: CoreState,
 }
 
 impl Engine {
@@ -134,6 +137,7 @@ impl Engine {
             mcp_listings: mcp_sources::Listings::default(),
             paused: limits::Paused::default(),
             tokens: connections::Tokens::default(),
+            core: core.clone(),
         }))
     }
 
@@ -283,7 +287,7 @@ impl Engine {
         // `toolCallId` is new and the session active is known before anything leaves.
         let awaited_webhook = invalid.is_empty()
             && !fire_and_forget
-            && matches!(definition, ToolDefinition::Server(_));
+            && matches!(definition, ToolDefinition::Server(w) if !w.is_knowledge());
         let prepare = async {
             if awaited_webhook {
                 let call_id = id.to_string();
@@ -330,6 +334,7 @@ impl Engine {
         }
 
         match definition {
+            ToolDefinition::Server(w) if w.is_knowledge() => self.knowledge_call(&call, w).await,
             ToolDefinition::Server(_) if fire_and_forget => {
                 self.wake.notify_one();
                 Ok(CallAnswer {

@@ -66,7 +66,7 @@ pub async fn answer(
     }
 }
 
-/// The session's tools offered over MCP: its webhook tools, in the persona's order. (An MCP
+/// The session's tools offered over MCP: its webhook and knowledge tools, in the persona's order. (An MCP
 /// tool source's tools are the LLM's, in a conversation; an MCP client can reach the server
 /// itself.)
 pub fn offered(session: &Session) -> impl Iterator<Item = &ToolDefinition> {

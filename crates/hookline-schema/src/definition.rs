@@ -78,6 +78,9 @@ pub enum ServerSubtype {
     /// An MCP server whose tools the persona offers as `<name>__<tool>`: only `url`, `headers`
     /// and `allowedTools` apply (the tools' own schemas come from the server's `tools/list`).
     Mcp,
+    /// A search of the organization's knowledge folders: only `documentFolderIds` and `limit`
+    /// apply; the LLM sends a `query` (see [`crate::knowledge_tool`]).
+    Knowledge,
 }
 
 /// The longest name of a tool an MCP server offers that Hookline passes on.
@@ -88,6 +91,8 @@ pub const MAX_ALLOWED_TOOLS: usize = 100;
 // Fields with a default are `nullable` in the schema: the checkers read `null` as "not sent",
 // so `"awaitResponse": null` means the default, as leaving it out does.
 /// A tool that calls an HTTP endpoint from the server side (`type: server, subtype: webhook`).
+/// The same shape holds an MCP server (`subtype: mcp`: `url`, `headers`, `allowedTools`) and a
+/// knowledge tool (`subtype: knowledge`: only `name`, `description`, `documentFolderIds`, `limit`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookTool {
@@ -95,6 +100,8 @@ pub struct WebhookTool {
     pub name: ToolName,
     #[schema(max_length = 1024)]
     pub description: String,
+    /// Absent for a knowledge tool only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
     #[serde(default = "default_method")]
     #[schema(nullable)]
@@ -141,12 +148,25 @@ pub struct WebhookTool {
     /// A connection of the organization whose access token is sent as `Authorization: Bearer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<uuid::Uuid>,
+    /// `subtype: knowledge` only: the organization's knowledge folders it searches (1–20).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 20)]
+    pub document_folder_ids: Vec<uuid::Uuid>,
+    /// `subtype: knowledge` only: the chunks one call returns at most (1–20, default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 20)]
+    pub limit: Option<u32>,
 }
 
 impl WebhookTool {
     /// Whether this is an MCP tool source rather than one webhook.
     pub fn is_mcp(&self) -> bool {
         self.subtype == ServerSubtype::Mcp
+    }
+
+    /// Whether this is a knowledge tool rather than a webhook.
+    pub fn is_knowledge(&self) -> bool {
+        self.subtype == ServerSubtype::Knowledge
     }
 }
 
@@ -266,6 +286,7 @@ pub struct SystemTool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ToolDefinition {
+    #[serde(serialize_with = "crate::knowledge_tool::serialize_server")]
     Server(WebhookTool),
     Client(ClientTool),
     System(SystemTool),
@@ -291,6 +312,7 @@ impl ToolDefinition {
     pub fn subtype(&self) -> Option<&'static str> {
         match self {
             Self::Server(t) if t.is_mcp() => Some("mcp"),
+            Self::Server(t) if t.is_knowledge() => Some("knowledge"),
             Self::Server(_) => Some("webhook"),
             _ => None,
         }
@@ -307,6 +329,7 @@ impl ToolDefinition {
     /// The one schema the LLM fills: for webhooks, `parameters` and `queryParameters` merged.
     pub fn llm_parameters(&self) -> Value {
         match self {
+            Self::Server(t) if t.is_knowledge() => crate::knowledge_tool::parameters(),
             Self::Server(t) => merge_schemas(t.parameters.as_ref(), t.query_parameters.as_ref()),
             Self::Client(t) => merge_schemas(t.parameters.as_ref(), None),
             Self::System(t) => t.name.parameters(),
@@ -476,16 +499,12 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
     let subtype = match f.required_string("subtype") {
         Some("webhook") => Some(ServerSubtype::Webhook),
         Some("mcp") => return crate::mcp_source::parse(f, policy),
-        Some("knowledge") => {
-            let path = f.path("subtype");
-            f.v.rule(path, "\"knowledge\" is reserved and not available yet");
-            None
-        }
+        Some("knowledge") => return crate::knowledge_tool::parse(f),
         Some(other) => {
             let path = f.path("subtype");
             f.v.rule(
                 path,
-                format!("must be \"webhook\" or \"mcp\" (not \"{other}\")"),
+                format!("must be \"webhook\", \"mcp\" or \"knowledge\" (not \"{other}\")"),
             );
             None
         }
@@ -576,6 +595,8 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         response: response?,
         limits: limits?,
         connection_id: connection_id?,
+        document_folder_ids: Vec::new(),
+        limit: None,
     })
 }
 

@@ -14,6 +14,7 @@ pub mod export;
 pub mod fields;
 pub mod json_schema;
 pub mod limits;
+pub mod knowledge_tool;
 pub mod llm;
 pub mod mcp_source;
 pub mod name;

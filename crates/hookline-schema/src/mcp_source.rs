@@ -86,6 +86,8 @@ pub(crate) fn parse(f: &mut Fields, policy: &DestinationPolicy) -> Option<Webhoo
         response: None,
         limits: None,
         connection_id: None,
+        document_folder_ids: Vec::new(),
+        limit: None,
     })
 }
 

@@ -89,7 +89,6 @@ fn defaults_and_normalisation() {
 fn each_rule_names_its_field() {
     let cases: Vec<(Value, &str)> = vec![
         (with(webhook(), "type", json!("webhook")), "type"),
-        (with(webhook(), "subtype", json!("knowledge")), "subtype"),
         (with(webhook(), "subtype", json!("grpc")), "subtype"),
         (with(webhook(), "name", json!("CheckOrder")), "name"),
         (with(webhook(), "name", json!("")), "name"),
@@ -174,6 +173,80 @@ fn each_rule_names_its_field() {
     for (value, field) in cases {
         assert_eq!(fields(value.clone()), [field], "{value}");
     }
+}
+
+fn knowledge() -> Value {
+    json!({
+        "type": "server", "subtype": "knowledge", "name": "help_center",
+        "description": "Search the help center",
+        "documentFolderIds": ["0190f0f0-0000-7000-8000-000000000001", "0190f0f0-0000-7000-8000-000000000002"],
+        "limit": 3
+    })
+}
+
+#[test]
+fn a_knowledge_tool_takes_its_own_fields_and_shows_only_them() {
+    let tool = parse(knowledge()).unwrap();
+    assert_eq!(tool.subtype(), Some("knowledge"));
+    assert_eq!(tool.to_json(), knowledge());
+    // As stored and read back (the session snapshot, the tools table): the same tool.
+    let back: ToolDefinition = serde_json::from_value(tool.to_json()).unwrap();
+    assert_eq!(back, tool);
+    // The LLM fills one string, `query`.
+    let declared = export(&tool, ExportFormat::Mcp);
+    assert_eq!(declared["name"], "help_center");
+    assert_eq!(declared["inputSchema"]["required"], json!(["query"]));
+    assert_eq!(
+        declared["inputSchema"]["properties"]["query"]["type"],
+        "string"
+    );
+
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (
+            with(knowledge(), "documentFolderIds", json!([])),
+            vec!["documentFolderIds"],
+        ),
+        (
+            with(
+                knowledge(),
+                "documentFolderIds",
+                json!(["0190f0f0-0000-7000-8000-000000000001", "nope"]),
+            ),
+            vec!["documentFolderIds[1]"],
+        ),
+        (
+            with(
+                knowledge(),
+                "documentFolderIds",
+                json!([
+                    "0190f0f0-0000-7000-8000-000000000001",
+                    "0190f0f0-0000-7000-8000-000000000001"
+                ]),
+            ),
+            vec!["documentFolderIds[1]"],
+        ),
+        (
+            with(knowledge(), "documentFolderIds", json!("x")),
+            vec!["documentFolderIds"],
+        ),
+        (with(knowledge(), "limit", json!(0)), vec!["limit"]),
+        (with(knowledge(), "limit", json!(21)), vec!["limit"]),
+        (
+            with(knowledge(), "url", json!("https://x.com/")),
+            vec!["url"],
+        ),
+        (
+            with(knowledge(), "parameters", json!({"type": "object"})),
+            vec!["parameters"],
+        ),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(fields(value.clone()), expected, "{value}");
+    }
+    let mut without = knowledge();
+    without.as_object_mut().unwrap().remove("documentFolderIds");
+    without.as_object_mut().unwrap().remove("limit");
+    assert_eq!(fields(without.clone()), ["documentFolderIds"]);
 }
 
 #[test]

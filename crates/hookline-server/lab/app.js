@@ -10,6 +10,7 @@ import { playgroundPage } from './playground.js';
 import { sessionsPage } from './sessions.js';
 import { sessionPage } from './session_page.js';
 import { llmsPage, llmEditor } from './llms.js';
+import { knowledgePage, folderPage } from './knowledge.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -29,6 +30,8 @@ const routes = [
   [/^\/lab\/llms\/?$/, () => llmsPage(main)],
   [/^\/lab\/llms\/new$/, () => llmEditor(main, null)],
   [/^\/lab\/llms\/([^/]+)$/, (id) => llmEditor(main, id)],
+  [/^\/lab\/knowledge\/?$/, () => knowledgePage(main)],
+  [/^\/lab\/knowledge\/([^/]+)$/, (id) => folderPage(main, id)],
   [/^\/lab\/settings\/?$/, () => settingsPage(main)],
 ];
 

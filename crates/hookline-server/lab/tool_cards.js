@@ -4,6 +4,7 @@
 import { h, mount, field, code } from './dom.js';
 import { api } from './api.js';
 import { flash } from './ui.js';
+import { isSearchResult, chunkList } from './chunks.js';
 
 const FINISHED = ['completed', 'failed', 'refused'];
 const BAD = ['failed', 'refused'];
@@ -35,9 +36,14 @@ export function toolCards(s, place) {
         state.executionTime !== undefined ? h('span', { class: 'hint exec-time', text: `${state.executionTime} ms` }) : null,
         started ? h('span', { class: 'hint', text: `at ${started}` }) : null),
       h('h3', { text: 'Arguments' }), code(state.arguments ?? {}),
-      state.result !== undefined ? [h('h3', { text: 'Result' }), code(state.result)] : null,
+      state.result !== undefined ? [h('h3', { text: 'Result' }), isKnowledge(state) && isSearchResult(state.result) ? chunkList(state.result) : code(state.result)] : null,
       errorText ? h('p', { class: 'flash error', text: errorText }) : null,
       isClient(state) && !FINISHED.includes(state.status) ? resultForm(id) : null);
+  }
+
+  // A knowledge tool's chunks are shown ranked with their sources rather than as JSON.
+  function isKnowledge(state) {
+    return state.toolSubtype === 'knowledge' || s.tools?.find((t) => t.name === state.toolName)?.subtype === 'knowledge';
   }
 
   function isClient(state) {
@@ -69,7 +75,7 @@ export function toolCards(s, place) {
   function follow(live) {
     const on = (name, patch) => live.addEventListener(name, (m) => {
       const d = JSON.parse(m.data);
-      update(d.toolCallId, { toolName: d.toolName, toolType: d.toolType, ...patch(d) });
+      update(d.toolCallId, { toolName: d.toolName, toolType: d.toolType, toolSubtype: d.toolSubtype, ...patch(d) });
     });
     on('toolCallStarted', (d) => ({ arguments: d.arguments, status: 'running', startedAt: d.timestamp }));
     on('toolCallCompleted', (d) => ({ status: 'completed', result: d.result, executionTime: d.executionTime }));

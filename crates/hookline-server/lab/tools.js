@@ -13,6 +13,7 @@ const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
 const READ_ONLY = ['id', 'createdAt', 'updatedAt', 'usageCount'];
 
 export function kindOf(tool) {
+  if (tool.type === 'server' && tool.subtype === 'knowledge') return 'Knowledge';
   if (tool.type === 'server') return 'Webhook';
   if (tool.type === 'client') return 'Client';
   return 'System';
@@ -53,7 +54,7 @@ export async function toolsPage(main, page = 1, search = '') {
           h('td', { text: kindOf(t) }),
           h('td', { class: 'desc', text: t.description || '' }),
           h('td', { class: 'num', 'data-label': 'Personas', text: String(t.usageCount ?? 0) }),
-          h('td', {}, t.type === 'server' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
+          h('td', {}, t.type === 'server' && t.subtype !== 'knowledge' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
       pager(list.meta, load));
   }
   await load(page);
@@ -88,18 +89,19 @@ export async function toolEditor(main, id) {
 }
 
 function render(root, stored, def) {
-  const kind = def.type === 'server' ? 'webhook' : def.type;
+  const kind = def.type === 'server' ? (def.subtype === 'knowledge' ? 'knowledge' : 'webhook') : def.type;
   const form = h('form', { class: 'card tool-form', novalidate: true });
   const errors = h('div', { class: 'form-errors', role: 'alert', hidden: true });
 
-  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['client', 'Client tool'], ['system', 'System tool']]
+  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['knowledge', 'Knowledge tool'], ['client', 'Client tool'], ['system', 'System tool']]
     .map(([v, t]) => h('option', { value: v, text: t })));
   typeSelect.value = kind;
   typeSelect.disabled = !!stored;
-  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. Client: the browser does it. System: built-in actions.' });
+  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. Knowledge: the LLM searches your documents. Client: the browser does it. System: built-in actions.' });
   typeSelect.addEventListener('change', () => {
     const next = typeSelect.value;
-    render(root, stored, { ...collect(true), type: next === 'webhook' ? 'server' : next, subtype: next === 'webhook' ? 'webhook' : undefined });
+    const server = next === 'webhook' || next === 'knowledge';
+    render(root, stored, { ...collect(true), type: server ? 'server' : next, subtype: server ? next : undefined });
   });
 
   let nameInput;
@@ -156,6 +158,11 @@ function render(root, stored, def) {
       // Shaping is edited on the test page, beside a real answer; the form keeps it as it is.
       response: def.response ?? null,
     });
+  } else if (kind === 'knowledge') {
+    const picker = folderPicker(def.documentFolderIds || []);
+    const limit = field('Chunks per call', h('input', { type: 'number', min: 1, max: 20, value: def.limit ?? 5 }), { field: 'limit', hint: '1–20: how many of the best chunks one call gives the LLM.' });
+    parts.push(picker.el, h('div', { class: 'row' }, limit.wrap));
+    collectKind = () => ({ documentFolderIds: picker.value(), limit: numberOrNull(limit.input.value) });
   } else if (kind === 'client') {
     const params = schemaEditor('Parameters', 'parameters', def.parameters);
     const awaitResult = checkbox('Await result', !!def.awaitResult, 'awaitResult', 'Wait for the browser to send a result back.');
@@ -169,8 +176,9 @@ function render(root, stored, def) {
   }
 
   function collect(lenient = false) {
-    const out = { type: kind === 'webhook' ? 'server' : kind };
-    if (kind === 'webhook') out.subtype = 'webhook';
+    const server = kind === 'webhook' || kind === 'knowledge';
+    const out = { type: server ? 'server' : kind };
+    if (server) out.subtype = kind;
     out.name = nameInput.value.trim();
     const d = description.input.value;
     if (d.trim() || kind !== 'system') out.description = d;
@@ -215,6 +223,35 @@ function render(root, stored, def) {
   mount(root, h('p', { class: 'crumbs' }, link('/lab/tools', '← Tools')), title,
     stored ? null : templatesBar(root, stored),
     form, importExport(root, stored, () => collect(true)));
+}
+
+/**
+ * The folders a knowledge tool searches: a checkbox for each of the organization's folders, in
+ * the order chosen; a saved folder that no longer exists stays listed (checked) until unticked.
+ */
+function folderPicker(chosen) {
+  const order = [...chosen];
+  const list = h('div', { class: 'folder-picks' }, h('p', { class: 'hint', text: 'Loading folders…' }));
+  const el = h('fieldset', { class: 'field', dataset: { field: 'documentFolderIds' }, id: 'folder-picker' },
+    h('legend', { text: 'Knowledge folders' }),
+    h('p', { class: 'hint' }, 'The LLM sends one parameter, query; the best chunks of these folders’ ready documents come back with their sources. Manage folders on the ',
+      link('/lab/knowledge', 'Knowledge'), ' page.'),
+    list, h('p', { class: 'field-error', hidden: true }));
+  all('/v1/knowledge/folders').then((folders) => {
+    const known = new Set(folders.map((f) => f.id));
+    const rows = [...folders.map((f) => [f.id, f.name]), ...chosen.filter((id) => !known.has(id)).map((id) => [id, `${id} (deleted)`])];
+    if (!rows.length) return void mount(list, h('p', { class: 'empty' }, 'No folders yet: create one on the ', link('/lab/knowledge', 'Knowledge'), ' page first.'));
+    mount(list, rows.map(([id, name]) => {
+      const input = h('input', { type: 'checkbox', id: uid('folder'), value: id, checked: order.includes(id) });
+      input.addEventListener('change', () => {
+        const at = order.indexOf(id);
+        if (input.checked && at < 0) order.push(id);
+        if (!input.checked && at >= 0) order.splice(at, 1);
+      });
+      return h('label', { for: input.id, class: 'pick' }, input, ` ${name}`);
+    }));
+  }).catch((e) => mount(list, h('p', { class: 'field-error', text: `Could not load the folders: ${e.message}` })));
+  return { el, value: () => [...order] };
 }
 
 function safe(editor) {

@@ -73,6 +73,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
         JS,
         include_str!("../lab/openapi_import.js"),
     ),
+    ("knowledge.js", JS, include_str!("../lab/knowledge.js")),
+    ("chunks.js", JS, include_str!("../lab/chunks.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

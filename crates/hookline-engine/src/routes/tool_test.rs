@@ -59,6 +59,12 @@ pub async fn test(
     if !matches!(stored.tool.definition, ToolDefinition::Server(_)) {
         return Err(ApiError::field("type", "only webhook tools can be tested"));
     }
+    if matches!(&stored.tool.definition, ToolDefinition::Server(w) if w.is_knowledge()) {
+        return Err(ApiError::field(
+            "subtype",
+            "a knowledge tool sends no request: try its folders with POST /v1/knowledge/search",
+        ));
+    }
     if matches!(&stored.tool.definition, ToolDefinition::Server(w) if w.is_mcp()) {
         // An MCP server is tested by listing its tools (`response.body.tools`).
         let started = Instant::now();

@@ -7,7 +7,7 @@ use hookline_schema::Violations;
 use serde_json::{Map, Value};
 
 /// Every field a tool definition of any type has: `null` may clear any of them.
-pub const TOOL_FIELDS: [&str; 16] = [
+pub const TOOL_FIELDS: [&str; 20] = [
     "type",
     "subtype",
     "name",
@@ -24,6 +24,10 @@ pub const TOOL_FIELDS: [&str; 16] = [
     "awaitResult",
     "resultTimeoutSeconds",
     "connectionId",
+    "documentFolderIds",
+    "limit",
+    "response",
+    "limits",
 ];
 
 /// The keys of `patch` sent as `null` that are no field of `what` at all. A `null` removes a

@@ -4,6 +4,7 @@
 
 use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::ToolId;
+use hookline_core::repo::knowledge::folders;
 use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::secrets::SecretBox;
@@ -28,6 +29,7 @@ pub async fn create(
 ) -> Result<ToolView, ApiError> {
     let name = definition.name().to_owned();
     let mut tx = state.pool.begin().await?;
+    check_folders(&mut tx, org_id, &definition).await?;
     super::connections::check_tool(&mut tx, org_id, &definition, "").await?;
     let sealed = SealedTool::seal(definition, org_id, &state.settings.secrets);
     let stored = tools::insert(&mut *tx, org_id, &sealed)
@@ -88,6 +90,7 @@ pub async fn update(
         return Err(ApiError::invalid(resend));
     }
     super::connections::check_tool(&mut tx, org_id, &definition, "").await?;
+    check_folders(&mut tx, org_id, &definition).await?;
     let name = definition.name().to_owned();
     let sealed = SealedTool::seal(definition, org_id, secrets);
     let stored = tools::update(&mut *tx, org_id, id.0, &sealed)
@@ -96,6 +99,29 @@ pub async fn update(
     tx.commit().await?;
     tracing::info!(tool_id = %id, version = stored.version, "tool updated");
     Ok(ToolView::from(&stored))
+}
+
+/// A knowledge tool's folders must be the organization's (a 422 naming `documentFolderIds[i]`);
+/// they stay share-locked until the caller's transaction ends, so none is deleted meanwhile.
+async fn check_folders(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    definition: &ToolDefinition,
+) -> Result<(), ApiError> {
+    let ToolDefinition::Server(tool) = definition else {
+        return Ok(());
+    };
+    if !tool.is_knowledge() {
+        return Ok(());
+    }
+    let problems = folders::check_owned(
+        &mut *conn,
+        org_id,
+        &tool.document_folder_ids,
+        "documentFolderIds",
+    )
+    .await?;
+    problems.into_result(()).map_err(ApiError::invalid)
 }
 
 /// True when the patch sends a URL whose origin differs from the stored webhook's.

@@ -237,14 +237,15 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     }
     assert_eq!(stored["url"], url);
     assert_eq!(stored["headers"], json!({"Authorization": "••••_KEY"}));
-    // The header's masked preview is what the form shows now.
-    let shown = browser
-        .eval(
-            "return document.querySelector('.header-row input[aria-label^=Value]').value",
-            json!([]),
+    // The header's masked preview is what the form shows now (once the saved tool's page has
+    // loaded it: the flash comes first, the page's GET after).
+    browser
+        .wait_for(
+            "the saved header's masked preview in the form",
+            "const i = document.querySelector('.header-row input[aria-label^=Value]'); return !!i && i.value === arguments[0]",
+            json!(["••••_KEY"]),
         )
         .await;
-    assert_eq!(shown, "••••_KEY");
     snap(&browser, "tool-edit").await;
 
     browser.click("a[href='/lab/tools']").await;

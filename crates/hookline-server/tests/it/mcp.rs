@@ -392,3 +392,54 @@ async fn persona_named(app: &TestApp, org: &Org, name: &str) -> String {
     assert_eq!(status, StatusCode::CREATED, "{persona}");
     persona["id"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn a_knowledge_tool_is_offered_with_its_query_and_searched_over_mcp() {
+    use crate::knowledge_tool::{folder_with, help_center, GUIDE};
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let folder = folder_with(&app, &org, "Help", "guide.md", GUIDE).await;
+    let (status, tool) = org.post(&app, "/v1/tools", &help_center(&[&folder])).await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    let (status, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Support", "systemPrompt": "Help", "toolIds": [tool["id"]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{persona}");
+    let mut mcp = Mcp::new(&app, &org, persona["id"].as_str().unwrap());
+    mcp.initialize().await;
+
+    let listed = mcp.request(1, "tools/list", json!({})).await;
+    let offered = &listed["result"]["tools"][0];
+    assert_eq!(offered["name"], "help_center");
+    assert_eq!(offered["inputSchema"]["required"], json!(["query"]));
+    assert_eq!(
+        offered["inputSchema"]["properties"]["query"]["type"],
+        "string"
+    );
+
+    let reply = mcp
+        .call_tool(
+            2,
+            "help_center",
+            json!({"query": "how long do refunds take"}),
+        )
+        .await;
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+    let found = result_json(&reply);
+    assert_eq!(found["results"][0]["filename"], "guide.md");
+    assert_eq!(
+        found["results"][0]["source"]["heading"],
+        "Returns > Refunds"
+    );
+    assert!(
+        found["results"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("14 days"),
+        "{found}"
+    );
+}

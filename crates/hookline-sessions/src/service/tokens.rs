@@ -10,6 +10,7 @@ use uuid::Uuid;
 use hookline_core::credential;
 use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
 use hookline_core::http::{ApiError, CoreState};
+use hookline_core::repo::knowledge::folders;
 use hookline_core::repo::sessions::{self as repo, NewToken};
 use hookline_core::repo::{llms, personas, tools};
 use hookline_core::sealed_tool::SealedTool;
@@ -213,6 +214,25 @@ async fn snapshot(
                     .await?
                     .map_err(ApiError::invalid)?;
             }
+            let mut problems = Violations::new();
+            for (i, definition) in inline.iter().enumerate() {
+                if let ToolDefinition::Server(tool) = definition {
+                    if tool.is_knowledge() {
+                        let field = format!("personaConfig.tools[{i}].documentFolderIds");
+                        problems.extend_prefixed(
+                            "",
+                            folders::check_owned(
+                                &mut *conn,
+                                org_id,
+                                &tool.document_folder_ids,
+                                &field,
+                            )
+                            .await?,
+                        );
+                    }
+                }
+            }
+            problems.into_result(()).map_err(ApiError::invalid)?;
             tools.extend(inline.into_iter().map(|definition| SnapshotTool {
                 tool_id: None,
                 version: None,

@@ -172,3 +172,25 @@ pub async fn owned(db: impl PgExecutor<'_>, org_id: Uuid, ids: &[Uuid]) -> Store
     .fetch_all(db)
     .await?)
 }
+
+/// Each of `ids` that is not a folder of the organization, as a violation naming `field[i]` (the
+/// same words for one that does not exist and one of another organization). Share-locks the
+/// folders found, as [`owned`] does.
+pub async fn check_owned(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    ids: &[Uuid],
+    field: &str,
+) -> StoreResult<hookline_schema::Violations> {
+    let found = owned(db, org_id, ids).await?;
+    let mut v = hookline_schema::Violations::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !found.contains(id) {
+            v.rule(
+                format!("{field}[{i}]"),
+                "is not a folder of your organization",
+            );
+        }
+    }
+    Ok(v)
+}

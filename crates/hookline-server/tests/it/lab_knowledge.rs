@@ -1,0 +1,201 @@
+//! Knowledge in the Lab, in a real browser: a folder made, a document uploaded from a file input
+//! and followed to `ready` with its chunk count, a search showing ranked chunks with their
+//! sources, a knowledge tool made in the tool form with its folder picker (a 422 at the picker
+//! first), and the Playground showing a knowledge call's chunks as a card.
+
+use serde_json::json;
+
+use crate::fake_llm::{call, Answer, FakeLlm, Say};
+use crate::harness::TestApp;
+use crate::lab_browser::{choose, sign_in, snap, snap_at};
+use crate::webdriver::{keys, Browser};
+
+const GUIDE: &str = "# Returns\n\nWe accept returns of unused items within 30 days.\n\n\
+    ## Refunds\n\nRefunds are paid within 14 days to the original card.\n\n# Shipping\n\n\
+    Parcels leave our warehouse in Lyon every weekday.\n";
+
+#[tokio::test]
+async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::openai(vec![call(
+        "call_kb1",
+        "help_center",
+        r#"{"query": "refund delay"}"#,
+    )]))
+    .then(Answer::openai(vec![Say::Text(
+        "Refunds are paid within 14 days to the original card.",
+    )]));
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lab-knowledge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("guide.md");
+    std::fs::write(&file, GUIDE).unwrap();
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &org.key).await;
+
+    // A folder, made on the Knowledge page.
+    browser.click("#nav a[href='/lab/knowledge']").await;
+    browser.wait_text("#folders", "No folders yet").await;
+    browser
+        .type_into("#new-folder [data-field=name] input", "Help center")
+        .await;
+    browser
+        .type_into(
+            "#new-folder [data-field=description] input",
+            "Returns, refunds and shipping",
+        )
+        .await;
+    browser.click("#new-folder button[type=submit]").await;
+    browser.wait_path("/lab/knowledge/").await;
+    browser.wait_text("#documents", "No documents yet").await;
+
+    // A document uploaded from the file input, followed live until it is ready.
+    browser
+        .type_into("#drop-zone input[type=file]", file.to_str().unwrap())
+        .await;
+    browser
+        .wait_text(".upload-progress", "Uploaded 1 file")
+        .await;
+    let row = browser.wait_text("#documents tbody tr", "ready").await;
+    assert!(row.contains("guide.md") && row.contains("ready"), "{row}");
+    let chunks: i64 = browser
+        .text("#documents tbody td[data-label=Chunks]")
+        .await
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(chunks >= 2, "{row}");
+
+    // The search box: ranked chunks, each with its source.
+    browser
+        .type_into(
+            "#knowledge-search input[type=search]",
+            "how long do refunds take",
+        )
+        .await;
+    browser.press(keys::ENTER).await;
+    let first = browser
+        .wait_text("#knowledge-search .chunk", "14 days")
+        .await;
+    assert!(
+        first.contains("#1") && first.contains("guide.md · Returns > Refunds"),
+        "{first}"
+    );
+    snap_at(&browser, "knowledge-folder", Some("#knowledge-search")).await;
+
+    browser.click("a[href='/lab/knowledge']").await;
+    let listed = browser.wait_text("#folders tbody", "Help center").await;
+    assert!(listed.contains('1'), "{listed}");
+    browser
+        .type_into("#knowledge-search input[type=search]", "parcels lyon")
+        .await;
+    browser.click("#knowledge-search button[type=submit]").await;
+    browser
+        .wait_text("#knowledge-search .chunk", "guide.md · Shipping")
+        .await;
+    snap(&browser, "knowledge").await;
+
+    // A knowledge tool in the tool form: no folder ticked is refused at the picker.
+    browser.goto(&app.url("/lab/tools/new")).await;
+    choose(&browser, ".tool-form [data-field=type] select", "knowledge").await;
+    browser.find("#folder-picker input[type=checkbox]").await;
+    browser
+        .type_into(".tool-form [data-field=name] input", "help_center")
+        .await;
+    browser
+        .type_into(
+            ".tool-form [data-field=description] textarea",
+            "Search the help center for returns, refunds and shipping",
+        )
+        .await;
+    browser.click(".tool-form button[type=submit]").await;
+    let error = browser
+        .wait_text(".tool-form #folder-picker .field-error", "folder")
+        .await;
+    assert!(error.contains("1 to 20"), "{error}");
+    browser.click("#folder-picker input[type=checkbox]").await;
+    browser.click(".tool-form button[type=submit]").await;
+    browser.wait_text("#flash", "Created help_center").await;
+    let (_, tools) = org.get(&app, "/v1/tools").await;
+    let tool = &tools["data"][0];
+    let folder = browser.eval("return location.pathname", json!([])).await;
+    assert!(
+        folder.as_str().unwrap().starts_with("/lab/tools/"),
+        "{folder}"
+    );
+    assert_eq!(tool["subtype"], "knowledge");
+    assert_eq!(tool["limit"], 5);
+    assert_eq!(tool["documentFolderIds"].as_array().unwrap().len(), 1);
+    browser
+        .find("#folder-picker input[type=checkbox]:checked")
+        .await;
+    snap(&browser, "tool-knowledge").await;
+
+    // The Playground: the LLM calls the tool, its card shows the chunks it found.
+    let (status, llm) = org
+        .post(
+            &app,
+            "/v1/llms",
+            &json!({"name": "fake", "provider": "openai", "model": "test-model",
+                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{llm}");
+    let (status, persona) = org
+        .post(
+            &app,
+            "/v1/personas",
+            &json!({"name": "Support", "systemPrompt": "Answer from the help center.",
+                    "llmId": llm["id"], "toolIds": [tool["id"]]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{persona}");
+    browser
+        .goto(&app.url(&format!(
+            "/lab/playground/{}",
+            persona["id"].as_str().unwrap()
+        )))
+        .await;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground", "Live").await;
+    browser
+        .type_into("#message", "How long does a refund take?")
+        .await;
+    browser.press(keys::ENTER).await;
+    browser
+        .wait_text(
+            "#conversation",
+            "Refunds are paid within 14 days to the original card.",
+        )
+        .await;
+    let card = browser
+        .wait_text(
+            "#conversation .tool-card[data-status=completed]",
+            "guide.md",
+        )
+        .await;
+    for shown in [
+        "help_center",
+        "refund delay",
+        "#1",
+        "guide.md · Returns > Refunds",
+        "14 days",
+    ] {
+        assert!(card.contains(shown), "{shown} in {card}");
+    }
+    browser
+        .wait_for(
+            "the end of the turn",
+            "return document.getElementById('turn-status').textContent === ''",
+            json!([]),
+        )
+        .await;
+    snap_at(
+        &browser,
+        "playground-knowledge",
+        Some("#conversation .tool-card"),
+    )
+    .await;
+}
