@@ -66,6 +66,9 @@ pub(crate) fn parse(f: &mut Fields) -> Option<WebhookTool> {
         timeout_seconds: MAX_TIMEOUT_SECONDS,
         disable_interruptions: false,
         allowed_tools: None,
+        response: None,
+        limits: None,
+        connection_id: None,
         document_folder_ids: folders?,
         limit,
     })
