@@ -91,6 +91,7 @@ pub struct RawSettings {
     pub knowledge_workers: usize,
     pub knowledge_document_seconds: u64,
     pub knowledge_max_chunks: usize,
+    pub knowledge_search_candidates: u32,
 }
 
 impl Default for RawSettings {
@@ -136,6 +137,7 @@ impl Default for RawSettings {
             knowledge_workers: 1,
             knowledge_document_seconds: 120,
             knowledge_max_chunks: 100_000,
+            knowledge_search_candidates: 100,
         }
     }
 }
@@ -291,6 +293,9 @@ pub struct KnowledgeSettings {
     pub document_time: Duration,
     /// The most chunks one document may be cut into.
     pub max_chunks: usize,
+    /// Chunks a search ranks at most from each way a chunk may match (all words, two of them, a
+    /// heading word, any word): ranking reads every candidate, so this bounds a search's cost.
+    pub search_candidates: u32,
 }
 
 impl KnowledgeSettings {
@@ -455,6 +460,10 @@ impl Settings {
                 raw.knowledge_document_seconds,
             )?),
             max_chunks: at_least_one("HOOKLINE_KNOWLEDGE_MAX_CHUNKS", raw.knowledge_max_chunks)?,
+            search_candidates: at_least_one(
+                "HOOKLINE_KNOWLEDGE_SEARCH_CANDIDATES",
+                raw.knowledge_search_candidates,
+            )?,
         };
         Ok(Self {
             database,
