@@ -54,8 +54,9 @@ pub async fn run(
     request: &SearchRequest,
 ) -> Result<SearchResults, ApiError> {
     let words = Words::of(&request.query);
+    let mut conn = state.pool.acquire().await?;
     let found = chunks::search(
-        &state.pool,
+        &mut conn,
         org_id,
         &request.folder_ids,
         chunks::Query {

@@ -1,6 +1,6 @@
 //! The searchable chunks of ready documents, and the lexical search over them.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
@@ -57,6 +57,21 @@ pub async fn insert(
     Ok(())
 }
 
+/// Moves the entries the chunks' full-text indexes hold in their pending lists into the indexes
+/// proper. New rows' words wait in such a list (up to `gin_pending_list_limit`, 4 MB by default)
+/// until a vacuum or a later insert merges them, and every search reads the whole list meanwhile:
+/// a few milliseconds a search after a large document. Merged after each document instead, so
+/// searches read the index alone.
+pub async fn merge_pending(db: impl sqlx::PgExecutor<'_>) -> StoreResult<()> {
+    sqlx::query!(
+        "SELECT gin_clean_pending_list('knowledge_chunks_search_idx'::regclass) AS text_entries,
+             gin_clean_pending_list('knowledge_chunks_heading_idx'::regclass) AS heading_entries"
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(())
+}
+
 /// A chunk a search found.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -95,17 +110,24 @@ pub struct Query<'a> {
 /// `candidates` (or `limit`, if larger) does the choice among them follow the table's order
 /// rather than the rank.
 pub async fn search(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     org_id: Uuid,
     folder_ids: &[Uuid],
     query: Query<'_>,
     limit: i64,
     candidates: i64,
 ) -> StoreResult<Vec<Found>> {
+    // A plan made for this statement's values, never the cached generic one: not knowing the
+    // bound, a generic plan reads the whole table in the hope of stopping early (seconds,
+    // where the index lookups take milliseconds).
+    let mut tx = conn.begin().await?;
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
     // Folders are narrowed to the organization's first, so every lookup below keeps to them.
     // A chunk exists only for a ready document (written with its `ready`), the status check
     // on the few rows returned is kept as a second guard.
-    Ok(sqlx::query_as!(
+    let found = sqlx::query_as!(
         Found,
         r#"WITH q AS (
                SELECT websearch_to_tsquery('english', $3) AS every,
@@ -148,6 +170,8 @@ pub async fn search(
         limit,
         candidates,
     )
-    .fetch_all(db)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
