@@ -63,6 +63,7 @@ pub async fn run(
             text: &request.query,
             any_word: &words.any(),
             two_words: &words.two(),
+            words: &words.wanted,
         },
         request.limit(),
         i64::from(state.settings.knowledge.search_candidates),

@@ -97,6 +97,8 @@ pub struct Query<'a> {
     /// A `to_tsquery` text finding a chunk with at least two of the words (`(a:* & b:*) | ...`);
     /// empty for a query of fewer than three words, where `text` says as much.
     pub two_words: &'a str,
+    /// Each wanted word as a `to_tsquery` text of its own (`refun:*`).
+    pub words: &'a [String],
 }
 
 /// The best `limit` chunks of the organization's ready documents in `folder_ids` that match
@@ -106,9 +108,10 @@ pub struct Query<'a> {
 /// Ranking reads each candidate's `tsvector`, so only a bounded set is ranked: at most
 /// `candidates` chunks from each of the ways a chunk may match, from the most telling to the
 /// least — every word (`text`), two of the words, a word in the heading path (which ranks above
-/// the text), any word. Every tier is an index lookup; only when a tier has more matches than
-/// `candidates` (or `limit`, if larger) does the choice among them follow the table's order
-/// rather than the rank.
+/// the text), and each word on its own (sharing `candidates` among the words, so the chunks of a
+/// rare word are never crowded out by those of a common one). Every tier is an index lookup;
+/// only when a tier has more matches than its bound (never below `limit`) does the choice among
+/// them follow the table's order rather than the rank.
 pub async fn search(
     conn: &mut PgConnection,
     org_id: Uuid,
@@ -148,8 +151,11 @@ pub async fn search(
                     AND to_tsvector('english', coalesce(c.heading, '')) @@ q.any
                     AND c.folder_id = ANY(f.ids) LIMIT greatest($6::bigint, $7::bigint))
                UNION
-               (SELECT c.id FROM q, f, knowledge_chunks c
-                WHERE c.search @@ q.any AND c.folder_id = ANY(f.ids) LIMIT greatest($6::bigint, $7::bigint))),
+               (SELECT one.id FROM unnest($8::text[]) AS w(word),
+                    LATERAL (SELECT c.id FROM f, knowledge_chunks c
+                             WHERE c.search @@ to_tsquery('english', w.word)
+                                 AND c.folder_id = ANY(f.ids)
+                             LIMIT greatest($6::bigint, $7::bigint / greatest(cardinality($8::text[]), 1))) one)),
            best AS (
                SELECT c.id, ts_rank(c.search, q.every) + ts_rank(c.search, q.any) AS score
                FROM q, candidate JOIN knowledge_chunks c USING (id)
@@ -169,6 +175,7 @@ pub async fn search(
         query.two_words,
         limit,
         candidates,
+        query.words,
     )
     .fetch_all(&mut *tx)
     .await?;
