@@ -22,6 +22,7 @@ pub enum Scenario {
     SessionStart,
     ReadTool,
     Turn,
+    Search,
 }
 
 impl Scenario {
@@ -34,6 +35,7 @@ impl Scenario {
             Self::SessionStart => "4 session token + start",
             Self::ReadTool => "5 GET /v1/tools/{id}",
             Self::Turn => "6 conversation turn",
+            Self::Search => "8 knowledge search",
         }
     }
 }
@@ -267,6 +269,20 @@ async fn request(
 ) -> bool {
     let session = |all: &[String]| all[worker % all.len()].clone();
     match scenario {
+        Scenario::Search => {
+            let folder = env.knowledge_folder.get().expect("the corpus is processed");
+            let (s, body) = status(
+                client
+                    .post(format!("http://{}/v1/knowledge/search", env.hookline))
+                    .bearer_auth(&env.key)
+                    .json(&json!({"query": crate::knowledge::next_query(), "folderIds": [folder]}))
+                    .send()
+                    .await,
+            )
+            .await;
+            // Two words of 20,000 are each in ~600 of 100,000 chunks: five results.
+            s == StatusCode::OK && body.is_some_and(|b| b.windows(9).any(|w| w == b"\"content\""))
+        }
         Scenario::Direct => {
             let (s, _) = status(
                 client

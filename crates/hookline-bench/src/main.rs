@@ -9,7 +9,9 @@
 mod cpu;
 mod first_delta;
 mod instant_llm;
+mod knowledge;
 mod load;
+mod quality;
 mod setup;
 mod streams;
 
@@ -30,6 +32,8 @@ struct Options {
     /// Scenario 7: event streams held open, and the calls per second spread over them.
     streams: usize,
     stream_rate: f64,
+    /// Scenario 8: chunks of the search corpus.
+    chunks: usize,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -41,6 +45,7 @@ fn options() -> anyhow::Result<Options> {
         backlog: 20_000,
         streams: 10_000,
         stream_rate: 1_000.0,
+        chunks: 100_000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -71,8 +76,9 @@ fn options() -> anyhow::Result<Options> {
             "--stream-rate" => {
                 o.stream_rate = args.next().context("--stream-rate CALLS/S")?.parse()?;
             }
+            "--chunks" => o.chunks = args.next().context("--chunks N")?.parse()?,
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,3b,4,5,6,7] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,3b,4,5,6,7,8] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000] [--chunks 100000]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -129,6 +135,7 @@ async fn run_in(
         Scenario::SessionStart,
         Scenario::ReadTool,
         Scenario::Turn,
+        Scenario::Search,
     ]);
     scenarios.retain(|s| {
         options.only.is_empty()
@@ -137,6 +144,19 @@ async fn run_in(
                 .iter()
                 .any(|o| s.label().starts_with(&format!("{o} ")))
     });
+    let (ingested, quality) = if scenarios.contains(&Scenario::Search) {
+        let ingested = knowledge_corpus(&env, options.chunks).await?;
+        let quality = quality::measure(&env).await?;
+        for q in &quality {
+            eprintln!(
+                "{:<28} {}: recall@5 {:.2}, MRR {:.2}; not found: {:?}",
+                "8 retrieval quality", q.label, q.recall_at_5, q.mrr, q.missed
+            );
+        }
+        (ingested, quality)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let mut results: Vec<Measured> = Vec::new();
     let mut drains: Vec<Drain> = Vec::new();
     // A fire-and-forget backlog is waited out before the next run, so it never loads another.
@@ -213,6 +233,8 @@ async fn run_in(
     println!("\nMachine: {}", env.machine);
     print_table(&results, rss);
     print_drains(&drains);
+    print_ingested(&ingested);
+    print_quality(&quality);
     if backlog || streamed.is_some() {
         println!("\n(3b and 7 ran after the table's peak RSS was read.)");
     }
@@ -220,6 +242,71 @@ async fn run_in(
         print_streams(&m);
     }
     Ok(())
+}
+
+/// Scenario 8's documents: a Markdown file of prose, then the search corpus, each uploaded and
+/// processed; the folder is searched once both are ready.
+async fn knowledge_corpus(
+    env: &setup::Environment,
+    chunks: usize,
+) -> anyhow::Result<Vec<knowledge::Ingested>> {
+    let prose_folder = knowledge::folder(env, "prose").await?;
+    let prose = vec![("prose.md".to_owned(), knowledge::prose(10_000_000, 7))];
+    let prose = knowledge::ingest(env, &prose_folder, "8 Markdown prose", prose).await?;
+    report_ingested(&prose);
+    let folder = knowledge::folder(env, "corpus").await?;
+    let corpus = knowledge::log_corpus(chunks);
+    let corpus = knowledge::ingest(env, &folder, "8 search corpus (log lines)", corpus).await?;
+    report_ingested(&corpus);
+    env.knowledge_folder.set(folder).ok();
+    Ok(vec![prose, corpus])
+}
+
+fn report_ingested(i: &knowledge::Ingested) {
+    eprintln!(
+        "{:<28} {} documents, {:.1} MB, {} chunks in {:.2} s: {:.2} MB/s",
+        i.label,
+        i.documents,
+        i.bytes as f64 / 1e6,
+        i.chunks,
+        i.seconds,
+        i.mb_per_second()
+    );
+}
+
+fn print_ingested(all: &[knowledge::Ingested]) {
+    if all.is_empty() {
+        return;
+    }
+    println!("\n| knowledge ingestion | documents | MB | chunks | upload to last ready (s) | MB/s | Hookline CPU s/MB | Postgres CPU s/MB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for i in all {
+        println!(
+            "| {} | {} | {:.1} | {} | {:.2} | {:.2} | {:.3} | {:.3} |",
+            i.label,
+            i.documents,
+            i.bytes as f64 / 1e6,
+            i.chunks,
+            i.seconds,
+            i.mb_per_second(),
+            i.cpu.hookline,
+            i.cpu.postgres,
+        );
+    }
+}
+
+fn print_quality(all: &[quality::Quality]) {
+    if all.is_empty() {
+        return;
+    }
+    println!("\n| retrieval quality (lexical) | questions | recall@5 | MRR |");
+    println!("|---|---:|---:|---:|");
+    for q in all {
+        println!(
+            "| {} | {} | {:.2} | {:.2} |",
+            q.label, q.questions, q.recall_at_5, q.mrr
+        );
+    }
 }
 
 /// Scenario 7's one table: the streams held, the calls, their fan-out and the memory.

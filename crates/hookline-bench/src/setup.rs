@@ -73,6 +73,8 @@ pub struct Environment {
     pub machine: String,
     /// The benchmark's database.
     pub database_url: String,
+    /// Scenario 8's folder, once its corpus is processed.
+    pub knowledge_folder: Arc<std::sync::OnceLock<String>>,
     server: Arc<Mutex<Process>>,
 }
 
@@ -368,6 +370,7 @@ impl Environment {
             probe,
             machine,
             database_url,
+            knowledge_folder: Arc::default(),
             await_sessions: sessions,
             server,
         })

@@ -99,6 +99,7 @@ pub struct RawSettings {
     pub import_max_operations: usize,
     pub import_max_ref_depth: usize,
     pub knowledge_tool_result_bytes: usize,
+    pub knowledge_search_candidates: u32,
 }
 
 impl Default for RawSettings {
@@ -152,6 +153,7 @@ impl Default for RawSettings {
             import_max_operations: 500,
             import_max_ref_depth: 32,
             knowledge_tool_result_bytes: 16 * 1024,
+            knowledge_search_candidates: 100,
         }
     }
 }
@@ -311,6 +313,9 @@ pub struct KnowledgeSettings {
     pub max_chunks: usize,
     /// The most bytes of JSON a knowledge tool's call gives the LLM.
     pub tool_result_bytes: usize,
+    /// Chunks a search ranks at most from each way a chunk may match (all words, two of them, a
+    /// heading word, any word): ranking reads every candidate, so this bounds a search's cost.
+    pub search_candidates: u32,
 }
 
 impl KnowledgeSettings {
@@ -504,6 +509,10 @@ impl Settings {
                 "HOOKLINE_KNOWLEDGE_TOOL_RESULT_BYTES",
                 raw.knowledge_tool_result_bytes,
                 1024,
+            )?,
+            search_candidates: at_least_one(
+                "HOOKLINE_KNOWLEDGE_SEARCH_CANDIDATES",
+                raw.knowledge_search_candidates,
             )?,
         };
         let connections = ConnectionSettings {

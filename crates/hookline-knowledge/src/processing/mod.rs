@@ -161,6 +161,10 @@ async fn write_ready(
     }
     chunk_rows::insert(&mut tx, doc.id, doc.folder_id, chunks).await?;
     tx.commit().await?;
+    if let Err(e) = chunk_rows::merge_pending(&state.pool).await {
+        // Searches only read more until the next merge; the document is ready all the same.
+        tracing::warn!(document_id = %doc.id, error = %e, "could not merge the search index's pending entries");
+    }
     Ok(true)
 }
 

@@ -53,13 +53,20 @@ pub async fn run(
     org_id: Uuid,
     request: &SearchRequest,
 ) -> Result<SearchResults, ApiError> {
+    let words = Words::of(&request.query);
+    let mut conn = state.pool.acquire().await?;
     let found = chunks::search(
-        &state.pool,
+        &mut conn,
         org_id,
         &request.folder_ids,
-        &request.query,
-        &any_word(&request.query),
+        chunks::Query {
+            text: &request.query,
+            any_word: &words.any(),
+            two_words: &words.two(),
+            words: &words.wanted,
+        },
         request.limit(),
+        i64::from(state.settings.knowledge.search_candidates),
     )
     .await?;
     Ok(SearchResults {
@@ -67,48 +74,98 @@ pub async fn run(
     })
 }
 
-/// The query's words as a `to_tsquery` text that finds a chunk holding any of them, each also
-/// as the beginning of a longer word, and none of the excluded ones: `(refun:* | polic:*) &
-/// !spam`. Only letters and digits are kept, so the text never holds tsquery syntax of the
-/// caller's. A question an LLM asks rarely has every one of its words in the passage that
-/// answers it; the ranking puts chunks with more of them (and the whole phrase) first.
-fn any_word(query: &str) -> String {
-    let word = |w: &str| {
-        w.chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect::<String>()
-    };
-    let (excluded, wanted): (Vec<&str>, Vec<&str>) =
-        query.split_whitespace().partition(|w| w.starts_with('-'));
-    let wanted: Vec<String> = wanted
-        .into_iter()
-        .map(word)
-        .filter(|w| !w.is_empty() && !w.eq_ignore_ascii_case("or"))
-        .take(MAX_PREFIX_WORDS)
-        .map(|w| format!("{w}:*"))
-        .collect();
-    if wanted.is_empty() {
-        return String::new();
+/// A query's words, kept to letters and digits so that no tsquery syntax of the caller's is ever
+/// read as such: the wanted ones (each also taken as the beginning of a longer word, `refun:*`)
+/// and the excluded ones (`-spam`).
+struct Words {
+    wanted: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl Words {
+    fn of(query: &str) -> Self {
+        let word = |w: &str| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect::<String>()
+        };
+        let (excluded, wanted): (Vec<&str>, Vec<&str>) =
+            query.split_whitespace().partition(|w| w.starts_with('-'));
+        Self {
+            wanted: wanted
+                .into_iter()
+                .map(word)
+                .filter(|w| !w.is_empty() && !w.eq_ignore_ascii_case("or"))
+                .take(MAX_PREFIX_WORDS)
+                .map(|w| format!("{w}:*"))
+                .collect(),
+            excluded: excluded
+                .into_iter()
+                .map(word)
+                .filter(|w| !w.is_empty())
+                .collect(),
+        }
     }
-    let mut text = format!("({})", wanted.join(" | "));
-    for w in excluded.into_iter().map(word).filter(|w| !w.is_empty()) {
-        text.push_str(&format!(" & !{w}"));
+
+    /// A `to_tsquery` text finding a chunk with any of the words and none of the excluded ones:
+    /// `(refun:* | polic:*) & !spam`. A question an LLM asks rarely has every one of its words in
+    /// the passage that answers it; the ranking puts chunks with more of them (and the whole
+    /// phrase) first.
+    fn any(&self) -> String {
+        if self.wanted.is_empty() {
+            return String::new();
+        }
+        self.but_excluded(format!("({})", self.wanted.join(" | ")))
     }
-    text
+
+    /// A `to_tsquery` text finding a chunk with at least two of the words: `(a:* & b:*) | (a:* &
+    /// c:*) | (b:* & c:*)`. Empty for fewer than three words (two words are the query's own
+    /// "every word").
+    fn two(&self) -> String {
+        if self.wanted.len() < 3 {
+            return String::new();
+        }
+        let mut pairs = Vec::new();
+        for (i, a) in self.wanted.iter().enumerate() {
+            for b in &self.wanted[i + 1..] {
+                pairs.push(format!("({a} & {b})"));
+            }
+        }
+        self.but_excluded(format!("({})", pairs.join(" | ")))
+    }
+
+    fn but_excluded(&self, mut text: String) -> String {
+        for w in &self.excluded {
+            text.push_str(&format!(" & !{w}"));
+        }
+        text
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::any_word;
+    use super::Words;
 
     #[test]
-    fn any_word_keeps_only_words() {
-        assert_eq!(any_word("refun polic"), "(refun:* | polic:*)");
+    fn words_keep_only_words() {
+        let any = |q: &str| Words::of(q).any();
+        assert_eq!(any("refun polic"), "(refun:* | polic:*)");
         assert_eq!(
-            any_word("\"late fee\" or -spam it's"),
+            any("\"late fee\" or -spam it's"),
             "(late:* | fee:* | its:*) & !spam"
         );
-        assert_eq!(any_word("&|!():*' <->"), "");
-        assert_eq!(any_word("-only"), "");
+        assert_eq!(any("&|!():*' <->"), "");
+        assert_eq!(any("-only"), "");
+    }
+
+    #[test]
+    fn two_words_are_every_pair() {
+        let two = |q: &str| Words::of(q).two();
+        assert_eq!(two("refund policy"), "");
+        assert_eq!(
+            two("late fee refund -spam"),
+            "((late:* & fee:*) | (late:* & refund:*) | (fee:* & refund:*)) & !spam"
+        );
+        assert_eq!(two("a b c d e f g h i j").matches('&').count(), 28);
     }
 }

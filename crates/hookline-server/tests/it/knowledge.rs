@@ -301,6 +301,48 @@ async fn pdf_pages_and_docx_headings_are_kept_as_sources() {
     );
 }
 
+/// A search ranks only a bounded set of candidates (`HOOKLINE_KNOWLEDGE_SEARCH_CANDIDATES`),
+/// here 2 of each kind of match among 40 chunks holding one of the words: the chunk with every
+/// word, the one with two of them and the one with a word in its heading are still found first,
+/// wherever they are in the table.
+#[tokio::test]
+async fn a_bounded_search_still_finds_the_best_matches_first() {
+    let app = TestApp::spawn_with(RawSettings {
+        knowledge_search_candidates: 2,
+        ..raw_settings()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let id = folder(&app, &org, "Ops").await;
+    let mut log = String::new();
+    for n in 0..40 {
+        log.push_str(&format!("line {n} mentions the crane\n"));
+    }
+    log.push_str("the harbour crane ferry timetable\n");
+    log.push_str("a ferry timetable only\n");
+    let (status, body) = upload_raw(&app, &org, &id, "ops.log", log.as_bytes()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    processed(&app, &org, body["id"].as_str().unwrap()).await;
+    let manual = "# Crane\n\nOperated from the quay by a licensed driver.\n";
+    let (status, body) = upload_raw(&app, &org, &id, "manual.md", manual.as_bytes()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    processed(&app, &org, body["id"].as_str().unwrap()).await;
+
+    let found = search(&app, &org, "harbour crane ferry timetable", &[&id]).await;
+    assert_eq!(found[0]["source"], json!({"line": 41}), "{found:?}");
+    let sources: Vec<&Value> = found[1..3].iter().map(|f| &f["source"]).collect();
+    assert!(sources.contains(&&json!({"line": 42})), "{found:?}");
+    assert!(sources.contains(&&json!({"heading": "Crane"})), "{found:?}");
+    // A heading word weighs more than a word of the text; the bound is never below `limit`.
+    let found = search(&app, &org, "crane", &[&id]).await;
+    assert_eq!(found[0]["filename"], "manual.md", "{found:?}");
+    assert_eq!(found.len(), 5, "{found:?}");
+    // An excluded word still excludes, whichever way a chunk was found.
+    let found = search(&app, &org, "timetable -harbour", &[&id]).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["source"], json!({"line": 42}), "{found:?}");
+}
+
 #[tokio::test]
 async fn bad_uploads_are_refused_whole_and_unreadable_documents_fail_with_a_reason() {
     let app = TestApp::spawn_with(RawSettings {

@@ -1,6 +1,6 @@
 //! The searchable chunks of ready documents, and the lexical search over them.
 
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::error::StoreResult;
@@ -57,6 +57,21 @@ pub async fn insert(
     Ok(())
 }
 
+/// Moves the entries the chunks' full-text indexes hold in their pending lists into the indexes
+/// proper. New rows' words wait in such a list (up to `gin_pending_list_limit`, 4 MB by default)
+/// until a vacuum or a later insert merges them, and every search reads the whole list meanwhile:
+/// a few milliseconds a search after a large document. Merged after each document instead, so
+/// searches read the index alone.
+pub async fn merge_pending(db: impl sqlx::PgExecutor<'_>) -> StoreResult<()> {
+    sqlx::query!(
+        "SELECT gin_clean_pending_list('knowledge_chunks_search_idx'::regclass) AS text_entries,
+             gin_clean_pending_list('knowledge_chunks_heading_idx'::regclass) AS heading_entries"
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(())
+}
+
 /// A chunk a search found.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -71,39 +86,99 @@ pub struct Found {
     pub score: f32,
 }
 
+/// What a search looks for, read from the caller's query in three ways.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// The query as typed, in web-search syntax (all its words, "phrases", or, -not).
+    pub text: &'a str,
+    /// A `to_tsquery` text finding a chunk with any of the words, each also as a prefix, and none
+    /// of the excluded ones: `(refun:* | polic:*) & !spam`; empty finds nothing.
+    pub any_word: &'a str,
+    /// A `to_tsquery` text finding a chunk with at least two of the words (`(a:* & b:*) | ...`);
+    /// empty for a query of fewer than three words, where `text` says as much.
+    pub two_words: &'a str,
+    /// Each wanted word as a `to_tsquery` text of its own (`refun:*`).
+    pub words: &'a [String],
+}
+
 /// The best `limit` chunks of the organization's ready documents in `folder_ids` that match
-/// `any_word` (a `to_tsquery` text, `(refun:* | polic:*) & !spam`; empty finds nothing), best
-/// first: ranked by how well they match `any_word` plus how well they match `query` taken in
-/// web-search syntax (all its words, "phrases", or, -not), so chunks with the whole phrase or
-/// every word come first.
+/// `query.any_word`, best first: ranked by how well they match `any_word` plus how well they
+/// match `query.text`, so chunks with the whole phrase or every word come first.
+///
+/// Ranking reads each candidate's `tsvector`, so only a bounded set is ranked: at most
+/// `candidates` chunks from each of the ways a chunk may match, from the most telling to the
+/// least — every word (`text`), two of the words, a word in the heading path (which ranks above
+/// the text), and each word on its own (sharing `candidates` among the words, so the chunks of a
+/// rare word are never crowded out by those of a common one). Every tier is an index lookup;
+/// only when a tier has more matches than its bound (never below `limit`) does the choice among
+/// them follow the table's order rather than the rank.
 pub async fn search(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     org_id: Uuid,
     folder_ids: &[Uuid],
-    query: &str,
-    any_word: &str,
+    query: Query<'_>,
     limit: i64,
+    candidates: i64,
 ) -> StoreResult<Vec<Found>> {
-    Ok(sqlx::query_as!(
+    // A plan made for this statement's values, never the cached generic one: not knowing the
+    // bound, a generic plan reads the whole table in the hope of stopping early (seconds,
+    // where the index lookups take milliseconds).
+    let mut tx = conn.begin().await?;
+    sqlx::query!("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
+    // Folders are narrowed to the organization's first, so every lookup below keeps to them.
+    // A chunk exists only for a ready document (written with its `ready`), the status check
+    // on the few rows returned is kept as a second guard.
+    let found = sqlx::query_as!(
         Found,
         r#"WITH q AS (
                SELECT websearch_to_tsquery('english', $3) AS every,
-                   to_tsquery('english', $4) AS any)
+                   CASE WHEN $4 = '' THEN NULL ELSE to_tsquery('english', $4) END AS any,
+                   CASE WHEN $5 = '' THEN NULL ELSE to_tsquery('english', $5) END AS two),
+           f AS (
+               SELECT coalesce(array_agg(id), '{}') AS ids
+               FROM knowledge_folders WHERE org_id = $1 AND id = ANY($2)),
+           candidate AS (
+               (SELECT c.id FROM q, f, knowledge_chunks c
+                WHERE c.search @@ q.every AND c.folder_id = ANY(f.ids) LIMIT greatest($6::bigint, $7::bigint))
+               UNION
+               (SELECT c.id FROM q, f, knowledge_chunks c
+                WHERE c.search @@ q.two AND c.folder_id = ANY(f.ids) LIMIT greatest($6::bigint, $7::bigint))
+               UNION
+               (SELECT c.id FROM q, f, knowledge_chunks c
+                WHERE c.heading IS NOT NULL
+                    AND to_tsvector('english', coalesce(c.heading, '')) @@ q.any
+                    AND c.folder_id = ANY(f.ids) LIMIT greatest($6::bigint, $7::bigint))
+               UNION
+               (SELECT one.id FROM unnest($8::text[]) AS w(word),
+                    LATERAL (SELECT c.id FROM f, knowledge_chunks c
+                             WHERE c.search @@ to_tsquery('english', w.word)
+                                 AND c.folder_id = ANY(f.ids)
+                             LIMIT greatest($6::bigint, $7::bigint / greatest(cardinality($8::text[]), 1))) one)),
+           best AS (
+               SELECT c.id, ts_rank(c.search, q.every) + ts_rank(c.search, q.any) AS score
+               FROM q, candidate JOIN knowledge_chunks c USING (id)
+               WHERE c.search @@ q.any
+               ORDER BY 2 DESC, c.id
+               LIMIT $6)
            SELECT c.document_id, d.filename, c.folder_id, c.content, c.heading, c.page,
-               c.row_number AS row, c.line_number AS line,
-               ts_rank(c.search, q.every) + ts_rank(c.search, q.any) AS "score!"
-           FROM q, knowledge_chunks c
+               c.row_number AS row, c.line_number AS line, b.score AS "score!"
+           FROM best b JOIN knowledge_chunks c USING (id)
                JOIN knowledge_documents d ON d.id = c.document_id
-           WHERE c.search @@ q.any AND c.folder_id = ANY($2) AND d.org_id = $1
-               AND d.status = 'ready'
-           ORDER BY 9 DESC, c.id
-           LIMIT $5"#,
+           WHERE d.org_id = $1 AND d.status = 'ready'
+           ORDER BY b.score DESC, c.id"#,
         org_id,
         folder_ids,
-        query,
-        any_word,
+        query.text,
+        query.any_word,
+        query.two_words,
         limit,
+        candidates,
+        query.words,
     )
-    .fetch_all(db)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(found)
 }
