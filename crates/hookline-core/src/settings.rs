@@ -36,6 +36,10 @@ pub enum LogFormat {
 #[serde(default)]
 pub struct RawSettings {
     pub database_url: String,
+    /// A connection straight to Postgres when `database_url` goes through a pooler in
+    /// transaction mode: the event hub's `LISTEN` and the migrations' session lock need a
+    /// connection of their own for as long as they last. Empty or unset: `database_url`.
+    pub database_direct_url: Option<String>,
     pub listen: String,
     pub env: Mode,
     pub encryption_key: Option<String>,
@@ -105,6 +109,7 @@ impl Default for RawSettings {
             allowed_networks: String::new(),
             log_format: LogFormat::Text,
             dev_key_file: None,
+            database_direct_url: None,
             delivery_max_attempts: 8,
             delivery_backoff_base_ms: 1000,
             delivery_backoff_max_ms: 300_000,
@@ -220,6 +225,9 @@ fn explain(e: &figment::Error) -> ConfigError {
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// Where the event hub listens and migrations run: `HOOKLINE_DATABASE_DIRECT_URL`, or
+    /// `database_url` when that is unset.
+    pub database_direct_url: Option<String>,
     pub listen: SocketAddr,
     pub mode: Mode,
     pub secrets: SecretBox,
@@ -343,7 +351,13 @@ impl Settings {
                 raw.listen
             ))
         })?;
-        check_database_url(&raw.database_url)?;
+        check_database_url("DATABASE_URL", &raw.database_url)?;
+        let database_direct_url = raw
+            .database_direct_url
+            .filter(|u| !u.trim().is_empty());
+        if let Some(url) = &database_direct_url {
+            check_database_url("HOOKLINE_DATABASE_DIRECT_URL", url)?;
+        }
         let mut dev_key = None;
         let current = match (&raw.encryption_key, mode) {
             (Some(key), _) if !key.trim().is_empty() => parse_key("HOOKLINE_ENCRYPTION_KEY", key)?,
@@ -463,6 +477,7 @@ impl Settings {
             metrics_listen,
             limits,
             database_url: raw.database_url,
+            database_direct_url,
             listen,
             mode,
             secrets: SecretBox::new(current, old),
@@ -536,15 +551,15 @@ fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
 /// Shows a database URL with its password hidden.
 /// A misspelled scheme (`postgress://`) would otherwise be taken for Postgres by the driver, and
 /// a URL that is not one at all fails later with the driver's words.
-fn check_database_url(url: &str) -> Result<(), ConfigError> {
+fn check_database_url(name: &str, url: &str) -> Result<(), ConfigError> {
     match url::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => Ok(()),
         Ok(parsed) => Err(ConfigError(format!(
-            "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is {:?})",
+            "{name} must start with postgres:// or postgresql:// (its scheme is {:?})",
             parsed.scheme()
         ))),
         Err(e) => Err(ConfigError(format!(
-            "DATABASE_URL must be a URL such as postgres://user@localhost:5432/hookline ({e})"
+            "{name} must be a URL such as postgres://user@localhost:5432/hookline ({e})"
         ))),
     }
 }
