@@ -121,6 +121,8 @@ pub struct Traffic {
     /// Turns answered 200, with the id of their stored reply.
     pub replies: Mutex<Vec<String>>,
     pub seen: Mutex<HashMap<String, Seen>>,
+    /// Calls and turns answered 200 that failed, by kind and `error.kind`.
+    pub failures: Mutex<std::collections::BTreeMap<String, usize>>,
     next: AtomicU64,
     stop: AtomicBool,
 }
@@ -148,6 +150,7 @@ impl Traffic {
             accepted: Mutex::default(),
             replies: Mutex::default(),
             seen: Mutex::default(),
+            failures: Mutex::default(),
             next: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         }))
@@ -159,6 +162,21 @@ impl Traffic {
 
     pub fn take_records(&self) -> Vec<Record> {
         std::mem::take(&mut *self.records.lock().expect("records"))
+    }
+
+    fn failed(&self, kind: Kind, body: &Value) {
+        let error = &body["error"];
+        let why = format!(
+            "{kind:?} {}: {}",
+            error["kind"].as_str().unwrap_or("?"),
+            error["message"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect::<String>()
+        );
+        *self.failures.lock().expect("failures").entry(why).or_default() += 1;
     }
 
     fn record(&self, kind: Kind, at: Instant, outcome: Outcome) {
@@ -225,7 +243,8 @@ impl Traffic {
             // The answer must arrive whole, and an awaited call must have completed.
             match r.json::<Value>().await {
                 Ok(body) if kind == Kind::Awaited && body["status"] != "completed" => {
-                    outcome = Outcome::Failed
+                    outcome = Outcome::Failed;
+                    self.failed(kind, &body);
                 }
                 Ok(_) => {}
                 Err(e) if e.is_timeout() => outcome = Outcome::Hang,
@@ -277,7 +296,10 @@ impl Traffic {
                         Some(id) if body.get("error").is_none() => {
                             self.replies.lock().expect("replies").push(id.to_owned())
                         }
-                        _ => outcome = Outcome::Failed,
+                        _ => {
+                            outcome = Outcome::Failed;
+                            self.failed(Kind::Turn, &body);
+                        }
                     },
                     Err(e) if e.is_timeout() => outcome = Outcome::Hang,
                     Err(_) => outcome = Outcome::Cut,
@@ -320,9 +342,11 @@ impl Traffic {
 
     /// Holds one session's event stream; whenever it drops, opens it again (on the next
     /// instance) with `Last-Event-ID`, as a browser's `EventSource` does.
+    /// Runs until its task is aborted: the streams keep reading after the calls stop, so the
+    /// last events can be checked.
     async fn follow(&self, i: usize, session: String) {
         let mut seen = Seen::default();
-        while !self.stop.load(Ordering::Relaxed) {
+        loop {
             let addr = self.addrs[(i + seen.connections as usize) % self.addrs.len()];
             seen.connections += 1;
             let opened = self
@@ -356,9 +380,6 @@ impl Traffic {
                                 .lock()
                                 .expect("seen")
                                 .insert(session.clone(), seen);
-                        }
-                        if self.stop.load(Ordering::Relaxed) {
-                            return;
                         }
                     }
                 }
