@@ -222,8 +222,8 @@ pub async fn pooled(mode: &str, seconds: u64, port_base: Option<u16>) -> anyhow:
     let rig = Rig::start(&ports, 1, 50, Some(mode)).await?;
     let pooler = rig.pooler.as_ref().context("the pooler")?;
     println!(
-        "PgBouncer {} in {mode} mode on 127.0.0.1:{} in front of Postgres on 127.0.0.1:{}",
-        pooler.version, pooler.port, rig.cluster.port
+        "PgBouncer {} in {} mode (asked: {mode}) on 127.0.0.1:{} in front of Postgres on 127.0.0.1:{}",
+        pooler.version, pooler.mode, pooler.port, rig.cluster.port
     );
     let traffic = Traffic::new(&rig)?;
     let tasks = traffic.start(Rates {

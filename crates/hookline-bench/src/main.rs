@@ -455,15 +455,16 @@ fn costs(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
     runtime()?.block_on(soak::costs(base, seconds))
 }
 
-/// `hookline-bench pgbouncer [--pool-mode transaction] [--seconds 15] [--port-base N]`.
+/// `hookline-bench pgbouncer [--pool-mode auto|transaction|session] [--seconds 15] [--port-base N]`;
+/// `auto`: transaction mode where the installed PgBouncer supports prepared statements in it.
 fn pgbouncer(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
-    let (mut mode, mut seconds, mut base) = ("transaction".to_owned(), 15, None);
+    let (mut mode, mut seconds, mut base) = ("auto".to_owned(), 15, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--pool-mode" => mode = args.next().context("--pool-mode transaction|session")?,
+            "--pool-mode" => mode = args.next().context("--pool-mode auto|transaction|session")?,
             "--seconds" => seconds = args.next().context("--seconds N")?.parse()?,
             "--port-base" => base = port_base(args.next())?,
-            other => anyhow::bail!("unknown argument {other}; hookline-bench pgbouncer [--pool-mode transaction] [--seconds 15] [--port-base N]"),
+            other => anyhow::bail!("unknown argument {other}; hookline-bench pgbouncer [--pool-mode auto|transaction|session] [--seconds 15] [--port-base N]"),
         }
     }
     if !runtime()?.block_on(faults::pooled(&mode, seconds, base))? {

@@ -154,7 +154,10 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self.ctl(&["-m", "immediate", "stop"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // `HOOKLINE_BENCH_KEEP=1` keeps the directory (the instances' and Postgres' logs).
+        if std::env::var_os("HOOKLINE_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -163,6 +166,7 @@ impl Drop for Cluster {
 /// (`max_prepared_statements`), which is set when the installed one has it.
 pub struct Pooler {
     pub port: u16,
+    pub mode: String,
     pub version: String,
     pid: Option<u32>,
     dir: PathBuf,
@@ -182,16 +186,27 @@ impl Pooler {
             .to_owned();
         let numbers: Vec<u32> = version.split('.').filter_map(|n| n.parse().ok()).collect();
         let prepared = numbers >= vec![1, 21];
+        // `auto`: transaction mode where the installed PgBouncer keeps prepared statements in
+        // it (1.21 and later), else session mode (sqlx prepares every statement by name, which
+        // an older PgBouncer in transaction mode sends to whichever server connection is free).
+        let mode = match mode {
+            "auto" if prepared => "transaction",
+            "auto" => "session",
+            other => other,
+        };
         let dir = cluster.dir.join("pgbouncer");
         std::fs::create_dir_all(&dir)?;
         let d = dir.display();
         let conf = format!(
             "[databases]\n* = host=127.0.0.1 port={}\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
              listen_port = {port}\nunix_socket_dir =\nauth_type = trust\nauth_file = {d}/users.txt\n\
-             pool_mode = {mode}\ndefault_pool_size = 20\nmax_client_conn = 2000\n\
+             pool_mode = {mode}\ndefault_pool_size = {}\nmax_client_conn = 2000\n\
              ignore_startup_parameters = extra_float_digits,options\n{}\
              logfile = {d}/pgbouncer.log\npidfile = {d}/pgbouncer.pid\n",
             cluster.port,
+            // In session mode a client keeps its server connection for as long as it is
+            // connected, and Hookline's pools keep theirs: one server connection each.
+            if mode == "session" { 150 } else { 20 },
             if prepared { "max_prepared_statements = 200\n" } else { "" }
         );
         std::fs::write(dir.join("pgbouncer.ini"), conf)?;
@@ -219,6 +234,7 @@ impl Pooler {
             .and_then(|p| p.trim().parse().ok());
         Ok(Self {
             port,
+            mode: mode.to_owned(),
             version,
             pid,
             dir,
@@ -518,11 +534,14 @@ impl Rig {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        // The database is made straight on the server (a pooler only reaches databases that
+        // exist); everything after goes the instances' way.
+        let direct = env.clone();
         for (k, v) in extra {
             env.retain(|(have, _)| have != k);
             env.push((k.to_owned(), v));
         }
-        let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let cli_with = |env: &[(String, String)], args: &[&str]| -> anyhow::Result<String> {
             let out = Command::new(&binary)
                 .args(args)
                 .envs(env.iter().map(|(k, v)| (k, v)))
@@ -535,7 +554,8 @@ impl Rig {
             }
             Ok(String::from_utf8(out.stdout)?)
         };
-        cli(&["migrate"])?;
+        let cli = |args: &[&str]| cli_with(&env, args);
+        cli_with(&direct, &["migrate"])?;
         cli(&["orgs", "create", "faults"])?;
         let key = cli(&["api-keys", "create", "--org", "faults"])?
             .lines()
