@@ -99,7 +99,11 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
                         .send()
                         .await
                         .is_ok_and(|r| r.status().is_success());
-                    probes.0.lock().expect("probes").push((i, Instant::now(), ok));
+                    probes
+                        .0
+                        .lock()
+                        .expect("probes")
+                        .push((i, Instant::now(), ok));
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -458,6 +462,9 @@ async fn connect(rig: &Rig) -> anyhow::Result<sqlx::PgConnection> {
     }
 }
 
+/// Requests by how they ended: how many, and the longest.
+type Tally = BTreeMap<Outcome, (usize, Duration)>;
+
 /// How requests ended in each fault's window (from its start to `settle` after it was taken
 /// away) and outside them. None may answer 500 or a 503 without `Retry-After`; none may hang
 /// past the client's timeout while Postgres is away. Returns whether that held.
@@ -474,8 +481,7 @@ fn report_requests(
             .iter()
             .position(|p| r.at >= p.began && r.at <= p.ended + settle)
     };
-    let mut by: BTreeMap<(Option<usize>, Kind), BTreeMap<Outcome, (usize, Duration)>> =
-        BTreeMap::new();
+    let mut by: BTreeMap<(Option<usize>, Kind), Tally> = BTreeMap::new();
     // The last request of each window that did not succeed, by when it ended.
     let mut last_failure: BTreeMap<usize, Instant> = BTreeMap::new();
     for r in records.iter().filter(|r| r.at <= load_ended) {

@@ -449,7 +449,9 @@ fn costs(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
         match arg.as_str() {
             "--seconds" => seconds = args.next().context("--seconds N")?.parse()?,
             "--port-base" => base = port_base(args.next())?,
-            other => anyhow::bail!("unknown argument {other}; hookline-bench costs [--seconds 20] [--port-base N]"),
+            other => anyhow::bail!(
+                "unknown argument {other}; hookline-bench costs [--seconds 20] [--port-base N]"
+            ),
         }
     }
     runtime()?.block_on(soak::costs(base, seconds))

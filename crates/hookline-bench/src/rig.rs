@@ -93,8 +93,14 @@ impl Cluster {
         }
         let data = dir.join("data");
         let mut init = pg_tool("initdb");
-        init.args(["-D", &data.display().to_string()])
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        init.args(["-D", &data.display().to_string()]).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
         run(init, "initdb")?;
         // Settings a small production server would have; pg_stat_statements for the costs.
         let conf = format!(
@@ -326,15 +332,11 @@ impl Target {
         let backend = self.backend;
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                connections
-                    .lock()
-                    .expect("connections")
-                    .spawn(async move {
-                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
+                connections.lock().expect("connections").spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(backend).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
             }
         });
         self.gate.lock().expect("gate").accept = Some(accept);
@@ -365,7 +367,12 @@ type TargetState = (Arc<AtomicU8>, Arc<Mutex<HashMap<String, u32>>>);
 async fn answer(State((mode, seen)): State<TargetState>, Json(body): Json<Value>) -> Response {
     let mode = mode.load(Ordering::Relaxed);
     if mode == Mode::TooMany as u8 {
-        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "3")], "slow down").into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "3")],
+            "slow down",
+        )
+            .into_response();
     }
     if mode == Mode::Slow as u8 {
         tokio::time::sleep(SLOW).await;

@@ -176,7 +176,12 @@ impl Traffic {
                 .take(80)
                 .collect::<String>()
         );
-        *self.failures.lock().expect("failures").entry(why).or_default() += 1;
+        *self
+            .failures
+            .lock()
+            .expect("failures")
+            .entry(why)
+            .or_default() += 1;
     }
 
     fn record(&self, kind: Kind, at: Instant, outcome: Outcome) {
@@ -198,19 +203,21 @@ impl Traffic {
             }
         }
         let paced = |kind: Kind, per_second: f64, workers: usize| {
-            (0..workers).filter(move |_| per_second > 0.0).map(move |w| {
-                let me = self.clone();
-                let every = Duration::from_secs_f64(workers as f64 / per_second);
-                tokio::spawn(async move {
-                    let mut due = Instant::now() + every.mul_f64(w as f64 / workers as f64);
-                    while !me.stop.load(Ordering::Relaxed) {
-                        tokio::time::sleep_until(due.into()).await;
-                        me.call(kind).await;
-                        // A late worker catches up at most one call; it never bursts.
-                        due = (due + every).max(Instant::now() - every);
-                    }
+            (0..workers)
+                .filter(move |_| per_second > 0.0)
+                .map(move |w| {
+                    let me = self.clone();
+                    let every = Duration::from_secs_f64(workers as f64 / per_second);
+                    tokio::spawn(async move {
+                        let mut due = Instant::now() + every.mul_f64(w as f64 / workers as f64);
+                        while !me.stop.load(Ordering::Relaxed) {
+                            tokio::time::sleep_until(due.into()).await;
+                            me.call(kind).await;
+                            // A late worker catches up at most one call; it never bursts.
+                            due = (due + every).max(Instant::now() - every);
+                        }
+                    })
                 })
-            })
         };
         tasks.extend(paced(Kind::Awaited, rates.awaited_per_second, 32));
         tasks.extend(paced(Kind::Forget, rates.forget_per_second, 16));
@@ -234,8 +241,10 @@ impl Traffic {
             .client
             .post(format!("http://{addr}/v1/sessions/{session}/tool-calls"))
             .bearer_auth(&self.key)
-            .json(&json!({"toolName": tool, "toolCallId": order.to_lowercase(),
-                          "arguments": {"orderId": order}}))
+            .json(
+                &json!({"toolName": tool, "toolCallId": order.to_lowercase(),
+                          "arguments": {"orderId": order}}),
+            )
             .send()
             .await;
         let (mut outcome, response) = Outcome::of(sent);
@@ -258,10 +267,7 @@ impl Traffic {
             }
             Kind::Forget => {}
             _ => {
-                self.awaited
-                    .lock()
-                    .expect("awaited")
-                    .insert(order, outcome);
+                self.awaited.lock().expect("awaited").insert(order, outcome);
             }
         }
     }

@@ -352,9 +352,7 @@ impl Settings {
             ))
         })?;
         check_database_url("DATABASE_URL", &raw.database_url)?;
-        let database_direct_url = raw
-            .database_direct_url
-            .filter(|u| !u.trim().is_empty());
+        let database_direct_url = raw.database_direct_url.filter(|u| !u.trim().is_empty());
         if let Some(url) = &database_direct_url {
             check_database_url("HOOKLINE_DATABASE_DIRECT_URL", url)?;
         }
