@@ -593,6 +593,32 @@ mod tests {
     }
 
     #[test]
+    fn a_direct_database_url_is_checked_and_empty_means_unset() {
+        let key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        let mut r = raw();
+        r.database_direct_url = Some("postgress://postgres@db/hookline".into());
+        let err = Settings::check(r, false).err().unwrap();
+        assert_eq!(
+            err.0,
+            "HOOKLINE_DATABASE_DIRECT_URL must start with postgres:// or postgresql:// (its scheme is \"postgress\")"
+        );
+        for (given, kept) in [
+            (
+                Some("postgres://postgres@db:5432/hookline"),
+                Some("postgres://postgres@db:5432/hookline"),
+            ),
+            (Some("  "), None),
+            (None, None),
+        ] {
+            let mut r = raw();
+            r.database_direct_url = given.map(str::to_owned);
+            r.encryption_key = key.clone();
+            let checked = Settings::check(r, false).unwrap();
+            assert_eq!(checked.database_direct_url.as_deref(), kept);
+        }
+    }
+
+    #[test]
     fn a_database_url_must_be_a_postgres_url() {
         for (url, expected) in [
             (
