@@ -5,6 +5,11 @@
 //! ratios; then the same at a fixed offered rate of half that throughput, for latency without
 //! queueing. Fire-and-forget runs are followed by the drain of their backlog. All traffic stays
 //! on 127.0.0.1.
+//!
+//! Subcommands, each on a private Postgres cluster of its own (see `rig.rs`): `faults` (the
+//! fault run, `--short` for CI), `soak` (N minutes at half the capacity, sampled each minute),
+//! `costs` (Postgres CPU, statement time and WAL per request) and `pgbouncer` (Hookline behind a
+//! private PgBouncer). See docs/reliability.md and docs/scaling.md.
 
 mod cpu;
 mod faults;
