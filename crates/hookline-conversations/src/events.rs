@@ -9,7 +9,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use hookline_core::repo::events::{self, NewEvent};
-use hookline_core::{EventName, StoreError};
+use hookline_core::{EventName, Role, StoreError};
+
+use crate::views::TurnErrorKind;
 
 pub const MESSAGE_STREAM_EVENT: EventName = EventName::MessageStreamEvent;
 pub const MESSAGE_HISTORY_UPDATED: EventName = EventName::MessageHistoryUpdated;
@@ -56,7 +58,7 @@ async fn emit(
 /// A piece of speech: a user message once, or a delta of the persona's reply.
 pub struct Speech<'a> {
     pub id: Uuid,
-    pub role: &'static str,
+    pub role: Role,
     pub content: &'a str,
     pub end_of_speech: bool,
     pub interrupted: bool,
@@ -80,7 +82,7 @@ pub async fn turn_failed(
     pool: &PgPool,
     session_id: Uuid,
     turn_id: Uuid,
-    kind: &str,
+    kind: TurnErrorKind,
     message: &str,
 ) -> Result<(), StoreError> {
     emit(

@@ -10,6 +10,8 @@
 
 mod events;
 pub mod followups;
+mod history;
+mod interrupts;
 pub mod llm;
 mod llm_test;
 mod message_rate;
@@ -20,6 +22,7 @@ mod results;
 mod routes;
 pub mod runtime;
 mod sse;
+mod turn;
 mod turn_lease;
 pub mod views;
 mod writer;

@@ -22,6 +22,7 @@ use hookline_engine::Engine;
 
 use crate::provider::{self, AnswerBounds, Api, Delta, StreamParser};
 use crate::sse::SseReader;
+use crate::views::TurnErrorKind;
 
 /// Attempts per request: the first and two retries.
 const ATTEMPTS: u32 = 3;
@@ -39,11 +40,11 @@ pub enum LlmFailure {
 }
 
 impl LlmFailure {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> TurnErrorKind {
         match self {
-            Self::Unavailable(_) => "llm_unavailable",
-            Self::Timeout(_) => "llm_timeout",
-            Self::Error(_) => "llm_error",
+            Self::Unavailable(_) => TurnErrorKind::LlmUnavailable,
+            Self::Timeout(_) => TurnErrorKind::LlmTimeout,
+            Self::Error(_) => TurnErrorKind::LlmError,
         }
     }
 
@@ -107,7 +108,7 @@ pub async fn stream(
             Ok(response) => return Ok(deltas(target, response, deadline, bounds)),
             Err((failure, retry_after)) if failure.retryable() && attempt < ATTEMPTS => {
                 let wait = retry_after.unwrap_or(backoff).min(target.timeout());
-                tracing::info!(llm_id = %target.llm.id, attempt, kind = failure.kind(), "retrying the LLM request");
+                tracing::info!(llm_id = %target.llm.id, attempt, kind = failure.kind().as_str(), "retrying the LLM request");
                 tokio::time::sleep(wait).await;
                 backoff *= 2;
                 attempt += 1;

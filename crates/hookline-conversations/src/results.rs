@@ -7,36 +7,38 @@
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use hookline_core::{CallStatus, ErrorKind};
+use hookline_core::CallStatus;
 use hookline_engine::{CallAnswer, CallError};
 use hookline_schema::definition::SystemToolName;
 use hookline_schema::ToolDefinition;
 
 use crate::provider::Refusal;
-use crate::views::TurnError;
+use crate::views::{CallRefusal, RefusalKind, TurnCallStatus};
 
 /// A call's end as the turn reports it and the LLM sees it.
 #[derive(Debug, Clone)]
 pub struct CallEnd {
     /// Hookline's id of the call (none when the engine never stored it).
     pub id: Option<Uuid>,
-    /// `completed`, `failed`, `pending` (sent on, not awaited) or `refused`.
-    pub status: String,
+    pub status: TurnCallStatus,
     /// The result given to the LLM.
     pub for_llm: Value,
+    /// Why the call was not run, when it was refused.
+    pub refusal: Option<CallRefusal>,
 }
 
-impl CallEnd {
-    /// Why the call was not run, when it was refused.
-    pub fn refusal(&self) -> Option<TurnError> {
-        if self.status != "refused" {
-            return None;
-        }
-        let error = &self.for_llm["error"];
-        Some(TurnError::new(
-            error["kind"].as_str().unwrap_or("refused"),
-            error["message"].as_str().unwrap_or_default(),
-        ))
+/// A call that was not run: the LLM is told why, with `extra` fields beside `kind` and
+/// `message` in its `error`.
+fn refusal(kind: RefusalKind, message: String, extra: Option<(&str, Value)>) -> CallEnd {
+    let mut for_llm = error(kind.as_str(), message.clone());
+    if let Some((key, value)) = extra {
+        for_llm["error"][key] = value;
+    }
+    CallEnd {
+        id: None,
+        status: TurnCallStatus::Refused,
+        for_llm,
+        refusal: Some(CallRefusal { kind, message }),
     }
 }
 
@@ -46,23 +48,16 @@ pub fn error(kind: &str, message: impl Into<String>) -> Value {
 
 /// The arguments were not a JSON object: nothing was run.
 pub fn unparsable(reason: &str) -> CallEnd {
-    CallEnd {
-        id: None,
-        status: "refused".into(),
-        for_llm: error(
-            ErrorKind::InvalidArguments.as_str(),
-            format!("the arguments are not a JSON object ({reason}); send them again as one"),
-        ),
-    }
+    refusal(
+        RefusalKind::InvalidArguments,
+        format!("the arguments are not a JSON object ({reason}); send them again as one"),
+        None,
+    )
 }
 
 /// A call the runtime did not run: a bound of the turn refused it.
-pub fn refused_by(refusal: Refusal) -> CallEnd {
-    CallEnd {
-        id: None,
-        status: "refused".into(),
-        for_llm: error(refusal.kind(), refusal.message()),
-    }
+pub fn refused_by(r: Refusal) -> CallEnd {
+    refusal(r.kind(), r.message(), None)
 }
 
 pub fn from_engine(
@@ -105,41 +100,58 @@ pub fn from_engine(
     if status == CallStatus::Completed && body.get("truncated") == Some(&json!(true)) {
         for_llm = json!({"result": for_llm, "truncated": true});
     }
+    let status = match status {
+        CallStatus::Completed => TurnCallStatus::Completed,
+        CallStatus::Failed => TurnCallStatus::Failed,
+        // Sent on without waiting (fire-and-forget, a client tool); `running` is never an
+        // answer's status.
+        CallStatus::Pending | CallStatus::Running => TurnCallStatus::Pending,
+    };
     CallEnd {
         id,
-        status: status.as_str().to_owned(),
+        status,
         for_llm,
+        refusal: None,
     }
 }
 
 fn refused(e: CallError) -> CallEnd {
-    let for_llm = match e {
+    match e {
         CallError::Invalid(v) => {
-            let unknown_tool = v.errors().iter().any(|e| e.field == "toolName");
-            let kind = if unknown_tool {
-                "unknown_tool"
+            let kind = if v.errors().iter().any(|e| e.field == "toolName") {
+                RefusalKind::UnknownTool
             } else {
-                ErrorKind::InvalidArguments.as_str()
+                RefusalKind::InvalidArguments
             };
-            let mut value = error(kind, v.to_string());
-            value["error"]["errors"] = json!(v.errors());
-            value
+            refusal(kind, v.to_string(), Some(("errors", json!(v.errors()))))
         }
-        CallError::SessionEnded => error("session_ended", "the session has ended"),
-        CallError::SessionExpired => error("session_expired", "the session has expired"),
-        CallError::NoSession => error("session_ended", "the session is gone"),
-        CallError::Busy => error(
-            "busy",
-            "too many client-tool calls are waiting; try again later",
+        CallError::SessionEnded => refusal(
+            RefusalKind::SessionEnded,
+            "the session has ended".into(),
+            None,
+        ),
+        CallError::SessionExpired => refusal(
+            RefusalKind::SessionExpired,
+            "the session has expired".into(),
+            None,
+        ),
+        CallError::NoSession => refusal(
+            RefusalKind::SessionEnded,
+            "the session is gone".into(),
+            None,
+        ),
+        CallError::Busy => refusal(
+            RefusalKind::Busy,
+            "too many client-tool calls are waiting; try again later".into(),
+            None,
         ),
         CallError::Store(e) => {
             tracing::error!(error = %e, "a conversation's tool call could not be stored");
-            error("internal", "the call could not be run on our side")
+            refusal(
+                RefusalKind::Internal,
+                "the call could not be run on our side".into(),
+                None,
+            )
         }
-    };
-    CallEnd {
-        id: None,
-        status: "refused".into(),
-        for_llm,
     }
 }

@@ -1,19 +1,15 @@
 //! What the conversation routes answer: one type per shape, serialized as it goes on the wire and
-//! described in the OpenAPI document by the same derive. The runtime fills [`TurnReport`] with
+//! described in the OpenAPI document by the same derive. The runtime fills a [`TurnReport`] with
 //! these pieces as a turn goes, so `?wait=true` answers what the turn itself recorded.
-//!
-//! [`TurnReport`]: crate::runtime::TurnReport
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use hookline_core::repo::followups::FollowUp;
 use hookline_core::repo::messages::Message;
-
-use crate::runtime::TurnReport;
+use hookline_core::{FollowUpStatus, Role, StoredCall};
 
 /// A user message accepted: its turn answers through the session's events.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -43,30 +39,118 @@ pub struct TurnCall {
     /// The LLM's own id of the call.
     pub tool_call_id: String,
     pub tool_name: String,
-    /// `completed`, `failed`, `pending` (sent on without waiting) or `refused`.
-    pub status: String,
-    /// Why a `refused` call was not run (`invalid_arguments`, `unknown_tool`, `too_many_calls`,
-    /// ...); left out otherwise.
+    pub status: TurnCallStatus,
+    /// Why a `refused` call was not run; left out otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<TurnError>,
+    pub error: Option<CallRefusal>,
+}
+
+/// How a call of a turn ended: `completed`, `failed`, `pending` (sent on without waiting: a
+/// fire-and-forget webhook, a client tool) or `refused` (never run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnCallStatus {
+    Completed,
+    Failed,
+    Pending,
+    Refused,
+}
+
+impl TurnCallStatus {
+    /// The LLM is told this call's result is an error.
+    pub fn is_error(self) -> bool {
+        matches!(self, Self::Failed | Self::Refused)
+    }
+}
+
+/// Why a call of a turn was not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct CallRefusal {
+    pub kind: RefusalKind,
+    pub message: String,
+}
+
+/// Why a call was not run: its arguments did not fit (or were not a JSON object), no tool of the
+/// session has its name, the LLM asked for more calls than a response or a turn may run, the
+/// session was over, too many client-tool calls were waiting, or it could not be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    InvalidArguments,
+    UnknownTool,
+    TooManyCalls,
+    SessionEnded,
+    SessionExpired,
+    Busy,
+    Internal,
+}
+
+impl RefusalKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidArguments => "invalid_arguments",
+            Self::UnknownTool => "unknown_tool",
+            Self::TooManyCalls => "too_many_calls",
+            Self::SessionEnded => "session_ended",
+            Self::SessionExpired => "session_expired",
+            Self::Busy => "busy",
+            Self::Internal => "internal",
+        }
+    }
 }
 
 /// Why a turn (or an LLM test) did not end with a reply.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TurnError {
-    /// `llm_unavailable`, `llm_timeout`, `llm_error`, `round_limit`, `reply_too_long`,
-    /// `interrupted` or `internal`.
-    pub kind: String,
+    pub kind: TurnErrorKind,
     pub message: String,
 }
 
 impl TurnError {
-    pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(kind: TurnErrorKind, message: impl Into<String>) -> Self {
         Self {
-            kind: kind.into(),
+            kind,
             message: message.into(),
         }
     }
+}
+
+/// Why a turn ended without a reply: the LLM could not be reached, took too long or answered
+/// an error; it asked for tools in every round; its reply passed a bound; a newer message
+/// interrupted it; or something failed on our side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnErrorKind {
+    LlmUnavailable,
+    LlmTimeout,
+    LlmError,
+    RoundLimit,
+    ReplyTooLong,
+    Interrupted,
+    Internal,
+}
+
+impl TurnErrorKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::LlmUnavailable => "llm_unavailable",
+            Self::LlmTimeout => "llm_timeout",
+            Self::LlmError => "llm_error",
+            Self::RoundLimit => "round_limit",
+            Self::ReplyTooLong => "reply_too_long",
+            Self::Interrupted => "interrupted",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// How a turn ended, as `?wait=true` reports it.
+#[derive(Debug, Clone, Default)]
+pub struct TurnReport {
+    pub reply: Option<ReplyView>,
+    pub tool_calls: Vec<TurnCall>,
+    pub session_ended: bool,
+    pub error: Option<TurnError>,
 }
 
 /// A turn's outcome (`?wait=true`).
@@ -104,17 +188,14 @@ impl TurnResult {
 pub struct MessageView {
     pub id: Uuid,
     pub turn_id: Uuid,
-    /// `user`, `persona` or `tool`.
-    pub role: String,
+    pub role: Role,
     /// Text; for a tool message, the result as the LLM was given it (JSON text).
     pub content: String,
     pub interrupted: bool,
     pub created_at: DateTime<Utc>,
-    /// A persona message's calls: `[{toolCallId, toolName, arguments}]` (arguments as the LLM
-    /// wrote them). Left out when the message has none.
+    /// A persona message's calls. Left out when the message has none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
-    pub tool_calls: Option<Value>,
+    pub tool_calls: Option<Vec<StoredCall>>,
     /// A tool message's call. Left out on other messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
@@ -125,7 +206,7 @@ impl From<&Message> for MessageView {
         Self {
             id: m.id,
             turn_id: m.turn_id,
-            role: m.role.clone(),
+            role: m.role,
             content: m.content.clone(),
             interrupted: m.interrupted,
             created_at: m.created_at,
@@ -145,8 +226,7 @@ pub struct FollowUpView {
     pub note: String,
     /// When it is (or was) due.
     pub at: DateTime<Utc>,
-    /// `pending`, `claimed` (an instance is about to start it), `started` or `cancelled`.
-    pub status: String,
+    pub status: FollowUpStatus,
     /// The turn it started; left out until then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<Uuid>,
@@ -160,7 +240,7 @@ impl From<&FollowUp> for FollowUpView {
             session_id: f.session_id,
             note: f.note.clone(),
             at: f.due_at,
-            status: f.status.clone(),
+            status: f.status,
             turn_id: f.turn_id,
             created_at: f.created_at,
         }

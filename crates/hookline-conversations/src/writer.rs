@@ -44,7 +44,7 @@ use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::events::NewEvent;
 use hookline_core::repo::messages::{self, NewMessage};
 use hookline_core::repo::tool_calls;
-use hookline_core::{EventName, StoreError};
+use hookline_core::{EventName, Role, StoreError, StoredCall};
 use hookline_engine::CallRecorder;
 
 /// Writes handed over at most per transaction.
@@ -56,10 +56,11 @@ pub struct Row {
     pub id: Uuid,
     pub session_id: Uuid,
     pub turn_id: Uuid,
-    pub role: &'static str,
+    pub role: Role,
     pub content: String,
-    pub tool_calls: Option<Value>,
+    pub tool_calls: Option<Vec<StoredCall>>,
     pub tool_call_id: Option<String>,
+    pub is_error: bool,
     pub interrupted: bool,
 }
 
@@ -71,8 +72,9 @@ impl Row {
             turn_id: self.turn_id,
             role: self.role,
             content: &self.content,
-            tool_calls: self.tool_calls.as_ref(),
+            tool_calls: self.tool_calls.as_deref(),
             tool_call_id: self.tool_call_id.as_deref(),
+            is_error: self.is_error,
             interrupted: self.interrupted,
         }
     }

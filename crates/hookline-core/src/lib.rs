@@ -5,6 +5,7 @@
 //! Depends on `hookline-schema` only; the service crates depend on it, never the reverse.
 
 pub mod calls;
+pub mod conversation;
 pub mod credential;
 pub mod db;
 pub mod dev_key;
@@ -24,6 +25,7 @@ pub mod snapshot;
 pub mod text;
 
 pub use calls::{CallFailure, CallStatus, ErrorKind};
+pub use conversation::{FollowUpStatus, Role, StoredCall};
 pub use error::{StoreError, StoreResult};
 pub use event_name::EventName;
 pub use secrets::{SecretBox, SecretString};

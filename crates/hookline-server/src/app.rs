@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, Request, StatusCode};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, Request};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{middleware, Json, Router};
+use axum::{middleware, Router};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -21,12 +21,13 @@ use hookline_conversations::Conversations;
 use hookline_core::db::{self, DbError};
 use hookline_core::http::deadline::body_deadline;
 use hookline_core::http::problem::{method_not_allowed_fallback, not_found_fallback};
-use hookline_core::http::{ApiError, CoreState, MAX_BODY_BYTES};
+use hookline_core::http::{CoreState, MAX_BODY_BYTES};
 use hookline_core::Settings;
 use hookline_engine::Engine;
 use tokio::sync::watch;
 
 use crate::event_conn;
+use crate::health;
 use crate::telemetry::{metrics_handle, track_http};
 
 /// A built application: its router, the state behind it, and the engine with its delivery
@@ -112,8 +113,8 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
     metrics_handle();
     let state_limits = state.settings.limits.clone();
     let ops = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(reference_page))
         .with_state(state.clone());
@@ -232,35 +233,6 @@ pub async fn serve(
     let _ = app.knowledge.await;
     app.engine.flush().await;
     Ok(())
-}
-
-/// The answer of `/healthz` and `/readyz`.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct HealthView {
-    /// `ok` (the process is up) or `ready` (the database answers).
-    #[schema(pattern = "^(ok|ready)$")]
-    pub status: &'static str,
-}
-
-#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",
-    operation_id = "healthz",
-    responses((status = 200, description = "Up", body = HealthView)))]
-pub(crate) async fn healthz() -> Json<HealthView> {
-    Json(HealthView { status: "ok" })
-}
-
-#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "The database answers",
-    operation_id = "readyz",
-    responses((status = 200, description = "Ready", body = HealthView), (status = 503, description = "The database does not answer", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
-pub(crate) async fn readyz(State(state): State<CoreState>) -> Result<Json<HealthView>, ApiError> {
-    hookline_core::db::ping(&state.pool).await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the database is not reachable",
-        )
-    })?;
-    Ok(Json(HealthView { status: "ready" }))
 }
 
 /// `/metrics` on its own listen address (`HOOKLINE_METRICS_LISTEN`), apart from the API.

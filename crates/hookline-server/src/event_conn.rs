@@ -4,7 +4,7 @@
 //! hyper keeps two buffers of 8 KiB for every HTTP/1 connection (its read buffer, which it keeps
 //! filled-to-be while it watches for the client leaving, and its header write buffer), neither
 //! configurable below 8 KiB: measured with massif at 1,000 streams, 16 KiB of the ~18.5 KiB live
-//! per stream (docs/performance.md, stop 19). A connection whose first request is such a GET is
+//! per stream (docs/performance-history.md, stop 19). A connection whose first request is such a GET is
 //! served here instead: the request head is read into a buffer dropped once parsed, the request
 //! goes through the same router (auth, limits, middleware), the answer is written with
 //! `Connection: close` (an event stream as a close-delimited body), and a 16-byte read watches

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod cli;
 mod event_conn;
+mod health;
 pub mod lab;
 pub mod openapi;
 pub mod telemetry;

@@ -17,9 +17,9 @@ use utoipa::{Modify, OpenApi};
                        them during conversations. Errors are RFC 7807 problem documents.",
         license(name = "Apache-2.0"),
     ),
-    paths(crate::app::healthz, crate::app::readyz),
+    paths(crate::health::healthz, crate::health::readyz),
     components(
-        schemas(ProblemDocument, FieldError, crate::app::HealthView),
+        schemas(ProblemDocument, FieldError, crate::health::HealthView),
         responses(BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Invalid, RateLimited, Unavailable)
     ),
     modifiers(&BearerKeys),

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{AskedCall, Delta};
+use crate::views::RefusalKind;
 
 /// An id or a name longer than this is cut here (tool names are at most 64 characters).
 const MAX_NAME_BYTES: usize = 256;
@@ -34,10 +35,10 @@ pub enum Refusal {
 
 impl Refusal {
     /// The `error.kind` the LLM, the events and the turn's result name.
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> RefusalKind {
         match self {
-            Self::ArgumentsTooLarge { .. } => "invalid_arguments",
-            Self::TooManyInAnswer { .. } | Self::TooManyInTurn { .. } => "too_many_calls",
+            Self::ArgumentsTooLarge { .. } => RefusalKind::InvalidArguments,
+            Self::TooManyInAnswer { .. } | Self::TooManyInTurn { .. } => RefusalKind::TooManyCalls,
         }
     }
 

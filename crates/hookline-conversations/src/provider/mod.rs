@@ -9,6 +9,7 @@ pub mod openai;
 
 use serde_json::Value;
 
+use hookline_core::StoredCall;
 use hookline_schema::Provider;
 
 pub use calls::{AnswerBounds, Calls, Refusal};
@@ -39,6 +40,28 @@ pub struct AskedCall {
     pub id: String,
     pub name: String,
     pub arguments: String,
+}
+
+/// A call as a persona message stores it.
+impl From<&AskedCall> for StoredCall {
+    fn from(c: &AskedCall) -> Self {
+        Self {
+            tool_call_id: c.id.clone(),
+            tool_name: c.name.clone(),
+            arguments: c.arguments.clone(),
+        }
+    }
+}
+
+/// A stored call, asked for again in the conversation the LLM is shown.
+impl From<&StoredCall> for AskedCall {
+    fn from(c: &StoredCall) -> Self {
+        Self {
+            id: c.tool_call_id.clone(),
+            name: c.tool_name.clone(),
+            arguments: c.arguments.clone(),
+        }
+    }
 }
 
 /// What an answer's stream says, in order.

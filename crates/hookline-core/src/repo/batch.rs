@@ -20,6 +20,7 @@
 use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::conversation::Role;
 use crate::error::StoreResult;
 use crate::repo::events::{self, NewEvent, Numbering, CHANNEL};
 use crate::repo::json_text;
@@ -111,13 +112,14 @@ async fn statement(db: impl PgExecutor<'_>, b: &Batch<'_>, anyway: bool) -> Stor
               JOIN b ON b.id = e.id),
             msgs AS (
               INSERT INTO conversation_messages
-                  (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
+                  (id, session_id, turn_id, role, content, tool_calls, tool_call_id, is_error,
+                   interrupted)
               SELECT m.id, m.session_id, m.turn_id, m.role, m.content, m.tool_calls::json,
-                     m.tool_call_id, m.interrupted
+                     m.tool_call_id, m.is_error, m.interrupted
               FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::text[], $13::text[],
-                          $14::text[], $15::text[], $16::bool[]) WITH ORDINALITY
+                          $14::text[], $15::text[], $35::bool[], $16::bool[]) WITH ORDINALITY
                 AS m(id, session_id, turn_id, role, content, tool_calls, tool_call_id,
-                     interrupted, n), go
+                     is_error, interrupted, n), go
               WHERE go.ok
               ORDER BY m.n),
             completed AS (
@@ -161,7 +163,7 @@ async fn statement(db: impl PgExecutor<'_>, b: &Batch<'_>, anyway: bool) -> Stor
         &ins.ids,
         &ins.session_ids,
         &ins.turn_ids,
-        &ins.roles,
+        ins.roles as _,
         &ins.contents,
         ins.tool_calls as _,
         ins.tool_call_ids as _,
@@ -187,6 +189,7 @@ async fn statement(db: impl PgExecutor<'_>, b: &Batch<'_>, anyway: bool) -> Stor
         fin.attempt as _,
         fin.next_attempts_at as _,
         fin.completed_at as _,
+        &ins.is_error,
     )
     .fetch_one(db)
     .await?;
@@ -201,10 +204,11 @@ struct MessageColumns {
     ids: Vec<Uuid>,
     session_ids: Vec<Uuid>,
     turn_ids: Vec<Uuid>,
-    roles: Vec<String>,
+    roles: Vec<Role>,
     contents: Vec<String>,
     tool_calls: Vec<Option<String>>,
     tool_call_ids: Vec<Option<String>>,
+    is_error: Vec<bool>,
     interrupted: Vec<bool>,
 }
 
@@ -218,16 +222,18 @@ impl MessageColumns {
             contents: Vec::new(),
             tool_calls: Vec::new(),
             tool_call_ids: Vec::new(),
+            is_error: Vec::new(),
             interrupted: Vec::new(),
         };
         for m in all {
             c.ids.push(m.id);
             c.session_ids.push(m.session_id);
             c.turn_ids.push(m.turn_id);
-            c.roles.push(m.role.to_owned());
+            c.roles.push(m.role);
             c.contents.push(m.content.to_owned());
             c.tool_calls.push(m.tool_calls.map(json_text));
             c.tool_call_ids.push(m.tool_call_id.map(str::to_owned));
+            c.is_error.push(m.is_error);
             c.interrupted.push(m.interrupted);
         }
         c

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::conversation::FollowUpStatus;
 use crate::error::StoreResult;
 
 /// A follow-up as stored.
@@ -17,8 +18,7 @@ pub struct FollowUp {
     pub session_id: Uuid,
     pub note: String,
     pub due_at: DateTime<Utc>,
-    /// `pending`, `claimed`, `started` or `cancelled`.
-    pub status: String,
+    pub status: FollowUpStatus,
     pub turn_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
@@ -50,7 +50,7 @@ pub async fn schedule(
            WHERE s.id = $3 AND s.org_id = $2 AND s.ended_at IS NULL AND s.expires_at > now()
              AND (SELECT count(*) FROM follow_ups f
                   WHERE f.session_id = $3 AND f.status IN ('pending', 'claimed')) < $6
-           RETURNING id, org_id, session_id, note, due_at, status, turn_id, created_at"#,
+           RETURNING id, org_id, session_id, note, due_at, status AS "status: _", turn_id, created_at"#,
         Uuid::now_v7(),
         org_id,
         session_id,
@@ -84,7 +84,7 @@ pub async fn claim_due(
                ORDER BY due_at
                LIMIT $3
                FOR UPDATE SKIP LOCKED))
-           RETURNING id, org_id, session_id, note, due_at, status, turn_id, created_at"#,
+           RETURNING id, org_id, session_id, note, due_at, status AS "status: _", turn_id, created_at"#,
         holder,
         lease.as_secs_f64(),
         limit,
@@ -190,7 +190,7 @@ pub async fn page(
     .await?;
     let rows = sqlx::query_as!(
         FollowUp,
-        r#"SELECT id, org_id, session_id, note, due_at, status, turn_id, created_at
+        r#"SELECT id, org_id, session_id, note, due_at, status AS "status: _", turn_id, created_at
            FROM follow_ups WHERE session_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"#,
         session_id,
         limit,

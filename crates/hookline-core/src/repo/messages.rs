@@ -2,18 +2,13 @@
 //! the tool calls the LLM asked for) and tool results, in the order they were stored.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
+use crate::conversation::{Role, StoredCall};
 use crate::error::StoreResult;
 use crate::event_name::EventName;
-use crate::repo::json_text;
-
-pub const ROLE_USER: &str = "user";
-pub const ROLE_PERSONA: &str = "persona";
-pub const ROLE_TOOL: &str = "tool";
 
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -21,12 +16,13 @@ pub struct Message {
     pub id: Uuid,
     pub session_id: Uuid,
     pub turn_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub content: String,
-    /// A persona message's calls: `[{"toolCallId", "toolName", "arguments"}]`, arguments as the
-    /// LLM wrote them (text).
-    pub tool_calls: Option<Json<Value>>,
+    /// A persona message's calls.
+    pub tool_calls: Option<Json<Vec<StoredCall>>>,
     pub tool_call_id: Option<String>,
+    /// A tool message whose call failed or was refused.
+    pub is_error: bool,
     pub interrupted: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -37,32 +33,12 @@ pub struct NewMessage<'a> {
     pub id: Uuid,
     pub session_id: Uuid,
     pub turn_id: Uuid,
-    pub role: &'static str,
+    pub role: Role,
     pub content: &'a str,
-    pub tool_calls: Option<&'a Value>,
+    pub tool_calls: Option<&'a [StoredCall]>,
     pub tool_call_id: Option<&'a str>,
+    pub is_error: bool,
     pub interrupted: bool,
-}
-
-pub async fn insert(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> StoreResult<Message> {
-    Ok(sqlx::query_as!(
-        Message,
-        r#"INSERT INTO conversation_messages
-               (id, session_id, turn_id, role, content, tool_calls, tool_call_id, interrupted)
-           VALUES ($1, $2, $3, $4, $5, $6::text::json, $7, $8)
-           RETURNING seq, id, session_id, turn_id, role, content, tool_calls AS "tool_calls: _",
-               tool_call_id, interrupted, created_at"#,
-        m.id,
-        m.session_id,
-        m.turn_id,
-        m.role,
-        m.content,
-        m.tool_calls.map(json_text),
-        m.tool_call_id,
-        m.interrupted,
-    )
-    .fetch_one(db)
-    .await?)
 }
 
 /// A user message as [`accept_user`] stores it, with its `messageStreamEvent`'s data.
@@ -210,8 +186,8 @@ pub async fn recent(
     // Newest first, to take the last `limit`, then turned around.
     let mut rows = sqlx::query_as!(
         Message,
-        r#"SELECT seq, id, session_id, turn_id, role, content, tool_calls AS "tool_calls: _",
-               tool_call_id, interrupted, created_at
+        r#"SELECT seq, id, session_id, turn_id, role AS "role: _", content,
+               tool_calls AS "tool_calls: _", tool_call_id, is_error, interrupted, created_at
            FROM conversation_messages WHERE session_id = $1
            ORDER BY seq DESC LIMIT $2"#,
         session_id,
@@ -238,8 +214,8 @@ pub async fn page(
     .await?;
     let rows = sqlx::query_as!(
         Message,
-        r#"SELECT seq, id, session_id, turn_id, role, content, tool_calls AS "tool_calls: _",
-               tool_call_id, interrupted, created_at
+        r#"SELECT seq, id, session_id, turn_id, role AS "role: _", content,
+               tool_calls AS "tool_calls: _", tool_call_id, is_error, interrupted, created_at
            FROM conversation_messages WHERE session_id = $1
            ORDER BY seq LIMIT $2 OFFSET $3"#,
         session_id,

@@ -40,7 +40,7 @@ impl Page {
 
 /// JSON as text, for binding to a `json` column: sqlx would send its `Json` wrapper as `jsonb`,
 /// which forgets the key order before the column ever sees it.
-pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).expect("our types always serialize")
 }
 

@@ -532,6 +532,43 @@ async fn anthropic_flows_carry_tool_results_in_its_format() {
         .contains("1Z999"));
 }
 
+/// Whether a result is an error is how its call ended, stored with the result, not a guess from
+/// its text: an endpoint that answers 200 with an `error` field of its own answered.
+#[tokio::test]
+async fn the_llm_is_told_a_result_is_an_error_only_when_its_call_failed() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let answered = Receiver::start(Reply::json(200, json!({"error": "no such coupon"}))).await;
+    let broken = Receiver::start(Reply::json(500, json!({"message": "down"}))).await;
+    let fake = FakeLlm::start().await;
+    fake.then(Answer::anthropic(vec![
+        call("toolu_a", "check_order_status", r#"{"orderId": "ORD-1"}"#),
+        call(
+            "toolu_b",
+            "create_support_ticket",
+            r#"{"subject": "s", "description": "d"}"#,
+        ),
+    ]))
+    .then(Answer::anthropic(vec![Say::Text("Done.")]))
+    .then(Answer::anthropic(vec![Say::Text("Still here.")]));
+    let tools = [
+        seed_at("check_order_status", &answered),
+        seed_at("create_support_ticket", &broken),
+    ];
+    let (session_id, _) = talkative(&app, &org, &fake, "anthropic", &tools).await;
+    say(&app, &org, &session_id, "Check ORD-1 and open a ticket").await;
+    // The next turn reads the results back from the database: the same flags.
+    say(&app, &org, &session_id, "Thanks").await;
+    for sent in &fake.requests()[1..] {
+        let results = &sent.body["messages"][2]["content"];
+        assert_eq!(results[0]["tool_use_id"], "toolu_a", "{results}");
+        assert_eq!(results[0].get("is_error"), None, "{results}");
+        assert_eq!(results[1]["tool_use_id"], "toolu_b", "{results}");
+        assert_eq!(results[1]["is_error"], true, "{results}");
+    }
+    assert_eq!(fake.requests().len(), 3);
+}
+
 #[tokio::test]
 async fn a_session_without_an_llm_cannot_take_messages() {
     let app = TestApp::spawn().await;

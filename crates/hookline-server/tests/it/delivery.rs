@@ -618,7 +618,7 @@ async fn seq_scans_of_the_call_log(one: &sqlx::PgPool) -> i64 {
 /// Claiming reads the delivery indexes, never the whole call log, even when Postgres has no
 /// statistics on it (never analyzed: autovacuum off, or not run yet). Planned on guesses, the
 /// claim counted live leases with a sequential scan of every call ever logged, and slowed down
-/// as the log grew: 39 ms a claim with 50,000 calls logged (performance.md, stop 19).
+/// as the log grew: 39 ms a claim with 50,000 calls logged (performance-history.md, stop 19).
 #[tokio::test]
 async fn claiming_never_scans_the_call_log() {
     let app = TestApp::spawn_with(quick()).await;

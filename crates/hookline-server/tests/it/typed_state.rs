@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use hookline_core::{CallFailure, CallStatus, ErrorKind, EventName};
+use hookline_core::{CallFailure, CallStatus, ErrorKind, EventName, Role};
 use hookline_schema::ToolType;
 
 use crate::harness::{session, TestApp};
@@ -156,6 +156,29 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
         ),
         "session_events_event_check"
     );
+    // A conversation's message: who said it, and an error only on a tool's result.
+    let message = |role: &'static str, is_error: bool| {
+        sqlx::query(
+            "INSERT INTO conversation_messages (id, session_id, turn_id, role, content, is_error)
+             VALUES ($1, $2, $1, $3, 'x', $4)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(session_uuid)
+        .bind(role)
+        .bind(is_error)
+        .execute(&app.pool)
+    };
+    assert_eq!(
+        broken_constraint(message("assistant", false).await),
+        "conversation_messages_role_check"
+    );
+    assert_eq!(
+        broken_constraint(message("persona", true).await),
+        "conversation_messages_is_error_check"
+    );
+    for role in [Role::User, Role::Persona, Role::Tool] {
+        message(role.as_str(), role == Role::Tool).await.unwrap();
+    }
     // The states written by the enums themselves are accepted.
     for s in CallStatus::ALL {
         sqlx::query("UPDATE tool_calls SET status = $2 WHERE id = $1")
