@@ -5,15 +5,24 @@
 //! ratios; then the same at a fixed offered rate of half that throughput, for latency without
 //! queueing. Fire-and-forget runs are followed by the drain of their backlog. All traffic stays
 //! on 127.0.0.1.
+//!
+//! Subcommands, each on a private Postgres cluster of its own (see `rig.rs`): `faults` (the
+//! fault run, `--short` for CI), `soak` (N minutes at half the capacity, sampled each minute),
+//! `costs` (Postgres CPU, statement time and WAL per request) and `pgbouncer` (Hookline behind a
+//! private PgBouncer). See docs/reliability.md and docs/scaling.md.
 
 mod cpu;
+mod faults;
 mod first_delta;
 mod instant_llm;
 mod knowledge;
 mod load;
 mod quality;
+mod rig;
 mod setup;
+mod soak;
 mod streams;
+mod traffic;
 
 use std::time::Duration;
 
@@ -88,6 +97,14 @@ fn options() -> anyhow::Result<Options> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("faults") => return faults(args),
+        Some("soak") => return soak(args),
+        Some("costs") => return costs(args),
+        Some("pgbouncer") => return pgbouncer(args),
+        _ => {}
+    }
     let options = options()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -458,4 +475,94 @@ fn print_drains(drains: &[Drain]) {
             d.cpu.postgres,
         );
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// `--port-base N`: the run's servers take ports N, N+1… (else any free port).
+fn port_base(value: Option<String>) -> anyhow::Result<Option<u16>> {
+    Ok(Some(value.context("--port-base PORT")?.parse()?))
+}
+
+/// `hookline-bench faults [--short] [--streams 1000] [--rate 40] [--outage 30] [--port-base N]`.
+fn faults(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let mut o = faults::Options {
+        short: false,
+        streams: 1000,
+        rate: 40.0,
+        outage: Duration::from_secs(30),
+        port_base: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--short" => o.short = true,
+            "--streams" => o.streams = args.next().context("--streams N")?.parse()?,
+            "--rate" => o.rate = args.next().context("--rate CALLS/S")?.parse()?,
+            "--outage" => {
+                o.outage = Duration::from_secs(args.next().context("--outage SECONDS")?.parse()?)
+            }
+            "--port-base" => o.port_base = port_base(args.next())?,
+            other => anyhow::bail!("unknown argument {other}; hookline-bench faults [--short] [--streams 1000] [--rate 40] [--outage 30] [--port-base N]"),
+        }
+    }
+    if !runtime()?.block_on(faults::run(o))? {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// `hookline-bench soak [--minutes 60] [--streams 200] [--port-base N]`.
+fn soak(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let mut o = soak::Options {
+        minutes: 60,
+        streams: 200,
+        port_base: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--minutes" => o.minutes = args.next().context("--minutes N")?.parse()?,
+            "--streams" => o.streams = args.next().context("--streams N")?.parse()?,
+            "--port-base" => o.port_base = port_base(args.next())?,
+            other => anyhow::bail!("unknown argument {other}; hookline-bench soak [--minutes 60] [--streams 200] [--port-base N]"),
+        }
+    }
+    runtime()?.block_on(soak::soak(o))
+}
+
+/// `hookline-bench costs [--seconds 20] [--port-base N]`.
+fn costs(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let (mut seconds, mut base) = (20, None);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => seconds = args.next().context("--seconds N")?.parse()?,
+            "--port-base" => base = port_base(args.next())?,
+            other => anyhow::bail!(
+                "unknown argument {other}; hookline-bench costs [--seconds 20] [--port-base N]"
+            ),
+        }
+    }
+    runtime()?.block_on(soak::costs(base, seconds))
+}
+
+/// `hookline-bench pgbouncer [--pool-mode auto|transaction|session] [--seconds 15] [--port-base N]`;
+/// `auto`: transaction mode where the installed PgBouncer supports prepared statements in it.
+fn pgbouncer(mut args: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let (mut mode, mut seconds, mut base) = ("auto".to_owned(), 15, None);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--pool-mode" => mode = args.next().context("--pool-mode auto|transaction|session")?,
+            "--seconds" => seconds = args.next().context("--seconds N")?.parse()?,
+            "--port-base" => base = port_base(args.next())?,
+            other => anyhow::bail!("unknown argument {other}; hookline-bench pgbouncer [--pool-mode auto|transaction|session] [--seconds 15] [--port-base N]"),
+        }
+    }
+    if !runtime()?.block_on(faults::pooled(&mode, seconds, base))? {
+        std::process::exit(1);
+    }
+    Ok(())
 }

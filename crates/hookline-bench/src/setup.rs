@@ -87,7 +87,7 @@ fn free_port() -> anyhow::Result<u16> {
 /// The `hookline` binary to measure: `HOOKLINE_BENCH_BINARY` if set (e.g. a copy of an older
 /// build, to compare), else the release binary beside this one, built first only if it is
 /// missing or older than a source file of the workspace.
-fn hookline_binary() -> anyhow::Result<PathBuf> {
+pub fn hookline_binary() -> anyhow::Result<PathBuf> {
     if let Some(given) = std::env::var_os("HOOKLINE_BENCH_BINARY") {
         return Ok(PathBuf::from(given));
     }

@@ -125,7 +125,19 @@ impl TurnLease {
         )
         .await;
         if !matches!(given_back, Ok(Ok(()))) {
-            tracing::warn!(session_id = %self.session_id, "could not give a turn back; its lease will run out");
+            // Most often the database is away (the turn ended because it was). Given back as
+            // soon as it is there again, rather than leaving the session's next turn to wait
+            // out the lease: a fault run found turns posted just after a restart of Postgres
+            // waiting past their callers' timeouts.
+            tracing::warn!(session_id = %self.session_id, "could not give a turn back; trying again until its lease runs out");
+            let pool = self.pool.clone();
+            let (sessions, holders) = ([self.session_id], [self.holder]);
+            tokio::spawn(tokio::time::timeout(TURN_LEASE, async move {
+                let _ = hookline_core::durable_write::retry("turn lease", || {
+                    locks::release_turns(&pool, &sessions, &holders)
+                })
+                .await;
+            }));
         }
         self.leases.lock().remove(&self.holder);
         self.given_back = true;

@@ -97,8 +97,15 @@ pub fn fast_pool(pool: &PgPool, max_connections: u32) -> PgPool {
 /// The event hub's pool: its one connection, held for good by the `LISTEN`. Taken from the main
 /// pool, it was one connection fewer for everything else, and a main pool of one left none.
 /// Closed when the main pool closes, which ends the listener's wait.
-pub fn listener_pool(pool: &PgPool) -> PgPool {
-    let own = pool_options(1).connect_lazy_with(pool.connect_options().as_ref().clone());
+///
+/// `direct` (`HOOKLINE_DATABASE_DIRECT_URL`) is where to listen when the main pool goes through
+/// a pooler in transaction mode, which would hand the `LISTEN`'s server connection to other
+/// clients between statements (and so lose its notifications).
+pub fn listener_pool(pool: &PgPool, direct: Option<&str>) -> PgPool {
+    let options = direct
+        .and_then(|url| PgConnectOptions::from_str(url).ok())
+        .unwrap_or_else(|| pool.connect_options().as_ref().clone());
+    let own = pool_options(1).connect_lazy_with(options);
     let (main, closing) = (pool.clone(), own.clone());
     tokio::spawn(async move {
         main.close_event().await;
@@ -137,9 +144,15 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Applies every migration not yet applied.
-pub async fn migrate(pool: &PgPool, url: &str) -> Result<(), DbError> {
-    MIGRATOR.run(pool).await.map_err(|e| DbError::Migration {
+/// Applies every migration not yet applied: on `pool`, or on a connection of its own to `direct`
+/// (`HOOKLINE_DATABASE_DIRECT_URL`) when given, since the migrator holds a session-level lock
+/// that a pooler in transaction mode would not keep on one server connection.
+pub async fn migrate(pool: &PgPool, url: &str, direct: Option<&str>) -> Result<(), DbError> {
+    let (pool, url) = match direct {
+        Some(direct) => (open(direct, 1, false).await?, direct),
+        None => (pool.clone(), url),
+    };
+    MIGRATOR.run(&pool).await.map_err(|e| DbError::Migration {
         url: redact_url(url),
         reason: e.to_string(),
     })

@@ -100,14 +100,15 @@ impl Drop for SessionNotes {
 impl EventHub {
     /// Starts listening; the listener reconnects on its own and stops once the pool is closed
     /// and nobody listens any more.
-    pub fn start(pool: PgPool) -> Self {
+    /// `direct`: where to `LISTEN` instead of the pool's server (see [`crate::db::listener_pool`]).
+    pub fn start(pool: PgPool, direct: Option<&str>) -> Self {
         let (tx, _) = broadcast::channel(4096);
         let sessions = Sessions::default();
         let hub = Self {
             tx: tx.clone(),
             sessions: sessions.clone(),
         };
-        let listening = crate::db::listener_pool(&pool);
+        let listening = crate::db::listener_pool(&pool, direct);
         tokio::spawn(async move {
             loop {
                 let mut listened = false;

@@ -36,6 +36,10 @@ pub enum LogFormat {
 #[serde(default)]
 pub struct RawSettings {
     pub database_url: String,
+    /// A connection straight to Postgres when `database_url` goes through a pooler in
+    /// transaction mode: the event hub's `LISTEN` and the migrations' session lock need a
+    /// connection of their own for as long as they last. Empty or unset: `database_url`.
+    pub database_direct_url: Option<String>,
     pub listen: String,
     pub env: Mode,
     pub encryption_key: Option<String>,
@@ -114,6 +118,7 @@ impl Default for RawSettings {
             allowed_networks: String::new(),
             log_format: LogFormat::Text,
             dev_key_file: None,
+            database_direct_url: None,
             delivery_max_attempts: 8,
             delivery_backoff_base_ms: 1000,
             delivery_backoff_max_ms: 300_000,
@@ -238,6 +243,9 @@ fn explain(e: &figment::Error) -> ConfigError {
 #[derive(Clone)]
 pub struct Settings {
     pub database_url: String,
+    /// Where the event hub listens and migrations run: `HOOKLINE_DATABASE_DIRECT_URL`, or
+    /// `database_url` when that is unset.
+    pub database_direct_url: Option<String>,
     pub listen: SocketAddr,
     pub mode: Mode,
     pub secrets: SecretBox,
@@ -393,7 +401,11 @@ impl Settings {
                 raw.listen
             ))
         })?;
-        check_database_url(&raw.database_url)?;
+        check_database_url("DATABASE_URL", &raw.database_url)?;
+        let database_direct_url = raw.database_direct_url.filter(|u| !u.trim().is_empty());
+        if let Some(url) = &database_direct_url {
+            check_database_url("HOOKLINE_DATABASE_DIRECT_URL", url)?;
+        }
         let mut dev_key = None;
         let current = match (&raw.encryption_key, mode) {
             (Some(key), _) if !key.trim().is_empty() => parse_key("HOOKLINE_ENCRYPTION_KEY", key)?,
@@ -544,6 +556,7 @@ impl Settings {
             metrics_listen,
             limits,
             database_url: raw.database_url,
+            database_direct_url,
             listen,
             mode,
             secrets: SecretBox::new(current, old),
@@ -626,15 +639,15 @@ fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
 /// Shows a database URL with its password hidden.
 /// A misspelled scheme (`postgress://`) would otherwise be taken for Postgres by the driver, and
 /// a URL that is not one at all fails later with the driver's words.
-fn check_database_url(url: &str) -> Result<(), ConfigError> {
+fn check_database_url(name: &str, url: &str) -> Result<(), ConfigError> {
     match url::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") => Ok(()),
         Ok(parsed) => Err(ConfigError(format!(
-            "DATABASE_URL must start with postgres:// or postgresql:// (its scheme is {:?})",
+            "{name} must start with postgres:// or postgresql:// (its scheme is {:?})",
             parsed.scheme()
         ))),
         Err(e) => Err(ConfigError(format!(
-            "DATABASE_URL must be a URL such as postgres://user@localhost:5432/hookline ({e})"
+            "{name} must be a URL such as postgres://user@localhost:5432/hookline ({e})"
         ))),
     }
 }
@@ -667,6 +680,32 @@ mod tests {
         // Said to any command (`orgs create` too), so it names the flag, not `serve --dev`.
         assert!(err.0.contains("add `--dev` to the command"), "{err}");
         assert!(!err.0.contains('\n'));
+    }
+
+    #[test]
+    fn a_direct_database_url_is_checked_and_empty_means_unset() {
+        let key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+        let mut r = raw();
+        r.database_direct_url = Some("postgress://postgres@db/hookline".into());
+        let err = Settings::check(r, false).err().unwrap();
+        assert_eq!(
+            err.0,
+            "HOOKLINE_DATABASE_DIRECT_URL must start with postgres:// or postgresql:// (its scheme is \"postgress\")"
+        );
+        for (given, kept) in [
+            (
+                Some("postgres://postgres@db:5432/hookline"),
+                Some("postgres://postgres@db:5432/hookline"),
+            ),
+            (Some("  "), None),
+            (None, None),
+        ] {
+            let mut r = raw();
+            r.database_direct_url = given.map(str::to_owned);
+            r.encryption_key = key.clone();
+            let checked = Settings::check(r, false).unwrap();
+            assert_eq!(checked.database_direct_url.as_deref(), kept);
+        }
     }
 
     #[test]

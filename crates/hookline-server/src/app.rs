@@ -76,7 +76,12 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
     };
     let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
     let pool = db::connect_or_create(&settings.database_url, settings.database.pool_size).await?;
-    db::migrate(&pool, &settings.database_url).await?;
+    db::migrate(
+        &pool,
+        &settings.database_url,
+        settings.database_direct_url.as_deref(),
+    )
+    .await?;
     let state = CoreState::new(pool, Arc::new(settings));
     let engine = Engine::start(&state)
         .await

@@ -103,9 +103,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             let pool = db::connect_or_create(&settings.database_url, 2)
                 .await
                 .map_err(|e| e.to_string())?;
-            db::migrate(&pool, &settings.database_url)
-                .await
-                .map_err(|e| e.to_string())?;
+            db::migrate(
+                &pool,
+                &settings.database_url,
+                settings.database_direct_url.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
         }
@@ -156,9 +160,13 @@ async fn connect(settings: &Settings) -> Result<sqlx::PgPool, String> {
     let pool = db::connect_existing(&settings.database_url, 2)
         .await
         .map_err(|e| e.to_string())?;
-    db::migrate(&pool, &settings.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    db::migrate(
+        &pool,
+        &settings.database_url,
+        settings.database_direct_url.as_deref(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     settings.keep_dev_key().map_err(|e| e.to_string())?;
     Ok(pool)
 }

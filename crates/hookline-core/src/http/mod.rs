@@ -42,7 +42,7 @@ impl CoreState {
     pub fn new(pool: PgPool, settings: Arc<Settings>) -> Self {
         Self {
             auth: ApiKeyAuth::new(pool.clone()),
-            hub: EventHub::start(pool.clone()),
+            hub: EventHub::start(pool.clone(), settings.database_direct_url.as_deref()),
             pool,
             settings,
             closing: Arc::new(tokio::sync::watch::channel(false).0),
