@@ -4,6 +4,7 @@ import { get, post, put, query, all, ApiError } from './api.js';
 import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
 import { schemaEditor } from './schema.js';
 import { gettingStarted } from './start.js';
+import { mcpTools } from './mcp_source.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
@@ -11,6 +12,7 @@ const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
 const READ_ONLY = ['id', 'createdAt', 'updatedAt', 'usageCount'];
 
 export function kindOf(tool) {
+  if (tool.type === 'server' && tool.subtype === 'mcp') return 'MCP server';
   if (tool.type === 'server') return 'Webhook';
   if (tool.type === 'client') return 'Client';
   return 'System';
@@ -51,7 +53,7 @@ export async function toolsPage(main, page = 1, search = '') {
           h('td', { text: kindOf(t) }),
           h('td', { class: 'desc', text: t.description || '' }),
           h('td', { class: 'num', 'data-label': 'Personas', text: String(t.usageCount ?? 0) }),
-          h('td', {}, t.type === 'server' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
+          h('td', {}, t.type === 'server' && t.subtype !== 'mcp' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
       pager(list.meta, load));
   }
   await load(page);
@@ -85,19 +87,26 @@ export async function toolEditor(main, id) {
   render(root, tool, tool ? definitionOf(tool) : chosen ? structuredClone(chosen) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
 }
 
+/** The editor's kind of a definition: a server tool is a webhook or an MCP server. */
+function kindOfDefinition(def) {
+  if (def.type !== 'server') return def.type;
+  return def.subtype === 'mcp' ? 'mcp' : 'webhook';
+}
+
 function render(root, stored, def) {
-  const kind = def.type === 'server' ? 'webhook' : def.type;
+  const kind = kindOfDefinition(def);
   const form = h('form', { class: 'card tool-form', novalidate: true });
   const errors = h('div', { class: 'form-errors', role: 'alert', hidden: true });
 
-  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['client', 'Client tool'], ['system', 'System tool']]
+  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['mcp', 'MCP server'], ['client', 'Client tool'], ['system', 'System tool']]
     .map(([v, t]) => h('option', { value: v, text: t })));
   typeSelect.value = kind;
   typeSelect.disabled = !!stored;
-  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. Client: the browser does it. System: built-in actions.' });
+  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. MCP server: the LLM may use the tools of a remote MCP server. Client: the browser does it. System: built-in actions.' });
   typeSelect.addEventListener('change', () => {
     const next = typeSelect.value;
-    render(root, stored, { ...collect(true), type: next === 'webhook' ? 'server' : next, subtype: next === 'webhook' ? 'webhook' : undefined });
+    const server = next === 'webhook' || next === 'mcp';
+    render(root, stored, { ...collect(true), type: server ? 'server' : next, subtype: server ? next : undefined });
   });
 
   let nameInput;
@@ -143,6 +152,23 @@ function render(root, stored, def) {
       timeoutSeconds: numberOrNull(timeout.input.value),
       disableInterruptions: disable.input.checked,
     });
+  } else if (kind === 'mcp') {
+    const url = field('Server URL', h('input', { type: 'url', value: def.url || '', spellcheck: 'false', class: 'mono', placeholder: 'https://mcp.example.com/mcp' }),
+      { field: 'url', hint: 'The MCP server\'s Streamable HTTP endpoint: https:// (http:// in development mode). Its tools are offered to the LLM as name__tool.' });
+    const headers = headersEditor(def.headers || {}, def.plainHeaders || []);
+    const listing = mcpTools(() => ({
+      url: url.input.value.trim(),
+      headers: headers.value(),
+      ...(stored ? { toolId: stored.id } : {}),
+    }), def.allowedTools ?? null);
+    placeholders = headers.placeholders;
+    parts.push(url.wrap, headers.el, listing.el);
+    collectKind = () => ({
+      url: url.input.value.trim(),
+      headers: headers.value(),
+      plainHeaders: headers.plain().length ? headers.plain() : null,
+      allowedTools: listing.allowedTools(),
+    });
   } else if (kind === 'client') {
     const params = schemaEditor('Parameters', 'parameters', def.parameters);
     const awaitResult = checkbox('Await result', !!def.awaitResult, 'awaitResult', 'Wait for the browser to send a result back.');
@@ -156,8 +182,8 @@ function render(root, stored, def) {
   }
 
   function collect(lenient = false) {
-    const out = { type: kind === 'webhook' ? 'server' : kind };
-    if (kind === 'webhook') out.subtype = 'webhook';
+    const out = { type: kind === 'webhook' || kind === 'mcp' ? 'server' : kind };
+    if (kind === 'webhook' || kind === 'mcp') out.subtype = kind;
     out.name = nameInput.value.trim();
     const d = description.input.value;
     if (d.trim() || kind !== 'system') out.description = d;
@@ -180,7 +206,7 @@ function render(root, stored, def) {
     }
     // An update sends every field; a field left out stays as it is, a cleared one is sent as null.
     if (stored) {
-      for (const k of ['queryParameters', 'plainHeaders']) if (!(k in body) && stored[k] != null) body[k] = null;
+      for (const k of ['queryParameters', 'plainHeaders', 'allowedTools']) if (!(k in body) && stored[k] != null) body[k] = null;
       delete body.type; delete body.subtype;
     }
     save.disabled = true;

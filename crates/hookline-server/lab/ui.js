@@ -49,7 +49,7 @@ export function showProblem(form, error) {
     slot.append(h('span', { text: `${e.message}${suffix}` }));
     slot.hidden = false;
     target.classList.add('invalid');
-    const input = target.querySelector('input, select, textarea');
+    const input = visibleInput(target) ?? revealTab(target);
     input?.setAttribute('aria-invalid', 'true');
     const item = h('li', { dataset: { field: target.dataset.field } },
       h('a', { href: '#', class: 'to-field', onclick: (ev) => { ev.preventDefault(); input?.focus(); } }, path || 'body'),
@@ -67,9 +67,32 @@ export function showProblem(form, error) {
       items.length ? h('ul', {}, items) : null);
     summary.hidden = false;
   }
-  const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
+  const first = visibleInput(form.querySelector('.invalid'));
   if (first) first.focus();
   return placed;
+}
+
+/**
+ * The first input of `el` the person can see: the Parameters editor holds both tabs' inputs,
+ * and focusing one on the hidden tab does nothing (its error's link would lead nowhere).
+ */
+function visibleInput(el) {
+  return [...(el?.querySelectorAll('input, select, textarea') ?? [])].find((i) => !i.closest('[hidden]')) ?? null;
+}
+
+/**
+ * A field whose inputs are all on a tab that is not open (a schema the Properties table cannot
+ * show is edited on the JSON Schema tab): that tab is opened, and its first input answered.
+ */
+function revealTab(el) {
+  for (const tab of el.querySelectorAll('[role=tab]')) {
+    const panel = el.querySelector(`[role=tabpanel][aria-labelledby="${tab.id}"]`);
+    if (panel?.hidden && panel.querySelector('input, select, textarea')) {
+      tab.click();
+      return visibleInput(el);
+    }
+  }
+  return null;
 }
 
 /** A field edited after an error: its error (and its line in the summary) goes away. */

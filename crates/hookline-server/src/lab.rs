@@ -66,6 +66,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../lab/session_page.js"),
     ),
     ("mcp.js", JS, include_str!("../lab/mcp.js")),
+    ("mcp_source.js", JS, include_str!("../lab/mcp_source.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";
