@@ -65,7 +65,7 @@ export function mcpTools(target, allowed) {
         if (!panel.hidden) panel.querySelector('textarea').focus();
       });
       return [h('tr', { dataset: { tool: t.name } },
-        h('td', { class: 'center' }, on),
+        h('td', { class: 'center', 'data-label': 'Allowed' }, on),
         h('td', { class: 'mono', text: t.name }),
         h('td', { class: 'desc', text: t.description || '' }),
         h('td', {}, test)), panel];
@@ -86,7 +86,7 @@ export function mcpTools(target, allowed) {
       mount(out, h('p', { class: 'hint', text: 'Calling…' }));
       try {
         const answer = await post('/v1/tools/mcp/call', { ...target(), tool: tool.name, arguments: args });
-        mount(out, h('p', { class: 'hint', text: `${answer.executionTime} ms` }), exchange(answer));
+        mount(out, exchange(answer));
       } catch (e) {
         mount(out, h('p', { class: 'flash error', text: e.message }));
       } finally {

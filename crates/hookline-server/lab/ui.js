@@ -34,10 +34,11 @@ export function showProblem(form, error) {
   let placed = 0;
   for (const e of error.errors || []) {
     const path = e.field || '';
+    const place = placeOf(e);
     const target = fields
       .filter((f) => {
         const p = f.dataset.field;
-        return path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`);
+        return place === p || place.startsWith(`${p}.`) || place.startsWith(`${p}[`);
       })
       .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
     const slot = target?.querySelector(':scope > .field-error, :scope > td > .field-error');
@@ -45,7 +46,7 @@ export function showProblem(form, error) {
       items.push(h('li', { text: `${path || 'body'}: ${e.message}` }));
       continue;
     }
-    const suffix = path === target.dataset.field ? '' : ` (${path})`;
+    const suffix = place === target.dataset.field ? '' : ` (${path})`;
     slot.append(h('span', { text: `${e.message}${suffix}` }));
     slot.hidden = false;
     target.classList.add('invalid');
@@ -70,6 +71,17 @@ export function showProblem(form, error) {
   const first = visibleInput(form.querySelector('.invalid'));
   if (first) first.focus();
   return placed;
+}
+
+/**
+ * Where an error belongs: the validator of arguments says a missing property at the object that
+ * lacks it (`arguments`: `"orderId" is a required property`), but the person's field is the
+ * property's own (`arguments.orderId`), empty.
+ */
+function placeOf(e) {
+  const path = e.field || '';
+  const missing = /^"(.+)" is a required property$/.exec(e.message || '');
+  return missing ? (path ? `${path}.${missing[1]}` : missing[1]) : path;
 }
 
 /**

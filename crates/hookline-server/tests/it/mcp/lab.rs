@@ -82,7 +82,6 @@ async fn the_mcp_tool_form_lists_the_servers_tools_tests_one_and_saves_the_allow
             ["cancel_order", true]
         ])
     );
-    snap_at(&browser, "tool-mcp-listed", Some(".mcp-listing")).await;
 
     // Test one: its arguments box is filled from its schema; the server's answer shows.
     browser
@@ -102,6 +101,7 @@ async fn the_mcp_tool_form_lists_the_servers_tools_tests_one_and_saves_the_allow
         .wait_text(".mcp-test:not([hidden]) .mcp-test-result", "has shipped")
         .await;
     assert!(shown.contains("Order ORD-42"), "{shown}");
+    snap_at(&browser, "tool-mcp-listed", Some(".mcp-listing")).await;
 
     // One switched off, then saved: allowedTools holds the others.
     browser
