@@ -18,6 +18,7 @@ pub enum Scenario {
     Direct,
     Nginx,
     ToolCall,
+    McpCall,
     FireAndForget,
     SessionStart,
     ReadTool,
@@ -31,6 +32,7 @@ impl Scenario {
             Self::Direct => "1 direct to target",
             Self::Nginx => "1b via nginx",
             Self::ToolCall => "2 tool call (await)",
+            Self::McpCall => "2m the same over MCP",
             Self::FireAndForget => "3 fire-and-forget accept",
             Self::SessionStart => "4 session token + start",
             Self::ReadTool => "5 GET /v1/tools/{id}",
@@ -318,6 +320,22 @@ async fn request(
             .await;
             s == StatusCode::OK
                 && body.is_some_and(|b| b.windows(11).any(|w| w == b"\"completed\""))
+        }
+        Scenario::McpCall => {
+            let (s, body) = status(
+                client
+                    .post(format!("http://{}/v1/mcp/personas/{}", env.hookline, env.persona))
+                    .bearer_auth(&env.key)
+                    .header("mcp-session-id", session(&env.mcp_sessions))
+                    .header("mcp-protocol-version", "2025-06-18")
+                    .json(&json!({"jsonrpc": "2.0", "id": worker, "method": "tools/call",
+                                  "params": {"name": "check_order_status", "arguments": {"orderId": "ORD-1"}}}))
+                    .send()
+                    .await,
+            )
+            .await;
+            s == StatusCode::OK
+                && body.is_some_and(|b| b.windows(15).any(|w| w == b"\"isError\":false"))
         }
         Scenario::FireAndForget => {
             let (s, _) = status(

@@ -87,7 +87,7 @@ fn options() -> anyhow::Result<Options> {
             }
             "--chunks" => o.chunks = args.next().context("--chunks N")?.parse()?,
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,3,3b,4,5,6,7,8] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000] [--chunks 100000]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,2m,3,3b,4,5,6,7,8] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000] [--chunks 100000]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -148,6 +148,7 @@ async fn run_in(
     }
     scenarios.extend([
         Scenario::ToolCall,
+        Scenario::McpCall,
         Scenario::FireAndForget,
         Scenario::SessionStart,
         Scenario::ReadTool,
@@ -448,6 +449,18 @@ fn print_table(results: &[Measured], rss: Option<f64>) {
             tool.rate / nginx.rate,
             tool.p99_ms - nginx.p99_ms
         );
+    }
+    for c in [1, 16, 64] {
+        if let (Some(tool), Some(mcp)) = (find(Scenario::ToolCall, c), find(Scenario::McpCall, c)) {
+            println!(
+                "tools/call over MCP at {c} connection(s): Hookline CPU/call {:+.1} % over /tool-calls ({:.0} vs {:.0} µs), Postgres {:+.1} %, throughput {:.2}×.",
+                (mcp.cpu.hookline / tool.cpu.hookline - 1.0) * 100.0,
+                mcp.cpu.hookline,
+                tool.cpu.hookline,
+                (mcp.cpu.postgres / tool.cpu.postgres - 1.0) * 100.0,
+                mcp.rate / tool.rate,
+            );
+        }
     }
     match rss {
         Some(mib) => println!("hookline peak RSS: {mib:.1} MiB"),

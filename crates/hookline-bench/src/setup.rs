@@ -54,6 +54,8 @@ pub struct Environment {
     pub persona: String,
     /// One session per connection, as in real use (a session is one conversation).
     pub await_sessions: Vec<String>,
+    /// MCP sessions of the same persona (`Mcp-Session-Id`), one per connection.
+    pub mcp_sessions: Vec<String>,
     pub forget_sessions: Vec<String>,
     /// Sessions of a persona that talks through the instant fake LLM.
     pub talk_sessions: Vec<String>,
@@ -347,6 +349,35 @@ impl Environment {
             sessions.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
         }
         let talk_sessions = sessions.split_off(2 * SESSIONS);
+        // MCP clients of the same persona: the same tool over `tools/call` (scenario 2m).
+        let mut mcp_sessions = Vec::new();
+        for _ in 0..SESSIONS {
+            let response = client
+                .post(format!(
+                    "http://{hookline}/v1/mcp/personas/{}",
+                    persona["id"].as_str().unwrap_or_default()
+                ))
+                .bearer_auth(&api_key)
+                .json(
+                    &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                    "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "hookline-bench", "version": "1"}}}),
+                )
+                .send()
+                .await?;
+            let id = response
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let Some(id) = id else {
+                bail!(
+                    "MCP initialize answered {} without a session id",
+                    response.status()
+                );
+            };
+            mcp_sessions.push(id);
+        }
         Ok(Self {
             hookline,
             target,
@@ -372,6 +403,7 @@ impl Environment {
             database_url,
             knowledge_folder: Arc::default(),
             await_sessions: sessions,
+            mcp_sessions,
             server,
         })
     }

@@ -20,6 +20,16 @@ use crate::repo::events::CHANNEL;
 
 /// The mark of an announcement (`<session id>:<seq>:posted`) whose event is a user message.
 const POSTED: &str = "posted";
+/// The head of an announcement (`tools:<persona id>`) that a persona's tools changed: its tool
+/// list, a tool on it, or a tool's removal. No event is stored for it; MCP clients holding a
+/// stream of the persona are told to list its tools again.
+const TOOLS: &str = "tools";
+
+/// The announcement that a persona's tools changed, to make with
+/// [`crate::repo::events::notify`] once the change has committed.
+pub fn tools_changed(persona_id: Uuid) -> String {
+    format!("{TOOLS}:{persona_id}")
+}
 
 /// Marks announcements (as [`crate::repo::events::append_many`] returns them) as those of a
 /// posted user message: listeners then also get [`Note::Posted`].
@@ -44,6 +54,8 @@ pub enum Note {
 pub struct EventHub {
     tx: broadcast::Sender<Note>,
     sessions: Sessions,
+    /// Keyed by persona: word that its tools changed.
+    personas: Sessions,
 }
 
 /// For each session something waits on, a counter bumped at each of its announcements (and at
@@ -69,7 +81,8 @@ impl Sessions {
     }
 }
 
-/// Word of one session's announcements, for as long as it is held.
+/// Word of one session's announcements (or of one persona's tool changes), for as long as it is
+/// held.
 pub struct SessionNotes {
     rx: watch::Receiver<u64>,
     sessions: Sessions,
@@ -78,9 +91,12 @@ pub struct SessionNotes {
 
 impl SessionNotes {
     /// Waits until something may have been stored for the session (its announcement, or a
-    /// reconnect of the listener) or `within` has passed.
-    pub async fn wait(&mut self, within: Duration) {
-        let _ = tokio::time::timeout(within, self.rx.changed()).await;
+    /// reconnect of the listener) or `within` has passed. True when word came.
+    pub async fn wait(&mut self, within: Duration) -> bool {
+        matches!(
+            tokio::time::timeout(within, self.rx.changed()).await,
+            Ok(Ok(()))
+        )
     }
 }
 
@@ -104,9 +120,11 @@ impl EventHub {
     pub fn start(pool: PgPool, direct: Option<&str>) -> Self {
         let (tx, _) = broadcast::channel(4096);
         let sessions = Sessions::default();
+        let personas = Sessions::default();
         let hub = Self {
             tx: tx.clone(),
             sessions: sessions.clone(),
+            personas: personas.clone(),
         };
         let listening = crate::db::listener_pool(&pool, direct);
         tokio::spawn(async move {
@@ -120,6 +138,7 @@ impl EventHub {
                             listened = true;
                             let _ = tx.send(Note::Reconnected);
                             sessions.bump_all();
+                            personas.bump_all();
                             loop {
                                 // Not `recv`, which reconnects without a word: announcements
                                 // made meanwhile would be missed with nobody told to look.
@@ -127,6 +146,13 @@ impl EventHub {
                                     Ok(Some(n)) => {
                                         let mut parts = n.payload().split(':');
                                         let id = parts.next().unwrap_or_default();
+                                        if id == TOOLS {
+                                            let persona = parts.next().unwrap_or_default();
+                                            if let Ok(persona) = Uuid::parse_str(persona) {
+                                                personas.bump(persona);
+                                            }
+                                            continue;
+                                        }
                                         let posted = parts.nth(1) == Some(POSTED);
                                         if let Ok(id) = Uuid::parse_str(id) {
                                             sessions.bump(id);
@@ -183,6 +209,22 @@ impl EventHub {
             rx,
             sessions: self.sessions.clone(),
             session_id,
+        }
+    }
+
+    /// Word that a persona's tools changed ([`tools_changed`], on any instance), and of every
+    /// reconnect of the listener, when such word may have been missed.
+    pub fn watch_persona_tools(&self, persona_id: Uuid) -> SessionNotes {
+        let rx = self
+            .personas
+            .lock()
+            .entry(persona_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe();
+        SessionNotes {
+            rx,
+            sessions: self.personas.clone(),
+            session_id: persona_id,
         }
     }
 }

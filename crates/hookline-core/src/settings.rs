@@ -104,6 +104,12 @@ pub struct RawSettings {
     pub import_max_ref_depth: usize,
     pub knowledge_tool_result_bytes: usize,
     pub knowledge_search_candidates: u32,
+    pub mcp_list_seconds: u64,
+    pub mcp_retry_listing_seconds: u64,
+    pub mcp_listings_bytes: u64,
+    pub mcp_failed_listings: u64,
+    pub mcp_source_tools: usize,
+    pub mcp_session_seconds: i64,
 }
 
 impl Default for RawSettings {
@@ -159,6 +165,12 @@ impl Default for RawSettings {
             import_max_ref_depth: 32,
             knowledge_tool_result_bytes: 16 * 1024,
             knowledge_search_candidates: 100,
+            mcp_list_seconds: 10,
+            mcp_retry_listing_seconds: 30,
+            mcp_listings_bytes: 64 * 1024 * 1024,
+            mcp_failed_listings: 10_000,
+            mcp_source_tools: 128,
+            mcp_session_seconds: MCP_SESSION_MAX_SECONDS,
         }
     }
 }
@@ -261,6 +273,7 @@ pub struct Settings {
     pub knowledge: KnowledgeSettings,
     pub connections: ConnectionSettings,
     pub import: ImportSettings,
+    pub mcp: McpSettings,
     /// Development mode's key, when it is in use (see [`Settings::keep_dev_key`]).
     pub dev_key: Option<crate::dev_key::DevKey>,
     /// How long an ended or expired session is kept with everything it recorded; `None`: for
@@ -357,6 +370,27 @@ pub struct ImportSettings {
     pub max_operations: usize,
     /// The deepest chain of `$ref`s (and nested schemas) followed while resolving a schema.
     pub max_ref_depth: usize,
+}
+
+/// The longest an MCP client's session may live: a session token's longest lifetime.
+pub const MCP_SESSION_MAX_SECONDS: i64 = 86_400;
+
+/// Bounds of MCP both ways: the servers personas use as tool sources, and the sessions MCP
+/// clients open on a persona.
+#[derive(Debug, Clone)]
+pub struct McpSettings {
+    /// The longest a tool source's listing may take (`initialize`, `tools/list` and its pages).
+    pub list_time: Duration,
+    /// How long a source that could not be listed offers nothing before it is tried again.
+    pub retry_listing_after: Duration,
+    /// The bytes the sessions' kept listings may hold together, per process.
+    pub listings_bytes: u64,
+    /// Sources remembered as failed at once, per process.
+    pub failed_listings: u64,
+    /// At most this many of a source's tools are offered to the LLM.
+    pub source_tools: usize,
+    /// How long an MCP client's session lives.
+    pub session_seconds: i64,
 }
 
 /// How many connections each of the process's Postgres pools holds at most.
@@ -547,11 +581,32 @@ impl Settings {
             )?,
             max_ref_depth: at_least_one("HOOKLINE_IMPORT_MAX_REF_DEPTH", raw.import_max_ref_depth)?,
         };
+        if !(1..=MCP_SESSION_MAX_SECONDS).contains(&raw.mcp_session_seconds) {
+            return Err(ConfigError(format!(
+                "HOOKLINE_MCP_SESSION_SECONDS must be 1 to {MCP_SESSION_MAX_SECONDS} (a session's longest lifetime); got {}",
+                raw.mcp_session_seconds
+            )));
+        }
+        let mcp = McpSettings {
+            list_time: Duration::from_secs(at_least_one(
+                "HOOKLINE_MCP_LIST_SECONDS",
+                raw.mcp_list_seconds,
+            )?),
+            retry_listing_after: Duration::from_secs(at_least_one(
+                "HOOKLINE_MCP_RETRY_LISTING_SECONDS",
+                raw.mcp_retry_listing_seconds,
+            )?),
+            listings_bytes: at_least_one("HOOKLINE_MCP_LISTINGS_BYTES", raw.mcp_listings_bytes)?,
+            failed_listings: at_least_one("HOOKLINE_MCP_FAILED_LISTINGS", raw.mcp_failed_listings)?,
+            source_tools: at_least_one("HOOKLINE_MCP_SOURCE_TOOLS", raw.mcp_source_tools)?,
+            session_seconds: raw.mcp_session_seconds,
+        };
         Ok(Self {
             database,
             knowledge,
             connections,
             import,
+            mcp,
             turns,
             metrics_listen,
             limits,

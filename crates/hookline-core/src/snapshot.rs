@@ -1,5 +1,7 @@
 //! What a session runs on: the persona and its tools as they were when the session token was
-//! issued. Later edits to stored tools do not reach a session; header values stay sealed in it.
+//! issued. Later edits to stored tools do not reach a session (but an MCP session's, retaken when
+//! its client lists them again: `hookline_sessions::follow_persona`); header values stay sealed
+//! in it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,5 +1,6 @@
 //! Per-instance caches on the hot path: each session's snapshot (immutable once the session
-//! exists, so it never goes stale), compiled argument validators (once per tool version), and
+//! exists, so it never goes stale; an MCP session's, which follows its persona, is never kept
+//! here: `Engine::call_in_session`), compiled argument validators (once per tool version), and
 //! each organization's signing secrets (for a few seconds).
 
 use std::sync::Arc;
@@ -33,6 +34,18 @@ pub struct CachedSession {
     pub config: SessionConfig,
     /// The snapshot's size as JSON, its weight in the cache.
     weight: u32,
+}
+
+impl CachedSession {
+    /// A session read by its caller, not kept here (it weighs nothing).
+    pub fn read(row: sessions::Session) -> Self {
+        Self {
+            id: row.id,
+            org_id: row.org_id,
+            config: row.config.0,
+            weight: 0,
+        }
+    }
 }
 
 #[derive(Hash, PartialEq, Eq, Clone)]

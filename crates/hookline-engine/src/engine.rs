@@ -28,11 +28,12 @@ use uuid::Uuid;
 
 use hookline_core::http::CoreState;
 use hookline_core::hub::EventHub;
+use hookline_core::repo::sessions::Session;
 use hookline_core::repo::tool_calls::{self, CallToStart, Started};
 use hookline_core::{CallStatus, ErrorKind, EventName, Settings, StoreError};
 use hookline_schema::{ToolDefinition, Violations};
 
-use crate::cache::Caches;
+use crate::cache::{CachedSession, Caches};
 use crate::call_log::{CallLog, CallRecorder};
 use crate::outbound;
 use crate::outcome::Outcome;
@@ -134,7 +135,7 @@ impl Engine {
             wake: Notify::new(),
             hub: core.hub.clone(),
             client_waits: Arc::new(Semaphore::new(core.settings.limits.client_waits)),
-            mcp_listings: mcp_sources::Listings::default(),
+            mcp_listings: mcp_sources::Listings::new(&core.settings.mcp),
             paused: limits::Paused::default(),
             tokens: connections::Tokens::default(),
             core: core.clone(),
@@ -178,6 +179,27 @@ impl Engine {
             .session(&self.pool, org_id, session_id)
             .await?
             .ok_or(CallError::NoSession)?;
+        self.call_in(session, request).await
+    }
+
+    /// Runs a call of a session its caller has just read: an MCP session, whose tools follow its
+    /// persona's (its snapshot may be newer than one this instance keeps, so none is kept).
+    #[tracing::instrument(skip_all, fields(session_id = %session.id, tool = %request.tool_name))]
+    pub async fn call_in_session(
+        &self,
+        session: Session,
+        request: CallRequest,
+    ) -> Result<CallAnswer, CallError> {
+        self.call_in(Arc::new(CachedSession::read(session)), request)
+            .await
+    }
+
+    async fn call_in(
+        &self,
+        session: Arc<CachedSession>,
+        request: CallRequest,
+    ) -> Result<CallAnswer, CallError> {
+        let (org_id, session_id) = (session.org_id, session.id);
         let mut problems = Violations::new();
         if let Some(id) = &request.tool_call_id {
             if id.is_empty() || id.chars().count() > MAX_TOOL_CALL_ID_CHARS {

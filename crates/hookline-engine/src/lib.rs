@@ -34,19 +34,19 @@ use utoipa::OpenApi;
 
 pub use call_log::CallRecorder;
 pub use engine::{CallAnswer, CallError, CallRequest, Engine};
-use routes::{calls, signing_secrets, tool_calls, tool_test, EngineState};
+use routes::{calls, mcp_probe, signing_secrets, tool_calls, tool_test, EngineState};
 pub use service::client_results;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         tool_calls::run, calls::list, calls::read, routes::client_results::post, tool_test::test,
-        signing_secrets::list, signing_secrets::rotate,
+        mcp_probe::list, mcp_probe::call, signing_secrets::list, signing_secrets::rotate,
     ),
     components(schemas(
         views::CallAnswerView, views::CallView, hookline_core::http::ListPage<views::CallView>, views::SigningSecretsView,
         views::SigningSecretView, views::ToolTestView, views::ToolCallEventData, requests::ToolCallRequest, requests::ToolCallArguments,
-        requests::ClientResultRequest, requests::ToolTestRequest,
+        requests::ClientResultRequest, requests::ToolTestRequest, mcp_probe::McpProbeRequest,
     )),
     tags(
         (name = "tool-calls", description = "Running tool calls, and the call log"),
@@ -74,6 +74,8 @@ pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
         )
         .route("/v1/tool-calls/{id}", get(calls::read))
         .route("/v1/tools/{id}/test", post(tool_test::test))
+        .route("/v1/tools/mcp/list", post(mcp_probe::list))
+        .route("/v1/tools/mcp/call", post(mcp_probe::call))
         .route("/v1/signing-secrets", get(signing_secrets::list))
         .route("/v1/signing-secrets/rotate", post(signing_secrets::rotate))
         .merge(browser)

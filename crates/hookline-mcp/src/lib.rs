@@ -13,6 +13,7 @@ pub mod jsonrpc;
 pub mod protocol;
 pub mod routes;
 pub mod sessions;
+pub mod stream;
 
 use std::sync::Arc;
 

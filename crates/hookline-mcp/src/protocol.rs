@@ -29,13 +29,13 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
         .unwrap_or(SUPPORTED_VERSIONS[0])
 }
 
-/// The `initialize` result: the revision agreed, a tool list that does not change during the
-/// session (it runs on the snapshot taken when it opened), and who is answering.
+/// The `initialize` result: the revision agreed, a tool list that can change (the session follows
+/// its persona's tools, and a client holding the `GET` stream is told), and who is answering.
 pub fn initialize(params: &Map<String, Value>, persona_name: &str) -> Value {
     let requested = params.get("protocolVersion").and_then(Value::as_str);
     json!({
         "protocolVersion": negotiate(requested),
-        "capabilities": {"tools": {"listChanged": false}},
+        "capabilities": {"tools": {"listChanged": true}},
         "serverInfo": {
             "name": "hookline",
             "title": persona_name,
@@ -47,13 +47,13 @@ pub fn initialize(params: &Map<String, Value>, persona_name: &str) -> Value {
 /// Answers a request of an open session (anything but `initialize`).
 pub async fn answer(
     engine: &Engine,
-    session: &Session,
+    session: Session,
     method: &str,
     params: Map<String, Value>,
 ) -> Result<Value, RpcError> {
     match method {
         "ping" => Ok(json!({})),
-        "tools/list" => Ok(list_tools(session)),
+        "tools/list" => Ok(list_tools(&session)),
         "tools/call" => call_tool(engine, session, params).await,
         "initialize" => Err(RpcError::new(
             code::INVALID_REQUEST,
@@ -88,7 +88,7 @@ fn list_tools(session: &Session) -> Value {
 
 async fn call_tool(
     engine: &Engine,
-    session: &Session,
+    session: Session,
     params: Map<String, Value>,
 ) -> Result<Value, RpcError> {
     let Some(name) = params.get("name").and_then(Value::as_str) else {
@@ -101,8 +101,8 @@ async fn call_tool(
         Some(Value::Object(map)) => Value::Object(map.clone()),
         Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
     };
-    if !offered(session).any(|d| d.name() == name) {
-        let names: Vec<&str> = offered(session).map(ToolDefinition::name).collect();
+    if !offered(&session).any(|d| d.name() == name) {
+        let names: Vec<&str> = offered(&session).map(ToolDefinition::name).collect();
         return Err(RpcError::invalid_params(format!(
             "unknown tool: {name} (this persona offers: {})",
             names.join(", ")
@@ -115,7 +115,8 @@ async fn call_tool(
         defer_end: false,
         recorder: None,
     };
-    match engine.call(session.org_id, session.id, request).await {
+    // The session as just read: its tools follow the persona's, so no cached snapshot of it.
+    match engine.call_in_session(session, request).await {
         Ok(answer) => Ok(tool_result(&answer)),
         Err(CallError::Invalid(problems)) => Err(RpcError::invalid_params(problems.to_string())),
         Err(CallError::NoSession | CallError::SessionEnded | CallError::SessionExpired) => {

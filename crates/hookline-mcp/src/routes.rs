@@ -1,8 +1,8 @@
 //! The Streamable HTTP transport on `/v1/mcp/personas/{id}`: a client POSTs one JSON-RPC
 //! message at a time and gets the answer as one JSON object (the transport lets a server answer
 //! a request with JSON rather than an event stream, and Hookline has nothing to send before its
-//! answer). `DELETE` ends the session; `GET` would open a stream for messages of the server's
-//! own, and Hookline sends none, so it is 405, as the transport allows.
+//! answer). `DELETE` ends the session; `GET` opens the stream of the server's own messages
+//! ([`stream`]: `notifications/tools/list_changed`).
 //!
 //! Refusals before a message is read are HTTP statuses with problem documents, as everywhere in
 //! the API: 403 for a foreign `Origin`, 401 without a valid API key, 404 for an unknown persona
@@ -26,6 +26,7 @@ use hookline_engine::Engine;
 use crate::jsonrpc::{McpMessage, Message, Reply};
 use crate::protocol::{self, SUPPORTED_VERSIONS};
 use crate::sessions::{self, SESSION_HEADER};
+use crate::stream;
 
 /// What the MCP routes hold.
 #[derive(Clone, FromRef)]
@@ -128,43 +129,46 @@ pub async fn post(
         return Ok(response);
     }
     check_version(&headers)?;
-    let session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
-    let outcome = protocol::answer(&state.engine, &session, &method, params).await;
+    let mut session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
+    if method == "tools/list" {
+        // The persona's tools as they are now: what a client told they changed lists for.
+        session = hookline_sessions::follow_persona(&state.core, session).await?;
+    }
+    let outcome = protocol::answer(&state.engine, session, &method, params).await;
     Ok(Json(Reply::new(id, outcome)).into_response())
 }
 
 #[utoipa::path(
     get, path = "/v1/mcp/personas/{id}", tag = "mcp",
-    summary = "Open a stream of the server's own messages (not offered: 405)",
-    description = "Hookline's MCP server sends no messages of its own, so it opens no stream; the \
-        transport lets a server answer 405 here.",
+    summary = "Open the stream of the server's own messages: notifications/tools/list_changed",
+    description = "A Server-Sent Events stream for an open session (`Mcp-Session-Id`). Its one \
+        message is `notifications/tools/list_changed`, sent when the persona's tools change (a tool \
+        on its list updated or deleted, its list patched, a tool attached or detached), on any \
+        instance; the client then sends `tools/list` again, and the session's tools follow the \
+        persona's. The stream ends when the session does.",
     operation_id = "openMcpStream",
     security(("apiKey" = [])),
-    params(("id" = uuid::Uuid, Path, description = "The persona")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "The persona"),
+        ("Mcp-Session-Id" = Option<String>, Header, description = "The session whose stream to open"),
+    ),
     responses(
+        (status = 200, description = "The stream (`event: message`, `data:` one JSON-RPC notification)", content_type = "text/event-stream", body = String),
+        (status = 400, description = "No Mcp-Session-Id, or an unsupported MCP-Protocol-Version", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 401, response = Unauthorized),
         (status = 403, description = "An Origin that may not use the endpoint", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such persona", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 405, description = "No stream is offered", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such persona, or the session has ended or expired (initialize again)", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
     State(state): State<McpState>,
     caller: Caller,
     InPath(PersonaId(persona_id)): InPath<PersonaId>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    hookline_core::repo::personas::get(&state.core.pool, caller.org_id, persona_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
-    let mut response = ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Hookline's MCP server sends no messages of its own: there is no stream to open",
-    )
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
-    Ok(response)
+    check_version(&headers)?;
+    let session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
+    Ok(stream::open(&state.core, &session))
 }
 
 #[utoipa::path(

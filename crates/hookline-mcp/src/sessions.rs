@@ -15,9 +15,6 @@ use hookline_sessions::TokenRequest;
 
 /// The header that carries the session's id after `initialize`.
 pub const SESSION_HEADER: &str = "mcp-session-id";
-/// How long an MCP session lives (a session token's longest lifetime): an assistant keeps its
-/// connection for a working day; after that it initializes again.
-pub const LIFETIME_SECONDS: i64 = hookline_sessions::service::MAX_LIFETIME_SECONDS;
 /// The client label of the sessions opened here.
 pub const CLIENT_LABEL: &str = "mcp";
 
@@ -32,7 +29,9 @@ pub async fn open(
         .ok_or_else(|| ApiError::not_found("persona"))?;
     let body = json!({
         "clientLabel": CLIENT_LABEL,
-        "expiresInSeconds": LIFETIME_SECONDS,
+        // HOOKLINE_MCP_SESSION_SECONDS, by default a session token's longest lifetime: an
+        // assistant keeps its connection for a working day; after that it initializes again.
+        "expiresInSeconds": state.settings.mcp.session_seconds,
         "personaConfig": {"personaId": persona_id},
     });
     let request = TokenRequest::parse(&body, &state.settings).map_err(ApiError::invalid)?;

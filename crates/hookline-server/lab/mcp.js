@@ -47,7 +47,8 @@ export function mcpSection(persona) {
   return h('section', { class: 'card mcp-section', 'aria-labelledby': 'mcp-title' },
     h('h2', { id: 'mcp-title', text: 'MCP' }),
     h('p', { class: 'hint', text: 'Any MCP client can use this persona\'s webhook tools: each call runs as a session call, '
-      + 'with the call log and events. Authenticate with an API key of your organization as a bearer token.' }),
+      + 'with the call log and events. Authenticate with an API key of your organization as a bearer token. '
+      + 'A connected client is told when the persona\'s tools change (saved here or on the Tools page) and lists them again.' }),
     h('p', {}, h('span', { text: 'Server URL: ' }), h('code', { class: 'mono', id: 'mcp-url', text: url }), ' ',
       copyButton(url, 'server URL')),
     clientConfigs(persona.name, url).map(([label, text]) => h('div', { class: 'mcp-config' },

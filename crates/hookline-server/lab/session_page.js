@@ -86,11 +86,15 @@ function followEvents(base, list, note) {
   });
 }
 
-/** A call of the call log as a card: name, status, time, attempts; its exchange folded. */
+const attempts = (n) => `${n} attempt${n === 1 ? '' : 's'}`;
+
+/** A call of the call log as a card: name, status, time, attempts, why it failed; its exchange folded. */
 function callCard(c) {
   return h('li', { class: 'card tool-card', dataset: { toolCallId: c.toolCallId, status: c.status } },
     h('div', { class: 'card-head' }, h('span', { class: 'mono tool-name', text: c.toolName }), h('span', { class: `badge ${c.status === 'failed' ? 'bad' : c.status === 'completed' ? 'ok' : ''}`, text: c.status }),
-      h('span', { class: 'hint', text: `${c.executionTime ?? '–'} ms · ${c.attempts ?? 1} attempt(s)` })),
+      h('span', { class: 'hint', text: `${c.executionTime ?? '–'} ms · ${attempts(c.attempts ?? 1)}` })),
+    // Why it failed, at a glance (as the Playground's card says it), not only inside the fold.
+    c.error ? h('p', { class: 'flash error call-error', text: `${c.error.kind}: ${c.error.message}` }) : null,
     h('h4', { text: 'Arguments' }), code(c.arguments ?? {}),
     c.request || c.response || c.error
       ? h('details', {}, h('summary', { text: 'Request and response' }), exchange({ request: c.request, response: c.response, error: c.error, executionTime: c.executionTime }))

@@ -6,6 +6,7 @@ import { schemaEditor } from './schema.js';
 import { gettingStarted } from './start.js';
 import { connectionPicker } from './connections.js';
 import { importButton } from './openapi_import.js';
+import { mcpTools } from './mcp_source.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const SYSTEM_NAMES = ['end_call', 'skip_turn', 'change_language', 'interrupt'];
@@ -14,6 +15,7 @@ const READ_ONLY = ['id', 'createdAt', 'updatedAt', 'usageCount'];
 
 export function kindOf(tool) {
   if (tool.type === 'server' && tool.subtype === 'knowledge') return 'Knowledge';
+  if (tool.type === 'server' && tool.subtype === 'mcp') return 'MCP server';
   if (tool.type === 'server') return 'Webhook';
   if (tool.type === 'client') return 'Client';
   return 'System';
@@ -54,7 +56,7 @@ export async function toolsPage(main, page = 1, search = '') {
           h('td', { text: kindOf(t) }),
           h('td', { class: 'desc', text: t.description || '' }),
           h('td', { class: 'num', 'data-label': 'Personas', text: String(t.usageCount ?? 0) }),
-          h('td', {}, t.type === 'server' && t.subtype !== 'knowledge' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
+          h('td', {}, t.type === 'server' && t.subtype !== 'knowledge' && t.subtype !== 'mcp' ? link(`/lab/tools/${t.id}/test`, 'Test', { 'aria-label': `Test ${t.name}` }) : null)))))),
       pager(list.meta, load));
   }
   await load(page);
@@ -88,19 +90,28 @@ export async function toolEditor(main, id) {
   render(root, tool, tool ? definitionOf(tool) : chosen ? structuredClone(chosen) : { type: 'server', subtype: 'webhook', method: 'POST', awaitResponse: true });
 }
 
+/** The editor's kind of a definition: a server tool is a webhook or an MCP server. */
+// The kinds of server tool the form edits: each is `type: server` with this `subtype`.
+const SERVER_KINDS = ['webhook', 'knowledge', 'mcp'];
+
+function kindOfDefinition(def) {
+  if (def.type !== 'server') return def.type;
+  return SERVER_KINDS.includes(def.subtype) ? def.subtype : 'webhook';
+}
+
 function render(root, stored, def) {
-  const kind = def.type === 'server' ? (def.subtype === 'knowledge' ? 'knowledge' : 'webhook') : def.type;
+  const kind = kindOfDefinition(def);
   const form = h('form', { class: 'card tool-form', novalidate: true });
   const errors = h('div', { class: 'form-errors', role: 'alert', hidden: true });
 
-  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['knowledge', 'Knowledge tool'], ['client', 'Client tool'], ['system', 'System tool']]
+  const typeSelect = h('select', {}, [['webhook', 'Webhook tool'], ['knowledge', 'Knowledge tool'], ['mcp', 'MCP server'], ['client', 'Client tool'], ['system', 'System tool']]
     .map(([v, t]) => h('option', { value: v, text: t })));
   typeSelect.value = kind;
   typeSelect.disabled = !!stored;
-  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. Knowledge: the LLM searches your documents. Client: the browser does it. System: built-in actions.' });
+  const type = field('Type', typeSelect, { field: 'type', hint: stored ? 'The type of a saved tool cannot change.' : 'Webhook: Hookline calls your HTTP endpoint. Knowledge: the LLM searches your documents. MCP server: the LLM may use the tools of a remote MCP server. Client: the browser does it. System: built-in actions.' });
   typeSelect.addEventListener('change', () => {
     const next = typeSelect.value;
-    const server = next === 'webhook' || next === 'knowledge';
+    const server = SERVER_KINDS.includes(next);
     render(root, stored, { ...collect(true), type: server ? 'server' : next, subtype: server ? next : undefined });
   });
 
@@ -163,6 +174,23 @@ function render(root, stored, def) {
     const limit = field('Chunks per call', h('input', { type: 'number', min: 1, max: 20, value: def.limit ?? 5 }), { field: 'limit', hint: '1–20: how many of the best chunks one call gives the LLM.' });
     parts.push(picker.el, h('div', { class: 'row' }, limit.wrap));
     collectKind = () => ({ documentFolderIds: picker.value(), limit: numberOrNull(limit.input.value) });
+  } else if (kind === 'mcp') {
+    const url = field('Server URL', h('input', { type: 'url', value: def.url || '', spellcheck: 'false', class: 'mono', placeholder: 'https://mcp.example.com/mcp' }),
+      { field: 'url', hint: 'The MCP server\'s Streamable HTTP endpoint: https:// (http:// in development mode). Its tools are offered to the LLM as name__tool.' });
+    const headers = headersEditor(def.headers || {}, def.plainHeaders || []);
+    const listing = mcpTools(() => ({
+      url: url.input.value.trim(),
+      headers: headers.value(),
+      ...(stored ? { toolId: stored.id } : {}),
+    }), def.allowedTools ?? null);
+    placeholders = headers.placeholders;
+    parts.push(url.wrap, headers.el, listing.el);
+    collectKind = () => ({
+      url: url.input.value.trim(),
+      headers: headers.value(),
+      plainHeaders: headers.plain().length ? headers.plain() : null,
+      allowedTools: listing.allowedTools(),
+    });
   } else if (kind === 'client') {
     const params = schemaEditor('Parameters', 'parameters', def.parameters);
     const awaitResult = checkbox('Await result', !!def.awaitResult, 'awaitResult', 'Wait for the browser to send a result back.');
@@ -176,7 +204,7 @@ function render(root, stored, def) {
   }
 
   function collect(lenient = false) {
-    const server = kind === 'webhook' || kind === 'knowledge';
+    const server = SERVER_KINDS.includes(kind);
     const out = { type: server ? 'server' : kind };
     if (server) out.subtype = kind;
     out.name = nameInput.value.trim();
@@ -201,7 +229,7 @@ function render(root, stored, def) {
     }
     // An update sends every field; a field left out stays as it is, a cleared one is sent as null.
     if (stored) {
-      for (const k of ['queryParameters', 'plainHeaders', 'limits', 'response', 'connectionId']) if (!(k in body) && stored[k] != null) body[k] = null;
+      for (const k of ['queryParameters', 'plainHeaders', 'limits', 'response', 'connectionId', 'allowedTools']) if (!(k in body) && stored[k] != null) body[k] = null;
       delete body.type; delete body.subtype;
     }
     save.disabled = true;

@@ -34,10 +34,11 @@ export function showProblem(form, error) {
   let placed = 0;
   for (const e of error.errors || []) {
     const path = e.field || '';
+    const place = placeOf(e);
     const target = fields
       .filter((f) => {
         const p = f.dataset.field;
-        return path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`);
+        return place === p || place.startsWith(`${p}.`) || place.startsWith(`${p}[`);
       })
       .sort((a, b) => b.dataset.field.length - a.dataset.field.length)[0];
     const slot = target?.querySelector(':scope > .field-error, :scope > td > .field-error');
@@ -45,11 +46,11 @@ export function showProblem(form, error) {
       items.push(h('li', { text: `${path || 'body'}: ${e.message}` }));
       continue;
     }
-    const suffix = path === target.dataset.field ? '' : ` (${path})`;
+    const suffix = place === target.dataset.field ? '' : ` (${path})`;
     slot.append(h('span', { text: `${e.message}${suffix}` }));
     slot.hidden = false;
     target.classList.add('invalid');
-    const input = target.querySelector('input, select, textarea');
+    const input = visibleInput(target) ?? revealTab(target);
     input?.setAttribute('aria-invalid', 'true');
     const item = h('li', { dataset: { field: target.dataset.field } },
       h('a', { href: '#', class: 'to-field', onclick: (ev) => { ev.preventDefault(); input?.focus(); } }, path || 'body'),
@@ -67,9 +68,43 @@ export function showProblem(form, error) {
       items.length ? h('ul', {}, items) : null);
     summary.hidden = false;
   }
-  const first = form.querySelector('.invalid input, .invalid select, .invalid textarea');
+  const first = visibleInput(form.querySelector('.invalid'));
   if (first) first.focus();
   return placed;
+}
+
+/**
+ * Where an error belongs: the validator of arguments says a missing property at the object that
+ * lacks it (`arguments`: `"orderId" is a required property`), but the person's field is the
+ * property's own (`arguments.orderId`), empty.
+ */
+function placeOf(e) {
+  const path = e.field || '';
+  const missing = /^"(.+)" is a required property$/.exec(e.message || '');
+  return missing ? (path ? `${path}.${missing[1]}` : missing[1]) : path;
+}
+
+/**
+ * The first input of `el` the person can see: the Parameters editor holds both tabs' inputs,
+ * and focusing one on the hidden tab does nothing (its error's link would lead nowhere).
+ */
+function visibleInput(el) {
+  return [...(el?.querySelectorAll('input, select, textarea') ?? [])].find((i) => !i.closest('[hidden]')) ?? null;
+}
+
+/**
+ * A field whose inputs are all on a tab that is not open (a schema the Properties table cannot
+ * show is edited on the JSON Schema tab): that tab is opened, and its first input answered.
+ */
+function revealTab(el) {
+  for (const tab of el.querySelectorAll('[role=tab]')) {
+    const panel = el.querySelector(`[role=tabpanel][aria-labelledby="${tab.id}"]`);
+    if (panel?.hidden && panel.querySelector('input, select, textarea')) {
+      tab.click();
+      return visibleInput(el);
+    }
+  }
+  return null;
 }
 
 /** A field edited after an error: its error (and its line in the summary) goes away. */

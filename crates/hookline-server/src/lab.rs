@@ -75,6 +75,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("knowledge.js", JS, include_str!("../lab/knowledge.js")),
     ("chunks.js", JS, include_str!("../lab/chunks.js")),
+    ("mcp_source.js", JS, include_str!("../lab/mcp_source.js")),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

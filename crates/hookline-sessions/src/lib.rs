@@ -15,5 +15,5 @@ pub mod service;
 pub mod views;
 
 pub use routes::{preflight, router, SessionsApi, EVENTS_ROUTE};
-pub use service::{end, find, issue_token, list, start, tools, TokenRequest};
+pub use service::{end, find, follow_persona, issue_token, list, start, tools, TokenRequest};
 pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};

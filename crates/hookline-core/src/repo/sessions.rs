@@ -178,6 +178,28 @@ pub async fn get(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult
     .await?)
 }
 
+/// Replaces an active session's snapshot (an MCP session following its persona's tools); `None`
+/// when it is not active any more.
+pub async fn set_config(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    id: Uuid,
+    config: &SessionConfig,
+) -> StoreResult<Option<Session>> {
+    Ok(sqlx::query_as!(
+        Session,
+        r#"UPDATE sessions SET config = $3::text::json
+           WHERE org_id = $1 AND id = $2 AND ended_at IS NULL AND expires_at > now()
+           RETURNING id, org_id, persona_id, client_label, config AS "config: _", created_at,
+               expires_at, ended_at, end_announced"#,
+        org_id,
+        id,
+        json_text(config),
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Which sessions a list holds: all, or a persona's, or those in one status, or both.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SessionFilter {

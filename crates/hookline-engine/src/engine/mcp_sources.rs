@@ -1,10 +1,10 @@
 //! MCP servers as tool sources (`type: server, subtype: mcp`). A session's sources are listed
-//! the first time its LLM needs its tools (within [`LIST_WITHIN`]), the listing kept for the
+//! the first time its LLM needs its tools (within `HOOKLINE_MCP_LIST_SECONDS`), the listing kept for the
 //! session; each listed tool the source allows is offered to the LLM as `<source>__<tool>`.
 //! A call of one runs like any call (stored, `toolCallStarted`, settled with its last event in
 //! the call log) and goes to the server through the SSRF-safe client.
 //!
-//! A server that cannot be listed offers no tools for a while ([`RETRY_LISTING_AFTER`]) and
+//! A server that cannot be listed offers no tools for a while (`HOOKLINE_MCP_RETRY_LISTING_SECONDS`) and
 //! puts a `toolCallFailed` event on the session's stream naming the source; a call that finds
 //! it down fails as a call does (`connection`, `timeout`, `http_status`...). The session goes on.
 
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use hookline_core::repo::tool_calls::CallToStart;
 use hookline_core::sealed_tool::SealedTool;
+use hookline_core::settings::McpSettings;
 use hookline_core::snapshot::{SessionConfig, SnapshotTool};
 use hookline_core::{CallStatus, ErrorKind, EventName};
 use hookline_schema::definition::WebhookTool;
@@ -31,19 +32,8 @@ use crate::mcp_client::{McpClient, McpFailure, RemoteTool};
 use crate::outcome::{readable_body, Outcome};
 use crate::views::ToolCallEventData;
 
-/// The longest a source's listing may take (initialize, tools/list, its pages).
-pub const LIST_WITHIN: Duration = Duration::from_secs(10);
-/// How long a source that could not be listed offers nothing before it is tried again.
-pub const RETRY_LISTING_AFTER: Duration = Duration::from_secs(30);
 /// How long a listing is kept (a session's longest life).
 const KEEP_LISTING: Duration = Duration::from_secs(86_400);
-/// The bytes all kept listings may hold together (the least used go first beyond it; a session
-/// whose listing went is listed again when its LLM next needs its tools).
-pub const LISTINGS_BYTES: u64 = 64 * 1024 * 1024;
-/// Sources kept as failed at once.
-const MAX_FAILED: u64 = 10_000;
-/// At most this many of a source's tools are offered.
-pub const MAX_SOURCE_TOOLS: usize = 128;
 
 type ListingKey = (Uuid, String);
 
@@ -53,11 +43,14 @@ pub(crate) struct Listings {
     failed: Cache<ListingKey, ()>,
 }
 
-impl Default for Listings {
-    fn default() -> Self {
+impl Listings {
+    /// Within the settings' bounds: the listings' bytes together (the least used go first
+    /// beyond them; a session whose listing went is listed again when its LLM next needs its
+    /// tools), and the sources remembered as failed, each for the time before a retry.
+    pub(crate) fn new(settings: &McpSettings) -> Self {
         Self {
             listed: Cache::builder()
-                .max_capacity(LISTINGS_BYTES)
+                .max_capacity(settings.listings_bytes)
                 .weigher(|_, tools: &Arc<Vec<RemoteTool>>| {
                     let bytes: usize = tools.iter().map(RemoteTool::weight).sum();
                     u32::try_from(bytes).unwrap_or(u32::MAX)
@@ -65,8 +58,8 @@ impl Default for Listings {
                 .time_to_live(KEEP_LISTING)
                 .build(),
             failed: Cache::builder()
-                .max_capacity(MAX_FAILED)
-                .time_to_live(RETRY_LISTING_AFTER)
+                .max_capacity(settings.failed_listings)
+                .time_to_live(settings.retry_listing_after)
                 .build(),
         }
     }
@@ -133,7 +126,7 @@ impl Engine {
         let started = Instant::now();
         match self.list_source(org_id, &tool.tool).await {
             Ok(mut tools) => {
-                tools.truncate(MAX_SOURCE_TOOLS);
+                tools.truncate(self.settings.mcp.source_tools);
                 let tools = Arc::new(tools);
                 self.mcp_listings.listed.insert(key, tools.clone());
                 Some(tools)
@@ -151,13 +144,13 @@ impl Engine {
         }
     }
 
-    /// Asks a source's server for its tools, within [`LIST_WITHIN`].
+    /// Asks a source's server for its tools, within `HOOKLINE_MCP_LIST_SECONDS`.
     pub(crate) async fn list_source(
         &self,
         org_id: Uuid,
         source: &SealedTool,
     ) -> Result<Vec<RemoteTool>, McpFailure> {
-        let mut client = self.connect(org_id, source, LIST_WITHIN)?;
+        let mut client = self.connect(org_id, source, self.settings.mcp.list_time)?;
         let listed = match client.open().await {
             Ok(()) => client.list_tools().await,
             Err(e) => Err(e),
@@ -267,21 +260,22 @@ impl Engine {
         self.record_event(&call, EventName::ToolCallStarted, data)
             .await;
         let (sent, outcome) = self
-            .call_remote(session.org_id, tool, &remote, &call.arguments)
+            .call_remote(session.org_id, &tool.tool, &remote, &call.arguments)
             .await;
         Ok(self.settle(&call, sent, outcome, 1).await)
     }
 
     /// One `tools/call` in a session of its own on the server; the request as the call log
-    /// shows it (header values masked) and what came of it.
-    async fn call_remote(
+    /// shows it (header values masked) and what came of it. Also what `POST /v1/tools/mcp/call`
+    /// runs (the Lab's Test button beside a listed tool), outside any session.
+    pub async fn call_remote(
         &self,
         org_id: Uuid,
-        tool: &SnapshotTool,
+        tool: &SealedTool,
         remote: &str,
         arguments: &Value,
     ) -> (Option<Value>, Outcome) {
-        let ToolDefinition::Server(source) = &tool.tool.definition else {
+        let ToolDefinition::Server(source) = &tool.definition else {
             return (
                 None,
                 Outcome::failed(ErrorKind::Connection, "not an MCP tool source"),
@@ -292,7 +286,7 @@ impl Engine {
             json!({"method": "tools/call", "params": {"name": remote, "arguments": arguments}}),
         );
         let within = Duration::from_secs(u64::from(source.timeout_seconds));
-        let mut client = match self.connect(org_id, &tool.tool, within) {
+        let mut client = match self.connect(org_id, tool, within) {
             Ok(client) => client,
             Err(e) => return (Some(sent), failure_outcome(e)),
         };

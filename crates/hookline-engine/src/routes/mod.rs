@@ -2,6 +2,7 @@
 
 pub mod calls;
 pub mod client_results;
+pub mod mcp_probe;
 pub mod signing_secrets;
 pub mod tool_calls;
 pub mod tool_test;

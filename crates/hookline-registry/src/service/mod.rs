@@ -14,7 +14,7 @@ mod merge;
 pub mod personas;
 pub mod tools;
 
-use hookline_core::http::ApiError;
+use hookline_core::http::{ApiError, CoreState};
 use hookline_core::StoreError;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -44,4 +44,17 @@ fn in_use(what: &str, users: &[(Uuid, String)], instead: &str) -> ApiError {
         users.len()
     ))
     .with("personas", Value::Array(personas))
+}
+
+/// Tells every instance that these personas' tools changed (MCP clients holding a stream of one
+/// are told to list its tools again). Made after the change committed; a failure to announce
+/// loses only that word, never the change, so it is logged, not answered.
+async fn announce_tools_changed(state: &CoreState, persona_ids: impl IntoIterator<Item = Uuid>) {
+    let notes: Vec<String> = persona_ids
+        .into_iter()
+        .map(hookline_core::hub::tools_changed)
+        .collect();
+    if let Err(e) = hookline_core::repo::events::notify(&state.pool, &notes).await {
+        tracing::warn!(error = %e, "could not announce that personas' tools changed");
+    }
 }

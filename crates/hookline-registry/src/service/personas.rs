@@ -89,12 +89,16 @@ pub async fn update(
     };
     // Only the writable fields take part; the rest of the view is output.
     merged.retain(|k, v| !v.is_null() && PERSONA_FIELDS.contains(&k.as_str()));
+    let tools_moved = patch.contains_key("toolIds");
     merge_top_level(&mut merged, patch);
     let fields = PersonaFields::parse(&Value::Object(merged), "").map_err(ApiError::invalid)?;
     check_references(&mut tx, org_id, &fields).await?;
     let persona = personas::update(&mut tx, org_id, id.0, &fields).await?;
     let shown = render(&mut tx, &persona).await?;
     tx.commit().await?;
+    if tools_moved {
+        super::announce_tools_changed(state, [id.0]).await;
+    }
     Ok(shown)
 }
 
@@ -134,6 +138,7 @@ pub async fn attach(
     personas::attach(&mut tx, persona.id, tool_id.0).await?;
     let shown = render(&mut tx, &persona).await?;
     tx.commit().await?;
+    super::announce_tools_changed(state, [persona.id]).await;
     Ok(shown)
 }
 
@@ -151,5 +156,6 @@ pub async fn detach(
     }
     let shown = render(&mut tx, &persona).await?;
     tx.commit().await?;
+    super::announce_tools_changed(state, [persona.id]).await;
     Ok(shown)
 }

@@ -96,7 +96,9 @@ pub async fn update(
     let stored = tools::update(&mut *tx, org_id, id.0, &sealed)
         .await
         .map_err(|e| store_error(e, &name))?;
+    let users = tools::users(&mut *tx, id.0).await?;
     tx.commit().await?;
+    super::announce_tools_changed(state, users.into_iter().map(|(persona, _)| persona)).await;
     tracing::info!(tool_id = %id, version = stored.version, "tool updated");
     Ok(ToolView::from(&stored))
 }
@@ -245,6 +247,7 @@ pub async fn delete(
     tools::detach_everywhere(&mut *tx, id.0).await?;
     tools::delete(&mut *tx, org_id, id.0).await?;
     tx.commit().await?;
+    super::announce_tools_changed(state, users.iter().map(|(persona, _)| *persona)).await;
     tracing::info!(tool_id = %id, detached = users.len(), "tool deleted");
     Ok(())
 }

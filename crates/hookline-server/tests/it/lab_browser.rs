@@ -299,6 +299,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     browser
         .goto(&app.url(&format!("/lab/tools/{tool_id}/test")))
         .await;
+    // Without its required argument, the refusal is at that argument's field, not only above.
+    browser.click("#dry-run").await;
+    let missing = browser
+        .wait_text("[data-field='arguments.orderId'] .field-error", "orderId")
+        .await;
+    assert!(missing.contains("required"), "{missing}");
     browser.type_into("input[name=orderId]", "A-1001").await;
     browser.click("#dry-run").await;
     let line = browser.wait_text("#request-line", "POST").await;
@@ -426,6 +432,10 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .await;
     assert!(
         card.contains("completed") && card.contains("B-2002"),
+        "{card}"
+    );
+    assert!(
+        card.contains("1 attempt") && !card.contains("attempt(s)"),
         "{card}"
     );
     browser

@@ -331,10 +331,13 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
             "1024"
         ])
     );
-    // The provider's select shows its whole choice.
+    // The provider's select shows its whole choice: its text, its padding and the arrow (about
+    // 20 px) fit (a fixed 330 px cut the last characters with DejaVu Sans).
     let cut = "const s = document.querySelector('.llm-form [data-field=provider] select');
-               const c = document.createElement('canvas').getContext('2d'); c.font = getComputedStyle(s).font;
-               return c.measureText(s.selectedOptions[0].text).width > s.clientWidth - 20";
+               const st = getComputedStyle(s);
+               const c = document.createElement('canvas').getContext('2d'); c.font = st.font;
+               const room = s.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - 20;
+               return c.measureText(s.selectedOptions[0].text).width > room";
     assert_eq!(
         browser.eval(cut, json!([])).await,
         false,

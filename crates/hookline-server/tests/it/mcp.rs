@@ -130,6 +130,28 @@ impl<'a> Mcp<'a> {
         body["result"].clone()
     }
 
+    /// Opens the session's GET stream (the server's own messages); answered 200 with an event
+    /// stream once the server listens for them.
+    async fn open_stream(&self) -> reqwest::Response {
+        let response = self
+            .app
+            .client
+            .get(self.url())
+            .bearer_auth(&self.key)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", self.session.as_deref().unwrap())
+            .header("mcp-protocol-version", "2025-06-18")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        response
+    }
+
     async fn call_tool(&self, id: i64, name: &str, arguments: Value) -> Value {
         self.request(
             id,
@@ -156,7 +178,7 @@ async fn an_mcp_client_lists_and_calls_the_personas_server_tools_in_a_session_of
 
     let init = mcp.initialize().await;
     assert_eq!(init["protocolVersion"], "2025-06-18");
-    assert_eq!(init["capabilities"]["tools"], json!({"listChanged": false}));
+    assert_eq!(init["capabilities"]["tools"], json!({"listChanged": true}));
     assert_eq!(init["serverInfo"]["name"], "hookline");
     assert_eq!(init["serverInfo"]["title"], "Support");
 
@@ -300,14 +322,17 @@ async fn delete_ends_the_session_after_which_its_id_is_not_found() {
     mcp.initialize().await;
     let session_id = mcp.session.clone().unwrap();
 
+    // The stream of the server's own messages is a session's: without its id, 400.
     let response = app
         .client
         .get(mcp.url())
         .bearer_auth(&org.key)
+        .header("accept", "text/event-stream")
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let mut stream = mcp.open_stream().await;
 
     let ended = app
         .client
@@ -320,6 +345,12 @@ async fn delete_ends_the_session_after_which_its_id_is_not_found() {
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
     let (_, session) = org.get(&app, &format!("/v1/sessions/{session_id}")).await;
     assert_eq!(session["status"], "ended");
+    // The session's stream closes with it.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while stream.chunk().await.ok().flatten().is_some() {}
+    })
+    .await;
+    assert!(closed.is_ok(), "the stream outlived its session");
 
     let (status, _, problem) = mcp
         .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
@@ -442,4 +473,122 @@ async fn a_knowledge_tool_is_offered_with_its_query_and_searched_over_mcp() {
             .contains("14 days"),
         "{found}"
     );
+/// The JSON-RPC messages of a GET stream read within `within` (keep-alive comments skipped).
+async fn stream_messages(
+    stream: &mut reqwest::Response,
+    within: std::time::Duration,
+) -> Vec<Value> {
+    let mut text = String::new();
+    let _ = tokio::time::timeout(within, async {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if text.contains("\n\n") && text.contains("data:") {
+                break;
+            }
+        }
+    })
+    .await;
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| serde_json::from_str(d.trim()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_client_holding_the_stream_hears_that_the_personas_tools_changed_and_lists_them_anew() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"status": "shipped"}))).await;
+    let persona_id = persona(&app, &org, &receiver).await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let webhook_id = persona["toolIds"][0].as_str().unwrap().to_owned();
+    let mut mcp = Mcp::new(&app, &org, &persona_id);
+    mcp.initialize().await;
+    let mut stream = mcp.open_stream().await;
+    let quiet = std::time::Duration::from_millis(500);
+    let long = std::time::Duration::from_secs(10);
+
+    // Another persona's change says nothing to this one's clients.
+    let other = persona_named(&app, &org, "Sales").await;
+    let (status, _) = org
+        .post(
+            &app,
+            &format!("/v1/personas/{other}/tools/{webhook_id}"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        stream_messages(&mut stream, quiet).await,
+        Vec::<Value>::new()
+    );
+
+    // A tool of the persona updated: the notification, and the next list has the new words.
+    let (status, updated) = org
+        .patch(
+            &app,
+            &format!("/v1/tools/{webhook_id}"),
+            &json!({"description": "Look up an order by its number"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    let heard = stream_messages(&mut stream, long).await;
+    assert_eq!(
+        heard,
+        [json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})]
+    );
+    let listed = mcp.request(1, "tools/list", json!({})).await;
+    assert_eq!(
+        listed["result"]["tools"][0]["description"],
+        "Look up an order by its number"
+    );
+
+    // A new webhook attached: heard, listed, and callable in the same MCP session.
+    let (status, tool) = org
+        .post(
+            &app,
+            "/v1/tools",
+            &json!({"type": "server", "subtype": "webhook", "name": "cancel_order",
+                    "description": "Cancel an order", "url": receiver.url("/orders/cancel")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    let tool_id = tool["id"].as_str().unwrap();
+    let (status, _) = org
+        .post(
+            &app,
+            &format!("/v1/personas/{persona_id}/tools/{tool_id}"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stream_messages(&mut stream, long).await.len(), 1);
+    let listed = mcp.request(2, "tools/list", json!({})).await;
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["check_order_status", "cancel_order"]);
+    let reply = mcp.call_tool(3, "cancel_order", json!({})).await;
+    assert_eq!(reply["result"]["isError"], false, "{reply}");
+    assert_eq!(receiver.wait_for(1, long).await[0].path, "/orders/cancel");
+
+    // The persona's list patched without the first tool: heard, and gone from the session.
+    let (status, _) = org
+        .patch(
+            &app,
+            &format!("/v1/personas/{persona_id}"),
+            &json!({"toolIds": [tool_id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stream_messages(&mut stream, long).await.len(), 1);
+    let listed = mcp.request(4, "tools/list", json!({})).await;
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 1);
+    let reply = mcp
+        .call_tool(5, "check_order_status", json!({"orderId": "ORD-1"}))
+        .await;
+    assert_eq!(reply["error"]["code"], -32602, "{reply}");
 }

@@ -257,7 +257,7 @@ impl Reader {
             let closing = &mut self.closing;
             let woke = tokio::select! {
                 () = closing => false,
-                () = self.notes.wait(RECHECK) => true,
+                _ = self.notes.wait(RECHECK) => true,
             };
             if !woke {
                 return None;

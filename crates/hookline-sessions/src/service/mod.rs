@@ -7,4 +7,6 @@ mod sessions;
 mod tokens;
 
 pub use sessions::{end, find, list, start, tools};
-pub use tokens::{issue_token, TokenRequest, DEFAULT_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS};
+pub use tokens::{
+    follow_persona, issue_token, TokenRequest, DEFAULT_LIFETIME_SECONDS, MAX_LIFETIME_SECONDS,
+};

@@ -11,7 +11,7 @@ use hookline_core::credential;
 use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::knowledge::folders;
-use hookline_core::repo::sessions::{self as repo, NewToken};
+use hookline_core::repo::sessions::{self as repo, NewToken, Session};
 use hookline_core::repo::{llms, personas, tools};
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::secrets::variable_context;
@@ -296,4 +296,43 @@ pub async fn issue_token(
         session_token: token,
         expires_at,
     })
+}
+
+/// Retakes the tools of an active session of a stored persona from the persona as it is now, and
+/// stores them when they differ (another tool list, or another version of one): what an MCP
+/// session does when its persona's tools change, so the client that lists again sees them. Other
+/// sessions keep the snapshot they opened with. Answers the session as it is now: unchanged when
+/// nothing differs, when it has no stored persona, or when the persona is gone (its calls then
+/// run on what they had).
+pub async fn follow_persona(state: &CoreState, session: Session) -> Result<Session, ApiError> {
+    let Some(persona_id) = session.persona_id else {
+        return Ok(session);
+    };
+    let mut conn = state.pool.acquire().await?;
+    let now = match snapshot(
+        &mut conn,
+        &state.settings,
+        session.org_id,
+        PersonaRequest::Stored(persona_id),
+    )
+    .await
+    {
+        Ok(config) => config,
+        Err(e) if e.status.is_client_error() => return Ok(session),
+        Err(e) => return Err(e),
+    };
+    let versions = |c: &SessionConfig| -> Vec<(Option<Uuid>, Option<i32>)> {
+        c.tools.iter().map(|t| (t.tool_id, t.version)).collect()
+    };
+    if versions(&now) == versions(&session.config.0) {
+        return Ok(session);
+    }
+    let config = SessionConfig {
+        persona: session.config.0.persona.clone(),
+        ..now
+    };
+    let (org_id, id) = (session.org_id, session.id);
+    let stored = repo::set_config(&mut *conn, org_id, id, &config).await?;
+    tracing::info!(session_id = %id, tools = config.tools.len(), "session follows its persona's tools");
+    Ok(stored.unwrap_or(session))
 }

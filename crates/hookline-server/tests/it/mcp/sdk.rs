@@ -105,3 +105,35 @@ async fn the_official_python_sdk_lists_and_calls_a_personas_tools() {
         .await;
     assert_eq!(calls["meta"]["total"], 2, "{calls}");
 }
+
+#[tokio::test]
+async fn the_official_python_sdk_hears_that_a_tool_changed_and_lists_it_anew() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let persona_id = persona(&app, &org, &receiver).await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let tool_id = persona["toolIds"][0].as_str().unwrap();
+
+    let out = run_script(
+        "sdk_list_changed.py",
+        vec![
+            app.url(&format!("/v1/mcp/personas/{persona_id}")),
+            org.key.clone(),
+            app.url(&format!("/v1/tools/{tool_id}")),
+            "Look up an order by its number".into(),
+        ],
+    )
+    .await;
+
+    assert_eq!(out["listChanged"], true, "{out}");
+    assert_eq!(out["before"], json!(["Look up an order"]));
+    assert!(out["notifications"].as_u64().unwrap() >= 1, "{out}");
+    // The SDK's own cache of tools/list was dropped by the notification, and the session's
+    // tools followed the persona's: the new description, not the one listed at first.
+    let after = out["after"][0].as_str().unwrap();
+    assert!(
+        after.starts_with("Look up an order by its number ("),
+        "{out}"
+    );
+}

@@ -14,13 +14,13 @@ use crate::fake_llm::{call, Answer, FakeLlm, Say};
 use crate::harness::{free_port, session, Org, TestApp};
 
 /// The SDK's MCP server on a port of its own, killed when dropped.
-struct RemoteServer {
+pub(super) struct RemoteServer {
     child: std::process::Child,
     port: u16,
 }
 
 impl RemoteServer {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let port = free_port();
         let script =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/mcp/remote_server.py");
@@ -45,7 +45,7 @@ impl RemoteServer {
         Self { child, port }
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("http://127.0.0.1:{}/mcp", self.port)
     }
 }
@@ -337,4 +337,93 @@ async fn a_source_on_a_refused_destination_is_never_reached() {
         .post(&app, &format!("/v1/tools/{id}/test"), &json!({}))
         .await;
     assert_eq!(test["error"]["kind"], "blocked_destination", "{test}");
+}
+
+#[tokio::test]
+async fn a_server_is_listed_and_its_tools_called_before_it_is_saved() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let remote = RemoteServer::start().await;
+    let target = json!({"url": remote.url(), "headers": {"Authorization": "Bearer typed-123456"}});
+
+    let (status, listed) = org.post(&app, "/v1/tools/mcp/list", &target).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert!(listed.get("error").is_none(), "{listed}");
+    let names: Vec<&str> = listed["response"]["body"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lookup_order", "refund_order", "cancel_order"]);
+    assert_eq!(listed["request"]["headers"]["Authorization"], "••••3456");
+
+    // One tool called, outside any session: the server's result, with the header sent.
+    let mut call = target.clone();
+    call["tool"] = json!("lookup_order");
+    call["arguments"] = json!({"order_id": "ORD-7"});
+    let (status, called) = org.post(&app, "/v1/tools/mcp/call", &call).await;
+    assert_eq!(status, StatusCode::OK, "{called}");
+    assert!(called.get("error").is_none(), "{called}");
+    let text = called["response"]["body"]["content"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(text.contains("Order ORD-7 has shipped"), "{text}");
+    assert!(text.contains("Bearer typed-123456"), "{text}");
+    // A tool that fails says so as a tool error, with the server's words.
+    call["tool"] = json!("cancel_order");
+    let (_, failed) = org.post(&app, "/v1/tools/mcp/call", &call).await;
+    assert_eq!(failed["error"]["kind"], "tool_error", "{failed}");
+    let (status, sessions) = org.get(&app, "/v1/sessions").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sessions["meta"]["total"], 0, "no session is involved");
+
+    // Editing a saved source: its masked header stands for the stored value, to its origin only.
+    let (status, created) = org.post(&app, "/v1/tools", &source(&remote.url())).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mut again = json!({"url": remote.url(), "headers": {"Authorization": "••••3456"},
+                           "toolId": created["id"], "tool": "lookup_order",
+                           "arguments": {"order_id": "ORD-8"}});
+    let (status, called) = org.post(&app, "/v1/tools/mcp/call", &again).await;
+    assert_eq!(status, StatusCode::OK, "{called}");
+    let text = called["response"]["body"]["content"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(text.contains("Bearer mcp-secret-123456"), "{text}");
+    again["url"] = json!(format!("http://localhost:{}/mcp", remote.port));
+    let (status, problem) = org.post(&app, "/v1/tools/mcp/call", &again).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        crate::harness::error_fields(&problem),
+        ["headers.Authorization"]
+    );
+
+    // What a source may not be is refused as it would be saved, every problem named.
+    let (status, problem) = org
+        .post(
+            &app,
+            "/v1/tools/mcp/list",
+            &json!({"url": "ftp://example.com", "headers": {"Host": "x"}, "tool": "lookup_order"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields = crate::harness::error_fields(&problem);
+    assert!(fields.contains(&"tool".to_owned()), "{fields:?}");
+    let (status, problem) = org
+        .post(
+            &app,
+            "/v1/tools/mcp/list",
+            &json!({"url": "ftp://example.com", "headers": {"Host": "x"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields = crate::harness::error_fields(&problem);
+    for field in ["url", "headers.Host"] {
+        assert!(fields.contains(&field.to_owned()), "{field} in {fields:?}");
+    }
+    let (status, problem) = org
+        .post(&app, "/v1/tools/mcp/call", &json!({"url": remote.url()}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(crate::harness::error_fields(&problem), ["tool"]);
 }
