@@ -7,9 +7,9 @@
 mod answers;
 mod arguments;
 mod client_tools;
-mod limits;
 mod connections;
 mod knowledge;
+mod limits;
 mod mcp_sources;
 mod settle;
 mod shaping;

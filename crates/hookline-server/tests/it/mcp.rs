@@ -473,6 +473,8 @@ async fn a_knowledge_tool_is_offered_with_its_query_and_searched_over_mcp() {
             .contains("14 days"),
         "{found}"
     );
+}
+
 /// The JSON-RPC messages of a GET stream read within `within` (keep-alive comments skipped).
 async fn stream_messages(
     stream: &mut reqwest::Response,
