@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 
-use crate::secrets::KEY_BYTES;
-use crate::settings::ConfigError;
+use crate::config_error::ConfigError;
+use crate::secrets::{key_from_base64, KEY_BYTES};
 
 /// The development key in use, and whether it still has to be written down.
 #[derive(Debug, Clone)]
@@ -51,7 +51,12 @@ pub fn load_or_generate(path: Option<&Path>) -> Result<([u8; KEY_BYTES], DevKey)
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let key = crate::settings::parse_key(&path.display().to_string(), &text)?;
+            let key = key_from_base64(&text).ok_or_else(|| {
+                ConfigError(format!(
+                    "{} must hold base64 of exactly 32 random bytes (delete it to make a new development key; anything sealed with it is then lost)",
+                    path.display()
+                ))
+            })?;
             Ok((key, DevKey { path, text: None }))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

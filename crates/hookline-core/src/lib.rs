@@ -5,6 +5,7 @@
 //! Depends on `hookline-schema` only; the service crates depend on it, never the reverse.
 
 pub mod calls;
+pub mod config_error;
 pub mod conversation;
 pub mod credential;
 pub mod db;

@@ -11,6 +11,15 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 pub const KEY_BYTES: usize = 32;
+
+/// An encryption key written as text: base64 of exactly [`KEY_BYTES`] bytes (surrounding
+/// whitespace, such as a file's last newline, ignored).
+pub fn key_from_base64(text: &str) -> Option<[u8; KEY_BYTES]> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .ok()
+        .and_then(|bytes| <[u8; KEY_BYTES]>::try_from(bytes).ok())
+}
 const NONCE_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
 const VERSION: &str = "v1";

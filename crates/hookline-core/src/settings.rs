@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine as _;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use ipnet::IpNet;
@@ -14,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use hookline_schema::definition::MAX_TIMEOUT_SECONDS;
 use hookline_schema::DestinationPolicy;
+
+pub use crate::config_error::ConfigError;
 
 use crate::secrets::{SecretBox, KEY_BYTES};
 
@@ -417,11 +418,6 @@ pub struct DeliverySettings {
     pub org_concurrency: usize,
 }
 
-/// A configuration problem, as one line for the operator.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
-
 const MAKE_A_KEY: &str =
     "make one with `openssl rand -base64 32` (or add `--dev` to the command to try Hookline locally)";
 
@@ -670,15 +666,11 @@ fn split_list(s: &str) -> impl Iterator<Item = &str> {
 }
 
 pub(crate) fn parse_key(variable: &str, text: &str) -> Result<[u8; KEY_BYTES], ConfigError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .ok()
-        .and_then(|bytes| <[u8; KEY_BYTES]>::try_from(bytes).ok())
-        .ok_or_else(|| {
-            ConfigError(format!(
-                "{variable} must be base64 of exactly 32 random bytes: {MAKE_A_KEY}"
-            ))
-        })
+    crate::secrets::key_from_base64(text).ok_or_else(|| {
+        ConfigError(format!(
+            "{variable} must be base64 of exactly 32 random bytes: {MAKE_A_KEY}"
+        ))
+    })
 }
 
 fn parse_network(text: &str) -> Result<IpNet, ConfigError> {
@@ -722,6 +714,7 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn raw() -> RawSettings {
         RawSettings::default()

@@ -11,6 +11,7 @@ mod connections;
 mod knowledge;
 mod limits;
 mod mcp_sources;
+mod prepare_error;
 mod settle;
 mod shaping;
 mod system_tools;

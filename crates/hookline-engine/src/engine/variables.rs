@@ -17,7 +17,7 @@ use hookline_core::snapshot::SessionConfig;
 use hookline_schema::variables::{may_refer, references, string_defaults, substitute, tool_refers};
 use hookline_schema::WebhookTool;
 
-use super::webhook::PrepareError;
+use super::prepare_error::PrepareError;
 use super::Engine;
 use crate::request::{walks_the_path, PATH_SEGMENT};
 
