@@ -10,11 +10,11 @@ use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::definition::{
-    parse_description, parse_name, HttpMethod, ServerSubtype, WebhookTool, MAX_TIMEOUT_SECONDS,
-};
 use crate::fields::Fields;
 use crate::name::ToolName;
+use crate::server_tool::{
+    parse_description, parse_name, HttpMethod, ServerSubtype, WebhookTool, MAX_TIMEOUT_SECONDS,
+};
 
 /// Folders one knowledge tool may search.
 pub const MAX_FOLDERS: usize = 20;

@@ -21,6 +21,7 @@ pub mod name;
 pub mod persona;
 pub mod response;
 pub mod schema_words;
+pub mod server_tool;
 pub mod tool_type;
 pub mod variables;
 pub mod violations;

@@ -6,13 +6,13 @@
 //! webhook's, `plainHeaders` included), and only `name`, `description`, `url`, `headers`,
 //! `plainHeaders` and `allowedTools` are accepted.
 
-use crate::definition::{
-    parse_description, parse_headers, parse_name, parse_plain_headers, HttpMethod, ServerSubtype,
-    WebhookTool, MAX_ALLOWED_TOOLS, MAX_MCP_TOOL_NAME_CHARS, MAX_TIMEOUT_SECONDS,
-};
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
 use crate::fields::Fields;
+use crate::server_tool::{
+    parse_description, parse_headers, parse_name, parse_plain_headers, HttpMethod, ServerSubtype,
+    WebhookTool, MAX_ALLOWED_TOOLS, MAX_MCP_TOOL_NAME_CHARS, MAX_TIMEOUT_SECONDS,
+};
 
 /// Between a source's name and its tool's in the name the LLM sees. A Hookline tool name is
 /// snake_case and never holds two underscores in a row, so the first `__` splits it back.
