@@ -18,6 +18,7 @@ use hookline_core::repo::llms::StoredLlm;
 use hookline_core::secrets::SecretString;
 use hookline_core::settings::TurnLimits;
 use hookline_engine::outbound::MAX_RESPONSE_BYTES;
+use hookline_engine::retry::{self, Backoff};
 use hookline_engine::Engine;
 
 use crate::provider::{self, AnswerBounds, Api, Delta, StreamParser};
@@ -100,17 +101,19 @@ pub async fn stream(
     body: &Value,
     bounds: ReadBounds,
 ) -> Result<Deltas, LlmFailure> {
-    let mut backoff = FIRST_BACKOFF;
+    let backoff = Backoff {
+        base: FIRST_BACKOFF,
+        max: target.timeout(),
+    };
     let mut attempt = 1;
     loop {
         let deadline = Instant::now() + target.timeout();
         match open(engine, target, body, deadline).await {
             Ok(response) => return Ok(deltas(target, response, deadline, bounds)),
             Err((failure, retry_after)) if failure.retryable() && attempt < ATTEMPTS => {
-                let wait = retry_after.unwrap_or(backoff).min(target.timeout());
+                let wait = backoff.wait(attempt, retry_after);
                 tracing::info!(llm_id = %target.llm.id, attempt, kind = failure.kind().as_str(), "retrying the LLM request");
                 tokio::time::sleep(wait).await;
-                backoff *= 2;
                 attempt += 1;
             }
             Err((failure, _)) => return Err(failure),
@@ -161,12 +164,7 @@ async fn open(
     if status.is_success() {
         return Ok(response);
     }
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = retry::retry_after(response.headers());
     // Its first KiB becomes the message; what was read of it is enough, cut or not.
     let body = tokio::time::timeout_at(deadline, read_capped(response, MAX_RESPONSE_BYTES))
         .await

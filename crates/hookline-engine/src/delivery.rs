@@ -192,20 +192,18 @@ async fn drain(in_flight: &InFlight) -> bool {
     }
 }
 
-/// The wait before attempt `n + 1` after `n` attempts: the base doubled each time, capped, with
-/// jitter (between half and all of it); or what `Retry-After` asked, capped likewise.
-pub fn backoff(settings: &DeliverySettings, attempts: i32, retry_after: Option<u64>) -> Duration {
-    if let Some(seconds) = retry_after {
-        return Duration::from_secs(seconds).min(settings.backoff_max);
-    }
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(30);
-    let full = settings
-        .backoff_base
-        .saturating_mul(1u32 << exponent)
-        .min(settings.backoff_max);
-    full.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+/// The wait before attempt `n + 1` after `n` attempts, by the deliveries' settings (see
+/// [`crate::retry::Backoff`]).
+pub fn backoff(
+    settings: &DeliverySettings,
+    attempts: i32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let backoff = crate::retry::Backoff {
+        base: settings.backoff_base,
+        max: settings.backoff_max,
+    };
+    backoff.wait(u32::try_from(attempts).unwrap_or(0), retry_after)
 }
 
 /// What one delivery attempt needs. The worker's permit is given back as soon as the
@@ -354,31 +352,5 @@ impl Worker<'_> {
         }
         tracing::debug!(call_id = %due.id, attempts, %status, "delivery attempt");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_caps_and_honours_retry_after() {
-        let s = DeliverySettings {
-            max_attempts: 8,
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(10),
-            workers: 1,
-            lease: Duration::from_secs(90),
-            org_concurrency: 1,
-        };
-        for _ in 0..50 {
-            let first = backoff(&s, 1, None);
-            assert!(first >= Duration::from_millis(500) && first <= Duration::from_secs(1));
-            let third = backoff(&s, 3, None);
-            assert!(third >= Duration::from_secs(2) && third <= Duration::from_secs(4));
-            assert!(backoff(&s, 20, None) <= Duration::from_secs(10));
-        }
-        assert_eq!(backoff(&s, 1, Some(3)), Duration::from_secs(3));
-        assert_eq!(backoff(&s, 1, Some(3600)), Duration::from_secs(10));
     }
 }

@@ -17,6 +17,7 @@ pub mod outbound;
 pub mod outcome;
 pub mod request;
 pub mod requests;
+pub mod retry;
 pub mod routes;
 pub mod service;
 pub mod signing;

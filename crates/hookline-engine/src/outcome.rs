@@ -1,6 +1,8 @@
 //! What a webhook's answer means for the LLM: a completed call with the parsed answer, or a failed
 //! one with an error kind it can explain, and results cut to what it can read.
 
+use std::time::Duration;
+
 use serde_json::{json, Map, Value};
 
 use hookline_core::{CallFailure, CallStatus, ErrorKind};
@@ -22,8 +24,8 @@ pub struct Outcome {
     pub response: Option<Value>,
     /// Whether trying again could help (connection errors, timeouts, 5xx, 429).
     pub retryable: bool,
-    /// A `Retry-After` the endpoint asked for, in seconds.
-    pub retry_after: Option<u64>,
+    /// The wait the endpoint's `Retry-After` asked for.
+    pub retry_after: Option<Duration>,
 }
 
 impl Outcome {
@@ -111,11 +113,7 @@ impl Outcome {
                 ..Self::completed(body)
             };
         }
-        let retry_after = answer
-            .headers
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let retry_after = crate::retry::retry_after(&answer.headers);
         Self {
             completed: false,
             result: json!({"status": status, "body": body}),

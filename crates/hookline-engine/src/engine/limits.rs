@@ -145,7 +145,7 @@ impl Engine {
         let Some(pause) = outcome
             .retry_after
             .filter(|_| outcome.http_status == Some(429))
-            .map(|s| Duration::from_secs(s).min(MAX_PAUSE))
+            .map(|wait| wait.min(MAX_PAUSE))
         else {
             return;
         };
