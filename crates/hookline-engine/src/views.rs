@@ -198,6 +198,26 @@ pub struct ToolTestView {
     pub error: Option<CallFailure>,
 }
 
+impl ToolTestView {
+    /// What an attempt begun at `started` sent and got back. `shaped`: the answer is a
+    /// webhook's, shaped by the tool's `response`, and its `result` is what the LLM would be
+    /// given; an MCP probe has none.
+    pub fn attempt(
+        request: Option<Value>,
+        outcome: Outcome,
+        started: std::time::Instant,
+        shaped: bool,
+    ) -> Self {
+        Self {
+            request,
+            result: (shaped && outcome.completed).then_some(outcome.result),
+            response: outcome.response,
+            execution_time: started.elapsed().as_millis() as i64,
+            error: outcome.error,
+        }
+    }
+}
+
 /// The data of `toolCallStarted`, `toolCallCompleted` and `toolCallFailed` on the session's event
 /// stream (the JS SDK's field names); the last three fields come with the end of a call.
 #[derive(Debug, Clone, Serialize, ToSchema)]

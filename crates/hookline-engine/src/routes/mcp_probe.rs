@@ -182,13 +182,9 @@ pub async fn list(
     let sealed = source(&state.core, caller.org_id, &mut probe).await?;
     let started = Instant::now();
     let (request, outcome) = state.engine.test_source(caller.org_id, &sealed).await;
-    Ok(Json(ToolTestView {
-        request,
-        response: outcome.response,
-        result: None,
-        execution_time: started.elapsed().as_millis() as i64,
-        error: outcome.error,
-    }))
+    Ok(Json(ToolTestView::attempt(
+        request, outcome, started, false,
+    )))
 }
 
 #[utoipa::path(
@@ -225,11 +221,7 @@ pub async fn call(
         .engine
         .call_remote(caller.org_id, &sealed, tool, &probe.arguments)
         .await;
-    Ok(Json(ToolTestView {
-        request,
-        response: outcome.response,
-        result: None,
-        execution_time: started.elapsed().as_millis() as i64,
-        error: outcome.error,
-    }))
+    Ok(Json(ToolTestView::attempt(
+        request, outcome, started, false,
+    )))
 }

@@ -69,13 +69,9 @@ pub async fn test(
         // An MCP server is tested by listing its tools (`response.body.tools`).
         let started = Instant::now();
         let (request, outcome) = state.engine.test_source(caller.org_id, &stored.tool).await;
-        return Ok(Json(ToolTestView {
-            request,
-            result: None,
-            response: outcome.response,
-            execution_time: started.elapsed().as_millis() as i64,
-            error: outcome.error,
-        }));
+        return Ok(Json(ToolTestView::attempt(
+            request, outcome, started, false,
+        )));
     }
     let mut v = Violations::new();
     let mut variables = IndexMap::new();
@@ -146,13 +142,7 @@ pub async fn test(
     let outcome = engine
         .shape(caller.org_id, None, &stored.tool.definition, outcome)
         .await;
-    Ok(Json(ToolTestView {
-        request,
-        result: outcome.completed.then_some(outcome.result),
-        response: outcome.response,
-        execution_time: started.elapsed().as_millis() as i64,
-        error: outcome.error,
-    }))
+    Ok(Json(ToolTestView::attempt(request, outcome, started, true)))
 }
 
 /// A test's `variables`: the values the session token would bring, built-ins included
