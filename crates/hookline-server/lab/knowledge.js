@@ -2,7 +2,7 @@
 // progress, live status and chunk counts, delete) and a search box showing ranked chunks.
 import { h, mount, field, uid } from './dom.js';
 import { get, post, del, query, all, auth, ApiError } from './api.js';
-import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, ask } from './ui.js';
+import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, ask, counted } from './ui.js';
 import { chunkList } from './chunks.js';
 
 /** While documents are processing, their folder's page asks again this often. */
@@ -158,14 +158,14 @@ export async function folderPage(main, id) {
     xhr.open('POST', `/v1/knowledge/folders/${folder.id}/documents`);
     xhr.setRequestHeader('Authorization', `Bearer ${auth.key()}`);
     xhr.upload.addEventListener('progress', (e) => {
-      if (e.lengthComputable) progress.textContent = `Uploading ${list.length} file(s): ${Math.round((100 * e.loaded) / e.total)}%`;
+      if (e.lengthComputable) progress.textContent = `Uploading ${counted(list.length, 'file')}: ${Math.round((100 * e.loaded) / e.total)}%`;
     });
     xhr.addEventListener('load', () => {
       files.value = '';
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
       if (xhr.status === 202) {
-        progress.textContent = `Uploaded ${list.length} file(s); processing.`;
+        progress.textContent = `Uploaded ${counted(list.length, 'file')}; each shows ready below once processed.`;
         load();
       } else {
         progress.textContent = '';
@@ -174,7 +174,7 @@ export async function folderPage(main, id) {
       }
     });
     xhr.addEventListener('error', () => { progress.textContent = ''; flash('Upload failed: the server could not be reached.', 'error'); });
-    progress.textContent = `Uploading ${list.length} file(s)…`;
+    progress.textContent = `Uploading ${counted(list.length, 'file')}…`;
     xhr.send(form);
   }
 

@@ -4,7 +4,7 @@
 // (replayed from the first, then live while the session runs).
 import { h, mount, code } from './dom.js';
 import { get, post, eventStream } from './api.js';
-import { link, failed, flash } from './ui.js';
+import { link, failed, flash, counted } from './ui.js';
 import { exchange } from './tool_test.js';
 
 // The open session's event stream, closed when the page changes.
@@ -86,7 +86,7 @@ function followEvents(base, list, note) {
   });
 }
 
-const attempts = (n) => `${n} attempt${n === 1 ? '' : 's'}`;
+const attempts = (n) => counted(n, 'attempt');
 
 /** A call of the call log as a card: name, status, time, attempts, why it failed; its exchange folded. */
 function callCard(c) {
