@@ -65,6 +65,26 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, detail)
     }
 
+    /// The 409 of deleting something others still use: says how many, what to do instead, and
+    /// lists them (`{"id", "name"}`) under `key`, so a client can show or fix them.
+    pub fn in_use(
+        what: &str,
+        users: &[(uuid::Uuid, String)],
+        noun: &str,
+        key: &str,
+        instead: &str,
+    ) -> Self {
+        let listed: Vec<Value> = users
+            .iter()
+            .map(|(id, name)| serde_json::json!({"id": id, "name": name}))
+            .collect();
+        Self::conflict(format!(
+            "{what} is used by {}; {instead} or delete with ?force=true",
+            crate::text::counted(users.len(), noun)
+        ))
+        .with(key, Value::Array(listed))
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
