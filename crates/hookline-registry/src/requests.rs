@@ -4,8 +4,12 @@
 //! bodies embed [`PersonaDetails`] flattened, and are named closed in
 //! [`crate::openapi`] (serde's `deny_unknown_fields` does not combine with `flatten`).
 
-use hookline_schema::PersonaDetails;
+use hookline_core::http::Check;
+use hookline_core::Settings;
+use hookline_schema::fields::{object_at, Fields};
+use hookline_schema::{PersonaDetails, Violations};
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -73,12 +77,30 @@ pub struct ToolPatch {
 }
 
 /// A new API key. Unknown fields are refused.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyInput {
     /// A label, 1–100 characters, not blank (default `default`).
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+}
+
+impl Check for ApiKeyInput {
+    fn check(body: &Value, _: &Settings) -> Result<Self, Violations> {
+        const MAX_NAME_CHARS: usize = 100;
+        let map = object_at(body, "")?;
+        let mut v = Violations::new();
+        let mut f = Fields::new(map, "", &mut v);
+        let name = f.string("name").unwrap_or("default").to_owned();
+        f.finish("an API key");
+        if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            v.rule(
+                "name",
+                format!("must be 1 to {MAX_NAME_CHARS} characters, not blank"),
+            );
+        }
+        v.into_result(Self { name })
+    }
 }
 
 /// An LLM connection's fields (all optional in an update).
