@@ -18,6 +18,45 @@ pub struct Problem {
     pub extra: Map<String, Value>,
     /// Seconds to wait before trying again (`Retry-After`), for a 429 or a 503.
     pub retry_after: Option<u64>,
+    /// A problem type more precise than the status's own (see [`ProblemType`]).
+    pub kind: Option<ProblemType>,
+}
+
+/// Problems more precise than their status, each with a `type` URI of its own
+/// (`urn:hookline:problem:<slug>`) that stays the same from release to release, so a client can
+/// tell two `409`s or two `503`s apart without reading the sentence in `detail`. A problem not
+/// listed here has its status's type (`conflict`, `unavailable`...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemType {
+    /// 409: the resource is named by others (listed in the problem); `?force=true` deletes it.
+    InUse,
+    /// 409: a name that must be unique is taken (in the organization, or on one persona).
+    NameTaken,
+    /// 409: the session has ended; it takes no more calls or messages.
+    SessionEnded,
+    /// 409: the session has expired; it takes no more calls or messages.
+    SessionExpired,
+    /// 409: the client tool call was answered already, or timed out.
+    CallSettled,
+    /// 409: the session's persona has no LLM, so it cannot take messages.
+    NoLlm,
+    /// 503: this instance is at one of its own limits (not the database); try again shortly.
+    Busy,
+}
+
+impl ProblemType {
+    /// The last part of the type's URI.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::InUse => "in-use",
+            Self::NameTaken => "name-taken",
+            Self::SessionEnded => "session-ended",
+            Self::SessionExpired => "session-expired",
+            Self::CallSettled => "call-settled",
+            Self::NoLlm => "no-llm",
+            Self::Busy => "busy",
+        }
+    }
 }
 
 /// A [`Problem`] on the heap, so `Result<_, ApiError>` stays small on the happy path.
@@ -39,7 +78,28 @@ impl ApiError {
             errors: Vec::new(),
             extra: Map::new(),
             retry_after: None,
+            kind: None,
         }))
+    }
+
+    /// Gives the problem a type of its own (its status stays).
+    pub fn typed(mut self, kind: ProblemType) -> Self {
+        self.0.kind = Some(kind);
+        self
+    }
+
+    /// 409: the session has ended or expired (`expired`), so it takes nothing more.
+    pub fn session_closed(expired: bool) -> Self {
+        if expired {
+            Self::conflict("the session has expired").typed(ProblemType::SessionExpired)
+        } else {
+            Self::conflict("the session has ended").typed(ProblemType::SessionEnded)
+        }
+    }
+
+    /// 503: this instance is at one of its own limits, named in `detail`.
+    pub fn busy(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, detail).typed(ProblemType::Busy)
     }
 
     /// 429: the caller is over a rate; it may try again after `wait` (rounded up to seconds).
@@ -83,6 +143,7 @@ impl ApiError {
             crate::text::counted(users.len(), noun)
         ))
         .with(key, Value::Array(listed))
+        .typed(ProblemType::InUse)
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -132,6 +193,9 @@ impl ApiError {
     }
 
     fn slug(&self) -> &'static str {
+        if let Some(kind) = self.kind {
+            return kind.slug();
+        }
         match self.status {
             StatusCode::BAD_REQUEST => "bad-request",
             StatusCode::UNAUTHORIZED => "unauthorized",
@@ -237,7 +301,10 @@ pub async fn method_not_allowed_fallback() -> ApiError {
 /// The body of every error answer (RFC 7807).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemDocument {
-    /// A URI naming the kind of problem, e.g. `urn:hookline:problem:validation`.
+    /// A URI naming the kind of problem, e.g. `urn:hookline:problem:validation`: the status's
+    /// own (`bad-request`, `unauthorized`, `not-found`, `conflict`, `validation`, `rate-limited`,
+    /// `unavailable`, `internal`...) or a more precise one (`in-use`, `name-taken`,
+    /// `session-ended`, `session-expired`, `call-settled`, `no-llm`, `busy`).
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

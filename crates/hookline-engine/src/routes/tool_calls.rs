@@ -57,13 +57,10 @@ pub async fn run(
             Ok((status, Json(answer.body)))
         }
         Err(CallError::NoSession) => Err(ApiError::not_found("session")),
-        Err(CallError::SessionEnded) => Err(ApiError::conflict("the session has ended")),
-        Err(CallError::SessionExpired) => Err(ApiError::conflict("the session has expired")),
+        Err(CallError::SessionEnded) => Err(ApiError::session_closed(false)),
+        Err(CallError::SessionExpired) => Err(ApiError::session_closed(true)),
         Err(CallError::Invalid(v)) => Err(ApiError::invalid(v)),
-        Err(e @ CallError::Busy) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            e.to_string(),
-        )),
+        Err(e @ CallError::Busy) => Err(ApiError::busy(e.to_string())),
         Err(CallError::Store(e)) => Err(e.into()),
     }
 }

@@ -32,8 +32,7 @@ impl UploadSlots {
     /// A slot for one upload, held until its answer is made.
     pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
         self.0.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::busy(
                 "this instance is reading as many uploads as it may at once \
                  (HOOKLINE_KNOWLEDGE_UPLOADS); try again after Retry-After seconds",
             )

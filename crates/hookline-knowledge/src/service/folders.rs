@@ -1,6 +1,7 @@
 //! Knowledge folders: create, list, read, rename, delete (refused while knowledge tools use the
 //! folder, unless forced).
 
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::FolderId;
 use hookline_core::repo::knowledge::folders::{self, NAME_CONSTRAINT};
@@ -15,6 +16,7 @@ fn store_error(e: StoreError, name: &str) -> ApiError {
     match e {
         StoreError::Conflict { constraint } if constraint == NAME_CONSTRAINT => {
             ApiError::conflict(format!("a knowledge folder named {name:?} exists already"))
+                .typed(ProblemType::NameTaken)
                 .with_field("name", "is taken by another folder of your organization")
         }
         other => other.into(),

@@ -14,6 +14,7 @@ mod merge;
 pub mod personas;
 pub mod tools;
 
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::StoreError;
 use uuid::Uuid;
@@ -23,10 +24,12 @@ use uuid::Uuid;
 fn name_taken(e: StoreError, constraint: &str, a_noun: &str, noun: &str, name: &str) -> ApiError {
     match e {
         StoreError::Conflict { constraint: c } if c == constraint => {
-            ApiError::conflict(format!("{a_noun} named {name:?} exists already")).with_field(
-                "name",
-                &format!("is taken by another {noun} of your organization"),
-            )
+            ApiError::conflict(format!("{a_noun} named {name:?} exists already"))
+                .typed(ProblemType::NameTaken)
+                .with_field(
+                    "name",
+                    &format!("is taken by another {noun} of your organization"),
+                )
         }
         other => other.into(),
     }

@@ -220,6 +220,7 @@ async fn connections_are_created_listed_and_changed_with_the_secret_masked() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    assert_eq!(taken["type"], "urn:hookline:problem:name-taken");
 
     let everything = format!("{created}{page}{renamed}{}", dump_database(&app.pool).await);
     assert!(!everything.contains(SECRET), "the secret shows somewhere");
@@ -269,6 +270,9 @@ async fn tools_name_only_their_own_organizations_connections_and_deleting_one_in
 
     let (status, in_use) = org.delete(&app, &format!("/v1/connections/{ours}")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{in_use}");
+    // Told apart from a taken name by its type, not its sentence.
+    assert_eq!(in_use["type"], "urn:hookline:problem:in-use");
+    assert_eq!(in_use["detail"], "the connection is used by 1 tool; change their connectionId first or delete with ?force=true");
     assert_eq!(in_use["tools"][0]["id"], tool_id.as_str());
     assert_eq!(in_use["tools"][0]["name"], "order_status");
     let (status, _) = org

@@ -519,6 +519,8 @@ async fn uploads_past_the_instances_bound_are_answered_503_before_their_body_is_
     };
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(headers["retry-after"], "1");
+    // This instance's own limit, told apart from the database being away.
+    assert_eq!(body["type"], "urn:hookline:problem:busy");
     assert!(
         body["detail"]
             .as_str()

@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use hookline_core::credential;
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::knowledge::folders;
@@ -249,7 +250,8 @@ async fn snapshot(
     if let Some(name) = repeated_name(config.tools.iter().map(|t| t.tool.definition.name())) {
         return Err(ApiError::conflict(format!(
             "two tools named {name:?}: a persona's tool names must be unique"
-        )));
+        ))
+        .typed(ProblemType::NameTaken));
     }
     Ok(config)
 }
