@@ -1,8 +1,10 @@
-//! The bodies the registry's routes take, for the OpenAPI document. The handlers read bodies with
-//! `hookline-schema`'s checkers (every problem reported, each by its field path, unknown fields
-//! refused); these types state the same rules for clients and contract tests. The persona's
-//! bodies embed [`PersonaDetails`] flattened, and are named closed in
-//! [`crate::openapi`] (serde's `deny_unknown_fields` does not combine with `flatten`).
+//! The bodies the registry's routes take. A type that implements [`Check`] is what its route
+//! gets (`Checked<T>`) and its document at once; the others are documents of bodies that
+//! `hookline-schema`'s types read (a patch is merged into the stored fields, then read whole, so
+//! its document lists the same fields, each optional). A new persona's body is
+//! `hookline_schema::PersonaFields` itself (named `PersonaInput` in the document). The persona
+//! patch embeds [`PersonaDetails`] flattened, and is named closed in [`crate::openapi`] (serde's
+//! `deny_unknown_fields` does not combine with `flatten`).
 
 use hookline_core::http::Check;
 use hookline_core::Settings;
@@ -12,20 +14,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// A new persona. Unknown fields are refused.
-#[derive(Debug, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PersonaInput {
-    /// 1–100 characters, not blank.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    pub name: String,
-    #[serde(flatten)]
-    #[schema(inline)]
-    pub details: PersonaDetails,
-    /// Tools of the same organization, each once, in the order the persona lists them.
-    pub tool_ids: Option<Vec<Uuid>>,
-}
 
 /// Changes to a persona: the fields sent replace the stored ones, `null` clears one. Unknown
 /// fields are refused.

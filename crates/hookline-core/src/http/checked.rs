@@ -42,3 +42,17 @@ where
             .map_err(ApiError::invalid)
     }
 }
+
+// The tool model's own types (hookline-schema knows nothing of settings or HTTP) are checked here.
+
+impl Check for hookline_schema::PersonaFields {
+    fn check(body: &Value, _: &Settings) -> Result<Self, Violations> {
+        Self::parse(body, "")
+    }
+}
+
+impl Check for hookline_schema::ToolDefinition {
+    fn check(body: &Value, settings: &Settings) -> Result<Self, Violations> {
+        Self::parse(body, "", &settings.destinations)
+    }
+}
