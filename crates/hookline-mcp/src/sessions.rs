@@ -13,6 +13,7 @@
 //!   `config:<session>` on the event hub in its own transaction, and every instance drops its
 //!   copy when the word arrives (all copies when the hub's listener reconnects, as word may have
 //!   been missed); a lookup that overlapped the word is not kept.
+//!
 //! The persona and organization of a session never change.
 
 use std::sync::Arc;
