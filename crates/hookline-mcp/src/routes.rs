@@ -126,10 +126,8 @@ pub async fn post(
         }
     };
     if method == "initialize" && !headers.contains_key(SESSION_HEADER) {
-        // Boxed, as the other rare paths below: the request's future is as large as its largest
-        // path, and it is moved into place for every request, `tools/call`s included.
         let (session, persona_name) =
-            Box::pin(sessions::open(&state.core, caller.org_id, persona_id)).await?;
+            sessions::open(&state.core, caller.org_id, persona_id).await?;
         tracing::info!(session_id = %session.id, "MCP session opened");
         let reply = Reply::new(id, Ok(protocol::initialize(&params, &persona_name)));
         let mut response = Json(reply).into_response();
@@ -147,7 +145,7 @@ pub async fn post(
     let mut session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
     if method == "tools/list" {
         // The persona's tools as they are now: what a client told they changed lists for.
-        session = Box::pin(hookline_sessions::follow_persona(&state.core, session)).await?;
+        session = hookline_sessions::follow_persona(&state.core, session).await?;
         // The next call here runs on them at once; other instances drop their copies when the
         // retaken snapshot's announcement reaches them.
         state.kept.forget(session.id);
