@@ -64,4 +64,11 @@ where
         *invalidations += 1;
         self.entries.invalidate(key);
     }
+
+    /// Drops every entry (when word of changes may have been missed).
+    pub fn forget_all(&self) {
+        let mut invalidations = self.invalidations.lock().expect("invalidations lock");
+        *invalidations += 1;
+        self.entries.invalidate_all();
+    }
 }

@@ -24,11 +24,21 @@ const POSTED: &str = "posted";
 /// list, a tool on it, or a tool's removal. No event is stored for it; MCP clients holding a
 /// stream of the persona are told to list its tools again.
 const TOOLS: &str = "tools";
+/// The head of an announcement (`config:<session id>`) that a session's snapshot was retaken
+/// (an MCP session following its persona's tools). No event is stored for it; instances that
+/// keep the snapshot in memory drop it.
+const CONFIG: &str = "config";
 
 /// The announcement that a persona's tools changed, to make with
 /// [`crate::repo::events::notify`] once the change has committed.
 pub fn tools_changed(persona_id: Uuid) -> String {
     format!("{TOOLS}:{persona_id}")
+}
+
+/// The announcement that a session's snapshot changed, to make in the transaction that changes
+/// it (it is delivered at commit).
+pub fn config_changed(session_id: Uuid) -> String {
+    format!("{CONFIG}:{session_id}")
 }
 
 /// Marks announcements (as [`crate::repo::events::append_many`] returns them) as those of a
@@ -50,9 +60,20 @@ pub enum Note {
     Reconnected,
 }
 
+/// Word for whoever keeps sessions' snapshots in memory ([`EventHub::watch_configs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigNote {
+    /// This session's snapshot was retaken: a copy read before is stale.
+    Changed(Uuid),
+    /// The listener (re)connected: word may have been missed; every copy may be stale.
+    Reconnected,
+}
+
 #[derive(Clone)]
 pub struct EventHub {
     tx: broadcast::Sender<Note>,
+    /// Apart from `tx`: waiters on events need not hear of snapshots, nor the reverse.
+    configs: broadcast::Sender<ConfigNote>,
     sessions: Sessions,
     /// Keyed by persona: word that its tools changed.
     personas: Sessions,
@@ -119,10 +140,12 @@ impl EventHub {
     /// `direct`: where to `LISTEN` instead of the pool's server (see [`crate::db::listener_pool`]).
     pub fn start(pool: PgPool, direct: Option<&str>) -> Self {
         let (tx, _) = broadcast::channel(4096);
+        let (configs, _) = broadcast::channel(4096);
         let sessions = Sessions::default();
         let personas = Sessions::default();
         let hub = Self {
             tx: tx.clone(),
+            configs: configs.clone(),
             sessions: sessions.clone(),
             personas: personas.clone(),
         };
@@ -137,6 +160,7 @@ impl EventHub {
                         } else {
                             listened = true;
                             let _ = tx.send(Note::Reconnected);
+                            let _ = configs.send(ConfigNote::Reconnected);
                             sessions.bump_all();
                             personas.bump_all();
                             loop {
@@ -150,6 +174,13 @@ impl EventHub {
                                             let persona = parts.next().unwrap_or_default();
                                             if let Ok(persona) = Uuid::parse_str(persona) {
                                                 personas.bump(persona);
+                                            }
+                                            continue;
+                                        }
+                                        if id == CONFIG {
+                                            let session = parts.next().unwrap_or_default();
+                                            if let Ok(session) = Uuid::parse_str(session) {
+                                                let _ = configs.send(ConfigNote::Changed(session));
                                             }
                                             continue;
                                         }
@@ -194,6 +225,12 @@ impl EventHub {
     /// Subscribe *before* reading the table, so no announcement falls between the two.
     pub fn subscribe(&self) -> broadcast::Receiver<Note> {
         self.tx.subscribe()
+    }
+
+    /// Word that sessions' snapshots changed ([`config_changed`], on any instance), and of every
+    /// reconnect of the listener. Subscribe *before* reading a snapshot to keep.
+    pub fn watch_configs(&self) -> broadcast::Receiver<ConfigNote> {
+        self.configs.subscribe()
     }
 
     /// Word of one session's announcements only. Like [`Self::subscribe`], take it *before*

@@ -1,6 +1,6 @@
 //! Per-instance caches on the hot path: each session's snapshot (immutable once the session
-//! exists, so it never goes stale; an MCP session's, which follows its persona, is never kept
-//! here: `Engine::call_in_session`), compiled argument validators (once per tool version), and
+//! exists, so it never goes stale; an MCP session's, which follows its persona, is kept by the
+//! MCP server instead, dropped when it changes: `Engine::call_in_session`), compiled argument validators (once per tool version), and
 //! each organization's signing secrets (for a few seconds).
 
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub struct CachedSession {
 }
 
 impl CachedSession {
-    /// A session read by its caller, not kept here (it weighs nothing).
+    /// A session read by its caller, to keep in a cache of its own (not weighed here).
     pub fn read(row: sessions::Session) -> Self {
         Self {
             id: row.id,
@@ -45,6 +45,13 @@ impl CachedSession {
             config: row.config.0,
             weight: 0,
         }
+    }
+
+    /// The snapshot's size as JSON, what a cache of sessions weighs it by.
+    pub fn weigh(config: &SessionConfig) -> u32 {
+        serde_json::to_vec(config).map_or(u32::MAX, |json| {
+            u32::try_from(json.len()).unwrap_or(u32::MAX)
+        })
     }
 }
 
@@ -99,9 +106,7 @@ impl Caches {
         let Some(row) = sessions::get(pool, org_id, id).await? else {
             return Ok(None);
         };
-        let weight = serde_json::to_vec(&row.config.0).map_or(u32::MAX, |json| {
-            u32::try_from(json.len()).unwrap_or(u32::MAX)
-        });
+        let weight = CachedSession::weigh(&row.config.0);
         let cached = Arc::new(CachedSession {
             id,
             org_id,

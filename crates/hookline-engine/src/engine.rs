@@ -29,7 +29,6 @@ use uuid::Uuid;
 
 use hookline_core::http::CoreState;
 use hookline_core::hub::EventHub;
-use hookline_core::repo::sessions::Session;
 use hookline_core::repo::tool_calls::{self, CallToStart, Started};
 use hookline_core::{CallStatus, ErrorKind, EventName, Settings, StoreError};
 use hookline_schema::{ToolDefinition, Violations};
@@ -183,16 +182,17 @@ impl Engine {
         self.call_in(session, request).await
     }
 
-    /// Runs a call of a session its caller has just read: an MCP session, whose tools follow its
-    /// persona's (its snapshot may be newer than one this instance keeps, so none is kept).
+    /// Runs a call of a session whose snapshot its caller keeps: an MCP session, whose tools
+    /// follow its persona's, so its snapshot may change and is kept (and dropped when it changes)
+    /// by the MCP server rather than by this engine's cache of snapshots that never change. That
+    /// the session is still active is checked when the call is stored, as for any call.
     #[tracing::instrument(skip_all, fields(session_id = %session.id, tool = %request.tool_name))]
     pub async fn call_in_session(
         &self,
-        session: Session,
+        session: Arc<CachedSession>,
         request: CallRequest,
     ) -> Result<CallAnswer, CallError> {
-        self.call_in(Arc::new(CachedSession::read(session)), request)
-            .await
+        self.call_in(session, request).await
     }
 
     async fn call_in(

@@ -60,8 +60,9 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 }
 
 impl Message {
-    /// Reads one message. A request's `id` must be a string or an integer (MCP forbids `null`).
-    pub fn parse(value: &Value) -> Result<Self, NotAMessage> {
+    /// Reads one message, taking its parts out of `value` rather than copying them. A request's
+    /// `id` must be a string or an integer (MCP forbids `null`).
+    pub fn parse(value: Value) -> Result<Self, NotAMessage> {
         let bad = |why: &str| Err(NotAMessage(why.to_owned()));
         if value.is_array() {
             return bad(
@@ -149,7 +150,7 @@ mod tests {
 
     #[test]
     fn requests_notifications_and_responses_are_told_apart() {
-        let request = Message::parse(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}));
+        let request = Message::parse(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/list"}));
         assert_eq!(
             request,
             Ok(Message::Request {
@@ -158,10 +159,9 @@ mod tests {
                 params: Map::new()
             })
         );
-        let note =
-            Message::parse(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        let note = Message::parse(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
         assert_eq!(note, Ok(Message::Notification));
-        let response = Message::parse(&json!({"jsonrpc": "2.0", "id": "a", "result": {}}));
+        let response = Message::parse(json!({"jsonrpc": "2.0", "id": "a", "result": {}}));
         assert_eq!(response, Ok(Message::Response));
     }
 
@@ -192,7 +192,7 @@ mod tests {
             (json!({"jsonrpc": "2.0", "id": 1}), "`method`"),
             (json!("ping"), "not a JSON-RPC 2.0 message"),
         ] {
-            let Err(NotAMessage(message)) = Message::parse(&body) else {
+            let Err(NotAMessage(message)) = Message::parse(body.clone()) else {
                 panic!("{body} was read as a message");
             };
             assert!(message.contains(why), "{body}: {message}");

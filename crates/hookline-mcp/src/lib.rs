@@ -21,9 +21,11 @@ use axum::routing::post;
 use axum::{middleware, Router};
 use hookline_core::http::CoreState;
 use hookline_engine::Engine;
+use hookline_sessions::OpenStreams;
 use utoipa::OpenApi;
 
 use routes::McpState;
+use sessions::KeptSessions;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,17 +35,23 @@ use routes::McpState;
 )]
 pub struct McpApi;
 
-/// The MCP server's routes.
-pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
+/// The MCP server's routes. `streams` counts the instance's open streams, the `GET` streams
+/// among them.
+pub fn router(core: CoreState, engine: Arc<Engine>, streams: OpenStreams) -> Router {
     let state = McpState {
+        kept: Arc::new(KeptSessions::start(&core.hub)),
         core: core.clone(),
         engine,
+        streams,
     };
     Router::new()
         .route(
             "/v1/mcp/personas/{id}",
             post(routes::post).get(routes::get).delete(routes::delete),
         )
-        .route_layer(middleware::from_fn_with_state(core, routes::check_origin))
+        .route_layer(middleware::from_fn_with_state(
+            core.settings.clone(),
+            routes::check_origin,
+        ))
         .with_state(state)
 }

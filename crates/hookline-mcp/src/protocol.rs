@@ -6,10 +6,13 @@
 //! tool answered, failures included, is a tool result the model reads (`isError: true` for a
 //! failure); only a message the server cannot act on is a JSON-RPC error.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
 
-use hookline_core::repo::sessions::Session;
+use hookline_core::snapshot::SessionConfig;
 use hookline_core::CallStatus;
+use hookline_engine::cache::CachedSession;
 use hookline_engine::{CallAnswer, CallError, CallRequest, Engine};
 use hookline_schema::{export, ExportFormat, ToolDefinition};
 
@@ -44,17 +47,12 @@ pub fn initialize(params: &Map<String, Value>, persona_name: &str) -> Value {
     })
 }
 
-/// Answers a request of an open session (anything but `initialize`).
-pub async fn answer(
-    engine: &Engine,
-    session: Session,
-    method: &str,
-    params: Map<String, Value>,
-) -> Result<Value, RpcError> {
+/// Answers a request of an open session other than `tools/call` (which runs through the engine:
+/// [`read_call`], [`call_tool`]).
+pub fn answer(config: &SessionConfig, method: &str) -> Result<Value, RpcError> {
     match method {
         "ping" => Ok(json!({})),
-        "tools/list" => Ok(list_tools(&session)),
-        "tools/call" => call_tool(engine, session, params).await,
+        "tools/list" => Ok(list_tools(config)),
         "initialize" => Err(RpcError::new(
             code::INVALID_REQUEST,
             "this session is initialized already: send initialize without Mcp-Session-Id to open another",
@@ -69,61 +67,80 @@ pub async fn answer(
 /// The session's tools offered over MCP: its webhook and knowledge tools, in the persona's order. (An MCP
 /// tool source's tools are the LLM's, in a conversation; an MCP client can reach the server
 /// itself.)
-pub fn offered(session: &Session) -> impl Iterator<Item = &ToolDefinition> {
-    session
-        .config
+pub fn offered(config: &SessionConfig) -> impl Iterator<Item = &ToolDefinition> {
+    config
         .tools
         .iter()
         .map(|t| &t.tool.definition)
         .filter(|d| matches!(d, ToolDefinition::Server(w) if !w.is_mcp()))
 }
 
+/// Whether the session offers a tool of this name.
+pub fn offers(config: &SessionConfig, name: &str) -> bool {
+    offered(config).any(|d| d.name() == name)
+}
+
 /// `tools/list`: every offered tool at once (a persona's tools fit one page, so no cursor).
-fn list_tools(session: &Session) -> Value {
-    let tools: Vec<Value> = offered(session)
+fn list_tools(config: &SessionConfig) -> Value {
+    let tools: Vec<Value> = offered(config)
         .map(|d| export(d, ExportFormat::Mcp))
         .collect();
     json!({"tools": tools})
 }
 
-async fn call_tool(
-    engine: &Engine,
-    session: Session,
-    params: Map<String, Value>,
-) -> Result<Value, RpcError> {
-    let Some(name) = params.get("name").and_then(Value::as_str) else {
+/// A `tools/call`'s params, read.
+pub struct ToolCall {
+    pub name: String,
+    pub arguments: Value,
+}
+
+/// Reads a `tools/call`'s params (taking the arguments out, not copying them).
+pub fn read_call(mut params: Map<String, Value>) -> Result<ToolCall, RpcError> {
+    let Some(Value::String(name)) = params.remove("name") else {
         return Err(RpcError::invalid_params(
             "`name` must be the name of one of the tools tools/list answers (a string)",
         ));
     };
-    let arguments = match params.get("arguments") {
+    let arguments = match params.remove("arguments") {
         None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(Value::Object(map)) => Value::Object(map.clone()),
+        Some(object @ Value::Object(_)) => object,
         Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
     };
-    if !offered(&session).any(|d| d.name() == name) {
-        let names: Vec<&str> = offered(&session).map(ToolDefinition::name).collect();
-        return Err(RpcError::invalid_params(format!(
-            "unknown tool: {name} (this persona offers: {})",
-            names.join(", ")
-        )));
-    }
+    Ok(ToolCall { name, arguments })
+}
+
+/// The protocol error for a tool the session does not offer.
+pub fn unknown_tool(config: &SessionConfig, name: &str) -> RpcError {
+    let names: Vec<&str> = offered(config).map(ToolDefinition::name).collect();
+    RpcError::invalid_params(format!(
+        "unknown tool: {name} (this persona offers: {})",
+        names.join(", ")
+    ))
+}
+
+/// The session turned out to have ended or expired when the call was to be stored.
+#[derive(Debug)]
+pub struct SessionGone;
+
+/// Runs a call of a tool the session offers, through the engine exactly as `POST /tool-calls`
+/// does.
+pub async fn call_tool(
+    engine: &Engine,
+    session: Arc<CachedSession>,
+    call: ToolCall,
+) -> Result<Result<Value, RpcError>, SessionGone> {
     let request = CallRequest {
         tool_call_id: None,
-        tool_name: name.to_owned(),
-        arguments,
+        tool_name: call.name,
+        arguments: call.arguments,
         defer_end: false,
         recorder: None,
     };
-    // The session as just read: its tools follow the persona's, so no cached snapshot of it.
-    match engine.call_in_session(session, request).await {
-        Ok(answer) => Ok(tool_result(&answer)),
+    Ok(match engine.call_in_session(session, request).await {
+        Ok(answer) => Ok(tool_result(answer)),
         Err(CallError::Invalid(problems)) => Err(RpcError::invalid_params(problems.to_string())),
         Err(CallError::NoSession | CallError::SessionEnded | CallError::SessionExpired) => {
-            Err(RpcError::new(
-                code::INVALID_REQUEST,
-                "the session has ended: initialize a new one",
-            ))
+            return Err(SessionGone);
         }
         Err(e @ CallError::Busy) => Err(RpcError::new(code::INTERNAL_ERROR, e.to_string())),
         Err(CallError::Store(e)) => {
@@ -133,21 +150,21 @@ async fn call_tool(
                 "something went wrong on our side; it has been logged",
             ))
         }
-    }
+    })
 }
 
 /// A `tools/call` result: the text the model reads, and whether it reports a failure. A
 /// failure carries the engine's `{"error": {kind, message}, "result"?}` so the model can
 /// explain it (or correct its arguments); a fire-and-forget call answers that it was accepted.
-pub fn tool_result(answer: &CallAnswer) -> Value {
-    let body = &answer.body;
+pub fn tool_result(answer: CallAnswer) -> Value {
+    let body = answer.body;
     let (payload, is_error) = match body.status {
         CallStatus::Pending => (json!({"status": "accepted"}), false),
-        CallStatus::Completed => (body.result.clone().unwrap_or(Value::Null), false),
+        CallStatus::Completed => (body.result.unwrap_or(Value::Null), false),
         _ => {
             let mut failed = json!({"error": body.error});
-            if let Some(result) = body.result.as_ref().filter(|r| !r.is_null()) {
-                failed["result"] = result.clone();
+            if let Some(result) = body.result.filter(|r| !r.is_null()) {
+                failed["result"] = result;
             }
             (failed, true)
         }

@@ -21,11 +21,14 @@ use hookline_core::http::cors::origin_allowed;
 use hookline_core::http::problem::responses::{TooLarge, Unauthorized};
 use hookline_core::http::{ApiError, Caller, CoreState, InPath, JsonBody, ProblemDocument};
 use hookline_core::ids::PersonaId;
+use hookline_core::settings::Settings;
 use hookline_engine::Engine;
 
-use crate::jsonrpc::{McpMessage, Message, Reply};
-use crate::protocol::{self, SUPPORTED_VERSIONS};
-use crate::sessions::{self, SESSION_HEADER};
+use hookline_sessions::OpenStreams;
+
+use crate::jsonrpc::{McpMessage, Message, Reply, RpcError};
+use crate::protocol::{self, SessionGone, SUPPORTED_VERSIONS};
+use crate::sessions::{self, KeptSessions, SESSION_HEADER};
 use crate::stream;
 
 /// What the MCP routes hold.
@@ -33,6 +36,10 @@ use crate::stream;
 pub struct McpState {
     pub core: CoreState,
     pub engine: Arc<Engine>,
+    /// Open sessions kept for `tools/call` (behind an `Arc`: the state is cloned per request).
+    pub kept: Arc<KeptSessions>,
+    /// The instance's open streams, counted within their caps.
+    pub streams: OpenStreams,
 }
 
 /// The header a client names its protocol revision in, after `initialize`.
@@ -41,11 +48,13 @@ pub const VERSION_HEADER: &str = "mcp-protocol-version";
 /// Refuses a request whose `Origin` is not one the API's browser routes accept (the spec's
 /// defence against DNS rebinding: a page of another site reaching a server on the user's own
 /// machine or network). Requests without `Origin` come from programs, not pages, and pass.
-pub async fn check_origin(State(core): State<CoreState>, request: Request, next: Next) -> Response {
+pub async fn check_origin(
+    State(settings): State<Arc<Settings>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if let Some(origin) = request.headers().get(header::ORIGIN) {
-        let allowed = origin
-            .to_str()
-            .is_ok_and(|o| origin_allowed(&core.settings, o));
+        let allowed = origin.to_str().is_ok_and(|o| origin_allowed(&settings, o));
         if !allowed {
             return ApiError::forbidden(
                 "this Origin may not use the MCP endpoint (HOOKLINE_CORS_ORIGINS lists the origins that may)",
@@ -106,7 +115,7 @@ pub async fn post(
     headers: HeaderMap,
     body: JsonBody,
 ) -> Result<Response, ApiError> {
-    let message = Message::parse(&body.0).map_err(|e| ApiError::bad_request(e.0))?;
+    let message = Message::parse(body.0).map_err(|e| ApiError::bad_request(e.0))?;
     let (id, method, params) = match message {
         Message::Request { id, method, params } => (id, method, params),
         // Nothing to act on (`notifications/initialized`, a cancellation of a call that
@@ -129,13 +138,63 @@ pub async fn post(
         return Ok(response);
     }
     check_version(&headers)?;
+    if method == "tools/call" {
+        let outcome = call(&state, caller.org_id, persona_id, &headers, params).await?;
+        return Ok(Json(Reply::new(id, outcome)).into_response());
+    }
     let mut session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
     if method == "tools/list" {
         // The persona's tools as they are now: what a client told they changed lists for.
         session = hookline_sessions::follow_persona(&state.core, session).await?;
+        // The next call here runs on them at once; other instances drop their copies when the
+        // retaken snapshot's announcement reaches them.
+        state.kept.forget(session.id);
     }
-    let outcome = protocol::answer(&state.engine, session, &method, params).await;
+    let outcome = protocol::answer(&session.config.0, &method);
     Ok(Json(Reply::new(id, outcome)).into_response())
+}
+
+/// `tools/call`: the session from memory when this instance keeps it (see [`KeptSessions`]),
+/// then exactly what `POST /v1/sessions/{id}/tool-calls` does. An ended session is refused when
+/// the call is to be stored, with the same 404 as any later request of it.
+async fn call(
+    state: &McpState,
+    org_id: uuid::Uuid,
+    persona_id: uuid::Uuid,
+    headers: &HeaderMap,
+    params: serde_json::Map<String, serde_json::Value>,
+) -> Result<Result<serde_json::Value, RpcError>, ApiError> {
+    let (mut kept, from_memory) = state
+        .kept
+        .find(&state.core, org_id, persona_id, headers)
+        .await?;
+    let call = match protocol::read_call(params) {
+        Ok(call) => call,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    if from_memory && !protocol::offers(&kept.session.config, &call.name) {
+        // The kept copy may predate a `tools/list` made on another instance a moment ago, whose
+        // word has not arrived yet: the session as stored decides (and says 404 if it ended).
+        state.kept.forget(kept.session.id);
+        (kept, _) = state
+            .kept
+            .find(&state.core, org_id, persona_id, headers)
+            .await?;
+    }
+    if !protocol::offers(&kept.session.config, &call.name) {
+        return Ok(Err(protocol::unknown_tool(
+            &kept.session.config,
+            &call.name,
+        )));
+    }
+    let session_id = kept.session.id;
+    match protocol::call_tool(&state.engine, kept.session.clone(), call).await {
+        Ok(outcome) => Ok(outcome),
+        Err(SessionGone) => {
+            state.kept.forget(session_id);
+            Err(sessions::gone())
+        }
+    }
 }
 
 #[utoipa::path(
@@ -158,6 +217,8 @@ pub async fn post(
         (status = 401, response = Unauthorized),
         (status = 403, description = "An Origin that may not use the endpoint", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "No such persona, or the session has ended or expired (initialize again)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "The session holds as many streams on this instance as it may (`HOOKLINE_MCP_STREAMS_PER_SESSION`)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The instance holds as many streams as it may (`HOOKLINE_STREAMS_PER_INSTANCE`), or the database is busy or not reachable; try again after `Retry-After` seconds", body = ProblemDocument, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn get(
@@ -168,7 +229,8 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     check_version(&headers)?;
     let session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
-    Ok(stream::open(&state.core, &session))
+    let slot = state.streams.open_mcp(session.id)?;
+    Ok(stream::open(&state.core, &session, slot))
 }
 
 #[utoipa::path(
@@ -196,6 +258,8 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let session = sessions::find(&state.core, caller.org_id, persona_id, &headers).await?;
     hookline_sessions::end(&state.core, &session).await?;
+    // Other instances' copies need no word: the call's start refuses an ended session.
+    state.kept.forget(session.id);
     tracing::info!(session_id = %session.id, "MCP session ended");
     Ok(StatusCode::NO_CONTENT)
 }

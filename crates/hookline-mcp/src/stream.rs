@@ -19,6 +19,7 @@ use uuid::Uuid;
 use hookline_core::http::CoreState;
 use hookline_core::hub::SessionNotes;
 use hookline_core::repo::sessions::{self, Session, SessionStatus};
+use hookline_sessions::StreamSlot;
 
 /// How often a quiet stream looks whether its session is still open, to close (a safety net under
 /// the session's own announcements). One query per stream per look.
@@ -33,9 +34,11 @@ fn list_changed() -> Event {
 
 /// Opens the stream of an open session; it ends when the session does, or the process closes
 /// (the client opens another, elsewhere).
-pub fn open(core: &CoreState, session: &Session) -> Response {
+/// `slot` is the stream's place within the caps, given back when the stream ends.
+pub fn open(core: &CoreState, session: &Session, slot: StreamSlot) -> Response {
     let persona_id = session.persona_id.unwrap_or_default();
     let watch = Watch {
+        _slot: slot,
         notes: core.hub.watch_persona_tools(persona_id),
         session_notes: core.hub.watch_session(session.id),
         closing: Box::pin(core.closing()),
@@ -50,6 +53,7 @@ pub fn open(core: &CoreState, session: &Session) -> Response {
 }
 
 struct Watch {
+    _slot: StreamSlot,
     /// Word that the persona's tools changed.
     notes: SessionNotes,
     /// Word of the session's events, its `sessionEnded` among them: the stream then closes at

@@ -112,6 +112,9 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
     // Install the recorder before the first request so that request is counted too.
     metrics_handle();
     let state_limits = state.settings.limits.clone();
+    // One count of open streams: a session's event streams and MCP clients' streams share the
+    // instance's cap.
+    let streams = hookline_sessions::OpenStreams::new(&state.settings);
     let ops = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -122,9 +125,9 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
         .merge(ops)
         .merge(crate::lab::router(state.clone()))
         .merge(hookline_registry::router(state.clone()))
-        .merge(hookline_sessions::router(state.clone()))
+        .merge(hookline_sessions::router(state.clone(), streams.clone()))
         .merge(hookline_conversations::router(state.clone(), conversations))
-        .merge(hookline_mcp::router(state.clone(), engine.clone()))
+        .merge(hookline_mcp::router(state.clone(), engine.clone(), streams))
         .merge(hookline_knowledge::router(state.clone()))
         .merge(hookline_engine::router(state, engine))
         .fallback(not_found_fallback)

@@ -14,6 +14,7 @@ pub mod routes;
 pub mod service;
 pub mod views;
 
+pub use routes::events::{OpenStreams, StreamSlot};
 pub use routes::{preflight, router, SessionsApi, EVENTS_ROUTE};
 pub use service::{end, find, follow_persona, issue_token, list, start, tools, TokenRequest};
 pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};

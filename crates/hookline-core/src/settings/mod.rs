@@ -160,6 +160,8 @@ pub struct McpSettings {
     pub source_tools: usize,
     /// How long an MCP client's session lives.
     pub session_seconds: i64,
+    /// `GET` streams (the server's own messages) one MCP session may hold open on one instance.
+    pub streams_per_session: usize,
 }
 
 /// How many connections each of the process's Postgres pools holds at most.
@@ -365,6 +367,10 @@ impl Settings {
             failed_listings: at_least_one("HOOKLINE_MCP_FAILED_LISTINGS", raw.mcp_failed_listings)?,
             source_tools: at_least_one("HOOKLINE_MCP_SOURCE_TOOLS", raw.mcp_source_tools)?,
             session_seconds: raw.mcp_session_seconds,
+            streams_per_session: at_least_one(
+                "HOOKLINE_MCP_STREAMS_PER_SESSION",
+                raw.mcp_streams_per_session,
+            )?,
         };
         Ok(Self {
             database,

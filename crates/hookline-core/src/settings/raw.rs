@@ -108,6 +108,7 @@ pub struct RawSettings {
     pub mcp_failed_listings: u64,
     pub mcp_source_tools: usize,
     pub mcp_session_seconds: i64,
+    pub mcp_streams_per_session: usize,
 }
 
 impl Default for RawSettings {
@@ -170,6 +171,7 @@ impl Default for RawSettings {
             mcp_failed_listings: 10_000,
             mcp_source_tools: 128,
             mcp_session_seconds: MCP_SESSION_MAX_SECONDS,
+            mcp_streams_per_session: 4,
         }
     }
 }

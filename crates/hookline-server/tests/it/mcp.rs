@@ -1,6 +1,7 @@
 //! Hookline as an MCP server, spoken to over HTTP as the Streamable HTTP transport says (and, in
 //! `mcp/sdk.rs`, by the official MCP Python SDK).
 
+mod instances;
 mod lab;
 mod sdk;
 mod sources;

@@ -25,7 +25,7 @@ use hookline_core::hub::SessionNotes;
 use hookline_core::ids::SessionId;
 use hookline_core::repo::events::{self, StoredEvent};
 use hookline_core::repo::sessions::SessionStatus;
-use hookline_core::settings::Limits;
+use hookline_core::settings::Settings;
 use hookline_core::EventName;
 
 /// How often a quiet stream looks at the table anyway (a safety net under NOTIFY; a reconnect
@@ -40,70 +40,106 @@ pub struct EventsState {
     pub streams: OpenStreams,
 }
 
-/// The streams open on this instance, counted per session, within the configured caps.
+/// The streams open on this instance, counted per session, within the configured caps: a
+/// session's event streams (`HOOKLINE_STREAMS_PER_SESSION`) and an MCP session's `GET` streams
+/// (`HOOKLINE_MCP_STREAMS_PER_SESSION`) each have a cap of their own, and all of them together
+/// count against `HOOKLINE_STREAMS_PER_INSTANCE` (each holds a connection and a listener).
 #[derive(Clone)]
 pub struct OpenStreams {
     counts: Arc<Mutex<Counts>>,
     per_session: usize,
+    per_mcp_session: usize,
     per_instance: usize,
+}
+
+/// Which kind of stream a session holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Events,
+    Mcp,
 }
 
 #[derive(Default)]
 struct Counts {
     total: usize,
-    by_session: HashMap<Uuid, usize>,
+    by_session: HashMap<(Uuid, Kind), usize>,
 }
 
 impl OpenStreams {
-    pub fn new(limits: &Limits) -> Self {
+    pub fn new(settings: &Settings) -> Self {
         Self {
             counts: Default::default(),
-            per_session: limits.streams_per_session,
-            per_instance: limits.streams_per_instance,
+            per_session: settings.limits.streams_per_session,
+            per_mcp_session: settings.mcp.streams_per_session,
+            per_instance: settings.limits.streams_per_instance,
         }
     }
 
-    /// A place for one more stream of the session, held until the stream ends.
+    /// A place for one more event stream of the session, held until the stream ends.
     fn open(&self, session_id: Uuid) -> Result<StreamSlot, ApiError> {
+        self.hold(session_id, Kind::Events)
+    }
+
+    /// A place for one more `GET` stream of an MCP session, held until the stream ends: 429 when
+    /// the session holds `HOOKLINE_MCP_STREAMS_PER_SESSION` already, 503 when the instance holds
+    /// `HOOKLINE_STREAMS_PER_INSTANCE` streams of any kind.
+    pub fn open_mcp(&self, session_id: Uuid) -> Result<StreamSlot, ApiError> {
+        self.hold(session_id, Kind::Mcp)
+    }
+
+    fn hold(&self, session_id: Uuid, kind: Kind) -> Result<StreamSlot, ApiError> {
         let mut counts = self.counts.lock().expect("stream counts");
         if counts.total >= self.per_instance {
             return Err(ApiError::busy(format!(
-                "this instance holds {} event streams already (HOOKLINE_STREAMS_PER_INSTANCE); try again shortly",
+                "this instance holds {} streams already (event and MCP streams; HOOKLINE_STREAMS_PER_INSTANCE); try again shortly",
                 self.per_instance
             )));
         }
-        let open = counts.by_session.entry(session_id).or_default();
-        if *open >= self.per_session {
+        let key = (session_id, kind);
+        let open = counts.by_session.entry(key).or_default();
+        let (cap, refusal) = match kind {
+            Kind::Events => (
+                self.per_session,
+                "event streams open already (HOOKLINE_STREAMS_PER_SESSION); close one first",
+            ),
+            Kind::Mcp => (
+                self.per_mcp_session,
+                "MCP streams (GET) open already on this instance (HOOKLINE_MCP_STREAMS_PER_SESSION); close one first",
+            ),
+        };
+        if *open >= cap {
+            // An entry made just now for the check is not left behind.
+            if *open == 0 {
+                counts.by_session.remove(&key);
+            }
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "the session has {} event streams open already (HOOKLINE_STREAMS_PER_SESSION); close one first",
-                    self.per_session
-                ),
+                format!("the session has {cap} {refusal}"),
             ));
         }
         *open += 1;
         counts.total += 1;
         Ok(StreamSlot {
             streams: self.clone(),
-            session_id,
+            key,
         })
     }
 }
 
-struct StreamSlot {
+/// One stream's place, given back when it is dropped (the stream ended).
+pub struct StreamSlot {
     streams: OpenStreams,
-    session_id: Uuid,
+    key: (Uuid, Kind),
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
         let mut counts = self.streams.counts.lock().expect("stream counts");
         counts.total -= 1;
-        if let Some(open) = counts.by_session.get_mut(&self.session_id) {
+        if let Some(open) = counts.by_session.get_mut(&self.key) {
             *open -= 1;
             if *open == 0 {
-                counts.by_session.remove(&self.session_id);
+                counts.by_session.remove(&self.key);
             }
         }
     }

@@ -49,7 +49,8 @@ pub async fn preflight() -> axum::http::StatusCode {
 pub const EVENTS_ROUTE: &str = "/v1/sessions/{id}/events";
 
 /// The sessions service's routes. Those a browser calls answer CORS for the configured origins.
-pub fn router(state: CoreState) -> Router {
+/// `streams` counts the instance's open streams (shared with the MCP server's `GET` streams).
+pub fn router(state: CoreState, streams: events::OpenStreams) -> Router {
     // OPTIONS is routed so that preflights reach the CORS layer instead of a 405.
     let browser = Router::new()
         .route("/v1/sessions/{id}", get(sessions::read).options(preflight))
@@ -66,7 +67,7 @@ pub fn router(state: CoreState) -> Router {
         .route(EVENTS_ROUTE, get(events::stream).options(preflight))
         .layer(browser_cors(&state.settings))
         .with_state(events::EventsState {
-            streams: events::OpenStreams::new(&state.settings.limits),
+            streams,
             core: state.clone(),
         });
     Router::new()

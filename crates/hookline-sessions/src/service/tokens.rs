@@ -11,6 +11,8 @@ use hookline_core::credential;
 use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
 use hookline_core::http::{ApiError, Check, CoreState};
+use hookline_core::hub;
+use hookline_core::repo::events;
 use hookline_core::repo::knowledge::folders;
 use hookline_core::repo::sessions::{self as repo, NewToken, Session};
 use hookline_core::repo::{llms, personas, tools};
@@ -342,7 +344,14 @@ pub async fn follow_persona(state: &CoreState, session: Session) -> Result<Sessi
         ..now
     };
     let (org_id, id) = (session.org_id, session.id);
-    let stored = repo::set_config(&mut *conn, org_id, id, &config).await?;
+    // Announced in the same transaction, so the word goes out exactly when the new snapshot is
+    // there to read: instances keeping the old one in memory (the MCP server's) drop it.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let stored = repo::set_config(&mut *tx, org_id, id, &config).await?;
+    if stored.is_some() {
+        events::notify(&mut *tx, &[hub::config_changed(id)]).await?;
+    }
+    tx.commit().await?;
     tracing::info!(session_id = %id, tools = config.tools.len(), "session follows its persona's tools");
     Ok(stored.unwrap_or(session))
 }
