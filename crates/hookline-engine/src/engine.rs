@@ -125,8 +125,8 @@ impl Engine {
         // calls, whose loss in a crash costs a log line, never a promise. Fire-and-forget calls
         // are started on the durable pool.
         Ok(Arc::new(Self {
-            fast_starter: Starter::start(fast_pool),
-            durable_starter: Starter::start(core.pool.clone()),
+            fast_starter: Starter::start(fast_pool, core.away.clone()),
+            durable_starter: Starter::start(core.pool.clone(), core.away.clone()),
             pool: core.pool.clone(),
             client: outbound::client(Arc::new(core.settings.destinations.clone())),
             settings: core.settings.clone(),
