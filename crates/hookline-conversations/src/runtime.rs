@@ -69,6 +69,7 @@ pub struct Accepted {
 impl Conversations {
     pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
         let fast = hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
+        core.away.watch(&fast);
         let turns = &core.settings.turns;
         let message_rate = MessageRate::new(turns.messages_per_second, turns.message_burst);
         Arc::new(Self {

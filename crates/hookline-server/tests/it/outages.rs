@@ -522,6 +522,49 @@ async fn a_request_during_an_outage_answers_503_within_a_second() {
     }
 }
 
+/// The pools' idle connections from before an outage are dead once Postgres is back (they are not
+/// tested before use), and no request used them while the database was known to be away: they
+/// are tested before the instance says it is back, so no request fails on one afterwards
+/// (before: a 503 for each, after the database was back).
+#[tokio::test]
+async fn once_the_database_is_back_no_request_fails_on_a_connection_the_outage_broke() {
+    let (app, gate) = app_behind_gate().await;
+    let org = app.org("acme").await;
+    let (session_id, _) = session_with(&app, &org, &[]).await;
+    let many = || {
+        futures::future::join_all((0..30).map(|n| {
+            let (app, org) = (&app, &org);
+            let path = if n % 2 == 0 {
+                "/v1/tools".to_owned()
+            } else {
+                format!("/v1/sessions/{session_id}")
+            };
+            async move {
+                let (status, _, problem, _) = timed(app, org, Method::GET, &path, None).await;
+                (path, status, problem)
+            }
+        }))
+    };
+    // Many requests at once: the pool holds many idle connections when the outage cuts them.
+    for (path, status, problem) in many().await {
+        assert_eq!(status, StatusCode::OK, "{path}: {problem}");
+    }
+    gate.close().await;
+    let (status, ..) = timed(&app, &org, Method::GET, "/v1/tools", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    // Past the API key cache's second, so authentication needs the database too.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, ..) = timed(&app, &org, Method::GET, "/v1/tools", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    gate.open().await;
+    // The instance finds it back within ~100 ms (nothing asked meanwhile), then every request
+    // is served, the first ones included.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for (path, status, problem) in many().await {
+        assert_eq!(status, StatusCode::OK, "{path}: {problem}");
+    }
+}
+
 /// Waits for `/readyz` to answer 200 (the instance has found the database back), at most `within`.
 async fn ready_within(app: &TestApp, within: Duration) {
     let started = Instant::now();
