@@ -85,6 +85,16 @@ pub struct Record {
     pub outcome: Outcome,
 }
 
+/// How an awaited call ended, and which instance answered it when.
+#[derive(Clone, Copy, Debug)]
+pub struct Awaited {
+    pub outcome: Outcome,
+    /// Index into the rig's instances.
+    pub instance: usize,
+    /// When its answer (or failure) reached the caller.
+    pub ended: Instant,
+}
+
 /// What one session's event stream saw.
 #[derive(Default, Clone, Copy, Debug)]
 pub struct Seen {
@@ -115,7 +125,9 @@ pub struct Traffic {
     stream_client: reqwest::Client,
     pub records: Mutex<Vec<Record>>,
     /// Awaited calls by `orderId` and how each ended.
-    pub awaited: Mutex<HashMap<String, Outcome>>,
+    pub awaited: Mutex<HashMap<String, Awaited>>,
+    /// The instance the fault run SIGKILLed, and when.
+    pub killed: Mutex<Option<(usize, Instant)>>,
     /// Fire-and-forget calls accepted (202), by `orderId`.
     pub accepted: Mutex<Vec<String>>,
     /// Turns answered 200, with the id of their stored reply.
@@ -147,6 +159,7 @@ impl Traffic {
                 .build()?,
             records: Mutex::default(),
             awaited: Mutex::default(),
+            killed: Mutex::default(),
             accepted: Mutex::default(),
             replies: Mutex::default(),
             seen: Mutex::default(),
@@ -230,7 +243,8 @@ impl Traffic {
 
     pub async fn call(&self, kind: Kind) {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let addr = self.addrs[n as usize % self.addrs.len()];
+        let instance = n as usize % self.addrs.len();
+        let addr = self.addrs[instance];
         let session = &self.sessions[(n / 2) as usize % self.sessions.len()];
         let (tool, order) = match kind {
             Kind::Forget => ("log_event", format!("F-{n}")),
@@ -267,7 +281,13 @@ impl Traffic {
             }
             Kind::Forget => {}
             _ => {
-                self.awaited.lock().expect("awaited").insert(order, outcome);
+                let ended = Instant::now();
+                let call = Awaited {
+                    outcome,
+                    instance,
+                    ended,
+                };
+                self.awaited.lock().expect("awaited").insert(order, call);
             }
         }
     }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SessionCredential;
 use hookline_core::http::{ApiError, InPath, JsonBody, ListPage, Pagination, QueryMap};
 use hookline_core::ids::SessionId;
@@ -56,8 +57,8 @@ pub async fn post(
     let message = PostMessage::parse(&body.0).map_err(ApiError::invalid)?;
     match session.status() {
         SessionStatus::Active => {}
-        SessionStatus::Ended => return Err(ApiError::conflict("the session has ended")),
-        SessionStatus::Expired => return Err(ApiError::conflict("the session has expired")),
+        SessionStatus::Ended => return Err(ApiError::session_closed(false)),
+        SessionStatus::Expired => return Err(ApiError::session_closed(true)),
     }
     runtime.message_rate.take(id).map_err(|wait| {
         ApiError::rate_limited(
@@ -76,11 +77,12 @@ pub async fn post(
                 "the session's persona has no LLM (llmId): drive it through /tool-calls, or start \
              a session for a persona with one",
             )
+            .typed(ProblemType::NoLlm)
         })?;
     let accepted = runtime
         .accept(id, &message.content)
         .await?
-        .ok_or_else(|| ApiError::conflict("the session has ended"))?;
+        .ok_or_else(|| ApiError::session_closed(false))?;
     let posted = PostedMessage {
         id: accepted.message_id,
         turn_id: accepted.turn_id,

@@ -2,6 +2,8 @@
 //! which reports every problem by its field path and refuses unknown fields; the same type is
 //! what the OpenAPI document shows.
 
+use hookline_core::http::Check;
+use hookline_core::Settings;
 use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::Violations;
 use serde::Deserialize;
@@ -61,6 +63,12 @@ impl FolderInput {
             merged.insert(key, value);
         }
         Self::parse(&Value::Object(merged))
+    }
+}
+
+impl Check for FolderInput {
+    fn check(body: &Value, _: &Settings) -> Result<Self, Violations> {
+        Self::parse(body)
     }
 }
 

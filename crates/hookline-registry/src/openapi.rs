@@ -5,12 +5,12 @@ use hookline_core::http::{ListMeta, ListPage, ProblemDocument};
 use hookline_schema::definition::{
     ClientTool, HttpMethod, ServerSubtype, SystemTool, SystemToolName, WebhookTool,
 };
-use hookline_schema::{FieldError, ToolDefinition};
+use hookline_schema::{FieldError, PersonaFields, ToolDefinition};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::connection_wire::{ConnectionInput, ConnectionPatch, ConnectionView};
 use crate::import_wire::{ImportInput, ImportStatus, ImportView, ImportedOperation};
-use crate::requests::{ApiKeyInput, LlmInput, LlmPatch, PersonaInput, PersonaPatch, ToolPatch};
+use crate::requests::{ApiKeyInput, LlmInput, LlmPatch, PersonaPatch, ToolPatch};
 use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaView, ToolView};
 
 #[derive(OpenApi)]
@@ -30,7 +30,7 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
     ),
     components(schemas(
         ToolDefinition, WebhookTool, ClientTool, SystemTool, SystemToolName, HttpMethod,
-        ServerSubtype, ToolView, ListPage<ToolView>, ToolPatch, PersonaInput, PersonaPatch, PersonaView,
+        ServerSubtype, ToolView, ListPage<ToolView>, ToolPatch, PersonaFields, PersonaPatch, PersonaView,
         PersonaToolView, ListPage<PersonaView>, ApiKeyInput, ApiKeyView, NewApiKeyView, ListPage<ApiKeyView>,
         ProblemDocument, FieldError, ListMeta, LlmInput, LlmPatch, LlmView, ListPage<LlmView>,
         ConnectionInput, ConnectionPatch, ConnectionView, ListPage<ConnectionView>,
@@ -50,7 +50,7 @@ pub struct RegistryApi;
 /// The persona's bodies embed its fields flattened; their checker refuses unknown fields.
 const ONE_OBJECT: OneObject = OneObject {
     closed: &[
-        <PersonaInput as ToSchema>::name,
+        <PersonaFields as ToSchema>::name,
         <PersonaPatch as ToSchema>::name,
     ],
 };

@@ -1,27 +1,19 @@
-//! The bodies the registry's routes take, for the OpenAPI document. The handlers read bodies with
-//! `hookline-schema`'s checkers (every problem reported, each by its field path, unknown fields
-//! refused); these types state the same rules for clients and contract tests. The persona's
-//! bodies embed [`PersonaDetails`] flattened, and are named closed in
-//! [`crate::openapi`] (serde's `deny_unknown_fields` does not combine with `flatten`).
+//! The bodies the registry's routes take. A type that implements [`Check`] is what its route
+//! gets (`Checked<T>`) and its document at once; the others are documents of bodies that
+//! `hookline-schema`'s types read (a patch is merged into the stored fields, then read whole, so
+//! its document lists the same fields, each optional). A new persona's body is
+//! `hookline_schema::PersonaFields` itself (named `PersonaInput` in the document). The persona
+//! patch embeds [`PersonaDetails`] flattened, and is named closed in [`crate::openapi`] (serde's
+//! `deny_unknown_fields` does not combine with `flatten`).
 
-use hookline_schema::PersonaDetails;
+use hookline_core::http::Check;
+use hookline_core::Settings;
+use hookline_schema::fields::{object_at, Fields};
+use hookline_schema::{PersonaDetails, Violations};
 use serde::Deserialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// A new persona. Unknown fields are refused.
-#[derive(Debug, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PersonaInput {
-    /// 1–100 characters, not blank.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    pub name: String,
-    #[serde(flatten)]
-    #[schema(inline)]
-    pub details: PersonaDetails,
-    /// Tools of the same organization, each once, in the order the persona lists them.
-    pub tool_ids: Option<Vec<Uuid>>,
-}
 
 /// Changes to a persona: the fields sent replace the stored ones, `null` clears one. Unknown
 /// fields are refused.
@@ -73,12 +65,30 @@ pub struct ToolPatch {
 }
 
 /// A new API key. Unknown fields are refused.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyInput {
     /// A label, 1–100 characters, not blank (default `default`).
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
-    pub name: Option<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: String,
+}
+
+impl Check for ApiKeyInput {
+    fn check(body: &Value, _: &Settings) -> Result<Self, Violations> {
+        const MAX_NAME_CHARS: usize = 100;
+        let map = object_at(body, "")?;
+        let mut v = Violations::new();
+        let mut f = Fields::new(map, "", &mut v);
+        let name = f.string("name").unwrap_or("default").to_owned();
+        f.finish("an API key");
+        if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            v.rule(
+                "name",
+                format!("must be 1 to {MAX_NAME_CHARS} characters, not blank"),
+            );
+        }
+        v.into_result(Self { name })
+    }
 }
 
 /// An LLM connection's fields (all optional in an update).

@@ -50,11 +50,22 @@ pub struct PersonaDetails {
     pub voice_id: Option<String>,
 }
 
-/// A persona's own fields, checked.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// A new persona. Unknown fields are refused.
+// A persona's own fields as [`PersonaFields::parse`] reads them, and the body of
+// `POST /v1/personas` in the OpenAPI document (named `PersonaInput` there): one type, so the
+// document and the checker cannot say two things.
+#[derive(Debug, Clone, PartialEq, Eq, Default, ToSchema)]
+#[schema(as = PersonaInput)]
+#[serde(rename_all = "camelCase")]
 pub struct PersonaFields {
+    /// 1–100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
+    #[serde(flatten)]
+    #[schema(inline)]
     pub details: PersonaDetails,
+    /// Tools of the same organization, each once, in the order the persona lists them.
+    #[schema(value_type = Option<Vec<Uuid>>)]
     pub tool_ids: Vec<Uuid>,
 }
 

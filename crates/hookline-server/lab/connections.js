@@ -2,7 +2,7 @@
 // masked, a form to add one, delete; and the picker a webhook tool's form uses.
 import { h, mount, field, uid } from './dom.js';
 import { post, del, all } from './api.js';
-import { flash, showProblem, clearProblem, failed, secretInput, ask } from './ui.js';
+import { flash, showProblem, clearProblem, failed, secretInput, ask, counted } from './ui.js';
 
 export async function renderConnections(section) {
   let list;
@@ -44,7 +44,7 @@ export async function renderConnections(section) {
     h('td', { class: 'num', 'data-label': 'Tools', text: String(c.usageCount) }),
     h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Delete the connection ${c.name}`, onclick: () => remove(c) }, 'Delete'))));
   async function remove(c) {
-    const users = c.usageCount ? ` ${c.usageCount} tool(s) use it: their calls will fail until they name another connection.` : '';
+    const users = c.usageCount ? ` ${counted(c.usageCount, 'tool')} ${c.usageCount === 1 ? 'uses' : 'use'} it: their calls will fail until they name another connection.` : '';
     if (!(await ask(`Delete the connection ${c.name}?${users}`, 'Delete'))) return;
     try {
       await del(`/v1/connections/${c.id}${c.usageCount ? '?force=true' : ''}`);

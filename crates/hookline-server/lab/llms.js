@@ -2,7 +2,7 @@
 // header values are) and the Test button, which sends one short request through the server.
 import { h, mount, field } from './dom.js';
 import { get, post, put, query, all } from './api.js';
-import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete } from './ui.js';
+import { navigate, flash, link, pager, heading, showProblem, clearProblem, failed, secretInput, isPreview, confirmDelete, counted } from './ui.js';
 
 const PROVIDERS = [['openai', 'OpenAI-compatible (Chat Completions)'], ['anthropic', 'Anthropic (Messages)']];
 const DEFAULT_BASE_URL = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' };
@@ -172,7 +172,7 @@ function render(root, stored) {
   });
   const title = stored ? h('h1', {}, 'LLM ', h('span', { text: stored.name })) : h('h1', { text: 'Create LLM' });
   mount(root, h('p', { class: 'crumbs' }, link('/lab/llms', '← LLMs')), title,
-    stored ? h('p', { class: 'hint', text: `Used by ${stored.usageCount ?? 0} persona(s).` }) : null,
+    stored ? h('p', { class: 'hint', text: `Used by ${counted(stored.usageCount ?? 0, 'persona')}.` }) : null,
     form);
 }
 

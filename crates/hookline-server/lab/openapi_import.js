@@ -2,7 +2,7 @@
 // run: each operation valid or refused with why), choose, then create them.
 import { h, mount, field, uid } from './dom.js';
 import { api } from './api.js';
-import { flash, showProblem, clearProblem } from './ui.js';
+import { flash, showProblem, clearProblem, counted } from './ui.js';
 import { connectionPicker } from './connections.js';
 
 /** The button that opens the import panel at the top of `main`; `done()` reloads the list. */
@@ -51,7 +51,7 @@ function importPanel(finished) {
         try {
           const created = await api('POST', '/v1/tools/import', body(everything ? undefined : chosen));
           const refused = created.operations.filter((o) => o.status === 'refused');
-          flash(`Created ${created.created} tool(s)${refused.length ? `; refused: ${refused.map((o) => `${o.name} (${o.errors.map((x) => x.message).join('; ')})`).join(', ')}` : ''}.`, refused.length ? 'info' : 'ok');
+          flash(`Created ${counted(created.created, 'tool')}${refused.length ? `; refused: ${refused.map((o) => `${o.name} (${o.errors.map((x) => x.message).join('; ')})`).join(', ')}` : ''}.`, refused.length ? 'info' : 'ok');
           finished();
         } catch (err) { showProblem(form, err); }
       });
@@ -85,7 +85,7 @@ function showDrafts(el, report, create) {
   });
   const go = h('button', { type: 'button', class: 'primary', id: 'import-create' }, '');
   const count = () => boxes.filter((b) => b.box.checked).length;
-  const label = () => { go.textContent = `Create ${count()} tool(s)`; go.disabled = count() === 0; };
+  const label = () => { go.textContent = `Create ${counted(count(), 'tool')}`; go.disabled = count() === 0; };
   for (const b of boxes) b.box.addEventListener('change', label);
   label();
   go.addEventListener('click', async () => {
@@ -94,7 +94,7 @@ function showDrafts(el, report, create) {
     await create(chosen.map((b) => b.id).filter(Boolean), chosen.length === boxes.length);
     go.disabled = false;
   });
-  mount(el, h('p', { text: `${report.valid} of ${report.operations.length} operation(s) can become tools; ${report.refused} refused.` }),
+  mount(el, h('p', { text: `${report.valid} of ${counted(report.operations.length, 'operation')} can become tools; ${report.refused} refused.` }),
     h('div', { class: 'table-wrap' }, h('table', { class: 'list drafts' },
       h('thead', {}, h('tr', {}, ['', 'Name', 'Operation', 'Description', 'Notes / why refused'].map((t) => h('th', { scope: 'col', text: t })))),
       h('tbody', {}, rows))),

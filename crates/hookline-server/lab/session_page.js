@@ -6,6 +6,7 @@ import { h, mount, code } from './dom.js';
 import { get, post, eventStream } from './api.js';
 import { link, failed, flash, counted } from './ui.js';
 import { exchange } from './tool_test.js';
+import { isSearchResult, chunkList } from './chunks.js';
 
 // The open session's event stream, closed when the page changes.
 let live = null;
@@ -88,8 +89,11 @@ function followEvents(base, list, note) {
 
 const attempts = (n) => counted(n, 'attempt');
 
-/** A call of the call log as a card: name, status, time, attempts, why it failed; its exchange folded. */
-function callCard(c) {
+/**
+ * A call of the call log as a card: name, status, time, attempts, why it failed; its exchange
+ * folded. A knowledge tool's result is its ranked chunks with their sources, as in the Playground.
+ */
+function callCard(c, knowledge) {
   return h('li', { class: 'card tool-card', dataset: { toolCallId: c.toolCallId, status: c.status } },
     h('div', { class: 'card-head' }, h('span', { class: 'mono tool-name', text: c.toolName }), h('span', { class: `badge ${c.status === 'failed' ? 'bad' : c.status === 'completed' ? 'ok' : ''}`, text: c.status }),
       h('span', { class: 'hint', text: `${c.executionTime ?? '–'} ms · ${attempts(c.attempts ?? 1)}` })),
@@ -99,11 +103,13 @@ function callCard(c) {
     c.request || c.response || c.error
       ? h('details', {}, h('summary', { text: 'Request and response' }), exchange({ request: c.request, response: c.response, error: c.error, executionTime: c.executionTime }))
       : h('p', { class: 'hint', text: 'No HTTP request: the browser or Hookline itself answered this call.' }),
-    c.result !== undefined && c.result !== null ? [h('h4', { text: 'Result' }), code(c.result)] : null);
+    c.result !== undefined && c.result !== null
+      ? [h('h4', { text: 'Result' }), knowledge.has(c.toolName) && isSearchResult(c.result) ? chunkList(c.result) : code(c.result)]
+      : null);
 }
 
 /** The transcript: each message, and after a persona's message the calls it asked for. */
-function transcript(messages, calls) {
+function transcript(messages, calls, knowledge) {
   const byId = new Map(calls.map((c) => [c.toolCallId, c]));
   const placed = new Set();
   const items = [];
@@ -115,11 +121,11 @@ function transcript(messages, calls) {
     }
     for (const t of m.toolCalls || []) {
       const c = byId.get(t.toolCallId);
-      if (c) { items.push(callCard(c)); placed.add(c.toolCallId); }
+      if (c) { items.push(callCard(c, knowledge)); placed.add(c.toolCallId); }
     }
   }
   // Calls no message asked for (run by hand, or by a backend), in the order they came.
-  for (const c of calls) if (!placed.has(c.toolCallId)) items.push(callCard(c));
+  for (const c of calls) if (!placed.has(c.toolCallId)) items.push(callCard(c, knowledge));
   return items.length ? h('ol', { class: 'transcript', id: 'session-transcript' }, items)
     : h('p', { class: 'hint', text: 'No messages and no tool calls yet.' });
 }
@@ -144,6 +150,7 @@ export async function sessionPage(main, id) {
   const who = !s.personaId ? 'ephemeral persona' : persona ? persona.name : `deleted persona ${s.personaId}`;
   // The call log is newest first; the transcript reads oldest first.
   const log = [...calls.data].reverse();
+  const knowledge = new Set((s.tools ?? []).filter((t) => t.subtype === 'knowledge').map((t) => t.name));
   const events = h('ol', { class: 'event-log', id: 'session-events' });
   const note = h('p', { class: 'hint', 'aria-live': 'polite', text: 'Reading the event stream…' });
   const end = s.status === 'active' ? h('button', { type: 'button', class: 'danger', id: 'end-open-session' }, 'End session') : null;
@@ -158,7 +165,7 @@ export async function sessionPage(main, id) {
     h('section', { id: 'session-detail' },
       h('h1', {}, 'Session ', h('span', { class: 'mono', text: s.id })),
       h('p', { class: 'session-facts', text: facts.filter(Boolean).join(' · ') }), end,
-      h('h2', { text: 'Transcript' }), transcript(messages.data, log),
+      h('h2', { text: 'Transcript' }), transcript(messages.data, log, knowledge),
       followUps.data.length ? [h('h2', { text: 'Follow-ups' }), followUpList(followUps.data)] : null,
       h('h2', { text: 'Events' }), note, events));
   followEvents(base, events, note);

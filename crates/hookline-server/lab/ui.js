@@ -187,10 +187,10 @@ export function copyButton(value, label) {
   return button;
 }
 
-/** What the API shows of a stored secret (a header value, an LLM's key): `••••` and its end. */
 /** `1 file`, `3 files`: a count with its noun, never `file(s)`. */
 export const counted = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
+/** What the API shows of a stored secret (a header value, an LLM's key): `••••` and its end. */
 export const isPreview = (value) => String(value ?? '').startsWith('••••');
 
 /**

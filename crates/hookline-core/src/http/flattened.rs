@@ -28,7 +28,7 @@ use utoipa::Modify;
 /// Makes one object of each `allOf` of inline objects, and closes the schemas `closed` names.
 ///
 /// Made a `const` for `#[openapi(modifiers(&ONE_OBJECT))]`. `closed` holds the names of types
-/// that refuse unknown fields (`<PersonaInput as ToSchema>::name`): serde's `deny_unknown_fields` cannot be combined with `flatten`, and those
+/// that refuse unknown fields (`<PersonaFields as ToSchema>::name`, named `PersonaInput`): serde's `deny_unknown_fields` cannot be combined with `flatten`, and those
 /// bodies are read by `hookline-schema`'s checkers, which refuse unknown fields themselves.
 pub struct OneObject {
     pub closed: &'static [fn() -> Cow<'static, str>],

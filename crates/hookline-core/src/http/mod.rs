@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod away;
 pub mod body;
+pub mod checked;
 pub mod cors;
 pub mod deadline;
 pub mod flattened;
@@ -22,6 +23,7 @@ use crate::settings::Settings;
 
 pub use auth::{ApiKeyAuth, Caller};
 pub use body::{JsonBody, QueryMap, MAX_BODY_BYTES};
+pub use checked::{Check, Checked};
 pub use pagination::{ListMeta, ListPage, ListParams, ListQuery, PageQuery, Pagination};
 pub use path::InPath;
 pub use problem::{ApiError, ProblemDocument};

@@ -21,6 +21,45 @@ pub struct Problem {
     /// The database was unavailable (not a limit of this instance): the answer carries
     /// [`DatabaseUnavailable`] so the layer in front of the routes learns of it.
     pub database_unavailable: bool,
+    /// A problem type more precise than the status's own (see [`ProblemType`]).
+    pub kind: Option<ProblemType>,
+}
+
+/// Problems more precise than their status, each with a `type` URI of its own
+/// (`urn:hookline:problem:<slug>`) that stays the same from release to release, so a client can
+/// tell two `409`s or two `503`s apart without reading the sentence in `detail`. A problem not
+/// listed here has its status's type (`conflict`, `unavailable`...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemType {
+    /// 409: the resource is named by others (listed in the problem); `?force=true` deletes it.
+    InUse,
+    /// 409: a name that must be unique is taken (in the organization, or on one persona).
+    NameTaken,
+    /// 409: the session has ended; it takes no more calls or messages.
+    SessionEnded,
+    /// 409: the session has expired; it takes no more calls or messages.
+    SessionExpired,
+    /// 409: the client tool call was answered already, or timed out.
+    CallSettled,
+    /// 409: the session's persona has no LLM, so it cannot take messages.
+    NoLlm,
+    /// 503: this instance is at one of its own limits (not the database); try again shortly.
+    Busy,
+}
+
+impl ProblemType {
+    /// The last part of the type's URI.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::InUse => "in-use",
+            Self::NameTaken => "name-taken",
+            Self::SessionEnded => "session-ended",
+            Self::SessionExpired => "session-expired",
+            Self::CallSettled => "call-settled",
+            Self::NoLlm => "no-llm",
+            Self::Busy => "busy",
+        }
+    }
 }
 
 /// A response extension: the request failed because the database was unavailable.
@@ -47,6 +86,7 @@ impl ApiError {
             extra: Map::new(),
             retry_after: None,
             database_unavailable: false,
+            kind: None,
         }))
     }
 
@@ -56,6 +96,26 @@ impl ApiError {
         let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, detail);
         e.0.database_unavailable = true;
         e
+    }
+
+    /// Gives the problem a type of its own (its status stays).
+    pub fn typed(mut self, kind: ProblemType) -> Self {
+        self.0.kind = Some(kind);
+        self
+    }
+
+    /// 409: the session has ended or expired (`expired`), so it takes nothing more.
+    pub fn session_closed(expired: bool) -> Self {
+        if expired {
+            Self::conflict("the session has expired").typed(ProblemType::SessionExpired)
+        } else {
+            Self::conflict("the session has ended").typed(ProblemType::SessionEnded)
+        }
+    }
+
+    /// 503: this instance is at one of its own limits, named in `detail`.
+    pub fn busy(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, detail).typed(ProblemType::Busy)
     }
 
     /// 429: the caller is over a rate; it may try again after `wait` (rounded up to seconds).
@@ -79,6 +139,27 @@ impl ApiError {
 
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, detail)
+    }
+
+    /// The 409 of deleting something others still use: says how many, what to do instead, and
+    /// lists them (`{"id", "name"}`) under `key`, so a client can show or fix them.
+    pub fn in_use(
+        what: &str,
+        users: &[(uuid::Uuid, String)],
+        noun: &str,
+        key: &str,
+        instead: &str,
+    ) -> Self {
+        let listed: Vec<Value> = users
+            .iter()
+            .map(|(id, name)| serde_json::json!({"id": id, "name": name}))
+            .collect();
+        Self::conflict(format!(
+            "{what} is used by {}; {instead} or delete with ?force=true",
+            crate::text::counted(users.len(), noun)
+        ))
+        .with(key, Value::Array(listed))
+        .typed(ProblemType::InUse)
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -128,6 +209,9 @@ impl ApiError {
     }
 
     fn slug(&self) -> &'static str {
+        if let Some(kind) = self.kind {
+            return kind.slug();
+        }
         match self.status {
             StatusCode::BAD_REQUEST => "bad-request",
             StatusCode::UNAUTHORIZED => "unauthorized",
@@ -235,7 +319,10 @@ pub async fn method_not_allowed_fallback() -> ApiError {
 /// The body of every error answer (RFC 7807).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemDocument {
-    /// A URI naming the kind of problem, e.g. `urn:hookline:problem:validation`.
+    /// A URI naming the kind of problem, e.g. `urn:hookline:problem:validation`: the status's
+    /// own (`bad-request`, `unauthorized`, `not-found`, `conflict`, `validation`, `rate-limited`,
+    /// `unavailable`, `internal`...) or a more precise one (`in-use`, `name-taken`,
+    /// `session-ended`, `session-expired`, `call-settled`, `no-llm`, `busy`).
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,

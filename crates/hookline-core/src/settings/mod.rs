@@ -97,6 +97,9 @@ pub struct KnowledgeSettings {
     pub storage_bytes: u64,
     /// Documents one process works on at once.
     pub workers: usize,
+    /// Uploads one process reads at once: each may hold up to 101 MiB of files while it is
+    /// read and stored, so this bounds what uploads can take of the process's memory.
+    pub uploads: usize,
     /// The longest one document's text extraction and chunking may take.
     pub document_time: Duration,
     /// The most chunks one document may be cut into.
@@ -322,6 +325,7 @@ impl Settings {
                 raw.knowledge_storage_bytes,
             )?,
             workers: at_least_one("HOOKLINE_KNOWLEDGE_WORKERS", raw.knowledge_workers)?,
+            uploads: at_least_one("HOOKLINE_KNOWLEDGE_UPLOADS", raw.knowledge_uploads)?,
             document_time: Duration::from_secs(at_least_one(
                 "HOOKLINE_KNOWLEDGE_DOCUMENT_SECONDS",
                 raw.knowledge_document_seconds,

@@ -92,6 +92,8 @@ pub struct RawSettings {
     pub session_retention_days: u32,
     pub knowledge_storage_bytes: u64,
     pub knowledge_workers: usize,
+    /// Uploads one process reads at once (each holds its files in memory while it is read).
+    pub knowledge_uploads: usize,
     pub knowledge_document_seconds: u64,
     pub knowledge_max_chunks: usize,
     pub connection_token_timeout_seconds: u64,
@@ -154,6 +156,7 @@ impl Default for RawSettings {
             session_retention_days: 7,
             knowledge_storage_bytes: 1024 * 1024 * 1024,
             knowledge_workers: 1,
+            knowledge_uploads: 4,
             knowledge_document_seconds: 120,
             knowledge_max_chunks: 100_000,
             connection_token_timeout_seconds: 10,

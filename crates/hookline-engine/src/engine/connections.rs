@@ -152,17 +152,32 @@ impl Engine {
             .and_then(|token| bearer(&token).map(|value| (token, value)))
             .map_err(token_failed)?;
         request.headers_mut().insert(AUTHORIZATION, value);
-        if let Some(headers) = view.get_mut("headers").and_then(|h| h.as_object_mut()) {
-            headers.insert(
-                "Authorization".into(),
-                format!("Bearer {}", mask_header_value(token.expose())).into(),
-            );
-        }
+        show_bearer(view, &token);
         Ok(Some(Authorized {
             org_id,
             connection_id,
             token,
         }))
+    }
+
+    /// A dry run's view of the tool's connection: the `Authorization` header a call would send,
+    /// masked. The token is had as a call has it (remembered, or asked of the token endpoint), so
+    /// a connection that cannot get one fails the dry run the way it would fail the call.
+    pub(crate) async fn show_authorization(
+        &self,
+        org_id: Uuid,
+        connection_id: Option<Uuid>,
+        view: &mut serde_json::Value,
+    ) -> Result<(), Outcome> {
+        let Some(connection_id) = connection_id else {
+            return Ok(());
+        };
+        let token = self
+            .access_token(org_id, connection_id, None)
+            .await
+            .map_err(token_failed)?;
+        show_bearer(view, &token);
+        Ok(())
     }
 
     /// After a 401 from the endpoint: a new token (unless another caller has one already), and
@@ -343,5 +358,15 @@ impl Engine {
         );
         tracing::info!(%connection_id, usable_seconds = usable_for.as_secs(), "connection token fetched");
         Ok(granted.access_token)
+    }
+}
+
+/// Puts the token's masked preview into a request's view as its `Authorization` header.
+fn show_bearer(view: &mut serde_json::Value, token: &SecretString) {
+    if let Some(headers) = view.get_mut("headers").and_then(|h| h.as_object_mut()) {
+        headers.insert(
+            "Authorization".into(),
+            format!("Bearer {}", mask_header_value(token.expose())).into(),
+        );
     }
 }

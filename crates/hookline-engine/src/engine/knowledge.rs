@@ -44,9 +44,10 @@ impl Engine {
             return Ok(Outcome::failed(
                 ErrorKind::ToolError,
                 format!(
-                    "the knowledge folder(s) {} of this tool no longer exist (deleted since the \
-                     tool was saved)",
-                    gone.join(", ")
+                    "this tool's knowledge {} {} no longer {} (deleted since the tool was saved)",
+                    if gone.len() == 1 { "folder" } else { "folders" },
+                    gone.join(", "),
+                    if gone.len() == 1 { "exists" } else { "exist" }
                 ),
             ));
         }

@@ -8,7 +8,7 @@ use hookline_core::http::problem::responses::{
     BadRequest, Invalid, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::session_auth::SessionCredential;
-use hookline_core::http::{ApiError, InPath, JsonBody};
+use hookline_core::http::{ApiError, Check, InPath, JsonBody};
 use hookline_core::ids::SessionId;
 
 use super::EngineState;
@@ -44,7 +44,8 @@ pub async fn post(
     let session = credential.session(&state.core, id).await?;
     // The path before the body: an id that names no call is a 404 whatever the body holds.
     client_results::check_call_id(&tool_call_id)?;
-    let answer = ClientResultRequest::parse(&body.0).map_err(ApiError::invalid)?;
+    let answer =
+        ClientResultRequest::check(&body.0, &state.core.settings).map_err(ApiError::invalid)?;
     client_results::answer(&state.core, &session, &tool_call_id, answer).await?;
     Ok(StatusCode::NO_CONTENT)
 }

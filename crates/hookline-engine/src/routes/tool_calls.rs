@@ -4,53 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{BadRequest, NotFound, TooLarge, Unauthorized};
-use serde_json::Value;
 
-use hookline_core::http::{ApiError, Caller, InPath, JsonBody};
+use hookline_core::http::{ApiError, Caller, Checked, InPath};
 use hookline_core::ids::SessionId;
-use hookline_schema::fields::{object_at, Fields};
-use hookline_schema::Violations;
 
 use super::EngineState;
-use crate::engine::{CallError, CallRequest};
+use crate::engine::CallError;
 use crate::requests::ToolCallRequest;
 use crate::views::CallAnswerView;
-
-fn parse(body: &Value) -> Result<CallRequest, Violations> {
-    let map = object_at(body, "")?;
-    let mut v = Violations::new();
-    let mut f = Fields::new(map, "", &mut v);
-    let tool_call_id = f.string("toolCallId").map(str::to_owned);
-    let tool_name = f.required_string("toolName").map(str::to_owned);
-    let arguments = f.get("arguments").cloned();
-    f.finish("a tool call");
-    let arguments = match arguments {
-        None => Value::Object(Default::default()),
-        Some(Value::Object(map)) => Value::Object(map),
-        // OpenAI hands a tool call's arguments over as a JSON text: taken as it comes.
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(map)) => Value::Object(map),
-            _ => {
-                v.wrong_type("arguments", "an object, or a string holding a JSON object");
-                Value::Null
-            }
-        },
-        Some(_) => {
-            v.wrong_type("arguments", "an object, or a string holding a JSON object");
-            Value::Null
-        }
-    };
-    match tool_name {
-        Some(tool_name) if v.is_empty() => Ok(CallRequest {
-            tool_call_id,
-            tool_name,
-            arguments,
-            defer_end: false,
-            recorder: None,
-        }),
-        _ => Err(v),
-    }
-}
 
 #[utoipa::path(
     post, path = "/v1/sessions/{id}/tool-calls", tag = "tool-calls",
@@ -80,10 +41,13 @@ pub async fn run(
     State(state): State<EngineState>,
     caller: Caller,
     InPath(SessionId(session_id)): InPath<SessionId>,
-    body: JsonBody,
+    Checked(request): Checked<ToolCallRequest>,
 ) -> Result<(StatusCode, Json<CallAnswerView>), ApiError> {
-    let request = parse(&body.0).map_err(ApiError::invalid)?;
-    match state.engine.call(caller.org_id, session_id, request).await {
+    match state
+        .engine
+        .call(caller.org_id, session_id, request.into())
+        .await
+    {
         Ok(answer) => {
             let status = if answer.accepted {
                 StatusCode::ACCEPTED
@@ -93,13 +57,10 @@ pub async fn run(
             Ok((status, Json(answer.body)))
         }
         Err(CallError::NoSession) => Err(ApiError::not_found("session")),
-        Err(CallError::SessionEnded) => Err(ApiError::conflict("the session has ended")),
-        Err(CallError::SessionExpired) => Err(ApiError::conflict("the session has expired")),
+        Err(CallError::SessionEnded) => Err(ApiError::session_closed(false)),
+        Err(CallError::SessionExpired) => Err(ApiError::session_closed(true)),
         Err(CallError::Invalid(v)) => Err(ApiError::invalid(v)),
-        Err(e @ CallError::Busy) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            e.to_string(),
-        )),
+        Err(e @ CallError::Busy) => Err(ApiError::busy(e.to_string())),
         Err(CallError::Store(e)) => Err(e.into()),
     }
 }

@@ -5,14 +5,12 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::Json;
-use indexmap::IndexMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use hookline_core::http::{ApiError, Caller, InPath, JsonBody, QueryMap};
+use hookline_core::http::{ApiError, Caller, Checked, InPath, QueryMap};
 use hookline_core::ids::ToolId;
 use hookline_core::repo::tools;
-use hookline_schema::fields::Fields;
 use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
 
 use super::EngineState;
@@ -50,7 +48,7 @@ pub async fn test(
     caller: Caller,
     InPath(ToolId(id)): InPath<ToolId>,
     query: QueryMap,
-    body: JsonBody,
+    Checked(body): Checked<ToolTestRequest>,
 ) -> Result<Json<ToolTestView>, ApiError> {
     let dry_run = query.flag("dryRun")?;
     let stored = tools::get(&state.core.pool, caller.org_id, id)
@@ -73,24 +71,11 @@ pub async fn test(
             request, outcome, started, false,
         )));
     }
-    let mut v = Violations::new();
-    let mut variables = IndexMap::new();
-    let arguments = match body.0.as_object() {
-        None => {
-            v.wrong_type("", "a JSON object");
-            Value::Null
-        }
-        Some(map) => {
-            let mut f = Fields::new(map, "", &mut v);
-            let arguments = f.object("arguments").cloned().unwrap_or_else(Map::new);
-            if let Some(given) = f.get("variables") {
-                variables = parse_test_variables(given, f.v).unwrap_or_default();
-            }
-            f.finish("a tool test");
-            Value::Object(arguments)
-        }
-    };
-    v.into_result(()).map_err(ApiError::invalid)?;
+    let ToolTestRequest {
+        arguments,
+        variables,
+    } = body;
+    let arguments = Value::Object(arguments);
     let schema = stored.tool.definition.llm_parameters();
     let args = arguments.clone();
     let mut problems = state
@@ -121,8 +106,23 @@ pub async fn test(
             )
             .await
             .map_err(|e| e.into_api_error())?;
+        let mut view = built.masked_view();
+        if let ToolDefinition::Server(webhook) = &stored.tool.definition {
+            let started = Instant::now();
+            if let Err(outcome) = engine
+                .show_authorization(caller.org_id, webhook.connection_id, &mut view)
+                .await
+            {
+                return Ok(Json(ToolTestView::attempt(
+                    Some(view),
+                    outcome,
+                    started,
+                    false,
+                )));
+            }
+        }
         return Ok(Json(ToolTestView {
-            request: Some(built.masked_view()),
+            request: Some(view),
             response: None,
             result: None,
             execution_time: 0,
@@ -143,33 +143,4 @@ pub async fn test(
         .shape(caller.org_id, None, &stored.tool.definition, outcome)
         .await;
     Ok(Json(ToolTestView::attempt(request, outcome, started, true)))
-}
-
-/// A test's `variables`: the values the session token would bring, built-ins included
-/// (`session.id`, `persona.id`; `now` is always there).
-fn parse_test_variables(value: &Value, v: &mut Violations) -> Option<IndexMap<String, String>> {
-    let Some(map) = value.as_object() else {
-        v.wrong_type("variables", "an object of variable names and string values");
-        return None;
-    };
-    let mut plain = Map::new();
-    let mut builtins = IndexMap::new();
-    for (name, value) in map {
-        match (
-            hookline_schema::variables::BUILT_INS.contains(&name.as_str()),
-            value.as_str(),
-        ) {
-            (true, Some(text)) => {
-                builtins.insert(name.clone(), text.to_owned());
-            }
-            (true, None) => v.wrong_type(format!("variables.{name}"), "a string"),
-            (false, _) => {
-                plain.insert(name.clone(), value.clone());
-            }
-        }
-    }
-    let mut out =
-        hookline_schema::variables::parse_variables(&Value::Object(plain), "variables", v)?;
-    out.extend(builtins);
-    Some(out)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::sessions::Session;
 use hookline_core::repo::{events, tool_calls};
@@ -56,7 +57,8 @@ pub async fn answer(
             Some(r) if r.tool_type == ToolType::Client => Err(ApiError::conflict(format!(
                 "the call is {} already",
                 r.status
-            ))),
+            ))
+            .typed(ProblemType::CallSettled)),
             _ => Err(ApiError::not_found("client tool call")),
         };
     };

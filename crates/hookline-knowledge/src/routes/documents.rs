@@ -2,8 +2,11 @@
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
-use hookline_core::http::problem::responses::{BadRequest, Invalid, NotFound, Unauthorized};
+use hookline_core::http::problem::responses::{
+    BadRequest, Invalid, NotFound, Unauthorized, Unavailable,
+};
 use hookline_core::http::{
     ApiError, Caller, CoreState, InPath, ListPage, PageQuery, Pagination, ProblemDocument, QueryMap,
 };
@@ -40,7 +43,8 @@ use crate::views::{DocumentView, UploadedView};
         (status = 408, description = "The body did not arrive in time", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 413, description = "A file over 50 MiB (named in `filename`), or the organization's storage quota exceeded", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 415, description = "A file of an unsupported type (named in `filename`)", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, response = Invalid)
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable)
     )
 )]
 pub async fn upload(
@@ -48,10 +52,12 @@ pub async fn upload(
     caller: Caller,
     InPath(folder): InPath<FolderId>,
     query: QueryMap,
+    Extension(slots): Extension<upload::UploadSlots>,
     request: Request,
 ) -> Result<(StatusCode, Json<UploadedView>), ApiError> {
     // A folder that is not there is answered before its files are read.
     folders::get(&state, caller.org_id, folder).await?;
+    let _slot = slots.take()?;
     let files = upload::files(request, &query).await?;
     let several = files.len() > 1;
     let mut stored = documents::upload(&state, caller.org_id, folder, files).await?;

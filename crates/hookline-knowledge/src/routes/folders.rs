@@ -7,7 +7,7 @@ use hookline_core::http::problem::responses::{
     BadRequest, Conflict, Invalid, NotFound, Unauthorized,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
     ProblemDocument, QueryMap,
 };
 use hookline_core::ids::FolderId;
@@ -32,9 +32,8 @@ use crate::views::FolderView;
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(input): Checked<FolderInput>,
 ) -> Result<(StatusCode, Json<FolderView>), ApiError> {
-    let input = FolderInput::parse(&body.0).map_err(ApiError::invalid)?;
     let created = folders::create(&state, caller.org_id, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -9,13 +9,15 @@ mod upload;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use hookline_core::http::CoreState;
 
+use upload::UploadSlots;
 pub use upload::MAX_REQUEST_BYTES;
 
 /// The knowledge routes.
 pub fn router(state: CoreState) -> Router {
+    let slots = UploadSlots::new(state.settings.knowledge.uploads);
     Router::new()
         .route(
             "/v1/knowledge/folders",
@@ -32,7 +34,7 @@ pub fn router(state: CoreState) -> Router {
             get(documents::list)
                 // Files are larger than the API's 1 MiB bodies.
                 .post(documents::upload)
-                .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES)),
+                .layer((DefaultBodyLimit::max(MAX_REQUEST_BYTES), Extension(slots))),
         )
         .route(
             "/v1/knowledge/documents/{id}",

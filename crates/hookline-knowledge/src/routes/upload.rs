@@ -2,10 +2,13 @@
 //! the file itself as the body with its name in `?filename=`. Each file is read up to 50 MiB,
 //! a chunk at a time, and refused (413 naming it) as soon as it is larger.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};
 use hookline_core::http::deadline::is_body_timeout;
 use hookline_core::http::{ApiError, QueryMap};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::service::documents::{clean_filename, too_large, UploadedFile, MAX_FILE_BYTES};
 
@@ -14,6 +17,28 @@ pub const MAX_FILES: usize = 20;
 /// The largest upload request: two files of the largest size, plus the form's own bytes. A form
 /// of more, smaller files fits as long as they add up to this.
 pub const MAX_REQUEST_BYTES: usize = 2 * MAX_FILE_BYTES + 1024 * 1024;
+
+/// The uploads this process may read at once (`HOOKLINE_KNOWLEDGE_UPLOADS`). An upload holds its
+/// files in memory until they are stored, so without a bound a few hundred slow uploads could
+/// take the process's memory; one past the bound is answered 503 at once, before its body is read.
+#[derive(Clone)]
+pub struct UploadSlots(Arc<Semaphore>);
+
+impl UploadSlots {
+    pub fn new(slots: usize) -> Self {
+        Self(Arc::new(Semaphore::new(slots)))
+    }
+
+    /// A slot for one upload, held until its answer is made.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.0.clone().try_acquire_owned().map_err(|_| {
+            ApiError::busy(
+                "this instance is reading as many uploads as it may at once \
+                 (HOOKLINE_KNOWLEDGE_UPLOADS); try again after Retry-After seconds",
+            )
+        })
+    }
+}
 
 fn late() -> ApiError {
     ApiError::new(

@@ -1,11 +1,12 @@
 //! Knowledge folders: create, list, read, rename, delete (refused while knowledge tools use the
 //! folder, unless forced).
 
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::FolderId;
 use hookline_core::repo::knowledge::folders::{self, NAME_CONSTRAINT};
 use hookline_core::StoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::requests::FolderInput;
@@ -15,6 +16,7 @@ fn store_error(e: StoreError, name: &str) -> ApiError {
     match e {
         StoreError::Conflict { constraint } if constraint == NAME_CONSTRAINT => {
             ApiError::conflict(format!("a knowledge folder named {name:?} exists already"))
+                .typed(ProblemType::NameTaken)
                 .with_field("name", "is taken by another folder of your organization")
         }
         other => other.into(),
@@ -107,16 +109,13 @@ pub async fn delete(
     }
     let users = folders::tools_using(&mut *tx, org_id, id.0).await?;
     if !users.is_empty() && !force {
-        let tools: Vec<Value> = users
-            .iter()
-            .map(|(id, name)| json!({"id": id, "name": name}))
-            .collect();
-        return Err(ApiError::conflict(format!(
-            "the folder is searched by {} knowledge tool(s); change their documentFolderIds \
-             first or delete with ?force=true",
-            users.len()
-        ))
-        .with("tools", Value::Array(tools)));
+        return Err(ApiError::in_use(
+            "the folder",
+            &users,
+            "knowledge tool",
+            "tools",
+            "change their documentFolderIds first",
+        ));
     }
     folders::delete(&mut *tx, org_id, id.0).await?;
     tx.commit().await?;

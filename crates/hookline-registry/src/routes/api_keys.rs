@@ -7,7 +7,7 @@ use hookline_core::http::problem::responses::{
     BadRequest, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    ApiError, Caller, Checked, CoreState, InPath, ListPage, ListParams, ListQuery,
 };
 use hookline_core::ids::ApiKeyId;
 
@@ -51,10 +51,9 @@ pub async fn list(
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(input): Checked<ApiKeyInput>,
 ) -> Result<(StatusCode, Json<NewApiKeyView>), ApiError> {
-    let name = api_keys::parse_name(&body.0)?;
-    let created = api_keys::create(&state, caller.org_id, &name).await?;
+    let created = api_keys::create(&state, caller.org_id, &input.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

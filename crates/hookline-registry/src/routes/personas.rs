@@ -7,19 +7,19 @@ use hookline_core::http::problem::responses::{
     BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
 };
 use hookline_core::ids::{PersonaId, ToolId};
 use hookline_schema::PersonaFields;
 
-use crate::requests::{PersonaInput, PersonaPatch};
+use crate::requests::PersonaPatch;
 use crate::service::personas;
 use crate::views::PersonaView;
 
 #[utoipa::path(
     post, path = "/v1/personas", tag = "personas", summary = "Create a persona", operation_id = "createPersona",
     security(("apiKey" = [])),
-    request_body = PersonaInput,
+    request_body = PersonaFields,
     responses(
         (status = 201, body = PersonaView),
         (status = 400, response = BadRequest),
@@ -33,9 +33,8 @@ use crate::views::PersonaView;
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(fields): Checked<PersonaFields>,
 ) -> Result<(StatusCode, Json<PersonaView>), ApiError> {
-    let fields = PersonaFields::parse(&body.0, "").map_err(ApiError::invalid)?;
     let created = personas::create(&state, caller.org_id, fields).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

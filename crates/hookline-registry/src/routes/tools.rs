@@ -7,7 +7,7 @@ use hookline_core::http::problem::responses::{
     BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
     ProblemDocument, QueryMap,
 };
 use hookline_core::ids::ToolId;
@@ -34,10 +34,8 @@ use crate::views::ToolView;
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(definition): Checked<ToolDefinition>,
 ) -> Result<(StatusCode, Json<ToolView>), ApiError> {
-    let definition = ToolDefinition::parse(&body.0, "", &state.settings.destinations)
-        .map_err(ApiError::invalid)?;
     let created = tools::create(&state, caller.org_id, definition).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

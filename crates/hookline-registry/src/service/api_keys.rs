@@ -4,9 +4,6 @@
 use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::ApiKeyId;
 use hookline_core::repo::api_keys;
-use hookline_schema::fields::Fields;
-use hookline_schema::Violations;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::views::{ApiKeyView, NewApiKeyView};
@@ -30,33 +27,6 @@ pub async fn list(
         .map(ApiKeyView::from)
         .collect();
     Ok(ListPage::new(data, total, params.page))
-}
-
-const MAX_NAME_CHARS: usize = 100;
-
-/// Reads a new key's body: `{"name"?}`, 1–100 characters, not blank (default `default`).
-pub fn parse_name(body: &Value) -> Result<String, ApiError> {
-    let mut v = Violations::new();
-    let name = match body.as_object() {
-        None => {
-            v.wrong_type("", "a JSON object");
-            None
-        }
-        Some(map) => {
-            let mut f = Fields::new(map, "", &mut v);
-            let name = f.string("name").map(str::to_owned);
-            f.finish("an API key");
-            name
-        }
-    };
-    let name = name.unwrap_or_else(|| "default".into());
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        v.rule(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters, not blank"),
-        );
-    }
-    v.into_result(name).map_err(ApiError::invalid)
 }
 
 /// Makes a key labelled `name` (already checked).

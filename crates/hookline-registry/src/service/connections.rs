@@ -6,7 +6,7 @@ use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::ConnectionId;
 use hookline_core::repo::connections::{self, secret_context, StoredConnection, NAME_CONSTRAINT};
 use hookline_schema::{mask_header_value, ConnectionFields, ToolDefinition};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -148,16 +148,13 @@ pub async fn delete(
         .ok_or_else(|| ApiError::not_found("connection"))?;
     let users = connections::tools_using(&mut *tx, org_id, id.0).await?;
     if !users.is_empty() && !force {
-        let tools: Vec<Value> = users
-            .iter()
-            .map(|(id, name)| json!({"id": id, "name": name}))
-            .collect();
-        return Err(ApiError::conflict(format!(
-            "the connection is used by {} tool(s); change their connectionId first or delete \
-             with ?force=true",
-            users.len()
-        ))
-        .with("tools", Value::Array(tools)));
+        return Err(ApiError::in_use(
+            "the connection",
+            &users,
+            "tool",
+            "tools",
+            "change their connectionId first",
+        ));
     }
     connections::delete(&mut *tx, org_id, id.0).await?;
     tx.commit().await?;

@@ -14,9 +14,9 @@ mod merge;
 pub mod personas;
 pub mod tools;
 
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::StoreError;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 /// A store error, with a violation of the unique-name `constraint` answered as a 409 naming the
@@ -24,10 +24,12 @@ use uuid::Uuid;
 fn name_taken(e: StoreError, constraint: &str, a_noun: &str, noun: &str, name: &str) -> ApiError {
     match e {
         StoreError::Conflict { constraint: c } if c == constraint => {
-            ApiError::conflict(format!("{a_noun} named {name:?} exists already")).with_field(
-                "name",
-                &format!("is taken by another {noun} of your organization"),
-            )
+            ApiError::conflict(format!("{a_noun} named {name:?} exists already"))
+                .typed(ProblemType::NameTaken)
+                .with_field(
+                    "name",
+                    &format!("is taken by another {noun} of your organization"),
+                )
         }
         other => other.into(),
     }
@@ -35,15 +37,7 @@ fn name_taken(e: StoreError, constraint: &str, a_noun: &str, noun: &str, name: &
 
 /// The 409 of deleting something personas still use: the problem lists them as `personas`.
 fn in_use(what: &str, users: &[(Uuid, String)], instead: &str) -> ApiError {
-    let personas: Vec<Value> = users
-        .iter()
-        .map(|(id, name)| json!({"id": id, "name": name}))
-        .collect();
-    ApiError::conflict(format!(
-        "{what} is used by {} persona(s); {instead} or delete with ?force=true",
-        users.len()
-    ))
-    .with("personas", Value::Array(personas))
+    ApiError::in_use(what, users, "persona", "personas", instead)
 }
 
 /// Tells every instance that these personas' tools changed (MCP clients holding a stream of one

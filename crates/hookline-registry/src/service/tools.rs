@@ -2,6 +2,7 @@
 //! an update may send a header back as its masked preview to keep the stored value, unless the
 //! URL moves to another origin.
 
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
 use hookline_core::ids::ToolId;
 use hookline_core::repo::knowledge::folders;
@@ -266,7 +267,8 @@ pub(crate) async fn existing(
     if let Some(name) = repeated_name(found.iter().map(|t| t.tool.definition.name())) {
         return Err(ApiError::conflict(format!(
             "two tools named {name:?} cannot be on one persona"
-        )));
+        ))
+        .typed(ProblemType::NameTaken));
     }
     Ok(found)
 }

@@ -220,6 +220,7 @@ async fn connections_are_created_listed_and_changed_with_the_secret_masked() {
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    assert_eq!(taken["type"], "urn:hookline:problem:name-taken");
 
     let everything = format!("{created}{page}{renamed}{}", dump_database(&app.pool).await);
     assert!(!everything.contains(SECRET), "the secret shows somewhere");
@@ -269,6 +270,9 @@ async fn tools_name_only_their_own_organizations_connections_and_deleting_one_in
 
     let (status, in_use) = org.delete(&app, &format!("/v1/connections/{ours}")).await;
     assert_eq!(status, StatusCode::CONFLICT, "{in_use}");
+    // Told apart from a taken name by its type, not its sentence.
+    assert_eq!(in_use["type"], "urn:hookline:problem:in-use");
+    assert_eq!(in_use["detail"], "the connection is used by 1 tool; change their connectionId first or delete with ?force=true");
     assert_eq!(in_use["tools"][0]["id"], tool_id.as_str());
     assert_eq!(in_use["tools"][0]["name"], "order_status");
     let (status, _) = org
@@ -505,6 +509,61 @@ async fn a_token_endpoint_down_or_refusing_fails_the_call_with_its_kind() {
         "nothing was sent without a token"
     );
     assert!(!answer.to_string().contains(SECRET));
+}
+
+#[tokio::test]
+async fn a_dry_run_shows_the_connections_authorization_header_masked_and_sends_nothing() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let tokens = TokenServer::start(grant(3600)).await;
+    let webhook = Receiver::start(Reply::json(200, json!({}))).await;
+    let id = create_connection(&app, &org, &connection("crm", &tokens.url())).await;
+    let (status, tool) = org
+        .post(
+            &app,
+            "/v1/tools",
+            &tool_with("order_status", webhook.url("/orders"), &id),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    let test_url = format!(
+        "/v1/tools/{}/test?dryRun=true",
+        tool["id"].as_str().unwrap()
+    );
+    let body = json!({"arguments": {"orderId": "1"}});
+
+    let (status, dry) = org.post(&app, &test_url, &body).await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    let shown = dry["request"]["headers"]["Authorization"].as_str().unwrap();
+    assert!(shown.starts_with("Bearer ••••"), "{dry}");
+    assert!(!dry.to_string().contains("tok-1"), "the token shows: {dry}");
+    assert!(dry["response"].is_null(), "{dry}");
+    assert_eq!(webhook.requests().len(), 0, "a dry run sent the request");
+    assert_eq!(tokens.count(), 1);
+
+    // A connection that cannot get a token fails the dry run as it would fail the call.
+    let refusing = TokenServer::start(Answer::Refuse).await;
+    let other = create_connection(&app, &org, &connection("erp", &refusing.url())).await;
+    let (status, tool) = org
+        .post(
+            &app,
+            "/v1/tools",
+            &tool_with("invoice_status", webhook.url("/invoices"), &other),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    let test_url = format!(
+        "/v1/tools/{}/test?dryRun=true",
+        tool["id"].as_str().unwrap()
+    );
+    let (status, dry) = org.post(&app, &test_url, &body).await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["error"]["kind"], "auth", "{dry}");
+    assert!(
+        dry["request"]["headers"].get("Authorization").is_none(),
+        "{dry}"
+    );
+    assert_eq!(webhook.requests().len(), 0);
 }
 
 #[tokio::test]

@@ -577,6 +577,7 @@ async fn a_session_without_an_llm_cannot_take_messages() {
     let path = format!("/v1/sessions/{session_id}/messages");
     let (status, body) = org.post(&app, &path, &json!({"content": "hi"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["type"], "urn:hookline:problem:no-llm");
     let (status, body) = org.post(&app, &path, &json!({"content": ""})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (status, body) = org.post(&app, &path, &json!({"contnt": "hi"})).await;

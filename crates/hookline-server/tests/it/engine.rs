@@ -510,6 +510,7 @@ async fn a_repeated_tool_call_id_runs_once_and_ended_sessions_refuse_calls() {
     let (status, problem) = call(&app, &org, &session_id, json!({"toolName": "once"})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(problem["detail"].as_str().unwrap().contains("ended"));
+    assert_eq!(problem["type"], "urn:hookline:problem:session-ended");
     // Another organization sees no such session.
     let rival = app.org("rival").await;
     let (status, _) = call(&app, &rival, &session_id, json!({"toolName": "once"})).await;

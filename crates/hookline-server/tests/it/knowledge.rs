@@ -452,6 +452,99 @@ async fn bad_uploads_are_refused_whole_and_unreadable_documents_fail_with_a_reas
 }
 
 #[tokio::test]
+async fn uploads_past_the_instances_bound_are_answered_503_before_their_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(RawSettings {
+        knowledge_uploads: 1,
+        ..raw_settings()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let id = folder(&app, &org, "Help").await;
+    // A slow client: its upload's head and the first bytes of a 1 MiB body, then nothing.
+    let slow_upload = || async {
+        let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = format!(
+            "POST /v1/knowledge/folders/{id}/documents?filename=slow.txt HTTP/1.1\r\n\
+             Host: {}\r\nAuthorization: Bearer {}\r\nContent-Type: text/plain\r\n\
+             Content-Length: {}\r\n\r\n",
+            app.addr,
+            org.key,
+            1024 * 1024
+        );
+        slow.write_all(head.as_bytes()).await.unwrap();
+        slow.write_all(b"the first words of a long file ")
+            .await
+            .unwrap();
+        slow
+    };
+    let quick_upload = || async {
+        let response = app
+            .client
+            .post(app.url(&format!(
+                "/v1/knowledge/folders/{id}/documents?filename=quick.txt"
+            )))
+            .bearer_auth(&org.key)
+            .body("a short note")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body: Value = response.json().await.unwrap();
+        (status, body, headers)
+    };
+
+    // Once it holds the one slot, another upload is turned away at once. (A quick upload that
+    // comes first is taken; one still running when the slow one arrives turns the slow one
+    // away, which is the same rule seen from the other side: then the slow one is sent again.)
+    let mut slow = slow_upload().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (status, body, headers) = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut early = [0u8; 64];
+        if let Ok(n) = slow.try_read(&mut early) {
+            assert!(
+                String::from_utf8_lossy(&early[..n]).starts_with("HTTP/1.1 503"),
+                "{}",
+                String::from_utf8_lossy(&early[..n])
+            );
+            slow = slow_upload().await;
+            continue;
+        }
+        let (status, body, headers) = quick_upload().await;
+        if status != StatusCode::ACCEPTED || tokio::time::Instant::now() > deadline {
+            break (status, body, headers);
+        }
+    };
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    // This instance's own limit, told apart from the database being away.
+    assert_eq!(body["type"], "urn:hookline:problem:busy");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("HOOKLINE_KNOWLEDGE_UPLOADS"),
+        "{body}"
+    );
+
+    // The slow upload finishes and gives its slot back: the next upload is taken.
+    slow.write_all(&vec![b'a'; 1024 * 1024 - 31]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+        let n = slow.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+    let (status, body) = upload_raw(&app, &org, &id, "after.txt", b"fits now").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+#[tokio::test]
 async fn a_search_never_crosses_organizations() {
     let app = TestApp::spawn().await;
     let acme = app.org("acme").await;

@@ -118,7 +118,7 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
     let summary = browser
         .wait_text(".import-results", "can become tools")
         .await;
-    assert!(summary.contains("4 of 5 operation(s)"), "{summary}");
+    assert!(summary.contains("4 of 5 operations"), "{summary}");
     assert!(
         summary.contains("image/png"),
         "the refusal says why: {summary}"
@@ -127,9 +127,9 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
     assert_eq!(nothing_yet["meta"]["total"], 1, "a preview creates nothing");
     snap_at(&browser, "tools-import-preview", Some(".import-openapi")).await;
     browser.click("input[aria-label='Import delete_pet']").await;
-    assert_eq!(browser.text("#import-create").await, "Create 3 tool(s)");
+    assert_eq!(browser.text("#import-create").await, "Create 3 tools");
     browser.click("#import-create").await;
-    browser.wait_text("#flash", "Created 3 tool(s)").await;
+    browser.wait_text("#flash", "Created 3 tools").await;
     browser.wait_text(".results", "show_pet_by_id").await;
     let (_, after) = org.get(&app, "/v1/tools").await;
     assert_eq!(after["meta"]["total"], 4);
@@ -147,7 +147,7 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
     browser
         .click("button[aria-label='Delete the connection crm']")
         .await;
-    browser.wait_text("#flash", "1 tool(s) use it").await;
+    browser.wait_text("#flash", "1 tool uses it").await;
     browser.click("#confirm-yes").await;
     browser
         .wait_text("#flash", "Deleted the connection crm")

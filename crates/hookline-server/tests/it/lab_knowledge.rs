@@ -198,4 +198,17 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
         Some("#conversation .tool-card"),
     )
     .await;
+
+    // The session's page shows the call's chunks the same way, not its JSON.
+    let (status, sessions) = org.get(&app, "/v1/sessions?perPage=1").await;
+    assert_eq!(status, 200, "{sessions}");
+    let session_id = sessions["data"][0]["id"].as_str().unwrap();
+    browser
+        .goto(&app.url(&format!("/lab/sessions/{session_id}")))
+        .await;
+    let card = browser
+        .wait_text("#session-detail .tool-card", "guide.md · Returns > Refunds")
+        .await;
+    assert!(card.contains("#1") && card.contains("14 days"), "{card}");
+    assert!(!card.contains("\"results\""), "raw JSON shown: {card}");
 }

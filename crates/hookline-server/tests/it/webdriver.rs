@@ -221,7 +221,8 @@ impl Browser {
 
     /// Clicks the element `css` names. A page that re-renders between finding and clicking
     /// (a form replaced once its save lands) leaves a stale element: it is looked up again, as
-    /// a person's second look at the page would.
+    /// a person's second look at the page would. A click another element would take (the page
+    /// still laying itself out, on a loaded machine) is tried again the same way, for up to 2 s.
     pub async fn click(&self, css: &str) {
         for _ in 0..20 {
             let element = self.find(css).await;
@@ -231,13 +232,13 @@ impl Browser {
                 .await;
             match value.get("error").and_then(Value::as_str) {
                 None => return,
-                Some("stale element reference") => {
+                Some("stale element reference" | "element click intercepted") => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Some(error) => panic!("WebDriver {path}: {error} {}", value["message"]),
             }
         }
-        panic!("{css} went stale at every click");
+        panic!("{css} went stale, or was covered, at every click for 2 s");
     }
 
     /// Types into the element as a person would (key by key).

@@ -67,13 +67,10 @@ impl OpenStreams {
     fn open(&self, session_id: Uuid) -> Result<StreamSlot, ApiError> {
         let mut counts = self.counts.lock().expect("stream counts");
         if counts.total >= self.per_instance {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "this instance holds {} event streams already (HOOKLINE_STREAMS_PER_INSTANCE); try again shortly",
-                    self.per_instance
-                ),
-            ));
+            return Err(ApiError::busy(format!(
+                "this instance holds {} event streams already (HOOKLINE_STREAMS_PER_INSTANCE); try again shortly",
+                self.per_instance
+            )));
         }
         let open = counts.by_session.entry(session_id).or_default();
         if *open >= self.per_session {

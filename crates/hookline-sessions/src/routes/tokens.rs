@@ -5,7 +5,7 @@ use axum::Json;
 use hookline_core::http::problem::responses::{
     BadRequest, Invalid, TooLarge, Unauthorized, Unavailable,
 };
-use hookline_core::http::{ApiError, Caller, CoreState, JsonBody};
+use hookline_core::http::{ApiError, Caller, Checked, CoreState};
 
 use crate::requests::SessionTokenRequest;
 use crate::service::{issue_token, TokenRequest};
@@ -30,8 +30,7 @@ use crate::views::SessionTokenView;
 pub async fn issue(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(request): Checked<TokenRequest>,
 ) -> Result<Json<SessionTokenView>, ApiError> {
-    let request = TokenRequest::parse(&body.0, &state.settings).map_err(ApiError::invalid)?;
     Ok(Json(issue_token(&state, caller.org_id, request).await?))
 }

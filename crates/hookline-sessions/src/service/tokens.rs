@@ -8,8 +8,9 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use hookline_core::credential;
+use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
-use hookline_core::http::{ApiError, CoreState};
+use hookline_core::http::{ApiError, Check, CoreState};
 use hookline_core::repo::knowledge::folders;
 use hookline_core::repo::sessions::{self as repo, NewToken, Session};
 use hookline_core::repo::{llms, personas, tools};
@@ -90,6 +91,14 @@ impl TokenRequest {
             }),
             _ => Err(v),
         }
+    }
+}
+
+/// The route's reading; its document is [`crate::requests::SessionTokenRequest`] (the persona
+/// config's two shapes are told apart by `personaId`, which a derived type cannot say).
+impl Check for TokenRequest {
+    fn check(body: &Value, settings: &Settings) -> Result<Self, Violations> {
+        Self::parse(body, settings)
     }
 }
 
@@ -249,7 +258,8 @@ async fn snapshot(
     if let Some(name) = repeated_name(config.tools.iter().map(|t| t.tool.definition.name())) {
         return Err(ApiError::conflict(format!(
             "two tools named {name:?}: a persona's tool names must be unique"
-        )));
+        ))
+        .typed(ProblemType::NameTaken));
     }
     Ok(config)
 }
