@@ -23,7 +23,7 @@ mod routes;
 pub mod runtime;
 mod sse;
 mod turn;
-mod turn_lease;
+pub mod turn_lease;
 pub mod views;
 mod writer;
 

@@ -41,7 +41,8 @@ pub enum PostAnswer {
         (status = 404, response = hookline_core::http::problem::responses::NotFound),
         (status = 409, response = hookline_core::http::problem::responses::Conflict),
         (status = 422, response = hookline_core::http::problem::responses::Invalid),
-        (status = 429, response = hookline_core::http::problem::responses::RateLimited)
+        (status = 429, response = hookline_core::http::problem::responses::RateLimited),
+        (status = 503, response = hookline_core::http::problem::responses::Unavailable)
     )
 )]
 pub async fn post(
@@ -91,6 +92,16 @@ pub async fn post(
         return Ok((StatusCode::ACCEPTED, Json(PostAnswer::Accepted(posted))));
     }
     let report = turn.await.map_err(ApiError::internal)?;
+    if report.database_unavailable {
+        // The message is stored (and is in the conversation): said, with its ids, so a client
+        // knows that posting it again would store it twice. The session's next turn reads it.
+        return Err(ApiError::database_unavailable(
+            "the message was stored, but its turn could not begin: the database is not \
+             available; the session's next turn answers it too (posting it again stores it twice)",
+        )
+        .with("id", serde_json::json!(posted.id))
+        .with("turnId", serde_json::json!(posted.turn_id)));
+    }
     Ok((
         StatusCode::OK,
         Json(PostAnswer::Finished(TurnResult::new(posted, report))),

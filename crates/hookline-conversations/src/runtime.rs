@@ -69,6 +69,7 @@ pub struct Accepted {
 impl Conversations {
     pub fn new(core: CoreState, engine: Arc<Engine>) -> Arc<Self> {
         let fast = hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
+        core.away.watch(&fast);
         let turns = &core.settings.turns;
         let message_rate = MessageRate::new(turns.messages_per_second, turns.message_burst);
         Arc::new(Self {
@@ -207,6 +208,10 @@ impl Conversations {
                 report
             }
             Ok(None) => overtaken(),
+            Err(StoreError::Unavailable) => {
+                tracing::warn!(%session_id, "a turn could not begin: the database is not available");
+                database_unavailable()
+            }
             Err(e) => {
                 tracing::error!(error = %e, %session_id, "could not take the session's turn");
                 internal_failure()
@@ -239,6 +244,21 @@ const OVERTAKEN: &str = "a newer message was posted";
 pub(crate) fn overtaken() -> TurnReport {
     TurnReport {
         error: Some(TurnError::new(TurnErrorKind::Interrupted, OVERTAKEN)),
+        ..TurnReport::default()
+    }
+}
+
+/// A turn that could not begin (take the session's turn, read the conversation) because the
+/// database was unavailable: nothing of it was stored. Its caller, if waiting, is answered 503
+/// (an outage is not the turn's failure, and trying again later may succeed); the stream's
+/// `turnFailed`, if the database is back to store it, says why.
+pub(crate) fn database_unavailable() -> TurnReport {
+    TurnReport {
+        error: Some(TurnError::new(
+            TurnErrorKind::Internal,
+            "the database was not available; the turn did not begin",
+        )),
+        database_unavailable: true,
         ..TurnReport::default()
     }
 }

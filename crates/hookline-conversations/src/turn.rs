@@ -16,7 +16,7 @@ use hookline_core::repo::llms::StoredLlm;
 use hookline_core::repo::messages::{self, Message};
 use hookline_core::repo::sessions::Session;
 use hookline_core::session_end;
-use hookline_core::{Role, StoredCall};
+use hookline_core::{Role, StoreError, StoredCall};
 use hookline_engine::CallRequest;
 use hookline_schema::definition::{SystemToolName, ToolDefinition};
 use hookline_schema::{ExportFormat, Provider};
@@ -28,7 +28,8 @@ use crate::llm::{self, LlmFailure, ReadBounds, Target};
 use crate::provider::{AskedCall, Delta, Msg, Refusal, RequestParts};
 use crate::results::{self, CallEnd};
 use crate::runtime::{
-    internal_failure, overtaken, Accepted, Conversations, HISTORY_WINDOW, MAX_ROUNDS,
+    database_unavailable, internal_failure, overtaken, Accepted, Conversations, HISTORY_WINDOW,
+    MAX_ROUNDS,
 };
 use crate::views::{ReplyView, TurnCall, TurnError, TurnErrorKind, TurnReport};
 use crate::writer::{Row, TurnWriter};
@@ -60,6 +61,10 @@ impl Conversations {
                 let newest = history.len().saturating_sub(1);
                 trim_to_bytes(&mut history, self.core.settings.turns.history_bytes, newest);
                 history
+            }
+            Err(StoreError::Unavailable) => {
+                tracing::warn!(session_id = %session.id, "a turn could not read its conversation: the database is not available");
+                return database_unavailable();
             }
             Err(e) => {
                 tracing::error!(error = %e, "could not read the conversation");

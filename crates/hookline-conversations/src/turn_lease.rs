@@ -20,7 +20,8 @@ use hookline_core::StoreError;
 
 /// How long a session's turn stays taken unless renewed: the longest a session's next turn
 /// waits after an instance died mid-turn. Long enough for several renewals, each of which may
-/// wait out the pool's acquire timeout (5 s) before it fails and is tried again.
+/// wait out the pool's acquire timeout (at most 5 s, `HOOKLINE_DATABASE_ACQUIRE_TIMEOUT_MS`)
+/// before it fails and is tried again.
 pub const TURN_LEASE: Duration = Duration::from_secs(30);
 /// How often a running turn renews its lease.
 const RENEW_EVERY: Duration = Duration::from_secs(5);

@@ -151,6 +151,9 @@ pub struct TurnReport {
     pub tool_calls: Vec<TurnCall>,
     pub session_ended: bool,
     pub error: Option<TurnError>,
+    /// The turn could not begin because the database was unavailable (it stored nothing):
+    /// `?wait=true` answers 503 rather than a failed turn.
+    pub database_unavailable: bool,
 }
 
 /// A turn's outcome (`?wait=true`).

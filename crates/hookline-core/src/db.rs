@@ -9,6 +9,8 @@ use sqlx::{ConnectOptions, Connection, PgPool};
 
 use crate::settings::redact_url;
 
+pub mod away;
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 #[derive(Debug, thiserror::Error)]
@@ -23,19 +25,33 @@ pub enum DbError {
     Migration { url: String, reason: String },
 }
 
+/// How long a command's pool (not the server's: it has `HOOKLINE_DATABASE_ACQUIRE_TIMEOUT_MS`)
+/// waits for a connection: a command runs a few statements once and may as well wait.
+pub const COMMAND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Connects to the database, creating it first when the server exists but the database does not
-/// (for `serve` and `migrate` only).
-pub async fn connect_or_create(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
-    open(url, max_connections, true).await
+/// (for `serve` and `migrate` only). `acquire_timeout`: how long a statement waits for a
+/// connection before it fails (see [`pool_options`]).
+pub async fn connect_or_create(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, DbError> {
+    open(url, max_connections, acquire_timeout, true).await
 }
 
 /// Connects to a database that must exist already (every other command: a typo in
 /// DATABASE_URL must not make a second, empty database).
 pub async fn connect_existing(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
-    open(url, max_connections, false).await
+    open(url, max_connections, COMMAND_ACQUIRE_TIMEOUT, false).await
 }
 
-async fn open(url: &str, max_connections: u32, create: bool) -> Result<PgPool, DbError> {
+async fn open(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+    create: bool,
+) -> Result<PgPool, DbError> {
     let shown = redact_url(url);
     let options = PgConnectOptions::from_str(url).map_err(|e| DbError::BadUrl {
         url: shown.clone(),
@@ -58,7 +74,7 @@ async fn open(url: &str, max_connections: u32, create: bool) -> Result<PgPool, D
         }
         create_database(&options).await.map_err(unreachable)?;
     }
-    pool_options(max_connections)
+    pool_options(max_connections, acquire_timeout)
         .connect_with(options)
         .await
         .map_err(unreachable)
@@ -69,11 +85,23 @@ async fn open(url: &str, max_connections: u32, create: bool) -> Result<PgPool, D
 /// front of every statement or transaction run on the pool (half the round trips of a tool
 /// call). A connection that broke while idle (Postgres restarted) fails its next statement
 /// instead, and is then closed rather than returned to the pool.
-fn pool_options(max_connections: u32) -> PgPoolOptions {
+///
+/// `acquire_timeout` bounds how long a statement waits for a connection. While Postgres is down
+/// sqlx retries a refused connection until then, so it is also how long a request of an outage's
+/// first moments takes to fail (the requests after it fail at once: [`away`]). It was 5 s, and a
+/// request whose statements each waited it took up to ~10 s to answer its 503; 1 s by default
+/// is still far above what a statement waits for a connection under load (measured: see
+/// docs/reliability.md).
+fn pool_options(max_connections: u32, acquire_timeout: Duration) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(acquire_timeout)
         .test_before_acquire(false)
+}
+
+/// The acquire timeout `pool` was made with, for the pools made beside it.
+fn acquire_timeout_of(pool: &PgPool) -> Duration {
+    pool.options().get_acquire_timeout()
 }
 
 /// A second pool to the same database whose commits do not wait for the disk
@@ -91,7 +119,7 @@ pub fn fast_pool(pool: &PgPool, max_connections: u32) -> PgPool {
         ("synchronous_commit", "off"),
         ("plan_cache_mode", "force_generic_plan"),
     ]);
-    pool_options(max_connections).connect_lazy_with(options)
+    pool_options(max_connections, acquire_timeout_of(pool)).connect_lazy_with(options)
 }
 
 /// The event hub's pool: its one connection, held for good by the `LISTEN`. Taken from the main
@@ -105,7 +133,7 @@ pub fn listener_pool(pool: &PgPool, direct: Option<&str>) -> PgPool {
     let options = direct
         .and_then(|url| PgConnectOptions::from_str(url).ok())
         .unwrap_or_else(|| pool.connect_options().as_ref().clone());
-    let own = pool_options(1).connect_lazy_with(options);
+    let own = pool_options(1, acquire_timeout_of(pool)).connect_lazy_with(options);
     let (main, closing) = (pool.clone(), own.clone());
     tokio::spawn(async move {
         main.close_event().await;
@@ -149,7 +177,10 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
 /// that a pooler in transaction mode would not keep on one server connection.
 pub async fn migrate(pool: &PgPool, url: &str, direct: Option<&str>) -> Result<(), DbError> {
     let (pool, url) = match direct {
-        Some(direct) => (open(direct, 1, false).await?, direct),
+        Some(direct) => (
+            open(direct, 1, COMMAND_ACQUIRE_TIMEOUT, false).await?,
+            direct,
+        ),
         None => (pool.clone(), url),
     };
     MIGRATOR.run(&pool).await.map_err(|e| DbError::Migration {

@@ -119,13 +119,14 @@ impl Engine {
     pub async fn start(core: &CoreState) -> Result<Arc<Self>, StoreError> {
         let fast_pool =
             hookline_core::db::fast_pool(&core.pool, core.settings.database.fast_pool_size);
+        core.away.watch(&fast_pool);
         let log = CallLog::start(fast_pool.clone());
         // `fast_pool` commits without waiting for the disk: it writes the call log of answered
         // calls, whose loss in a crash costs a log line, never a promise. Fire-and-forget calls
         // are started on the durable pool.
         Ok(Arc::new(Self {
-            fast_starter: Starter::start(fast_pool),
-            durable_starter: Starter::start(core.pool.clone()),
+            fast_starter: Starter::start(fast_pool, core.away.clone()),
+            durable_starter: Starter::start(core.pool.clone(), core.away.clone()),
             pool: core.pool.clone(),
             client: outbound::client(Arc::new(core.settings.destinations.clone())),
             settings: core.settings.clone(),

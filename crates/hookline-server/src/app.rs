@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 use hookline_conversations::Conversations;
 use hookline_core::db::{self, DbError};
+use hookline_core::http::away::database_gate;
 use hookline_core::http::deadline::body_deadline;
 use hookline_core::http::problem::{method_not_allowed_fallback, not_found_fallback};
 use hookline_core::http::{CoreState, MAX_BODY_BYTES};
@@ -75,7 +76,12 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         None => None,
     };
     let metrics_addr = metrics.as_ref().and_then(|l| l.local_addr().ok());
-    let pool = db::connect_or_create(&settings.database_url, settings.database.pool_size).await?;
+    let pool = db::connect_or_create(
+        &settings.database_url,
+        settings.database.pool_size,
+        settings.database.acquire_timeout,
+    )
+    .await?;
     db::migrate(
         &pool,
         &settings.database_url,
@@ -121,15 +127,20 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(reference_page))
         .with_state(state.clone());
-    Router::new()
-        .merge(ops)
-        .merge(crate::lab::router(state.clone()))
+    let away = state.away.clone();
+    let api = Router::new()
         .merge(hookline_registry::router(state.clone()))
         .merge(hookline_sessions::router(state.clone(), streams.clone()))
         .merge(hookline_conversations::router(state.clone(), conversations))
         .merge(hookline_mcp::router(state.clone(), engine.clone(), streams))
         .merge(hookline_knowledge::router(state.clone()))
-        .merge(hookline_engine::router(state, engine))
+        .merge(hookline_engine::router(state.clone(), engine))
+        // While the database is known to be away these answer 503 at once (db::away).
+        .layer(middleware::from_fn_with_state(away, database_gate));
+    Router::new()
+        .merge(ops)
+        .merge(crate::lab::router(state))
+        .merge(api)
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(middleware::from_fn(track_http))

@@ -100,9 +100,10 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            let pool = db::connect_or_create(&settings.database_url, 2)
-                .await
-                .map_err(|e| e.to_string())?;
+            let pool =
+                db::connect_or_create(&settings.database_url, 2, db::COMMAND_ACQUIRE_TIMEOUT)
+                    .await
+                    .map_err(|e| e.to_string())?;
             db::migrate(
                 &pool,
                 &settings.database_url,

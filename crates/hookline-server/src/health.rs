@@ -26,12 +26,23 @@ pub(crate) async fn healthz() -> Json<HealthView> {
     operation_id = "readyz",
     responses((status = 200, description = "Ready", body = HealthView), (status = 503, description = "The database does not answer", body = hookline_core::http::ProblemDocument, content_type = "application/problem+json", headers(("Retry-After" = u32, description = "Seconds to wait before trying again")))))]
 pub(crate) async fn readyz(State(state): State<CoreState>) -> Result<Json<HealthView>, ApiError> {
-    hookline_core::db::ping(&state.pool).await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
+    let unreachable = || {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "the database is not reachable",
         )
+    };
+    // Known away: answered at once, as the API's routes are (a probe with a short timeout of
+    // its own would otherwise time out rather than read the 503).
+    if state.away.is_away() {
+        return Err(unreachable());
+    }
+    hookline_core::db::ping(&state.pool).await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        if hookline_core::error::is_outage(&e) {
+            state.away.noticed();
+        }
+        unreachable()
     })?;
     Ok(Json(HealthView { status: "ready" }))
 }

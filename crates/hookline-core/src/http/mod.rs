@@ -3,6 +3,7 @@
 //! the pass that keeps flattened types one object in the OpenAPI document.
 
 pub mod auth;
+pub mod away;
 pub mod body;
 pub mod checked;
 pub mod cors;
@@ -37,6 +38,8 @@ pub struct CoreState {
     pub auth: ApiKeyAuth,
     /// Word of every session's new events (one LISTEN connection per process).
     pub hub: EventHub,
+    /// Whether the database is known to be away (requests then answer 503 at once).
+    pub away: crate::db::away::Away,
     closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -45,6 +48,7 @@ impl CoreState {
         Self {
             auth: ApiKeyAuth::new(pool.clone()),
             hub: EventHub::start(pool.clone(), settings.database_direct_url.as_deref()),
+            away: crate::db::away::Away::new(&pool),
             pool,
             settings,
             closing: Arc::new(tokio::sync::watch::channel(false).0),

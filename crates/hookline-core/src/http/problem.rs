@@ -18,6 +18,9 @@ pub struct Problem {
     pub extra: Map<String, Value>,
     /// Seconds to wait before trying again (`Retry-After`), for a 429 or a 503.
     pub retry_after: Option<u64>,
+    /// The database was unavailable (not a limit of this instance): the answer carries
+    /// [`DatabaseUnavailable`] so the layer in front of the routes learns of it.
+    pub database_unavailable: bool,
     /// A problem type more precise than the status's own (see [`ProblemType`]).
     pub kind: Option<ProblemType>,
 }
@@ -59,6 +62,10 @@ impl ProblemType {
     }
 }
 
+/// A response extension: the request failed because the database was unavailable.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseUnavailable;
+
 /// A [`Problem`] on the heap, so `Result<_, ApiError>` stays small on the happy path.
 #[derive(Debug)]
 pub struct ApiError(pub Box<Problem>);
@@ -78,8 +85,17 @@ impl ApiError {
             errors: Vec::new(),
             extra: Map::new(),
             retry_after: None,
+            database_unavailable: false,
             kind: None,
         }))
+    }
+
+    /// 503: the database is unavailable (Postgres restarting, down or out of reach); `detail`
+    /// says what the client should know, such as what was stored before it went away.
+    pub fn database_unavailable(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, detail);
+        e.0.database_unavailable = true;
+        e
     }
 
     /// Gives the problem a type of its own (its status stays).
@@ -232,6 +248,9 @@ pub const RETRY_AFTER_SECONDS: &str = "1";
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
+        if self.database_unavailable {
+            response.extensions_mut().insert(DatabaseUnavailable);
+        }
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -261,8 +280,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { constraint } => Self::conflict(format!(
                 "conflicts with an existing resource ({constraint})"
             )),
-            StoreError::Unavailable => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+            StoreError::Unavailable => Self::database_unavailable(
                 "the database is busy or not reachable; try again shortly",
             ),
             StoreError::Secret(crate::secrets::SecretError::UnknownKey(key_id)) => {

@@ -164,12 +164,22 @@ pub struct McpSettings {
     pub streams_per_session: usize,
 }
 
-/// How many connections each of the process's Postgres pools holds at most.
+/// How many connections each of the process's Postgres pools holds at most, and how long a
+/// statement waits for one.
 #[derive(Debug, Clone, Copy)]
 pub struct DatabaseSettings {
     pub pool_size: u32,
     pub fast_pool_size: u32,
+    /// How long a statement waits for a connection before it fails as `Unavailable` (a 503):
+    /// while Postgres is down a new connection is refused and retried until then, so this is
+    /// how long the first requests of an outage take to answer (see `crate::db::away`).
+    pub acquire_timeout: Duration,
 }
+
+/// The bounds of `HOOKLINE_DATABASE_ACQUIRE_TIMEOUT_MS`: below 100 ms a busy pool's ordinary
+/// wait would fail requests; above 5 s a turn's lease renewals (every 5 s, each of which may
+/// wait this long) could let its 30 s lease run out during a short outage.
+pub const ACQUIRE_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 100..=5_000;
 
 /// The shortest delivery lease: the longest tool timeout plus time to look the call up before
 /// the attempt and to record its outcome after it. A shorter lease could run out while its
@@ -280,6 +290,11 @@ impl Settings {
                 "HOOKLINE_DATABASE_FAST_POOL_SIZE",
                 raw.database_fast_pool_size,
             )?,
+            acquire_timeout: Duration::from_millis(in_range(
+                "HOOKLINE_DATABASE_ACQUIRE_TIMEOUT_MS",
+                raw.database_acquire_timeout_ms,
+                ACQUIRE_TIMEOUT_MS,
+            )?),
         };
         let turns = TurnLimits {
             argument_bytes: at_least_one("HOOKLINE_TURN_ARGUMENT_BYTES", raw.turn_argument_bytes)?,
@@ -427,6 +442,21 @@ fn at_least(variable: &str, value: usize, least: usize) -> Result<usize, ConfigE
 }
 
 /// A rate of at least one in 1,000 seconds (a smaller one would make waits too long to state).
+fn in_range(
+    variable: &str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    if !range.contains(&value) {
+        return Err(ConfigError(format!(
+            "{variable} must be {} to {} (got {value})",
+            range.start(),
+            range.end()
+        )));
+    }
+    Ok(value)
+}
+
 fn positive(variable: &str, value: f64) -> Result<f64, ConfigError> {
     if !(value.is_finite() && value >= 0.001) {
         return Err(ConfigError(format!(

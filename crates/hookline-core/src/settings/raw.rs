@@ -69,6 +69,9 @@ pub struct RawSettings {
     /// Connections of each pool that commits without waiting for the disk (the engine's call
     /// log of answered calls, the conversation runtime's speech deltas).
     pub database_fast_pool_size: u32,
+    /// How long a statement waits for a pooled connection (or a new one) before it fails as
+    /// the database being unavailable, in milliseconds.
+    pub database_acquire_timeout_ms: u64,
     /// What a turn takes from its LLM (see [`TurnLimits`]).
     pub turn_argument_bytes: usize,
     pub turn_calls_per_response: usize,
@@ -139,6 +142,7 @@ impl Default for RawSettings {
             delivery_org_concurrency: None,
             database_pool_size: 32,
             database_fast_pool_size: 16,
+            database_acquire_timeout_ms: 1000,
             turn_argument_bytes: 1024 * 1024,
             turn_calls_per_response: 16,
             turn_calls: 64,

@@ -218,6 +218,25 @@ fn pool_sizes_are_settings_of_at_least_one() {
 }
 
 #[test]
+fn the_acquire_timeout_is_a_setting_within_its_bounds() {
+    let mut r = raw();
+    r.encryption_key = Some(base64::engine::general_purpose::STANDARD.encode([7u8; 32]));
+    let s = Settings::check(r.clone(), false).unwrap();
+    assert_eq!(s.database.acquire_timeout, Duration::from_secs(1));
+    r.database_acquire_timeout_ms = 250;
+    let s = Settings::check(r.clone(), false).unwrap();
+    assert_eq!(s.database.acquire_timeout, Duration::from_millis(250));
+    for wrong in [0, 99, 5_001] {
+        r.database_acquire_timeout_ms = wrong;
+        let err = Settings::check(r.clone(), false).err().unwrap();
+        assert_eq!(
+            err.0,
+            format!("HOOKLINE_DATABASE_ACQUIRE_TIMEOUT_MS must be 100 to 5000 (got {wrong})")
+        );
+    }
+}
+
+#[test]
 fn urls_lose_their_password() {
     assert_eq!(
         redact_url("postgres://u:secret@db:5432/h"),

@@ -844,7 +844,7 @@ async fn a_message_on_another_instance_interrupts_the_turn() {
 /// after `delay`. The LLM calls it, then says `after_refund`, then `next` (to a later message).
 /// Returns once "Refund ORD-9" was posted and the refund's request has reached the webhook,
 /// with the session, the webhook and the LLM (keep them: dropping one stops it).
-async fn refund_under_way(
+pub(crate) async fn refund_under_way(
     app: &TestApp,
     org: &Org,
     delay: Duration,
