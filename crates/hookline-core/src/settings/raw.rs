@@ -177,7 +177,7 @@ impl Default for RawSettings {
             knowledge_embed_response_bytes: 8 * 1024 * 1024,
             knowledge_embed_retry_seconds: 30,
             knowledge_query_embed_ms: 2000,
-            knowledge_semantic_chunks: 20_000,
+            knowledge_semantic_chunks: 10_000,
             mcp_list_seconds: 10,
             mcp_retry_listing_seconds: 30,
             mcp_listings_bytes: 64 * 1024 * 1024,
