@@ -339,3 +339,63 @@ async fn an_embedding_entry_is_for_knowledge_only_and_keeps_its_kind() {
     assert_eq!(test["ok"], false);
     assert_eq!(test["error"]["kind"], "llm_unavailable");
 }
+
+#[tokio::test]
+async fn chunks_go_in_bounded_batches_and_a_new_model_embeds_everything_again() {
+    let app = TestApp::spawn_with(RawSettings {
+        knowledge_embed_batch: 2,
+        ..raw_settings()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let server = FakeEmbeddings::start().await;
+    let llm = embedding_entry(&app, &org, &server).await;
+    let logs = folder(&app, &org, "Logs").await;
+    let lines =
+        "disk full on node one\nrefund job failed\nrefund job retried\narchive written\nall good\n";
+    let doc = ready(&app, &org, &logs, "app.log", lines).await;
+    embedded(&app, &org, &doc).await;
+    let sizes: Vec<usize> = server.inputs().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    assert_eq!(
+        server.inputs()[0],
+        ["disk full on node one", "refund job failed"]
+    );
+
+    // Another model under the same entry: every chunk is embedded again with it, and a search
+    // compares its query with that model's vectors only.
+    let path = format!("/v1/llms/{}", llm["id"].as_str().unwrap());
+    let (status, body) = org
+        .patch(&app, &path, &json!({"model": "bag-of-words-2"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM knowledge_embeddings WHERE model = 'bag-of-words-2'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if n == 5 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{n} re-embedded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(vectors_of(&app, &doc).await, 5, "replaced, not added");
+    let body = search(&app, &org, "reimbursement", &[&logs]).await;
+    assert_eq!(body["ranking"], "hybrid");
+    assert_eq!(
+        contents(&body)[..2],
+        ["refund job failed", "refund job retried"]
+    );
+
+    // Deleting the entry deletes its vectors: words alone rank again.
+    let (status, _) = org.delete(&app, &path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(vectors_of(&app, &doc).await, 0);
+    let body = search(&app, &org, "reimbursement", &[&logs]).await;
+    assert_eq!(body["ranking"], "lexical");
+    assert!(contents(&body).is_empty());
+}
