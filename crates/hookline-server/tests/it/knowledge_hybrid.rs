@@ -399,3 +399,35 @@ async fn chunks_go_in_bounded_batches_and_a_new_model_embeds_everything_again() 
     assert_eq!(body["ranking"], "lexical");
     assert!(contents(&body).is_empty());
 }
+
+#[tokio::test]
+async fn a_knowledge_tool_searches_by_meaning_too() {
+    let app = TestApp::spawn().await;
+    let org = app.org("acme").await;
+    let server = FakeEmbeddings::start().await;
+    embedding_entry(&app, &org, &server).await;
+    let help = folder(&app, &org, "Help").await;
+    let refunds = ready(&app, &org, &help, "refunds.txt", REFUNDS).await;
+    ready(&app, &org, &help, "shipping.txt", SHIPPING).await;
+    embedded(&app, &org, &refunds).await;
+    let (session_id, _) = crate::harness::session(
+        &app,
+        &org,
+        json!({"name": "T", "tools": [crate::knowledge_tool::help_center(&[&help])]}),
+    )
+    .await;
+    let (status, body) = crate::engine::call(
+        &app,
+        &org,
+        &session_id,
+        json!({"toolName": "help_center", "toolCallId": "k1",
+               "arguments": {"query": "reimbursement"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "completed", "{body}");
+    let results = body["result"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{body}");
+    assert_eq!(results[0]["content"], REFUNDS);
+    assert_eq!(results[0]["documentId"], refunds.as_str());
+}
