@@ -1,5 +1,6 @@
 //! `POST /v1/llms/{id}/test`: one short request to the LLM, through the same client, rules and
-//! retries as a turn, to check its address, key and model before a persona relies on it.
+//! retries as a turn, to check its address, key and model before a persona relies on it. An
+//! embedding entry is tested by embedding one word, as knowledge search would.
 
 use std::time::Instant;
 
@@ -9,11 +10,13 @@ use futures::StreamExt;
 
 use hookline_core::http::{ApiError, Caller, InPath};
 use hookline_core::ids::LlmId;
-use hookline_core::repo::llms;
+use hookline_core::repo::llms::{self, StoredLlm};
+use hookline_knowledge::embeddings::{EmbedBounds, EmbedFailure, Model};
+use hookline_schema::LlmKind;
 
 use crate::llm::{self, ReadBounds, Target};
 use crate::provider::{Delta, Msg, RequestParts};
-use crate::views::{LlmTestResult, TurnError};
+use crate::views::{LlmTestResult, TurnError, TurnErrorKind};
 use crate::ConversationState;
 
 /// What the LLM is asked.
@@ -41,6 +44,9 @@ pub async fn test(
     let llm = llms::get(&core.pool, caller.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("LLM"))?;
+    if llm.kind() == LlmKind::Embedding {
+        return Ok(Json(test_embedding(&runtime, llm).await));
+    }
     let api_key = llm
         .open_key(&core.settings.secrets)
         .map_err(ApiError::internal)?;
@@ -85,4 +91,47 @@ pub async fn test(
         reply,
         error,
     }))
+}
+
+/// Embeds one word with the entry; `reply` says how many dimensions its vector has.
+async fn test_embedding(runtime: &crate::Conversations, llm: StoredLlm) -> LlmTestResult {
+    let core = &runtime.core;
+    let started = Instant::now();
+    let outcome = async {
+        let model = Model::open(llm, &core.settings.secrets)?;
+        let settings = &core.settings.knowledge;
+        let bounds = EmbedBounds {
+            dimensions: settings.embed_dimensions,
+            response_bytes: settings.embed_response_bytes,
+            time: model.timeout(),
+        };
+        let vectors = runtime
+            .engine
+            .embedder()
+            .embed(&model, &["hello".to_owned()], bounds)
+            .await?;
+        Ok::<_, EmbedFailure>(vectors.first().map_or(0, Vec::len))
+    }
+    .await;
+    let execution_time = started.elapsed().as_millis() as i64;
+    match outcome {
+        Ok(dimensions) => LlmTestResult {
+            ok: true,
+            execution_time,
+            reply: Some(format!("a vector of {dimensions} dimensions")),
+            error: None,
+        },
+        Err(failure) => {
+            let kind = match failure {
+                EmbedFailure::Unavailable(_) => TurnErrorKind::LlmUnavailable,
+                EmbedFailure::Invalid(_) => TurnErrorKind::LlmError,
+            };
+            LlmTestResult {
+                ok: false,
+                execution_time,
+                reply: None,
+                error: Some(TurnError::new(kind, failure.to_string())),
+            }
+        }
+    }
 }

@@ -257,7 +257,9 @@ pub struct LlmTestResult {
     pub ok: bool,
     /// Milliseconds, retries included.
     pub execution_time: i64,
-    /// What the LLM answered (to "Reply with the single word: OK"); left out when `ok` is false.
+    /// What the LLM answered (to "Reply with the single word: OK"), or for an embedding entry
+    /// the length of the vector it made for one word (`a vector of 1536 dimensions`); left out
+    /// when `ok` is false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
     /// `llm_unavailable`, `llm_timeout` or `llm_error`, with a message; left out when `ok`.

@@ -112,6 +112,8 @@ pub struct Engine {
     pub(crate) tokens: connections::Tokens,
     /// What the knowledge crate's search takes (a knowledge tool's call runs it).
     pub(crate) core: CoreState,
+    /// Sends embedding requests (a hybrid search's query) through `client`.
+    embedder: hookline_knowledge::Embedder,
 }
 
 impl Engine {
@@ -124,11 +126,18 @@ impl Engine {
         // `fast_pool` commits without waiting for the disk: it writes the call log of answered
         // calls, whose loss in a crash costs a log line, never a promise. Fire-and-forget calls
         // are started on the durable pool.
+        let client = outbound::client(Arc::new(core.settings.destinations.clone()));
+        let policy = Arc::new(core.settings.destinations.clone());
+        let embedder = hookline_knowledge::Embedder::new(
+            client.clone(),
+            Arc::new(move |url: &url::Url| webhook::destination_allowed(&policy, url)),
+        );
         Ok(Arc::new(Self {
+            embedder,
             fast_starter: Starter::start(fast_pool, core.away.clone()),
             durable_starter: Starter::start(core.pool.clone(), core.away.clone()),
             pool: core.pool.clone(),
-            client: outbound::client(Arc::new(core.settings.destinations.clone())),
+            client,
             settings: core.settings.clone(),
             caches: Arc::default(),
             checker: Checker::default(),
@@ -153,6 +162,12 @@ impl Engine {
     /// vetting resolver never sees); names are vetted after resolution by the client.
     pub fn outbound_allowed(&self, url: &url::Url) -> bool {
         self.destination_allowed(url)
+    }
+
+    /// What the knowledge crate sends embedding requests with: this client, under the same
+    /// destination rules as every outbound call.
+    pub fn embedder(&self) -> &hookline_knowledge::Embedder {
+        &self.embedder
     }
 
     /// Writes everything the call log holds: the last step of a graceful shutdown.

@@ -8,6 +8,7 @@
 //! Depends on `hookline-schema` and `hookline-core` only; SQL stays in core's repositories
 //! (`repo::knowledge`).
 
+pub mod embeddings;
 pub mod file_type;
 mod openapi;
 pub mod processing;
@@ -16,6 +17,7 @@ pub mod routes;
 pub mod service;
 pub mod views;
 
+pub use embeddings::Embedder;
 pub use openapi::KnowledgeApi;
 pub use routes::router;
 pub use service::{documents, folders, search};

@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 
 use crate::requests::{FolderInput, FolderPatch, SearchRequest, UploadFile, UploadForm};
 use crate::views::{
-    ChunkSource, DocumentView, FolderView, SearchResult, SearchResults, UploadedView,
+    ChunkSource, DocumentView, FolderView, Ranking, SearchResult, SearchResults, UploadedView,
 };
 
 #[derive(OpenApi)]
@@ -21,7 +21,7 @@ use crate::views::{
     components(schemas(
         FolderInput, FolderPatch, FolderView, ListPage<FolderView>, DocumentView, DocumentStatus,
         ListPage<DocumentView>, UploadedView, SearchRequest, SearchResults, SearchResult,
-        ChunkSource, ListMeta, ProblemDocument, UploadForm, UploadFile,
+        Ranking, ChunkSource, ListMeta, ProblemDocument, UploadForm, UploadFile,
     )),
     tags((name = "knowledge", description = "Folders of documents knowledge tools search")),
 )]

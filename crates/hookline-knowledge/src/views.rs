@@ -56,6 +56,10 @@ pub struct DocumentView {
     /// What could not be read, for a failed document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why its chunks could not be embedded the last time it was tried (it is tried again
+    /// later; the document stays `ready` and searchable by words meanwhile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -71,6 +75,7 @@ impl From<&StoredDocument> for DocumentView {
             status: d.status,
             chunk_count: d.chunk_count,
             error: d.error.clone(),
+            embedding_error: d.embedding_error.clone(),
             created_at: d.created_at,
             updated_at: d.updated_at,
         }
@@ -112,7 +117,10 @@ pub struct SearchResult {
     pub filename: String,
     pub folder_id: Uuid,
     pub content: String,
-    /// Relevance; higher is better, comparable within one search only.
+    /// Relevance; higher is better, comparable within one search only. A lexical ranking's
+    /// score is Postgres' `ts_rank` (of all the words plus of any of them); a hybrid ranking's is
+    /// the reciprocal rank fusion of the two rankings, the sum of 1 / (60 + rank) over the
+    /// rankings that found the chunk (at most 2/61, about 0.0328).
     pub score: f32,
     pub source: ChunkSource,
 }
@@ -135,8 +143,24 @@ impl From<Found> for SearchResult {
     }
 }
 
+/// How a search ranked its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Ranking {
+    /// Postgres full-text search alone: the organization has no embedding model, no vectors
+    /// yet, or its model could not embed the query (then `notice` says why).
+    Lexical,
+    /// The full-text ranking and the embedding model's (cosine similarity) fused.
+    Hybrid,
+}
+
 /// A search's results, best first.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SearchResults {
     pub results: Vec<SearchResult>,
+    pub ranking: Ranking,
+    /// Why a search that would have been hybrid ranked lexically (the embedding model failed),
+    /// or that its semantic ranking compared only part of the folders' vectors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }

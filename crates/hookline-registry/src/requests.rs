@@ -97,6 +97,11 @@ impl Check for ApiKeyInput {
 pub struct LlmInput {
     /// 1–100 characters, unique in the organization.
     pub name: String,
+    /// `chat` (default: a persona talks through it) or `embedding` (an OpenAI-compatible
+    /// `POST /embeddings` model knowledge search embeds with; provider `openai`, no
+    /// `temperature` or `maxTokens`). Fixed once the entry exists.
+    #[schema(example = "chat")]
+    pub kind: Option<String>,
     /// `openai` (Chat Completions and compatible servers) or `anthropic` (Messages).
     #[schema(example = "openai")]
     pub provider: String,
@@ -122,6 +127,9 @@ pub struct LlmInput {
 pub struct LlmPatch {
     #[schema(nullable = false)]
     pub name: Option<String>,
+    /// May be sent only as it is: the kind is fixed once the entry exists.
+    #[schema(nullable = false)]
+    pub kind: Option<String>,
     #[schema(nullable = false, example = "openai")]
     pub provider: Option<String>,
     pub base_url: Option<String>,

@@ -130,6 +130,8 @@ pub struct NewApiKeyView {
 pub struct LlmView {
     pub id: Uuid,
     pub name: String,
+    /// `chat` (what personas talk through) or `embedding` (what knowledge search embeds with).
+    pub kind: String,
     pub provider: String,
     pub base_url: String,
     pub model: String,
@@ -150,6 +152,7 @@ impl LlmView {
         Self {
             id: llm.id,
             name: llm.name.clone(),
+            kind: llm.kind.clone(),
             provider: llm.provider.clone(),
             base_url: llm.base_url.clone(),
             model: llm.model.clone(),

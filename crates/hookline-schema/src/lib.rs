@@ -34,7 +34,7 @@ pub use definition::{
 pub use destination::{classify, AddressClass, DestinationPolicy};
 pub use export::{export, ExportFormat};
 pub use json_schema::ArgumentValidator;
-pub use llm::{LlmFields, Provider};
+pub use llm::{LlmFields, LlmKind, Provider};
 pub use name::ToolName;
 pub use persona::{PersonaDetails, PersonaFields};
 pub use tool_type::ToolType;

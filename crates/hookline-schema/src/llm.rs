@@ -50,10 +50,39 @@ impl Provider {
     }
 }
 
+/// What an LLM entry is for. Fixed once the entry exists: a persona's `llmId` must name a chat
+/// entry, and an organization's knowledge vectors belong to its embedding entry, so changing
+/// one's kind would leave either pointing at the wrong thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LlmKind {
+    /// Talks with a persona's user (Chat Completions or Messages).
+    Chat,
+    /// Turns text into vectors for knowledge search (OpenAI-compatible `POST /embeddings`).
+    Embedding,
+}
+
+impl LlmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Embedding => "embedding",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "chat" => Some(Self::Chat),
+            "embedding" => Some(Self::Embedding),
+            _ => None,
+        }
+    }
+}
+
 /// An LLM's fields, checked; `api_key` in plain text (the caller seals it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmFields {
     pub name: String,
+    pub kind: LlmKind,
     pub provider: Provider,
     /// Without a trailing `/`, so paths can be appended.
     pub base_url: String,
@@ -71,6 +100,13 @@ impl LlmFields {
         let mut v = Violations::new();
         let mut f = Fields::new(map, "", &mut v);
         let name = bounded(&mut f, "name", MAX_LLM_NAME_CHARS, true);
+        let kind = match f.string("kind") {
+            None => Some(LlmKind::Chat),
+            Some(k) => LlmKind::parse(k).or_else(|| {
+                f.v.rule("kind", "must be \"chat\" or \"embedding\"");
+                None
+            }),
+        };
         let provider = f
             .required_string("provider")
             .and_then(|p| match Provider::parse(p) {
@@ -89,6 +125,22 @@ impl LlmFields {
             .integer_in("timeoutSeconds", 1..=MAX_LLM_TIMEOUT_SECONDS)
             .unwrap_or(DEFAULT_LLM_TIMEOUT_SECONDS);
         f.finish("an LLM");
+        if kind == Some(LlmKind::Embedding) {
+            // Only the OpenAI-compatible embeddings API is spoken; sampling fields mean nothing
+            // to an embedding model, so they are refused rather than kept unused.
+            if provider == Some(Provider::Anthropic) {
+                v.rule(
+                    "provider",
+                    "must be \"openai\" for an embedding model (OpenAI-compatible /embeddings)",
+                );
+            }
+            if temperature.is_some() {
+                v.rule("temperature", "is for chat models only (kind \"chat\")");
+            }
+            if max_tokens.is_some() {
+                v.rule("maxTokens", "is for chat models only (kind \"chat\")");
+            }
+        }
         let base_url = match (provider, base_url) {
             (_, Some(url)) => check_base_url(&url, policy, &mut v),
             (Some(provider), None) => Some(provider.default_base_url().to_owned()),
@@ -99,6 +151,7 @@ impl LlmFields {
         }
         Ok(Self {
             name: name.unwrap_or_default(),
+            kind: kind.expect("checked above"),
             provider: provider.expect("checked above"),
             base_url: base_url.expect("checked above"),
             model: model.unwrap_or_default(),
@@ -240,6 +293,36 @@ mod tests {
         let err = LlmFields::parse(&json!({"temperature": "hot"}), &prod()).unwrap_err();
         assert!(err.has_type_errors());
         assert_eq!(fields(err), ["name", "provider", "model", "temperature"]);
+    }
+
+    #[test]
+    fn an_embedding_model_speaks_openai_without_sampling() {
+        let llm = LlmFields::parse(
+            &json!({"name": "e", "kind": "embedding", "provider": "openai",
+                    "model": "text-embedding-3-small"}),
+            &prod(),
+        )
+        .unwrap();
+        assert_eq!(llm.kind, LlmKind::Embedding);
+        let chat = LlmFields::parse(
+            &json!({"name": "c", "provider": "openai", "model": "gpt-4o-mini"}),
+            &prod(),
+        )
+        .unwrap();
+        assert_eq!(chat.kind, LlmKind::Chat);
+        let err = LlmFields::parse(
+            &json!({"name": "e", "kind": "embedding", "provider": "anthropic", "model": "m",
+                    "temperature": 0.5, "maxTokens": 10}),
+            &prod(),
+        )
+        .unwrap_err();
+        assert_eq!(fields(err), ["provider", "temperature", "maxTokens"]);
+        let err = LlmFields::parse(
+            &json!({"name": "e", "kind": "vector", "provider": "openai", "model": "m"}),
+            &prod(),
+        )
+        .unwrap_err();
+        assert_eq!(fields(err), ["kind"]);
     }
 
     #[test]

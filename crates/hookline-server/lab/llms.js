@@ -13,11 +13,15 @@ const PRESETS = [
   { label: 'Ollama on this machine (OpenAI-compatible)', name: 'ollama', provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.1' },
   { label: 'llama.cpp server on this machine (OpenAI-compatible)', name: 'llama-cpp', provider: 'openai', baseUrl: 'http://127.0.0.1:8080/v1', model: 'local' },
   { label: 'The stand-in (examples/standin_llm.py 4000)', name: 'stand-in', provider: 'openai', baseUrl: 'http://localhost:4000/v1', model: 'standin' },
+  { label: 'OpenAI embeddings (for knowledge search)', name: 'openai-embeddings', kind: 'embedding', provider: 'openai', baseUrl: '', model: 'text-embedding-3-small' },
+  { label: 'Ollama embeddings on this machine (for knowledge search)', name: 'ollama-embeddings', kind: 'embedding', provider: 'openai', baseUrl: 'http://127.0.0.1:11434/v1', model: 'nomic-embed-text' },
 ];
+const KINDS = [['chat', 'Chat: a persona talks through it'], ['embedding', 'Embedding: knowledge search ranks by meaning with it']];
 const NOT_AVAILABLE = 'The conversation runtime is not available on this server: LLM connections arrive with it.';
 
-/** A line describing a connection: provider and model. */
+/** A line describing a connection: provider (or embedding) and model. */
 export function describeLlm(llm) {
+  if (llm.kind === 'embedding') return `Embedding · ${llm.model}`;
   return `${llm.provider === 'anthropic' ? 'Anthropic' : 'OpenAI-compatible'} · ${llm.model}`;
 }
 
@@ -83,7 +87,12 @@ export async function llmEditor(main, id) {
 }
 
 function render(root, stored) {
-  const v = stored || { provider: 'openai', timeoutSeconds: 30 };
+  const v = stored || { kind: 'chat', provider: 'openai', timeoutSeconds: 30 };
+  // The kind is fixed once the entry exists: shown, not changeable, when editing.
+  const kind = field('Kind', h('select', { disabled: Boolean(stored) }, KINDS.map(([value, text]) => h('option', { value, text }))),
+    { field: 'kind', hint: stored ? 'Fixed once created.' : 'An embedding model speaks OpenAI’s /embeddings; the organization’s newest one embeds its knowledge documents.' });
+  kind.input.value = v.kind || 'chat';
+  kind.wrap.classList.add('wide-select');
   const name = field('Name', h('input', { type: 'text', value: v.name || '', autocomplete: 'off', placeholder: 'gpt-4o-mini' }), { field: 'name' });
   const provider = field('Provider', h('select', {}, PROVIDERS.map(([value, text]) => h('option', { value, text }))),
     { field: 'provider', hint: 'The API the server speaks. Ollama, llama.cpp, vLLM, LM Studio and most gateways speak OpenAI’s.' });
@@ -117,16 +126,26 @@ function render(root, stored) {
     const p = PRESETS[Number(preset.input.value)];
     if (preset.input.value === '' || !p) return;
     if (!name.input.value.trim()) name.input.value = p.name;
+    if (!stored) kind.input.value = p.kind || 'chat';
     provider.input.value = p.provider;
     baseUrl.input.value = p.baseUrl;
     model.input.value = p.model;
     if (p.maxTokens && !maxTokens.input.value) maxTokens.input.value = String(p.maxTokens);
     placeholder();
+    chatOnly();
   });
+  // Sampling means nothing to an embedding model (the server refuses it): hidden for one.
+  function chatOnly() {
+    const embedding = kind.input.value === 'embedding';
+    temperature.wrap.hidden = embedding;
+    maxTokens.wrap.hidden = embedding;
+  }
+  kind.input.addEventListener('change', chatOnly);
+  chatOnly();
   const form = h('form', { class: 'card llm-form', novalidate: true },
     h('div', { class: 'form-errors', role: 'alert', hidden: true }),
     stored ? null : preset.wrap,
-    name.wrap, h('div', { class: 'row' }, provider.wrap, model.wrap), baseUrl.wrap, apiKey.wrap,
+    kind.wrap, name.wrap, h('div', { class: 'row' }, provider.wrap, model.wrap), baseUrl.wrap, apiKey.wrap,
     h('div', { class: 'row' }, temperature.wrap, maxTokens.wrap, timeout.wrap));
 
   // Creating leaves empty fields out (defaults apply); an update sends them as null (cleared).
@@ -142,6 +161,8 @@ function render(root, stored) {
       maxTokens: number(maxTokens.input),
       timeoutSeconds: number(timeout.input),
     };
+    if (!stored) body.kind = kind.input.value;
+    if (kind.input.value === 'embedding') { delete body.temperature; delete body.maxTokens; }
     // The preview sent back keeps the stored key (unless baseUrl moves to another origin).
     if (stored && isPreview(body.apiKey) && body.apiKey === stored.apiKey) delete body.apiKey;
     if (!stored) for (const [k, val] of Object.entries(body)) if (val === null) delete body[k];

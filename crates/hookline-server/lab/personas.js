@@ -54,6 +54,8 @@ export async function buildPage(main, id) {
   let llms;
   try {
     [persona, tools, llms] = await Promise.all([get(`/v1/personas/${encodeURIComponent(id)}`), allTools(), allLlms()]);
+    // A persona talks through a chat LLM; embedding entries are for knowledge search.
+    llms = llms.filter((l) => l.kind !== 'embedding');
   } catch (e) { return failed(main, e); }
   document.title = `Build ${persona.name} · Hookline Lab`;
   const byId = new Map(tools.map((t) => [t.id, t]));

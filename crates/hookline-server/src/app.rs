@@ -48,6 +48,8 @@ pub struct App {
     follow_ups: tokio::task::JoinHandle<()>,
     /// The knowledge workers processing uploaded documents, stopped with the delivery workers.
     knowledge: tokio::task::JoinHandle<()>,
+    /// The worker embedding ready documents' chunks, stopped with them.
+    embedding: tokio::task::JoinHandle<()>,
 }
 
 /// Why the application could not start.
@@ -98,6 +100,11 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
     let (stop, stopped) = watch::channel(false);
     let delivery = hookline_engine::delivery::spawn(engine.clone(), stopped.clone());
     let knowledge = hookline_knowledge::processing::spawn(state.clone(), stopped.clone());
+    let embedding = hookline_knowledge::embeddings::worker::spawn(
+        state.clone(),
+        engine.embedder().clone(),
+        stopped.clone(),
+    );
     let conversations = Conversations::new(state.clone(), engine.clone());
     let follow_ups = hookline_conversations::followups::spawn(conversations.clone(), stopped);
     Ok(App {
@@ -111,6 +118,7 @@ pub async fn build(settings: Settings) -> Result<App, StartError> {
         delivery,
         follow_ups,
         knowledge,
+        embedding,
     })
 }
 
@@ -133,7 +141,10 @@ pub fn router(state: CoreState, engine: Arc<Engine>, conversations: Arc<Conversa
         .merge(hookline_sessions::router(state.clone(), streams.clone()))
         .merge(hookline_conversations::router(state.clone(), conversations))
         .merge(hookline_mcp::router(state.clone(), engine.clone(), streams))
-        .merge(hookline_knowledge::router(state.clone()))
+        .merge(hookline_knowledge::router(
+            state.clone(),
+            engine.embedder().clone(),
+        ))
         .merge(hookline_engine::router(state.clone(), engine))
         // While the database is known to be away these answer 503 at once (db::away).
         .layer(middleware::from_fn_with_state(away, database_gate));
@@ -245,6 +256,7 @@ pub async fn serve(
     let _ = app.delivery.await;
     let _ = app.follow_ups.await;
     let _ = app.knowledge.await;
+    let _ = app.embedding.await;
     app.engine.flush().await;
     Ok(())
 }

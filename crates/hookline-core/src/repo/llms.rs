@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-use hookline_schema::{LlmFields, Provider, Violations};
+use hookline_schema::{LlmFields, LlmKind, Provider, Violations};
 
 use crate::error::StoreResult;
 use crate::repo::tools::like_pattern;
@@ -19,6 +19,8 @@ pub struct StoredLlm {
     pub id: Uuid,
     pub org_id: Uuid,
     pub name: String,
+    /// `chat` or `embedding` ([`LlmKind`]), fixed once the entry exists.
+    pub kind: String,
     pub provider: String,
     pub base_url: String,
     pub model: String,
@@ -32,6 +34,10 @@ pub struct StoredLlm {
 }
 
 impl StoredLlm {
+    pub fn kind(&self) -> LlmKind {
+        LlmKind::parse(&self.kind).unwrap_or(LlmKind::Chat)
+    }
+
     pub fn provider(&self) -> Provider {
         Provider::parse(&self.provider).unwrap_or(Provider::OpenAi)
     }
@@ -53,6 +59,7 @@ pub fn key_context(org_id: Uuid, llm_id: Uuid) -> String {
 /// An LLM's fields as its columns hold them, for `insert` and `update` to bind alike.
 struct Columns<'a> {
     name: &'a str,
+    kind: &'static str,
     provider: &'static str,
     base_url: &'a str,
     model: &'a str,
@@ -66,6 +73,7 @@ impl<'a> Columns<'a> {
     fn of(llm: &'a LlmFields, sealed_api_key: Option<&'a str>) -> Self {
         Self {
             name: &llm.name,
+            kind: llm.kind.as_str(),
             provider: llm.provider.as_str(),
             base_url: &llm.base_url,
             model: &llm.model,
@@ -90,9 +98,9 @@ pub async fn insert(
     Ok(sqlx::query_as!(
         StoredLlm,
         r#"INSERT INTO llms AS l (id, org_id, name, provider, base_url, model, sealed_api_key,
-               temperature, max_tokens, timeout_seconds)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-           RETURNING id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+               temperature, max_tokens, timeout_seconds, kind)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           RETURNING id, org_id, name, kind, provider, base_url, model, sealed_api_key, temperature,
                max_tokens, timeout_seconds, created_at, updated_at,
                (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
                    AS "usage_count!""#,
@@ -106,11 +114,14 @@ pub async fn insert(
         c.temperature,
         c.max_tokens,
         c.timeout_seconds,
+        c.kind,
     )
     .fetch_one(db)
     .await?)
 }
 
+/// Updates an LLM's fields; its kind stays what it was created with (the caller refuses a
+/// change of it).
 pub async fn update(
     db: impl PgExecutor<'_>,
     org_id: Uuid,
@@ -125,7 +136,7 @@ pub async fn update(
                sealed_api_key = $7, temperature = $8, max_tokens = $9, timeout_seconds = $10,
                updated_at = now()
            WHERE org_id = $1 AND id = $2
-           RETURNING id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+           RETURNING id, org_id, name, kind, provider, base_url, model, sealed_api_key, temperature,
                max_tokens, timeout_seconds, created_at, updated_at,
                (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
                    AS "usage_count!""#,
@@ -151,7 +162,7 @@ pub async fn get(
 ) -> StoreResult<Option<StoredLlm>> {
     Ok(sqlx::query_as!(
         StoredLlm,
-        r#"SELECT id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+        r#"SELECT id, org_id, name, kind, provider, base_url, model, sealed_api_key, temperature,
                max_tokens, timeout_seconds, created_at, updated_at,
                (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
                    AS "usage_count!"
@@ -171,7 +182,7 @@ pub async fn lock(
 ) -> StoreResult<Option<StoredLlm>> {
     Ok(sqlx::query_as!(
         StoredLlm,
-        r#"SELECT id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+        r#"SELECT id, org_id, name, kind, provider, base_url, model, sealed_api_key, temperature,
                max_tokens, timeout_seconds, created_at, updated_at,
                (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
                    AS "usage_count!"
@@ -209,7 +220,7 @@ pub async fn list(
     .await?;
     let rows = sqlx::query_as!(
         StoredLlm,
-        r#"SELECT id, org_id, name, provider, base_url, model, sealed_api_key, temperature,
+        r#"SELECT id, org_id, name, kind, provider, base_url, model, sealed_api_key, temperature,
                max_tokens, timeout_seconds, created_at, updated_at,
                (SELECT count(*) FROM personas p WHERE p.org_id = l.org_id AND p.llm_id = l.id::text)
                    AS "usage_count!"
@@ -279,14 +290,18 @@ pub async fn check_id(
         return refused();
     };
     let found = sqlx::query_scalar!(
-        "SELECT id FROM llms WHERE org_id = $1 AND id = $2 FOR SHARE",
+        "SELECT kind FROM llms WHERE org_id = $1 AND id = $2 FOR SHARE",
         org_id,
         id,
     )
     .fetch_optional(db)
     .await?;
-    match found {
-        Some(_) => Ok(Ok(id)),
+    match found.as_deref().map(LlmKind::parse) {
+        Some(Some(LlmKind::Chat)) => Ok(Ok(id)),
+        Some(_) => Ok(Err(Violations::single(
+            field,
+            "is an embedding model (kind \"embedding\"); a persona talks through a chat LLM",
+        ))),
         None => refused(),
     }
 }
@@ -321,4 +336,22 @@ pub async fn reseal_all(
         done.resealed += 1;
     }
     Ok(())
+}
+
+/// The organization's embedding model: its newest LLM entry of kind `embedding` (one entry is
+/// used at a time; creating another switches to it, and its vectors are made anew).
+pub async fn embedding_model(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+) -> StoreResult<Option<StoredLlm>> {
+    Ok(sqlx::query_as!(
+        StoredLlm,
+        r#"SELECT id, org_id, name, kind, provider, base_url, model, sealed_api_key, temperature,
+               max_tokens, timeout_seconds, created_at, updated_at, 0::bigint AS "usage_count!"
+           FROM llms l WHERE org_id = $1 AND kind = 'embedding'
+           ORDER BY created_at DESC, id DESC LIMIT 1"#,
+        org_id,
+    )
+    .fetch_optional(db)
+    .await?)
 }

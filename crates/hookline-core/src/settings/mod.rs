@@ -109,6 +109,22 @@ pub struct KnowledgeSettings {
     /// Chunks a search ranks at most from each way a chunk may match (all words, two of them, a
     /// heading word, any word): ranking reads every candidate, so this bounds a search's cost.
     pub search_candidates: u32,
+    /// Chunks one request to the embedding model carries at most.
+    pub embed_batch: usize,
+    /// Bytes of chunk text one request to the embedding model carries at most (a chunk larger
+    /// than this goes alone).
+    pub embed_batch_bytes: usize,
+    /// The most dimensions a vector may have; an answer with more is refused whole.
+    pub embed_dimensions: usize,
+    /// The most bytes of an embedding model's answer read; a larger one is refused whole.
+    pub embed_response_bytes: usize,
+    /// The wait before a document whose embedding failed is tried again; it doubles with each
+    /// failure, up to 64 times this.
+    pub embed_retry: Duration,
+    /// The longest a search waits for its query's vector before it ranks lexically alone.
+    pub query_embed_time: Duration,
+    /// Vectors a search compares its query with at most (exact similarity reads each).
+    pub semantic_chunks: usize,
 }
 
 impl KnowledgeSettings {
@@ -341,6 +357,33 @@ impl Settings {
             search_candidates: at_least_one(
                 "HOOKLINE_KNOWLEDGE_SEARCH_CANDIDATES",
                 raw.knowledge_search_candidates,
+            )?,
+            embed_batch: at_least_one("HOOKLINE_KNOWLEDGE_EMBED_BATCH", raw.knowledge_embed_batch)?,
+            embed_batch_bytes: at_least(
+                "HOOKLINE_KNOWLEDGE_EMBED_BATCH_BYTES",
+                raw.knowledge_embed_batch_bytes,
+                1024,
+            )?,
+            embed_dimensions: at_least_one(
+                "HOOKLINE_KNOWLEDGE_EMBED_DIMENSIONS",
+                raw.knowledge_embed_dimensions,
+            )?,
+            embed_response_bytes: at_least(
+                "HOOKLINE_KNOWLEDGE_EMBED_RESPONSE_BYTES",
+                raw.knowledge_embed_response_bytes,
+                1024,
+            )?,
+            embed_retry: Duration::from_secs(at_least_one(
+                "HOOKLINE_KNOWLEDGE_EMBED_RETRY_SECONDS",
+                raw.knowledge_embed_retry_seconds,
+            )?),
+            query_embed_time: Duration::from_millis(at_least_one(
+                "HOOKLINE_KNOWLEDGE_QUERY_EMBED_MS",
+                raw.knowledge_query_embed_ms,
+            )?),
+            semantic_chunks: at_least_one(
+                "HOOKLINE_KNOWLEDGE_SEMANTIC_CHUNKS",
+                raw.knowledge_semantic_chunks,
             )?,
         };
         let connections = ConnectionSettings {

@@ -57,7 +57,7 @@ impl Engine {
             folder_ids: tool.document_folder_ids.clone(),
             limit: Some(i64::from(knowledge_tool::limit(tool))),
         };
-        match hookline_knowledge::search::run(&self.core, org_id, &request).await {
+        match hookline_knowledge::search::run(&self.core, &self.embedder, org_id, &request).await {
             Ok(found) => {
                 let max = self.settings.knowledge.tool_result_bytes;
                 let (result, truncated) = bounded(&found.results, max);

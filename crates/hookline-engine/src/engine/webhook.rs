@@ -11,7 +11,7 @@ use uuid::Uuid;
 use hookline_core::sealed_tool::SealedTool;
 use hookline_core::ErrorKind;
 use hookline_schema::endpoint;
-use hookline_schema::ToolDefinition;
+use hookline_schema::{DestinationPolicy, ToolDefinition};
 
 use super::prepare_error::PrepareError;
 use super::variables::{self, Scope, MASK};
@@ -170,22 +170,27 @@ impl Engine {
     /// in development mode may be run by one in production mode): the scheme, and a literal IP
     /// address, which skips name resolution and so the vetting resolver. Details go to the log.
     pub(crate) fn destination_allowed(&self, url: &url::Url) -> bool {
-        let policy = &self.settings.destinations;
-        if !endpoint::scheme_allowed(url, policy) {
-            tracing::warn!(
-                scheme = url.scheme(),
-                host = url.host_str().unwrap_or_default(),
-                "a call over a scheme this mode refuses was not made"
-            );
-            return false;
+        destination_allowed(&self.settings.destinations, url)
+    }
+}
+
+/// [`Engine::destination_allowed`] under `policy`, for requests made away from the engine (an
+/// embedding model's, by the knowledge crate).
+pub(crate) fn destination_allowed(policy: &DestinationPolicy, url: &url::Url) -> bool {
+    if !endpoint::scheme_allowed(url, policy) {
+        tracing::warn!(
+            scheme = url.scheme(),
+            host = url.host_str().unwrap_or_default(),
+            "a call over a scheme this mode refuses was not made"
+        );
+        return false;
+    }
+    match endpoint::literal_ip(url).map(|ip| ssrf::check(policy, &ip.to_string(), ip)) {
+        Some(Err(blocked)) => {
+            blocked.log();
+            false
         }
-        match endpoint::literal_ip(url).map(|ip| ssrf::check(policy, &ip.to_string(), ip)) {
-            Some(Err(blocked)) => {
-                blocked.log();
-                false
-            }
-            _ => true,
-        }
+        _ => true,
     }
 }
 

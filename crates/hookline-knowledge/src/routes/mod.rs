@@ -12,11 +12,12 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use hookline_core::http::CoreState;
 
+use crate::embeddings::Embedder;
 use upload::UploadSlots;
 pub use upload::MAX_REQUEST_BYTES;
 
-/// The knowledge routes.
-pub fn router(state: CoreState) -> Router {
+/// The knowledge routes; `embedder` sends a hybrid search's query to the embedding model.
+pub fn router(state: CoreState, embedder: Embedder) -> Router {
     let slots = UploadSlots::new(state.settings.knowledge.uploads);
     Router::new()
         .route(
@@ -40,6 +41,9 @@ pub fn router(state: CoreState) -> Router {
             "/v1/knowledge/documents/{id}",
             get(documents::read).delete(documents::delete),
         )
-        .route("/v1/knowledge/search", post(search::search))
+        .route(
+            "/v1/knowledge/search",
+            post(search::search).layer(Extension(embedder)),
+        )
         .with_state(state)
 }

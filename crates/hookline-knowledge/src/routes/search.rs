@@ -1,10 +1,11 @@
 //! `POST /v1/knowledge/search`.
 
 use axum::extract::State;
-use axum::Json;
+use axum::{Extension, Json};
 use hookline_core::http::problem::responses::{BadRequest, Invalid, Unauthorized};
 use hookline_core::http::{ApiError, Caller, CoreState, JsonBody};
 
+use crate::embeddings::Embedder;
 use crate::requests::SearchRequest;
 use crate::service::search;
 use crate::views::SearchResults;
@@ -24,9 +25,12 @@ use crate::views::SearchResults;
 )]
 pub async fn search(
     State(state): State<CoreState>,
+    Extension(embedder): Extension<Embedder>,
     caller: Caller,
     body: JsonBody,
 ) -> Result<Json<SearchResults>, ApiError> {
     let request = SearchRequest::parse(&body.0).map_err(ApiError::invalid)?;
-    Ok(Json(search::search(&state, caller.org_id, &request).await?))
+    Ok(Json(
+        search::search(&state, &embedder, caller.org_id, &request).await?,
+    ))
 }

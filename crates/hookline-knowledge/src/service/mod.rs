@@ -5,4 +5,5 @@
 
 pub mod documents;
 pub mod folders;
+pub mod hybrid;
 pub mod search;

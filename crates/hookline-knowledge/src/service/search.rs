@@ -1,14 +1,17 @@
-//! Lexical search over an organization's ready documents: Postgres full-text search with English
+//! Search over an organization's ready documents. Lexical: Postgres full-text search with English
 //! stemming, headings weighted above text, phrases and exclusions in web-search syntax, and every
-//! word also taken as the beginning of a longer one ("refun" finds "refunds").
+//! word also taken as the beginning of a longer one ("refun" finds "refunds"). Hybrid, when the
+//! organization has an embedding model: that ranking fused with the semantic one ([`hybrid`]).
 
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::knowledge::{chunks, folders};
 use hookline_schema::Violations;
 use uuid::Uuid;
 
+use super::hybrid::{self, Semantic};
+use crate::embeddings::Embedder;
 use crate::requests::SearchRequest;
-use crate::views::{SearchResult, SearchResults};
+use crate::views::{Ranking, SearchResult, SearchResults};
 
 /// Words of a query taken as prefixes at most: a long query's prefixes add little and cost
 /// index lookups.
@@ -18,11 +21,12 @@ const MAX_PREFIX_WORDS: usize = 8;
 /// otherwise, the same answer for a folder that does not exist and one of another organization).
 pub async fn search(
     state: &CoreState,
+    embedder: &Embedder,
     org_id: Uuid,
     request: &SearchRequest,
 ) -> Result<SearchResults, ApiError> {
     check_folders(state, org_id, &request.folder_ids, "folderIds").await?;
-    run(state, org_id, request).await
+    run(state, embedder, org_id, request).await
 }
 
 /// Checks that every one of `ids` is a folder of the organization; a 422 naming each that is not
@@ -47,15 +51,47 @@ pub async fn check_folders(
 }
 
 /// The search itself, for a caller that checked the folders already (a knowledge tool's folders
-/// were checked when it was saved; one deleted since finds nothing).
+/// were checked when it was saved; one deleted since finds nothing). Lexical, fused with the
+/// semantic ranking when the organization has an embedding model and vectors from it.
 pub async fn run(
     state: &CoreState,
+    embedder: &Embedder,
     org_id: Uuid,
     request: &SearchRequest,
 ) -> Result<SearchResults, ApiError> {
+    let limit = request.limit();
+    let semantic = hybrid::semantic(state, embedder, org_id, request).await?;
+    let Semantic::Ranked { chunks, notice } = semantic else {
+        let notice = match semantic {
+            Semantic::Failed(why) => Some(why),
+            _ => None,
+        };
+        let found = lexical(state, org_id, request, limit).await?;
+        return Ok(SearchResults {
+            results: found.into_iter().map(SearchResult::from).collect(),
+            ranking: Ranking::Lexical,
+            notice,
+        });
+    };
+    let lexical = lexical(state, org_id, request, hybrid::DEPTH.max(limit)).await?;
+    let results = hybrid::fuse(state, org_id, lexical, &chunks, limit).await?;
+    Ok(SearchResults {
+        results: results.into_iter().map(SearchResult::from).collect(),
+        ranking: Ranking::Hybrid,
+        notice,
+    })
+}
+
+/// The best `limit` chunks by Postgres full-text search.
+async fn lexical(
+    state: &CoreState,
+    org_id: Uuid,
+    request: &SearchRequest,
+    limit: i64,
+) -> Result<Vec<chunks::Found>, ApiError> {
     let words = Words::of(&request.query);
     let mut conn = state.pool.acquire().await?;
-    let found = chunks::search(
+    Ok(chunks::search(
         &mut conn,
         org_id,
         &request.folder_ids,
@@ -65,13 +101,10 @@ pub async fn run(
             two_words: &words.two(),
             words: &words.wanted,
         },
-        request.limit(),
+        limit,
         i64::from(state.settings.knowledge.search_candidates),
     )
-    .await?;
-    Ok(SearchResults {
-        results: found.into_iter().map(SearchResult::from).collect(),
-    })
+    .await?)
 }
 
 /// A query's words, kept to letters and digits so that no tsquery syntax of the caller's is ever

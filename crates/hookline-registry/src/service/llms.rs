@@ -117,6 +117,15 @@ pub async fn update(
         merged.insert("apiKey".into(), Value::String(key.expose().to_owned()));
     }
     let fields = parse(state, &Value::Object(merged))?;
+    if fields.kind != current.kind() {
+        return Err(ApiError::field(
+            "kind",
+            format!(
+                "cannot change once the LLM exists (it is {:?}); create another LLM entry",
+                current.kind
+            ),
+        ));
+    }
     // Asked for only once the rest is valid: a broken URL is reported as such first.
     if keeps_key && origin_moved(&current.base_url, &fields.base_url) {
         return Err(ApiError::field("apiKey", RESEND));
@@ -156,8 +165,8 @@ pub async fn delete(
     Ok(())
 }
 
-/// Checks a persona body's `llmId` (when set) names an LLM of the organization; 422 naming
-/// `field` otherwise.
+/// Checks a persona body's `llmId` (when set) names a chat LLM of the organization; 422 naming
+/// `field` otherwise (an embedding entry is refused by name).
 pub(crate) async fn check_llm_id(
     db: &mut PgConnection,
     org_id: Uuid,

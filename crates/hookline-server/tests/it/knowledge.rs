@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::harness::{error_fields, raw_settings, Org, RawSettings, TestApp};
 
-async fn folder(app: &TestApp, org: &Org, name: &str) -> String {
+pub(crate) async fn folder(app: &TestApp, org: &Org, name: &str) -> String {
     let (status, body) = org
         .post(app, "/v1/knowledge/folders", &json!({"name": name}))
         .await;
@@ -35,7 +35,7 @@ fn form(files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     org: &Org,
     path: &str,
@@ -70,7 +70,7 @@ async fn upload_form(
     send(app, org, &path, &content_type, body).await
 }
 
-async fn upload_raw(
+pub(crate) async fn upload_raw(
     app: &TestApp,
     org: &Org,
     folder: &str,
@@ -82,7 +82,7 @@ async fn upload_raw(
 }
 
 /// The document once it is no longer processing.
-async fn processed(app: &TestApp, org: &Org, id: &str) -> Value {
+pub(crate) async fn processed(app: &TestApp, org: &Org, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let (status, doc) = org.get(app, &format!("/v1/knowledge/documents/{id}")).await;

@@ -75,6 +75,8 @@ pub async fn merge_pending(db: impl sqlx::PgExecutor<'_>) -> StoreResult<()> {
 /// A chunk a search found.
 #[derive(Debug, Clone)]
 pub struct Found {
+    /// The chunk's own id (a hybrid search fuses rankings by it).
+    pub id: i64,
     pub document_id: Uuid,
     pub filename: String,
     pub folder_id: Uuid,
@@ -162,7 +164,7 @@ pub async fn search(
                WHERE c.search @@ q.any
                ORDER BY 2 DESC, c.id
                LIMIT $6)
-           SELECT c.document_id, d.filename, c.folder_id, c.content, c.heading, c.page,
+           SELECT c.id, c.document_id, d.filename, c.folder_id, c.content, c.heading, c.page,
                c.row_number AS row, c.line_number AS line, b.score AS "score!"
            FROM best b JOIN knowledge_chunks c USING (id)
                JOIN knowledge_documents d ON d.id = c.document_id
@@ -181,4 +183,24 @@ pub async fn search(
     .await?;
     tx.commit().await?;
     Ok(found)
+}
+
+/// The chunks `ids` of the organization's ready documents (a semantic match the lexical search
+/// did not return), in no order, each with a score of 0 for the caller to set.
+pub async fn by_ids(
+    db: impl sqlx::PgExecutor<'_>,
+    org_id: Uuid,
+    ids: &[i64],
+) -> StoreResult<Vec<Found>> {
+    Ok(sqlx::query_as!(
+        Found,
+        r#"SELECT c.id, c.document_id, d.filename, c.folder_id, c.content, c.heading, c.page,
+               c.row_number AS row, c.line_number AS line, 0::real AS "score!"
+           FROM knowledge_chunks c JOIN knowledge_documents d ON d.id = c.document_id
+           WHERE c.id = ANY($2) AND d.org_id = $1 AND d.status = 'ready'"#,
+        org_id,
+        ids,
+    )
+    .fetch_all(db)
+    .await?)
 }

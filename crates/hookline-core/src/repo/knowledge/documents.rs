@@ -32,6 +32,8 @@ pub struct StoredDocument {
     pub status: DocumentStatus,
     pub error: Option<String>,
     pub chunk_count: Option<i32>,
+    /// Why the last try to embed the document's chunks failed (cleared once it succeeds).
+    pub embedding_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -57,7 +59,7 @@ pub async fn insert(
         r#"INSERT INTO knowledge_documents (id, org_id, folder_id, filename, content_type, size)
            VALUES ($1, $2, $3, $4, $5, $6)
            RETURNING id, folder_id, filename, content_type, size, status AS "status: _", error,
-               chunk_count, created_at, updated_at"#,
+               chunk_count, embedding_error, created_at, updated_at"#,
         doc.id,
         org_id,
         doc.folder_id,
@@ -104,7 +106,7 @@ pub async fn get(
     Ok(sqlx::query_as!(
         StoredDocument,
         r#"SELECT id, folder_id, filename, content_type, size, status AS "status: _", error,
-               chunk_count, created_at, updated_at
+               chunk_count, embedding_error, created_at, updated_at
            FROM knowledge_documents WHERE org_id = $1 AND id = $2"#,
         org_id,
         id,
@@ -143,7 +145,7 @@ pub async fn list(
     let rows = sqlx::query_as!(
         StoredDocument,
         r#"SELECT id, folder_id, filename, content_type, size, status AS "status: _", error,
-               chunk_count, created_at, updated_at
+               chunk_count, embedding_error, created_at, updated_at
            FROM knowledge_documents WHERE org_id = $1 AND folder_id = $2
            ORDER BY created_at, id LIMIT $3 OFFSET $4"#,
         org_id,

@@ -3,4 +3,5 @@
 
 pub mod chunks;
 pub mod documents;
+pub mod embeddings;
 pub mod folders;

@@ -1,0 +1,311 @@
+//! Vectors of knowledge chunks, made by the organization's embedding model, and the exact
+//! nearest-neighbour search over them. A ready document is also an embedding job: it is due
+//! whenever its vectors were not made by the organization's current embedding model (the newest
+//! LLM entry of kind `embedding`), claimed by pushing its `embed_after` past now (the lease),
+//! and after a failure not due again before its backoff ran out.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::error::StoreResult;
+
+/// A document whose chunks need vectors from `llm_id`'s `model`.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub document_id: Uuid,
+    pub org_id: Uuid,
+    pub folder_id: Uuid,
+    pub llm_id: Uuid,
+    pub model: String,
+    /// Claims since its last success, this one included.
+    pub attempts: i32,
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_millis() as f64
+}
+
+/// Claims the ready document that has waited longest for vectors of its organization's
+/// embedding model, keeping it for `lease`. Concurrent claimers skip each other's rows.
+pub async fn claim(db: impl PgExecutor<'_>, lease: Duration) -> StoreResult<Option<Due>> {
+    let due = sqlx::query!(
+        r#"WITH model AS (
+               SELECT DISTINCT ON (org_id) org_id, id, model FROM llms
+               WHERE kind = 'embedding' ORDER BY org_id, created_at DESC, id DESC),
+           due AS (
+               SELECT d.id, m.id AS llm_id, m.model FROM model m
+                   JOIN knowledge_documents d ON d.org_id = m.org_id
+               WHERE d.status = 'ready' AND d.embed_after <= now()
+                   AND (d.embedded_llm_id IS DISTINCT FROM m.id
+                        OR d.embedded_model IS DISTINCT FROM m.model)
+               ORDER BY d.embed_after, d.id LIMIT 1
+               FOR UPDATE OF d SKIP LOCKED)
+           UPDATE knowledge_documents d
+           SET embed_after = now() + $1 * interval '1 millisecond',
+               embed_attempts = d.embed_attempts + 1
+           FROM due WHERE d.id = due.id
+           RETURNING d.id, d.org_id, d.folder_id, due.llm_id AS "llm_id!",
+               due.model AS "model!", d.embed_attempts"#,
+        millis(lease),
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(due.map(|d| Due {
+        document_id: d.id,
+        org_id: d.org_id,
+        folder_id: d.folder_id,
+        llm_id: d.llm_id,
+        model: d.model,
+        attempts: d.embed_attempts,
+    }))
+}
+
+/// Keeps a claimed document for `lease` more (after each batch, so a large document's work is
+/// never taken over while it goes on).
+pub async fn renew(db: impl PgExecutor<'_>, document_id: Uuid, lease: Duration) -> StoreResult<()> {
+    sqlx::query!(
+        "UPDATE knowledge_documents SET embed_after = now() + $2 * interval '1 millisecond'
+         WHERE id = $1",
+        document_id,
+        millis(lease),
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A chunk's text as it is embedded: its heading path, then its content.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub chunk_id: i64,
+    pub text: String,
+}
+
+/// The document's chunks, in order, that have no vector of `llm_id`'s `model` yet; at most
+/// `limit`.
+pub async fn pending(
+    db: impl PgExecutor<'_>,
+    document_id: Uuid,
+    llm_id: Uuid,
+    model: &str,
+    limit: i64,
+) -> StoreResult<Vec<Pending>> {
+    let rows = sqlx::query!(
+        r#"SELECT c.id, CASE WHEN c.heading IS NULL THEN c.content
+                            ELSE c.heading || E'\n\n' || c.content END AS "text!"
+           FROM knowledge_chunks c
+               LEFT JOIN knowledge_embeddings v
+                   ON v.chunk_id = c.id AND v.llm_id = $2 AND v.model = $3
+           WHERE c.document_id = $1 AND v.chunk_id IS NULL
+           ORDER BY c.ordinal LIMIT $4"#,
+        document_id,
+        llm_id,
+        model,
+        limit,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Pending {
+            chunk_id: r.id,
+            text: r.text,
+        })
+        .collect())
+}
+
+/// How many dimensions the vectors `llm_id`'s `model` made have (any one of them: every batch
+/// is checked against the first), or none yet.
+pub async fn dimensions(
+    db: impl PgExecutor<'_>,
+    llm_id: Uuid,
+    model: &str,
+) -> StoreResult<Option<i32>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT cardinality(vector) FROM knowledge_embeddings WHERE llm_id = $1 AND model = $2
+         LIMIT 1",
+        llm_id,
+        model,
+    )
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
+/// Stores one batch of vectors (all of `dimensions`, laid end to end in `flat`, the i-th for
+/// `chunk_ids[i]`), replacing those another model made. Chunks deleted meanwhile are skipped.
+pub async fn store(
+    db: impl PgExecutor<'_>,
+    folder_id: Uuid,
+    llm_id: Uuid,
+    model: &str,
+    chunk_ids: &[i64],
+    dimensions: i32,
+    flat: &[f32],
+) -> StoreResult<()> {
+    sqlx::query!(
+        r#"INSERT INTO knowledge_embeddings (chunk_id, folder_id, llm_id, model, vector)
+           SELECT t.id, $1, $2, $3, ($6::real[])[((t.n - 1) * $5 + 1)::int : (t.n * $5)::int]
+           FROM unnest($4::bigint[]) WITH ORDINALITY AS t(id, n)
+               JOIN knowledge_chunks c ON c.id = t.id
+           ON CONFLICT (chunk_id) DO UPDATE
+               SET folder_id = excluded.folder_id, llm_id = excluded.llm_id,
+                   model = excluded.model, vector = excluded.vector"#,
+        folder_id,
+        llm_id,
+        model,
+        chunk_ids,
+        i64::from(dimensions),
+        flat,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The document's vectors are all made by `llm_id`'s `model`: it is no longer due.
+pub async fn finish(
+    db: impl PgExecutor<'_>,
+    document_id: Uuid,
+    llm_id: Uuid,
+    model: &str,
+) -> StoreResult<()> {
+    sqlx::query!(
+        "UPDATE knowledge_documents SET embedded_llm_id = $2, embedded_model = $3,
+             embed_attempts = 0, embedding_error = NULL, embed_after = now()
+         WHERE id = $1",
+        document_id,
+        llm_id,
+        model,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The try failed: `reason` is shown on the document, which is due again after `retry`.
+pub async fn fail(
+    db: impl PgExecutor<'_>,
+    document_id: Uuid,
+    reason: &str,
+    retry: Duration,
+) -> StoreResult<()> {
+    sqlx::query!(
+        "UPDATE knowledge_documents SET embedding_error = $2,
+             embed_after = now() + $3 * interval '1 millisecond'
+         WHERE id = $1",
+        document_id,
+        reason,
+        millis(retry),
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Gives a claimed document back at once (its process is stopping, or its model changed).
+pub async fn release(db: impl PgExecutor<'_>, document_id: Uuid) -> StoreResult<()> {
+    sqlx::query!(
+        "UPDATE knowledge_documents SET embed_after = now(),
+             embed_attempts = greatest(embed_attempts - 1, 0)
+         WHERE id = $1",
+        document_id,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The nearest chunks found, best first, and whether the folders held more vectors than were
+/// compared.
+#[derive(Debug, Clone, Default)]
+pub struct Nearest {
+    /// Chunk ids with their cosine similarity to the query.
+    pub chunks: Vec<(i64, f32)>,
+    pub truncated: bool,
+}
+
+/// Exact nearest neighbours: reads the vectors `llm_id`'s `model` made for the organization's
+/// folders among `folder_ids` (at most `max` of them, as the table holds them) and keeps the
+/// `depth` most similar to `query` (of a positive similarity). Vectors are stored at unit length and `query` must be too,
+/// so cosine similarity is their dot product. Rows are compared as they stream in, so memory
+/// holds `depth` results whatever `max` is; the cost is reading `max` × dimensions × 4 bytes.
+///
+/// Where Postgres has the `vector` extension, this is the one function to change: a `vector`
+/// column with an HNSW index answers `ORDER BY vector <=> $query LIMIT depth` without reading
+/// every vector (docs/knowledge.md, "Exact or HNSW").
+#[allow(clippy::too_many_arguments)]
+pub async fn nearest(
+    conn: &mut PgConnection,
+    org_id: Uuid,
+    folder_ids: &[Uuid],
+    llm_id: Uuid,
+    model: &str,
+    query: &[f32],
+    max: i64,
+    depth: usize,
+) -> StoreResult<Nearest> {
+    let mut rows = sqlx::query!(
+        r#"SELECT v.chunk_id, v.vector AS "vector!: Vec<f32>" FROM knowledge_embeddings v
+           WHERE v.folder_id IN (SELECT id FROM knowledge_folders WHERE org_id = $1 AND id = ANY($2))
+               AND v.llm_id = $3 AND v.model = $4
+           LIMIT $5"#,
+        org_id,
+        folder_ids,
+        llm_id,
+        model,
+        max.saturating_add(1),
+    )
+    .fetch(&mut *conn);
+    let mut best: BinaryHeap<Worst> = BinaryHeap::with_capacity(depth + 1);
+    let mut seen: i64 = 0;
+    while let Some(row) = rows.try_next().await? {
+        seen += 1;
+        if seen > max {
+            break;
+        }
+        if row.vector.len() != query.len() {
+            continue;
+        }
+        let similarity: f32 = row.vector.iter().zip(query).map(|(a, b)| a * b).sum();
+        // Unrelated (orthogonal or opposite) is no match, however few chunks there are.
+        if similarity <= 0.0 {
+            continue;
+        }
+        best.push(Worst(similarity, row.chunk_id));
+        if best.len() > depth {
+            best.pop();
+        }
+    }
+    let mut chunks: Vec<(i64, f32)> = best.into_iter().map(|Worst(s, id)| (id, s)).collect();
+    chunks.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(Nearest {
+        chunks,
+        truncated: seen > max,
+    })
+}
+
+/// Orders a heap so that its top is the least similar chunk kept (the one to drop first).
+#[derive(Debug, PartialEq)]
+struct Worst(f32, i64);
+
+impl Eq for Worst {}
+
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: the smallest similarity is the greatest, so it sits on top; among equals
+        // the larger id goes first, keeping older chunks.
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
