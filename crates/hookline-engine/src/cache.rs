@@ -1,7 +1,12 @@
-//! Per-instance caches on the hot path: each session's snapshot (immutable once the session
-//! exists, so it never goes stale; an MCP session's, which follows its persona, is kept by the
-//! MCP server instead, dropped when it changes: `Engine::call_in_session`), compiled argument validators (once per tool version), and
-//! each organization's signing secrets (for a few seconds).
+//! Per-instance caches on the hot path: each session's snapshot, compiled argument validators
+//! (once per tool version), and each organization's signing secrets (for a few seconds).
+//!
+//! A session's snapshot is taken when the session starts and never changes, except an MCP
+//! session's, which follows its persona's tools: a `tools/list` retakes it and announces
+//! `config:<session>` on the event hub. Such a session's calls normally come through the MCP
+//! server, which keeps its own copy, but its id is a session id like any other and may be
+//! called through `POST /v1/sessions/{id}/tool-calls` too; so this cache also drops a snapshot
+//! on that word (and everything when word may have been missed), as the MCP server's does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use hookline_core::fenced_cache::FencedCache;
+use hookline_core::hub::{ConfigNote, EventHub};
 use hookline_core::repo::{sessions, signing_secrets};
 use hookline_core::snapshot::{SessionConfig, SnapshotTool};
 use hookline_core::{SecretBox, StoreResult};
@@ -64,7 +70,8 @@ enum ValidatorKey {
 /// Bounded caches (least recently and frequently used entries go first when full, each entry
 /// expires on its own), so a full cache never sends the whole hot path to the database at once.
 pub struct Caches {
-    sessions: Cache<Uuid, Arc<CachedSession>>,
+    /// A lookup that raced a retaken snapshot's word cannot keep the old snapshot.
+    sessions: FencedCache<Uuid, Arc<CachedSession>>,
     validators: Cache<ValidatorKey, Arc<ArgumentValidator>>,
     /// A lookup that raced a rotation on this instance cannot put the old secrets back.
     secrets: FencedCache<Uuid, Arc<Vec<String>>>,
@@ -73,11 +80,13 @@ pub struct Caches {
 impl Default for Caches {
     fn default() -> Self {
         Self {
-            sessions: Cache::builder()
-                .max_capacity(SESSIONS_BYTES)
-                .weigher(|_, s: &Arc<CachedSession>| s.weight)
-                .time_to_idle(IDLE)
-                .build(),
+            sessions: FencedCache::new(
+                Cache::builder()
+                    .max_capacity(SESSIONS_BYTES)
+                    .weigher(|_, s: &Arc<CachedSession>| s.weight)
+                    .time_to_idle(IDLE)
+                    .build(),
+            ),
             validators: Cache::builder()
                 .max_capacity(VALIDATORS_LIMIT)
                 .time_to_idle(IDLE)
@@ -93,6 +102,27 @@ impl Default for Caches {
 }
 
 impl Caches {
+    /// Empty caches whose session snapshots are dropped when the event hub says they were
+    /// retaken, from now on (subscribed before any snapshot is read to be kept).
+    pub fn start(hub: &EventHub) -> Self {
+        let caches = Self::default();
+        let mut notes = hub.watch_configs();
+        let sessions = caches.sessions.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match notes.recv().await {
+                    Ok(ConfigNote::Changed(id)) => sessions.forget(&id),
+                    Ok(ConfigNote::Reconnected) | Err(RecvError::Lagged(_)) => {
+                        sessions.forget_all();
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        caches
+    }
+
     /// The organization's session `id`, from memory or the database.
     pub async fn session(
         &self,
@@ -103,6 +133,7 @@ impl Caches {
         if let Some(found) = self.sessions.get(&id) {
             return Ok((found.org_id == org_id).then_some(found));
         }
+        let ticket = self.sessions.ticket();
         let Some(row) = sessions::get(pool, org_id, id).await? else {
             return Ok(None);
         };
@@ -113,7 +144,7 @@ impl Caches {
             config: row.config.0,
             weight,
         });
-        self.sessions.insert(id, cached.clone());
+        self.sessions.remember(ticket, id, cached.clone());
         Ok(Some(cached))
     }
 

@@ -139,7 +139,7 @@ impl Engine {
             pool: core.pool.clone(),
             client,
             settings: core.settings.clone(),
-            caches: Arc::default(),
+            caches: Arc::new(Caches::start(&core.hub)),
             checker: Checker::default(),
             log,
             wake: Notify::new(),

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::{persona, Mcp};
+use crate::engine::call;
 use crate::harness::{raw_settings, two_instances, RawSettings, Receiver, Reply, TestApp};
 
 /// The same MCP session, spoken to through another instance.
@@ -199,6 +200,53 @@ async fn tools_listed_anew_on_one_instance_are_what_the_calls_run_on_another() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
         id += 1;
+    }
+}
+
+/// An MCP session's id is a session id like any other: its calls may also come through
+/// `POST /v1/sessions/{id}/tool-calls`, whose engine keeps session snapshots in memory too. A
+/// tool changed and listed anew over MCP is what those calls run next, on another instance.
+#[tokio::test]
+async fn tools_listed_anew_over_mcp_are_what_the_sessions_tool_calls_run_too() {
+    let (a, b) = two_instances(raw_settings).await;
+    let org = a.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"status": "shipped"}))).await;
+    let persona_id = persona(&a, &org, &receiver).await;
+    let (_, stored) = org.get(&a, &format!("/v1/personas/{persona_id}")).await;
+    let webhook_id = stored["toolIds"][0].as_str().unwrap().to_owned();
+    let mut on_a = Mcp::new(&a, &org, &persona_id);
+    on_a.initialize().await;
+    let session_id = on_a.session.clone().expect("an MCP session id");
+    let body = json!({"toolName": "check_order_status", "arguments": {"orderId": "ORD-1"}});
+    // B's engine reads the session and keeps its snapshot.
+    let (status, answer) = call(&b, &org, &session_id, body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["status"], "completed", "{answer}");
+
+    let (status, updated) = org
+        .patch(
+            &a,
+            &format!("/v1/tools/{webhook_id}"),
+            &json!({"url": receiver.url("/orders/status-v2")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    on_a.request(2, "tools/list", json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut sent = 1;
+    loop {
+        let (status, answer) = call(&b, &org, &session_id, body.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        sent += 1;
+        let got = receiver.wait_for(sent, Duration::from_secs(5)).await;
+        if got.last().unwrap().path == "/orders/status-v2" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B's /tool-calls still runs the tool as it was"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
