@@ -13,7 +13,7 @@ pub mod followups;
 mod history;
 mod interrupts;
 pub mod llm;
-mod llm_test;
+mod llm_trial;
 mod message_rate;
 mod openapi;
 pub mod provider;
@@ -63,7 +63,7 @@ pub fn router(core: CoreState, runtime: Arc<Conversations>) -> Router {
             axum::routing::get(routes::list_follow_ups).options(preflight),
         )
         .layer(cors)
-        .route("/v1/llms/{id}/test", post(llm_test::test))
+        .route("/v1/llms/{id}/test", post(llm_trial::test))
         .with_state(runtime)
 }
 

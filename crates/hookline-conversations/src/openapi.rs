@@ -16,7 +16,7 @@ use crate::views::{
         crate::routes::post,
         crate::routes::list,
         crate::routes::list_follow_ups,
-        crate::llm_test::test
+        crate::llm_trial::test
     ),
     components(schemas(
         PostMessage, PostedMessage, ReplyView, TurnCall, TurnError, TurnResult, MessageView,

@@ -15,7 +15,7 @@ pub mod mcp_client;
 pub mod metrics;
 pub mod outbound;
 pub mod outcome;
-pub mod request;
+pub mod outgoing;
 pub mod requests;
 pub mod retry;
 pub mod routes;
@@ -35,13 +35,13 @@ use utoipa::OpenApi;
 
 pub use call_log::CallRecorder;
 pub use engine::{CallAnswer, CallError, CallRequest, Engine};
-use routes::{calls, mcp_probe, signing_secrets, tool_calls, tool_test, EngineState};
+use routes::{calls, mcp_probe, signing_secrets, tool_calls, tool_trial, EngineState};
 pub use service::client_results;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        tool_calls::run, calls::list, calls::read, routes::client_results::post, tool_test::test,
+        tool_calls::run, calls::list, calls::read, routes::client_results::post, tool_trial::test,
         mcp_probe::list, mcp_probe::call, signing_secrets::list, signing_secrets::rotate,
     ),
     components(schemas(
@@ -74,7 +74,7 @@ pub fn router(core: CoreState, engine: Arc<Engine>) -> Router {
             post(tool_calls::run).get(calls::list),
         )
         .route("/v1/tool-calls/{id}", get(calls::read))
-        .route("/v1/tools/{id}/test", post(tool_test::test))
+        .route("/v1/tools/{id}/test", post(tool_trial::test))
         .route("/v1/tools/mcp/list", post(mcp_probe::list))
         .route("/v1/tools/mcp/call", post(mcp_probe::call))
         .route("/v1/signing-secrets", get(signing_secrets::list))

@@ -216,7 +216,7 @@ impl<'a> McpClient<'a> {
             .post(self.url.clone())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json, text/event-stream")
-            .header(USER_AGENT, crate::request::USER_AGENT);
+            .header(USER_AGENT, crate::outgoing::USER_AGENT);
         for (name, value) in &self.headers {
             request = request.header(name, value);
         }

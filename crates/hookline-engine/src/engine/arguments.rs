@@ -10,7 +10,7 @@ use hookline_schema::{ToolDefinition, Violations};
 
 use super::Engine;
 use crate::cache::CachedSession;
-use crate::request;
+use crate::outgoing;
 
 impl Engine {
     /// Every problem with a call's arguments: the tool's schema (checked here when the check is
@@ -68,7 +68,7 @@ fn path_problems(
         if let Some(ToolDefinition::Server(webhook)) =
             session.config.tool(tool_name).map(|t| &t.tool.definition)
         {
-            return request::path_value_problems(webhook, arguments);
+            return outgoing::path_value_problems(webhook, arguments);
         }
     }
     found

@@ -19,7 +19,7 @@ use hookline_schema::WebhookTool;
 
 use super::prepare_error::PrepareError;
 use super::Engine;
-use crate::request::{walks_the_path, PATH_SEGMENT};
+use crate::outgoing::{walks_the_path, PATH_SEGMENT};
 
 /// What a masked variable shows in the call log and the tool test.
 pub(crate) const MASK: &str = "••••";

@@ -18,7 +18,7 @@ use super::variables::{self, Scope, MASK};
 use super::Engine;
 use crate::outbound::{self, ssrf};
 use crate::outcome::Outcome;
-use crate::request::{self, Signing};
+use crate::outgoing::{self, Signing};
 
 impl Engine {
     /// Builds, signs and sends one request of a webhook tool. Returns the request as sent
@@ -114,7 +114,7 @@ impl Engine {
         arguments: &Value,
         call_id: &str,
         scope: Scope<'_>,
-    ) -> Result<request::BuiltRequest, PrepareError> {
+    ) -> Result<outgoing::BuiltRequest, PrepareError> {
         let ToolDefinition::Server(webhook) = &tool.definition else {
             return Err(PrepareError::Other("not a webhook tool".into()));
         };
@@ -138,12 +138,12 @@ impl Engine {
         };
         let used = variables::used(webhook, &headers);
         if used.is_empty() {
-            return request::build(webhook, &headers, arguments, &signing)
+            return outgoing::build(webhook, &headers, arguments, &signing)
                 .map_err(|e| PrepareError::Other(e.to_string()));
         }
         let values = self.variable_values(org_id, scope, &used).await?;
         let real = variables::fill(webhook, &headers, arguments, |n| values[n].clone())?;
-        let mut built = request::build(&real.tool, &real.headers, &real.arguments, &signing)
+        let mut built = outgoing::build(&real.tool, &real.headers, &real.arguments, &signing)
             .map_err(|e| PrepareError::Other(e.to_string()))?;
         // The call log's copy is built with every value masked (unsigned: it is given the real
         // signature, the one sent).
@@ -152,14 +152,15 @@ impl Engine {
             secrets: &[],
             ..signing
         };
-        let mut shown = request::build(&masked.tool, &masked.headers, &masked.arguments, &unsigned)
-            .map(|b| b.masked_view())
-            .map_err(|e| PrepareError::Other(e.to_string()))?;
+        let mut shown =
+            outgoing::build(&masked.tool, &masked.headers, &masked.arguments, &unsigned)
+                .map(|b| b.masked_view())
+                .map_err(|e| PrepareError::Other(e.to_string()))?;
         if let Some(sent) = built.headers.iter().find(|h| h.name == "webhook-signature") {
             shown["headers"]["webhook-signature"] = Value::String(sent.value.clone());
         }
         if let Some(url) = shown["url"].as_str() {
-            let encoded = percent_encoding::utf8_percent_encode(MASK, request::PATH_SEGMENT);
+            let encoded = percent_encoding::utf8_percent_encode(MASK, outgoing::PATH_SEGMENT);
             shown["url"] = Value::String(url.replace(&encoded.to_string(), MASK));
         }
         built.shown = Some(shown);

@@ -5,7 +5,7 @@ pub mod client_results;
 pub mod mcp_probe;
 pub mod signing_secrets;
 pub mod tool_calls;
-pub mod tool_test;
+pub mod tool_trial;
 
 use std::sync::Arc;
 

@@ -15,7 +15,7 @@ use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
 
 use super::EngineState;
 use crate::engine::variables::Scope;
-use crate::request::path_value_problems;
+use crate::outgoing::path_value_problems;
 use crate::requests::ToolTestRequest;
 use crate::views::ToolTestView;
 use hookline_core::http::problem::responses::{
