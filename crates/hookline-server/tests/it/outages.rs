@@ -599,7 +599,8 @@ async fn stored_messages(pool: &PgPool, session_id: &str) -> Vec<(String, String
 /// message is in the conversation once, and the session's next turn is not held up.
 #[tokio::test]
 async fn a_waited_turn_that_cannot_begin_during_an_outage_answers_503() {
-    use crate::conversations::{refund_under_way, say};
+    use crate::conversations::say;
+    use crate::interruptions::refund_under_way;
 
     let (app, gate) = app_behind_gate().await;
     let org = app.org("acme").await;
