@@ -346,3 +346,69 @@ async fn body_and_query_definitions_both_resolve_in_every_export_and_in_a_real_c
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(error_fields(&body), ["queryParameters.$defs.term"]);
 }
+
+#[tokio::test]
+async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
+    let strict = crate::harness::RawSettings {
+        allowed_networks: String::new(),
+        ..crate::harness::raw_settings()
+    };
+    let app = TestApp::spawn_with(strict.clone()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    let port = receiver.addr.port();
+    let tool = |name: &str, url: String| json!({"type": "server", "subtype": "webhook", "name": name, "description": "d", "url": url});
+
+    // A host name is checked after resolution: localhost is loopback.
+    let (session_id, _) = session_with(
+        &app,
+        &org,
+        &[tool("local", format!("https://localhost:{port}/x"))],
+    )
+    .await;
+    let (_, a) = call(&app, &org, &session_id, json!({"toolName": "local"})).await;
+    assert_eq!(a["status"], "failed");
+    assert_eq!(a["error"]["kind"], "blocked_destination", "{a}");
+
+    // Literal addresses are refused when the tool is defined...
+    let literals = [
+        "127.0.0.1",
+        "[::1]",
+        "0.0.0.0",
+        "[::ffff:127.0.0.1]",
+        "2130706433",
+    ];
+    for host in literals {
+        let (status, body) = org
+            .post(
+                &app,
+                "/v1/tools",
+                &tool("lit", format!("https://{host}:{port}/x")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{host}");
+        assert_eq!(error_fields(&body), ["url"], "{host}");
+    }
+    // ...and when a tool defined in development mode is run by a server in production mode.
+    let dev = TestApp::spawn_with(crate::harness::RawSettings {
+        database_url: strict.database_url.clone(),
+        env: hookline_core::Mode::Development,
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    let tools: Vec<Value> = literals
+        .iter()
+        .enumerate()
+        .map(|(i, host)| tool(&format!("lit_{i}"), format!("http://{host}:{port}/x")))
+        .collect();
+    let (session_id, _) = session_with(&dev, &org, &tools).await;
+    for (i, host) in literals.iter().enumerate() {
+        let body = json!({"toolName": format!("lit_{i}")});
+        let (_, a) = call(&app, &org, &session_id, body).await;
+        assert_eq!(a["error"]["kind"], "blocked_destination", "{host}: {a}");
+    }
+    assert!(
+        receiver.requests().is_empty(),
+        "a blocked destination was reached"
+    );
+}

@@ -1,8 +1,10 @@
 //! Integration tests: the real application on 127.0.0.1:0 with a fresh Postgres database per
 //! test, and the real binary for the command line.
 
+mod call_events;
 mod call_hardening;
 mod cli;
+mod client_tools;
 mod connections;
 mod contract;
 mod conversations;
