@@ -72,3 +72,30 @@ where
         self.entries.invalidate_all();
     }
 }
+
+impl<V> FencedCache<uuid::Uuid, V>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    /// Keeps this cache of session snapshots true to the event hub's word, from now on: a
+    /// session whose snapshot was retaken ([`crate::hub::config_changed`], on any instance) is
+    /// dropped, and everything when word may have been missed (the listener reconnected, or
+    /// this cache fell behind). Call it before any snapshot is read to be kept.
+    pub fn follow_retaken_sessions(&self, hub: &crate::hub::EventHub) {
+        use crate::hub::ConfigNote;
+        use tokio::sync::broadcast::error::RecvError;
+        let mut notes = hub.watch_configs();
+        let entries = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match notes.recv().await {
+                    Ok(ConfigNote::Changed(id)) => entries.forget(&id),
+                    Ok(ConfigNote::Reconnected) | Err(RecvError::Lagged(_)) => {
+                        entries.forget_all();
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+}

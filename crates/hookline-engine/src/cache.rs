@@ -16,7 +16,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use hookline_core::fenced_cache::FencedCache;
-use hookline_core::hub::{ConfigNote, EventHub};
+use hookline_core::hub::EventHub;
 use hookline_core::repo::{sessions, signing_secrets};
 use hookline_core::snapshot::{SessionConfig, SnapshotTool};
 use hookline_core::{SecretBox, StoreResult};
@@ -106,20 +106,7 @@ impl Caches {
     /// retaken, from now on (subscribed before any snapshot is read to be kept).
     pub fn start(hub: &EventHub) -> Self {
         let caches = Self::default();
-        let mut notes = hub.watch_configs();
-        let sessions = caches.sessions.clone();
-        tokio::spawn(async move {
-            use tokio::sync::broadcast::error::RecvError;
-            loop {
-                match notes.recv().await {
-                    Ok(ConfigNote::Changed(id)) => sessions.forget(&id),
-                    Ok(ConfigNote::Reconnected) | Err(RecvError::Lagged(_)) => {
-                        sessions.forget_all();
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
+        caches.sessions.follow_retaken_sessions(hub);
         caches
     }
 

@@ -23,12 +23,11 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use hookline_core::fenced_cache::FencedCache;
 use hookline_core::http::{ApiError, CoreState};
-use hookline_core::hub::{ConfigNote, EventHub};
+use hookline_core::hub::EventHub;
 use hookline_core::repo::personas;
 use hookline_core::repo::sessions::{self, Session, SessionStatus};
 use hookline_engine::cache::CachedSession;
@@ -140,20 +139,7 @@ impl KeptSessions {
             ),
         };
         // Subscribed here, before any session is read to be kept.
-        let mut notes = hub.watch_configs();
-        let entries = kept.entries.clone();
-        tokio::spawn(async move {
-            loop {
-                match notes.recv().await {
-                    Ok(ConfigNote::Changed(id)) => entries.forget(&id),
-                    // Word may have been missed: nothing kept can be trusted.
-                    Ok(ConfigNote::Reconnected) | Err(RecvError::Lagged(_)) => {
-                        entries.forget_all();
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        });
+        kept.entries.follow_retaken_sessions(hub);
         kept
     }
 
