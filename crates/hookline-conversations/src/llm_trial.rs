@@ -2,6 +2,7 @@
 //! retries as a turn, to check its address, key and model before a persona relies on it. An
 //! embedding entry is tested by embedding one word, as knowledge search would.
 
+use hookline_core::http::problem::responses::ByIdErrors;
 use std::time::Instant;
 
 use axum::extract::State;
@@ -31,8 +32,7 @@ const TEST_MAX_TOKENS: i32 = 16;
     params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 200, body = LlmTestResult, description = "`ok` false with `error` when the LLM could not be reached or refused"),
-        (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
-        (status = 404, response = hookline_core::http::problem::responses::NotFound)
+        ByIdErrors
     )
 )]
 pub async fn test(

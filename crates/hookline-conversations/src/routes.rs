@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use hookline_core::http::problem::responses::ListInErrors;
 use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SessionCredential;
 use hookline_core::http::{ApiError, InPath, JsonBody, ListPage, Pagination, QueryMap};
@@ -116,9 +117,7 @@ pub async fn post(
     params(("id" = uuid::Uuid, Path), hookline_core::http::ListQuery),
     responses(
         (status = 200, body = ListPage<MessageView>),
-        (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
-        (status = 404, response = hookline_core::http::problem::responses::NotFound),
-        (status = 422, response = hookline_core::http::problem::responses::Invalid)
+        ListInErrors
     )
 )]
 pub async fn list(
@@ -146,9 +145,7 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path), hookline_core::http::ListQuery),
     responses(
         (status = 200, body = ListPage<FollowUpView>),
-        (status = 401, response = hookline_core::http::problem::responses::Unauthorized),
-        (status = 404, response = hookline_core::http::problem::responses::NotFound),
-        (status = 422, response = hookline_core::http::problem::responses::Invalid)
+        ListInErrors
     )
 )]
 pub async fn list_follow_ups(

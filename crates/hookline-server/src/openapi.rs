@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the services' code, and the readable reference page.
 
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, Unavailable,
+    BadRequest, Conflict, InUse, Invalid, NotFound, RateLimited, TooLarge, Unauthorized,
+    Unavailable,
 };
 use hookline_core::http::ProblemDocument;
 use hookline_schema::FieldError;
@@ -20,7 +21,7 @@ use utoipa::{Modify, OpenApi};
     paths(crate::health::healthz, crate::health::readyz),
     components(
         schemas(ProblemDocument, FieldError, crate::health::HealthView),
-        responses(BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Invalid, RateLimited, Unavailable)
+        responses(BadRequest, Unauthorized, NotFound, Conflict, TooLarge, Invalid, RateLimited, Unavailable, InUse)
     ),
     modifiers(&BearerKeys),
     tags((name = "operations", description = "Health, readiness and metrics"))

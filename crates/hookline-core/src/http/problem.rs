@@ -375,4 +375,50 @@ pub mod responses {
         headers(("Retry-After" = u32, description = "Seconds to wait before trying again"))
     )]
     pub struct Unavailable(#[allow(dead_code)] ProblemDocument);
+
+    /// 409 of a delete.
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        description = "In use: the problem lists what uses it (`personas` or `tools`); `?force=true` deletes it anyway",
+        content_type = "application/problem+json"
+    )]
+    pub struct InUse(#[allow(dead_code)] ProblemDocument);
+
+    /// Declares a route kind's error answers once; a route lists its success and the set
+    /// (`responses((status = 200, body = ToolView), ChangeErrors)`).
+    macro_rules! error_set {
+        ($(#[doc = $doc:literal] $name:ident = [$($status:literal $response:ident),*];)*) => {$(
+            #[doc = $doc]
+            pub struct $name;
+
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> std::collections::BTreeMap<
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+                > {
+                    [$((
+                        $status.to_string(),
+                        utoipa::openapi::Ref::from_response_name(stringify!($response)).into(),
+                    )),*]
+                    .into_iter()
+                    .collect()
+                }
+            }
+        )*};
+    }
+
+    error_set! {
+        /// A route on one resource by its id, without a body (read, plain delete).
+        ByIdErrors = [401 Unauthorized, 404 NotFound, 503 Unavailable];
+        /// A page of a collection (search and paging in the query).
+        ListErrors = [400 BadRequest, 401 Unauthorized, 422 Invalid, 503 Unavailable];
+        /// A page of what one resource holds.
+        ListInErrors = [400 BadRequest, 401 Unauthorized, 404 NotFound, 422 Invalid, 503 Unavailable];
+        /// Creating a resource from a JSON body.
+        CreateErrors = [400 BadRequest, 401 Unauthorized, 409 Conflict, 413 TooLarge, 422 Invalid, 503 Unavailable];
+        /// Replacing or changing one resource from a JSON body.
+        ChangeErrors = [400 BadRequest, 401 Unauthorized, 404 NotFound, 409 Conflict, 413 TooLarge, 422 Invalid, 503 Unavailable];
+        /// Deleting a resource others may name (`?force=true` deletes it anyway).
+        DeleteErrors = [401 Unauthorized, 404 NotFound, 409 InUse, 422 Invalid, 503 Unavailable];
+    }
 }

@@ -2,7 +2,9 @@
 
 use axum::extract::State;
 use axum::Json;
-use hookline_core::http::problem::responses::{Invalid, NotFound, Unauthorized, Unavailable};
+use hookline_core::http::problem::responses::{
+    ByIdErrors, Invalid, NotFound, Unauthorized, Unavailable,
+};
 
 use hookline_core::http::{ApiError, Caller, InPath, ListPage, PageQuery, Pagination, QueryMap};
 use hookline_core::ids::{SessionId, ToolCallId};
@@ -52,9 +54,7 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 200, body = CallView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn read(

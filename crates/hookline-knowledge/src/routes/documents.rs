@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Invalid, NotFound, Unauthorized, Unavailable,
+    BadRequest, ByIdErrors, Invalid, ListInErrors, NotFound, Unauthorized, Unavailable,
 };
 use hookline_core::http::{
     ApiError, Caller, CoreState, InPath, ListPage, PageQuery, Pagination, ProblemDocument, QueryMap,
@@ -79,9 +79,7 @@ pub async fn upload(
     params(("id" = Uuid, Path), PageQuery),
     responses(
         (status = 200, body = ListPage<DocumentView>),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid)
+        ListInErrors
     )
 )]
 pub async fn list(
@@ -103,8 +101,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = DocumentView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -123,8 +120,7 @@ pub async fn read(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        ByIdErrors
     )
 )]
 pub async fn delete(

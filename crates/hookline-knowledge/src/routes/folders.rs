@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+    ByIdErrors, ChangeErrors, CreateErrors, DeleteErrors, ListErrors,
 };
 use hookline_core::http::{
     ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
-    ProblemDocument, QueryMap,
+    QueryMap,
 };
 use hookline_core::ids::FolderId;
 
@@ -23,10 +23,7 @@ use crate::views::FolderView;
     request_body = FolderInput,
     responses(
         (status = 201, body = FolderView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        CreateErrors
     )
 )]
 pub async fn create(
@@ -45,8 +42,7 @@ pub async fn create(
     params(ListQuery),
     responses(
         (status = 200, body = ListPage<FolderView>),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        ListErrors
     )
 )]
 pub async fn list(
@@ -64,8 +60,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = FolderView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -85,11 +80,7 @@ pub async fn read(
     request_body = FolderPatch,
     responses(
         (status = 200, body = FolderView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        ChangeErrors
     )
 )]
 pub async fn update(
@@ -112,10 +103,7 @@ pub async fn update(
     params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Delete it even while knowledge tools search it")),
     responses(
         (status = 204),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 409, description = "In use: the problem lists the knowledge `tools`", body = ProblemDocument, content_type = "application/problem+json")
+        DeleteErrors
     )
 )]
 pub async fn delete(

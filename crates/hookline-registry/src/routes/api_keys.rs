@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+    BadRequest, ByIdErrors, Invalid, ListErrors, TooLarge, Unauthorized, Unavailable,
 };
 use hookline_core::http::{
     ApiError, Caller, Checked, CoreState, InPath, ListPage, ListParams, ListQuery,
@@ -21,10 +21,7 @@ use crate::views::{ApiKeyView, NewApiKeyView};
     params(ListQuery),
     responses(
         (status = 200, body = ListPage<ApiKeyView>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ListErrors
     )
 )]
 pub async fn list(
@@ -63,9 +60,7 @@ pub async fn create(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn revoke(

@@ -4,11 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+    ByIdErrors, ChangeErrors, CreateErrors, DeleteErrors, ListErrors,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
-    ProblemDocument, QueryMap,
+    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery, QueryMap,
 };
 use hookline_core::ids::ConnectionId;
 
@@ -22,10 +21,7 @@ use crate::service::connections;
     request_body = ConnectionInput,
     responses(
         (status = 201, body = ConnectionView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        CreateErrors
     )
 )]
 pub async fn create(
@@ -45,8 +41,7 @@ pub async fn create(
     params(ListQuery),
     responses(
         (status = 200, body = ListPage<ConnectionView>),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        ListErrors
     )
 )]
 pub async fn list(
@@ -66,8 +61,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = ConnectionView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -88,11 +82,7 @@ pub async fn read(
     request_body = ConnectionPatch,
     responses(
         (status = 200, body = ConnectionView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        ChangeErrors
     )
 )]
 pub async fn put(
@@ -115,11 +105,7 @@ pub async fn put(
     request_body = ConnectionPatch,
     responses(
         (status = 200, body = ConnectionView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        ChangeErrors
     )
 )]
 pub async fn update(
@@ -141,10 +127,7 @@ pub async fn update(
     params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Delete even when tools use it (their calls then fail with kind auth)")),
     responses(
         (status = 204),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 409, description = "In use: the problem lists `tools`", body = ProblemDocument, content_type = "application/problem+json")
+        DeleteErrors
     )
 )]
 pub async fn delete(

@@ -4,11 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, Unauthorized,
+    ByIdErrors, ChangeErrors, CreateErrors, DeleteErrors, ListErrors,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
-    ProblemDocument, QueryMap,
+    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery, QueryMap,
 };
 use hookline_core::ids::LlmId;
 
@@ -23,10 +22,7 @@ use crate::views::LlmView;
     request_body = LlmInput,
     responses(
         (status = 201, body = LlmView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        CreateErrors
     )
 )]
 pub async fn create(
@@ -46,8 +42,7 @@ pub async fn create(
     params(ListQuery),
     responses(
         (status = 200, body = ListPage<LlmView>),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid)
+        ListErrors
     )
 )]
 pub async fn list(
@@ -65,8 +60,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = LlmView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -87,11 +81,7 @@ pub async fn read(
     request_body = LlmPatch,
     responses(
         (status = 200, body = LlmView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        ChangeErrors
     )
 )]
 pub async fn put(
@@ -114,11 +104,7 @@ pub async fn put(
     request_body = LlmPatch,
     responses(
         (status = 200, body = LlmView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid)
+        ChangeErrors
     )
 )]
 pub async fn update(
@@ -138,10 +124,7 @@ pub async fn update(
     params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Clear the llmId of the personas that use it")),
     responses(
         (status = 204),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 409, description = "In use: the problem lists `personas`", body = ProblemDocument, content_type = "application/problem+json")
+        DeleteErrors
     )
 )]
 pub async fn delete(

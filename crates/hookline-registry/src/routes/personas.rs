@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+    ByIdErrors, ChangeErrors, Conflict, CreateErrors, ListErrors, NotFound, Unauthorized,
+    Unavailable,
 };
 use hookline_core::http::{
     ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
@@ -22,12 +23,7 @@ use crate::views::PersonaView;
     request_body = PersonaFields,
     responses(
         (status = 201, body = PersonaView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        CreateErrors
     )
 )]
 pub async fn create(
@@ -45,10 +41,7 @@ pub async fn create(
     params(ListQuery),
     responses(
         (status = 200, body = ListPage<PersonaView>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ListErrors
     )
 )]
 pub async fn list(
@@ -65,9 +58,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = PersonaView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -87,13 +78,7 @@ pub async fn read(
     request_body = PersonaPatch,
     responses(
         (status = 200, body = PersonaView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ChangeErrors
     )
 )]
 pub async fn replace(
@@ -114,13 +99,7 @@ pub async fn replace(
     request_body = PersonaPatch,
     responses(
         (status = 200, body = PersonaView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ChangeErrors
     )
 )]
 pub async fn update(
@@ -141,9 +120,7 @@ pub async fn update(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn delete(
@@ -183,9 +160,7 @@ pub async fn attach(
     params(("id" = Uuid, Path), ("toolId" = Uuid, Path)),
     responses(
         (status = 200, body = PersonaView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn detach(

@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::problem::responses::{
-    BadRequest, Conflict, Invalid, NotFound, TooLarge, Unauthorized, Unavailable,
+    ByIdErrors, ChangeErrors, CreateErrors, DeleteErrors, ListErrors,
 };
 use hookline_core::http::{
     ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
-    ProblemDocument, QueryMap,
+    QueryMap,
 };
 use hookline_core::ids::ToolId;
 use hookline_schema::ToolDefinition;
@@ -23,12 +23,7 @@ use crate::views::ToolView;
     request_body = ToolDefinition,
     responses(
         (status = 201, body = ToolView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        CreateErrors
     )
 )]
 pub async fn create(
@@ -46,10 +41,7 @@ pub async fn create(
     params(ListQuery),
     responses(
         (status = 200, body = ListPage<ToolView>),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ListErrors
     )
 )]
 pub async fn list(
@@ -66,9 +58,7 @@ pub async fn list(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = ToolView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -88,13 +78,7 @@ pub async fn read(
     request_body = ToolPatch,
     responses(
         (status = 200, body = ToolView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ChangeErrors
     )
 )]
 pub async fn replace(
@@ -115,13 +99,7 @@ pub async fn replace(
     request_body = ToolPatch,
     responses(
         (status = 200, body = ToolView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable)
+        ChangeErrors
     )
 )]
 pub async fn update(
@@ -140,11 +118,7 @@ pub async fn update(
     params(("id" = Uuid, Path), ("force" = Option<bool>, Query, description = "Detach it from the personas that use it")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-        (status = 503, response = Unavailable),
-        (status = 409, description = "In use: the problem lists `personas`", body = ProblemDocument, content_type = "application/problem+json")
+        DeleteErrors
     )
 )]
 pub async fn delete(

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hookline_core::http::auth::bearer;
-use hookline_core::http::problem::responses::{NotFound, Unauthorized, Unavailable};
+use hookline_core::http::problem::responses::{ByIdErrors, NotFound, Unauthorized, Unavailable};
 use hookline_core::http::session_auth::{SessionCredential, SESSION_TOKEN_PREFIX};
 use hookline_core::http::{ApiError, Caller, CoreState, InPath, ListPage, PageQuery, QueryMap};
 use hookline_core::ids::SessionId;
@@ -66,9 +66,7 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 200, body = SessionView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn read(
@@ -86,9 +84,7 @@ pub async fn read(
     params(("id" = uuid::Uuid, Path)),
     responses(
         (status = 200, description = "The session, ended", body = SessionView),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable)
+        ByIdErrors
     )
 )]
 pub async fn end(
