@@ -7,6 +7,7 @@ pub mod connections;
 pub mod import;
 pub mod llms;
 pub mod personas;
+mod problems;
 pub mod tools;
 
 use axum::routing::{delete, get, post};

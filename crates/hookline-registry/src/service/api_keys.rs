@@ -1,7 +1,8 @@
 //! An organization's API keys. The key itself exists in plain text only in the answer that
 //! creates it; revoking forgets it at once in this instance's cache.
 
-use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use crate::service::RegistryError;
+use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::ApiKeyId;
 use hookline_core::repo::api_keys;
 use uuid::Uuid;
@@ -13,7 +14,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<ApiKeyView>, ApiError> {
+) -> Result<ListPage<ApiKeyView>, RegistryError> {
     let mut keys = api_keys::list(&state.pool, org_id).await?;
     // An organization has a handful of keys: filtering them here is simpler than in SQL.
     if let Some(search) = params.search.as_deref().map(str::to_lowercase) {
@@ -34,7 +35,7 @@ pub async fn create(
     state: &CoreState,
     org_id: Uuid,
     name: &str,
-) -> Result<NewApiKeyView, ApiError> {
+) -> Result<NewApiKeyView, RegistryError> {
     let created = api_keys::create(&state.pool, org_id, name).await?;
     tracing::info!(key_id = %created.record.id, "API key created");
     Ok(NewApiKeyView {
@@ -47,9 +48,9 @@ pub async fn create(
 }
 
 /// Revokes a key: it stops working at once here, and within the cache's lifetime elsewhere.
-pub async fn revoke(state: &CoreState, org_id: Uuid, id: ApiKeyId) -> Result<(), ApiError> {
+pub async fn revoke(state: &CoreState, org_id: Uuid, id: ApiKeyId) -> Result<(), RegistryError> {
     let Some(key_hash) = api_keys::revoke(&state.pool, org_id, id.0).await? else {
-        return Err(ApiError::not_found("API key"));
+        return Err(RegistryError::NotFound("API key"));
     };
     state.auth.forget(&key_hash);
     tracing::info!(key_id = %id, "API key revoked");

@@ -2,7 +2,8 @@
 //! sealed like a tool's header values, shown only as the same masked preview, and never follows
 //! `tokenUrl` to another origin unless it is sent again.
 
-use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use crate::service::{InUse, RegistryError};
+use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::ConnectionId;
 use hookline_core::repo::connections::{self, secret_context, StoredConnection, NAME_CONSTRAINT};
 use hookline_schema::{mask_header_value, ConnectionFields, ToolDefinition};
@@ -14,20 +15,20 @@ use super::merge::{merge_top_level, origin_moved};
 use crate::connection_wire::ConnectionView;
 
 /// The view of a stored connection, its secret opened only to compute the preview.
-fn render(state: &CoreState, c: &StoredConnection) -> Result<ConnectionView, ApiError> {
+fn render(state: &CoreState, c: &StoredConnection) -> Result<ConnectionView, RegistryError> {
     let secret = c
         .open_secret(&state.settings.secrets)
-        .map_err(ApiError::internal)?;
+        .map_err(RegistryError::internal)?;
     Ok(ConnectionView::new(c, mask_header_value(secret.expose())))
 }
 
-fn store_error(e: hookline_core::StoreError, name: &str) -> ApiError {
+fn store_error(e: hookline_core::StoreError, name: &str) -> RegistryError {
     super::name_taken(e, NAME_CONSTRAINT, "a connection", "connection", name)
 }
 
 /// Checks a connection's fields as `POST /v1/connections` does, every problem by its field.
-pub fn parse(state: &CoreState, body: &Value) -> Result<ConnectionFields, ApiError> {
-    ConnectionFields::parse(body, &state.settings.destinations).map_err(ApiError::invalid)
+pub fn parse(state: &CoreState, body: &Value) -> Result<ConnectionFields, RegistryError> {
+    ConnectionFields::parse(body, &state.settings.destinations).map_err(RegistryError::Invalid)
 }
 
 /// Stores a new connection, its client secret sealed.
@@ -35,7 +36,7 @@ pub async fn create(
     state: &CoreState,
     org_id: Uuid,
     fields: ConnectionFields,
-) -> Result<ConnectionView, ApiError> {
+) -> Result<ConnectionView, RegistryError> {
     let id = Uuid::now_v7();
     let sealed = state
         .settings
@@ -53,7 +54,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<ConnectionView>, ApiError> {
+) -> Result<ListPage<ConnectionView>, RegistryError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) =
         connections::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
@@ -68,10 +69,10 @@ pub async fn get(
     state: &CoreState,
     org_id: Uuid,
     id: ConnectionId,
-) -> Result<ConnectionView, ApiError> {
+) -> Result<ConnectionView, RegistryError> {
     let c = connections::get(&state.pool, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("connection"))?;
+        .ok_or_else(|| RegistryError::NotFound("connection"))?;
     render(state, &c)
 }
 
@@ -86,13 +87,15 @@ pub async fn update(
     org_id: Uuid,
     id: ConnectionId,
     patch: Map<String, Value>,
-) -> Result<ConnectionView, ApiError> {
+) -> Result<ConnectionView, RegistryError> {
     let secrets = &state.settings.secrets;
     let mut tx = state.pool.begin().await?;
     let current = connections::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("connection"))?;
-    let stored_secret = current.open_secret(secrets).map_err(ApiError::internal)?;
+        .ok_or_else(|| RegistryError::NotFound("connection"))?;
+    let stored_secret = current
+        .open_secret(secrets)
+        .map_err(RegistryError::internal)?;
     let preview = mask_header_value(stored_secret.expose());
     let keeps_secret = match patch.get("clientSecret") {
         None => true,
@@ -102,9 +105,11 @@ pub async fn update(
     // The merge starts from the stored fields as the API names them.
     let Value::Object(mut merged) =
         serde_json::to_value(ConnectionView::new(&current, String::new()))
-            .map_err(ApiError::internal)?
+            .map_err(RegistryError::internal)?
     else {
-        return Err(ApiError::internal("a connection view is not an object"));
+        return Err(RegistryError::internal(
+            "a connection view is not an object",
+        ));
     };
     merged.retain(|k, v| {
         !v.is_null()
@@ -123,7 +128,7 @@ pub async fn update(
     let fields = parse(state, &Value::Object(merged))?;
     // Asked for only once the rest is valid: a broken URL is reported as such first.
     if keeps_secret && origin_moved(&current.token_url, &fields.token_url) {
-        return Err(ApiError::field("clientSecret", RESEND));
+        return Err(RegistryError::field("clientSecret", RESEND));
     }
     let sealed = secrets.seal(&fields.client_secret, &secret_context(org_id, id.0));
     let stored = connections::update(&mut *tx, org_id, id.0, &fields, &sealed)
@@ -141,20 +146,20 @@ pub async fn delete(
     org_id: Uuid,
     id: ConnectionId,
     force: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     let mut tx = state.pool.begin().await?;
     connections::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("connection"))?;
+        .ok_or_else(|| RegistryError::NotFound("connection"))?;
     let users = connections::tools_using(&mut *tx, org_id, id.0).await?;
     if !users.is_empty() && !force {
-        return Err(ApiError::in_use(
-            "the connection",
-            &users,
-            "tool",
-            "tools",
-            "change their connectionId first",
-        ));
+        return Err(RegistryError::InUse(InUse {
+            what: "the connection".to_owned(),
+            users,
+            noun: "tool",
+            key: "tools",
+            instead: "change their connectionId first".to_owned(),
+        }));
     }
     connections::delete(&mut *tx, org_id, id.0).await?;
     tx.commit().await?;
@@ -169,13 +174,13 @@ pub(crate) async fn check_tool(
     org_id: Uuid,
     definition: &ToolDefinition,
     prefix: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     if let ToolDefinition::Server(webhook) = definition {
         if let Some(id) = webhook.connection_id {
             let field = hookline_schema::violations::join(prefix, "connectionId");
             connections::check_id(db, org_id, id, &field)
                 .await?
-                .map_err(ApiError::invalid)?;
+                .map_err(RegistryError::Invalid)?;
         }
     }
     Ok(())

@@ -2,7 +2,8 @@
 //! shown only as the same masked preview, and never follows `baseUrl` to another origin unless
 //! it is sent again.
 
-use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use crate::service::RegistryError;
+use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::LlmId;
 use hookline_core::repo::llms::{self, key_context, StoredLlm, NAME_CONSTRAINT};
 use hookline_schema::{mask_header_value, LlmFields};
@@ -14,23 +15,23 @@ use super::merge::{merge_top_level, origin_moved};
 use crate::views::LlmView;
 
 /// The view of a stored LLM, its key opened only to compute the preview.
-fn render(state: &CoreState, llm: &StoredLlm) -> Result<LlmView, ApiError> {
+fn render(state: &CoreState, llm: &StoredLlm) -> Result<LlmView, RegistryError> {
     let key = llm
         .open_key(&state.settings.secrets)
-        .map_err(ApiError::internal)?;
+        .map_err(RegistryError::internal)?;
     Ok(LlmView::new(
         llm,
         key.map(|k| mask_header_value(k.expose())),
     ))
 }
 
-fn store_error(e: hookline_core::StoreError, name: &str) -> ApiError {
+fn store_error(e: hookline_core::StoreError, name: &str) -> RegistryError {
     super::name_taken(e, NAME_CONSTRAINT, "an LLM", "LLM", name)
 }
 
 /// Checks an LLM connection's fields as `POST /v1/llms` does, every problem by its field.
-pub fn parse(state: &CoreState, body: &Value) -> Result<LlmFields, ApiError> {
-    LlmFields::parse(body, &state.settings.destinations).map_err(ApiError::invalid)
+pub fn parse(state: &CoreState, body: &Value) -> Result<LlmFields, RegistryError> {
+    LlmFields::parse(body, &state.settings.destinations).map_err(RegistryError::Invalid)
 }
 
 /// Stores a new LLM connection, its API key sealed.
@@ -38,7 +39,7 @@ pub async fn create(
     state: &CoreState,
     org_id: Uuid,
     fields: LlmFields,
-) -> Result<LlmView, ApiError> {
+) -> Result<LlmView, RegistryError> {
     let id = Uuid::now_v7();
     let sealed = fields
         .api_key
@@ -56,7 +57,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<LlmView>, ApiError> {
+) -> Result<ListPage<LlmView>, RegistryError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) =
         llms::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
@@ -67,10 +68,10 @@ pub async fn list(
     Ok(ListPage::new(data, total, params.page))
 }
 
-pub async fn get(state: &CoreState, org_id: Uuid, id: LlmId) -> Result<LlmView, ApiError> {
+pub async fn get(state: &CoreState, org_id: Uuid, id: LlmId) -> Result<LlmView, RegistryError> {
     let llm = llms::get(&state.pool, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("LLM"))?;
+        .ok_or_else(|| RegistryError::NotFound("LLM"))?;
     render(state, &llm)
 }
 
@@ -84,13 +85,13 @@ pub async fn update(
     org_id: Uuid,
     id: LlmId,
     patch: Map<String, Value>,
-) -> Result<LlmView, ApiError> {
+) -> Result<LlmView, RegistryError> {
     let secrets = &state.settings.secrets;
     let mut tx = state.pool.begin().await?;
     let current = llms::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("LLM"))?;
-    let stored_key = current.open_key(secrets).map_err(ApiError::internal)?;
+        .ok_or_else(|| RegistryError::NotFound("LLM"))?;
+    let stored_key = current.open_key(secrets).map_err(RegistryError::internal)?;
     let preview = stored_key.as_ref().map(|k| mask_header_value(k.expose()));
     // The stored key is kept when `apiKey` is not sent, or sent back as its preview.
     let keeps_key = stored_key.is_some()
@@ -101,9 +102,9 @@ pub async fn update(
         };
     // The merge starts from the stored fields as the API names them (the view, key left out).
     let Value::Object(mut merged) =
-        serde_json::to_value(LlmView::new(&current, None)).map_err(ApiError::internal)?
+        serde_json::to_value(LlmView::new(&current, None)).map_err(RegistryError::internal)?
     else {
-        return Err(ApiError::internal("an LLM view is not an object"));
+        return Err(RegistryError::internal("an LLM view is not an object"));
     };
     merged.retain(|k, v| {
         !v.is_null()
@@ -118,7 +119,7 @@ pub async fn update(
     }
     let fields = parse(state, &Value::Object(merged))?;
     if fields.kind != current.kind() {
-        return Err(ApiError::field(
+        return Err(RegistryError::field(
             "kind",
             format!(
                 "cannot change once the LLM exists (it is {:?}); create another LLM entry",
@@ -128,7 +129,7 @@ pub async fn update(
     }
     // Asked for only once the rest is valid: a broken URL is reported as such first.
     if keeps_key && origin_moved(&current.base_url, &fields.base_url) {
-        return Err(ApiError::field("apiKey", RESEND));
+        return Err(RegistryError::field("apiKey", RESEND));
     }
     let sealed = fields
         .api_key
@@ -149,14 +150,14 @@ pub async fn delete(
     org_id: Uuid,
     id: LlmId,
     force: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     let mut tx = state.pool.begin().await?;
     llms::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("LLM"))?;
+        .ok_or_else(|| RegistryError::NotFound("LLM"))?;
     let users = llms::users(&mut *tx, org_id, id.0).await?;
     if !users.is_empty() && !force {
-        return Err(super::in_use("the LLM", &users, "change their llmId first"));
+        return Err(super::in_use("the LLM", users, "change their llmId first"));
     }
     llms::detach_everywhere(&mut *tx, org_id, id.0).await?;
     llms::delete(&mut *tx, org_id, id.0).await?;
@@ -172,11 +173,11 @@ pub(crate) async fn check_llm_id(
     org_id: Uuid,
     llm_id: Option<&str>,
     field: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     if let Some(llm_id) = llm_id {
         llms::check_id(db, org_id, llm_id, field)
             .await?
-            .map_err(ApiError::invalid)?;
+            .map_err(RegistryError::Invalid)?;
     }
     Ok(())
 }

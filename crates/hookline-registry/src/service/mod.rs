@@ -2,42 +2,56 @@
 //! HTTP (`hookline_registry::tools::create`, `personas::update`, `llms::delete`...). Each takes
 //! the shared [`CoreState`](hookline_core::http::CoreState), the organization it acts for and
 //! input already read from its wire form (a checked definition, a JSON Merge Patch object), and
-//! returns the view the API shows. Everything a write decides — merging a patch with masked
-//! secrets restored, refusing to move a secret to another origin, the checks against the
-//! organization's other rows — happens here, inside one transaction.
+//! returns the view the API shows or a [`RegistryError`] (the routes make it a problem).
+//! Everything a write decides — merging a patch with masked secrets restored, refusing to move a
+//! secret to another origin, the checks against the organization's other rows — happens here,
+//! inside one transaction.
 
 pub mod api_keys;
 pub mod connections;
+mod error;
 pub mod import;
 pub mod llms;
 mod merge;
 pub mod personas;
 pub mod tools;
 
-use hookline_core::http::problem::ProblemType;
-use hookline_core::http::{ApiError, CoreState};
+use hookline_core::http::CoreState;
 use hookline_core::StoreError;
 use uuid::Uuid;
 
-/// A store error, with a violation of the unique-name `constraint` answered as a 409 naming the
-/// field (`a_noun` is "a tool", `noun` "tool").
-fn name_taken(e: StoreError, constraint: &str, a_noun: &str, noun: &str, name: &str) -> ApiError {
+pub use error::{InUse, RegistryError};
+
+/// A store error, with a violation of the unique-name `constraint` said as the name taken
+/// (`a_noun` is "a tool", `noun` "tool").
+fn name_taken(
+    e: StoreError,
+    constraint: &str,
+    a_noun: &str,
+    noun: &str,
+    name: &str,
+) -> RegistryError {
     match e {
-        StoreError::Conflict { constraint: c } if c == constraint => {
-            ApiError::conflict(format!("{a_noun} named {name:?} exists already"))
-                .typed(ProblemType::NameTaken)
-                .with_field(
-                    "name",
-                    &format!("is taken by another {noun} of your organization"),
-                )
-        }
+        StoreError::Conflict { constraint: c } if c == constraint => RegistryError::NameTaken {
+            detail: format!("{a_noun} named {name:?} exists already"),
+            field: Some((
+                "name",
+                format!("is taken by another {noun} of your organization"),
+            )),
+        },
         other => other.into(),
     }
 }
 
-/// The 409 of deleting something personas still use: the problem lists them as `personas`.
-fn in_use(what: &str, users: &[(Uuid, String)], instead: &str) -> ApiError {
-    ApiError::in_use(what, users, "persona", "personas", instead)
+/// Deleting something personas still use: they are listed as `personas`.
+fn in_use(what: &str, users: Vec<(Uuid, String)>, instead: &str) -> RegistryError {
+    RegistryError::InUse(InUse {
+        what: what.to_owned(),
+        users,
+        noun: "persona",
+        key: "personas",
+        instead: instead.to_owned(),
+    })
 }
 
 /// Tells every instance that these personas' tools changed (MCP clients holding a stream of one

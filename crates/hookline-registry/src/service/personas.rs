@@ -1,7 +1,8 @@
 //! Personas and the ordered list of tools each may call. A persona's tools and LLM must be the
 //! organization's own; they are checked in the transaction that writes the persona.
 
-use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use crate::service::RegistryError;
+use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::{PersonaId, ToolId};
 use hookline_core::repo::personas::{self, Persona};
 use hookline_core::repo::tools;
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use super::merge::{merge_top_level, unknown_cleared};
 use crate::views::PersonaView;
 
-async fn render(db: &mut PgConnection, p: &Persona) -> Result<PersonaView, ApiError> {
+async fn render(db: &mut PgConnection, p: &Persona) -> Result<PersonaView, RegistryError> {
     let tools = personas::tools_of(db, &[p.id]).await?;
     Ok(PersonaView::new(p, &tools))
 }
@@ -24,7 +25,7 @@ async fn check_references(
     db: &mut PgConnection,
     org_id: Uuid,
     fields: &PersonaFields,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     super::tools::existing(db, org_id, &fields.tool_ids, "toolIds").await?;
     super::llms::check_llm_id(db, org_id, fields.details.llm_id.as_deref(), "llmId").await
 }
@@ -33,7 +34,7 @@ pub async fn create(
     state: &CoreState,
     org_id: Uuid,
     fields: PersonaFields,
-) -> Result<PersonaView, ApiError> {
+) -> Result<PersonaView, RegistryError> {
     let mut tx = state.pool.begin().await?;
     check_references(&mut tx, org_id, &fields).await?;
     let persona = personas::insert(&mut tx, org_id, &fields).await?;
@@ -47,7 +48,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<PersonaView>, ApiError> {
+) -> Result<ListPage<PersonaView>, RegistryError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) =
         personas::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
@@ -57,11 +58,15 @@ pub async fn list(
     Ok(ListPage::new(data, total, params.page))
 }
 
-pub async fn get(state: &CoreState, org_id: Uuid, id: PersonaId) -> Result<PersonaView, ApiError> {
+pub async fn get(
+    state: &CoreState,
+    org_id: Uuid,
+    id: PersonaId,
+) -> Result<PersonaView, RegistryError> {
     let mut conn = state.pool.acquire().await?;
     let persona = personas::get(&mut *conn, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
+        .ok_or_else(|| RegistryError::NotFound("persona"))?;
     render(&mut conn, &persona).await
 }
 
@@ -72,26 +77,27 @@ pub async fn update(
     org_id: Uuid,
     id: PersonaId,
     patch: Map<String, Value>,
-) -> Result<PersonaView, ApiError> {
+) -> Result<PersonaView, RegistryError> {
     let unknown = unknown_cleared(&patch, &PERSONA_FIELDS, "a persona");
     if !unknown.is_empty() {
-        return Err(ApiError::invalid(unknown));
+        return Err(RegistryError::Invalid(unknown));
     }
     let mut tx = state.pool.begin().await?;
     let current = personas::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
+        .ok_or_else(|| RegistryError::NotFound("persona"))?;
     let tools = personas::tools_of(&mut *tx, &[id.0]).await?;
-    let view =
-        serde_json::to_value(PersonaView::new(&current, &tools)).map_err(ApiError::internal)?;
+    let view = serde_json::to_value(PersonaView::new(&current, &tools))
+        .map_err(RegistryError::internal)?;
     let Value::Object(mut merged) = view else {
-        return Err(ApiError::internal("a persona view is not an object"));
+        return Err(RegistryError::internal("a persona view is not an object"));
     };
     // Only the writable fields take part; the rest of the view is output.
     merged.retain(|k, v| !v.is_null() && PERSONA_FIELDS.contains(&k.as_str()));
     let tools_moved = patch.contains_key("toolIds");
     merge_top_level(&mut merged, patch);
-    let fields = PersonaFields::parse(&Value::Object(merged), "").map_err(ApiError::invalid)?;
+    let fields =
+        PersonaFields::parse(&Value::Object(merged), "").map_err(RegistryError::Invalid)?;
     check_references(&mut tx, org_id, &fields).await?;
     let persona = personas::update(&mut tx, org_id, id.0, &fields).await?;
     let shown = render(&mut tx, &persona).await?;
@@ -102,11 +108,11 @@ pub async fn update(
     Ok(shown)
 }
 
-pub async fn delete(state: &CoreState, org_id: Uuid, id: PersonaId) -> Result<(), ApiError> {
+pub async fn delete(state: &CoreState, org_id: Uuid, id: PersonaId) -> Result<(), RegistryError> {
     if personas::delete(&state.pool, org_id, id.0).await? {
         Ok(())
     } else {
-        Err(ApiError::not_found("persona"))
+        Err(RegistryError::NotFound("persona"))
     }
 }
 
@@ -116,13 +122,13 @@ async fn persona_and_tool(
     org_id: Uuid,
     persona_id: PersonaId,
     tool_id: ToolId,
-) -> Result<Persona, ApiError> {
+) -> Result<Persona, RegistryError> {
     let persona = personas::lock(tx, org_id, persona_id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("persona"))?;
+        .ok_or_else(|| RegistryError::NotFound("persona"))?;
     tools::get(&mut *tx, org_id, tool_id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("tool"))?;
+        .ok_or_else(|| RegistryError::NotFound("tool"))?;
     Ok(persona)
 }
 
@@ -132,7 +138,7 @@ pub async fn attach(
     org_id: Uuid,
     persona_id: PersonaId,
     tool_id: ToolId,
-) -> Result<PersonaView, ApiError> {
+) -> Result<PersonaView, RegistryError> {
     let mut tx = state.pool.begin().await?;
     let persona = persona_and_tool(&mut tx, org_id, persona_id, tool_id).await?;
     personas::attach(&mut tx, persona.id, tool_id.0).await?;
@@ -148,11 +154,11 @@ pub async fn detach(
     org_id: Uuid,
     persona_id: PersonaId,
     tool_id: ToolId,
-) -> Result<PersonaView, ApiError> {
+) -> Result<PersonaView, RegistryError> {
     let mut tx = state.pool.begin().await?;
     let persona = persona_and_tool(&mut tx, org_id, persona_id, tool_id).await?;
     if !personas::detach(&mut *tx, persona.id, tool_id.0).await? {
-        return Err(ApiError::not_found("tool on this persona"));
+        return Err(RegistryError::NotFound("tool on this persona"));
     }
     let shown = render(&mut tx, &persona).await?;
     tx.commit().await?;

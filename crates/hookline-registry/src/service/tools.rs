@@ -2,8 +2,8 @@
 //! an update may send a header back as its masked preview to keep the stored value, unless the
 //! URL moves to another origin.
 
-use hookline_core::http::problem::ProblemType;
-use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use crate::service::RegistryError;
+use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::ToolId;
 use hookline_core::repo::knowledge::folders;
 use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::merge::{merge_top_level, origin_moved, unknown_cleared, TOOL_FIELDS};
 use crate::views::ToolView;
 
-fn store_error(e: hookline_core::StoreError, name: &str) -> ApiError {
+fn store_error(e: hookline_core::StoreError, name: &str) -> RegistryError {
     super::name_taken(e, NAME_CONSTRAINT, "a tool", "tool", name)
 }
 
@@ -27,7 +27,7 @@ pub async fn create(
     state: &CoreState,
     org_id: Uuid,
     definition: ToolDefinition,
-) -> Result<ToolView, ApiError> {
+) -> Result<ToolView, RegistryError> {
     let name = definition.name().to_owned();
     let mut tx = state.pool.begin().await?;
     check_folders(&mut tx, org_id, &definition).await?;
@@ -46,7 +46,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<ToolView>, ApiError> {
+) -> Result<ListPage<ToolView>, RegistryError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) =
         tools::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
@@ -54,10 +54,10 @@ pub async fn list(
     Ok(ListPage::new(data, total, params.page))
 }
 
-pub async fn get(state: &CoreState, org_id: Uuid, id: ToolId) -> Result<ToolView, ApiError> {
+pub async fn get(state: &CoreState, org_id: Uuid, id: ToolId) -> Result<ToolView, RegistryError> {
     let tool = tools::get(&state.pool, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("tool"))?;
+        .ok_or_else(|| RegistryError::NotFound("tool"))?;
     Ok(ToolView::from(&tool))
 }
 
@@ -73,22 +73,22 @@ pub async fn update(
     org_id: Uuid,
     id: ToolId,
     patch: Map<String, Value>,
-) -> Result<ToolView, ApiError> {
+) -> Result<ToolView, RegistryError> {
     let unknown = unknown_cleared(&patch, &TOOL_FIELDS, "a tool");
     if !unknown.is_empty() {
-        return Err(ApiError::invalid(unknown));
+        return Err(RegistryError::Invalid(unknown));
     }
     let secrets = &state.settings.secrets;
     let mut tx = state.pool.begin().await?;
     let current = tools::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("tool"))?;
+        .ok_or_else(|| RegistryError::NotFound("tool"))?;
     let (merged, resend) = merged_definition(&current, patch, secrets)?;
     let definition = ToolDefinition::parse(&merged, "", &state.settings.destinations)
-        .map_err(ApiError::invalid)?;
+        .map_err(RegistryError::Invalid)?;
     // Asked for only once the rest is valid: a broken URL is reported as such first.
     if !resend.is_empty() {
-        return Err(ApiError::invalid(resend));
+        return Err(RegistryError::Invalid(resend));
     }
     super::connections::check_tool(&mut tx, org_id, &definition, "").await?;
     check_folders(&mut tx, org_id, &definition).await?;
@@ -110,7 +110,7 @@ async fn check_folders(
     conn: &mut PgConnection,
     org_id: Uuid,
     definition: &ToolDefinition,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     let ToolDefinition::Server(tool) = definition else {
         return Ok(());
     };
@@ -124,7 +124,7 @@ async fn check_folders(
         "documentFolderIds",
     )
     .await?;
-    problems.into_result(()).map_err(ApiError::invalid)
+    problems.into_result(()).map_err(RegistryError::Invalid)
 }
 
 /// True when the patch sends a URL whose origin differs from the stored webhook's.
@@ -144,11 +144,11 @@ fn merged_definition(
     current: &StoredTool,
     mut patch: Map<String, Value>,
     secrets: &SecretBox,
-) -> Result<(Value, Violations), ApiError> {
+) -> Result<(Value, Violations), RegistryError> {
     let plain = current
         .tool
         .open_headers(current.org_id, secrets)
-        .map_err(ApiError::internal)?;
+        .map_err(RegistryError::internal)?;
     let preview_of = |name: &str| {
         plain
             .iter()
@@ -199,7 +199,9 @@ fn merged_definition(
         }
     }
     let Value::Object(mut merged) = current.tool.definition.to_json() else {
-        return Err(ApiError::internal("a stored definition is not an object"));
+        return Err(RegistryError::internal(
+            "a stored definition is not an object",
+        ));
     };
     if let Some(Value::Object(headers)) = merged.get_mut("headers") {
         for (name, value) in plain {
@@ -236,14 +238,14 @@ pub async fn delete(
     org_id: Uuid,
     id: ToolId,
     force: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), RegistryError> {
     let mut tx = state.pool.begin().await?;
     tools::lock(&mut tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("tool"))?;
+        .ok_or_else(|| RegistryError::NotFound("tool"))?;
     let users = tools::users(&mut *tx, id.0).await?;
     if !users.is_empty() && !force {
-        return Err(super::in_use("the tool", &users, "detach it first"));
+        return Err(super::in_use("the tool", users, "detach it first"));
     }
     tools::detach_everywhere(&mut *tx, id.0).await?;
     tools::delete(&mut *tx, org_id, id.0).await?;
@@ -260,15 +262,15 @@ pub(crate) async fn existing(
     org_id: Uuid,
     ids: &[Uuid],
     field: &str,
-) -> Result<Vec<StoredTool>, ApiError> {
+) -> Result<Vec<StoredTool>, RegistryError> {
     let found = tools::get_all(&mut *db, org_id, ids, field)
         .await?
-        .map_err(ApiError::invalid)?;
+        .map_err(RegistryError::Invalid)?;
     if let Some(name) = repeated_name(found.iter().map(|t| t.tool.definition.name())) {
-        return Err(ApiError::conflict(format!(
-            "two tools named {name:?} cannot be on one persona"
-        ))
-        .typed(ProblemType::NameTaken));
+        return Err(RegistryError::NameTaken {
+            detail: format!("two tools named {name:?} cannot be on one persona"),
+            field: None,
+        });
     }
     Ok(found)
 }

@@ -12,7 +12,8 @@ mod drafts;
 mod refs;
 mod yaml;
 
-use hookline_core::http::{ApiError, CoreState};
+use crate::service::RegistryError;
+use hookline_core::http::CoreState;
 use hookline_core::sealed_tool::SealedTool;
 use hookline_schema::fields::{object_at, Fields};
 use hookline_schema::{FieldError, ToolDefinition, Violations};
@@ -34,9 +35,9 @@ pub struct ImportRequest {
 /// Reads an import body: `openapi` (the document as text, or as a JSON object), `operations`,
 /// `headers`, `plainHeaders`, `connectionId`, `baseUrl`. A document over the size bound, or that
 /// is neither JSON nor YAML, is a 422 naming `openapi`.
-pub fn parse(state: &CoreState, body: &Value) -> Result<ImportRequest, ApiError> {
+pub fn parse(state: &CoreState, body: &Value) -> Result<ImportRequest, RegistryError> {
     let limits = &state.settings.import;
-    let map = object_at(body, "").map_err(ApiError::invalid)?;
+    let map = object_at(body, "").map_err(RegistryError::Invalid)?;
     let mut v = Violations::new();
     let mut f = Fields::new(map, "", &mut v);
     let document = match f.required("openapi") {
@@ -86,7 +87,7 @@ pub fn parse(state: &CoreState, body: &Value) -> Result<ImportRequest, ApiError>
     let base_url = f.string("baseUrl").map(str::to_owned);
     f.finish("an import");
     if !v.is_empty() {
-        return Err(ApiError::invalid(v));
+        return Err(RegistryError::Invalid(v));
     }
     Ok(ImportRequest {
         document: document.expect("checked above"),
@@ -117,7 +118,7 @@ pub async fn import(
     org_id: Uuid,
     request: ImportRequest,
     dry_run: bool,
-) -> Result<ImportView, ApiError> {
+) -> Result<ImportView, RegistryError> {
     let drafts = drafts::drafts(
         &request.document,
         request.operations.as_deref(),
@@ -125,7 +126,7 @@ pub async fn import(
         &request.shared,
         &state.settings.import,
     )
-    .map_err(ApiError::invalid)?;
+    .map_err(RegistryError::Invalid)?;
     let mut report = ImportView {
         dry_run,
         created: 0,
@@ -177,8 +178,8 @@ pub async fn import(
                         entry.draft = Some(definition);
                     }
                     // The database failing is the whole import's problem, not one operation's.
-                    Err(e) if e.0.status.is_server_error() => return Err(e),
-                    Err(e) => entry.errors = refusal(e),
+                    Err(e) if e.is_fault() => return Err(e),
+                    Err(e) => entry.errors = e.field_errors(),
                 }
             }
         }
@@ -211,20 +212,11 @@ async fn check_only(
     state: &CoreState,
     org_id: Uuid,
     definition: ToolDefinition,
-) -> Result<Stored, ApiError> {
+) -> Result<Stored, RegistryError> {
     let mut conn = state.pool.acquire().await?;
     super::connections::check_tool(&mut conn, org_id, &definition, "").await?;
     let masked = SealedTool::seal(definition, org_id, &state.settings.secrets).definition;
     Ok(Stored::Draft(masked))
-}
-
-/// An operation's refusal as field errors (a taken name is a 409 with its field).
-fn refusal(e: ApiError) -> Vec<FieldError> {
-    if e.0.errors.is_empty() {
-        vec![FieldError::new("", e.0.detail)]
-    } else {
-        e.0.errors
-    }
 }
 
 #[cfg(test)]

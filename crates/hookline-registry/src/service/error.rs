@@ -1,0 +1,87 @@
+//! What a registry operation can fail with, in the registry's own words. The routes say each one
+//! as an HTTP problem (`routes/problems.rs`); a service linking the library matches on them.
+
+use hookline_core::StoreError;
+use hookline_schema::{FieldError, Violations};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No such resource in the organization (`"tool"`, `"persona"`, `"LLM"`...).
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// Fields that break a rule, every one listed by its path.
+    #[error("{0}")]
+    Invalid(Violations),
+    /// A name that must be unique is taken: in the organization (`field` is then `name`), or by
+    /// two tools on one persona (no field).
+    #[error("{detail}")]
+    NameTaken {
+        detail: String,
+        field: Option<(&'static str, String)>,
+    },
+    /// Others still name the resource; it is deleted only when forced.
+    #[error("{} is in use", .0.what)]
+    InUse(InUse),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A fault of ours: a stored value that cannot be read back as written.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What names a resource that is being deleted, and what to do instead.
+#[derive(Debug)]
+pub struct InUse {
+    /// The resource, as a sentence begins with it (`the tool "lookup"`).
+    pub what: String,
+    /// The users, by id and name.
+    pub users: Vec<(Uuid, String)>,
+    /// One user (`persona`), and the key that lists them (`personas`).
+    pub noun: &'static str,
+    pub key: &'static str,
+    /// What to do instead of forcing (`detach it first`).
+    pub instead: String,
+}
+
+impl RegistryError {
+    /// One field that breaks a rule.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(Violations::single(field, message))
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    /// Not the input's fault: the database is away, or something of ours failed. (An import
+    /// stops at such an error instead of listing it as one operation's refusal.)
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            Self::Internal(_)
+                | Self::Store(
+                    StoreError::Unavailable | StoreError::Other(_) | StoreError::Secret(_)
+                )
+        )
+    }
+
+    /// The error as field errors, for a report that lists several operations' refusals (the
+    /// OpenAPI import's dry run); an error of no field is listed under the empty path.
+    pub fn field_errors(self) -> Vec<FieldError> {
+        match self {
+            Self::Invalid(violations) => violations.into_errors(),
+            Self::NameTaken {
+                field: Some((field, message)),
+                ..
+            } => vec![FieldError::new(field, message)],
+            other => vec![FieldError::new("", other.to_string())],
+        }
+    }
+}
+
+impl From<sqlx::Error> for RegistryError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
