@@ -17,6 +17,7 @@ pub mod fenced_cache;
 pub mod http;
 pub mod hub;
 pub mod ids;
+pub mod refusals;
 pub mod repo;
 pub mod sealed_tool;
 pub mod secrets;

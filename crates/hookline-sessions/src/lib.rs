@@ -16,5 +16,7 @@ pub mod views;
 
 pub use routes::events::{OpenStreams, StreamSlot};
 pub use routes::{preflight, router, SessionsApi, EVENTS_ROUTE};
-pub use service::{end, find, follow_persona, issue_token, list, start, tools, TokenRequest};
+pub use service::{
+    end, follow_persona, issue_token, list, start, tools, SessionsError, TokenRequest,
+};
 pub use views::{SessionTokenView, SessionToolsView, SessionView, StartedSessionView};

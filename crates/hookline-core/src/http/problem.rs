@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::StoreError;
+use crate::refusals::{InUse, NameTaken};
 
 /// An error answer: status, a short title, a sentence of detail, every invalid field, and any
 /// extra members (e.g. the personas that still use a tool).
@@ -141,27 +142,6 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, detail)
     }
 
-    /// The 409 of deleting something others still use: says how many, what to do instead, and
-    /// lists them (`{"id", "name"}`) under `key`, so a client can show or fix them.
-    pub fn in_use(
-        what: &str,
-        users: &[(uuid::Uuid, String)],
-        noun: &str,
-        key: &str,
-        instead: &str,
-    ) -> Self {
-        let listed: Vec<Value> = users
-            .iter()
-            .map(|(id, name)| serde_json::json!({"id": id, "name": name}))
-            .collect();
-        Self::conflict(format!(
-            "{what} is used by {}; {instead} or delete with ?force=true",
-            crate::text::counted(users.len(), noun)
-        ))
-        .with(key, Value::Array(listed))
-        .typed(ProblemType::InUse)
-    }
-
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
     }
@@ -294,6 +274,32 @@ impl From<StoreError> for ApiError {
             }
             other => Self::internal(other),
         }
+    }
+}
+
+/// 409 `name-taken`, naming the field when there is one.
+impl From<NameTaken> for ApiError {
+    fn from(e: NameTaken) -> Self {
+        let taken = Self::conflict(e.detail).typed(ProblemType::NameTaken);
+        match e.field {
+            Some((field, message)) => taken.with_field(field, &message),
+            None => taken,
+        }
+    }
+}
+
+/// 409 `in-use`: says how many use it and what to do instead, and lists them (`{"id", "name"}`)
+/// under the refusal's key, so a client can show or fix them.
+impl From<InUse> for ApiError {
+    fn from(e: InUse) -> Self {
+        let listed: Vec<Value> = e
+            .users
+            .iter()
+            .map(|(id, name)| serde_json::json!({"id": id, "name": name}))
+            .collect();
+        Self::conflict(e.to_string())
+            .with(e.key, Value::Array(listed))
+            .typed(ProblemType::InUse)
     }
 }
 

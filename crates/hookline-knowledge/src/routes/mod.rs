@@ -4,6 +4,7 @@
 
 pub mod documents;
 pub mod folders;
+mod problems;
 pub mod search;
 mod upload;
 

@@ -10,7 +10,8 @@ use hookline_core::http::deadline::is_body_timeout;
 use hookline_core::http::{ApiError, QueryMap};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::service::documents::{clean_filename, too_large, UploadedFile, MAX_FILE_BYTES};
+use crate::service::documents::{clean_filename, UploadedFile, MAX_FILE_BYTES};
+use crate::service::KnowledgeError;
 
 /// Files one form may carry.
 pub const MAX_FILES: usize = 20;
@@ -105,7 +106,7 @@ async fn form(request: Request) -> Result<Vec<UploadedFile>, ApiError> {
         let mut content = Vec::new();
         while let Some(piece) = field.chunk().await.map_err(broken)? {
             if content.len() + piece.len() > MAX_FILE_BYTES {
-                return Err(too_large(&filename));
+                return Err(KnowledgeError::FileTooLarge(filename).into());
             }
             content.extend_from_slice(&piece);
         }
@@ -134,7 +135,7 @@ async fn raw(request: Request, query: &QueryMap) -> Result<UploadedFile, ApiErro
             if is_body_timeout(&e) {
                 late()
             } else {
-                too_large(&filename)
+                KnowledgeError::FileTooLarge(filename.clone()).into()
             }
         })?;
     Ok(UploadedFile {

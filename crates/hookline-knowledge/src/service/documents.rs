@@ -1,15 +1,14 @@
 //! Documents: uploads stored in `processing` (the work itself happens in
 //! [`crate::processing`]), listed, read, deleted.
 
-use axum::http::StatusCode;
-use hookline_core::http::{ApiError, CoreState, ListPage, Pagination};
+use hookline_core::http::{CoreState, ListPage, Pagination};
 use hookline_core::ids::{DocumentId, FolderId};
 use hookline_core::repo::knowledge::documents::{self, NewDocument};
 use hookline_core::repo::knowledge::folders;
-use serde_json::Value;
 use uuid::Uuid;
 
-use crate::file_type::{FileType, SUPPORTED};
+use super::KnowledgeError;
+use crate::file_type::FileType;
 use crate::views::DocumentView;
 
 /// The largest file a document may be (the contract's 50 MiB).
@@ -23,38 +22,31 @@ pub struct UploadedFile {
     pub content: Vec<u8>,
 }
 
-/// The 413 of a file over [`MAX_FILE_BYTES`].
-pub fn too_large(filename: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("{filename:?} is larger than 50 MiB, the most a document may be"),
-    )
-    .with("filename", Value::String(filename.to_owned()))
-}
-
-fn unsupported(filename: &str, why: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        format!("{filename:?} {why}; supported: {SUPPORTED}"),
-    )
-    .with("filename", Value::String(filename.to_owned()))
+fn unsupported(filename: &str, why: &'static str) -> KnowledgeError {
+    KnowledgeError::Unsupported {
+        filename: filename.to_owned(),
+        why,
+    }
 }
 
 /// The name a file is kept under: its last path part (browsers may send a whole path), checked
 /// for length and control characters; `field` names it in a problem.
-pub fn clean_filename(raw: &str, field: &str) -> Result<String, ApiError> {
+pub fn clean_filename(raw: &str, field: &str) -> Result<String, KnowledgeError> {
     let name = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     if name.is_empty() {
-        return Err(ApiError::field(field, "must name the file (e.g. guide.md)"));
+        return Err(KnowledgeError::field(
+            field,
+            "must name the file (e.g. guide.md)",
+        ));
     }
     if name.chars().count() > MAX_FILENAME_CHARS {
-        return Err(ApiError::field(
+        return Err(KnowledgeError::field(
             field,
             format!("must be at most {MAX_FILENAME_CHARS} characters"),
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ApiError::field(
+        return Err(KnowledgeError::field(
             field,
             "must not contain control characters",
         ));
@@ -63,7 +55,7 @@ pub fn clean_filename(raw: &str, field: &str) -> Result<String, ApiError> {
 }
 
 /// The type of a file, or the 415 naming it.
-fn file_type(file: &UploadedFile) -> Result<FileType, ApiError> {
+fn file_type(file: &UploadedFile) -> Result<FileType, KnowledgeError> {
     let kind = FileType::of_filename(&file.filename)
         .ok_or_else(|| unsupported(&file.filename, "is not a supported type of document"))?;
     if !kind.matches(&file.content) {
@@ -83,31 +75,27 @@ pub async fn upload(
     org_id: Uuid,
     folder_id: FolderId,
     files: Vec<UploadedFile>,
-) -> Result<Vec<DocumentView>, ApiError> {
+) -> Result<Vec<DocumentView>, KnowledgeError> {
     let mut kinds = Vec::with_capacity(files.len());
     let mut total: u64 = 0;
     for file in &files {
         if file.content.len() > MAX_FILE_BYTES {
-            return Err(too_large(&file.filename));
+            return Err(KnowledgeError::FileTooLarge(file.filename.clone()));
         }
         kinds.push(file_type(file)?);
         total += file.content.len() as u64;
     }
     let mut tx = state.pool.begin().await?;
     if !folders::lock(&mut tx, org_id, folder_id.0).await? {
-        return Err(ApiError::not_found("knowledge folder"));
+        return Err(KnowledgeError::NotFound("knowledge folder"));
     }
     let used = documents::lock_storage_used(&mut tx, org_id).await?;
     let quota = state.settings.knowledge.storage_bytes;
     if u64::try_from(used).unwrap_or(0) + total > quota {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "your organization's documents would take {} bytes, more than its {quota} \
-                 (HOOKLINE_KNOWLEDGE_STORAGE_BYTES); delete documents first",
-                u64::try_from(used).unwrap_or(0) + total
-            ),
-        ));
+        return Err(KnowledgeError::OverQuota {
+            would_use: u64::try_from(used).unwrap_or(0) + total,
+            quota,
+        });
     }
     let mut stored = Vec::with_capacity(files.len());
     for (file, kind) in files.iter().zip(kinds) {
@@ -134,13 +122,13 @@ pub async fn list(
     org_id: Uuid,
     folder_id: FolderId,
     page: Pagination,
-) -> Result<ListPage<DocumentView>, ApiError> {
+) -> Result<ListPage<DocumentView>, KnowledgeError> {
     let mut conn = state.pool.acquire().await?;
     if folders::get(&mut *conn, org_id, folder_id.0)
         .await?
         .is_none()
     {
-        return Err(ApiError::not_found("knowledge folder"));
+        return Err(KnowledgeError::NotFound("knowledge folder"));
     }
     let (found, total) = documents::list(&mut conn, org_id, folder_id.0, page).await?;
     let data = found.iter().map(DocumentView::from).collect();
@@ -151,18 +139,18 @@ pub async fn get(
     state: &CoreState,
     org_id: Uuid,
     id: DocumentId,
-) -> Result<DocumentView, ApiError> {
+) -> Result<DocumentView, KnowledgeError> {
     let doc = documents::get(&state.pool, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("document"))?;
+        .ok_or_else(|| KnowledgeError::NotFound("document"))?;
     Ok(DocumentView::from(&doc))
 }
 
 /// Deletes a document with its chunks; one still processing stops being worked on (its
 /// worker's fenced finish finds no row).
-pub async fn delete(state: &CoreState, org_id: Uuid, id: DocumentId) -> Result<(), ApiError> {
+pub async fn delete(state: &CoreState, org_id: Uuid, id: DocumentId) -> Result<(), KnowledgeError> {
     if !documents::delete(&state.pool, org_id, id.0).await? {
-        return Err(ApiError::not_found("document"));
+        return Err(KnowledgeError::NotFound("document"));
     }
     tracing::info!(document_id = %id, "document deleted");
     Ok(())

@@ -1,23 +1,22 @@
 //! Knowledge folders: create, list, read, rename, delete (refused while knowledge tools use the
 //! folder, unless forced).
 
-use hookline_core::http::problem::ProblemType;
-use hookline_core::http::{ApiError, CoreState, ListPage, ListParams};
+use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::FolderId;
+use hookline_core::refusals::{InUse, NameTaken};
 use hookline_core::repo::knowledge::folders::{self, NAME_CONSTRAINT};
 use hookline_core::StoreError;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::KnowledgeError;
 use crate::requests::FolderInput;
 use crate::views::FolderView;
 
-fn store_error(e: StoreError, name: &str) -> ApiError {
+fn store_error(e: StoreError, name: &str) -> KnowledgeError {
     match e {
         StoreError::Conflict { constraint } if constraint == NAME_CONSTRAINT => {
-            ApiError::conflict(format!("a knowledge folder named {name:?} exists already"))
-                .typed(ProblemType::NameTaken)
-                .with_field("name", "is taken by another folder of your organization")
+            NameTaken::in_organization("a knowledge folder", "folder", name).into()
         }
         other => other.into(),
     }
@@ -27,7 +26,7 @@ pub async fn create(
     state: &CoreState,
     org_id: Uuid,
     input: FolderInput,
-) -> Result<FolderView, ApiError> {
+) -> Result<FolderView, KnowledgeError> {
     let id = Uuid::now_v7();
     let stored = folders::insert(
         &state.pool,
@@ -47,7 +46,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &ListParams,
-) -> Result<ListPage<FolderView>, ApiError> {
+) -> Result<ListPage<FolderView>, KnowledgeError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) =
         folders::list(&mut conn, org_id, params.search.as_deref(), params.page).await?;
@@ -55,10 +54,14 @@ pub async fn list(
     Ok(ListPage::new(data, total, params.page))
 }
 
-pub async fn get(state: &CoreState, org_id: Uuid, id: FolderId) -> Result<FolderView, ApiError> {
+pub async fn get(
+    state: &CoreState,
+    org_id: Uuid,
+    id: FolderId,
+) -> Result<FolderView, KnowledgeError> {
     let folder = folders::get(&state.pool, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("knowledge folder"))?;
+        .ok_or_else(|| KnowledgeError::NotFound("knowledge folder"))?;
     Ok(FolderView::from(&folder))
 }
 
@@ -68,20 +71,20 @@ pub async fn update(
     org_id: Uuid,
     id: FolderId,
     patch: Map<String, Value>,
-) -> Result<FolderView, ApiError> {
+) -> Result<FolderView, KnowledgeError> {
     let mut tx = state.pool.begin().await?;
     if !folders::lock(&mut tx, org_id, id.0).await? {
-        return Err(ApiError::not_found("knowledge folder"));
+        return Err(KnowledgeError::NotFound("knowledge folder"));
     }
     let current = folders::get(&mut *tx, org_id, id.0)
         .await?
-        .ok_or_else(|| ApiError::not_found("knowledge folder"))?;
+        .ok_or_else(|| KnowledgeError::NotFound("knowledge folder"))?;
     let input = FolderInput {
         name: current.name,
         description: current.description,
     }
     .merged(patch)
-    .map_err(ApiError::invalid)?;
+    .map_err(KnowledgeError::Invalid)?;
     let stored = folders::update(
         &mut *tx,
         org_id,
@@ -102,20 +105,21 @@ pub async fn delete(
     org_id: Uuid,
     id: FolderId,
     force: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), KnowledgeError> {
     let mut tx = state.pool.begin().await?;
     if !folders::lock(&mut tx, org_id, id.0).await? {
-        return Err(ApiError::not_found("knowledge folder"));
+        return Err(KnowledgeError::NotFound("knowledge folder"));
     }
     let users = folders::tools_using(&mut *tx, org_id, id.0).await?;
     if !users.is_empty() && !force {
-        return Err(ApiError::in_use(
-            "the folder",
-            &users,
-            "knowledge tool",
-            "tools",
-            "change their documentFolderIds first",
-        ));
+        return Err(InUse {
+            what: "the folder",
+            users,
+            noun: "knowledge tool",
+            key: "tools",
+            instead: "change their documentFolderIds first",
+        }
+        .into());
     }
     folders::delete(&mut *tx, org_id, id.0).await?;
     tx.commit().await?;

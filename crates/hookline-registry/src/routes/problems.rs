@@ -1,6 +1,5 @@
 //! The registry's errors as HTTP problems: the one place a [`RegistryError`] gets a status.
 
-use hookline_core::http::problem::ProblemType;
 use hookline_core::http::ApiError;
 
 use crate::service::RegistryError;
@@ -10,16 +9,8 @@ impl From<RegistryError> for ApiError {
         match e {
             RegistryError::NotFound(what) => ApiError::not_found(what),
             RegistryError::Invalid(violations) => ApiError::invalid(violations),
-            RegistryError::NameTaken { detail, field } => {
-                let taken = ApiError::conflict(detail).typed(ProblemType::NameTaken);
-                match field {
-                    Some((field, message)) => taken.with_field(field, &message),
-                    None => taken,
-                }
-            }
-            RegistryError::InUse(u) => {
-                ApiError::in_use(&u.what, &u.users, u.noun, u.key, &u.instead)
-            }
+            RegistryError::NameTaken(taken) => taken.into(),
+            RegistryError::InUse(in_use) => in_use.into(),
             RegistryError::Store(e) => e.into(),
             RegistryError::Internal(cause) => ApiError::internal(cause),
         }

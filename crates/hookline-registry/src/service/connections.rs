@@ -2,9 +2,10 @@
 //! sealed like a tool's header values, shown only as the same masked preview, and never follows
 //! `tokenUrl` to another origin unless it is sent again.
 
-use crate::service::{InUse, RegistryError};
+use crate::service::RegistryError;
 use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::ConnectionId;
+use hookline_core::refusals::InUse;
 use hookline_core::repo::connections::{self, secret_context, StoredConnection, NAME_CONSTRAINT};
 use hookline_schema::{mask_header_value, ConnectionFields, ToolDefinition};
 use serde_json::{Map, Value};
@@ -153,13 +154,14 @@ pub async fn delete(
         .ok_or_else(|| RegistryError::NotFound("connection"))?;
     let users = connections::tools_using(&mut *tx, org_id, id.0).await?;
     if !users.is_empty() && !force {
-        return Err(RegistryError::InUse(InUse {
-            what: "the connection".to_owned(),
+        return Err(InUse {
+            what: "the connection",
             users,
             noun: "tool",
             key: "tools",
-            instead: "change their connectionId first".to_owned(),
-        }));
+            instead: "change their connectionId first",
+        }
+        .into());
     }
     connections::delete(&mut *tx, org_id, id.0).await?;
     tx.commit().await?;

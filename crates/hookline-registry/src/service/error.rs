@@ -1,9 +1,9 @@
 //! What a registry operation can fail with, in the registry's own words. The routes say each one
 //! as an HTTP problem (`routes/problems.rs`); a service linking the library matches on them.
 
+use hookline_core::refusals::{InUse, NameTaken};
 use hookline_core::StoreError;
 use hookline_schema::{FieldError, Violations};
-use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -13,35 +13,15 @@ pub enum RegistryError {
     /// Fields that break a rule, every one listed by its path.
     #[error("{0}")]
     Invalid(Violations),
-    /// A name that must be unique is taken: in the organization (`field` is then `name`), or by
-    /// two tools on one persona (no field).
-    #[error("{detail}")]
-    NameTaken {
-        detail: String,
-        field: Option<(&'static str, String)>,
-    },
-    /// Others still name the resource; it is deleted only when forced.
-    #[error("{} is in use", .0.what)]
-    InUse(InUse),
+    #[error(transparent)]
+    NameTaken(#[from] NameTaken),
+    #[error(transparent)]
+    InUse(#[from] InUse),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A fault of ours: a stored value that cannot be read back as written.
     #[error("{0}")]
     Internal(String),
-}
-
-/// What names a resource that is being deleted, and what to do instead.
-#[derive(Debug)]
-pub struct InUse {
-    /// The resource, as a sentence begins with it (`the tool "lookup"`).
-    pub what: String,
-    /// The users, by id and name.
-    pub users: Vec<(Uuid, String)>,
-    /// One user (`persona`), and the key that lists them (`personas`).
-    pub noun: &'static str,
-    pub key: &'static str,
-    /// What to do instead of forcing (`detach it first`).
-    pub instead: String,
 }
 
 impl RegistryError {
@@ -71,10 +51,10 @@ impl RegistryError {
     pub fn field_errors(self) -> Vec<FieldError> {
         match self {
             Self::Invalid(violations) => violations.into_errors(),
-            Self::NameTaken {
+            Self::NameTaken(NameTaken {
                 field: Some((field, message)),
                 ..
-            } => vec![FieldError::new(field, message)],
+            }) => vec![FieldError::new(field, message)],
             other => vec![FieldError::new("", other.to_string())],
         }
     }

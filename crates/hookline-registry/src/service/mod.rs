@@ -17,10 +17,11 @@ pub mod personas;
 pub mod tools;
 
 use hookline_core::http::CoreState;
+use hookline_core::refusals::{InUse, NameTaken};
 use hookline_core::StoreError;
 use uuid::Uuid;
 
-pub use error::{InUse, RegistryError};
+pub use error::RegistryError;
 
 /// A store error, with a violation of the unique-name `constraint` said as the name taken
 /// (`a_noun` is "a tool", `noun` "tool").
@@ -32,26 +33,23 @@ fn name_taken(
     name: &str,
 ) -> RegistryError {
     match e {
-        StoreError::Conflict { constraint: c } if c == constraint => RegistryError::NameTaken {
-            detail: format!("{a_noun} named {name:?} exists already"),
-            field: Some((
-                "name",
-                format!("is taken by another {noun} of your organization"),
-            )),
-        },
+        StoreError::Conflict { constraint: c } if c == constraint => {
+            NameTaken::in_organization(a_noun, noun, name).into()
+        }
         other => other.into(),
     }
 }
 
 /// Deleting something personas still use: they are listed as `personas`.
-fn in_use(what: &str, users: Vec<(Uuid, String)>, instead: &str) -> RegistryError {
-    RegistryError::InUse(InUse {
-        what: what.to_owned(),
+fn in_use(what: &'static str, users: Vec<(Uuid, String)>, instead: &'static str) -> RegistryError {
+    InUse {
+        what,
         users,
         noun: "persona",
         key: "personas",
-        instead: instead.to_owned(),
-    })
+        instead,
+    }
+    .into()
 }
 
 /// Tells every instance that these personas' tools changed (MCP clients holding a stream of one

@@ -5,6 +5,7 @@
 use crate::service::RegistryError;
 use hookline_core::http::{CoreState, ListPage, ListParams};
 use hookline_core::ids::ToolId;
+use hookline_core::refusals::NameTaken;
 use hookline_core::repo::knowledge::folders;
 use hookline_core::repo::tools::{self, StoredTool, NAME_CONSTRAINT};
 use hookline_core::sealed_tool::SealedTool;
@@ -267,10 +268,11 @@ pub(crate) async fn existing(
         .await?
         .map_err(RegistryError::Invalid)?;
     if let Some(name) = repeated_name(found.iter().map(|t| t.tool.definition.name())) {
-        return Err(RegistryError::NameTaken {
+        return Err(NameTaken {
             detail: format!("two tools named {name:?} cannot be on one persona"),
             field: None,
-        });
+        }
+        .into());
     }
     Ok(found)
 }

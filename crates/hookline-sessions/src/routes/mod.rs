@@ -3,6 +3,7 @@
 //! and through. The `#[utoipa::path]` blocks are this service's part of the OpenAPI document.
 
 pub mod events;
+mod problems;
 mod sessions;
 mod tokens;
 

@@ -74,7 +74,7 @@ pub async fn read(
     credential: SessionCredential,
     InPath(id): InPath<SessionId>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let session = service::find(&state, &credential, id).await?;
+    let session = credential.session(&state, id.0).await?;
     Ok(Json(SessionView::from(&session)))
 }
 
@@ -92,7 +92,7 @@ pub async fn end(
     credential: SessionCredential,
     InPath(id): InPath<SessionId>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let session = service::find(&state, &credential, id).await?;
+    let session = credential.session(&state, id.0).await?;
     Ok(Json(service::end(&state, &session).await?))
 }
 
@@ -126,6 +126,6 @@ pub async fn tools(
             )
         })?,
     };
-    let session = service::find(&state, &credential, id).await?;
+    let session = credential.session(&state, id.0).await?;
     Ok(Json(service::tools(&session, format)))
 }

@@ -2,11 +2,11 @@
 //! the organization or by the session's own client secret, and their tools in each LLM API's
 //! format.
 
+use super::SessionsError;
 use hookline_core::credential;
-use hookline_core::http::session_auth::{SessionCredential, CLIENT_SECRET_PREFIX};
-use hookline_core::http::{ApiError, CoreState, ListPage};
-use hookline_core::ids::SessionId;
-use hookline_core::repo::sessions::{self as repo, NewSession, Session, TokenRefusal};
+use hookline_core::http::session_auth::CLIENT_SECRET_PREFIX;
+use hookline_core::http::{CoreState, ListPage};
+use hookline_core::repo::sessions::{self as repo, NewSession, Session};
 use hookline_core::session_end;
 use hookline_schema::{export, ExportFormat, ToolDefinition};
 use uuid::Uuid;
@@ -17,18 +17,14 @@ use crate::views::{SessionToolsView, SessionView, StartedSessionView};
 /// Starts a session with a session token, consuming it in the same transaction (a second use,
 /// like an unknown or expired token, is a 401 saying which). The answer holds the session's
 /// client secret, which exists nowhere else.
-pub async fn start(state: &CoreState, session_token: &str) -> Result<StartedSessionView, ApiError> {
+pub async fn start(
+    state: &CoreState,
+    session_token: &str,
+) -> Result<StartedSessionView, SessionsError> {
     let mut tx = state.pool.begin().await?;
     let consumed = match repo::consume_token(&mut tx, &credential::hash(session_token)).await? {
         Ok(consumed) => consumed,
-        Err(refusal) => {
-            let why = match refusal {
-                TokenRefusal::Unknown => "the session token is unknown",
-                TokenRefusal::AlreadyUsed => "the session token has been used already",
-                TokenRefusal::Expired => "the session token has expired",
-            };
-            return Err(ApiError::unauthorized(why));
-        }
+        Err(refusal) => return Err(SessionsError::TokenRefused(refusal)),
     };
     let client_secret = credential::generate(CLIENT_SECRET_PREFIX);
     let session = repo::insert(
@@ -48,16 +44,6 @@ pub async fn start(state: &CoreState, session_token: &str) -> Result<StartedSess
     Ok(StartedSessionView::new(&session, client_secret))
 }
 
-/// The session `id`, if `credential` may see it: an API key sees its organization's sessions, a
-/// client secret its own session alone. Any other is a 404, as if there were no such session.
-pub async fn find(
-    state: &CoreState,
-    credential: &SessionCredential,
-    id: SessionId,
-) -> Result<Session, ApiError> {
-    credential.session(state, id.0).await
-}
-
 /// One page of the organization's sessions that pass the filter, newest first, each as
 /// `GET /v1/sessions/{id}` shows it (its tools included: they are the snapshot the session runs
 /// on, and a page holds at most 100).
@@ -65,7 +51,7 @@ pub async fn list(
     state: &CoreState,
     org_id: Uuid,
     params: &SessionListParams,
-) -> Result<ListPage<SessionView>, ApiError> {
+) -> Result<ListPage<SessionView>, SessionsError> {
     let mut conn = state.pool.acquire().await?;
     let (found, total) = repo::list(&mut conn, org_id, params.filter, params.page).await?;
     let data = found.iter().map(SessionView::from).collect();
@@ -74,10 +60,10 @@ pub async fn list(
 
 /// Ends `session` (idempotent): no call starts in it any more, and its event stream gets one
 /// `sessionEnded`. Returns it as it is now.
-pub async fn end(state: &CoreState, session: &Session) -> Result<SessionView, ApiError> {
+pub async fn end(state: &CoreState, session: &Session) -> Result<SessionView, SessionsError> {
     let ended = session_end::end(&state.pool, session.org_id, session.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("session"))?;
+        .ok_or_else(|| SessionsError::NotFound("session"))?;
     if session.ended_at.is_none() {
         tracing::info!(session_id = %session.id, "session ended");
     }

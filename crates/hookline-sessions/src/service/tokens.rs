@@ -1,6 +1,7 @@
 //! Session tokens: single-use, each bound to a snapshot of the persona and its tools as they
 //! were when it was issued.
 
+use super::SessionsError;
 use chrono::{Duration, Utc};
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
@@ -8,9 +9,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use hookline_core::credential;
-use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SESSION_TOKEN_PREFIX;
-use hookline_core::http::{ApiError, Check, CoreState};
+use hookline_core::http::{Check, CoreState};
 use hookline_core::hub;
 use hookline_core::repo::events;
 use hookline_core::repo::knowledge::folders;
@@ -167,10 +167,10 @@ async fn snapshot_stored(
     org_id: Uuid,
     ids: &[Uuid],
     field: &str,
-) -> Result<Vec<SnapshotTool>, ApiError> {
+) -> Result<Vec<SnapshotTool>, SessionsError> {
     let found = tools::get_all(&mut *conn, org_id, ids, field)
         .await?
-        .map_err(ApiError::invalid)?;
+        .map_err(SessionsError::Invalid)?;
     Ok(found
         .into_iter()
         .map(|t| SnapshotTool {
@@ -187,13 +187,13 @@ async fn snapshot(
     settings: &Settings,
     org_id: Uuid,
     request: PersonaRequest,
-) -> Result<SessionConfig, ApiError> {
+) -> Result<SessionConfig, SessionsError> {
     let config = match request {
         PersonaRequest::Stored(id) => {
             let persona = personas::get(&mut *conn, org_id, id)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::field(
+                    SessionsError::field(
                         "personaConfig.personaId",
                         "is not a persona of your organization",
                     )
@@ -223,7 +223,7 @@ async fn snapshot(
             if let Some(llm_id) = &persona.details.llm_id {
                 llms::check_id(&mut *conn, org_id, llm_id, "personaConfig.llmId")
                     .await?
-                    .map_err(ApiError::invalid)?;
+                    .map_err(SessionsError::Invalid)?;
             }
             let mut problems = Violations::new();
             for (i, definition) in inline.iter().enumerate() {
@@ -243,7 +243,7 @@ async fn snapshot(
                     }
                 }
             }
-            problems.into_result(()).map_err(ApiError::invalid)?;
+            problems.into_result(()).map_err(SessionsError::Invalid)?;
             tools.extend(inline.into_iter().map(|definition| SnapshotTool {
                 tool_id: None,
                 version: None,
@@ -258,10 +258,7 @@ async fn snapshot(
         }
     };
     if let Some(name) = repeated_name(config.tools.iter().map(|t| t.tool.definition.name())) {
-        return Err(ApiError::conflict(format!(
-            "two tools named {name:?}: a persona's tool names must be unique"
-        ))
-        .typed(ProblemType::NameTaken));
+        return Err(SessionsError::RepeatedToolName(name.to_owned()));
     }
     Ok(config)
 }
@@ -273,7 +270,7 @@ pub async fn issue_token(
     state: &CoreState,
     org_id: Uuid,
     request: TokenRequest,
-) -> Result<SessionTokenView, ApiError> {
+) -> Result<SessionTokenView, SessionsError> {
     let mut conn = state.pool.acquire().await?;
     let persona_id = match request.persona {
         PersonaRequest::Stored(id) => Some(id),
@@ -316,7 +313,7 @@ pub async fn issue_token(
 /// sessions keep the snapshot they opened with. Answers the session as it is now: unchanged when
 /// nothing differs, when it has no stored persona, or when the persona is gone (its calls then
 /// run on what they had).
-pub async fn follow_persona(state: &CoreState, session: Session) -> Result<Session, ApiError> {
+pub async fn follow_persona(state: &CoreState, session: Session) -> Result<Session, SessionsError> {
     let Some(persona_id) = session.persona_id else {
         return Ok(session);
     };
@@ -330,7 +327,7 @@ pub async fn follow_persona(state: &CoreState, session: Session) -> Result<Sessi
     .await
     {
         Ok(config) => config,
-        Err(e) if e.status.is_client_error() => return Ok(session),
+        Err(e) if !e.is_fault() => return Ok(session),
         Err(e) => return Err(e),
     };
     let versions = |c: &SessionConfig| -> Vec<(Option<Uuid>, Option<i32>)> {
