@@ -327,51 +327,13 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
     let parameters = parse_schema(f, "parameters");
     let query_parameters = parse_schema(f, "queryParameters");
     let body_props = property_names(parameters.as_ref());
-    for clash in property_names(query_parameters.as_ref()) {
-        if body_props.contains(&clash) {
-            let path = join(&f.path("queryParameters.properties"), clash);
-            f.v.rule(
-                path,
-                "is also a property of parameters; names must not collide",
-            );
-        }
-    }
-    for defs in DEFINITION_KEYWORDS {
-        for (name, query_def) in definitions(query_parameters.as_ref(), defs) {
-            let body_def = definitions(parameters.as_ref(), defs).find(|(n, _)| *n == name);
-            if body_def.is_some_and(|(_, d)| d != query_def) {
-                let path = join(&f.path(&format!("queryParameters.{defs}")), name);
-                f.v.rule(
-                    path,
-                    format!(
-                        "is also a definition of parameters.{defs} with other content; both \
-                         schemas are merged into one, so definition names must not collide"
-                    ),
-                );
-            }
-        }
-    }
-    let url = f.required_string("url").and_then(|raw| {
-        let path = f.path("url");
-        match crate::variables::check_url(raw, policy) {
-            Ok(templates) => {
-                let params_ok = f.get("parameters").is_none() || parameters.is_some();
-                for t in templates {
-                    if params_ok && !body_props.contains(&t.as_str()) {
-                        f.v.rule(
-                            path.clone(),
-                            format!("template {{{t}}} must name a property of parameters"),
-                        );
-                    }
-                }
-                Some(raw.to_owned())
-            }
-            Err(message) => {
-                f.v.rule(path, message);
-                None
-            }
-        }
-    });
+    check_collisions(
+        f,
+        parameters.as_ref(),
+        query_parameters.as_ref(),
+        &body_props,
+    );
+    let url = parse_url(f, policy, parameters.as_ref(), &body_props);
     let method = match f.string("method") {
         None => Some(HttpMethod::Post),
         Some(m) => HttpMethod::parse(m).or_else(|| {
@@ -409,6 +371,71 @@ fn parse_webhook(f: &mut Fields, policy: &DestinationPolicy) -> Option<WebhookTo
         connection_id: connection_id?,
         document_folder_ids: Vec::new(),
         limit: None,
+    })
+}
+
+/// The body's and the query string's schemas are merged into one for the LLM: a property name
+/// or a definition name (with other content) in both would collide.
+fn check_collisions(
+    f: &mut Fields,
+    parameters: Option<&Value>,
+    query_parameters: Option<&Value>,
+    body_props: &[&str],
+) {
+    for clash in property_names(query_parameters) {
+        if body_props.contains(&clash) {
+            let path = join(&f.path("queryParameters.properties"), clash);
+            f.v.rule(
+                path,
+                "is also a property of parameters; names must not collide",
+            );
+        }
+    }
+    for defs in DEFINITION_KEYWORDS {
+        for (name, query_def) in definitions(query_parameters, defs) {
+            let body_def = definitions(parameters, defs).find(|(n, _)| *n == name);
+            if body_def.is_some_and(|(_, d)| d != query_def) {
+                let path = join(&f.path(&format!("queryParameters.{defs}")), name);
+                f.v.rule(
+                    path,
+                    format!(
+                        "is also a definition of parameters.{defs} with other content; both \
+                         schemas are merged into one, so definition names must not collide"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The URL, checked against the destination policy; each `{template}` in it must name a
+/// property of `parameters` (unless `parameters` itself is broken, already reported).
+fn parse_url(
+    f: &mut Fields,
+    policy: &DestinationPolicy,
+    parameters: Option<&Value>,
+    body_props: &[&str],
+) -> Option<String> {
+    f.required_string("url").and_then(|raw| {
+        let path = f.path("url");
+        match crate::variables::check_url(raw, policy) {
+            Ok(templates) => {
+                let params_ok = f.get("parameters").is_none() || parameters.is_some();
+                for t in templates {
+                    if params_ok && !body_props.contains(&t.as_str()) {
+                        f.v.rule(
+                            path.clone(),
+                            format!("template {{{t}}} must name a property of parameters"),
+                        );
+                    }
+                }
+                Some(raw.to_owned())
+            }
+            Err(message) => {
+                f.v.rule(path, message);
+                None
+            }
+        }
     })
 }
 

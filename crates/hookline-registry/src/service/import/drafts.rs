@@ -126,6 +126,30 @@ struct Parameters {
     query_required: Vec<Value>,
 }
 
+impl Parameters {
+    /// Adds the body's and the query string's schemas to a tool definition (none when empty).
+    fn insert_into(self, tool: &mut Map<String, Value>) {
+        for (key, properties, required) in [
+            ("parameters", self.body, self.body_required),
+            ("queryParameters", self.query, self.query_required),
+        ] {
+            if properties.is_empty() {
+                continue;
+            }
+            let mut schema = json!({"type": "object", "properties": properties});
+            if !required.is_empty() {
+                schema["required"] = Value::Array(required);
+            }
+            tool.insert(key.into(), schema);
+        }
+    }
+}
+
+/// One refusal of an operation, as the import reports it.
+fn refuse(field: String, message: String) -> Vec<FieldError> {
+    vec![FieldError::new(field, message)]
+}
+
 impl Context<'_> {
     fn draft(
         &self,
@@ -170,7 +194,6 @@ impl Context<'_> {
         notes: &mut Vec<String>,
     ) -> Result<Value, Vec<FieldError>> {
         let at = format!("paths.{path}.{method}");
-        let refuse = |field: String, message: String| vec![FieldError::new(field, message)];
         if !matches!(method, "get" | "post" | "put" | "patch" | "delete") {
             return Err(refuse(
                 "method".into(),
@@ -180,62 +203,11 @@ impl Context<'_> {
                 ),
             ));
         }
-        let server = self
-            .base_url
-            .map(str::to_owned)
-            .or_else(|| server_url(operation).or_else(|| server_url(item)))
-            .or_else(|| self.document.as_object().and_then(server_url));
-        let Some(server) = server else {
-            return Err(refuse(
-                "url".into(),
-                "the document names no server (servers[0].url): give baseUrl".into(),
-            ));
-        };
-        if url::Url::parse(&server).is_err() {
-            return Err(refuse(
-                "url".into(),
-                format!("the document's server URL {server:?} is not absolute: give baseUrl"),
-            ));
-        }
+        let server = self.server(item, operation)?;
         let mut resolver = Resolver::new(self.document, self.max_depth);
         let mut params = Parameters::default();
-        let mut template_names: Vec<(String, String)> = Vec::new();
-        for (i, parameter) in merged_parameters(item, operation, &mut resolver)
-            .map_err(|m| refuse(format!("{at}.parameters"), m))?
-            .into_iter()
-            .enumerate()
-        {
-            let field = format!("{at}.parameters[{i}]");
-            let Some(p) = parameter.as_object() else {
-                continue;
-            };
-            let Some(pname) = p.get("name").and_then(Value::as_str) else {
-                return Err(refuse(field, "has no name".into()));
-            };
-            let mut schema = parameter_schema(p);
-            if self.v30 {
-                openapi_30_to_json_schema(&mut schema);
-            }
-            let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
-            match p.get("in").and_then(Value::as_str) {
-                Some("path") => {
-                    let property = identifier(pname);
-                    template_names.push((pname.to_owned(), property.clone()));
-                    params.body_required.push(Value::String(property.clone()));
-                    params.body.insert(property, schema);
-                }
-                Some("query") => {
-                    if required {
-                        params.query_required.push(Value::String(pname.to_owned()));
-                    }
-                    params.query.insert(pname.to_owned(), schema);
-                }
-                Some(place) => notes.push(format!(
-                    "its {place} parameter {pname:?} is not carried (add a header to the tool instead)"
-                )),
-                None => return Err(refuse(field, "has no \"in\"".into())),
-            }
-        }
+        let template_names =
+            self.parameters(&at, item, operation, &mut resolver, &mut params, notes)?;
         if let Some(request_body) = operation.get("requestBody") {
             let request_body = resolver
                 .resolve(request_body)
@@ -274,24 +246,90 @@ impl Context<'_> {
             "method": method.to_ascii_uppercase(),
         });
         let out = tool.as_object_mut().expect("an object");
-        if !params.body.is_empty() {
-            let mut schema = json!({"type": "object", "properties": params.body});
-            if !params.body_required.is_empty() {
-                schema["required"] = Value::Array(params.body_required);
-            }
-            out.insert("parameters".into(), schema);
-        }
-        if !params.query.is_empty() {
-            let mut schema = json!({"type": "object", "properties": params.query});
-            if !params.query_required.is_empty() {
-                schema["required"] = Value::Array(params.query_required);
-            }
-            out.insert("queryParameters".into(), schema);
-        }
+        params.insert_into(out);
         for (key, value) in self.shared {
             out.insert(key.clone(), value.clone());
         }
         Ok(tool)
+    }
+
+    /// The server the tool calls: `baseUrl` when given, else the operation's, the path's or the
+    /// document's first server; it must be an absolute URL.
+    fn server(
+        &self,
+        item: &Map<String, Value>,
+        operation: &Map<String, Value>,
+    ) -> Result<String, Vec<FieldError>> {
+        let server = self
+            .base_url
+            .map(str::to_owned)
+            .or_else(|| server_url(operation).or_else(|| server_url(item)))
+            .or_else(|| self.document.as_object().and_then(server_url));
+        let Some(server) = server else {
+            return Err(refuse(
+                "url".into(),
+                "the document names no server (servers[0].url): give baseUrl".into(),
+            ));
+        };
+        if url::Url::parse(&server).is_err() {
+            return Err(refuse(
+                "url".into(),
+                format!("the document's server URL {server:?} is not absolute: give baseUrl"),
+            ));
+        }
+        Ok(server)
+    }
+
+    /// Reads the path's and the operation's parameters into `params`: path parameters become
+    /// body properties (the URL template names them, renamed as the answer lists), query
+    /// parameters the query string's; others are noted as not carried.
+    fn parameters(
+        &self,
+        at: &str,
+        item: &Map<String, Value>,
+        operation: &Map<String, Value>,
+        resolver: &mut Resolver<'_>,
+        params: &mut Parameters,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<(String, String)>, Vec<FieldError>> {
+        let mut template_names = Vec::new();
+        for (i, parameter) in merged_parameters(item, operation, resolver)
+            .map_err(|m| refuse(format!("{at}.parameters"), m))?
+            .into_iter()
+            .enumerate()
+        {
+            let field = format!("{at}.parameters[{i}]");
+            let Some(p) = parameter.as_object() else {
+                continue;
+            };
+            let Some(pname) = p.get("name").and_then(Value::as_str) else {
+                return Err(refuse(field, "has no name".into()));
+            };
+            let mut schema = parameter_schema(p);
+            if self.v30 {
+                openapi_30_to_json_schema(&mut schema);
+            }
+            let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
+            match p.get("in").and_then(Value::as_str) {
+                Some("path") => {
+                    let property = identifier(pname);
+                    template_names.push((pname.to_owned(), property.clone()));
+                    params.body_required.push(Value::String(property.clone()));
+                    params.body.insert(property, schema);
+                }
+                Some("query") => {
+                    if required {
+                        params.query_required.push(Value::String(pname.to_owned()));
+                    }
+                    params.query.insert(pname.to_owned(), schema);
+                }
+                Some(place) => notes.push(format!(
+                    "its {place} parameter {pname:?} is not carried (add a header to the tool instead)"
+                )),
+                None => return Err(refuse(field, "has no \"in\"".into())),
+            }
+        }
+        Ok(template_names)
     }
 
     /// The properties of a JSON request body, added to the body parameters. A body that is not
@@ -385,7 +423,7 @@ fn server_url(owner: &Map<String, Value>) -> Option<String> {
 fn merged_parameters(
     item: &Map<String, Value>,
     operation: &Map<String, Value>,
-    resolver: &mut Resolver,
+    resolver: &mut Resolver<'_>,
 ) -> Result<Vec<Value>, String> {
     let mut out: Vec<Value> = Vec::new();
     for list in [item.get("parameters"), operation.get("parameters")] {
