@@ -82,6 +82,34 @@ impl Engine {
         }
     }
 
+    /// A dry run: the request a call would send, masked, built and checked as a call does it
+    /// (its destination, its connection's token) and sent nowhere. When the call could not send
+    /// it, the outcome the call would have comes with it.
+    pub(crate) async fn dry_run(
+        &self,
+        org_id: Uuid,
+        tool: &SealedTool,
+        arguments: &Value,
+        call_id: &str,
+        scope: Scope<'_>,
+    ) -> Result<(Value, Option<Outcome>), PrepareError> {
+        let built = self.build(org_id, tool, arguments, call_id, scope).await?;
+        let mut view = built.masked_view();
+        if !self.destination_allowed(&built.url) {
+            let blocked = Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED);
+            return Ok((view, Some(blocked)));
+        }
+        let connection_id = match &tool.definition {
+            ToolDefinition::Server(webhook) => webhook.connection_id,
+            _ => None,
+        };
+        let refused = self
+            .show_authorization(org_id, connection_id, &mut view)
+            .await
+            .err();
+        Ok((view, refused))
+    }
+
     /// Sends a prepared request; the request as sent (masked) and what came of it.
     pub(crate) async fn send_prepared(&self, prepared: Prepared) -> (Option<Value>, Outcome) {
         match prepared {

@@ -54,15 +54,7 @@ pub async fn test(
     let stored = tools::get(&state.core.pool, caller.org_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("tool"))?;
-    if !matches!(stored.tool.definition, ToolDefinition::Server(_)) {
-        return Err(ApiError::field("type", "only webhook tools can be tested"));
-    }
-    if matches!(&stored.tool.definition, ToolDefinition::Server(w) if w.is_knowledge()) {
-        return Err(ApiError::field(
-            "subtype",
-            "a knowledge tool sends no request: try its folders with POST /v1/knowledge/search",
-        ));
-    }
+    testable(&stored.tool.definition)?;
     if matches!(&stored.tool.definition, ToolDefinition::Server(w) if w.is_mcp()) {
         // An MCP server is tested by listing its tools (`response.body.tools`).
         let started = Instant::now();
@@ -76,7 +68,57 @@ pub async fn test(
         variables,
     } = body;
     let arguments = Value::Object(arguments);
-    let schema = stored.tool.definition.llm_parameters();
+    check_arguments(&state, &stored.tool.definition, &arguments).await?;
+    let call_id = Uuid::now_v7().to_string();
+    let engine = &state.engine;
+    let scope = Scope::Test(&variables);
+    if dry_run {
+        let started = Instant::now();
+        let (view, refused) = engine
+            .dry_run(caller.org_id, &stored.tool, &arguments, &call_id, scope)
+            .await
+            .map_err(|e| e.into_api_error())?;
+        return Ok(Json(match refused {
+            Some(outcome) => ToolTestView::attempt(Some(view), outcome, started, false),
+            None => ToolTestView {
+                request: Some(view),
+                response: None,
+                result: None,
+                execution_time: 0,
+                error: None,
+            },
+        }));
+    }
+    let started = Instant::now();
+    let (request, outcome) = engine
+        .attempt(caller.org_id, &stored.tool, &arguments, &call_id, scope)
+        .await;
+    let outcome = engine
+        .shape(caller.org_id, None, &stored.tool.definition, outcome)
+        .await;
+    Ok(Json(ToolTestView::attempt(request, outcome, started, true)))
+}
+
+/// Only webhook tools and MCP sources send something a test can show.
+fn testable(definition: &ToolDefinition) -> Result<(), ApiError> {
+    match definition {
+        ToolDefinition::Server(w) if w.is_knowledge() => Err(ApiError::field(
+            "subtype",
+            "a knowledge tool sends no request: try its folders with POST /v1/knowledge/search",
+        )),
+        ToolDefinition::Server(_) => Ok(()),
+        _ => Err(ApiError::field("type", "only webhook tools can be tested")),
+    }
+}
+
+/// The arguments must fit the tool's parameters, and its URL's path values must be safe to
+/// send, as for a call (every problem listed).
+async fn check_arguments(
+    state: &EngineState,
+    definition: &ToolDefinition,
+    arguments: &Value,
+) -> Result<(), ApiError> {
+    let schema = definition.llm_parameters();
     let args = arguments.clone();
     let mut problems = state
         .engine
@@ -86,61 +128,12 @@ pub async fn test(
             Err(e) => Violations::single("arguments", format!("cannot be checked: {e}")),
         })
         .await;
-    if let (true, ToolDefinition::Server(webhook)) = (problems.is_empty(), &stored.tool.definition)
-    {
-        problems = path_value_problems(webhook, &arguments);
+    if let (true, ToolDefinition::Server(webhook)) = (problems.is_empty(), definition) {
+        problems = path_value_problems(webhook, arguments);
     }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid(problems));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(problems))
     }
-    let call_id = Uuid::now_v7().to_string();
-    let engine = &state.engine;
-    if dry_run {
-        let built = engine
-            .build(
-                caller.org_id,
-                &stored.tool,
-                &arguments,
-                &call_id,
-                Scope::Test(&variables),
-            )
-            .await
-            .map_err(|e| e.into_api_error())?;
-        let mut view = built.masked_view();
-        if let ToolDefinition::Server(webhook) = &stored.tool.definition {
-            let started = Instant::now();
-            if let Err(outcome) = engine
-                .show_authorization(caller.org_id, webhook.connection_id, &mut view)
-                .await
-            {
-                return Ok(Json(ToolTestView::attempt(
-                    Some(view),
-                    outcome,
-                    started,
-                    false,
-                )));
-            }
-        }
-        return Ok(Json(ToolTestView {
-            request: Some(view),
-            response: None,
-            result: None,
-            execution_time: 0,
-            error: None,
-        }));
-    }
-    let started = Instant::now();
-    let (request, outcome) = engine
-        .attempt(
-            caller.org_id,
-            &stored.tool,
-            &arguments,
-            &call_id,
-            Scope::Test(&variables),
-        )
-        .await;
-    let outcome = engine
-        .shape(caller.org_id, None, &stored.tool.definition, outcome)
-        .await;
-    Ok(Json(ToolTestView::attempt(request, outcome, started, true)))
 }

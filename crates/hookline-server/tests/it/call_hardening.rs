@@ -412,3 +412,42 @@ async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
         "a blocked destination was reached"
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_reports_a_destination_the_call_would_refuse_and_sends_nothing() {
+    let strict = crate::harness::RawSettings {
+        allowed_networks: String::new(),
+        ..crate::harness::raw_settings()
+    };
+    let app = TestApp::spawn_with(strict.clone()).await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({}))).await;
+    // Defined in development mode, where loopback is allowed; tested on a production server.
+    let dev = TestApp::spawn_with(crate::harness::RawSettings {
+        database_url: strict.database_url.clone(),
+        env: hookline_core::Mode::Development,
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "local", "description": "d",
+                      "url": format!("http://127.0.0.1:{}/x", receiver.addr.port())});
+    let (status, created) = org.post(&dev, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+
+    let (status, dry) = org
+        .post(
+            &app,
+            &format!("/v1/tools/{id}/test?dryRun=true"),
+            &json!({"arguments": {}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["error"]["kind"], "blocked_destination", "{dry}");
+    assert_eq!(dry["request"]["method"], "POST", "{dry}");
+    assert!(dry["response"].is_null(), "{dry}");
+    assert!(
+        receiver.requests().is_empty(),
+        "a dry run reached the endpoint"
+    );
+}
