@@ -347,13 +347,26 @@ async fn body_and_query_definitions_both_resolve_in_every_export_and_in_a_real_c
     assert_eq!(error_fields(&body), ["queryParameters.$defs.term"]);
 }
 
-#[tokio::test]
-async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
+/// A production server that allows no private network, and a development server (loopback
+/// allowed) on the same database: a tool the second defines, the first must refuse to call.
+async fn production_and_development() -> (TestApp, TestApp) {
     let strict = crate::harness::RawSettings {
         allowed_networks: String::new(),
         ..crate::harness::raw_settings()
     };
     let app = TestApp::spawn_with(strict.clone()).await;
+    let dev = TestApp::spawn_with(crate::harness::RawSettings {
+        database_url: strict.database_url,
+        env: hookline_core::Mode::Development,
+        ..crate::harness::raw_settings()
+    })
+    .await;
+    (app, dev)
+}
+
+#[tokio::test]
+async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
+    let (app, dev) = production_and_development().await;
     let org = app.org("acme").await;
     let receiver = Receiver::start(Reply::json(200, json!({}))).await;
     let port = receiver.addr.port();
@@ -390,12 +403,6 @@ async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
         assert_eq!(error_fields(&body), ["url"], "{host}");
     }
     // ...and when a tool defined in development mode is run by a server in production mode.
-    let dev = TestApp::spawn_with(crate::harness::RawSettings {
-        database_url: strict.database_url.clone(),
-        env: hookline_core::Mode::Development,
-        ..crate::harness::raw_settings()
-    })
-    .await;
     let tools: Vec<Value> = literals
         .iter()
         .enumerate()
@@ -415,20 +422,10 @@ async fn production_refuses_loopback_in_every_spelling_and_sends_nothing() {
 
 #[tokio::test]
 async fn a_dry_run_reports_a_destination_the_call_would_refuse_and_sends_nothing() {
-    let strict = crate::harness::RawSettings {
-        allowed_networks: String::new(),
-        ..crate::harness::raw_settings()
-    };
-    let app = TestApp::spawn_with(strict.clone()).await;
+    let (app, dev) = production_and_development().await;
     let org = app.org("acme").await;
     let receiver = Receiver::start(Reply::json(200, json!({}))).await;
     // Defined in development mode, where loopback is allowed; tested on a production server.
-    let dev = TestApp::spawn_with(crate::harness::RawSettings {
-        database_url: strict.database_url.clone(),
-        env: hookline_core::Mode::Development,
-        ..crate::harness::raw_settings()
-    })
-    .await;
     let tool = json!({"type": "server", "subtype": "webhook", "name": "local", "description": "d",
                       "url": format!("http://127.0.0.1:{}/x", receiver.addr.port())});
     let (status, created) = org.post(&dev, "/v1/tools", &tool).await;

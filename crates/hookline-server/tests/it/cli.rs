@@ -2,8 +2,6 @@
 
 use std::process::{Command, Output};
 
-use base64::Engine as _;
-
 use crate::harness::{cleanup_guard, fresh_database_url, fresh_database_url_ending, test_key_b64};
 
 fn hookline(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -70,7 +68,7 @@ fn temp_dir(label: &str) -> std::path::PathBuf {
 /// [`hookline`] from an async test whose app runs on the test's runtime: the command runs on a
 /// blocking thread, so the app keeps serving (and finishing its transactions) meanwhile. Run
 /// in place, it could wait for a row lock held by the app's call-log writer, which could not run.
-async fn hookline_beside_an_app(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) async fn hookline_beside_an_app(args: &[&str], env: &[(&str, &str)]) -> Output {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let env: Vec<(String, String)> = env
         .iter()
@@ -85,7 +83,7 @@ async fn hookline_beside_an_app(args: &[&str], env: &[(&str, &str)]) -> Output {
     .expect("the command ran")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
@@ -344,89 +342,6 @@ mod blocking {
     }
 }
 
-#[tokio::test]
-async fn secrets_rotate_moves_everything_to_the_new_key() {
-    use crate::harness::{raw_settings, session, Receiver, Reply, TestApp};
-    use reqwest::Method;
-    use serde_json::json;
-
-    let old = TestApp::spawn().await;
-    let db = old.settings.database_url.clone();
-    let org = old.org("acme").await;
-    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
-    let tool = json!({"type": "server", "subtype": "webhook", "name": "secret_call", "description": "d",
-        "url": receiver.url("/x"), "headers": {"Authorization": "Bearer rotate-me-please-123"}});
-    let (status, tool) = org.post(&old, "/v1/tools", &tool).await;
-    assert_eq!(status, reqwest::StatusCode::CREATED);
-    // A running session and an unused token carry the sealed header in their snapshots.
-    let (session_id, _) = session(&old, &org, json!({"toolIds": [tool["id"]]})).await;
-    let (_, unused) = org
-        .post(
-            &old,
-            "/v1/auth/session-token",
-            &json!({"personaConfig": {"toolIds": [tool["id"]]}}),
-        )
-        .await;
-
-    let new_key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-    let old_key = test_key_b64();
-    let out = hookline_beside_an_app(
-        &["secrets", "rotate"],
-        &[
-            ("DATABASE_URL", db.as_str()),
-            ("HOOKLINE_ENCRYPTION_KEY", new_key.as_str()),
-            ("HOOKLINE_ENCRYPTION_OLD_KEYS", old_key.as_str()),
-        ],
-    )
-    .await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("re-encrypted"),
-        "{}",
-        text(&out.stdout)
-    );
-
-    // A server that knows only the new key runs everything.
-    let new = TestApp::spawn_with(hookline_core::settings::RawSettings {
-        database_url: db.clone(),
-        encryption_key: Some(new_key),
-        ..raw_settings()
-    })
-    .await;
-    let call = |session_id: String| {
-        let new = &new;
-        let key = org.key.clone();
-        async move {
-            new.call(
-                Method::POST,
-                &format!("/v1/sessions/{session_id}/tool-calls"),
-                Some(&key),
-                Some(&json!({"toolName": "secret_call"})),
-            )
-            .await
-        }
-    };
-    let (_, answer) = call(session_id).await;
-    assert_eq!(answer["status"], "completed", "{answer}");
-    let (status, started) = new
-        .call(
-            Method::POST,
-            "/v1/engine/session",
-            unused["sessionToken"].as_str(),
-            None,
-        )
-        .await;
-    assert_eq!(status, reqwest::StatusCode::CREATED);
-    let (_, answer) = call(started["sessionId"].as_str().unwrap().to_owned()).await;
-    assert_eq!(answer["status"], "completed", "{answer}");
-    for r in receiver.requests() {
-        assert_eq!(r.header("authorization"), "Bearer rotate-me-please-123");
-    }
-    assert_eq!(receiver.requests().len(), 2);
-    let (status, secrets) = org.get(&new, "/v1/signing-secrets").await;
-    assert_eq!(status, reqwest::StatusCode::OK, "{secrets}");
-}
-
 #[test]
 fn commands_other_than_serve_and_migrate_never_create_a_database() {
     let _cleanup = cleanup_guard();
@@ -559,130 +474,6 @@ fn configuration_mistakes_are_one_line_naming_the_setting() {
         "{stderr}"
     );
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-#[tokio::test]
-async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
-    use crate::harness::{raw_settings, session, Receiver, Reply, TestApp};
-    use hookline_core::settings::RawSettings;
-    use reqwest::{Method, StatusCode};
-    use serde_json::json;
-
-    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
-    let tool = json!({"type": "server", "subtype": "webhook", "name": "secret_call", "description": "d",
-        "url": receiver.url("/x"), "headers": {"Authorization": "Bearer keep-me-123"}});
-    // acme's secrets are sealed with a key that will be lost; globex's with one that is kept.
-    let lost = TestApp::spawn().await;
-    let db = lost.settings.database_url.clone();
-    let acme = lost.org("acme").await;
-    let (status, body) = acme.post(&lost, "/v1/tools", &tool).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (acme_session, _) = session(&lost, &acme, json!({"toolIds": [body["id"]]})).await;
-    let lost_key_id = lost.settings.secrets.current_key_id().to_owned();
-
-    let kept_key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
-    let kept = TestApp::spawn_with(RawSettings {
-        database_url: db.clone(),
-        encryption_key: Some(kept_key.clone()),
-        ..raw_settings()
-    })
-    .await;
-    let globex = kept.org("globex").await;
-    let (status, body) = globex.post(&kept, "/v1/tools", &tool).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let globex_id: (uuid::Uuid,) =
-        sqlx::query_as("SELECT id FROM organizations WHERE name = 'globex'")
-            .fetch_one(&kept.pool)
-            .await
-            .unwrap();
-    let acme_id: (uuid::Uuid,) = sqlx::query_as("SELECT id FROM organizations WHERE name = 'acme'")
-        .fetch_one(&kept.pool)
-        .await
-        .unwrap();
-
-    // A server with only the kept key: acme's call and secrets name the missing key.
-    let (status, problem) = acme.get(&kept, "/v1/signing-secrets").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(problem["kind"], "encryption_key_missing", "{problem}");
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("key {lost_key_id}")),
-        "{problem}"
-    );
-    let (_, answer) = kept
-        .call(
-            Method::POST,
-            &format!("/v1/sessions/{acme_session}/tool-calls"),
-            Some(&acme.key),
-            Some(&json!({"toolName": "secret_call"})),
-        )
-        .await;
-    assert_eq!(answer["status"], "failed", "{answer}");
-    assert_eq!(
-        answer["error"]["kind"], "encryption_key_missing",
-        "{answer}"
-    );
-    assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains(&lost_key_id),
-        "{answer}"
-    );
-    assert!(receiver.requests().is_empty());
-
-    // Rotating to a new key (the kept one as old): globex moves, acme is reported value by value.
-    let new_key = base64::engine::general_purpose::STANDARD.encode([10u8; 32]);
-    let out = hookline_beside_an_app(
-        &["secrets", "rotate"],
-        &[
-            ("DATABASE_URL", db.as_str()),
-            ("HOOKLINE_ENCRYPTION_KEY", new_key.as_str()),
-            ("HOOKLINE_ENCRYPTION_OLD_KEYS", kept_key.as_str()),
-        ],
-    )
-    .await;
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
-    let acme_lines: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains(&acme_id.0.to_string()))
-        .collect();
-    assert!(
-        acme_lines.iter().any(|l| l.contains("signing secret")),
-        "{stderr}"
-    );
-    assert!(
-        acme_lines
-            .iter()
-            .any(|l| l.contains("header Authorization of tool")),
-        "{stderr}"
-    );
-    assert!(
-        acme_lines.iter().any(|l| l.contains("in session")),
-        "{stderr}"
-    );
-    assert!(
-        acme_lines.iter().all(|l| l.contains(&lost_key_id)),
-        "{stderr}"
-    );
-    assert!(!stderr.contains(&globex_id.0.to_string()), "{stderr}");
-    assert!(
-        text(&out.stdout).contains("re-encrypted 2 secrets"),
-        "{}",
-        text(&out.stdout)
-    );
-
-    let new = TestApp::spawn_with(RawSettings {
-        database_url: db.clone(),
-        encryption_key: Some(new_key),
-        ..raw_settings()
-    })
-    .await;
-    let (status, secrets) = globex.get(&new, "/v1/signing-secrets").await;
-    assert_eq!(status, StatusCode::OK, "{secrets}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::TestApp;
-use crate::lab_browser::{choose, sign_in, snap, snap_at};
+use crate::lab_support::{choose, sign_in, snap, snap_at};
 use crate::webdriver::Browser;
 
 const SECRET: &str = "cs_live_0123456789abcdef";

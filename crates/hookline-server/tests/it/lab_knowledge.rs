@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
 use crate::harness::TestApp;
-use crate::lab_browser::{choose, sign_in, snap, snap_at};
+use crate::lab_support::{choose, sign_in, snap, snap_at};
 use crate::webdriver::{keys, Browser};
 
 const GUIDE: &str = "# Returns\n\nWe accept returns of unused items within 30 days.\n\n\

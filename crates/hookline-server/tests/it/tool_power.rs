@@ -483,7 +483,7 @@ async fn an_endpoints_retry_after_slows_the_tools_later_calls() {
 
 #[tokio::test]
 async fn the_lab_sets_limits_shapes_a_test_answer_and_starts_a_session_with_variables() {
-    use crate::lab_browser::{sign_in, snap_at};
+    use crate::lab_support::{sign_in, snap_at};
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
     let receiver = Receiver::start(Reply::json(

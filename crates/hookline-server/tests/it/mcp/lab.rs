@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::harness::{Receiver, Reply, TestApp};
-use crate::lab_browser::{sign_in, snap_at};
+use crate::lab_support::{sign_in, snap_at};
 use crate::webdriver::Browser;
 
 #[tokio::test]
@@ -58,7 +58,7 @@ async fn the_mcp_tool_form_lists_the_servers_tools_tests_one_and_saves_the_allow
     let browser = Browser::start().await;
     sign_in(&browser, &app, &org.key).await;
     browser.goto(&app.url("/lab/tools/new")).await;
-    crate::lab_browser::choose(&browser, ".tool-form [data-field=type] select", "mcp").await;
+    crate::lab_support::choose(&browser, ".tool-form [data-field=type] select", "mcp").await;
     browser
         .type_into(".tool-form [data-field=url] input", &remote.url())
         .await;
