@@ -1,8 +1,8 @@
 //! A running turn: rounds of an LLM request and the tool calls it asks for, until the LLM
 //! answers without calls (at most [`MAX_ROUNDS`]). The turn reads the conversation once, when it
-//! starts, and keeps it for its later rounds (adding what it stores); its own writes go through
-//! a [`TurnWriter`] so that nothing on the way from the LLM's stream to a tool call or the next
-//! delta waits for a commit.
+//! starts (with its lease), and keeps it for its later rounds (adding what it stores); its own
+//! writes go through a [`TurnWriter`] so that nothing on the way from the LLM's stream to a tool
+//! call or the next delta waits for a commit.
 
 use std::sync::Arc;
 
