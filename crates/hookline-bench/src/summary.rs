@@ -82,14 +82,18 @@ fn targets(concurrencies: &[usize]) -> Vec<Target> {
         all.push(Target {
             what: format!("2 Postgres CPU per call ÷ nginx CPU per request, c={c}"),
             bound: "≤ 3×".into(),
-            value: Box::new(move |r| Some(r.closed(Scenario::ToolCall, c)?.cpu.postgres / nginx_cpu(r)?)),
+            value: Box::new(move |r| {
+                Some(r.closed(Scenario::ToolCall, c)?.cpu.postgres / nginx_cpu(r)?)
+            }),
             meets: at_most(3.0),
             unit: "×",
         });
         all.push(Target {
             what: format!("2 Hookline CPU per call ÷ nginx CPU per request, c={c}"),
             bound: "≤ 3×".into(),
-            value: Box::new(move |r| Some(r.closed(Scenario::ToolCall, c)?.cpu.hookline / nginx_cpu(r)?)),
+            value: Box::new(move |r| {
+                Some(r.closed(Scenario::ToolCall, c)?.cpu.hookline / nginx_cpu(r)?)
+            }),
             meets: at_most(3.0),
             unit: "×",
         });
