@@ -256,7 +256,7 @@ impl Environment {
             .last()
             .context("no key printed")?
             .to_owned();
-        let server = Command::new(&binary)
+        let server = Command::new(binary)
             .arg("serve")
             .envs(env)
             .env("HOOKLINE_LISTEN", hookline.to_string())

@@ -53,11 +53,14 @@ impl Run {
     }
 }
 
+/// How a target's figure is read from a run (`None` when the run lacks what it needs).
+type Reading = Box<dyn Fn(&Run) -> Option<f64>>;
+
 /// A target: how to read it from a run, and whether a value meets it.
 struct Target {
     what: String,
     bound: String,
-    value: Box<dyn Fn(&Run) -> Option<f64>>,
+    value: Reading,
     meets: Box<dyn Fn(f64) -> bool>,
     unit: &'static str,
 }
