@@ -22,6 +22,7 @@ mod rig;
 mod setup;
 mod soak;
 mod streams;
+mod summary;
 mod traffic;
 
 use std::time::Duration;
@@ -120,18 +121,46 @@ async fn run(options: Options) -> anyhow::Result<()> {
         let limit = streams::raise_fd_limit(2 * options.streams as u64 + 1024)?;
         eprintln!("open-file limit: {limit}");
     }
-    let env = setup::Environment::start().await?;
-    // Stopped whatever happens in between (the processes also stop when dropped).
-    let result = run_in(&env, &options, &wants).await;
-    env.stop();
-    result
+    // `HOOKLINE_BENCH_BASELINE`: an older build measured first, the same way, for the summary's
+    // before/after columns.
+    let mut builds = Vec::new();
+    if let Some(baseline) = std::env::var_os("HOOKLINE_BENCH_BASELINE") {
+        builds.push(("before", std::path::PathBuf::from(baseline)));
+    }
+    let label = if builds.is_empty() { "now" } else { "after" };
+    builds.push((label, setup::hookline_binary()?));
+    let mut runs = Vec::new();
+    for (label, binary) in builds {
+        eprintln!("== {label}: {}", binary.display());
+        let load_start = summary::load_average();
+        let env = setup::Environment::start(&binary).await?;
+        // Stopped whatever happens in between (the processes also stop when dropped).
+        let result = run_in(&env, &options, &wants).await;
+        env.stop();
+        let (results, drains, turns) = result?;
+        runs.push(summary::Run {
+            label,
+            binary: binary.display().to_string(),
+            machine: env.machine.clone(),
+            load: (load_start, summary::load_average()),
+            results,
+            drains,
+            turns,
+        });
+    }
+    summary::print(&runs);
+    Ok(())
 }
+
+/// What one build's run measured: the closed and paced runs, the fire-and-forget drains and the
+/// turns' own times.
+type Outcome = (Vec<Measured>, Vec<Drain>, Vec<summary::TurnTimes>);
 
 async fn run_in(
     env: &setup::Environment,
     options: &Options,
     wants: &dyn Fn(&str) -> bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Outcome> {
     let env = env.clone();
     eprintln!("machine: {}", env.machine);
     eprintln!(
@@ -177,6 +206,7 @@ async fn run_in(
     };
     let mut results: Vec<Measured> = Vec::new();
     let mut drains: Vec<Drain> = Vec::new();
+    let mut turns: Vec<summary::TurnTimes> = Vec::new();
     // A fire-and-forget backlog is waited out before the next run, so it never loads another.
     let drain_limit = Duration::from_secs(180);
     let max_concurrency = options.concurrency.iter().copied().max().unwrap_or(1);
@@ -203,7 +233,7 @@ async fn run_in(
                 drains.push(d);
             }
             if scenario == Scenario::Turn {
-                report_gaps(&env, c);
+                turns.push(report_gaps(&env, c));
             }
             let half = m.rate / 2.0;
             results.push(m);
@@ -259,7 +289,7 @@ async fn run_in(
     if let Some(m) = streamed {
         print_streams(&m);
     }
-    Ok(())
+    Ok((results, drains, turns))
 }
 
 /// Scenario 8's documents: a Markdown file of prose, then the search corpus, each uploaded and
@@ -365,7 +395,7 @@ fn print_streams(m: &streams::StreamsMeasured) {
 
 /// Completed tool call in the LLM's stream → webhook request, and message posted → first words
 /// on the event stream, over the last run.
-fn report_gaps(env: &setup::Environment, c: usize) {
+fn report_gaps(env: &setup::Environment, c: usize) -> summary::TurnTimes {
     let gaps = env.gaps.take();
     eprintln!(
         "{:<28} c={c:<3} tool call complete in the LLM stream -> webhook request: p50 {:.3} ms p99 {:.3} ms ({} calls)",
@@ -382,6 +412,11 @@ fn report_gaps(env: &setup::Environment, c: usize) {
         pct(&firsts, 0.99),
         firsts.len()
     );
+    summary::TurnTimes {
+        concurrency: c,
+        call_p50_ms: pct(&gaps, 0.50),
+        first_p99_ms: pct(&firsts, 0.99),
+    }
 }
 
 /// The `p` quantile of sorted durations, in milliseconds.

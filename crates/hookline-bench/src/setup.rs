@@ -208,8 +208,8 @@ fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
 }
 
 impl Environment {
-    pub async fn start() -> anyhow::Result<Self> {
-        let binary = hookline_binary()?;
+    /// Starts `binary` (see [`hookline_binary`]) with everything it is measured against.
+    pub async fn start(binary: &std::path::Path) -> anyhow::Result<Self> {
         let delivered = Arc::new(AtomicU64::new(0));
         let target = start_target(delivered.clone()).await?;
         let gaps = crate::instant_llm::Gaps::default();
@@ -240,7 +240,7 @@ impl Environment {
             ("RUST_LOG", "warn"),
         ];
         let cli = |args: &[&str]| -> anyhow::Result<String> {
-            let out = Command::new(&binary).args(args).envs(env).output()?;
+            let out = Command::new(binary).args(args).envs(env).output()?;
             if !out.status.success() {
                 bail!(
                     "hookline {args:?}: {}",
@@ -256,7 +256,7 @@ impl Environment {
             .last()
             .context("no key printed")?
             .to_owned();
-        let server = Command::new(&binary)
+        let server = Command::new(binary)
             .arg("serve")
             .envs(env)
             .env("HOOKLINE_LISTEN", hookline.to_string())

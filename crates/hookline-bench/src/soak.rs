@@ -131,6 +131,7 @@ pub async fn costs(port_base: Option<u16>, seconds: u64) -> anyhow::Result<()> {
         .await?;
     println!("kind            requests  pg_cpu_ms/req  statement_ms/req  wal_bytes/req  events/req  messages/req  hookline_cpu_ms/req");
     let window = Duration::from_secs(seconds);
+    let mut budgets = Vec::new();
     for (kind, rates) in [
         (
             "awaited call",
@@ -163,7 +164,11 @@ pub async fn costs(port_base: Option<u16>, seconds: u64) -> anyhow::Result<()> {
         let traffic = Traffic::new(&rig)?;
         // Each kind from a quiet start: the previous kind's deliveries done.
         tokio::time::sleep(Duration::from_secs(3)).await;
+        sqlx::query("SELECT pg_stat_statements_reset()")
+            .execute(&mut db)
+            .await?;
         let before = counts(&mut db).await?;
+        let tables_before = tables(&mut db).await?;
         let cpu_before = rig.cpu_seconds();
         let tasks = traffic.start(rates);
         tokio::time::sleep(window).await;
@@ -196,8 +201,86 @@ pub async fn costs(port_base: Option<u16>, seconds: u64) -> anyhow::Result<()> {
             d(3),
             (cpu.0 - cpu_before.0) * 1000.0 / n,
         );
+        let mut written = tables(&mut db).await?;
+        for (name, counts) in &mut written {
+            if let Some((_, was)) = tables_before.iter().find(|(t, _)| t == name) {
+                for (now, was) in counts.iter_mut().zip(was) {
+                    *now -= was;
+                }
+            }
+        }
+        budgets.push((kind, n, statements(&mut db).await?, written));
+    }
+    for (kind, n, rows, written) in budgets {
+        println!("\n{kind}: rows per request by table (inserted, updated, of which HOT, deleted)");
+        for (table, c) in written {
+            if c.iter().any(|v| *v > 0.0) {
+                println!(
+                    "{table:<24} {:>7.2} {:>7.2} {:>7.2} {:>7.2}",
+                    c[0] / n,
+                    c[1] / n,
+                    c[2] / n,
+                    c[3] / n
+                );
+            }
+        }
+        println!("\n{kind}: statements per request ({n} requests; BEGIN/COMMIT included: one round trip each)");
+        println!("{:>9} {:>9} {:>9}  statement", "calls", "rows", "ms");
+        let (mut calls, mut written) = (0.0, 0.0);
+        for (query, c, r, ms) in rows {
+            let (c, r) = (c / n, r / n);
+            calls += c;
+            written += r;
+            if c >= 0.005 {
+                println!("{c:>9.2} {r:>9.2} {:>9.3}  {query}", ms / n);
+            }
+        }
+        println!("{calls:>9.2} {written:>9.2}            all");
     }
     Ok(())
+}
+
+/// Rows inserted, updated, updated HOT (no index touched) and deleted so far, per table.
+async fn tables(db: &mut sqlx::PgConnection) -> Result<Vec<(String, [f64; 4])>, sqlx::Error> {
+    // A fresh look: the statistics a transaction reads are otherwise kept for it.
+    sqlx::query("SELECT pg_stat_clear_snapshot()")
+        .execute(&mut *db)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT relname::text, n_tup_ins::float8, n_tup_upd::float8, n_tup_hot_upd::float8,
+                n_tup_del::float8
+         FROM pg_stat_user_tables ORDER BY relname",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3), r.get(4)]))
+        .collect())
+}
+
+/// Every statement `pg_stat_statements` saw since its reset, most called first: its text on one
+/// line (shortened), calls, rows and milliseconds in all. The run's own look at the counts is
+/// left out.
+async fn statements(
+    db: &mut sqlx::PgConnection,
+) -> Result<Vec<(String, f64, f64, f64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT regexp_replace(query, '\\s+', ' ', 'g'), calls::float8, rows::float8,
+                (total_exec_time + total_plan_time)::float8
+         FROM pg_stat_statements
+         WHERE query NOT LIKE '%pg_stat_%' AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         ORDER BY calls DESC",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let q: String = r.get(0);
+            (q.chars().take(150).collect(), r.get(1), r.get(2), r.get(3))
+        })
+        .collect())
 }
 
 /// WAL written, statement time, events, messages and calls waiting for delivery, so far.

@@ -146,6 +146,7 @@ impl Conversations {
             message_id: follow_up.id,
             turn_id,
             seq,
+            last_event: 0,
         };
         let report = self
             .turn(
@@ -155,6 +156,8 @@ impl Conversations {
                 notes,
                 lease.lost(),
                 Some(&follow_up.note),
+                // Read afresh: a user message stored since the lease was taken overtakes it.
+                None,
             )
             .await;
         lease.give_back().await;

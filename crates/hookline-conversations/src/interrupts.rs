@@ -14,6 +14,11 @@ pub(crate) struct Interrupts {
     session_id: Uuid,
     /// The seq of the message this turn answers.
     mine: i64,
+    /// The session's event number of that message's announcement (0 when the turn has no
+    /// message of its own, a follow-up's): a posted message announced at or before it is not
+    /// newer, so its note needs no look at the table (the turn's own message's note, which
+    /// usually arrives once the turn has begun, was such a look in every turn).
+    mine_event: i64,
     /// A tool with `disableInterruptions` ran: a newer message waits for this turn to end.
     pub(crate) uninterruptible: bool,
     latest: watch::Receiver<i64>,
@@ -31,6 +36,7 @@ impl Interrupts {
         pool: PgPool,
         session_id: Uuid,
         mine: i64,
+        mine_event: i64,
         latest: watch::Receiver<i64>,
         notes: broadcast::Receiver<Note>,
         lease_lost: watch::Receiver<bool>,
@@ -39,6 +45,7 @@ impl Interrupts {
             pool,
             session_id,
             mine,
+            mine_event,
             uninterruptible: false,
             latest,
             notes,
@@ -88,7 +95,9 @@ impl Interrupts {
                     // Only a posted message can interrupt: the session's other events (this
                     // turn's own speech among them) need no look at the table.
                     let look = match note {
-                        Ok(Note::Posted(id)) => id == self.session_id,
+                        Ok(Note::Posted(id, event)) => {
+                            id == self.session_id && event > self.mine_event
+                        }
                         Ok(Note::Stored(_)) => false,
                         Ok(Note::Reconnected) | Err(broadcast::error::RecvError::Lagged(_)) => true,
                         Err(broadcast::error::RecvError::Closed) => return lost.await,
@@ -131,13 +140,14 @@ mod tests {
             pool,
             session_id,
             mine: -1,
+            mine_event: 0,
             uninterruptible: false,
             latest,
             notes,
             look: None,
             lease_lost,
         };
-        notes_tx.send(Note::Posted(session_id)).unwrap();
+        notes_tx.send(Note::Posted(session_id, 1)).unwrap();
         // The note is taken and the look begins; the next word wins the race.
         let cut = tokio::time::timeout(Duration::from_millis(100), watch.interrupted()).await;
         assert!(cut.is_err(), "the look finished before it could be cut");

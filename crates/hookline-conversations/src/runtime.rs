@@ -64,6 +64,9 @@ pub struct Accepted {
     pub message_id: Uuid,
     pub turn_id: Uuid,
     pub seq: i64,
+    /// The session's event number of the message's announcement (its `messageHistoryUpdated`);
+    /// 0 for a follow-up's turn, which has no message of its own.
+    pub last_event: i64,
 }
 
 impl Conversations {
@@ -146,6 +149,7 @@ impl Conversations {
             message_id,
             turn_id,
             seq: stored.seq,
+            last_event: stored.last_event,
         }))
     }
 
@@ -200,9 +204,18 @@ impl Conversations {
             None,
         );
         let report = match taken.await {
-            Ok(Some(lease)) => {
+            Ok(Some(mut lease)) => {
+                let history = lease.take_history();
                 let report = self
-                    .turn(&session, llm, &accepted, notes, lease.lost(), None)
+                    .turn(
+                        &session,
+                        llm,
+                        &accepted,
+                        notes,
+                        lease.lost(),
+                        None,
+                        Some(history),
+                    )
                     .await;
                 lease.give_back().await;
                 report

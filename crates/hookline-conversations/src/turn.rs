@@ -1,8 +1,8 @@
 //! A running turn: rounds of an LLM request and the tool calls it asks for, until the LLM
 //! answers without calls (at most [`MAX_ROUNDS`]). The turn reads the conversation once, when it
-//! starts, and keeps it for its later rounds (adding what it stores); its own writes go through
-//! a [`TurnWriter`] so that nothing on the way from the LLM's stream to a tool call or the next
-//! delta waits for a commit.
+//! starts (with its lease), and keeps it for its later rounds (adding what it stores); its own
+//! writes go through a [`TurnWriter`] so that nothing on the way from the LLM's stream to a tool
+//! call or the next delta waits for a commit.
 
 use std::sync::Arc;
 
@@ -37,6 +37,8 @@ use crate::writer::{Row, TurnWriter};
 impl Conversations {
     /// Runs a turn under a taken lease: for the user message `accepted`, or for a due follow-up
     /// (`follow_up`: its note; `accepted` then names the newest user message, none new).
+    /// `read`: the conversation as read with the lease, else it is read here.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn turn(
         &self,
         session: &Session,
@@ -45,18 +47,25 @@ impl Conversations {
         notes: broadcast::Receiver<Note>,
         lease_lost: watch::Receiver<bool>,
         follow_up: Option<&str>,
+        read: Option<Vec<Message>>,
     ) -> TurnReport {
-        // Watched before the conversation is read: a newer message stored after the read is
-        // noticed by the watch, one stored before it is in what is read.
+        // Watched from before the conversation was read (the receivers were taken before the
+        // lease, which reads it): a newer message stored after the read is noticed by the
+        // watch, one stored before it is in what is read.
         let watch = Interrupts::new(
             self.core.pool.clone(),
             session.id,
             accepted.seq,
+            accepted.last_event,
             self.watch_latest(session.id),
             notes,
             lease_lost,
         );
-        let history = match messages::recent(&self.fast, session.id, HISTORY_WINDOW).await {
+        let read = match read {
+            Some(history) => Ok(history),
+            None => messages::recent(&self.fast, session.id, HISTORY_WINDOW).await,
+        };
+        let history = match read {
             Ok(mut history) => {
                 let newest = history.len().saturating_sub(1);
                 trim_to_bytes(&mut history, self.core.settings.turns.history_bytes, newest);

@@ -16,7 +16,10 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use hookline_core::repo::locks;
+use hookline_core::repo::messages::Message;
 use hookline_core::StoreError;
+
+use crate::runtime::HISTORY_WINDOW;
 
 /// How long a session's turn stays taken unless renewed: the longest a session's next turn
 /// waits after an instance died mid-turn. Long enough for several renewals, each of which may
@@ -64,6 +67,9 @@ pub struct TurnLease {
     renewing: tokio::task::JoinHandle<()>,
     lost: Arc<watch::Sender<bool>>,
     given_back: bool,
+    /// The conversation as the lease found it (its last [`HISTORY_WINDOW`] messages), read with
+    /// the lease: the turn begins with it.
+    history: Vec<Message>,
 }
 
 impl TurnLease {
@@ -83,7 +89,17 @@ impl TurnLease {
         let holder = Uuid::now_v7();
         loop {
             let first = answered_first.is_some_and(|until| tokio::time::Instant::now() < until);
-            let found = locks::take_turn(pool, session_id, holder, mine, TURN_LEASE, first).await?;
+            let found = locks::take_turn(
+                pool,
+                session_id,
+                holder,
+                mine,
+                TURN_LEASE,
+                first,
+                HISTORY_WINDOW,
+            )
+            .await?;
+            let history = found.history;
             let lease = found.locked.then(|| {
                 leases.lock().insert(holder, session_id);
                 let lost = Arc::new(watch::channel(false).0);
@@ -95,6 +111,7 @@ impl TurnLease {
                     renewing: tokio::spawn(renew(pool.clone(), session_id, holder, lost.clone())),
                     lost,
                     given_back: false,
+                    history,
                 }
             });
             if found.latest_user_seq > mine {
@@ -110,6 +127,11 @@ impl TurnLease {
                 tokio::time::sleep(TAKE_RETRY).await;
             }
         }
+    }
+
+    /// The conversation read with the lease (oldest first); empty once taken.
+    pub fn take_history(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.history)
     }
 
     /// Becomes true if the lease is lost while the turn runs.

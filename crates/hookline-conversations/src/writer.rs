@@ -3,8 +3,8 @@
 //! every speech delta, the events and call-log ends of the tool calls the engine settles at once,
 //! `messageHistoryUpdated`) and goes on reading the LLM's stream; one task per turn writes
 //! whatever has piled up since its last commit together, in the order given, in one statement
-//! (messages, calls' ends, events numbered, stored and announced; one round trip, and one more
-//! for `messageHistoryUpdated`, which reads what was committed before it). Deltas that arrive
+//! (messages, calls' ends, events numbered, stored and announced, `messageHistoryUpdated` built
+//! from the conversation with them; one round trip). Deltas that arrive
 //! together are so written together (one commit instead of one per delta), and a slow commit
 //! never holds back a tool call or the next delta.
 //!
@@ -42,7 +42,7 @@ use uuid::Uuid;
 use hookline_core::durable_write;
 use hookline_core::repo::batch::{self, Batch};
 use hookline_core::repo::events::NewEvent;
-use hookline_core::repo::messages::{self, NewMessage};
+use hookline_core::repo::messages::NewMessage;
 use hookline_core::repo::tool_calls;
 use hookline_core::{EventName, Role, StoreError, StoredCall};
 use hookline_engine::CallRecorder;
@@ -212,9 +212,9 @@ async fn run(
 /// Writes a batch: the messages in order (a message placed and completed within the batch is
 /// stored complete), the calls' ends, the events numbered in order, and their NOTIFY, in one
 /// statement ([`batch::write`]; one round trip on the way to a turn's first words).
-/// `messageHistoryUpdated` reads the conversation as committed, so what was handed over before
-/// it is committed first (its words are announced at once), then it, then the rest; each commit
-/// follows the one before, so a failure loses the end of the batch, never its order. Returns how
+/// `messageHistoryUpdated` ends a part: the statement builds it from the conversation as
+/// committed and the part's own messages; what was handed over after it is the next part,
+/// committed after it, so a failure loses the end of the batch, never its order. Returns how
 /// many events were stored.
 async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<usize, StoreError> {
     let mut part = Part::default();
@@ -229,14 +229,12 @@ async fn write(pool: &PgPool, session_id: Uuid, work: Vec<Op>) -> Result<usize, 
                 part.event(session_id, event, data);
             }
             Op::History => {
-                events += part.events.len() + 1;
-                store(pool, &std::mem::take(&mut part)).await?;
+                // Built by the statement, with everything handed over before it.
                 let timestamp = serde_json::to_value(Utc::now()).unwrap_or_default();
-                let timestamp = timestamp.as_str().unwrap_or_default();
-                durable_write::retry(WRITER, || {
-                    messages::append_history(pool, session_id, timestamp)
-                })
-                .await?;
+                part.history = Some(timestamp.as_str().unwrap_or_default().to_owned());
+                part.event(session_id, EventName::MessageHistoryUpdated, Value::Null);
+                events += part.events.len();
+                store(pool, &std::mem::take(&mut part)).await?;
             }
             Op::Flush(_) => unreachable!("flushes are answered by the loop"),
         }
@@ -284,6 +282,8 @@ struct Part {
     completes: Vec<(Uuid, Row)>,
     finishes: Vec<tool_calls::Finish>,
     events: Vec<NewEvent>,
+    /// `messageHistoryUpdated`'s timestamp: the part ends with it ([`Batch::history`]).
+    history: Option<String>,
 }
 
 impl Part {
@@ -317,6 +317,7 @@ impl Part {
                 .collect(),
             finishes: &self.finishes,
             events: &self.events,
+            history: self.history.as_deref(),
         }
     }
 }

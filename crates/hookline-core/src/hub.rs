@@ -54,8 +54,9 @@ pub enum Note {
     /// A user message was posted to this session's conversation (announced as well as
     /// [`Note::Stored`]): a turn running for the session, here or on another instance, is
     /// interrupted by it. Announced apart so a turn need not look at the table for each of the
-    /// session's events (its own speech among them).
-    Posted(Uuid),
+    /// session's events (its own speech among them). With the session's event number of the
+    /// message's announcement: a turn knows its own message's and need not look for that one.
+    Posted(Uuid, i64),
     /// The listener (re)connected: announcements may have been missed; read the table again.
     Reconnected,
 }
@@ -184,12 +185,16 @@ impl EventHub {
                                             }
                                             continue;
                                         }
-                                        let posted = parts.nth(1) == Some(POSTED);
+                                        let seq = parts.next().and_then(|s| s.parse().ok());
+                                        let posted = parts.next() == Some(POSTED);
                                         if let Ok(id) = Uuid::parse_str(id) {
                                             sessions.bump(id);
                                             let _ = tx.send(Note::Stored(id));
                                             if posted {
-                                                let _ = tx.send(Note::Posted(id));
+                                                // Without a number (never sent so), newer than
+                                                // any: the turn looks.
+                                                let seq = seq.unwrap_or(i64::MAX);
+                                                let _ = tx.send(Note::Posted(id, seq));
                                             }
                                         }
                                     }
@@ -281,7 +286,7 @@ pub async fn wait_for_session(
             note = notes.recv() => match note {
                 Ok(Note::Stored(id)) if id != session_id => continue,
                 // Always announced together with its `Stored`.
-                Ok(Note::Posted(_)) => continue,
+                Ok(Note::Posted(..)) => continue,
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => return true,
                 Err(broadcast::error::RecvError::Closed) => return false,
             },

@@ -4,11 +4,12 @@
 //! three or four statements and COMMIT, on the path of a conversation's words and of a call's
 //! end.
 //!
-//! Data-modifying CTEs run in one snapshot and cannot see each other's writes, so what needs to
-//! read a write comes after the commit or in a transaction: the conversation for
-//! `messageHistoryUpdated` (the turn writer commits the batch before it), and the
-//! `sessionEnded` of a session that ended without it (it must come after these events, and its
-//! check reads the calls' ends). The statement itself sees that case (a session of its events
+//! Data-modifying CTEs run in one snapshot and cannot see each other's writes: the text
+//! conversation of a `messageHistoryUpdated` in the batch ([`Batch::history`]) is therefore
+//! built from the messages committed before (those completed here left out) and what the
+//! batch's own writes return. What needs to read a write comes after the commit or in a
+//! transaction: the `sessionEnded` of a session that ended without it (it must come after these
+//! events, and its check reads the calls' ends). The statement itself sees that case (a session of its events
 //! has ended, unannounced) and then writes nothing, and [`write`] writes the batch again in a
 //! transaction, followed by `sessionEnded`.
 //!
@@ -41,6 +42,11 @@ pub struct Batch<'a> {
     /// Numbered in the order given within each session; those of sessions that are gone are
     /// dropped.
     pub events: &'a [NewEvent],
+    /// `messageHistoryUpdated`'s timestamp (its JSON string, without the quotes) when one of
+    /// `events` is that event: its data (given as `null`) is then the session's text
+    /// conversation with this batch's messages, built by the statement (nothing of it travels
+    /// to Hookline and back, and no second statement reads what the first committed).
+    pub history: Option<&'a str>,
 }
 
 impl Batch<'_> {
@@ -104,12 +110,6 @@ async fn statement(db: impl PgExecutor<'_>, b: &Batch<'_>, anyway: bool) -> Stor
               FROM unnest($1::uuid[], $2::int8[]) AS c(id, n), go
               WHERE go.ok AND s.id = c.id AND s.id IN (SELECT id FROM locked)
               RETURNING s.id, s.event_seq - c.n AS base, s.event_seq AS last),
-            ev AS (
-              INSERT INTO session_events (session_id, seq, event, data)
-              SELECT e.id, b.base + e.place, e.event, e.data::json
-              FROM unnest($3::uuid[], $4::int8[], $5::text[], $6::text[])
-                AS e(id, place, event, data)
-              JOIN b ON b.id = e.id),
             msgs AS (
               INSERT INTO conversation_messages
                   (id, session_id, turn_id, role, content, tool_calls, tool_call_id, is_error,
@@ -121,13 +121,38 @@ async fn statement(db: impl PgExecutor<'_>, b: &Batch<'_>, anyway: bool) -> Stor
                 AS m(id, session_id, turn_id, role, content, tool_calls, tool_call_id,
                      is_error, interrupted, n), go
               WHERE go.ok
-              ORDER BY m.n),
+              ORDER BY m.n
+              RETURNING seq, id, session_id, role, content, interrupted),
             completed AS (
               UPDATE conversation_messages m SET id = c.id, content = c.content,
                   tool_calls = c.tool_calls::json, interrupted = c.interrupted
               FROM unnest($17::uuid[], $18::uuid[], $19::text[], $20::text[], $21::bool[])
                 AS c(placed, id, content, tool_calls, interrupted), go
-              WHERE go.ok AND m.id = c.placed),
+              WHERE go.ok AND m.id = c.placed
+              RETURNING m.seq, m.id, m.session_id, m.role, m.content, m.interrupted),
+            ev AS (
+              INSERT INTO session_events (session_id, seq, event, data)
+              SELECT e.id, b.base + e.place, e.event,
+                  CASE WHEN $36::text IS NOT NULL AND e.event = 'messageHistoryUpdated' THEN (
+                      SELECT json_build_object(
+                          'messages', COALESCE(json_agg(json_build_object(
+                              'id', h.id, 'role', h.role, 'content', h.content,
+                              'interrupted', h.interrupted) ORDER BY h.seq), '[]'::json),
+                          'timestamp', $36::text)
+                      FROM (SELECT seq, id, role, content, interrupted
+                            FROM conversation_messages
+                            WHERE session_id = e.id AND id <> ALL($17::uuid[])
+                            UNION ALL
+                            SELECT seq, id, role, content, interrupted FROM msgs
+                            WHERE session_id = e.id
+                            UNION ALL
+                            SELECT seq, id, role, content, interrupted FROM completed
+                            WHERE session_id = e.id) h
+                      WHERE h.role <> 'tool' AND h.content <> '')
+                  ELSE e.data::json END
+              FROM unnest($3::uuid[], $4::int8[], $5::text[], $6::text[])
+                AS e(id, place, event, data)
+              JOIN b ON b.id = e.id),
             finished AS (
               UPDATE tool_calls t SET status = f.status, request = f.request::json,
                   response = f.response::json, result = f.result::json, error = f.error::json,
@@ -190,6 +215,7 @@ async fn statement(db: impl PgExecutor<'_>, b: &Batch<'_>, anyway: bool) -> Stor
         fin.next_attempts_at as _,
         fin.completed_at as _,
         &ins.is_error,
+        b.history,
     )
     .fetch_one(db)
     .await?;

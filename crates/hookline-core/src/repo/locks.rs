@@ -12,27 +12,36 @@
 
 use std::time::Duration;
 
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::conversation::{Role, StoredCall};
 use crate::error::StoreResult;
+use crate::repo::messages::Message;
 
 /// Arbitrary, fixed: the claim lock's key.
 const HOOKLINE: i64 = 0x686f_6f6b_6c69_6e65;
 
 /// What trying a session's turn found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct TurnTry {
     /// `holder` now holds the session's turn, for `lease` unless renewed.
     pub locked: bool,
     /// The seq of the session's latest user message (0 when none), read in the same statement
     /// so that a waiting turn learns it was overtaken without a second round trip.
     pub latest_user_seq: i64,
+    /// Once taken (and not overtaken), the session's most recent messages, oldest first, as
+    /// many as asked for: the conversation the turn begins with, read in the same statement
+    /// (one round trip less before the LLM's first request). Read after the lease was free,
+    /// so the previous turn's writes, committed before it gave the lease back, are in it.
+    pub history: Vec<Message>,
 }
 
 /// Takes the session's turn for `holder` if nobody holds it (no lease, or one that has ended)
 /// and no user message newer than `mine` exists; never waits. With `answered_first` (a
 /// follow-up's turn), also only once the turn of the user message `mine` has taken it before.
+/// Once taken, reads the session's last `history` messages with it ([`TurnTry::history`]).
 pub async fn take_turn(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
@@ -40,8 +49,10 @@ pub async fn take_turn(
     mine: i64,
     lease: Duration,
     answered_first: bool,
+    history: i64,
 ) -> StoreResult<TurnTry> {
-    let row = sqlx::query!(
+    // One row when nothing is read (not taken, overtaken, no message yet), else one per message.
+    let rows = sqlx::query!(
         r#"WITH latest AS (
                SELECT coalesce(max(seq), 0) AS seq FROM conversation_messages
                WHERE session_id = $1 AND role = 'user'
@@ -60,20 +71,57 @@ pub async fn take_turn(
                        seq = excluded.seq
                    WHERE session_turns.lease_until < now()
                RETURNING 1
+           ),
+           found AS (
+               SELECT EXISTS (SELECT 1 FROM taken) AS locked, (SELECT seq FROM latest) AS seq
            )
-           SELECT EXISTS (SELECT 1 FROM taken) AS "locked!",
-                  (SELECT seq FROM latest) AS "latest_user_seq!""#,
+           SELECT found.locked AS "locked!", found.seq AS "latest_user_seq!",
+                  m.seq AS "seq?", m.id AS "id?", m.turn_id AS "turn_id?",
+                  m.role AS "role?: Role", m.content AS "content?",
+                  m.tool_calls AS "tool_calls?: Json<Vec<StoredCall>>",
+                  m.tool_call_id AS "tool_call_id?", m.is_error AS "is_error?",
+                  m.interrupted AS "interrupted?", m.created_at AS "created_at?"
+           FROM found LEFT JOIN LATERAL (
+               SELECT seq, id, turn_id, role, content, tool_calls, tool_call_id, is_error,
+                      interrupted, created_at
+               FROM conversation_messages
+               WHERE session_id = $1 AND found.locked AND found.seq <= $3
+               ORDER BY seq DESC LIMIT $6) m ON true"#,
         session_id,
         holder,
         mine,
         lease.as_secs_f64(),
         answered_first,
+        history,
     )
-    .fetch_one(db)
+    .fetch_all(db)
     .await?;
+    let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+    let (locked, latest_user_seq) = (first.locked, first.latest_user_seq);
+    // Newest first, to take the last `history`, then turned around.
+    let mut history: Vec<Message> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Message {
+                seq: r.seq?,
+                id: r.id?,
+                session_id,
+                turn_id: r.turn_id?,
+                role: r.role?,
+                content: r.content?,
+                tool_calls: r.tool_calls,
+                tool_call_id: r.tool_call_id,
+                is_error: r.is_error?,
+                interrupted: r.interrupted?,
+                created_at: r.created_at?,
+            })
+        })
+        .collect();
+    history.reverse();
     Ok(TurnTry {
-        locked: row.locked,
-        latest_user_seq: row.latest_user_seq,
+        locked,
+        latest_user_seq,
+        history,
     })
 }
 

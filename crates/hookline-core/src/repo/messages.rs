@@ -3,12 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::conversation::{Role, StoredCall};
 use crate::error::StoreResult;
-use crate::event_name::EventName;
 
 #[derive(Debug, Clone)]
 pub struct Message {
@@ -109,72 +108,6 @@ pub async fn accept_user(
         seq: r.seq,
         last_event: r.last_event,
     }))
-}
-
-/// Appends `messageHistoryUpdated` to the session's events, numbered after everything committed
-/// before it, and announces it (for a pool whose commits do not wait for the disk). Postgres
-/// builds the text conversation (as committed so far) straight into the event: nothing of it
-/// travels to Hookline and back. `timestamp` is the event's timestamp as its JSON string
-/// (without the quotes).
-///
-/// One statement, committed on its own; unless the session has ended without its
-/// `sessionEnded`, which must follow this event: then the statement writes nothing and the event
-/// is written in a transaction with it ([`crate::repo::events::announce_ends`]).
-pub async fn append_history(pool: &PgPool, session_id: Uuid, timestamp: &str) -> StoreResult<()> {
-    let found = history_statement(pool, session_id, timestamp, false).await?;
-    if found.is_none_or(|unannounced_end| !unannounced_end) {
-        return Ok(());
-    }
-    let mut tx = pool.begin().await?;
-    if history_statement(&mut *tx, session_id, timestamp, true).await? == Some(true) {
-        let notes = crate::repo::events::announce_ends(&mut tx, &[session_id], false).await?;
-        crate::repo::events::notify(&mut *tx, &notes).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// The statement of [`append_history`]: `None` when the session is gone, else whether it has
-/// ended without its `sessionEnded` (then, without `anyway`, nothing was written).
-async fn history_statement(
-    db: impl PgExecutor<'_>,
-    session_id: Uuid,
-    timestamp: &str,
-    anyway: bool,
-) -> StoreResult<Option<bool>> {
-    // The session row is locked first (FOR NO KEY UPDATE, as every numbering locks it): the
-    // check then reads the row as it is, not as this statement's snapshot saw it.
-    let row = sqlx::query!(
-        r#"WITH locked AS (
-              SELECT id, ended_at IS NOT NULL AND NOT end_announced AS unannounced_end
-              FROM sessions WHERE id = $1 FOR NO KEY UPDATE),
-            s AS (
-              UPDATE sessions SET event_seq = event_seq + 1
-              FROM locked WHERE sessions.id = locked.id AND ($5 OR NOT locked.unannounced_end)
-              RETURNING event_seq AS seq),
-            ins AS (
-              INSERT INTO session_events (session_id, seq, event, data)
-              SELECT $1, s.seq, $2, json_build_object(
-                  'messages', (SELECT COALESCE(json_agg(json_build_object(
-                                   'id', id, 'role', role, 'content', content,
-                                   'interrupted', interrupted) ORDER BY seq), '[]'::json)
-                               FROM conversation_messages
-                               WHERE session_id = $1 AND role <> 'tool' AND content <> ''),
-                  'timestamp', $3::text)
-              FROM s)
-           SELECT locked.unannounced_end AS "unannounced_end!",
-               (SELECT count(*) FROM s CROSS JOIN LATERAL
-                   (SELECT true FROM pg_notify($4, $1::text || ':' || s.seq)) n) AS "announced!"
-           FROM locked"#,
-        session_id,
-        EventName::MessageHistoryUpdated.as_str(),
-        timestamp,
-        crate::repo::events::CHANNEL,
-        anyway,
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(row.map(|r| r.unannounced_end))
 }
 
 /// The session's most recent `limit` messages, oldest first.

@@ -113,7 +113,7 @@ async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
     let lease = Duration::from_secs(2);
     let db = &app.pool;
     let taken = |holder| async move {
-        take_turn(db, id, holder, 0, lease, false)
+        take_turn(db, id, holder, 0, lease, false, 0)
             .await
             .unwrap()
             .locked
@@ -142,7 +142,7 @@ async fn a_sessions_turn_has_one_holder_until_given_back_or_its_lease_ends() {
     assert!(!taken(b).await);
     // A message newer than the one a turn answers: the turn is not taken, and says why.
     give_back(a).await;
-    let overtaken = take_turn(db, id, b, -1, lease, false).await.unwrap();
+    let overtaken = take_turn(db, id, b, -1, lease, false, 0).await.unwrap();
     assert_eq!((overtaken.locked, overtaken.latest_user_seq), (false, 0));
 }
 
