@@ -77,6 +77,10 @@ pub struct Environment {
     pub database_url: String,
     /// Scenario 8's folder, once its corpus is processed.
     pub knowledge_folder: Arc<std::sync::OnceLock<String>>,
+    /// Scenario 8h's organization (it has an embedding model, so its searches are hybrid; the
+    /// bench organization's stay lexical): its API key, and its folder once embedded.
+    pub hybrid_key: String,
+    pub hybrid_folder: Arc<std::sync::OnceLock<String>>,
     server: Arc<Mutex<Process>>,
 }
 
@@ -256,6 +260,12 @@ impl Environment {
             .last()
             .context("no key printed")?
             .to_owned();
+        cli(&["orgs", "create", "bench-hybrid"])?;
+        let hybrid_key = cli(&["api-keys", "create", "--org", "bench-hybrid"])?
+            .lines()
+            .last()
+            .context("no key printed")?
+            .to_owned();
         let server = Command::new(&binary)
             .arg("serve")
             .envs(env)
@@ -402,6 +412,8 @@ impl Environment {
             machine,
             database_url,
             knowledge_folder: Arc::default(),
+            hybrid_key,
+            hybrid_folder: Arc::default(),
             await_sessions: sessions,
             mcp_sessions,
             server,
