@@ -225,7 +225,7 @@ pub async fn measure(
 ) -> anyhow::Result<Vec<Quality>> {
     let folder = crate::knowledge::folder_of(env, key, "quality").await?;
     let (csv, generated) = products();
-    crate::knowledge::ingest_as(
+    let ingested = crate::knowledge::ingest_as(
         env,
         key,
         &folder,
@@ -236,6 +236,11 @@ pub async fn measure(
         ],
     )
     .await?;
+    if ranking == "hybrid" {
+        // Asked before every chunk has its vector, the questions would measure a half-made
+        // semantic ranking.
+        crate::knowledge::embedded(env, &folder, ingested.chunks).await?;
+    }
     let client = reqwest::Client::builder().no_proxy().build()?;
     let search = |query: String| {
         let client = client.clone();
