@@ -288,3 +288,15 @@ pub async fn embedded(env: &Environment, folder: &str, chunks: u64) -> anyhow::R
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// One search of the folder, as the organization of `key`.
+pub async fn search_once(env: &Environment, key: &str, folder: &str) -> anyhow::Result<()> {
+    client()
+        .post(format!("http://{}/v1/knowledge/search", env.hookline))
+        .bearer_auth(key)
+        .json(&json!({"query": next_query(), "folderIds": [folder]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}

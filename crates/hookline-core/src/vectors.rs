@@ -334,7 +334,7 @@ mod tests {
             ids: vec![10, 11, 12],
             flat: vec![1.0, 0.0, 0.6, 0.8, 0.0, 1.0],
         });
-        let found = compare(&[near.clone()], &[0.0, 1.0], 2, 5);
+        let found = compare(std::slice::from_ref(&near), &[0.0, 1.0], 2, 5);
         assert_eq!(found.chunks.iter().map(|c| c.0).collect::<Vec<_>>(), [11]);
         assert!(found.truncated);
         let found = compare(&[near], &[0.0, 1.0], 3, 5);
