@@ -96,9 +96,14 @@ fn client() -> reqwest::Client {
 
 /// A new folder of the bench organization.
 pub async fn folder(env: &Environment, name: &str) -> anyhow::Result<String> {
+    folder_of(env, &env.key, name).await
+}
+
+/// A new folder of the organization of `key`.
+pub async fn folder_of(env: &Environment, key: &str, name: &str) -> anyhow::Result<String> {
     let made: Value = client()
         .post(format!("http://{}/v1/knowledge/folders", env.hookline))
-        .bearer_auth(&env.key)
+        .bearer_auth(key)
         .json(&json!({ "name": name }))
         .send()
         .await?
@@ -115,6 +120,17 @@ pub async fn ingest(
     label: &str,
     documents: Vec<(String, Vec<u8>)>,
 ) -> anyhow::Result<Ingested> {
+    ingest_as(env, &env.key, folder, label, documents).await
+}
+
+/// [`ingest`] for the organization of `key`.
+pub async fn ingest_as(
+    env: &Environment,
+    key: &str,
+    folder: &str,
+    label: &str,
+    documents: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<Ingested> {
     let client = client();
     let bytes = documents.iter().map(|(_, d)| d.len()).sum();
     let count = documents.len();
@@ -127,7 +143,7 @@ pub async fn ingest(
                 "http://{}/v1/knowledge/folders/{folder}/documents?filename={name}",
                 env.hookline
             ))
-            .bearer_auth(&env.key)
+            .bearer_auth(key)
             .header("content-type", "text/plain")
             .body(content)
             .send()
@@ -145,7 +161,7 @@ pub async fn ingest(
                     "http://{}/v1/knowledge/documents/{id}",
                     env.hookline
                 ))
-                .bearer_auth(&env.key)
+                .bearer_auth(key)
                 .send()
                 .await?
                 .error_for_status()?
@@ -234,4 +250,53 @@ pub fn prose(bytes: usize, seed: u64) -> Vec<u8> {
         paragraph += 1;
     }
     text.into_bytes()
+}
+
+/// Scenario 8h's organization gets the bench's embedding model ([`crate::embedder`]), so its
+/// searches are hybrid.
+pub async fn connect_embedder(env: &Environment) -> anyhow::Result<()> {
+    let addr = crate::embedder::start().await?;
+    client()
+        .post(format!("http://{}/v1/llms", env.hookline))
+        .bearer_auth(&env.hybrid_key)
+        .json(&crate::embedder::entry(addr))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+/// Waits until every chunk of the folder has its vector; the seconds it took.
+pub async fn embedded(env: &Environment, folder: &str, chunks: u64) -> anyhow::Result<f64> {
+    use sqlx::Connection;
+    let began = Instant::now();
+    let mut db = sqlx::PgConnection::connect(&env.database_url).await?;
+    let folder: uuid::Uuid = folder.parse()?;
+    loop {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM knowledge_embeddings WHERE folder_id = $1")
+                .bind(folder)
+                .fetch_one(&mut db)
+                .await?;
+        if u64::try_from(n).unwrap_or(0) >= chunks {
+            return Ok(began.elapsed().as_secs_f64());
+        }
+        anyhow::ensure!(
+            began.elapsed() < Duration::from_secs(1800),
+            "the folder was not embedded in 30 minutes ({n} of {chunks} vectors)"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// One search of the folder, as the organization of `key`.
+pub async fn search_once(env: &Environment, key: &str, folder: &str) -> anyhow::Result<()> {
+    client()
+        .post(format!("http://{}/v1/knowledge/search", env.hookline))
+        .bearer_auth(key)
+        .json(&json!({"query": next_query(), "folderIds": [folder]}))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
 }

@@ -24,6 +24,7 @@ pub enum Scenario {
     ReadTool,
     Turn,
     Search,
+    HybridSearch,
 }
 
 impl Scenario {
@@ -38,6 +39,7 @@ impl Scenario {
             Self::ReadTool => "5 GET /v1/tools/{id}",
             Self::Turn => "6 conversation turn",
             Self::Search => "8 knowledge search",
+            Self::HybridSearch => "8h hybrid search",
         }
     }
 }
@@ -284,6 +286,24 @@ async fn request(
             .await;
             // Two words of 20,000 are each in ~600 of 100,000 chunks: five results.
             s == StatusCode::OK && body.is_some_and(|b| b.windows(9).any(|w| w == b"\"content\""))
+        }
+        Scenario::HybridSearch => {
+            let folder = env.hybrid_folder.get().expect("the corpus is embedded");
+            let (s, body) = status(
+                client
+                    .post(format!("http://{}/v1/knowledge/search", env.hookline))
+                    .bearer_auth(&env.hybrid_key)
+                    .json(&json!({"query": crate::knowledge::next_query(), "folderIds": [folder]}))
+                    .send()
+                    .await,
+            )
+            .await;
+            // Ranked by both ways, never by words alone for want of the query's vector.
+            s == StatusCode::OK
+                && body.is_some_and(|b| {
+                    b.windows(18).any(|w| w == b"\"ranking\":\"hybrid\"")
+                        && !b.windows(8).any(|w| w == b"\"notice\"")
+                })
         }
         Scenario::Direct => {
             let (s, _) = status(

@@ -206,6 +206,8 @@ fn products() -> (String, Vec<(String, i64)>) {
 /// One set's figures.
 #[derive(Debug, Clone)]
 pub struct Quality {
+    /// How the organization's searches rank: `lexical`, or `hybrid` (it has an embedding model).
+    pub ranking: &'static str,
     pub label: &'static str,
     pub questions: usize,
     pub recall_at_5: f64,
@@ -214,12 +216,18 @@ pub struct Quality {
     pub missed: Vec<String>,
 }
 
-/// Uploads both documents into a folder of their own, then asks every question.
-pub async fn measure(env: &Environment) -> anyhow::Result<Vec<Quality>> {
-    let folder = crate::knowledge::folder(env, "quality").await?;
+/// Uploads both documents into a folder of their own (of the organization of `key`, whose
+/// searches rank as `ranking` says), then asks every question.
+pub async fn measure(
+    env: &Environment,
+    key: &str,
+    ranking: &'static str,
+) -> anyhow::Result<Vec<Quality>> {
+    let folder = crate::knowledge::folder_of(env, key, "quality").await?;
     let (csv, generated) = products();
-    crate::knowledge::ingest(
+    let ingested = crate::knowledge::ingest_as(
         env,
+        key,
         &folder,
         "quality",
         vec![
@@ -228,6 +236,11 @@ pub async fn measure(env: &Environment) -> anyhow::Result<Vec<Quality>> {
         ],
     )
     .await?;
+    if ranking == "hybrid" {
+        // Asked before every chunk has its vector, the questions would measure a half-made
+        // semantic ranking.
+        crate::knowledge::embedded(env, &folder, ingested.chunks).await?;
+    }
     let client = reqwest::Client::builder().no_proxy().build()?;
     let search = |query: String| {
         let client = client.clone();
@@ -235,13 +248,16 @@ pub async fn measure(env: &Environment) -> anyhow::Result<Vec<Quality>> {
         async move {
             let found: Value = client
                 .post(format!("http://{}/v1/knowledge/search", env.hookline))
-                .bearer_auth(&env.key)
+                .bearer_auth(key)
                 .json(&json!({"query": query, "folderIds": [folder], "limit": 5}))
                 .send()
                 .await?
                 .error_for_status()?
                 .json()
                 .await?;
+            if found["ranking"] != ranking {
+                anyhow::bail!("a search of the {ranking} set ranked otherwise: {found}");
+            }
             anyhow::Ok(found["results"].as_array().cloned().unwrap_or_default())
         }
     };
@@ -260,14 +276,19 @@ pub async fn measure(env: &Environment) -> anyhow::Result<Vec<Quality>> {
         templated.push((question, rank));
     }
     Ok(vec![
-        figures("hand-written paraphrases", &paraphrased),
-        figures("generated product questions", &templated),
+        figures(ranking, "hand-written paraphrases", &paraphrased),
+        figures(ranking, "generated product questions", &templated),
     ])
 }
 
-fn figures(label: &'static str, ranks: &[(String, Option<usize>)]) -> Quality {
+fn figures(
+    ranking: &'static str,
+    label: &'static str,
+    ranks: &[(String, Option<usize>)],
+) -> Quality {
     let n = ranks.len().max(1) as f64;
     Quality {
+        ranking,
         label,
         questions: ranks.len(),
         recall_at_5: ranks.iter().filter(|(_, r)| r.is_some()).count() as f64 / n,

@@ -14,7 +14,11 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-pub const DATABASE: &str = "hookline_bench";
+/// The bench's database, dropped and made again at each run: `HOOKLINE_BENCH_DATABASE`, so that
+/// two people's runs on one Postgres server keep apart, else `hookline_bench`.
+pub fn database() -> String {
+    std::env::var("HOOKLINE_BENCH_DATABASE").unwrap_or_else(|_| "hookline_bench".to_owned())
+}
 /// Sessions made for each kind of call: enough for one per connection.
 pub const SESSIONS: usize = 64;
 /// Turns of one conversation in the turn scenario before its connection starts another: a
@@ -77,6 +81,10 @@ pub struct Environment {
     pub database_url: String,
     /// Scenario 8's folder, once its corpus is processed.
     pub knowledge_folder: Arc<std::sync::OnceLock<String>>,
+    /// Scenario 8h's organization (it has an embedding model, so its searches are hybrid; the
+    /// bench organization's stay lexical): its API key, and its folder once embedded.
+    pub hybrid_key: String,
+    pub hybrid_folder: Arc<std::sync::OnceLock<String>>,
     server: Arc<Mutex<Process>>,
 }
 
@@ -220,14 +228,15 @@ impl Environment {
         let mut admin = sqlx::PgConnection::connect(&format!("{server_url}/postgres"))
             .await
             .context("cannot reach Postgres (set HOOKLINE_BENCH_POSTGRES)")?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
+        let database = database();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
             .execute(&mut admin)
             .await?;
         let (version,): (String,) = sqlx::query_as("SELECT version()")
             .fetch_one(&mut admin)
             .await?;
         let machine = crate::cpu::machine(version.split(" on ").next().unwrap_or(&version));
-        let database_url = format!("{server_url}/{DATABASE}");
+        let database_url = format!("{server_url}/{database}");
         let hookline: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let key = "aG9va2xpbmUtYmVuY2gta2V5LTMyLWJ5dGVzLWxvbmc=";
         let env = [
@@ -256,6 +265,12 @@ impl Environment {
             .last()
             .context("no key printed")?
             .to_owned();
+        cli(&["orgs", "create", "bench-hybrid"])?;
+        let hybrid_key = cli(&["api-keys", "create", "--org", "bench-hybrid"])?
+            .lines()
+            .last()
+            .context("no key printed")?
+            .to_owned();
         let server = Command::new(binary)
             .arg("serve")
             .envs(env)
@@ -267,7 +282,7 @@ impl Environment {
             nginx
                 .as_ref()
                 .and_then(|n| n.child.lock().ok().map(|c| c.id())),
-            DATABASE,
+            &database,
         );
         let server = Arc::new(Mutex::new(Process(server)));
         wait_for_port(hookline)?;
@@ -402,6 +417,8 @@ impl Environment {
             machine,
             database_url,
             knowledge_folder: Arc::default(),
+            hybrid_key,
+            hybrid_folder: Arc::default(),
             await_sessions: sessions,
             mcp_sessions,
             server,

@@ -25,6 +25,7 @@ pub mod session_end;
 pub mod settings;
 pub mod snapshot;
 pub mod text;
+pub mod vectors;
 
 pub use calls::{CallFailure, CallStatus, ErrorKind};
 pub use conversation::{FollowUpStatus, Role, StoredCall};

@@ -40,6 +40,8 @@ pub struct CoreState {
     pub hub: EventHub,
     /// Whether the database is known to be away (requests then answer 503 at once).
     pub away: crate::db::away::Away,
+    /// The knowledge folders' vectors kept in memory for hybrid search (crate::vectors).
+    pub vectors: crate::vectors::VectorCache,
     closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -49,6 +51,7 @@ impl CoreState {
             auth: ApiKeyAuth::new(pool.clone()),
             hub: EventHub::start(pool.clone(), settings.database_direct_url.as_deref()),
             away: crate::db::away::Away::new(&pool),
+            vectors: crate::vectors::VectorCache::new(settings.knowledge.vector_cache_bytes),
             pool,
             settings,
             closing: Arc::new(tokio::sync::watch::channel(false).0),

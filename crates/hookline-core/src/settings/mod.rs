@@ -125,6 +125,9 @@ pub struct KnowledgeSettings {
     pub query_embed_time: Duration,
     /// Vectors a search compares its query with at most (exact similarity reads each).
     pub semantic_chunks: usize,
+    /// Bytes the folders' vectors kept in memory for hybrid search may take together, per
+    /// process.
+    pub vector_cache_bytes: usize,
 }
 
 impl KnowledgeSettings {
@@ -459,6 +462,7 @@ impl KnowledgeSettings {
                 "HOOKLINE_KNOWLEDGE_SEMANTIC_CHUNKS",
                 raw.knowledge_semantic_chunks,
             )?,
+            vector_cache_bytes: raw.knowledge_vector_cache_mb.saturating_mul(1024 * 1024),
         })
     }
 }

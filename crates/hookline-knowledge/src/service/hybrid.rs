@@ -1,5 +1,6 @@
 //! Hybrid ranking: the query's vector from the organization's embedding model, compared with
-//! the folders' chunk vectors by exact cosine similarity, and that ranking fused with the
+//! the folders' chunk vectors by exact cosine similarity (over the copies each process keeps in
+//! memory, `hookline_core::vectors`), and that ranking fused with the
 //! lexical one by reciprocal rank fusion. When the model cannot embed the query in time, the
 //! search ranks lexically and says so (`notice`), rather than failing.
 
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use hookline_core::http::{ApiError, CoreState};
 use hookline_core::repo::knowledge::chunks::{self, Found};
 use hookline_core::repo::knowledge::embeddings;
-use hookline_core::repo::llms;
+use hookline_core::repo::llms::{self, StoredLlm};
 use uuid::Uuid;
 
 use crate::embeddings::{EmbedBounds, Embedder, Model};
@@ -24,8 +25,6 @@ pub const RRF_K: f32 = 60.0;
 
 /// The semantic side of a search.
 pub enum Semantic {
-    /// No embedding model, or no vectors from it yet: lexical search alone, nothing to say.
-    Off,
     /// The model could not embed the query: lexical search alone, and why.
     Failed(String),
     /// Chunk ids, most similar first, and what to tell about how they were found.
@@ -35,20 +34,33 @@ pub enum Semantic {
     },
 }
 
+/// The organization's embedding model and the dimensions of the vectors it made, when it has
+/// one and it made some: a search is then hybrid.
+pub struct Embedding {
+    llm: StoredLlm,
+    dimensions: i32,
+}
+
+/// The organization's embedding model, if a search can rank by meaning with it.
+pub async fn embedding(state: &CoreState, org_id: Uuid) -> Result<Option<Embedding>, ApiError> {
+    let Some(llm) = llms::embedding_model(&state.pool, org_id).await? else {
+        return Ok(None);
+    };
+    let Some(dimensions) = embeddings::dimensions(&state.pool, llm.id, &llm.model).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Embedding { llm, dimensions }))
+}
+
 /// Ranks the folders' chunks by their vectors' similarity to the query's.
 pub async fn semantic(
     state: &CoreState,
     embedder: &Embedder,
     org_id: Uuid,
     request: &SearchRequest,
+    Embedding { llm, dimensions }: Embedding,
 ) -> Result<Semantic, ApiError> {
     let settings = &state.settings.knowledge;
-    let Some(llm) = llms::embedding_model(&state.pool, org_id).await? else {
-        return Ok(Semantic::Off);
-    };
-    let Some(dimensions) = embeddings::dimensions(&state.pool, llm.id, &llm.model).await? else {
-        return Ok(Semantic::Off);
-    };
     let failed = |why: String| {
         tracing::warn!(org_id = %org_id, reason = %why, "knowledge search ranked lexically: the query could not be embedded");
         Ok(Semantic::Failed(format!(
@@ -78,15 +90,15 @@ pub async fn semantic(
         ));
     }
     let max = settings.semantic_chunks;
-    let mut conn = state.pool.acquire().await?;
-    let nearest = embeddings::nearest(
-        &mut conn,
+    let nearest = hookline_core::vectors::nearest(
+        &state.pool,
+        &state.vectors,
         org_id,
         &request.folder_ids,
         model.llm.id,
         &model.llm.model,
         &query,
-        i64::try_from(max).unwrap_or(i64::MAX),
+        max,
         DEPTH as usize,
     )
     .await?;

@@ -60,21 +60,28 @@ pub async fn run(
     request: &SearchRequest,
 ) -> Result<SearchResults, ApiError> {
     let limit = request.limit();
-    let semantic = hybrid::semantic(state, embedder, org_id, request).await?;
-    let Semantic::Ranked { chunks, notice } = semantic else {
-        let notice = match semantic {
-            Semantic::Failed(why) => Some(why),
-            _ => None,
-        };
+    let lexically = |notice| async move {
         let found = lexical(state, org_id, request, limit).await?;
-        return Ok(SearchResults {
+        Ok(SearchResults {
             results: found.into_iter().map(SearchResult::from).collect(),
             ranking: Ranking::Lexical,
             notice,
-        });
+        })
     };
-    let lexical = lexical(state, org_id, request, hybrid::DEPTH.max(limit)).await?;
-    let results = hybrid::fuse(state, org_id, lexical, &chunks, limit).await?;
+    let Some(embedding) = hybrid::embedding(state, org_id).await? else {
+        return lexically(None).await;
+    };
+    // The query is embedded (a round trip to the model) while Postgres ranks by words.
+    let (semantic, lexical) = tokio::join!(
+        hybrid::semantic(state, embedder, org_id, request, embedding),
+        lexical(state, org_id, request, hybrid::DEPTH.max(limit)),
+    );
+    let (chunks, notice) = match semantic? {
+        Semantic::Ranked { chunks, notice } => (chunks, notice),
+        // Ranked again at the lexical search's own depth: the same answer as without a model.
+        Semantic::Failed(why) => return lexically(Some(why)).await,
+    };
+    let results = hybrid::fuse(state, org_id, lexical?, &chunks, limit).await?;
     Ok(SearchResults {
         results: results.into_iter().map(SearchResult::from).collect(),
         ranking: Ranking::Hybrid,

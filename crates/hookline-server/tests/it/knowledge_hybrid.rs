@@ -11,25 +11,31 @@ use crate::fake_embeddings::{FakeEmbeddings, Mode, DIMENSIONS};
 use crate::harness::{error_fields, raw_settings, Org, RawSettings, TestApp};
 use crate::knowledge::{folder, processed, upload_raw};
 
-const REFUNDS: &str = "Refunds are paid within 14 days to the original card.";
-const SHIPPING: &str = "Parcels leave our warehouse in Lyon every weekday.";
+pub(crate) const REFUNDS: &str = "Refunds are paid within 14 days to the original card.";
+pub(crate) const SHIPPING: &str = "Parcels leave our warehouse in Lyon every weekday.";
 
 /// Settings whose embedding retries come after a second, not thirty.
-fn quick_retries() -> RawSettings {
+pub(crate) fn quick_retries() -> RawSettings {
     RawSettings {
         knowledge_embed_retry_seconds: 1,
         ..raw_settings()
     }
 }
 
-async fn embedding_entry(app: &TestApp, org: &Org, server: &FakeEmbeddings) -> Value {
+pub(crate) async fn embedding_entry(app: &TestApp, org: &Org, server: &FakeEmbeddings) -> Value {
     let (status, llm) = org.post(app, "/v1/llms", &server.entry("vectors")).await;
     assert_eq!(status, StatusCode::CREATED, "{llm}");
     llm
 }
 
 /// Uploads `text` as a document of the folder and waits until it is ready.
-async fn ready(app: &TestApp, org: &Org, folder: &str, name: &str, text: &str) -> String {
+pub(crate) async fn ready(
+    app: &TestApp,
+    org: &Org,
+    folder: &str,
+    name: &str,
+    text: &str,
+) -> String {
     let (status, doc) = upload_raw(app, org, folder, name, text.as_bytes()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{doc}");
     let id = doc["id"].as_str().unwrap().to_owned();
@@ -51,7 +57,7 @@ async fn vectors_of(app: &TestApp, document_id: &str) -> i64 {
 }
 
 /// Waits until every chunk of the document has its vector.
-async fn embedded(app: &TestApp, org: &Org, document_id: &str) {
+pub(crate) async fn embedded(app: &TestApp, org: &Org, document_id: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (_, doc) = org
@@ -89,7 +95,7 @@ async fn embedding_failed(app: &TestApp, org: &Org, document_id: &str) -> String
     }
 }
 
-async fn search(app: &TestApp, org: &Org, query: &str, folders: &[&str]) -> Value {
+pub(crate) async fn search(app: &TestApp, org: &Org, query: &str, folders: &[&str]) -> Value {
     let (status, body) = org
         .post(
             app,
@@ -101,7 +107,7 @@ async fn search(app: &TestApp, org: &Org, query: &str, folders: &[&str]) -> Valu
     body
 }
 
-fn contents(body: &Value) -> Vec<String> {
+pub(crate) fn contents(body: &Value) -> Vec<String> {
     body["results"]
         .as_array()
         .unwrap()

@@ -21,6 +21,7 @@ mod isolation;
 mod knowledge;
 mod knowledge_hybrid;
 mod knowledge_tool;
+mod knowledge_vectors;
 mod lab;
 mod lab_browser;
 mod lab_connections;

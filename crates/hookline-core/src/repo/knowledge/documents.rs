@@ -115,16 +115,22 @@ pub async fn get(
     .await?)
 }
 
-/// Deletes a document with its file and chunks.
+/// Deletes a document with its file, chunks and vectors; its folder's `vectors_version` moves
+/// in the same statement (instances keeping the folder's vectors in memory read them again).
 pub async fn delete(db: impl PgExecutor<'_>, org_id: Uuid, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query!(
-        "DELETE FROM knowledge_documents WHERE org_id = $1 AND id = $2",
+    let deleted = sqlx::query_scalar!(
+        r#"WITH gone AS (
+               DELETE FROM knowledge_documents WHERE org_id = $1 AND id = $2 RETURNING folder_id),
+           moved AS (
+               UPDATE knowledge_folders SET vectors_version = vectors_version + 1
+               WHERE id IN (SELECT folder_id FROM gone))
+           SELECT count(*) AS "n!" FROM gone"#,
         org_id,
         id
     )
-    .execute(db)
+    .fetch_one(db)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(deleted == 1)
 }
 
 /// One page of a folder's documents, oldest first, with the total count.

@@ -148,14 +148,20 @@ pub async fn store(
     dimensions: i32,
     flat: &[f32],
 ) -> StoreResult<()> {
+    // The folder's `vectors_version` moves in the same statement, so no instance keeps a copy
+    // of the folder's vectors older than what it can read (crate::vectors).
     sqlx::query!(
-        r#"INSERT INTO knowledge_embeddings (chunk_id, folder_id, llm_id, model, vector)
-           SELECT t.id, $1, $2, $3, ($6::real[])[((t.n - 1) * $5 + 1)::int : (t.n * $5)::int]
-           FROM unnest($4::bigint[]) WITH ORDINALITY AS t(id, n)
-               JOIN knowledge_chunks c ON c.id = t.id
-           ON CONFLICT (chunk_id) DO UPDATE
-               SET folder_id = excluded.folder_id, llm_id = excluded.llm_id,
-                   model = excluded.model, vector = excluded.vector"#,
+        r#"WITH stored AS (
+               INSERT INTO knowledge_embeddings (chunk_id, folder_id, llm_id, model, vector)
+               SELECT t.id, $1, $2, $3, ($6::real[])[((t.n - 1) * $5 + 1)::int : (t.n * $5)::int]
+               FROM unnest($4::bigint[]) WITH ORDINALITY AS t(id, n)
+                   JOIN knowledge_chunks c ON c.id = t.id
+               ON CONFLICT (chunk_id) DO UPDATE
+                   SET folder_id = excluded.folder_id, llm_id = excluded.llm_id,
+                       model = excluded.model, vector = excluded.vector
+               RETURNING 1)
+           UPDATE knowledge_folders SET vectors_version = vectors_version + 1
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM stored)"#,
         folder_id,
         llm_id,
         model,
@@ -262,7 +268,7 @@ pub async fn nearest(
         max.saturating_add(1),
     )
     .fetch(&mut *conn);
-    let mut best: BinaryHeap<Worst> = BinaryHeap::with_capacity(depth + 1);
+    let mut best = Best::new(depth);
     let mut seen: i64 = 0;
     while let Some(row) = rows.try_next().await? {
         seen += 1;
@@ -272,22 +278,75 @@ pub async fn nearest(
         if row.vector.len() != query.len() {
             continue;
         }
-        let similarity: f32 = row.vector.iter().zip(query).map(|(a, b)| a * b).sum();
-        // Unrelated (orthogonal or opposite) is no match, however few chunks there are.
-        if similarity <= 0.0 {
-            continue;
-        }
-        best.push(Worst(similarity, row.chunk_id));
-        if best.len() > depth {
-            best.pop();
-        }
+        best.offer(row.chunk_id, dot(&row.vector, query));
     }
-    let mut chunks: Vec<(i64, f32)> = best.into_iter().map(|Worst(s, id)| (id, s)).collect();
-    chunks.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(Nearest {
-        chunks,
+        chunks: best.ranked(),
         truncated: seen > max,
     })
+}
+
+/// The dot product of two vectors of one length. Sixteen running sums rather than one, so the
+/// compiler keeps them in vector registers (a single sum is a chain of dependent additions,
+/// several times slower); both search paths use this one function, so they find the same
+/// similarities to the last bit.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut sums = [0.0f32; LANES];
+    let (a_whole, b_whole) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_rest, b_rest) = (a_whole.remainder(), b_whole.remainder());
+    for (x, y) in a_whole.zip(b_whole) {
+        for i in 0..LANES {
+            sums[i] += x[i] * y[i];
+        }
+    }
+    let mut rest = 0.0f32;
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        rest += x * y;
+    }
+    sums.iter().sum::<f32>() + rest
+}
+
+/// The `depth` most similar chunks offered, whatever the order they are offered in: best first,
+/// ties by chunk id (the older chunk first).
+pub struct Best {
+    depth: usize,
+    heap: BinaryHeap<Worst>,
+}
+
+impl Best {
+    pub fn new(depth: usize) -> Self {
+        Self {
+            depth,
+            heap: BinaryHeap::with_capacity(depth + 1),
+        }
+    }
+
+    pub fn offer(&mut self, chunk_id: i64, similarity: f32) {
+        // Unrelated (orthogonal or opposite) is no match, however few chunks there are.
+        if similarity <= 0.0 || self.depth == 0 {
+            return;
+        }
+        if self.heap.len() == self.depth {
+            // Most chunks fall below the worst kept: no push and pop for them.
+            if let Some(worst) = self.heap.peek() {
+                if Worst(similarity, chunk_id).cmp(worst) != Ordering::Less {
+                    return;
+                }
+            }
+        }
+        self.heap.push(Worst(similarity, chunk_id));
+        if self.heap.len() > self.depth {
+            self.heap.pop();
+        }
+    }
+
+    pub fn ranked(self) -> Vec<(i64, f32)> {
+        let mut chunks: Vec<(i64, f32)> =
+            self.heap.into_iter().map(|Worst(s, id)| (id, s)).collect();
+        chunks.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        chunks
+    }
 }
 
 /// Orders a heap so that its top is the least similar chunk kept (the one to drop first).
@@ -308,4 +367,64 @@ impl Ord for Worst {
         // the larger id goes first, keeping older chunks.
         other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
     }
+}
+
+/// The organization's folders among `folder_ids`, each with its `vectors_version` (which grows
+/// with every change to its vectors); another organization's folders are not among them.
+pub async fn folder_versions(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    folder_ids: &[Uuid],
+) -> StoreResult<Vec<(Uuid, i64)>> {
+    let rows = sqlx::query!(
+        "SELECT id, vectors_version FROM knowledge_folders WHERE org_id = $1 AND id = ANY($2)
+         ORDER BY id",
+        org_id,
+        folder_ids,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.vectors_version))
+        .collect())
+}
+
+/// One folder's vectors made by `llm_id`'s `model` that have `dimensions` dimensions, in chunk
+/// order, laid end to end; at most `max` of them. `None` when the folder holds more (it is to
+/// be searched without a copy in memory).
+pub async fn load_folder(
+    conn: &mut PgConnection,
+    folder_id: Uuid,
+    llm_id: Uuid,
+    model: &str,
+    dimensions: usize,
+    max: usize,
+) -> StoreResult<Option<(Vec<i64>, Vec<f32>)>> {
+    let mut rows = sqlx::query!(
+        r#"SELECT chunk_id, vector AS "vector!: Vec<f32>" FROM knowledge_embeddings
+           WHERE folder_id = $1 AND llm_id = $2 AND model = $3
+           ORDER BY chunk_id LIMIT $4"#,
+        folder_id,
+        llm_id,
+        model,
+        i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1),
+    )
+    .fetch(&mut *conn);
+    let mut ids = Vec::new();
+    let mut flat = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        if ids.len() == max {
+            return Ok(None);
+        }
+        // The search skips a vector of another length; so does its copy.
+        if row.vector.len() != dimensions {
+            continue;
+        }
+        ids.push(row.chunk_id);
+        flat.extend_from_slice(&row.vector);
+    }
+    ids.shrink_to_fit();
+    flat.shrink_to_fit();
+    Ok(Some((ids, flat)))
 }
