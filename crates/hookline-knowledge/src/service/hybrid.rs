@@ -4,9 +4,10 @@
 //! lexical one by reciprocal rank fusion. When the model cannot embed the query in time, the
 //! search ranks lexically and says so (`notice`), rather than failing.
 
+use super::KnowledgeError;
 use std::collections::HashMap;
 
-use hookline_core::http::{ApiError, CoreState};
+use hookline_core::http::CoreState;
 use hookline_core::repo::knowledge::chunks::{self, Found};
 use hookline_core::repo::knowledge::embeddings;
 use hookline_core::repo::llms::{self, StoredLlm};
@@ -42,7 +43,10 @@ pub struct Embedding {
 }
 
 /// The organization's embedding model, if a search can rank by meaning with it.
-pub async fn embedding(state: &CoreState, org_id: Uuid) -> Result<Option<Embedding>, ApiError> {
+pub async fn embedding(
+    state: &CoreState,
+    org_id: Uuid,
+) -> Result<Option<Embedding>, KnowledgeError> {
     let Some(llm) = llms::embedding_model(&state.pool, org_id).await? else {
         return Ok(None);
     };
@@ -59,7 +63,7 @@ pub async fn semantic(
     org_id: Uuid,
     request: &SearchRequest,
     Embedding { llm, dimensions }: Embedding,
-) -> Result<Semantic, ApiError> {
+) -> Result<Semantic, KnowledgeError> {
     let settings = &state.settings.knowledge;
     let failed = |why: String| {
         tracing::warn!(org_id = %org_id, reason = %why, "knowledge search ranked lexically: the query could not be embedded");
@@ -122,7 +126,7 @@ pub async fn fuse(
     lexical: Vec<Found>,
     semantic: &[i64],
     limit: i64,
-) -> Result<Vec<Found>, ApiError> {
+) -> Result<Vec<Found>, KnowledgeError> {
     let lexical_ids: Vec<i64> = lexical.iter().map(|f| f.id).collect();
     let mut fused = rrf(&[&lexical_ids, semantic]);
     fused.truncate(usize::try_from(limit).unwrap_or(0));

@@ -3,7 +3,8 @@
 //! word also taken as the beginning of a longer one ("refun" finds "refunds"). Hybrid, when the
 //! organization has an embedding model: that ranking fused with the semantic one ([`hybrid`]).
 
-use hookline_core::http::{ApiError, CoreState};
+use super::KnowledgeError;
+use hookline_core::http::CoreState;
 use hookline_core::repo::knowledge::{chunks, folders};
 use hookline_schema::Violations;
 use uuid::Uuid;
@@ -24,7 +25,7 @@ pub async fn search(
     embedder: &Embedder,
     org_id: Uuid,
     request: &SearchRequest,
-) -> Result<SearchResults, ApiError> {
+) -> Result<SearchResults, KnowledgeError> {
     check_folders(state, org_id, &request.folder_ids, "folderIds").await?;
     run(state, embedder, org_id, request).await
 }
@@ -36,7 +37,7 @@ pub async fn check_folders(
     org_id: Uuid,
     ids: &[Uuid],
     field: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), KnowledgeError> {
     let owned = folders::owned(&state.pool, org_id, ids).await?;
     let mut v = Violations::new();
     for (i, id) in ids.iter().enumerate() {
@@ -47,7 +48,7 @@ pub async fn check_folders(
             );
         }
     }
-    v.into_result(()).map_err(ApiError::invalid)
+    v.into_result(()).map_err(KnowledgeError::Invalid)
 }
 
 /// The search itself, for a caller that checked the folders already (a knowledge tool's folders
@@ -58,7 +59,7 @@ pub async fn run(
     embedder: &Embedder,
     org_id: Uuid,
     request: &SearchRequest,
-) -> Result<SearchResults, ApiError> {
+) -> Result<SearchResults, KnowledgeError> {
     let limit = request.limit();
     let lexically = |notice| async move {
         let found = lexical(state, org_id, request, limit).await?;
@@ -95,7 +96,7 @@ async fn lexical(
     org_id: Uuid,
     request: &SearchRequest,
     limit: i64,
-) -> Result<Vec<chunks::Found>, ApiError> {
+) -> Result<Vec<chunks::Found>, KnowledgeError> {
     let words = Words::of(&request.query);
     let mut conn = state.pool.acquire().await?;
     Ok(chunks::search(
