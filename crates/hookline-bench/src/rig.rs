@@ -234,17 +234,18 @@ impl Pooler {
         };
         c.args(["-d", &format!("{d}/pgbouncer.ini")]);
         run(c, "pgbouncer")?;
-        wait_for_port(format!("127.0.0.1:{port}").parse()?)?;
-        let pid = std::fs::read_to_string(dir.join("pgbouncer.pid"))
-            .ok()
-            .and_then(|p| p.trim().parse().ok());
-        Ok(Self {
+        // The daemon is on its own from here (`-d`): the guard that stops it is made before
+        // anything else can fail, and it waits for the pid file (written as the daemon starts),
+        // so a run that fails while PgBouncer starts leaves no PgBouncer behind.
+        let pooler = Self {
             port,
             mode: mode.to_owned(),
             version,
-            pid,
+            pid: read_pid(&dir.join("pgbouncer.pid")),
             dir,
-        })
+        };
+        wait_for_port(format!("127.0.0.1:{port}").parse()?)?;
+        Ok(pooler)
     }
 
     pub fn url(&self) -> String {
@@ -253,6 +254,20 @@ impl Pooler {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+/// A daemon's pid from its pid file, waited for up to 5 s.
+fn read_pid(file: &Path) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let pid = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok());
+        if pid.is_some() || Instant::now() > deadline {
+            return pid;
+        }
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 

@@ -242,7 +242,22 @@ impl Conversations {
             .as_ref()
             .filter(|e| e.kind != TurnErrorKind::Interrupted)
         {
-            if let Err(e) =
+            if report.database_unavailable {
+                // The database is away, so `turnFailed` cannot be written now either. A client
+                // that posted without `?wait=true` has only its stream to hear that the turn did
+                // not begin: the event is written once the database is back, off the caller's
+                // path (a waited turn answers its 503 at once).
+                let (fast, kind, message) = (self.fast.clone(), *kind, message.clone());
+                tokio::spawn(async move {
+                    let written = hookline_core::durable_write::retry("turnFailed", || {
+                        events::turn_failed(&fast, session_id, turn_id, kind, &message)
+                    })
+                    .await;
+                    if let Err(e) = written {
+                        tracing::warn!(error = %e, "could not record turnFailed");
+                    }
+                });
+            } else if let Err(e) =
                 events::turn_failed(&self.fast, session_id, turn_id, *kind, message).await
             {
                 tracing::warn!(error = %e, "could not record turnFailed");
@@ -269,7 +284,8 @@ pub(crate) fn database_unavailable() -> TurnReport {
     TurnReport {
         error: Some(TurnError::new(
             TurnErrorKind::Internal,
-            "the database was not available; the turn did not begin",
+            "the database was not available; the turn did not begin (the message is stored: the \
+             session's next turn answers it)",
         )),
         database_unavailable: true,
         ..TurnReport::default()

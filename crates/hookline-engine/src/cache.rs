@@ -30,9 +30,15 @@ pub const SESSIONS_BYTES: u64 = 256 * 1024 * 1024;
 pub const VALIDATORS_LIMIT: u64 = 10_000;
 /// Organizations whose signing secrets are kept.
 pub const SECRETS_LIMIT: u64 = 10_000;
-/// A session snapshot or validator not used for this long is dropped (a session that ended
-/// is never asked for again).
-pub const IDLE: Duration = Duration::from_secs(3600);
+/// A session snapshot not used for this long is dropped. A session that ended, or that its
+/// client left, is never asked for again, so what the cache holds is the sessions used within
+/// this time; at an hour, an instance whose conversations started ~25 sessions a minute held
+/// every one of them (~4.6 KiB each as decoded) and grew for the whole hour (a soak run,
+/// docs/reliability.md). A session idle longer costs one read by primary key when it comes back.
+pub const SESSION_IDLE: Duration = Duration::from_secs(300);
+/// A validator not used for this long is dropped (one per tool version, so few, and compiling
+/// one again is slow work).
+pub const VALIDATOR_IDLE: Duration = Duration::from_secs(3600);
 
 pub struct CachedSession {
     pub id: Uuid,
@@ -84,12 +90,12 @@ impl Default for Caches {
                 Cache::builder()
                     .max_capacity(SESSIONS_BYTES)
                     .weigher(|_, s: &Arc<CachedSession>| s.weight)
-                    .time_to_idle(IDLE)
+                    .time_to_idle(SESSION_IDLE)
                     .build(),
             ),
             validators: Cache::builder()
                 .max_capacity(VALIDATORS_LIMIT)
-                .time_to_idle(IDLE)
+                .time_to_idle(VALIDATOR_IDLE)
                 .build(),
             secrets: FencedCache::new(
                 Cache::builder()

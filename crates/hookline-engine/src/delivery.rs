@@ -112,7 +112,10 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                 }
             }
             let asked = permits.available_permits().min(64);
-            let claimed = if asked == 0 {
+            // While the database is known to be away (`db::away`, which probes it on its own
+            // connection) a claim would only fail: the loop waits out its idle poll instead, and
+            // says nothing four times a second for the length of the outage.
+            let claimed = if asked == 0 || engine.core.away.is_away() {
                 Vec::new()
             } else {
                 let claim = Claim {
@@ -127,7 +130,12 @@ pub fn spawn(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) -> tokio::tas
                 tool_calls::claim(&engine.pool, claim)
                     .await
                     .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "could not claim due calls");
+                        if matches!(e, StoreError::Unavailable) {
+                            // Has it looked whether the database is away (and said so once).
+                            engine.core.away.noticed();
+                        } else {
+                            tracing::warn!(error = %e, "could not claim due calls");
+                        }
                         Vec::new()
                     })
             };

@@ -700,6 +700,123 @@ async fn a_waited_turn_that_cannot_begin_during_an_outage_answers_503() {
     assert_eq!(said, expected);
 }
 
+/// A message posted without `?wait=true` whose turn cannot begin because the database went away
+/// answers `202` at once (never a hang or a `500`), and its client hears the turn's end on the
+/// stream once the database is back: a `turnFailed` naming the turn. Before, that event's write
+/// failed with the outage and was dropped, so the client heard nothing at all.
+#[tokio::test]
+async fn a_turn_posted_without_waiting_that_cannot_begin_during_an_outage_is_told_failed_once_it_is_back(
+) {
+    use crate::interruptions::refund_under_way;
+
+    let (app, gate) = app_behind_gate().await;
+    let org = app.org("acme").await;
+    // The first turn runs a refund that cannot be interrupted, answered in 3 s; the message
+    // posted meanwhile waits for the session's turn, and the database goes away under it.
+    let (session_id, _store, _fake) = refund_under_way(
+        &app,
+        &org,
+        Duration::from_secs(3),
+        "Your refund is issued.",
+        "You're welcome.",
+    )
+    .await;
+    let outage = Outage::of(&app).await;
+    let direct = outage.pool().await;
+    let path = format!("/v1/sessions/{session_id}/messages");
+    let (status, _, posted, took) = timed(
+        &app,
+        &org,
+        Method::POST,
+        &path,
+        Some(json!({"content": "thanks"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{posted}");
+    assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    let turn_id = posted["turnId"].as_str().unwrap().to_owned();
+    gate.close().await;
+    // The refund is answered meanwhile; the posted message's turn finds the database away.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    gate.open().await;
+    ready_within(&app, Duration::from_secs(2)).await;
+    let mut failed = Vec::new();
+    for _ in 0..100 {
+        failed = sqlx::query_scalar::<_, Value>(
+            "SELECT data::jsonb FROM session_events \
+             WHERE session_id = $1::uuid AND event = 'turnFailed'",
+        )
+        .bind(&session_id)
+        .fetch_all(&direct)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e["turnId"] == turn_id.as_str())
+        .collect();
+        if !failed.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(failed.len(), 1, "the turn's turnFailed, once: {failed:?}");
+    assert!(
+        failed[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the database was not available"),
+        "{failed:?}"
+    );
+    // The message is kept, once: the session's next turn answers it.
+    let thanks = stored_messages(&direct, &session_id)
+        .await
+        .into_iter()
+        .filter(|(_, content)| content == "thanks")
+        .count();
+    assert_eq!(thanks, 1);
+}
+
+/// The delivery workers wait out an outage: once a claim of due calls fails for it they look
+/// whether the database is away (`db::away`) and claim nothing while it is, then deliver again
+/// as soon as it is back (a worker left believing it away would never deliver again).
+#[tokio::test]
+async fn delivery_waits_out_an_outage_and_delivers_once_the_database_is_back() {
+    let (app, gate) = app_behind_gate().await;
+    let org = app.org("acme").await;
+    let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
+    let tool = json!({"type": "server", "subtype": "webhook", "name": "log_event",
+        "description": "Log it", "url": receiver.url("/log"), "awaitResponse": false,
+        "timeoutSeconds": 10});
+    let (status, tool) = org.post(&app, "/v1/tools", &tool).await;
+    assert_eq!(status, StatusCode::CREATED, "{tool}");
+    let (session_id, _) =
+        crate::harness::session(&app, &org, json!({"toolIds": [tool["id"]]})).await;
+    gate.close().await;
+    // The workers claim every 250 ms when idle: their claims fail, and the database is found
+    // away, with no request asking for it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    gate.open().await;
+    ready_within(&app, Duration::from_secs(2)).await;
+    let (status, body) = org
+        .post(
+            &app,
+            &format!("/v1/sessions/{session_id}/tool-calls"),
+            &json!({"toolCallId": "after", "toolName": "log_event", "arguments": {"n": 1}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    for _ in 0..100 {
+        if !receiver.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        receiver.requests().len(),
+        1,
+        "delivered once the database was back"
+    );
+}
+
 /// A session's turn given back while the database is away (a turn the outage ended gives its
 /// lease back as it ends) is given back once the database is there again (`durable_write` tries
 /// it again), so the session's next turn starts at once instead of waiting for the lease to run
