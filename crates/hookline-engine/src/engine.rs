@@ -21,7 +21,6 @@ mod webhook;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::{Notify, Semaphore};
@@ -29,9 +28,10 @@ use uuid::Uuid;
 
 use hookline_core::http::CoreState;
 use hookline_core::hub::EventHub;
-use hookline_core::repo::tool_calls::{self, CallToStart, Started};
-use hookline_core::{CallStatus, ErrorKind, EventName, Settings, StoreError};
-use hookline_schema::{ToolDefinition, Violations};
+use hookline_core::repo::tool_calls::{self, Started};
+use hookline_core::snapshot::SnapshotTool;
+use hookline_core::{ErrorKind, EventName, Settings, StoreError};
+use hookline_schema::{ToolDefinition, Violations, WebhookTool};
 
 use crate::cache::{CachedSession, Caches};
 use crate::call_log::{CallLog, CallRecorder};
@@ -217,48 +217,14 @@ impl Engine {
         request: CallRequest,
     ) -> Result<CallAnswer, CallError> {
         let (org_id, session_id) = (session.org_id, session.id);
-        let mut problems = Violations::new();
-        if let Some(id) = &request.tool_call_id {
-            if id.is_empty() || id.chars().count() > MAX_TOOL_CALL_ID_CHARS {
-                problems.rule("toolCallId", "must be 1 to 128 characters");
-            }
-        }
-        let tool = session.config.tool(&request.tool_name);
-        if tool.is_none() {
+        if session.config.tool(&request.tool_name).is_none() {
             if let Some((source, remote)) = self.mcp_source_of(&session, &request.tool_name) {
                 return self
                     .source_call(session.clone(), source, remote, request)
                     .await;
             }
         }
-        if let Some(source) = tool.filter(|t| mcp_sources::is_source(t)) {
-            return Err(CallError::Invalid(Violations::single(
-                "toolName",
-                format!(
-                    "{} is an MCP server: call one of its tools, as {}__<tool>",
-                    request.tool_name,
-                    source.tool.definition.name()
-                ),
-            )));
-        }
-        if tool.is_none() {
-            let names: Vec<&str> = session
-                .config
-                .tools
-                .iter()
-                .map(|t| t.tool.definition.name())
-                .collect();
-            problems.rule(
-                "toolName",
-                format!(
-                    "the session has no tool of that name (it has: {})",
-                    names.join(", ")
-                ),
-            );
-        }
-        let (Some(tool), true) = (tool, problems.is_empty()) else {
-            return Err(CallError::Invalid(problems));
-        };
+        let tool = named_tool(&session, &request)?;
         // Taken before the call is stored, so a refused call leaves nothing behind.
         let wait_permit = match &tool.tool.definition {
             ToolDefinition::Client(c) if c.await_result => Some(
@@ -299,22 +265,7 @@ impl Engine {
             started: Instant::now(),
             recorder: recorder.clone().filter(|_| settles_here),
         };
-        let new = CallToStart {
-            id,
-            org_id,
-            session_id,
-            tool_call_id: call.tool_call_id.clone(),
-            tool_name: definition.name().to_owned(),
-            tool_type: definition.tool_type(),
-            status: if fire_and_forget {
-                CallStatus::Pending
-            } else {
-                CallStatus::Running
-            },
-            await_response: !fire_and_forget,
-            arguments: call.arguments.clone(),
-            next_attempt_at: fire_and_forget.then(Utc::now),
-        };
+        let new = call.to_start(fire_and_forget);
         // A fire-and-forget call is a promise: it is committed durably before the 202.
         let starter = if fire_and_forget {
             &self.durable_starter
@@ -362,14 +313,9 @@ impl Engine {
         .await;
 
         if !invalid.is_empty() {
-            let mut outcome = Outcome::failed(
-                ErrorKind::InvalidArguments,
-                format!("the arguments do not match the tool's parameters: {invalid}"),
-            );
-            if let Some(error) = &mut outcome.error {
-                error.errors = invalid.errors().to_vec();
-            }
-            return Ok(self.settle(&call, None, outcome, 0).await);
+            return Ok(self
+                .settle(&call, None, invalid_arguments(&invalid), 0)
+                .await);
         }
 
         match definition {
@@ -382,45 +328,62 @@ impl Engine {
                     recorded: false,
                 })
             }
-            ToolDefinition::Server(hook) => {
-                let timeout = std::time::Duration::from_secs(u64::from(hook.timeout_seconds));
-                // A request that could not be built (a variable without a value...) ends
-                // without waiting for a turn.
-                let turn = if matches!(prepared, Some(webhook::Prepared::Ended(..))) {
-                    Ok(None)
-                } else {
-                    self.wait_turn(org_id, hook, id, call.started + timeout)
-                        .await
-                };
-                let held = match turn {
-                    Ok(held) => held,
-                    Err(refused) => {
-                        let view = prepared.and_then(webhook::Prepared::into_view);
-                        return Ok(self.settle(&call, view, refused, 0).await);
-                    }
-                };
-                let (request, outcome) = match prepared {
-                    Some(prepared) => self.send_prepared(prepared).await,
-                    None => {
-                        let scope = variables::Scope::Session {
-                            session_id,
-                            config: &session.config,
-                        };
-                        self.attempt(org_id, &tool.tool, &call.arguments, &id.to_string(), scope)
-                            .await
-                    }
-                };
-                self.end_turn(org_id, hook, held, &outcome).await;
-                let outcome = self
-                    .shape(org_id, Some(session_id), definition, outcome)
-                    .await;
-                Ok(self.settle(&call, request, outcome, 1).await)
-            }
+            ToolDefinition::Server(hook) => Ok(self.awaited_webhook(&call, hook, prepared).await),
             ToolDefinition::Client(client) => self.client_call(&call, client, wait_permit).await,
             ToolDefinition::System(system) => {
                 self.system_call(&call, system, request.defer_end).await
             }
         }
+    }
+
+    /// An awaited webhook call once its row is in: waits for its endpoint's turn (per-endpoint
+    /// limits), sends the request prepared beside the row's write (or builds it now), and
+    /// settles with the shaped outcome.
+    async fn awaited_webhook(
+        &self,
+        call: &StartedCall<'_>,
+        hook: &WebhookTool,
+        prepared: Option<webhook::Prepared>,
+    ) -> CallAnswer {
+        let (org_id, session_id) = (call.session.org_id, call.session.id);
+        let timeout = std::time::Duration::from_secs(u64::from(hook.timeout_seconds));
+        // A request that could not be built (a variable without a value...) ends without
+        // waiting for a turn.
+        let turn = if matches!(prepared, Some(webhook::Prepared::Ended(..))) {
+            Ok(None)
+        } else {
+            self.wait_turn(org_id, hook, call.id, call.started + timeout)
+                .await
+        };
+        let held = match turn {
+            Ok(held) => held,
+            Err(refused) => {
+                let view = prepared.and_then(webhook::Prepared::into_view);
+                return self.settle(call, view, refused, 0).await;
+            }
+        };
+        let (request, outcome) = match prepared {
+            Some(prepared) => self.send_prepared(prepared).await,
+            None => {
+                let scope = variables::Scope::Session {
+                    session_id,
+                    config: &call.session.config,
+                };
+                let call_id = call.id.to_string();
+                self.attempt(org_id, &call.tool.tool, &call.arguments, &call_id, scope)
+                    .await
+            }
+        };
+        self.end_turn(org_id, hook, held, &outcome).await;
+        let outcome = self
+            .shape(
+                org_id,
+                Some(session_id),
+                &call.tool.tool.definition,
+                outcome,
+            )
+            .await;
+        self.settle(call, request, outcome, 1).await
     }
 
     /// The answer to a start that began no new call: the stored call of a repeated
@@ -446,4 +409,60 @@ impl Engine {
             Started::SessionExpired => Some(Err(CallError::SessionExpired)),
         }
     }
+}
+
+/// The session's tool a call names, checked with its `toolCallId`: every problem at once. An MCP
+/// source is not a tool of its own (its tools are, as `<source>__<tool>`).
+fn named_tool<'s>(
+    session: &'s CachedSession,
+    request: &CallRequest,
+) -> Result<&'s SnapshotTool, CallError> {
+    let mut problems = Violations::new();
+    if let Some(id) = &request.tool_call_id {
+        if id.is_empty() || id.chars().count() > MAX_TOOL_CALL_ID_CHARS {
+            problems.rule("toolCallId", "must be 1 to 128 characters");
+        }
+    }
+    let tool = session.config.tool(&request.tool_name);
+    if let Some(source) = tool.filter(|t| mcp_sources::is_source(t)) {
+        return Err(CallError::Invalid(Violations::single(
+            "toolName",
+            format!(
+                "{} is an MCP server: call one of its tools, as {}__<tool>",
+                request.tool_name,
+                source.tool.definition.name()
+            ),
+        )));
+    }
+    if tool.is_none() {
+        let names: Vec<&str> = session
+            .config
+            .tools
+            .iter()
+            .map(|t| t.tool.definition.name())
+            .collect();
+        problems.rule(
+            "toolName",
+            format!(
+                "the session has no tool of that name (it has: {})",
+                names.join(", ")
+            ),
+        );
+    }
+    match (tool, problems.is_empty()) {
+        (Some(tool), true) => Ok(tool),
+        _ => Err(CallError::Invalid(problems)),
+    }
+}
+
+/// How a call whose arguments do not fit its tool's parameters ends: every problem listed.
+fn invalid_arguments(invalid: &Violations) -> Outcome {
+    let mut outcome = Outcome::failed(
+        ErrorKind::InvalidArguments,
+        format!("the arguments do not match the tool's parameters: {invalid}"),
+    );
+    if let Some(error) = &mut outcome.error {
+        error.errors = invalid.errors().to_vec();
+    }
+    outcome
 }

@@ -10,7 +10,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use hookline_core::repo::tool_calls::Finish;
+use hookline_core::repo::tool_calls::{CallToStart, Finish};
 use hookline_core::snapshot::SnapshotTool;
 use hookline_core::{CallStatus, EventName};
 use hookline_schema::ToolDefinition;
@@ -98,6 +98,28 @@ pub(crate) struct StartedCall<'a> {
 }
 
 impl StartedCall<'_> {
+    /// The call's row as it is first written: `pending` for delivery when fire-and-forget,
+    /// else `running`.
+    pub(crate) fn to_start(&self, fire_and_forget: bool) -> CallToStart {
+        let definition = &self.tool.tool.definition;
+        CallToStart {
+            id: self.id,
+            org_id: self.session.org_id,
+            session_id: self.session.id,
+            tool_call_id: self.tool_call_id.clone(),
+            tool_name: definition.name().to_owned(),
+            tool_type: definition.tool_type(),
+            status: if fire_and_forget {
+                CallStatus::Pending
+            } else {
+                CallStatus::Running
+            },
+            await_response: !fire_and_forget,
+            arguments: self.arguments.clone(),
+            next_attempt_at: fire_and_forget.then(Utc::now),
+        }
+    }
+
     /// The event data every tool-call event carries (the JS SDK's field names).
     pub(crate) fn event_data(&self) -> ToolCallEventData {
         let mut data = call_event_data(
