@@ -9,6 +9,9 @@ use hookline_core::Role;
 use crate::provider::{AskedCall, Msg};
 use crate::results;
 
+/// How many of the most recent messages the LLM is sent.
+pub const HISTORY_WINDOW: i64 = 100;
+
 /// Drops the oldest messages until what the LLM is sent fits in `max_bytes`: a long
 /// conversation is sent by size as well as by count. Messages from `keep` on (the current turn's,
 /// or the newest one) are never dropped, and tool results whose call was dropped go with it.

@@ -31,8 +31,6 @@ use crate::views::{TurnError, TurnErrorKind, TurnReport};
 
 /// Rounds of LLM requests in one turn (each round may run tools).
 pub const MAX_ROUNDS: usize = 8;
-/// How many of the most recent messages the LLM is sent.
-pub const HISTORY_WINDOW: i64 = 100;
 
 /// The conversation runtime of this instance.
 pub struct Conversations {

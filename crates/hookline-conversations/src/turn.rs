@@ -22,14 +22,13 @@ use hookline_schema::definition::{SystemToolName, ToolDefinition};
 use hookline_schema::{ExportFormat, Provider};
 
 use crate::events::{self, Speech, MESSAGE_STREAM_EVENT, TOOL_CALL_REFUSED};
-use crate::history::{to_msgs, trim_to_bytes};
+use crate::history::{to_msgs, trim_to_bytes, HISTORY_WINDOW};
 use crate::interrupts::Interrupts;
 use crate::llm::{self, LlmFailure, ReadBounds, Target};
 use crate::provider::{AskedCall, Delta, Msg, Refusal, RequestParts};
 use crate::results::{self, CallEnd};
 use crate::runtime::{
-    database_unavailable, internal_failure, overtaken, Accepted, Conversations, HISTORY_WINDOW,
-    MAX_ROUNDS,
+    database_unavailable, internal_failure, overtaken, Accepted, Conversations, MAX_ROUNDS,
 };
 use crate::views::{ReplyView, TurnCall, TurnError, TurnErrorKind, TurnReport};
 use crate::writer::{Row, TurnWriter};
@@ -179,29 +178,9 @@ impl Turn<'_> {
     /// One LLM request and the tools it asked for. `Ok(true)` when tools ran (ask again),
     /// `Ok(false)` when the LLM answered without tools.
     async fn round(&mut self) -> Result<bool, RoundEnd> {
-        let provider = self.target.llm.provider();
         let limits = self.runtime.core.settings.turns.clone();
         let bounds = ReadBounds::from(&limits);
-        let config = &self.session.config.0;
-        let format = match provider {
-            Provider::OpenAi => ExportFormat::Openai,
-            Provider::Anthropic => ExportFormat::Anthropic,
-        };
-        // MCP tool sources stand for the tools they list (the engine lists and keeps them).
-        let tools = self
-            .runtime
-            .engine
-            .llm_tools(self.session.org_id, self.session.id, config, format)
-            .await;
-        let msgs = self.to_msgs();
-        let body = self.target.api().body(&RequestParts {
-            model: &self.target.llm.model,
-            system: config.persona.details.system_prompt.as_deref(),
-            messages: &msgs,
-            tools,
-            temperature: self.target.llm.temperature,
-            max_tokens: self.target.llm.max_tokens,
-        });
+        let body = self.request_body().await;
         let mut stream = tokio::select! {
             opened = llm::stream(&self.runtime.engine, &self.target, &body, bounds) => {
                 opened.map_err(RoundEnd::Failed)?
@@ -286,8 +265,50 @@ impl Turn<'_> {
         // (history order).
         self.store_persona(placed, &text, &asked, interrupted);
         let _ = stored_tx.send(true);
-        // Calls already sent are never cancelled: their results are awaited and recorded
-        // even when the turn was interrupted, so the next request sees them.
+        self.collect_results(running).await;
+        if self.writer.failed() {
+            return Err(store_failure());
+        }
+        match end {
+            RoundEnd::Done if asked.is_empty() => Ok(false),
+            RoundEnd::Done => Ok(true),
+            other => Err(other),
+        }
+    }
+
+    /// The round's request to the LLM: the persona's prompt, the conversation so far and the
+    /// session's tools, in the provider's format. (`&mut`: a turn is not `Sync`, and a shared
+    /// borrow held across the await would make the turn's future not `Send`.)
+    async fn request_body(&mut self) -> Value {
+        let config = &self.session.config.0;
+        let format = match self.target.llm.provider() {
+            Provider::OpenAi => ExportFormat::Openai,
+            Provider::Anthropic => ExportFormat::Anthropic,
+        };
+        // MCP tool sources stand for the tools they list (the engine lists and keeps them).
+        let tools = self
+            .runtime
+            .engine
+            .llm_tools(self.session.org_id, self.session.id, config, format)
+            .await;
+        let msgs = self.to_msgs();
+        self.target.api().body(&RequestParts {
+            model: &self.target.llm.model,
+            system: config.persona.details.system_prompt.as_deref(),
+            messages: &msgs,
+            tools,
+            temperature: self.target.llm.temperature,
+            max_tokens: self.target.llm.max_tokens,
+        })
+    }
+
+    /// Waits for the round's calls and keeps their results for the next request and the turn's
+    /// report. Calls already sent are never cancelled: their results are awaited and recorded
+    /// even when the turn was interrupted, so the next request sees them.
+    async fn collect_results(
+        &mut self,
+        running: Vec<tokio::task::JoinHandle<(AskedCall, CallEnd)>>,
+    ) {
         for handle in running {
             match handle.await {
                 Ok((call, end)) => {
@@ -303,14 +324,6 @@ impl Turn<'_> {
                 }
                 Err(e) => tracing::error!(error = %e, "a conversation's tool call task failed"),
             }
-        }
-        if self.writer.failed() {
-            return Err(store_failure());
-        }
-        match end {
-            RoundEnd::Done if asked.is_empty() => Ok(false),
-            RoundEnd::Done => Ok(true),
-            other => Err(other),
         }
     }
 

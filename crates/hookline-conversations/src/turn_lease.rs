@@ -19,7 +19,7 @@ use hookline_core::repo::locks;
 use hookline_core::repo::messages::Message;
 use hookline_core::StoreError;
 
-use crate::runtime::HISTORY_WINDOW;
+use crate::history::HISTORY_WINDOW;
 
 /// How long a session's turn stays taken unless renewed: the longest a session's next turn
 /// waits after an instance died mid-turn. Long enough for several renewals, each of which may
