@@ -253,7 +253,6 @@ impl Worker<'_> {
                 }
             }
         }
-        let attempts = due.attempts + 1;
         let (request, outcome) = match tool {
             Some(tool) => {
                 let session = session.as_ref().expect("a tool comes from its session");
@@ -295,70 +294,82 @@ impl Worker<'_> {
         };
         drop(permit);
         engine.wake.notify_one();
-        let ms = started.elapsed().as_millis() as i64;
-        let now = Utc::now();
-        let retry = !outcome.completed
-            && outcome.retryable
-            && u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts;
-        let next_attempt_at = retry.then(|| {
-            let wait = backoff(settings, attempts, outcome.retry_after);
-            now + chrono::Duration::from_std(wait).unwrap_or_default()
-        });
-        let status = match (outcome.completed, retry) {
-            (false, true) => CallStatus::Pending,
-            (completed, _) => CallStatus::of_end(completed),
-        };
-        let settled = status.is_settled();
-        let total_ms = (now - due.created_at).num_milliseconds();
-        let end = match (settled, tool) {
-            (true, Some(tool)) => {
-                let data = call_event_data(
-                    due.session_id,
-                    &due.tool_call_id,
-                    &tool.tool.definition,
-                    &due.arguments.0,
-                );
-                let (event, data) = end_event(&outcome, total_ms, data);
-                Some(events::NewEvent {
-                    session_id: due.session_id,
-                    event,
-                    data,
-                })
-            }
-            _ => None,
-        };
-        let finish = Finish {
-            id: due.id,
-            status,
-            request,
-            response: outcome.response.clone(),
-            result: Some(outcome.result.clone()),
-            error: outcome.error.clone(),
-            http_status: outcome.http_status.map(i32::from),
-            truncated: outcome.truncated,
-            execution_time_ms: if settled { total_ms } else { ms },
-            attempts,
-            attempt: Some(attempt_entry(now, &outcome, ms)),
-            next_attempt_at,
-            completed_at: settled.then_some(now),
-        };
-        let recorded = recorder
-            .record(Attempt {
-                owner: due.lease_owner,
-                finish,
-                end,
-            })
-            .await?;
-        if !recorded {
-            // Our lease ran out and the call was claimed again: that attempt is the one on record.
-            tracing::warn!(call_id = %due.id, attempts, "a delivery attempt outlived its lease; its outcome was dropped");
-            return Ok(());
-        }
-        crate::metrics::delivery_attempt(&outcome, settled);
-        if settled {
-            crate::metrics::record_call(ToolType::Server, &outcome, started.elapsed());
-        }
-        tracing::debug!(call_id = %due.id, attempts, %status, "delivery attempt");
-        Ok(())
+        let tool = tool.map(|t| &t.tool.definition);
+        record_attempt(recorder, settings, due, tool, request, outcome, started).await
     }
+}
+
+/// Writes how an attempt went (through the recorder, fenced by the lease): the call settled, or
+/// due again after its backoff while attempts remain and the failure may pass; and, once
+/// settled, its end event.
+async fn record_attempt(
+    recorder: &Recorder,
+    settings: &DeliverySettings,
+    due: &Due,
+    tool: Option<&ToolDefinition>,
+    request: Option<serde_json::Value>,
+    outcome: Outcome,
+    started: std::time::Instant,
+) -> Result<(), StoreError> {
+    let attempts = due.attempts + 1;
+    let ms = started.elapsed().as_millis() as i64;
+    let now = Utc::now();
+    let retry = !outcome.completed
+        && outcome.retryable
+        && u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts;
+    let next_attempt_at = retry.then(|| {
+        let wait = backoff(settings, attempts, outcome.retry_after);
+        now + chrono::Duration::from_std(wait).unwrap_or_default()
+    });
+    let status = match (outcome.completed, retry) {
+        (false, true) => CallStatus::Pending,
+        (completed, _) => CallStatus::of_end(completed),
+    };
+    let settled = status.is_settled();
+    let total_ms = (now - due.created_at).num_milliseconds();
+    let end = match (settled, tool) {
+        (true, Some(tool)) => {
+            let data = call_event_data(due.session_id, &due.tool_call_id, tool, &due.arguments.0);
+            let (event, data) = end_event(&outcome, total_ms, data);
+            Some(events::NewEvent {
+                session_id: due.session_id,
+                event,
+                data,
+            })
+        }
+        _ => None,
+    };
+    let finish = Finish {
+        id: due.id,
+        status,
+        request,
+        response: outcome.response.clone(),
+        result: Some(outcome.result.clone()),
+        error: outcome.error.clone(),
+        http_status: outcome.http_status.map(i32::from),
+        truncated: outcome.truncated,
+        execution_time_ms: if settled { total_ms } else { ms },
+        attempts,
+        attempt: Some(attempt_entry(now, &outcome, ms)),
+        next_attempt_at,
+        completed_at: settled.then_some(now),
+    };
+    let recorded = recorder
+        .record(Attempt {
+            owner: due.lease_owner,
+            finish,
+            end,
+        })
+        .await?;
+    if !recorded {
+        // Our lease ran out and the call was claimed again: that attempt is the one on record.
+        tracing::warn!(call_id = %due.id, attempts, "a delivery attempt outlived its lease; its outcome was dropped");
+        return Ok(());
+    }
+    crate::metrics::delivery_attempt(&outcome, settled);
+    if settled {
+        crate::metrics::record_call(ToolType::Server, &outcome, started.elapsed());
+    }
+    tracing::debug!(call_id = %due.id, attempts, %status, "delivery attempt");
+    Ok(())
 }
