@@ -18,6 +18,7 @@ mod first_delta;
 mod instant_llm;
 mod knowledge;
 mod load;
+mod pooler;
 mod quality;
 mod rig;
 mod setup;

@@ -384,90 +384,9 @@ async fn invalid_arguments_are_corrected_in_the_next_round() {
         .contains("check_order_status"));
 }
 
-#[tokio::test]
-async fn end_call_ends_the_session_after_the_reply() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
-    let fake = FakeLlm::start().await;
-    fake.then(Answer::openai(vec![call("call_end", "end_call", "{}")]))
-        .then(Answer::openai(vec![Say::Text("Goodbye!")]));
-    let tools = [json!({"type": "system", "name": "end_call"})];
-    let (session_id, _) = talkative(&app, &org, &fake, "openai", &tools).await;
-    let turn = say(&app, &org, &session_id, "That's all, bye").await;
-    assert_eq!(turn["sessionEnded"], true);
-    assert_eq!(turn["reply"]["content"], "Goodbye!");
-    let second = &fake.requests()[1].body["messages"];
-    assert_eq!(second[3]["content"], r#"{"status":"ok"}"#);
-    let events = all_events(&app, &org, &session_id).await;
-    let seen = names(&events);
-    let speech_end = seen
-        .iter()
-        .rposition(|e| *e == "messageStreamEvent")
-        .unwrap();
-    let ended = seen.iter().position(|e| *e == "sessionEnded").unwrap();
-    assert!(ended > speech_end, "{seen:?}");
-    let (_, read) = org.get(&app, &format!("/v1/sessions/{session_id}")).await;
-    assert_eq!(read["status"], "ended");
-    let (status, _) = org
-        .post(
-            &app,
-            &format!("/v1/sessions/{session_id}/messages"),
-            &json!({"content": "hello?"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT);
-}
-
 /// A session ended while a turn's tool call runs: the turn's writer, which records that call's
 /// end, finds the session ended without `sessionEnded` and writes it after the call's events
 /// (once, numbered without gaps), as the call log does for calls made through `/tool-calls`.
-#[tokio::test]
-async fn a_session_ended_during_a_turns_call_ends_after_the_call() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
-    let store = Receiver::start(
-        Reply::json(200, json!({"orderId": "ORD-1", "status": "shipped"}))
-            .delayed(Duration::from_millis(300)),
-    )
-    .await;
-    let fake = FakeLlm::start().await;
-    fake.then(Answer::openai(vec![call(
-        "call_1",
-        "check_order_status",
-        r#"{"orderId":"ORD-1"}"#,
-    )]))
-    .then(Answer::openai(vec![Say::Text("It has shipped.")]));
-    let tools = [seed_at("check_order_status", &store)];
-    let (session_id, _) = talkative(&app, &org, &fake, "openai", &tools).await;
-    post_message(&app, &org, &session_id, "Where is ORD-1?").await;
-    wait_until("the tool call", || store.requests().len() == 1).await;
-    let (status, _) = org
-        .post(&app, &format!("/v1/sessions/{session_id}/end"), &json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    // The stream closes after `sessionEnded`, before 100.
-    let events = SseStream::open(
-        &app.url(&format!("/v1/sessions/{session_id}/events")),
-        Some(&org.key),
-        Some("0"),
-    )
-    .await
-    .take(100, Duration::from_secs(10))
-    .await;
-    let seen = names(&events);
-    let completed = seen.iter().position(|e| *e == "toolCallCompleted");
-    let ended = seen.iter().position(|e| *e == "sessionEnded");
-    assert!(
-        matches!((completed, ended), (Some(c), Some(e)) if c < e && e == seen.len() - 1),
-        "{seen:?}"
-    );
-    let ids: Vec<i64> = events
-        .iter()
-        .map(|e| e.id.as_deref().unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>(), "{seen:?}");
-}
-
 #[tokio::test]
 async fn anthropic_flows_carry_tool_results_in_its_format() {
     let app = TestApp::spawn().await;
@@ -567,31 +486,6 @@ async fn the_llm_is_told_a_result_is_an_error_only_when_its_call_failed() {
         assert_eq!(results[1]["is_error"], true, "{results}");
     }
     assert_eq!(fake.requests().len(), 3);
-}
-
-#[tokio::test]
-async fn a_session_without_an_llm_cannot_take_messages() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
-    let (session_id, secret) = session(&app, &org, json!({"name": "Plain"})).await;
-    let path = format!("/v1/sessions/{session_id}/messages");
-    let (status, body) = org.post(&app, &path, &json!({"content": "hi"})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(body["type"], "urn:hookline:problem:no-llm");
-    let (status, body) = org.post(&app, &path, &json!({"content": ""})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, body) = org.post(&app, &path, &json!({"contnt": "hi"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(crate::harness::error_fields(&body), ["content", "contnt"]);
-    // The browser may read the conversation with its client secret; another org sees nothing.
-    let (status, list) = app
-        .call(reqwest::Method::GET, &path, Some(&secret), None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["meta"]["total"], 0);
-    let other = app.org("globex").await;
-    let (status, _) = other.get(&app, &path).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Posts without waiting; returns the accepted `{id, turnId}`.
