@@ -21,6 +21,14 @@ pub enum StoreError {
     Other(sqlx::Error),
 }
 
+impl StoreError {
+    /// Not the request's fault: the database is away, or a statement or a sealed value failed.
+    /// (A missing row or a taken name is the request's.)
+    pub fn is_fault(&self) -> bool {
+        matches!(self, Self::Unavailable | Self::Other(_) | Self::Secret(_))
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if is_outage(&e) {

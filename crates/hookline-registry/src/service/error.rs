@@ -37,13 +37,11 @@ impl RegistryError {
     /// Not the input's fault: the database is away, or something of ours failed. (An import
     /// stops at such an error instead of listing it as one operation's refusal.)
     pub fn is_fault(&self) -> bool {
-        matches!(
-            self,
-            Self::Internal(_)
-                | Self::Store(
-                    StoreError::Unavailable | StoreError::Other(_) | StoreError::Secret(_)
-                )
-        )
+        match self {
+            Self::Internal(_) => true,
+            Self::Store(e) => e.is_fault(),
+            _ => false,
+        }
     }
 
     /// The error as field errors, for a report that lists several operations' refusals (the

@@ -34,10 +34,7 @@ fn refusal_text(refusal: TokenRefusal) -> &'static str {
 impl SessionsError {
     /// Not the request's fault: the database is away, or something of ours failed.
     pub fn is_fault(&self) -> bool {
-        matches!(
-            self,
-            Self::Store(StoreError::Unavailable | StoreError::Other(_) | StoreError::Secret(_))
-        )
+        matches!(self, Self::Store(e) if e.is_fault())
     }
 
     /// One field that breaks a rule.
