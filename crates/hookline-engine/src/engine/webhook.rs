@@ -56,11 +56,8 @@ impl Engine {
             Err(e) => return Prepared::Ended(None, prepare_failed(org_id, tool, &e)),
         };
         let mut view = built.masked_view();
-        if !self.destination_allowed(&built.url) {
-            return Prepared::Ended(
-                Some(view),
-                Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED),
-            );
+        if let Some(blocked) = self.refused_destination(&built.url) {
+            return Prepared::Ended(Some(view), blocked);
         }
         match built.to_reqwest(&self.client) {
             Ok(mut request) => match self
@@ -95,8 +92,7 @@ impl Engine {
     ) -> Result<(Value, Option<Outcome>), PrepareError> {
         let built = self.build(org_id, tool, arguments, call_id, scope).await?;
         let mut view = built.masked_view();
-        if !self.destination_allowed(&built.url) {
-            let blocked = Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED);
+        if let Some(blocked) = self.refused_destination(&built.url) {
             return Ok((view, Some(blocked)));
         }
         let connection_id = match &tool.definition {
@@ -200,6 +196,13 @@ impl Engine {
     /// address, which skips name resolution and so the vetting resolver. Details go to the log.
     pub(crate) fn destination_allowed(&self, url: &url::Url) -> bool {
         destination_allowed(&self.settings.destinations, url)
+    }
+
+    /// How a webhook request to `url` ends when the mode's rules refuse its destination (a
+    /// call and a dry run alike); `None` when it may go.
+    fn refused_destination(&self, url: &url::Url) -> Option<Outcome> {
+        (!self.destination_allowed(url))
+            .then(|| Outcome::failed(ErrorKind::BlockedDestination, ssrf::NOT_ALLOWED))
     }
 }
 
