@@ -18,6 +18,7 @@ pub enum Scenario {
     Direct,
     Nginx,
     ToolCall,
+    PowerCall,
     McpCall,
     FireAndForget,
     SessionStart,
@@ -33,6 +34,7 @@ impl Scenario {
             Self::Direct => "1 direct to target",
             Self::Nginx => "1b via nginx",
             Self::ToolCall => "2 tool call (await)",
+            Self::PowerCall => "2p the same with tool power",
             Self::McpCall => "2m the same over MCP",
             Self::FireAndForget => "3 fire-and-forget accept",
             Self::SessionStart => "4 session token + start",
@@ -340,6 +342,24 @@ async fn request(
             .await;
             s == StatusCode::OK
                 && body.is_some_and(|b| b.windows(11).any(|w| w == b"\"completed\""))
+        }
+        Scenario::PowerCall => {
+            let (s, body) = status(
+                client
+                    .post(format!(
+                        "http://{}/v1/sessions/{}/tool-calls",
+                        env.hookline,
+                        session(&env.power_sessions)
+                    ))
+                    .bearer_auth(&env.key)
+                    .json(
+                        &json!({"toolName": crate::power::TOOL, "arguments": {"orderId": "ORD-1"}}),
+                    )
+                    .send()
+                    .await,
+            )
+            .await;
+            s == StatusCode::OK && body.is_some_and(|b| crate::power::shaped(&b))
         }
         Scenario::McpCall => {
             let (s, body) = status(

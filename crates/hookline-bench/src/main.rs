@@ -19,6 +19,7 @@ mod instant_llm;
 mod knowledge;
 mod load;
 mod pooler;
+mod power;
 mod quality;
 mod rig;
 mod setup;
@@ -96,7 +97,7 @@ fn options() -> anyhow::Result<Options> {
                 o.hybrid_chunks = args.next().context("--hybrid-chunks N")?.parse()?;
             }
             "-h" | "--help" => {
-                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,2m,3,3b,4,5,6,7,8,8h] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000] [--chunks 100000] [--hybrid-chunks 20000]");
+                println!("hookline-bench [--duration SECONDS] [--concurrency 1,16,64] [--only 1,1b,2,2p,2m,3,3b,4,5,6,7,8,8h] [--no-paced] [--backlog 20000] [--streams 10000] [--stream-rate 1000] [--chunks 100000] [--hybrid-chunks 20000]");
                 std::process::exit(0);
             }
             other => anyhow::bail!("unknown argument {other}"),
@@ -185,6 +186,7 @@ async fn run_in(
     }
     scenarios.extend([
         Scenario::ToolCall,
+        Scenario::PowerCall,
         Scenario::McpCall,
         Scenario::FireAndForget,
         Scenario::SessionStart,
@@ -537,6 +539,23 @@ fn print_table(results: &[Measured], rss: Option<f64>) {
                 tool.cpu.hookline,
                 (mcp.cpu.postgres / tool.cpu.postgres - 1.0) * 100.0,
                 mcp.rate / tool.rate,
+            );
+        }
+    }
+    for c in [1, 16, 64] {
+        if let (Some(plain), Some(power)) =
+            (find(Scenario::ToolCall, c), find(Scenario::PowerCall, c))
+        {
+            let total = |m: &Measured| m.cpu.hookline + m.cpu.postgres;
+            println!(
+                "tool power at {c} connection(s): CPU/call {:+.1} % over the plain call (Hookline {:.0} vs {:.0} µs, Postgres {:.0} vs {:.0} µs), throughput {:.2}×; {} OAuth2 token(s) fetched in the run.",
+                (total(power) / total(plain) - 1.0) * 100.0,
+                power.cpu.hookline,
+                plain.cpu.hookline,
+                power.cpu.postgres,
+                plain.cpu.postgres,
+                power.rate / plain.rate,
+                power::tokens_issued(),
             );
         }
     }

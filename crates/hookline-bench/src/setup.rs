@@ -58,6 +58,8 @@ pub struct Environment {
     pub persona: String,
     /// One session per connection, as in real use (a session is one conversation).
     pub await_sessions: Vec<String>,
+    /// Sessions of the tool-power persona (scenario 2p), one per connection.
+    pub power_sessions: Vec<String>,
     /// MCP sessions of the same persona (`Mcp-Session-Id`), one per connection.
     pub mcp_sessions: Vec<String>,
     pub forget_sessions: Vec<String>,
@@ -162,7 +164,8 @@ async fn start_target(delivered: Arc<AtomicU64>) -> anyhow::Result<SocketAddr> {
                 delivered.fetch_add(1, Ordering::Relaxed);
                 async { Json(json!({"ok": true})) }
             }),
-        );
+        )
+        .merge(crate::power::target_routes());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -393,6 +396,8 @@ impl Environment {
             };
             mcp_sessions.push(id);
         }
+        let power_sessions =
+            crate::power::sessions(&client, hookline, target, &api_key, SESSIONS).await?;
         Ok(Self {
             hookline,
             target,
@@ -421,6 +426,7 @@ impl Environment {
             hybrid_folder: Arc::default(),
             await_sessions: sessions,
             mcp_sessions,
+            power_sessions,
             server,
         })
     }
