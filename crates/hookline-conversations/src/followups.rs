@@ -43,11 +43,21 @@ pub fn spawn(
         let room = Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
         while !*stop.borrow() {
             let free = (room.available_permits() as i64).min(BATCH);
-            let claimed = match followups::claim_due(&pool, holder, LEASE, free).await {
-                Ok(due) => due,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not claim due follow-ups");
-                    Vec::new()
+            // While the database is known to be away (`db::away` probes it on its own) a claim
+            // would only fail: the loop waits its poll out quietly, as delivery does.
+            let claimed = if runtime.core.away.is_away() {
+                Vec::new()
+            } else {
+                match followups::claim_due(&pool, holder, LEASE, free).await {
+                    Ok(due) => due,
+                    Err(StoreError::Unavailable) => {
+                        runtime.core.away.noticed();
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not claim due follow-ups");
+                        Vec::new()
+                    }
                 }
             };
             let full = free > 0 && claimed.len() as i64 == free;

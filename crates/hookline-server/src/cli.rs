@@ -142,7 +142,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .settings
         .keep_dev_key()
         .map_err(|e| e.to_string())?;
-    hookline_sessions::janitor::spawn(app.state.pool.clone(), app.state.settings.session_retention);
+    hookline_sessions::janitor::spawn(
+        app.state.pool.clone(),
+        app.state.settings.session_retention,
+        app.state.away.clone(),
+    );
     tracing::info!(
         address = %local,
         mode = ?mode,

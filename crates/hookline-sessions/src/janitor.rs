@@ -11,8 +11,9 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::PgPool;
 
+use hookline_core::db::away::Away;
 use hookline_core::repo::retention;
-use hookline_core::StoreResult;
+use hookline_core::{StoreError, StoreResult};
 
 pub const TOKEN_GRACE: chrono::Duration = chrono::Duration::hours(1);
 /// Rows deleted per statement.
@@ -76,22 +77,28 @@ where
     }
 }
 
-/// Sweeps every minute for as long as the process runs.
-pub fn spawn(pool: PgPool, retention: Option<Duration>) -> tokio::task::JoinHandle<()> {
+/// Sweeps every minute for as long as the process runs. A minute when the database is known to
+/// be away (`db::away`) is skipped: the sweep would only fail, and the outage is said once.
+pub fn spawn(pool: PgPool, retention: Option<Duration>, away: Away) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tick.tick().await;
+            if away.is_away() {
+                continue;
+            }
             match sweep(&pool, retention, BATCH).await {
                 Ok(swept) if swept == Swept::default() => {}
                 Ok(swept) => {
                     tracing::info!(?swept, "removed expired session tokens and old sessions")
                 }
+                Err(StoreError::Unavailable) => away.noticed(),
                 Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
             }
             match hookline_core::session_end::announce_all_overdue(&pool).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "wrote overdue sessionEnded events"),
+                Err(StoreError::Unavailable) => away.noticed(),
                 Err(e) => tracing::warn!(error = %e, "could not write overdue sessionEnded events"),
             }
         }
