@@ -22,20 +22,14 @@ pub const TOOL: &str = "check_order_power";
 /// per run).
 pub static TOKENS_ISSUED: AtomicU64 = AtomicU64::new(0);
 
-/// The target's routes for this scenario: the order endpoint, answering more than the LLM needs
-/// (about 600 bytes, which `select` cuts to two values), and an OAuth2 token endpoint.
+/// The target's routes for this scenario: the order endpoint, answering what scenario 2's does
+/// (so that the two calls differ only by the features), and an OAuth2 token endpoint.
 pub fn target_routes() -> Router {
     Router::new()
         .route(
             "/power/{region}/orders",
-            post(|Path(region): Path<String>| async move {
-                Json(json!({
-                    "region": region,
-                    "order": {"status": "shipped", "eta": "2026-12-09",
-                              "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"},
-                    "history": (0..6).map(|i| json!({"at": format!("2026-12-0{}T10:00:00Z", i + 1),
-                        "event": "scanned at a sorting centre", "place": "Louisville, KY"})).collect::<Vec<_>>(),
-                }))
+            post(|Path(_region): Path<String>| async {
+                Json(json!({"status": "shipped", "carrier": "UPS", "trackingNumber": "1Z999AA10123456784"}))
             }),
         )
         .route(
@@ -89,7 +83,7 @@ pub async fn sessions(
                "headers": {"X-Tenant": "{{tenant}}"},
                "connectionId": connection["id"],
                "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
-               "response": {"select": ["/order/status", "/order/trackingNumber"], "maxBytes": 512},
+               "response": {"select": ["/status", "/trackingNumber"], "maxBytes": 512},
                "awaitResponse": true}),
         api_key,
     )
@@ -117,10 +111,10 @@ pub async fn sessions(
     Ok(ids)
 }
 
-/// Whether an answer is the shaped one: the two selected values, and nothing of the history.
+/// Whether an answer is the shaped one: the two selected values, and not the carrier.
 pub fn shaped(body: &[u8]) -> bool {
     let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
-    has(b"\"completed\"") && has(b"1Z999AA10123456784") && !has(b"sorting centre")
+    has(b"\"completed\"") && has(b"1Z999AA10123456784") && !has(b"\"carrier\"")
 }
 
 /// Token requests answered so far (the report says how many a run needed).
