@@ -59,15 +59,27 @@ pub fn build(
     arguments: &Map<String, Value>,
     signing: &Signing<'_>,
 ) -> Result<BuiltRequest, BuildError> {
-    let problems = path_value_problems(tool, &Value::Object(arguments.clone()));
+    build_at(tool, &tool.url, headers, arguments, signing)
+}
+
+/// [`build`] with `url` in place of the tool's own: the tool's url with its variables filled
+/// (`engine::variables`), so that filling them never copies the whole tool.
+pub fn build_at(
+    tool: &WebhookTool,
+    url: &str,
+    headers: &[(String, SecretString)],
+    arguments: &Map<String, Value>,
+    signing: &Signing<'_>,
+) -> Result<BuiltRequest, BuildError> {
+    let problems = path_problems(url, |name| arguments.get(name));
     if !problems.is_empty() {
         return Err(BuildError(format!(
             "the arguments cannot fill the url: {problems}"
         )));
     }
     let mut rest = arguments.clone();
-    let found = templates(&tool.url).map_err(|e| BuildError(format!("the tool's url {e}")))?;
-    let filled = fill_templates(&tool.url, &found, |name| {
+    let found = templates(url).map_err(|e| BuildError(format!("the tool's url {e}")))?;
+    let filled = fill_templates(url, &found, |name| {
         // shift_remove keeps the order of the other arguments (remove would swap the last in).
         let value = rest.shift_remove(name).unwrap_or(Value::Null);
         utf8_percent_encode(&scalar_text(&value), PATH_SEGMENT).to_string()
@@ -76,7 +88,7 @@ pub fn build(
         Url::parse(&filled).map_err(|e| BuildError(format!("the filled URL is invalid: {e}")))?;
     // Belt and braces behind `path_value_problems`: a filled value never adds or removes a
     // path segment.
-    let template_segments = Url::parse(&fill_templates(&tool.url, &found, |_| "x".into()))
+    let template_segments = Url::parse(&fill_templates(url, &found, |_| "x".into()))
         .map(|u| u.path_segments().map_or(0, Iterator::count));
     if template_segments != Ok(url.path_segments().map_or(0, Iterator::count)) {
         return Err(BuildError(
@@ -176,13 +188,18 @@ const DECODE_ROUNDS: usize = 3;
 /// missing, empty, or `.`/`..` (as a whole or between slashes, as given or after percent-decoding),
 /// any of which would make the request reach another path than the template's.
 pub fn path_value_problems(tool: &WebhookTool, arguments: &Value) -> Violations {
+    path_problems(&tool.url, |name| arguments.get(name))
+}
+
+/// [`path_value_problems`] of `url`, each argument read by `argument`.
+fn path_problems<'a>(url: &str, argument: impl Fn(&str) -> Option<&'a Value>) -> Violations {
     let mut v = Violations::new();
-    let Ok(found) = templates(&tool.url) else {
+    let Ok(found) = templates(url) else {
         return v;
     };
     for t in found {
         let field = format!("arguments.{}", t.name);
-        match arguments.get(&t.name) {
+        match argument(&t.name) {
             None | Some(Value::Null) => {
                 v.rule(
                     field,

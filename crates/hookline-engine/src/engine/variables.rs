@@ -38,7 +38,8 @@ pub(crate) enum Scope<'a> {
 
 /// The parts of a webhook's request that may refer to variables, filled.
 pub(crate) struct Filled {
-    pub tool: WebhookTool,
+    /// The tool's url.
+    pub url: String,
     pub headers: Vec<(String, SecretString)>,
     pub arguments: Map<String, Value>,
 }
@@ -74,7 +75,7 @@ pub(crate) fn fill(
     arguments: &Map<String, Value>,
     value: impl Fn(&str) -> String,
 ) -> Result<Filled, PrepareError> {
-    let mut filled = tool.clone();
+    let mut url = tool.url.clone();
     if may_refer(&tool.url) {
         let refs = references(&tool.url).unwrap_or_default();
         let query_at = tool.url.find('?').unwrap_or(tool.url.len());
@@ -86,7 +87,7 @@ pub(crate) fn fill(
                 ));
             }
         }
-        filled.url = substitute(&tool.url, &refs, |name| {
+        url = substitute(&tool.url, &refs, |name| {
             utf8_percent_encode(&value(name), PATH_SEGMENT).to_string()
         });
     }
@@ -113,7 +114,7 @@ pub(crate) fn fill(
         }
     }
     Ok(Filled {
-        tool: filled,
+        url,
         headers,
         arguments,
     })

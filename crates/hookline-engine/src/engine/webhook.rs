@@ -167,8 +167,9 @@ impl Engine {
         }
         let values = self.variable_values(org_id, scope, &used).await?;
         let real = variables::fill(webhook, &headers, arguments, |n| values[n].clone())?;
-        let mut built = outgoing::build(&real.tool, &real.headers, &real.arguments, &signing)
-            .map_err(|e| PrepareError::Other(e.to_string()))?;
+        let mut built =
+            outgoing::build_at(webhook, &real.url, &real.headers, &real.arguments, &signing)
+                .map_err(|e| PrepareError::Other(e.to_string()))?;
         // The call log's copy is built with every value masked (unsigned: it is given the real
         // signature, the one sent).
         let masked = variables::fill(webhook, &headers, arguments, |_| MASK.to_owned())?;
@@ -176,10 +177,15 @@ impl Engine {
             secrets: &[],
             ..signing
         };
-        let mut shown =
-            outgoing::build(&masked.tool, &masked.headers, &masked.arguments, &unsigned)
-                .map(|b| b.masked_view())
-                .map_err(|e| PrepareError::Other(e.to_string()))?;
+        let mut shown = outgoing::build_at(
+            webhook,
+            &masked.url,
+            &masked.headers,
+            &masked.arguments,
+            &unsigned,
+        )
+        .map(|b| b.masked_view())
+        .map_err(|e| PrepareError::Other(e.to_string()))?;
         if let Some(sent) = built.headers.iter().find(|h| h.name == "webhook-signature") {
             shown["headers"]["webhook-signature"] = Value::String(sent.value.clone());
         }
