@@ -62,24 +62,24 @@ pub fn build(
     build_at(tool, &tool.url, headers, arguments, signing)
 }
 
-/// [`build`] with `url` in place of the tool's own: the tool's url with its variables filled
+/// [`build`] with `tool_url` in place of the tool's own: the tool's url with its variables filled
 /// (`engine::variables`), so that filling them never copies the whole tool.
 pub fn build_at(
     tool: &WebhookTool,
-    url: &str,
+    tool_url: &str,
     headers: &[(String, SecretString)],
     arguments: &Map<String, Value>,
     signing: &Signing<'_>,
 ) -> Result<BuiltRequest, BuildError> {
-    let problems = path_problems(url, |name| arguments.get(name));
+    let problems = path_problems(tool_url, |name| arguments.get(name));
     if !problems.is_empty() {
         return Err(BuildError(format!(
             "the arguments cannot fill the url: {problems}"
         )));
     }
     let mut rest = arguments.clone();
-    let found = templates(url).map_err(|e| BuildError(format!("the tool's url {e}")))?;
-    let filled = fill_templates(url, &found, |name| {
+    let found = templates(tool_url).map_err(|e| BuildError(format!("the tool's url {e}")))?;
+    let filled = fill_templates(tool_url, &found, |name| {
         // shift_remove keeps the order of the other arguments (remove would swap the last in).
         let value = rest.shift_remove(name).unwrap_or(Value::Null);
         utf8_percent_encode(&scalar_text(&value), PATH_SEGMENT).to_string()
@@ -88,7 +88,7 @@ pub fn build_at(
         Url::parse(&filled).map_err(|e| BuildError(format!("the filled URL is invalid: {e}")))?;
     // Belt and braces behind `path_value_problems`: a filled value never adds or removes a
     // path segment.
-    let template_segments = Url::parse(&fill_templates(url, &found, |_| "x".into()))
+    let template_segments = Url::parse(&fill_templates(tool_url, &found, |_| "x".into()))
         .map(|u| u.path_segments().map_or(0, Iterator::count));
     if template_segments != Ok(url.path_segments().map_or(0, Iterator::count)) {
         return Err(BuildError(
