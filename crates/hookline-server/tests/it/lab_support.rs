@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::TestApp;
+use crate::harness::{Org, TestApp};
 use crate::webdriver::{keys, Browser};
 
 pub(crate) fn screenshots() -> PathBuf {
@@ -83,4 +83,41 @@ pub(crate) async fn choose(browser: &Browser, css: &str, value: &str) {
             json!([css, value]),
         )
         .await;
+}
+
+/// What every journey starts from: the app on a fresh database, the organization "acme" and a
+/// browser (not yet signed in: some journeys prepare data through the API first).
+pub(crate) struct Lab {
+    pub app: TestApp,
+    pub org: Org,
+    pub browser: Browser,
+}
+
+impl Lab {
+    pub(crate) async fn start() -> Self {
+        let app = TestApp::spawn().await;
+        let org = app.org("acme").await;
+        let browser = Browser::start().await;
+        Self { app, org, browser }
+    }
+
+    pub(crate) async fn sign_in(&self) {
+        sign_in(&self.browser, &self.app, &self.org.key).await;
+    }
+
+    /// Opens a Lab page by its path, as typing its address would.
+    pub(crate) async fn goto(&self, path: &str) {
+        self.browser.goto(&self.app.url(path)).await;
+    }
+
+    /// The last segment of the current path: the id of what the page shows.
+    pub(crate) async fn id_in_path(&self) -> String {
+        self.browser
+            .path()
+            .await
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
 }
