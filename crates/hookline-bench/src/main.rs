@@ -11,6 +11,7 @@
 //! `costs` (Postgres CPU, statement time and WAL per request) and `pgbouncer` (Hookline behind a
 //! private PgBouncer). See docs/reliability.md and docs/scaling.md.
 
+mod api;
 mod cpu;
 mod embedder;
 mod faults;
@@ -179,104 +180,16 @@ async fn run_in(
             .as_ref()
             .map_or("not installed".to_owned(), |n| n.addr.to_string())
     );
-    let mut scenarios = vec![Scenario::Direct];
-    if env.nginx.is_some() {
-        scenarios.push(Scenario::Nginx);
-    }
-    scenarios.extend([
-        Scenario::ToolCall,
-        Scenario::McpCall,
-        Scenario::FireAndForget,
-        Scenario::SessionStart,
-        Scenario::ReadTool,
-        Scenario::Turn,
-        Scenario::Search,
-        Scenario::HybridSearch,
-    ]);
-    scenarios.retain(|s| {
-        options.only.is_empty()
-            || options
-                .only
-                .iter()
-                .any(|o| s.label().starts_with(&format!("{o} ")))
-    });
-    let (mut ingested, mut quality) = if scenarios.contains(&Scenario::Search) {
-        let ingested = knowledge_corpus(&env, options.chunks).await?;
-        let quality = quality::measure(&env, &env.key, "lexical").await?;
-        report_quality(&quality);
-        (ingested, quality)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    if scenarios.contains(&Scenario::HybridSearch) {
-        ingested.push(hybrid_corpus(&env, options.hybrid_chunks).await?);
-        let hybrid = quality::measure(&env, &env.hybrid_key, "hybrid").await?;
-        report_quality(&hybrid);
-        quality.extend(hybrid);
-    }
-    let mut results: Vec<Measured> = Vec::new();
-    let mut drains: Vec<Drain> = Vec::new();
-    let mut turns: Vec<summary::TurnTimes> = Vec::new();
-    // A fire-and-forget backlog is waited out before the next run, so it never loads another.
-    let drain_limit = Duration::from_secs(180);
-    let max_concurrency = options.concurrency.iter().copied().max().unwrap_or(1);
+    let scenarios = scenarios(&env, options);
+    let (ingested, quality) = corpora(&env, options, &scenarios).await?;
+    let mut outcome: Outcome = (Vec::new(), Vec::new(), Vec::new());
     for scenario in scenarios {
-        if scenario == Scenario::Turn {
-            let followed = &env.talk_sessions[..max_concurrency.min(env.talk_sessions.len())];
-            env.first_deltas
-                .open(env.hookline, &env.key, followed)
-                .await?;
-        }
-        for &c in &options.concurrency {
-            let m = load::measure(&env, scenario, c, options.duration, Pace::Closed).await;
-            report(&m);
-            if scenario == Scenario::FireAndForget {
-                let mut d = load::drain(&env, c, drain_limit).await;
-                d.during = m.delivered_rate;
-                eprintln!(
-                    "{:<28} c={c:<3} backlog {} drained in {:.2} s{}",
-                    "",
-                    d.backlog,
-                    d.seconds,
-                    if d.complete { "" } else { " (NOT complete)" }
-                );
-                drains.push(d);
-            }
-            if scenario == Scenario::Turn {
-                turns.push(report_gaps(&env, c));
-            }
-            let half = m.rate / 2.0;
-            results.push(m);
-            if options.paced && half > 0.0 {
-                let p = load::measure(&env, scenario, c, options.duration, Pace::Rate(half)).await;
-                report(&p);
-                if scenario == Scenario::Turn {
-                    report_gaps(&env, c);
-                }
-                if scenario == Scenario::FireAndForget {
-                    load::drain(&env, c, drain_limit).await;
-                }
-                results.push(p);
-            }
-        }
-        if scenario == Scenario::Turn {
-            // Its streams end with it, so no later scenario holds (or pays for) them.
-            env.first_deltas.close_all();
-        }
+        run_scenario(&env, options, scenario, &mut outcome).await?;
     }
+    let (results, mut drains, turns) = outcome;
     let rss = env.hookline_peak_rss_mib();
     let backlog = if wants("3b") {
-        env.store_backlog(options.backlog).await?;
-        let mut d = load::drain(&env, 0, drain_limit).await;
-        d.label = "3b stored at once";
-        eprintln!(
-            "{:<28} backlog {} drained in {:.2} s{}",
-            "3b backlog",
-            d.backlog,
-            d.seconds,
-            if d.complete { "" } else { " (NOT complete)" }
-        );
-        drains.push(d);
+        drains.push(stored_backlog_drained(&env, options).await?);
         true
     } else {
         false
@@ -300,6 +213,132 @@ async fn run_in(
         print_streams(&m);
     }
     Ok((results, drains, turns))
+}
+
+/// The scenarios of the table in their order (nginx's only when it is installed), those `--only`
+/// names.
+fn scenarios(env: &setup::Environment, options: &Options) -> Vec<Scenario> {
+    let mut scenarios = vec![Scenario::Direct];
+    if env.nginx.is_some() {
+        scenarios.push(Scenario::Nginx);
+    }
+    scenarios.extend([
+        Scenario::ToolCall,
+        Scenario::McpCall,
+        Scenario::FireAndForget,
+        Scenario::SessionStart,
+        Scenario::ReadTool,
+        Scenario::Turn,
+        Scenario::Search,
+        Scenario::HybridSearch,
+    ]);
+    scenarios.retain(|s| {
+        options.only.is_empty()
+            || options
+                .only
+                .iter()
+                .any(|o| s.label().starts_with(&format!("{o} ")))
+    });
+    scenarios
+}
+
+/// The searches' corpora, uploaded and processed before they are searched under load, and the
+/// quality of their answers measured once.
+async fn corpora(
+    env: &setup::Environment,
+    options: &Options,
+    scenarios: &[Scenario],
+) -> anyhow::Result<(Vec<knowledge::Ingested>, Vec<quality::Quality>)> {
+    let (mut ingested, mut quality) = if scenarios.contains(&Scenario::Search) {
+        let ingested = knowledge_corpus(env, options.chunks).await?;
+        let quality = quality::measure(env, &env.key, "lexical").await?;
+        report_quality(&quality);
+        (ingested, quality)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if scenarios.contains(&Scenario::HybridSearch) {
+        ingested.push(hybrid_corpus(env, options.hybrid_chunks).await?);
+        let hybrid = quality::measure(env, &env.hybrid_key, "hybrid").await?;
+        report_quality(&hybrid);
+        quality.extend(hybrid);
+    }
+    Ok((ingested, quality))
+}
+
+/// A fire-and-forget backlog is waited out before the next run, so it never loads another.
+const DRAIN_LIMIT: Duration = Duration::from_secs(180);
+
+/// One scenario at each concurrency, closed then (with `--paced`) at half the rate it reached;
+/// a fire-and-forget run's backlog drained after it, a turn run's gaps reported.
+async fn run_scenario(
+    env: &setup::Environment,
+    options: &Options,
+    scenario: Scenario,
+    (results, drains, turns): &mut Outcome,
+) -> anyhow::Result<()> {
+    if scenario == Scenario::Turn {
+        let max_concurrency = options.concurrency.iter().copied().max().unwrap_or(1);
+        let followed = &env.talk_sessions[..max_concurrency.min(env.talk_sessions.len())];
+        env.first_deltas
+            .open(env.hookline, &env.key, followed)
+            .await?;
+    }
+    for &c in &options.concurrency {
+        let m = load::measure(env, scenario, c, options.duration, Pace::Closed).await;
+        report(&m);
+        if scenario == Scenario::FireAndForget {
+            let mut d = load::drain(env, c, DRAIN_LIMIT).await;
+            d.during = m.delivered_rate;
+            eprintln!(
+                "{:<28} c={c:<3} backlog {} drained in {:.2} s{}",
+                "",
+                d.backlog,
+                d.seconds,
+                if d.complete { "" } else { " (NOT complete)" }
+            );
+            drains.push(d);
+        }
+        if scenario == Scenario::Turn {
+            turns.push(report_gaps(env, c));
+        }
+        let half = m.rate / 2.0;
+        results.push(m);
+        if options.paced && half > 0.0 {
+            let p = load::measure(env, scenario, c, options.duration, Pace::Rate(half)).await;
+            report(&p);
+            if scenario == Scenario::Turn {
+                report_gaps(env, c);
+            }
+            if scenario == Scenario::FireAndForget {
+                load::drain(env, c, DRAIN_LIMIT).await;
+            }
+            results.push(p);
+        }
+    }
+    if scenario == Scenario::Turn {
+        // Its streams end with it, so no later scenario holds (or pays for) them.
+        env.first_deltas.close_all();
+    }
+    Ok(())
+}
+
+/// Scenario 3b: a backlog stored at once, then drained.
+async fn stored_backlog_drained(
+    env: &setup::Environment,
+    options: &Options,
+) -> anyhow::Result<Drain> {
+    env.store_backlog(options.backlog).await?;
+    let mut d = load::drain(env, 0, DRAIN_LIMIT).await;
+    d.label = "3b stored at once";
+    eprintln!(
+        "{:<28} backlog {} drained in {:.2} s{}",
+        "3b backlog",
+        d.backlog,
+        d.seconds,
+        if d.complete { "" } else { " (NOT complete)" }
+    );
+    Ok(d)
 }
 
 /// Scenario 8's documents: a Markdown file of prose, then the search corpus, each uploaded and

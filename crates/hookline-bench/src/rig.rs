@@ -19,6 +19,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::api::Api;
 use crate::pooler::Pooler;
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -412,6 +413,64 @@ pub struct Rig {
     pub dir: PathBuf,
 }
 
+/// Environment variables for the `hookline` binary.
+type Env = Vec<(String, String)>;
+
+/// The instances' environment, and the one that makes the database: straight to the server (a
+/// pooler only reaches databases that exist); everything after goes the instances' way.
+fn instance_env(cluster: &Cluster, pooler: Option<&Pooler>) -> (Env, Env) {
+    let mut env: Env = [
+        ("DATABASE_URL", cluster.url()),
+        ("HOOKLINE_ENCRYPTION_KEY", KEY.to_owned()),
+        ("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
+        ("HOOKLINE_SESSION_MESSAGES_PER_SECOND", "1000000".to_owned()),
+        ("HOOKLINE_SESSION_MESSAGE_BURST", "1000000".to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let direct = env.clone();
+    if let Some(p) = pooler {
+        for (k, v) in [
+            ("DATABASE_URL", p.url()),
+            ("HOOKLINE_DATABASE_DIRECT_URL", cluster.url()),
+        ] {
+            env.retain(|(have, _)| have != k);
+            env.push((k.to_owned(), v));
+        }
+    }
+    (direct, env)
+}
+
+/// The database migrated (straight, `direct`) and the organization "faults" made; its API key.
+fn provision(
+    binary: &Path,
+    direct: &[(String, String)],
+    env: &[(String, String)],
+) -> anyhow::Result<String> {
+    let cli_with = |env: &[(String, String)], args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new(binary)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "hookline {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    cli_with(direct, &["migrate"])?;
+    cli_with(env, &["orgs", "create", "faults"])?;
+    Ok(cli_with(env, &["api-keys", "create", "--org", "faults"])?
+        .lines()
+        .last()
+        .context("no key printed")?
+        .to_owned())
+}
+
 impl Rig {
     /// With `pool_mode`, the instances reach Postgres through a PgBouncer in that mode, and
     /// straight for `LISTEN` and migrations (`HOOKLINE_DATABASE_DIRECT_URL`).
@@ -427,53 +486,11 @@ impl Rig {
             Some(mode) => Some(Pooler::start(&cluster, ports.next()?, mode)?),
             None => None,
         };
-        let mut extra = Vec::new();
-        if let Some(p) = &pooler {
-            extra.push(("DATABASE_URL", p.url()));
-            extra.push(("HOOKLINE_DATABASE_DIRECT_URL", cluster.url()));
-        }
         let dir = cluster.dir.clone();
         let target = Target::start(ports.next()?).await?;
         let (llm, hook) = crate::instant_llm::start(Default::default()).await?;
-        let mut env: Vec<(String, String)> = [
-            ("DATABASE_URL", cluster.url()),
-            ("HOOKLINE_ENCRYPTION_KEY", KEY.to_owned()),
-            ("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
-            ("HOOKLINE_SESSION_MESSAGES_PER_SECOND", "1000000".to_owned()),
-            ("HOOKLINE_SESSION_MESSAGE_BURST", "1000000".to_owned()),
-            ("RUST_LOG", "warn".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        // The database is made straight on the server (a pooler only reaches databases that
-        // exist); everything after goes the instances' way.
-        let direct = env.clone();
-        for (k, v) in extra {
-            env.retain(|(have, _)| have != k);
-            env.push((k.to_owned(), v));
-        }
-        let cli_with = |env: &[(String, String)], args: &[&str]| -> anyhow::Result<String> {
-            let out = Command::new(&binary)
-                .args(args)
-                .envs(env.iter().map(|(k, v)| (k, v)))
-                .output()?;
-            if !out.status.success() {
-                bail!(
-                    "hookline {args:?}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            Ok(String::from_utf8(out.stdout)?)
-        };
-        let cli = |args: &[&str]| cli_with(&env, args);
-        cli_with(&direct, &["migrate"])?;
-        cli(&["orgs", "create", "faults"])?;
-        let key = cli(&["api-keys", "create", "--org", "faults"])?
-            .lines()
-            .last()
-            .context("no key printed")?
-            .to_owned();
+        let (direct, env) = instance_env(&cluster, pooler.as_ref());
+        let key = provision(&binary, &direct, &env)?;
         let mut started = Vec::new();
         for i in 0..instances {
             started.push(Instance::start(
@@ -487,22 +504,7 @@ impl Rig {
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()?;
-        let base = format!("http://{}", started[0].addr);
-        let post = |path: &str, body: Value, bearer: &str| {
-            let request = client
-                .post(format!("{base}{path}"))
-                .bearer_auth(bearer)
-                .json(&body);
-            async move {
-                let response = request.send().await?;
-                let status = response.status();
-                let body: Value = response.json().await?;
-                if !status.is_success() {
-                    bail!("{status}: {body}");
-                }
-                anyhow::Ok(body)
-            }
-        };
+        let api = Api::new(client.clone(), started[0].addr);
         let webhook = |name: &str, path: &str, await_response: bool| {
             json!({"type": "server", "subtype": "webhook", "name": name, "description": "Check an order",
                    "url": format!("http://{}/{path}", target.addr), "method": "POST",
@@ -510,31 +512,21 @@ impl Rig {
                    "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
                    "awaitResponse": await_response})
         };
-        let awaited = post("/v1/tools", webhook("check_order", "hook", true), &key).await?;
-        let forget = post("/v1/tools", webhook("log_event", "delivered", false), &key).await?;
-        let persona = post(
-            "/v1/personas",
-            json!({"name": "Caller", "toolIds": [awaited["id"], forget["id"]]}),
-            &key,
-        )
-        .await?;
-        let instant = post(
-            "/v1/llms",
-            json!({"name": "instant", "provider": "openai", "model": "instant",
-                   "baseUrl": format!("http://{llm}/v1")}),
-            &key,
-        )
-        .await?;
-        let mut lookup = webhook("lookup_order", "conv-hook", true);
-        lookup["url"] = json!(format!("http://{hook}/conv-hook"));
-        let lookup = post("/v1/tools", lookup, &key).await?;
-        let talker = post(
-            "/v1/personas",
-            json!({"name": "Talker", "systemPrompt": "Answer order questions.",
-                   "llmId": instant["id"], "toolIds": [lookup["id"]]}),
-            &key,
-        )
-        .await?;
+        let awaited = api
+            .post("/v1/tools", webhook("check_order", "hook", true), &key)
+            .await?;
+        let forget = api
+            .post("/v1/tools", webhook("log_event", "delivered", false), &key)
+            .await?;
+        let persona = api
+            .post(
+                "/v1/personas",
+                json!({"name": "Caller", "toolIds": [awaited["id"], forget["id"]]}),
+                &key,
+            )
+            .await?;
+        let lookup = webhook("lookup_order", "conv-hook", true);
+        let talker = api.make_talker(&key, llm, hook, lookup).await?;
         let mut rig = Self {
             pooler,
             cluster,
