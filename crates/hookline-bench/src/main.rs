@@ -12,6 +12,7 @@
 //! private PgBouncer). See docs/reliability.md and docs/scaling.md.
 
 mod api;
+mod cluster;
 mod cpu;
 mod embedder;
 mod faults;

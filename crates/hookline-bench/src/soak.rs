@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
-use crate::rig::{Ports, Rig, DATABASE};
+use crate::cluster::DATABASE;
+use crate::rig::{Ports, Rig};
 use crate::traffic::{quantile_ms, Kind, Outcome, Rates, Traffic};
 
 pub struct Options {
