@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
-use crate::lab_support::{choose, snap, snap_at, Lab};
+use crate::lab_support::{choose, llm_at, snap, snap_at, Lab};
 use crate::webdriver::{keys, Browser};
 
 const GUIDE: &str = "# Returns\n\nWe accept returns of unused items within 30 days.\n\n\
@@ -152,21 +152,13 @@ async fn make_a_knowledge_tool_in_the_form(lab: &Lab) -> serde_json::Value {
 /// A persona talking through the fake LLM, with the knowledge tool; its id.
 async fn a_persona_with_the_tool(lab: &Lab, fake: &FakeLlm, tool: &serde_json::Value) -> String {
     let (app, org) = (&lab.app, &lab.org);
-    let (status, llm) = org
-        .post(
-            app,
-            "/v1/llms",
-            &json!({"name": "fake", "provider": "openai", "model": "test-model",
-                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
-        )
-        .await;
-    assert_eq!(status, 201, "{llm}");
+    let llm_id = llm_at(app, org, fake).await;
     let (status, persona) = org
         .post(
             app,
             "/v1/personas",
             &json!({"name": "Support", "systemPrompt": "Answer from the help center.",
-                    "llmId": llm["id"], "toolIds": [tool["id"]]}),
+                    "llmId": llm_id, "toolIds": [tool["id"]]}),
         )
         .await;
     assert_eq!(status, 201, "{persona}");

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::fake_llm::FakeLlm;
 use crate::harness::{Org, TestApp};
 use crate::webdriver::{keys, Browser};
 
@@ -120,4 +121,18 @@ impl Lab {
             .unwrap()
             .to_owned()
     }
+}
+
+/// An LLM connection to `fake` made through the API; its id.
+pub(crate) async fn llm_at(app: &TestApp, org: &Org, fake: &FakeLlm) -> String {
+    let (status, llm) = org
+        .post(
+            app,
+            "/v1/llms",
+            &json!({"name": "fake", "provider": "openai", "model": "test-model",
+                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{llm}");
+    llm["id"].as_str().unwrap().to_owned()
 }

@@ -9,25 +9,11 @@ use serde_json::json;
 
 use crate::engine::{create_tool, seed_at};
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
-use crate::harness::{Org, Receiver, Reply, TestApp};
-use crate::lab_support::{assert_labelled, sign_in, snap_at, Lab};
+use crate::harness::{Receiver, Reply, TestApp};
+use crate::lab_support::{assert_labelled, llm_at, sign_in, snap_at, Lab};
 use crate::webdriver::{keys, Browser};
 
 const ORDER: &str = r#"{"orderId": "ORD-12345"}"#;
-
-/// An LLM connection to `fake` made through the API; its id.
-async fn llm_at(app: &TestApp, org: &Org, fake: &FakeLlm) -> String {
-    let (status, llm) = org
-        .post(
-            app,
-            "/v1/llms",
-            &json!({"name": "fake", "provider": "openai", "model": "test-model",
-                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
-        )
-        .await;
-    assert_eq!(status, 201, "{llm}");
-    llm["id"].as_str().unwrap().to_owned()
-}
 
 /// The conversation as the person sees it, one line per bubble or card, in order.
 async fn transcript(browser: &Browser) -> Vec<String> {
