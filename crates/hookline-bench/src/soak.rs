@@ -152,14 +152,16 @@ pub async fn costs(port_base: Option<u16>, seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What one kind of request cost: its name, how many succeeded, the statements it ran (text,
-/// calls, rows, ms) and the rows it wrote by table.
-type Budget = (
-    &'static str,
-    f64,
-    Vec<(String, f64, f64, f64)>,
-    Vec<(String, [f64; 4])>,
-);
+/// What one kind of request cost.
+struct Budget {
+    kind: &'static str,
+    /// Requests that succeeded (at least 1, as the divisor of the rest).
+    n: f64,
+    /// The statements it ran: text, calls, rows, milliseconds.
+    statements: Vec<(String, f64, f64, f64)>,
+    /// The rows it wrote by table: inserted, updated, of which HOT, deleted.
+    written: Vec<(String, [f64; 4])>,
+}
 
 /// One kind of request alone for `window`, from a quiet start; prints its line of the table.
 async fn cost_of(
@@ -217,11 +219,23 @@ async fn cost_of(
             }
         }
     }
-    Ok((kind, n, statements(&mut *db).await?, written))
+    Ok(Budget {
+        kind,
+        n,
+        statements: statements(&mut *db).await?,
+        written,
+    })
 }
 
 /// One kind's rows written by table and statements, per request.
-fn print_budget((kind, n, rows, written): Budget) {
+fn print_budget(
+    Budget {
+        kind,
+        n,
+        statements: rows,
+        written,
+    }: Budget,
+) {
     println!("\n{kind}: rows per request by table (inserted, updated, of which HOT, deleted)");
     for (table, c) in written {
         if c.iter().any(|v| *v > 0.0) {
