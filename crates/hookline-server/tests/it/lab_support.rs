@@ -1,6 +1,7 @@
-//! What the Lab's browser journeys share: signing in, choosing in a select, and the checks and
-//! screenshots taken of every main page (in `$HOOKLINE_LAB_SCREENSHOTS`, else the test target's
-//! temporary directory; docs/lab/ holds those of the last green run).
+//! What the Lab's browser journeys share: what a journey starts from (`Lab`: the app, an
+//! organization, a browser), signing in, choosing in a select, an LLM connection to the fake LLM,
+//! and the checks and screenshots taken of every main page (in `$HOOKLINE_LAB_SCREENSHOTS`, else
+//! the test target's temporary directory; docs/lab/ holds those of the last green run).
 
 use std::path::PathBuf;
 use std::time::Duration;
