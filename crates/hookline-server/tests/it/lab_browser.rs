@@ -625,8 +625,14 @@ async fn a_revoked_key_signs_the_lab_out_with_a_message() {
     let org = app.org("acme").await;
     let browser = Browser::start().await;
 
-    // Revoked elsewhere: the next page the Lab loads is refused, and it signs out.
+    // Revoked elsewhere: the next page the Lab loads is refused, and it signs out. The Tools
+    // page's own requests are done first (its checklist comes last), or one of them still on its
+    // way would meet the revocation before the next page does.
     sign_in(&browser, &app, &org.key).await;
+    browser.wait_text("#getting-started li.next", "tool").await;
+    browser
+        .wait_text(".templates-offered", "check_order_status")
+        .await;
     let (_, keys_list) = org.get(&app, "/v1/api-keys").await;
     let (_, second) = org
         .post(&app, "/v1/api-keys", &json!({"name": "second"}))
