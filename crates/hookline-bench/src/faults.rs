@@ -80,122 +80,24 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     );
     let tasks = traffic.start(rates);
     let probes = Arc::new(Probes::default());
-    let prober = {
-        let (probes, addrs, key) = (
-            probes.clone(),
-            rig.instances.iter().map(|i| i.addr).collect::<Vec<_>>(),
-            rig.key.clone(),
-        );
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        tokio::spawn(async move {
-            loop {
-                for (i, addr) in addrs.iter().enumerate() {
-                    let ok = client
-                        .get(format!("http://{addr}/v1/tools"))
-                        .bearer_auth(&key)
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success());
-                    probes
-                        .0
-                        .lock()
-                        .expect("probes")
-                        .push((i, Instant::now(), ok));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        })
-    };
+    let prober = start_prober(&rig, probes.clone())?;
     let settle = if options.short {
         Duration::from_secs(5)
     } else {
         Duration::from_secs(10)
     };
     tokio::time::sleep(settle).await;
-    let mut phases: Vec<Phase> = Vec::new();
-    let mut failed = false;
-
-    // (a) Postgres restarted, then (full run) stopped for `outage`.
-    let began = Instant::now();
-    blocking(&rig, |r| r.cluster.restart()).await?;
-    let back = Instant::now();
-    phases.push(Phase {
-        name: "Postgres restarted (pg_ctl restart -m fast)".into(),
-        postgres: true,
-        began,
-        ended: back,
-    });
-    tokio::time::sleep(settle).await;
-    report_recovery(&probes, back, rig.instances.len());
-    failed |= !check(&rig, &traffic, "after the restart").await?;
-
+    let mut phases = Phases {
+        traffic: &traffic,
+        probes: &probes,
+        settle,
+        list: Vec::new(),
+        failed: false,
+    };
+    postgres_faults(&mut phases, &rig, &options).await?;
+    instance_killed(&mut phases, &mut rig).await?;
     if !options.short {
-        let began = Instant::now();
-        blocking(&rig, |r| r.cluster.stop()).await?;
-        tokio::time::sleep(options.outage).await;
-        blocking(&rig, |r| r.cluster.start()).await?;
-        let back = Instant::now();
-        phases.push(Phase {
-            name: format!("Postgres stopped for {} s", options.outage.as_secs()),
-            postgres: true,
-            began,
-            ended: back,
-        });
-        tokio::time::sleep(settle).await;
-        report_recovery(&probes, back, rig.instances.len());
-        failed |= !check(&rig, &traffic, "after the stop").await?;
-    }
-
-    // (b) One instance SIGKILLed, started again 3 s later.
-    let began = Instant::now();
-    rig.instances[1].kill();
-    *traffic.killed.lock().expect("killed") = Some((1, Instant::now()));
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    rig.instances[1].spawn()?;
-    phases.push(Phase {
-        name: "instance 2 SIGKILLed, restarted after 3 s".into(),
-        postgres: false,
-        began,
-        ended: Instant::now(),
-    });
-    tokio::time::sleep(settle).await;
-    failed |= !check(&rig, &traffic, "after the kill").await?;
-
-    if !options.short {
-        // (c) The target slow (2 s an answer, under the tools' 5 s timeout), then refusing
-        // connections, then back.
-        let began = Instant::now();
-        rig.target.set(Mode::Slow);
-        tokio::time::sleep(Duration::from_secs(15)).await;
-        rig.target.set(Mode::Normal);
-        rig.target.refuse();
-        tokio::time::sleep(Duration::from_secs(15)).await;
-        rig.target.open().await?;
-        phases.push(Phase {
-            name: "target slow 15 s (2 s answers), then refusing 15 s".into(),
-            postgres: false,
-            began,
-            ended: Instant::now(),
-        });
-        tokio::time::sleep(settle).await;
-        failed |= !check(&rig, &traffic, "after the slow and refusing target").await?;
-
-        // (d) The target answering 429 with `Retry-After: 3`.
-        let began = Instant::now();
-        rig.target.set(Mode::TooMany);
-        tokio::time::sleep(Duration::from_secs(12)).await;
-        rig.target.set(Mode::Normal);
-        phases.push(Phase {
-            name: "target answering 429 + Retry-After: 3 for 12 s".into(),
-            postgres: false,
-            began,
-            ended: Instant::now(),
-        });
-        tokio::time::sleep(settle).await;
-        failed |= !check(&rig, &traffic, "after the 429s").await?;
+        target_faults(&mut phases, &rig).await?;
     }
 
     let load_ended = Instant::now();
@@ -203,11 +105,12 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
     prober.abort();
     // Let the streams take the last events before they are checked.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut failed = phases.failed;
     failed |= !check(&rig, &traffic, "at the end").await?;
     for t in tasks {
         t.abort();
     }
-    failed |= !report_requests(&traffic, &phases, load_ended, settle);
+    failed |= !report_requests(&traffic, &phases.list, load_ended, settle);
     for i in &mut rig.instances {
         i.stop();
     }
@@ -217,6 +120,140 @@ pub async fn run(options: Options) -> anyhow::Result<bool> {
         started.elapsed().as_secs_f64()
     );
     Ok(!failed)
+}
+
+/// The faults injected so far, and whether a check failed after one.
+struct Phases<'a> {
+    traffic: &'a Traffic,
+    probes: &'a Probes,
+    /// How long the load runs after a fault before the checks.
+    settle: Duration,
+    list: Vec<Phase>,
+    failed: bool,
+}
+
+impl Phases<'_> {
+    /// A fault just taken away: recorded, the load left to settle, then (after Postgres was
+    /// away) how soon each instance served again, and the checks.
+    async fn ended(
+        &mut self,
+        rig: &Rig,
+        name: String,
+        postgres: bool,
+        began: Instant,
+        when: &str,
+    ) -> anyhow::Result<()> {
+        let ended = Instant::now();
+        self.list.push(Phase {
+            name,
+            postgres,
+            began,
+            ended,
+        });
+        tokio::time::sleep(self.settle).await;
+        if postgres {
+            report_recovery(self.probes, ended, rig.instances.len());
+        }
+        self.failed |= !check(rig, self.traffic, when).await?;
+        Ok(())
+    }
+}
+
+/// Asks each instance for `GET /v1/tools` every 50 ms, to see when it serves again.
+fn start_prober(rig: &Rig, probes: Arc<Probes>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let addrs: Vec<_> = rig.instances.iter().map(|i| i.addr).collect();
+    let key = rig.key.clone();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    Ok(tokio::spawn(async move {
+        loop {
+            for (i, addr) in addrs.iter().enumerate() {
+                let ok = client
+                    .get(format!("http://{addr}/v1/tools"))
+                    .bearer_auth(&key)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                probes
+                    .0
+                    .lock()
+                    .expect("probes")
+                    .push((i, Instant::now(), ok));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }))
+}
+
+/// (a) Postgres restarted, then (full run) stopped for `outage`.
+async fn postgres_faults(
+    phases: &mut Phases<'_>,
+    rig: &Rig,
+    options: &Options,
+) -> anyhow::Result<()> {
+    let began = Instant::now();
+    blocking(rig, |r| r.cluster.restart()).await?;
+    let name = "Postgres restarted (pg_ctl restart -m fast)".to_owned();
+    phases
+        .ended(rig, name, true, began, "after the restart")
+        .await?;
+    if !options.short {
+        let began = Instant::now();
+        blocking(rig, |r| r.cluster.stop()).await?;
+        tokio::time::sleep(options.outage).await;
+        blocking(rig, |r| r.cluster.start()).await?;
+        let name = format!("Postgres stopped for {} s", options.outage.as_secs());
+        phases
+            .ended(rig, name, true, began, "after the stop")
+            .await?;
+    }
+    Ok(())
+}
+
+/// (b) One instance SIGKILLed, started again 3 s later.
+async fn instance_killed(phases: &mut Phases<'_>, rig: &mut Rig) -> anyhow::Result<()> {
+    let began = Instant::now();
+    rig.instances[1].kill();
+    *phases.traffic.killed.lock().expect("killed") = Some((1, Instant::now()));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    rig.instances[1].spawn()?;
+    let name = "instance 2 SIGKILLed, restarted after 3 s".to_owned();
+    phases
+        .ended(rig, name, false, began, "after the kill")
+        .await
+}
+
+/// (c) The target slow (2 s an answer, under the tools' 5 s timeout), then refusing
+/// connections, then back; (d) the target answering 429 with `Retry-After: 3`.
+async fn target_faults(phases: &mut Phases<'_>, rig: &Rig) -> anyhow::Result<()> {
+    let began = Instant::now();
+    rig.target.set(Mode::Slow);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    rig.target.set(Mode::Normal);
+    rig.target.refuse();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    rig.target.open().await?;
+    let name = "target slow 15 s (2 s answers), then refusing 15 s".to_owned();
+    phases
+        .ended(
+            rig,
+            name,
+            false,
+            began,
+            "after the slow and refusing target",
+        )
+        .await?;
+
+    let began = Instant::now();
+    rig.target.set(Mode::TooMany);
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    rig.target.set(Mode::Normal);
+    let name = "target answering 429 + Retry-After: 3 for 12 s".to_owned();
+    phases
+        .ended(rig, name, false, began, "after the 429s")
+        .await
 }
 
 /// `hookline-bench pgbouncer`: one instance behind a PgBouncer in `mode`, `LISTEN` and
@@ -290,9 +327,23 @@ fn report_recovery(probes: &Probes, back: Instant, instances: usize) {
 /// The nothing-lost checks, from the database and the target. Returns whether they held.
 async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool> {
     let began = Instant::now();
-    let mut held = true;
     println!("checks {when}:");
-    // Every fire-and-forget call accepted so far is delivered; waited for (retries back off).
+    let mut held = fire_and_forget_delivered(rig, traffic).await;
+    let mut db = connect(rig).await?;
+    held &= awaited_calls_held(rig, traffic, &mut db).await?;
+    held &= events_numbered(&mut db).await?;
+    held &= replies_stored_once(traffic, &mut db).await?;
+    held &= streams_complete(rig, traffic, &mut db).await?;
+    println!(
+        "  {} ({:.1} s)",
+        if held { "held" } else { "FAILED" },
+        began.elapsed().as_secs_f64()
+    );
+    Ok(held)
+}
+
+/// Every fire-and-forget call accepted so far is delivered; waited for (retries back off).
+async fn fire_and_forget_delivered(rig: &Rig, traffic: &Traffic) -> bool {
     let accepted: Vec<String> = traffic.accepted.lock().expect("accepted").clone();
     let deadline = Instant::now() + Duration::from_secs(150);
     let missing = loop {
@@ -321,11 +372,16 @@ async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool>
             .collect::<String>(),
         doubled
     );
-    held &= missing.is_empty();
+    missing.is_empty()
+}
 
-    let mut db = connect(rig).await?;
-    // No awaited call both failed to its caller and reached the target; a call cut by the kill
-    // may have (its instance died between the target's answer and the caller's), counted apart.
+/// No awaited call both failed to its caller and reached the target; a call cut by the kill
+/// may have (its instance died between the target's answer and the caller's), counted apart.
+async fn awaited_calls_held(
+    rig: &Rig,
+    traffic: &Traffic,
+    db: &mut sqlx::PgConnection,
+) -> anyhow::Result<bool> {
     let awaited: Vec<(String, Awaited)> = traffic
         .awaited
         .lock()
@@ -356,7 +412,7 @@ async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool>
              WHERE NOT EXISTS (SELECT 1 FROM tool_calls t WHERE t.tool_call_id = a AND t.status = 'completed')",
         )
         .bind(&answered)
-        .fetch_all(&mut db)
+        .fetch_all(&mut *db)
         .await?;
         if unlogged.is_empty() || Instant::now() > deadline {
             break unlogged;
@@ -390,19 +446,26 @@ async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool>
         unlogged.len(),
         unlogged.iter().take(5).map(|u| format!(" {u}")).collect::<String>(),
     );
-    held &= both.is_empty() && unlogged.is_empty();
+    Ok(both.is_empty() && unlogged.is_empty())
+}
 
-    // Every session's events are numbered 1..n.
+/// Every session's events are numbered 1..n.
+async fn events_numbered(db: &mut sqlx::PgConnection) -> anyhow::Result<bool> {
     let (sessions, gapped): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE n <> hi OR lo <> 1)
          FROM (SELECT session_id, count(*) n, min(seq) lo, max(seq) hi FROM session_events GROUP BY 1) s",
     )
-    .fetch_one(&mut db)
+    .fetch_one(&mut *db)
     .await?;
     println!("  events: {sessions} sessions, {gapped} with a gap or a repeat in 1..n");
-    held &= gapped == 0;
+    Ok(gapped == 0)
+}
 
-    // Every turn's reply stored once; every reply a caller got is stored.
+/// Every turn's reply stored once; every reply a caller got is stored.
+async fn replies_stored_once(
+    traffic: &Traffic,
+    db: &mut sqlx::PgConnection,
+) -> anyhow::Result<bool> {
     let replies: Vec<uuid::Uuid> = traffic
         .replies
         .lock()
@@ -415,22 +478,28 @@ async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool>
          FROM (SELECT turn_id, count(*) FILTER (WHERE role = 'assistant' AND content <> '') replies
                FROM conversation_messages GROUP BY 1) t",
     )
-    .fetch_one(&mut db)
+    .fetch_one(&mut *db)
     .await?;
     let unstored: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM unnest($1::uuid[]) r(id)
          WHERE NOT EXISTS (SELECT 1 FROM conversation_messages m WHERE m.id = r.id)",
     )
     .bind(&replies)
-    .fetch_one(&mut db)
+    .fetch_one(&mut *db)
     .await?;
     println!(
         "  turns: {turns} stored, {} answered with a reply; replies stored twice: {doubled_turns}; replies answered but not stored: {unstored}",
         replies.len()
     );
-    held &= doubled_turns == 0 && unstored == 0;
+    Ok(doubled_turns == 0 && unstored == 0)
+}
 
-    // Every stream, resumed with Last-Event-ID, has everything its session stored, once.
+/// Every stream, resumed with Last-Event-ID, has everything its session stored, once.
+async fn streams_complete(
+    rig: &Rig,
+    traffic: &Traffic,
+    db: &mut sqlx::PgConnection,
+) -> anyhow::Result<bool> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let stored: Vec<(String, i64)> = sqlx::query_as(
@@ -442,7 +511,7 @@ async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool>
                 .filter_map(|s| s.parse::<uuid::Uuid>().ok())
                 .collect::<Vec<_>>(),
         )
-        .fetch_all(&mut db)
+        .fetch_all(&mut *db)
         .await?;
         let seen = traffic.seen.lock().expect("seen").clone();
         let behind: Vec<&(String, i64)> = stored
@@ -458,17 +527,10 @@ async fn check(rig: &Rig, traffic: &Traffic, when: &str) -> anyhow::Result<bool>
                 seen.len(),
                 behind.len()
             );
-            held &= behind.is_empty() && skipped == 0 && doubled == 0;
-            break;
+            return Ok(behind.is_empty() && skipped == 0 && doubled == 0);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    println!(
-        "  {} ({:.1} s)",
-        if held { "held" } else { "FAILED" },
-        began.elapsed().as_secs_f64()
-    );
-    Ok(held)
 }
 
 /// A connection to the run's database, waiting for it if Postgres is still starting.

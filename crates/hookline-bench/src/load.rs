@@ -275,61 +275,10 @@ async fn request(
 ) -> bool {
     let session = |all: &[String]| all[worker % all.len()].clone();
     match scenario {
-        Scenario::Search => {
-            let folder = env.knowledge_folder.get().expect("the corpus is processed");
-            let (s, body) = status(
-                client
-                    .post(format!("http://{}/v1/knowledge/search", env.hookline))
-                    .bearer_auth(&env.key)
-                    .json(&json!({"query": crate::knowledge::next_query(), "folderIds": [folder]}))
-                    .send()
-                    .await,
-            )
-            .await;
-            // Two words of 20,000 are each in ~600 of 100,000 chunks: five results.
-            s == StatusCode::OK && body.is_some_and(|b| b.windows(9).any(|w| w == b"\"content\""))
-        }
-        Scenario::HybridSearch => {
-            let folder = env.hybrid_folder.get().expect("the corpus is embedded");
-            let (s, body) = status(
-                client
-                    .post(format!("http://{}/v1/knowledge/search", env.hookline))
-                    .bearer_auth(&env.hybrid_key)
-                    .json(&json!({"query": crate::knowledge::next_query(), "folderIds": [folder]}))
-                    .send()
-                    .await,
-            )
-            .await;
-            // Ranked by both ways, never by words alone for want of the query's vector.
-            s == StatusCode::OK
-                && body.is_some_and(|b| {
-                    b.windows(18).any(|w| w == b"\"ranking\":\"hybrid\"")
-                        && !b.windows(8).any(|w| w == b"\"notice\"")
-                })
-        }
-        Scenario::Direct => {
-            let (s, _) = status(
-                client
-                    .post(format!("http://{}/hook", env.target))
-                    .body("{\"orderId\":\"ORD-1\"}")
-                    .send()
-                    .await,
-            )
-            .await;
-            s == StatusCode::OK
-        }
-        Scenario::Nginx => {
-            let addr = env.nginx.as_ref().expect("nginx runs").addr;
-            let (s, _) = status(
-                client
-                    .post(format!("http://{addr}/hook"))
-                    .body("{\"orderId\":\"ORD-1\"}")
-                    .send()
-                    .await,
-            )
-            .await;
-            s == StatusCode::OK
-        }
+        Scenario::Search => search(client, env, false).await,
+        Scenario::HybridSearch => search(client, env, true).await,
+        Scenario::Direct => hook(client, env.target).await,
+        Scenario::Nginx => hook(client, env.nginx.as_ref().expect("nginx runs").addr).await,
         Scenario::ToolCall => {
             let (s, body) = status(
                 client
@@ -396,32 +345,7 @@ async fn request(
             }
             s == StatusCode::ACCEPTED
         }
-        Scenario::SessionStart => {
-            let (s, body) = status(
-                client
-                    .post(format!("http://{}/v1/auth/session-token", env.hookline))
-                    .bearer_auth(&env.key)
-                    .json(&json!({"personaConfig": {"personaId": env.persona}}))
-                    .send()
-                    .await,
-            )
-            .await;
-            let token = body
-                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .and_then(|v| v["sessionToken"].as_str().map(str::to_owned));
-            let Some(token) = token.filter(|_| s == StatusCode::OK) else {
-                return false;
-            };
-            let (s, _) = status(
-                client
-                    .post(format!("http://{}/v1/engine/session", env.hookline))
-                    .bearer_auth(token)
-                    .send()
-                    .await,
-            )
-            .await;
-            s == StatusCode::CREATED
-        }
+        Scenario::SessionStart => start_session(client, env).await,
         Scenario::Turn => unreachable!("turns go through `turn`"),
         Scenario::ReadTool => {
             let (s, _) = status(
@@ -435,6 +359,79 @@ async fn request(
             s == StatusCode::OK
         }
     }
+}
+
+/// A knowledge search of the words-only corpus, or (`hybrid`) of the embedded one.
+async fn search(client: &reqwest::Client, env: &Environment, hybrid: bool) -> bool {
+    let (folder, key) = if hybrid {
+        let folder = env.hybrid_folder.get().expect("the corpus is embedded");
+        (folder, &env.hybrid_key)
+    } else {
+        let folder = env.knowledge_folder.get().expect("the corpus is processed");
+        (folder, &env.key)
+    };
+    let (s, body) = status(
+        client
+            .post(format!("http://{}/v1/knowledge/search", env.hookline))
+            .bearer_auth(key)
+            .json(&json!({"query": crate::knowledge::next_query(), "folderIds": [folder]}))
+            .send()
+            .await,
+    )
+    .await;
+    if hybrid {
+        // Ranked by both ways, never by words alone for want of the query's vector.
+        s == StatusCode::OK
+            && body.is_some_and(|b| {
+                b.windows(18).any(|w| w == b"\"ranking\":\"hybrid\"")
+                    && !b.windows(8).any(|w| w == b"\"notice\"")
+            })
+    } else {
+        // Two words of 20,000 are each in ~600 of 100,000 chunks: five results.
+        s == StatusCode::OK && body.is_some_and(|b| b.windows(9).any(|w| w == b"\"content\""))
+    }
+}
+
+/// The webhook's request sent straight to `addr` (the target, or nginx before it): the floor
+/// Hookline's own overhead is measured against.
+async fn hook(client: &reqwest::Client, addr: std::net::SocketAddr) -> bool {
+    let (s, _) = status(
+        client
+            .post(format!("http://{addr}/hook"))
+            .body("{\"orderId\":\"ORD-1\"}")
+            .send()
+            .await,
+    )
+    .await;
+    s == StatusCode::OK
+}
+
+/// A session token asked for, then the session started with it.
+async fn start_session(client: &reqwest::Client, env: &Environment) -> bool {
+    let (s, body) = status(
+        client
+            .post(format!("http://{}/v1/auth/session-token", env.hookline))
+            .bearer_auth(&env.key)
+            .json(&json!({"personaConfig": {"personaId": env.persona}}))
+            .send()
+            .await,
+    )
+    .await;
+    let token = body
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["sessionToken"].as_str().map(str::to_owned));
+    let Some(token) = token.filter(|_| s == StatusCode::OK) else {
+        return false;
+    };
+    let (s, _) = status(
+        client
+            .post(format!("http://{}/v1/engine/session", env.hookline))
+            .bearer_auth(token)
+            .send()
+            .await,
+    )
+    .await;
+    s == StatusCode::CREATED
 }
 
 /// How a backlog of fire-and-forget calls drained once the load stopped.

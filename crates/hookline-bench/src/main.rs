@@ -6,11 +6,13 @@
 //! queueing. Fire-and-forget runs are followed by the drain of their backlog. All traffic stays
 //! on 127.0.0.1.
 //!
-//! Subcommands, each on a private Postgres cluster of its own (see `rig.rs`): `faults` (the
-//! fault run, `--short` for CI), `soak` (N minutes at half the capacity, sampled each minute),
-//! `costs` (Postgres CPU, statement time and WAL per request) and `pgbouncer` (Hookline behind a
-//! private PgBouncer). See docs/reliability.md and docs/scaling.md.
+//! Subcommands, each on a private Postgres cluster of its own (`cluster.rs`, `rig.rs`):
+//! `faults` (the fault run, `--short` for CI), `soak` (N minutes at half the capacity, sampled
+//! each minute), `costs` (Postgres CPU, statement time and WAL per request) and `pgbouncer`
+//! (Hookline behind a private PgBouncer). See docs/reliability.md and docs/scaling.md.
 
+mod api;
+mod cluster;
 mod cpu;
 mod embedder;
 mod faults;
@@ -21,6 +23,7 @@ mod load;
 mod pooler;
 mod power;
 mod quality;
+mod report;
 mod rig;
 mod setup;
 mod soak;
@@ -32,6 +35,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use load::{Drain, Measured, Pace, Scenario};
+use report::{
+    print_drains, print_ingested, print_quality, print_streams, print_table, report, report_gaps,
+    report_ingested, report_quality,
+};
 
 struct Options {
     duration: Duration,
@@ -180,105 +187,16 @@ async fn run_in(
             .as_ref()
             .map_or("not installed".to_owned(), |n| n.addr.to_string())
     );
-    let mut scenarios = vec![Scenario::Direct];
-    if env.nginx.is_some() {
-        scenarios.push(Scenario::Nginx);
-    }
-    scenarios.extend([
-        Scenario::ToolCall,
-        Scenario::PowerCall,
-        Scenario::McpCall,
-        Scenario::FireAndForget,
-        Scenario::SessionStart,
-        Scenario::ReadTool,
-        Scenario::Turn,
-        Scenario::Search,
-        Scenario::HybridSearch,
-    ]);
-    scenarios.retain(|s| {
-        options.only.is_empty()
-            || options
-                .only
-                .iter()
-                .any(|o| s.label().starts_with(&format!("{o} ")))
-    });
-    let (mut ingested, mut quality) = if scenarios.contains(&Scenario::Search) {
-        let ingested = knowledge_corpus(&env, options.chunks).await?;
-        let quality = quality::measure(&env, &env.key, "lexical").await?;
-        report_quality(&quality);
-        (ingested, quality)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    if scenarios.contains(&Scenario::HybridSearch) {
-        ingested.push(hybrid_corpus(&env, options.hybrid_chunks).await?);
-        let hybrid = quality::measure(&env, &env.hybrid_key, "hybrid").await?;
-        report_quality(&hybrid);
-        quality.extend(hybrid);
-    }
-    let mut results: Vec<Measured> = Vec::new();
-    let mut drains: Vec<Drain> = Vec::new();
-    let mut turns: Vec<summary::TurnTimes> = Vec::new();
-    // A fire-and-forget backlog is waited out before the next run, so it never loads another.
-    let drain_limit = Duration::from_secs(180);
-    let max_concurrency = options.concurrency.iter().copied().max().unwrap_or(1);
+    let scenarios = scenarios(&env, options);
+    let (ingested, quality) = corpora(&env, options, &scenarios).await?;
+    let mut outcome: Outcome = (Vec::new(), Vec::new(), Vec::new());
     for scenario in scenarios {
-        if scenario == Scenario::Turn {
-            let followed = &env.talk_sessions[..max_concurrency.min(env.talk_sessions.len())];
-            env.first_deltas
-                .open(env.hookline, &env.key, followed)
-                .await?;
-        }
-        for &c in &options.concurrency {
-            let m = load::measure(&env, scenario, c, options.duration, Pace::Closed).await;
-            report(&m);
-            if scenario == Scenario::FireAndForget {
-                let mut d = load::drain(&env, c, drain_limit).await;
-                d.during = m.delivered_rate;
-                eprintln!(
-                    "{:<28} c={c:<3} backlog {} drained in {:.2} s{}",
-                    "",
-                    d.backlog,
-                    d.seconds,
-                    if d.complete { "" } else { " (NOT complete)" }
-                );
-                drains.push(d);
-            }
-            if scenario == Scenario::Turn {
-                turns.push(report_gaps(&env, c));
-            }
-            let half = m.rate / 2.0;
-            results.push(m);
-            if options.paced && half > 0.0 {
-                let p = load::measure(&env, scenario, c, options.duration, Pace::Rate(half)).await;
-                report(&p);
-                if scenario == Scenario::Turn {
-                    report_gaps(&env, c);
-                }
-                if scenario == Scenario::FireAndForget {
-                    load::drain(&env, c, drain_limit).await;
-                }
-                results.push(p);
-            }
-        }
-        if scenario == Scenario::Turn {
-            // Its streams end with it, so no later scenario holds (or pays for) them.
-            env.first_deltas.close_all();
-        }
+        run_scenario(&env, options, scenario, &mut outcome).await?;
     }
+    let (results, mut drains, turns) = outcome;
     let rss = env.hookline_peak_rss_mib();
     let backlog = if wants("3b") {
-        env.store_backlog(options.backlog).await?;
-        let mut d = load::drain(&env, 0, drain_limit).await;
-        d.label = "3b stored at once";
-        eprintln!(
-            "{:<28} backlog {} drained in {:.2} s{}",
-            "3b backlog",
-            d.backlog,
-            d.seconds,
-            if d.complete { "" } else { " (NOT complete)" }
-        );
-        drains.push(d);
+        drains.push(stored_backlog_drained(&env, options).await?);
         true
     } else {
         false
@@ -302,6 +220,133 @@ async fn run_in(
         print_streams(&m);
     }
     Ok((results, drains, turns))
+}
+
+/// The scenarios of the table in their order (nginx's only when it is installed), those `--only`
+/// names.
+fn scenarios(env: &setup::Environment, options: &Options) -> Vec<Scenario> {
+    let mut scenarios = vec![Scenario::Direct];
+    if env.nginx.is_some() {
+        scenarios.push(Scenario::Nginx);
+    }
+    scenarios.extend([
+        Scenario::ToolCall,
+        Scenario::PowerCall,
+        Scenario::McpCall,
+        Scenario::FireAndForget,
+        Scenario::SessionStart,
+        Scenario::ReadTool,
+        Scenario::Turn,
+        Scenario::Search,
+        Scenario::HybridSearch,
+    ]);
+    scenarios.retain(|s| {
+        options.only.is_empty()
+            || options
+                .only
+                .iter()
+                .any(|o| s.label().starts_with(&format!("{o} ")))
+    });
+    scenarios
+}
+
+/// The searches' corpora, uploaded and processed before they are searched under load, and the
+/// quality of their answers measured once.
+async fn corpora(
+    env: &setup::Environment,
+    options: &Options,
+    scenarios: &[Scenario],
+) -> anyhow::Result<(Vec<knowledge::Ingested>, Vec<quality::Quality>)> {
+    let (mut ingested, mut quality) = if scenarios.contains(&Scenario::Search) {
+        let ingested = knowledge_corpus(env, options.chunks).await?;
+        let quality = quality::measure(env, &env.key, "lexical").await?;
+        report_quality(&quality);
+        (ingested, quality)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    if scenarios.contains(&Scenario::HybridSearch) {
+        ingested.push(hybrid_corpus(env, options.hybrid_chunks).await?);
+        let hybrid = quality::measure(env, &env.hybrid_key, "hybrid").await?;
+        report_quality(&hybrid);
+        quality.extend(hybrid);
+    }
+    Ok((ingested, quality))
+}
+
+/// A fire-and-forget backlog is waited out before the next run, so it never loads another.
+const DRAIN_LIMIT: Duration = Duration::from_secs(180);
+
+/// One scenario at each concurrency, closed then (with `--paced`) at half the rate it reached;
+/// a fire-and-forget run's backlog drained after it, a turn run's gaps reported.
+async fn run_scenario(
+    env: &setup::Environment,
+    options: &Options,
+    scenario: Scenario,
+    (results, drains, turns): &mut Outcome,
+) -> anyhow::Result<()> {
+    if scenario == Scenario::Turn {
+        let max_concurrency = options.concurrency.iter().copied().max().unwrap_or(1);
+        let followed = &env.talk_sessions[..max_concurrency.min(env.talk_sessions.len())];
+        env.first_deltas
+            .open(env.hookline, &env.key, followed)
+            .await?;
+    }
+    for &c in &options.concurrency {
+        let m = load::measure(env, scenario, c, options.duration, Pace::Closed).await;
+        report(&m);
+        if scenario == Scenario::FireAndForget {
+            let mut d = load::drain(env, c, DRAIN_LIMIT).await;
+            d.during = m.delivered_rate;
+            eprintln!(
+                "{:<28} c={c:<3} backlog {} drained in {:.2} s{}",
+                "",
+                d.backlog,
+                d.seconds,
+                if d.complete { "" } else { " (NOT complete)" }
+            );
+            drains.push(d);
+        }
+        if scenario == Scenario::Turn {
+            turns.push(report_gaps(env, c));
+        }
+        let half = m.rate / 2.0;
+        results.push(m);
+        if options.paced && half > 0.0 {
+            let p = load::measure(env, scenario, c, options.duration, Pace::Rate(half)).await;
+            report(&p);
+            if scenario == Scenario::Turn {
+                report_gaps(env, c);
+            }
+            if scenario == Scenario::FireAndForget {
+                load::drain(env, c, DRAIN_LIMIT).await;
+            }
+            results.push(p);
+        }
+    }
+    if scenario == Scenario::Turn {
+        // Its streams end with it, so no later scenario holds (or pays for) them.
+        env.first_deltas.close_all();
+    }
+    Ok(())
+}
+
+/// Scenario 3b: a backlog stored at once, then drained.
+async fn stored_backlog_drained(
+    env: &setup::Environment,
+    options: &Options,
+) -> anyhow::Result<Drain> {
+    env.store_backlog(options.backlog).await?;
+    let mut d = load::drain(env, 0, DRAIN_LIMIT).await;
+    d.label = "3b stored at once";
+    eprintln!(
+        "{:<28} backlog {} drained in {:.2} s{}",
+        "3b backlog",
+        d.backlog,
+        d.seconds,
+        if d.complete { "" } else { " (NOT complete)" }
+    );
+    Ok(d)
 }
 
 /// Scenario 8's documents: a Markdown file of prose, then the search corpus, each uploaded and
@@ -344,247 +389,6 @@ async fn hybrid_corpus(
     knowledge::search_once(env, &env.hybrid_key, &folder).await?;
     env.hybrid_folder.set(folder).ok();
     Ok(ingested)
-}
-
-fn report_quality(all: &[quality::Quality]) {
-    for q in all {
-        eprintln!(
-            "{:<28} {} ({}): recall@5 {:.2}, MRR {:.2}; not found: {:?}",
-            "8 retrieval quality", q.label, q.ranking, q.recall_at_5, q.mrr, q.missed
-        );
-    }
-}
-
-fn report_ingested(i: &knowledge::Ingested) {
-    eprintln!(
-        "{:<28} {} documents, {:.1} MB, {} chunks in {:.2} s: {:.2} MB/s",
-        i.label,
-        i.documents,
-        i.bytes as f64 / 1e6,
-        i.chunks,
-        i.seconds,
-        i.mb_per_second()
-    );
-}
-
-fn print_ingested(all: &[knowledge::Ingested]) {
-    if all.is_empty() {
-        return;
-    }
-    println!("\n| knowledge ingestion | documents | MB | chunks | upload to last ready (s) | MB/s | Hookline CPU s/MB | Postgres CPU s/MB |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for i in all {
-        println!(
-            "| {} | {} | {:.1} | {} | {:.2} | {:.2} | {:.3} | {:.3} |",
-            i.label,
-            i.documents,
-            i.bytes as f64 / 1e6,
-            i.chunks,
-            i.seconds,
-            i.mb_per_second(),
-            i.cpu.hookline,
-            i.cpu.postgres,
-        );
-    }
-}
-
-fn print_quality(all: &[quality::Quality]) {
-    if all.is_empty() {
-        return;
-    }
-    println!("\n| retrieval quality | ranking | questions | recall@5 | MRR |");
-    println!("|---|---|---:|---:|---:|");
-    for q in all {
-        println!(
-            "| {} | {} | {} | {:.2} | {:.2} |",
-            q.label, q.ranking, q.questions, q.recall_at_5, q.mrr
-        );
-    }
-}
-
-/// Scenario 7's one table: the streams held, the calls, their fan-out and the memory.
-fn print_streams(m: &streams::StreamsMeasured) {
-    println!("\n| event streams | held | calls/s offered | calls (errors) | call p50 / p99 (ms) | fan-out p50 / p99 / max (ms) | events fanned out | RSS idle / open / loaded (MiB) | above idle (MiB) | per stream (KiB) | Hookline CPU/call (µs) | Postgres CPU/call (µs) |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {} | {} | {:.0} | {} ({}) | {:.2} / {:.2} | {:.2} / {:.2} / {:.2} | {} | {:.1} / {:.1} / {:.1} | {:.1} | {:.1} | {:.0} | {:.0} |",
-        m.streams,
-        m.held,
-        m.offered,
-        m.calls,
-        m.call_errors,
-        m.call_p50_ms,
-        m.call_p99_ms,
-        m.fanout_p50_ms,
-        m.fanout_p99_ms,
-        m.fanout_max_ms,
-        m.fanned_out,
-        m.idle_rss_mib,
-        m.open_rss_mib,
-        m.loaded_rss_mib,
-        m.above_idle_mib(),
-        m.per_stream_kib(),
-        m.cpu.hookline,
-        m.cpu.postgres,
-    );
-    let c = &m.cores;
-    println!(
-        "\nCores busy during the calls: {:.2} in all; Hookline {:.2}, its Postgres backends {:.2}, this benchmark {:.2}, everything else {:.2}.",
-        c.machine,
-        c.hookline,
-        c.postgres,
-        c.bench,
-        (c.machine - c.hookline - c.postgres - c.bench - c.nginx).max(0.0),
-    );
-}
-
-/// Completed tool call in the LLM's stream → webhook request, and message posted → first words
-/// on the event stream, over the last run.
-fn report_gaps(env: &setup::Environment, c: usize) -> summary::TurnTimes {
-    let gaps = env.gaps.take();
-    eprintln!(
-        "{:<28} c={c:<3} tool call complete in the LLM stream -> webhook request: p50 {:.3} ms p99 {:.3} ms ({} calls)",
-        "",
-        pct(&gaps, 0.50),
-        pct(&gaps, 0.99),
-        gaps.len()
-    );
-    let firsts = env.first_deltas.take();
-    eprintln!(
-        "{:<28} c={c:<3} message posted -> first words on the event stream: p50 {:.3} ms p99 {:.3} ms ({} turns)",
-        "",
-        pct(&firsts, 0.50),
-        pct(&firsts, 0.99),
-        firsts.len()
-    );
-    summary::TurnTimes {
-        concurrency: c,
-        call_p50_ms: pct(&gaps, 0.50),
-        first_p99_ms: pct(&firsts, 0.99),
-    }
-}
-
-/// The `p` quantile of sorted durations, in milliseconds.
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    sorted
-        .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-fn report(m: &Measured) {
-    let how = m
-        .offered
-        .map_or("closed".to_owned(), |r| format!("at {r:.0}/s"));
-    eprintln!(
-        "{:<28} c={:<3} {how:<12} {:>9.0}/s p50 {:>7.2} ms p99 {:>7.2} ms errors {} cpu/op: hookline {:.0} µs postgres {:.0} µs nginx {:.0} µs",
-        m.scenario.label(),
-        m.concurrency,
-        m.rate,
-        m.p50_ms,
-        m.p99_ms,
-        m.errors,
-        m.cpu.hookline,
-        m.cpu.postgres,
-        m.cpu.nginx,
-    );
-}
-
-fn print_table(results: &[Measured], rss: Option<f64>) {
-    let find = |s: Scenario, c: usize| {
-        results
-            .iter()
-            .find(|m| m.scenario == s && m.concurrency == c && m.offered.is_none())
-    };
-    println!("\n| scenario | conns | offered (/s) | throughput (/s) | p50 (ms) | p99 (ms) | errors | Hookline CPU/op (µs) | Postgres CPU/op (µs) | ÷ direct | ÷ nginx |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for m in results {
-        let ratio = |base: Option<&Measured>| {
-            base.filter(|b| b.rate > 0.0 && m.offered.is_none())
-                .map_or("".to_owned(), |b| format!("{:.2}", m.rate / b.rate))
-        };
-        // nginx's own CPU stands in the Hookline column of its row.
-        let own = if m.scenario == Scenario::Nginx {
-            format!("{:.0} (nginx)", m.cpu.nginx)
-        } else {
-            format!("{:.0}", m.cpu.hookline)
-        };
-        println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {:.0} | {} | {} |",
-            m.scenario.label(),
-            m.concurrency,
-            m.offered.map_or("max".to_owned(), |r| format!("{r:.0}")),
-            m.rate,
-            m.p50_ms,
-            m.p99_ms,
-            m.errors,
-            own,
-            m.cpu.postgres,
-            ratio(find(Scenario::Direct, m.concurrency)),
-            ratio(find(Scenario::Nginx, m.concurrency)),
-        );
-    }
-    if let (Some(tool), Some(nginx)) = (find(Scenario::ToolCall, 64), find(Scenario::Nginx, 64)) {
-        println!(
-            "\nTool call at 64 connections: {:.2}× nginx throughput, p99 {:+.2} ms over nginx.",
-            tool.rate / nginx.rate,
-            tool.p99_ms - nginx.p99_ms
-        );
-    }
-    for c in [1, 16, 64] {
-        if let (Some(tool), Some(mcp)) = (find(Scenario::ToolCall, c), find(Scenario::McpCall, c)) {
-            println!(
-                "tools/call over MCP at {c} connection(s): Hookline CPU/call {:+.1} % over /tool-calls ({:.0} vs {:.0} µs), Postgres {:+.1} %, throughput {:.2}×.",
-                (mcp.cpu.hookline / tool.cpu.hookline - 1.0) * 100.0,
-                mcp.cpu.hookline,
-                tool.cpu.hookline,
-                (mcp.cpu.postgres / tool.cpu.postgres - 1.0) * 100.0,
-                mcp.rate / tool.rate,
-            );
-        }
-    }
-    for c in [1, 16, 64] {
-        if let (Some(plain), Some(power)) =
-            (find(Scenario::ToolCall, c), find(Scenario::PowerCall, c))
-        {
-            let total = |m: &Measured| m.cpu.hookline + m.cpu.postgres;
-            println!(
-                "tool power at {c} connection(s): CPU/call {:+.1} % over the plain call (Hookline {:.0} vs {:.0} µs, Postgres {:.0} vs {:.0} µs), throughput {:.2}×; {} OAuth2 token(s) fetched in the run.",
-                (total(power) / total(plain) - 1.0) * 100.0,
-                power.cpu.hookline,
-                plain.cpu.hookline,
-                power.cpu.postgres,
-                plain.cpu.postgres,
-                power.rate / plain.rate,
-                power::tokens_issued(),
-            );
-        }
-    }
-    match rss {
-        Some(mib) => println!("hookline peak RSS: {mib:.1} MiB"),
-        None => println!("hookline peak RSS: unknown (no /proc)"),
-    }
-}
-
-fn print_drains(drains: &[Drain]) {
-    if drains.is_empty() {
-        return;
-    }
-    println!("\n| fire-and-forget backlog | conns | delivered/s during the load | backlog when it stopped | drained in (s) | delivered/s after | Hookline CPU per delivery (µs) | Postgres CPU per delivery (µs) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for d in drains {
-        println!(
-            "| {}{} | {} | {:.0} | {} | {:.2} | {:.0} | {:.0} | {:.0} |",
-            d.label,
-            if d.complete { "" } else { " (incomplete)" },
-            d.concurrency,
-            d.during,
-            d.backlog,
-            d.seconds,
-            d.backlog as f64 / d.seconds.max(1e-9),
-            d.cpu.hookline,
-            d.cpu.postgres,
-        );
-    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::rig::{run, wait_for_port, Cluster, DATABASE};
+use crate::cluster::{run, wait_for_port, Cluster, DATABASE};
 
 /// A PgBouncer of the run's own in front of the cluster (Debian's `pgbouncer`), in the given
 /// pool mode. Prepared statements in transaction mode need PgBouncer 1.21 or later

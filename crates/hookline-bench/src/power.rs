@@ -9,11 +9,12 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::bail;
 use axum::extract::Path;
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use serde_json::{json, Value};
+
+use crate::api::Api;
 
 /// The tool's name, as the scenario's requests call it.
 pub const TOOL: &str = "check_order_power";
@@ -46,36 +47,21 @@ pub fn target_routes() -> Router {
 /// Makes the connection, the tool, a persona with it and `sessions` sessions whose tokens carry
 /// the variables; their ids.
 pub async fn sessions(
-    client: &reqwest::Client,
-    hookline: SocketAddr,
+    api: &Api,
     target: SocketAddr,
     api_key: &str,
     sessions: usize,
 ) -> anyhow::Result<Vec<String>> {
-    let post = |path: &str, body: Value, bearer: &str| {
-        let request = client
-            .post(format!("http://{hookline}{path}"))
-            .bearer_auth(bearer)
-            .json(&body);
-        async move {
-            let response = request.send().await?;
-            let status = response.status();
-            let body: Value = response.json().await?;
-            if !status.is_success() {
-                bail!("{status}: {body}");
-            }
-            anyhow::Ok(body)
-        }
-    };
-    let connection = post(
-        "/v1/connections",
-        json!({"name": "bench-oauth", "type": "oauth2_client_credentials",
+    let connection = api
+        .post(
+            "/v1/connections",
+            json!({"name": "bench-oauth", "type": "oauth2_client_credentials",
                "tokenUrl": format!("http://{target}/power/token"),
                "clientId": "bench", "clientSecret": "bench-client-secret", "scope": "orders:read"}),
-        api_key,
-    )
-    .await?;
-    let tool = post(
+            api_key,
+        )
+        .await?;
+    let tool = api.post(
         "/v1/tools",
         json!({"type": "server", "subtype": "webhook", "name": TOOL, "description": "Check an order",
                "url": format!("http://{target}/power/{{{{region}}}}/orders?account={{{{account_id}}}}"),
@@ -88,15 +74,16 @@ pub async fn sessions(
         api_key,
     )
     .await?;
-    let persona = post(
-        "/v1/personas",
-        json!({"name": "Bench power", "toolIds": [tool["id"]]}),
-        api_key,
-    )
-    .await?;
+    let persona = api
+        .post(
+            "/v1/personas",
+            json!({"name": "Bench power", "toolIds": [tool["id"]]}),
+            api_key,
+        )
+        .await?;
     let mut ids = Vec::with_capacity(sessions);
     for i in 0..sessions {
-        let token = post(
+        let token = api.post(
             "/v1/auth/session-token",
             json!({"personaConfig": {"personaId": persona["id"], "variables": {
                       "region": "eu-west", "account_id": format!("acct-{i}"), "tenant": format!("tenant-{i}")}},
@@ -105,7 +92,7 @@ pub async fn sessions(
         )
         .await?;
         let bearer = token["sessionToken"].as_str().unwrap_or_default();
-        let started = post("/v1/engine/session", json!({}), bearer).await?;
+        let started = api.post("/v1/engine/session", json!({}), bearer).await?;
         ids.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
     }
     Ok(ids)

@@ -19,10 +19,10 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::api::Api;
+use crate::cluster::{wait_for_port, Cluster};
 use crate::pooler::Pooler;
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-pub const DATABASE: &str = "hookline_faults";
 const KEY: &str = "aG9va2xpbmUtYmVuY2gta2V5LTMyLWJ5dGVzLWxvbmc=";
 
 /// Ports: `--port-base N` takes N, N+1… (a run started by hand on a shared machine keeps to its
@@ -44,128 +44,6 @@ impl Ports {
         Ok(std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port())
-    }
-}
-
-/// A Postgres cluster of the run's own, in a temporary directory, listening on loopback and on a
-/// unix socket in that directory. Removed when dropped.
-pub struct Cluster {
-    pub dir: PathBuf,
-    pub port: u16,
-}
-
-/// Runs a Postgres tool as the `postgres` user when we are root (initdb refuses root).
-fn pg_tool(tool: &str) -> Command {
-    let path = format!("{PG_BIN}/{tool}");
-    if rustix::process::geteuid().is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", &path]);
-        c
-    } else {
-        Command::new(path)
-    }
-}
-
-pub(crate) fn run(mut c: Command, what: &str) -> anyhow::Result<()> {
-    let out = c.stdin(Stdio::null()).output()?;
-    if !out.status.success() {
-        bail!(
-            "{what}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-impl Cluster {
-    pub fn create(port: u16) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("hookline-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        if rustix::process::geteuid().is_root() {
-            run(
-                {
-                    let mut c = Command::new("chown");
-                    c.args(["postgres:postgres", &dir.display().to_string()]);
-                    c
-                },
-                "chown",
-            )?;
-        }
-        let data = dir.join("data");
-        let mut init = pg_tool("initdb");
-        init.args(["-D", &data.display().to_string()]).args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ]);
-        run(init, "initdb")?;
-        // Settings a small production server would have; pg_stat_statements for the costs.
-        let conf = format!(
-            "port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             max_connections = 300\nshared_buffers = 256MB\n\
-             shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n\
-             track_io_timing = on\nlog_min_messages = warning\n",
-            dir.display()
-        );
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(data.join("postgresql.conf"))?;
-        std::io::Write::write_all(&mut file, conf.as_bytes())?;
-        let cluster = Self { dir, port };
-        cluster.start()?;
-        Ok(cluster)
-    }
-
-    fn ctl(&self, args: &[&str]) -> anyhow::Result<()> {
-        let mut c = pg_tool("pg_ctl");
-        c.args(["-D", &self.dir.join("data").display().to_string()])
-            .args(["-l", &self.dir.join("log").display().to_string()])
-            .args(["-w", "-t", "60"])
-            .args(args);
-        run(c, &format!("pg_ctl {args:?}"))
-    }
-
-    pub fn start(&self) -> anyhow::Result<()> {
-        self.ctl(&["start"])
-    }
-
-    /// Stops the server the way an operator's restart does (`-m fast`: sessions are ended with
-    /// "terminating connection due to administrator command").
-    pub fn stop(&self) -> anyhow::Result<()> {
-        self.ctl(&["-m", "fast", "stop"])
-    }
-
-    pub fn restart(&self) -> anyhow::Result<()> {
-        self.ctl(&["-m", "fast", "restart"])
-    }
-
-    pub fn server_url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}", self.port)
-    }
-
-    pub fn url(&self) -> String {
-        format!("{}/{DATABASE}", self.server_url())
-    }
-
-    /// The postmaster's process id (the first line of `postmaster.pid`).
-    pub fn postmaster(&self) -> Option<u32> {
-        let pid = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
-        pid.lines().next()?.trim().parse().ok()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.ctl(&["-m", "immediate", "stop"]);
-        // `HOOKLINE_BENCH_KEEP=1` keeps the directory (the instances' and Postgres' logs).
-        if std::env::var_os("HOOKLINE_BENCH_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
     }
 }
 
@@ -385,17 +263,6 @@ impl Drop for Instance {
     }
 }
 
-pub fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(addr).is_err() {
-        if Instant::now() > deadline {
-            bail!("nothing answers on {addr}");
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    Ok(())
-}
-
 /// Everything a run made: the cluster, instances, the target, the fake LLM, the API key, the
 /// sessions.
 pub struct Rig {
@@ -410,6 +277,64 @@ pub struct Rig {
     pub sessions: Vec<String>,
     pub client: reqwest::Client,
     pub dir: PathBuf,
+}
+
+/// Environment variables for the `hookline` binary.
+type Env = Vec<(String, String)>;
+
+/// The instances' environment, and the one that makes the database: straight to the server (a
+/// pooler only reaches databases that exist); everything after goes the instances' way.
+fn instance_env(cluster: &Cluster, pooler: Option<&Pooler>) -> (Env, Env) {
+    let mut env: Env = [
+        ("DATABASE_URL", cluster.url()),
+        ("HOOKLINE_ENCRYPTION_KEY", KEY.to_owned()),
+        ("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
+        ("HOOKLINE_SESSION_MESSAGES_PER_SECOND", "1000000".to_owned()),
+        ("HOOKLINE_SESSION_MESSAGE_BURST", "1000000".to_owned()),
+        ("RUST_LOG", "warn".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let direct = env.clone();
+    if let Some(p) = pooler {
+        for (k, v) in [
+            ("DATABASE_URL", p.url()),
+            ("HOOKLINE_DATABASE_DIRECT_URL", cluster.url()),
+        ] {
+            env.retain(|(have, _)| have != k);
+            env.push((k.to_owned(), v));
+        }
+    }
+    (direct, env)
+}
+
+/// The database migrated (straight, `direct`) and the organization "faults" made; its API key.
+fn provision(
+    binary: &Path,
+    direct: &[(String, String)],
+    env: &[(String, String)],
+) -> anyhow::Result<String> {
+    let cli_with = |env: &[(String, String)], args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new(binary)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "hookline {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    cli_with(direct, &["migrate"])?;
+    cli_with(env, &["orgs", "create", "faults"])?;
+    Ok(cli_with(env, &["api-keys", "create", "--org", "faults"])?
+        .lines()
+        .last()
+        .context("no key printed")?
+        .to_owned())
 }
 
 impl Rig {
@@ -427,53 +352,11 @@ impl Rig {
             Some(mode) => Some(Pooler::start(&cluster, ports.next()?, mode)?),
             None => None,
         };
-        let mut extra = Vec::new();
-        if let Some(p) = &pooler {
-            extra.push(("DATABASE_URL", p.url()));
-            extra.push(("HOOKLINE_DATABASE_DIRECT_URL", cluster.url()));
-        }
         let dir = cluster.dir.clone();
         let target = Target::start(ports.next()?).await?;
         let (llm, hook) = crate::instant_llm::start(Default::default()).await?;
-        let mut env: Vec<(String, String)> = [
-            ("DATABASE_URL", cluster.url()),
-            ("HOOKLINE_ENCRYPTION_KEY", KEY.to_owned()),
-            ("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8".to_owned()),
-            ("HOOKLINE_SESSION_MESSAGES_PER_SECOND", "1000000".to_owned()),
-            ("HOOKLINE_SESSION_MESSAGE_BURST", "1000000".to_owned()),
-            ("RUST_LOG", "warn".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        // The database is made straight on the server (a pooler only reaches databases that
-        // exist); everything after goes the instances' way.
-        let direct = env.clone();
-        for (k, v) in extra {
-            env.retain(|(have, _)| have != k);
-            env.push((k.to_owned(), v));
-        }
-        let cli_with = |env: &[(String, String)], args: &[&str]| -> anyhow::Result<String> {
-            let out = Command::new(&binary)
-                .args(args)
-                .envs(env.iter().map(|(k, v)| (k, v)))
-                .output()?;
-            if !out.status.success() {
-                bail!(
-                    "hookline {args:?}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            Ok(String::from_utf8(out.stdout)?)
-        };
-        let cli = |args: &[&str]| cli_with(&env, args);
-        cli_with(&direct, &["migrate"])?;
-        cli(&["orgs", "create", "faults"])?;
-        let key = cli(&["api-keys", "create", "--org", "faults"])?
-            .lines()
-            .last()
-            .context("no key printed")?
-            .to_owned();
+        let (direct, env) = instance_env(&cluster, pooler.as_ref());
+        let key = provision(&binary, &direct, &env)?;
         let mut started = Vec::new();
         for i in 0..instances {
             started.push(Instance::start(
@@ -487,22 +370,7 @@ impl Rig {
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()?;
-        let base = format!("http://{}", started[0].addr);
-        let post = |path: &str, body: Value, bearer: &str| {
-            let request = client
-                .post(format!("{base}{path}"))
-                .bearer_auth(bearer)
-                .json(&body);
-            async move {
-                let response = request.send().await?;
-                let status = response.status();
-                let body: Value = response.json().await?;
-                if !status.is_success() {
-                    bail!("{status}: {body}");
-                }
-                anyhow::Ok(body)
-            }
-        };
+        let api = Api::new(client.clone(), started[0].addr);
         let webhook = |name: &str, path: &str, await_response: bool| {
             json!({"type": "server", "subtype": "webhook", "name": name, "description": "Check an order",
                    "url": format!("http://{}/{path}", target.addr), "method": "POST",
@@ -510,31 +378,21 @@ impl Rig {
                    "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
                    "awaitResponse": await_response})
         };
-        let awaited = post("/v1/tools", webhook("check_order", "hook", true), &key).await?;
-        let forget = post("/v1/tools", webhook("log_event", "delivered", false), &key).await?;
-        let persona = post(
-            "/v1/personas",
-            json!({"name": "Caller", "toolIds": [awaited["id"], forget["id"]]}),
-            &key,
-        )
-        .await?;
-        let instant = post(
-            "/v1/llms",
-            json!({"name": "instant", "provider": "openai", "model": "instant",
-                   "baseUrl": format!("http://{llm}/v1")}),
-            &key,
-        )
-        .await?;
-        let mut lookup = webhook("lookup_order", "conv-hook", true);
-        lookup["url"] = json!(format!("http://{hook}/conv-hook"));
-        let lookup = post("/v1/tools", lookup, &key).await?;
-        let talker = post(
-            "/v1/personas",
-            json!({"name": "Talker", "systemPrompt": "Answer order questions.",
-                   "llmId": instant["id"], "toolIds": [lookup["id"]]}),
-            &key,
-        )
-        .await?;
+        let awaited = api
+            .post("/v1/tools", webhook("check_order", "hook", true), &key)
+            .await?;
+        let forget = api
+            .post("/v1/tools", webhook("log_event", "delivered", false), &key)
+            .await?;
+        let persona = api
+            .post(
+                "/v1/personas",
+                json!({"name": "Caller", "toolIds": [awaited["id"], forget["id"]]}),
+                &key,
+            )
+            .await?;
+        let lookup = webhook("lookup_order", "conv-hook", true);
+        let talker = api.make_talker(&key, llm, hook, lookup).await?;
         let mut rig = Self {
             pooler,
             cluster,

@@ -14,6 +14,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
+use crate::api::Api;
+
 /// The bench's database, dropped and made again at each run: `HOOKLINE_BENCH_DATABASE`, so that
 /// two people's runs on one Postgres server keep apart, else `hookline_bench`.
 pub fn database() -> String {
@@ -218,6 +220,162 @@ fn wait_for_port(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The personas the scenarios use, made through the API: `persona` calls the webhook tool (`tool`,
+/// awaited) and a fire-and-forget one; `talker` talks through the instant LLM.
+struct Made {
+    tool: Value,
+    persona: Value,
+    talker: Value,
+}
+
+async fn make_personas(
+    api: &Api,
+    key: &str,
+    target: SocketAddr,
+    llm: SocketAddr,
+    hook: SocketAddr,
+) -> anyhow::Result<Made> {
+    let tool = api
+        .post(
+            "/v1/tools",
+            webhook_tool(target, "check_order_status", true),
+            key,
+        )
+        .await?;
+    let mut forget = webhook_tool(target, "log_event", false);
+    forget["url"] = json!(format!("http://{target}/delivered"));
+    let forget = api.post("/v1/tools", forget, key).await?;
+    let persona = api
+        .post(
+            "/v1/personas",
+            json!({"name": "Bench", "toolIds": [tool["id"], forget["id"]]}),
+            key,
+        )
+        .await?;
+    // A persona that talks: the instant LLM, and a tool whose webhook measures the gap.
+    let lookup = webhook_tool(target, "lookup_order", true);
+    let talker = api.make_talker(key, llm, hook, lookup).await?;
+    Ok(Made {
+        tool,
+        persona,
+        talker,
+    })
+}
+
+/// `SESSIONS` sessions of `persona` for awaited calls, as many for fire-and-forget ones, then
+/// as many of `talker`, in that order.
+async fn start_sessions(api: &Api, key: &str, made: &Made) -> anyhow::Result<Vec<String>> {
+    let mut sessions = Vec::new();
+    for i in 0..3 * SESSIONS {
+        let persona = if i < 2 * SESSIONS {
+            &made.persona
+        } else {
+            &made.talker
+        };
+        let token = api
+            .post(
+                "/v1/auth/session-token",
+                json!({"personaConfig": {"personaId": persona["id"]}, "expiresInSeconds": 86400}),
+                key,
+            )
+            .await?;
+        let started = api
+            .post(
+                "/v1/engine/session",
+                json!({}),
+                token["sessionToken"].as_str().unwrap_or_default(),
+            )
+            .await?;
+        sessions.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(sessions)
+}
+
+/// MCP clients of `persona`: the same tool over `tools/call` (scenario 2m); their session ids.
+async fn open_mcp_sessions(api: &Api, key: &str, persona: &str) -> anyhow::Result<Vec<String>> {
+    let mut mcp_sessions = Vec::new();
+    for _ in 0..SESSIONS {
+        let response = api
+            .client
+            .post(format!("{}/v1/mcp/personas/{persona}", api.base))
+            .bearer_auth(key)
+            .json(
+                &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "hookline-bench", "version": "1"}}}),
+            )
+            .send()
+            .await?;
+        let id = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let Some(id) = id else {
+            bail!(
+                "MCP initialize answered {} without a session id",
+                response.status()
+            );
+        };
+        mcp_sessions.push(id);
+    }
+    Ok(mcp_sessions)
+}
+
+/// A webhook tool `name` to the target's `/hook`, with an argument and a secret header.
+fn webhook_tool(target: SocketAddr, name: &str, await_response: bool) -> Value {
+    json!({"type": "server", "subtype": "webhook", "name": name, "description": "Check an order",
+           "url": format!("http://{target}/hook"), "method": "POST",
+           "headers": {"Authorization": "Bearer bench-secret-token"},
+           "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
+           "awaitResponse": await_response})
+}
+
+/// The bench's database dropped (it is made again by `hookline migrate`); the machine's name,
+/// with the Postgres version.
+async fn drop_the_database(server_url: &str, database: &str) -> anyhow::Result<String> {
+    let mut admin = sqlx::PgConnection::connect(&format!("{server_url}/postgres"))
+        .await
+        .context("cannot reach Postgres (set HOOKLINE_BENCH_POSTGRES)")?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    let (version,): (String,) = sqlx::query_as("SELECT version()")
+        .fetch_one(&mut admin)
+        .await?;
+    Ok(crate::cpu::machine(
+        version.split(" on ").next().unwrap_or(&version),
+    ))
+}
+
+/// The database migrated and two organizations made with the binary's CLI; their API keys
+/// (`bench`, then `bench-hybrid`).
+fn provision(binary: &std::path::Path, env: &[(&str, &str)]) -> anyhow::Result<(String, String)> {
+    let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new(binary)
+            .args(args)
+            .envs(env.iter().copied())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "hookline {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let key_of = |org: &str| -> anyhow::Result<String> {
+        cli(&["orgs", "create", org])?;
+        Ok(cli(&["api-keys", "create", "--org", org])?
+            .lines()
+            .last()
+            .context("no key printed")?
+            .to_owned())
+    };
+    cli(&["migrate"])?;
+    Ok((key_of("bench")?, key_of("bench-hybrid")?))
+}
+
 impl Environment {
     /// Starts `binary` (see [`hookline_binary`]) with everything it is measured against.
     pub async fn start(binary: &std::path::Path) -> anyhow::Result<Self> {
@@ -228,17 +386,8 @@ impl Environment {
         let nginx = start_nginx(target)?;
         let server_url = std::env::var("HOOKLINE_BENCH_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let mut admin = sqlx::PgConnection::connect(&format!("{server_url}/postgres"))
-            .await
-            .context("cannot reach Postgres (set HOOKLINE_BENCH_POSTGRES)")?;
         let database = database();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await?;
-        let (version,): (String,) = sqlx::query_as("SELECT version()")
-            .fetch_one(&mut admin)
-            .await?;
-        let machine = crate::cpu::machine(version.split(" on ").next().unwrap_or(&version));
+        let machine = drop_the_database(&server_url, &database).await?;
         let database_url = format!("{server_url}/{database}");
         let hookline: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
         let key = "aG9va2xpbmUtYmVuY2gta2V5LTMyLWJ5dGVzLWxvbmc=";
@@ -251,29 +400,7 @@ impl Environment {
             ("HOOKLINE_SESSION_MESSAGE_BURST", "1000000"),
             ("RUST_LOG", "warn"),
         ];
-        let cli = |args: &[&str]| -> anyhow::Result<String> {
-            let out = Command::new(binary).args(args).envs(env).output()?;
-            if !out.status.success() {
-                bail!(
-                    "hookline {args:?}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            Ok(String::from_utf8(out.stdout)?)
-        };
-        cli(&["migrate"])?;
-        cli(&["orgs", "create", "bench"])?;
-        let api_key = cli(&["api-keys", "create", "--org", "bench"])?
-            .lines()
-            .last()
-            .context("no key printed")?
-            .to_owned();
-        cli(&["orgs", "create", "bench-hybrid"])?;
-        let hybrid_key = cli(&["api-keys", "create", "--org", "bench-hybrid"])?
-            .lines()
-            .last()
-            .context("no key printed")?
-            .to_owned();
+        let (api_key, hybrid_key) = provision(binary, &env)?;
         let server = Command::new(binary)
             .arg("serve")
             .envs(env)
@@ -290,121 +417,20 @@ impl Environment {
         let server = Arc::new(Mutex::new(Process(server)));
         wait_for_port(hookline)?;
 
-        let client = reqwest::Client::builder().no_proxy().build()?;
-        let post = |path: &str, body: Value, bearer: String| {
-            let request = client
-                .post(format!("http://{hookline}{path}"))
-                .bearer_auth(bearer)
-                .json(&body);
-            async move {
-                let response = request.send().await?;
-                let status = response.status();
-                let body: Value = response.json().await?;
-                if !status.is_success() {
-                    bail!("{status}: {body}");
-                }
-                anyhow::Ok(body)
-            }
-        };
-        let webhook = |name: &str, await_response: bool| {
-            json!({"type": "server", "subtype": "webhook", "name": name, "description": "Check an order",
-                   "url": format!("http://{target}/hook"), "method": "POST",
-                   "headers": {"Authorization": "Bearer bench-secret-token"},
-                   "parameters": {"type": "object", "properties": {"orderId": {"type": "string"}}, "required": ["orderId"]},
-                   "awaitResponse": await_response})
-        };
-        let tool = post(
-            "/v1/tools",
-            webhook("check_order_status", true),
-            api_key.clone(),
-        )
-        .await?;
-        let mut forget = webhook("log_event", false);
-        forget["url"] = json!(format!("http://{target}/delivered"));
-        let forget = post("/v1/tools", forget, api_key.clone()).await?;
-        let persona = post(
-            "/v1/personas",
-            json!({"name": "Bench", "toolIds": [tool["id"], forget["id"]]}),
-            api_key.clone(),
-        )
-        .await?;
-        // A persona that talks: the instant LLM, and a tool whose webhook measures the gap.
-        let instant = post(
-            "/v1/llms",
-            json!({"name": "instant", "provider": "openai", "model": "instant",
-                   "baseUrl": format!("http://{llm}/v1")}),
-            api_key.clone(),
-        )
-        .await?;
-        let mut lookup = webhook("lookup_order", true);
-        lookup["url"] = json!(format!("http://{hook}/conv-hook"));
-        let lookup = post("/v1/tools", lookup, api_key.clone()).await?;
-        let talker = post(
-            "/v1/personas",
-            json!({"name": "Talker", "systemPrompt": "Answer order questions.",
-                   "llmId": instant["id"], "toolIds": [lookup["id"]]}),
-            api_key.clone(),
-        )
-        .await?;
-        let mut sessions = Vec::new();
-        for i in 0..3 * SESSIONS {
-            let persona = if i < 2 * SESSIONS { &persona } else { &talker };
-            let token = post(
-                "/v1/auth/session-token",
-                json!({"personaConfig": {"personaId": persona["id"]}, "expiresInSeconds": 86400}),
-                api_key.clone(),
-            )
-            .await?;
-            let started = post(
-                "/v1/engine/session",
-                json!({}),
-                token["sessionToken"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-            .await?;
-            sessions.push(started["sessionId"].as_str().unwrap_or_default().to_owned());
-        }
+        let api = Api::new(reqwest::Client::builder().no_proxy().build()?, hookline);
+        let made = make_personas(&api, &api_key, target, llm, hook).await?;
+        let mut sessions = start_sessions(&api, &api_key, &made).await?;
         let talk_sessions = sessions.split_off(2 * SESSIONS);
-        // MCP clients of the same persona: the same tool over `tools/call` (scenario 2m).
-        let mut mcp_sessions = Vec::new();
-        for _ in 0..SESSIONS {
-            let response = client
-                .post(format!(
-                    "http://{hookline}/v1/mcp/personas/{}",
-                    persona["id"].as_str().unwrap_or_default()
-                ))
-                .bearer_auth(&api_key)
-                .json(
-                    &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                    "protocolVersion": "2025-06-18", "capabilities": {},
-                    "clientInfo": {"name": "hookline-bench", "version": "1"}}}),
-                )
-                .send()
-                .await?;
-            let id = response
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let Some(id) = id else {
-                bail!(
-                    "MCP initialize answered {} without a session id",
-                    response.status()
-                );
-            };
-            mcp_sessions.push(id);
-        }
-        let power_sessions =
-            crate::power::sessions(&client, hookline, target, &api_key, SESSIONS).await?;
+        let persona = made.persona["id"].as_str().unwrap_or_default().to_owned();
+        let mcp_sessions = open_mcp_sessions(&api, &api_key, &persona).await?;
+        let power_sessions = crate::power::sessions(&api, target, &api_key, SESSIONS).await?;
         Ok(Self {
             hookline,
             target,
             nginx,
             key: api_key,
-            tool: tool["id"].as_str().unwrap_or_default().to_owned(),
-            persona: persona["id"].as_str().unwrap_or_default().to_owned(),
+            tool: made.tool["id"].as_str().unwrap_or_default().to_owned(),
+            persona,
             forget_sessions: sessions.split_off(SESSIONS),
             conversations: Arc::new(
                 talk_sessions
@@ -413,7 +439,7 @@ impl Environment {
                     .collect(),
             ),
             talk_sessions,
-            talker: talker["id"].as_str().unwrap_or_default().to_owned(),
+            talker: made.talker["id"].as_str().unwrap_or_default().to_owned(),
             gaps,
             first_deltas: Default::default(),
             accepted: Arc::default(),

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::Row;
 
-use crate::rig::{Ports, Rig, DATABASE};
+use crate::cluster::DATABASE;
+use crate::rig::{Ports, Rig};
 use crate::traffic::{quantile_ms, Kind, Outcome, Rates, Traffic};
 
 pub struct Options {
@@ -131,113 +132,134 @@ pub async fn costs(port_base: Option<u16>, seconds: u64) -> anyhow::Result<()> {
         .await?;
     println!("kind            requests  pg_cpu_ms/req  statement_ms/req  wal_bytes/req  events/req  messages/req  hookline_cpu_ms/req");
     let window = Duration::from_secs(seconds);
+    let alone = |awaited, forget, conversations| Rates {
+        awaited_per_second: awaited,
+        forget_per_second: forget,
+        conversations,
+        streams: false,
+    };
     let mut budgets = Vec::new();
     for (kind, rates) in [
-        (
-            "awaited call",
-            Rates {
-                awaited_per_second: 100.0,
-                forget_per_second: 0.0,
-                conversations: 0,
-                streams: false,
-            },
-        ),
-        (
-            "fire-and-forget",
-            Rates {
-                awaited_per_second: 0.0,
-                forget_per_second: 100.0,
-                conversations: 0,
-                streams: false,
-            },
-        ),
-        (
-            "turn",
-            Rates {
-                awaited_per_second: 0.0,
-                forget_per_second: 0.0,
-                conversations: 4,
-                streams: false,
-            },
-        ),
+        ("awaited call", alone(100.0, 0.0, 0)),
+        ("fire-and-forget", alone(0.0, 100.0, 0)),
+        ("turn", alone(0.0, 0.0, 4)),
     ] {
-        let traffic = Traffic::new(&rig)?;
-        // Each kind from a quiet start: the previous kind's deliveries done.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        sqlx::query("SELECT pg_stat_statements_reset()")
-            .execute(&mut db)
-            .await?;
-        let before = counts(&mut db).await?;
-        let tables_before = tables(&mut db).await?;
-        let cpu_before = rig.cpu_seconds();
-        let tasks = traffic.start(rates);
-        tokio::time::sleep(window).await;
-        traffic.stop();
-        for t in tasks {
-            let _ = t.await;
-        }
-        // Fire-and-forget calls cost their delivery too: waited for.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while counts(&mut db).await?.get::<f64, _>(4) > 0.0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let after = counts(&mut db).await?;
-        let cpu = rig.cpu_seconds();
-        let n = traffic
-            .take_records()
-            .iter()
-            .filter(|r| r.outcome == Outcome::Ok)
-            .count()
-            .max(1) as f64;
-        let d = |i: usize| (after.get::<f64, _>(i) - before.get::<f64, _>(i)) / n;
-        println!(
-            "{kind:<15} {:>9}  {:>13.3}  {:>16.3}  {:>13.0}  {:>10.2}  {:>12.2}  {:>19.3}",
-            n,
-            (cpu.1 - cpu_before.1) * 1000.0 / n,
-            d(1),
-            d(0),
-            d(2),
-            d(3),
-            (cpu.0 - cpu_before.0) * 1000.0 / n,
-        );
-        let mut written = tables(&mut db).await?;
-        for (name, counts) in &mut written {
-            if let Some((_, was)) = tables_before.iter().find(|(t, _)| t == name) {
-                for (now, was) in counts.iter_mut().zip(was) {
-                    *now -= was;
-                }
-            }
-        }
-        budgets.push((kind, n, statements(&mut db).await?, written));
+        budgets.push(cost_of(&rig, &mut db, kind, rates, window).await?);
     }
-    for (kind, n, rows, written) in budgets {
-        println!("\n{kind}: rows per request by table (inserted, updated, of which HOT, deleted)");
-        for (table, c) in written {
-            if c.iter().any(|v| *v > 0.0) {
-                println!(
-                    "{table:<24} {:>7.2} {:>7.2} {:>7.2} {:>7.2}",
-                    c[0] / n,
-                    c[1] / n,
-                    c[2] / n,
-                    c[3] / n
-                );
-            }
-        }
-        println!("\n{kind}: statements per request ({n} requests; BEGIN/COMMIT included: one round trip each)");
-        println!("{:>9} {:>9} {:>9}  statement", "calls", "rows", "ms");
-        let (mut calls, mut written) = (0.0, 0.0);
-        for (query, c, r, ms) in rows {
-            let (c, r) = (c / n, r / n);
-            calls += c;
-            written += r;
-            if c >= 0.005 {
-                println!("{c:>9.2} {r:>9.2} {:>9.3}  {query}", ms / n);
-            }
-        }
-        println!("{calls:>9.2} {written:>9.2}            all");
+    for budget in budgets {
+        print_budget(budget);
     }
     Ok(())
+}
+
+/// What one kind of request cost.
+struct Budget {
+    kind: &'static str,
+    /// Requests that succeeded (at least 1, as the divisor of the rest).
+    n: f64,
+    /// The statements it ran: text, calls, rows, milliseconds.
+    statements: Vec<(String, f64, f64, f64)>,
+    /// The rows it wrote by table: inserted, updated, of which HOT, deleted.
+    written: Vec<(String, [f64; 4])>,
+}
+
+/// One kind of request alone for `window`, from a quiet start; prints its line of the table.
+async fn cost_of(
+    rig: &Rig,
+    db: &mut sqlx::PgConnection,
+    kind: &'static str,
+    rates: Rates,
+    window: Duration,
+) -> anyhow::Result<Budget> {
+    let traffic = Traffic::new(rig)?;
+    // Each kind from a quiet start: the previous kind's deliveries done.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sqlx::query("SELECT pg_stat_statements_reset()")
+        .execute(&mut *db)
+        .await?;
+    let before = counts(&mut *db).await?;
+    let tables_before = tables(&mut *db).await?;
+    let cpu_before = rig.cpu_seconds();
+    let tasks = traffic.start(rates);
+    tokio::time::sleep(window).await;
+    traffic.stop();
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Fire-and-forget calls cost their delivery too: waited for.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counts(&mut *db).await?.get::<f64, _>(4) > 0.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = counts(&mut *db).await?;
+    let cpu = rig.cpu_seconds();
+    let n = traffic
+        .take_records()
+        .iter()
+        .filter(|r| r.outcome == Outcome::Ok)
+        .count()
+        .max(1) as f64;
+    let d = |i: usize| (after.get::<f64, _>(i) - before.get::<f64, _>(i)) / n;
+    println!(
+        "{kind:<15} {:>9}  {:>13.3}  {:>16.3}  {:>13.0}  {:>10.2}  {:>12.2}  {:>19.3}",
+        n,
+        (cpu.1 - cpu_before.1) * 1000.0 / n,
+        d(1),
+        d(0),
+        d(2),
+        d(3),
+        (cpu.0 - cpu_before.0) * 1000.0 / n,
+    );
+    let mut written = tables(&mut *db).await?;
+    for (name, counts) in &mut written {
+        if let Some((_, was)) = tables_before.iter().find(|(t, _)| t == name) {
+            for (now, was) in counts.iter_mut().zip(was) {
+                *now -= was;
+            }
+        }
+    }
+    Ok(Budget {
+        kind,
+        n,
+        statements: statements(&mut *db).await?,
+        written,
+    })
+}
+
+/// One kind's rows written by table and statements, per request.
+fn print_budget(
+    Budget {
+        kind,
+        n,
+        statements: rows,
+        written,
+    }: Budget,
+) {
+    println!("\n{kind}: rows per request by table (inserted, updated, of which HOT, deleted)");
+    for (table, c) in written {
+        if c.iter().any(|v| *v > 0.0) {
+            println!(
+                "{table:<24} {:>7.2} {:>7.2} {:>7.2} {:>7.2}",
+                c[0] / n,
+                c[1] / n,
+                c[2] / n,
+                c[3] / n
+            );
+        }
+    }
+    println!("\n{kind}: statements per request ({n} requests; BEGIN/COMMIT included: one round trip each)");
+    println!("{:>9} {:>9} {:>9}  statement", "calls", "rows", "ms");
+    let (mut calls, mut written) = (0.0, 0.0);
+    for (query, c, r, ms) in rows {
+        let (c, r) = (c / n, r / n);
+        calls += c;
+        written += r;
+        if c >= 0.005 {
+            println!("{c:>9.2} {r:>9.2} {:>9.3}  {query}", ms / n);
+        }
+    }
+    println!("{calls:>9.2} {written:>9.2}            all");
 }
 
 /// Rows inserted, updated, updated HOT (no index touched) and deleted so far, per table.

@@ -174,7 +174,95 @@ pub async fn measure(
     let idle_rss_mib = env.hookline_rss_mib().unwrap_or(0.0);
     let times = Arc::new(Mutex::new(Times::default()));
     let open = Arc::new(AtomicUsize::new(0));
-    // One connection per stream: a stream holds its connection for as long as it runs.
+    let holders = open_streams(env, &sessions, &times, &open).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let open_rss_mib = env.hookline_rss_mib().unwrap_or(0.0);
+
+    // The calls, paced: `connections` callers, each on its own schedule.
+    let connections = 64usize;
+    let call_client = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(connections)
+        .tcp_nodelay(true)
+        .build()?;
+    let begun = Instant::now();
+    let pace = Pace {
+        begun,
+        end: begun + duration,
+        interval: Duration::from_secs_f64(connections as f64 / rate.max(0.001)),
+        connections,
+    };
+    let sessions = Arc::new(sessions);
+    let before = env.probe.sample();
+    let peak = Arc::new(Mutex::new(open_rss_mib));
+    let sampler = sample_peak_rss(env.clone(), peak.clone(), pace.end);
+    let callers = (0..connections).map(|worker| {
+        tokio::spawn(paced_calls(
+            call_client.clone(),
+            env.clone(),
+            sessions.clone(),
+            times.clone(),
+            pace,
+            worker,
+        ))
+    });
+    let mut calls = Vec::new();
+    let mut call_errors = 0;
+    for (latencies, errors) in futures::future::join_all(callers)
+        .await
+        .into_iter()
+        .flatten()
+    {
+        calls.extend(latencies);
+        call_errors += errors;
+    }
+    let window = begun.elapsed().as_secs_f64();
+    let cores = before.until(&env.probe.sample());
+    let _ = sampler.await;
+    // The last ends' events: give them a moment to arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = before.until(&env.probe.sample());
+    let held = open.load(Ordering::Relaxed);
+    for h in holders {
+        h.abort();
+    }
+    let mut fanout = fanout_times(&std::mem::take(&mut *times.lock().expect("times")));
+    fanout.sort();
+    calls.sort();
+    let pct = |all: &[Duration], p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let loaded_rss_mib = *peak.lock().expect("peak");
+    Ok(StreamsMeasured {
+        streams: n,
+        held,
+        offered: rate,
+        calls: calls.len(),
+        call_errors,
+        idle_rss_mib,
+        open_rss_mib,
+        loaded_rss_mib,
+        fanned_out: fanout.len(),
+        fanout_p50_ms: pct(&fanout, 0.50),
+        fanout_p99_ms: pct(&fanout, 0.99),
+        fanout_max_ms: fanout.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        call_p50_ms: pct(&calls, 0.50),
+        call_p99_ms: pct(&calls, 0.99),
+        cpu: used.per_op(calls.len()),
+        cores: cores.per_second(window),
+    })
+}
+
+/// One stream per session, each on its own connection (a stream holds its connection for as
+/// long as it runs), opened in waves; waits (a minute at most) until they are all open.
+async fn open_streams(
+    env: &Environment,
+    sessions: &[String],
+    times: &Arc<Mutex<Times>>,
+    open: &Arc<AtomicUsize>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let n = sessions.len();
     let stream_client = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(0)
@@ -203,130 +291,93 @@ pub async fn measure(
         open.load(Ordering::Relaxed),
         opened.elapsed().as_secs_f64()
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let open_rss_mib = env.hookline_rss_mib().unwrap_or(0.0);
+    Ok(holders)
+}
 
-    // The calls, paced: `connections` callers, each on its own schedule.
-    let connections = 64usize;
-    let interval = Duration::from_secs_f64(connections as f64 / rate.max(0.001));
-    let call_client = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(connections)
-        .tcp_nodelay(true)
-        .build()?;
-    let sessions = Arc::new(sessions);
-    let begun = Instant::now();
-    let end = begun + duration;
-    let before = env.probe.sample();
-    let peak = Arc::new(Mutex::new(open_rss_mib));
-    let sampler = {
-        let (env, peak) = (env.clone(), peak.clone());
-        tokio::spawn(async move {
-            while Instant::now() < end {
-                if let Some(rss) = env.hookline_rss_mib() {
-                    let mut p = peak.lock().expect("peak");
-                    *p = p.max(rss);
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+/// The calls' schedule: `connections` callers, each calling every `interval` from its own offset
+/// after `begun`, until `end`.
+#[derive(Clone, Copy)]
+struct Pace {
+    begun: Instant,
+    end: Instant,
+    interval: Duration,
+    connections: usize,
+}
+
+/// The highest RSS of the server, sampled every 200 ms until `end`, kept in `peak`.
+fn sample_peak_rss(
+    env: Environment,
+    peak: Arc<Mutex<f64>>,
+    end: Instant,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while Instant::now() < end {
+            if let Some(rss) = env.hookline_rss_mib() {
+                let mut p = peak.lock().expect("peak");
+                *p = p.max(rss);
             }
-        })
-    };
-    let callers = (0..connections).map(|worker| {
-        let (client, env, sessions, times) = (
-            call_client.clone(),
-            env.clone(),
-            sessions.clone(),
-            times.clone(),
-        );
-        tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            let mut due = begun + interval.mul_f64(worker as f64 / connections as f64);
-            let mut k = 0usize;
-            while due < end {
-                tokio::time::sleep_until(due.into()).await;
-                let index = worker + k * connections;
-                let session = &sessions[index % sessions.len()];
-                let id = format!("fanout-{index}");
-                let answer = client
-                    .post(format!(
-                        "http://{}/v1/sessions/{session}/tool-calls",
-                        env.hookline
-                    ))
-                    .bearer_auth(&env.key)
-                    .json(&json!({"toolName": "check_order_status", "toolCallId": id,
-                                  "arguments": {"orderId": "ORD-1"}}))
-                    .send()
-                    .await;
-                let ok = match answer {
-                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                    _ => false,
-                };
-                let answered = Instant::now();
-                latencies.push(answered - due);
-                if ok {
-                    times.lock().expect("times").answered.insert(id, answered);
-                } else {
-                    errors += 1;
-                }
-                k += 1;
-                due += interval;
-            }
-            (latencies, errors)
-        })
-    });
-    let mut calls = Vec::new();
-    let mut call_errors = 0;
-    for (latencies, errors) in futures::future::join_all(callers)
-        .await
-        .into_iter()
-        .flatten()
-    {
-        calls.extend(latencies);
-        call_errors += errors;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}
+
+/// One caller's awaited calls on its schedule, round-robin over the sessions: each call's
+/// latency (from when it was due, so a late start counts), and how many failed.
+async fn paced_calls(
+    client: reqwest::Client,
+    env: Environment,
+    sessions: Arc<Vec<String>>,
+    times: Arc<Mutex<Times>>,
+    pace: Pace,
+    worker: usize,
+) -> (Vec<Duration>, usize) {
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut due = pace.begun
+        + pace
+            .interval
+            .mul_f64(worker as f64 / pace.connections as f64);
+    let mut k = 0usize;
+    while due < pace.end {
+        tokio::time::sleep_until(due.into()).await;
+        let index = worker + k * pace.connections;
+        let session = &sessions[index % sessions.len()];
+        let id = format!("fanout-{index}");
+        let answer = client
+            .post(format!(
+                "http://{}/v1/sessions/{session}/tool-calls",
+                env.hookline
+            ))
+            .bearer_auth(&env.key)
+            .json(&json!({"toolName": "check_order_status", "toolCallId": id,
+                          "arguments": {"orderId": "ORD-1"}}))
+            .send()
+            .await;
+        let ok = match answer {
+            Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+            _ => false,
+        };
+        let answered = Instant::now();
+        latencies.push(answered - due);
+        if ok {
+            times.lock().expect("times").answered.insert(id, answered);
+        } else {
+            errors += 1;
+        }
+        k += 1;
+        due += pace.interval;
     }
-    let window = begun.elapsed().as_secs_f64();
-    let cores = before.until(&env.probe.sample());
-    let _ = sampler.await;
-    // The last ends' events: give them a moment to arrive.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let used = before.until(&env.probe.sample());
-    let held = open.load(Ordering::Relaxed);
-    for h in holders {
-        h.abort();
-    }
-    let times = std::mem::take(&mut *times.lock().expect("times"));
-    let mut fanout: Vec<Duration> = times
+    (latencies, errors)
+}
+
+/// From each call's answer to its `toolCallCompleted` on the stream, for the calls that have both.
+fn fanout_times(times: &Times) -> Vec<Duration> {
+    times
         .answered
         .iter()
         .filter_map(|(id, answered)| {
             let arrived = times.arrived.get(id)?;
             Some(arrived.saturating_duration_since(*answered))
         })
-        .collect();
-    fanout.sort();
-    calls.sort();
-    let pct = |all: &[Duration], p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    let loaded_rss_mib = *peak.lock().expect("peak");
-    Ok(StreamsMeasured {
-        streams: n,
-        held,
-        offered: rate,
-        calls: calls.len(),
-        call_errors,
-        idle_rss_mib,
-        open_rss_mib,
-        loaded_rss_mib,
-        fanned_out: fanout.len(),
-        fanout_p50_ms: pct(&fanout, 0.50),
-        fanout_p99_ms: pct(&fanout, 0.99),
-        fanout_max_ms: fanout.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-        call_p50_ms: pct(&calls, 0.50),
-        call_p99_ms: pct(&calls, 0.99),
-        cpu: used.per_op(calls.len()),
-        cores: cores.per_second(window),
-    })
+        .collect()
 }

@@ -2,6 +2,8 @@
 //! (every problem reported, each by its field path) into the type the OpenAPI document derives
 //! its schema from, so both state the same rules.
 
+use hookline_core::http::Check;
+use hookline_core::Settings;
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -20,9 +22,9 @@ pub struct PostMessage {
     pub content: String,
 }
 
-impl PostMessage {
+impl Check for PostMessage {
     /// Reads a message body, reporting every problem.
-    pub fn parse(body: &Value) -> Result<Self, Violations> {
+    fn check(body: &Value, _: &Settings) -> Result<Self, Violations> {
         let map = object_at(body, "")?;
         let mut v = Violations::new();
         let mut f = Fields::new(map, "", &mut v);

@@ -6,7 +6,7 @@ use axum::Json;
 use hookline_core::http::problem::responses::ListInErrors;
 use hookline_core::http::problem::ProblemType;
 use hookline_core::http::session_auth::SessionCredential;
-use hookline_core::http::{ApiError, InPath, JsonBody, ListPage, Pagination, QueryMap};
+use hookline_core::http::{ApiError, Check, InPath, JsonBody, ListPage, Pagination, QueryMap};
 use hookline_core::ids::SessionId;
 use hookline_core::repo::sessions::SessionStatus;
 use hookline_core::repo::{followups, messages};
@@ -55,7 +55,8 @@ pub async fn post(
 ) -> Result<(StatusCode, Json<PostAnswer>), ApiError> {
     let wait = query.flag("wait")?;
     let session = credential.session(&runtime.core, id).await?;
-    let message = PostMessage::parse(&body.0).map_err(ApiError::invalid)?;
+    // The session before the body: one that does not exist is a 404 whatever the body holds.
+    let message = PostMessage::check(&body.0, &runtime.core.settings).map_err(ApiError::invalid)?;
     match session.status() {
         SessionStatus::Active => {}
         SessionStatus::Ended => return Err(ApiError::session_closed(false)),

@@ -246,14 +246,7 @@ impl Engine {
         let invalid = self
             .check_arguments(&session, &request.tool_name, &request.arguments)
             .await;
-        let fire_and_forget = invalid.is_empty()
-            && matches!(definition, ToolDefinition::Server(w) if !w.await_response);
-        // A call settled before its answer (an awaited webhook, a system tool, refused arguments)
-        // may record through the caller's writer. The others are ended by paths that only know
-        // the call log (a delivery, a browser's answer, a client call's timeout), which must find
-        // the call's start there.
-        let settles_here = !fire_and_forget
-            && (!invalid.is_empty() || !matches!(definition, ToolDefinition::Client(_)));
+        let plan = Plan::of(definition, invalid.is_empty());
         let recorder = request.recorder;
         let call = StartedCall {
             id,
@@ -263,23 +256,17 @@ impl Engine {
             llm_name: None,
             arguments: request.arguments,
             started: Instant::now(),
-            recorder: recorder.clone().filter(|_| settles_here),
+            recorder: recorder.clone().filter(|_| plan.settles_here),
         };
-        let new = call.to_start(fire_and_forget);
+        let new = call.to_start(plan.fire_and_forget);
         // A fire-and-forget call is a promise: it is committed durably before the 202.
-        let starter = if fire_and_forget {
+        let starter = if plan.fire_and_forget {
             &self.durable_starter
         } else {
             &self.fast_starter
         };
-        // An awaited webhook's request is built and signed while the call's row is written
-        // (CPU work overlapping the round trip). It is sent only once the row is in: that the
-        // `toolCallId` is new and the session active is known before anything leaves.
-        let awaited_webhook = invalid.is_empty()
-            && !fire_and_forget
-            && matches!(definition, ToolDefinition::Server(w) if !w.is_knowledge());
         let prepare = async {
-            if awaited_webhook {
+            if plan.awaited_webhook {
                 let call_id = id.to_string();
                 let scope = variables::Scope::Session {
                     session_id,
@@ -318,21 +305,34 @@ impl Engine {
                 .await);
         }
 
+        let defer_end = request.defer_end;
+        self.run_started(&call, definition, plan, prepared, wait_permit, defer_end)
+            .await
+    }
+
+    /// A valid call once its row is in, run the way its tool runs.
+    async fn run_started(
+        &self,
+        call: &StartedCall<'_>,
+        definition: &ToolDefinition,
+        plan: Plan,
+        prepared: Option<webhook::Prepared>,
+        wait_permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        defer_end: bool,
+    ) -> Result<CallAnswer, CallError> {
         match definition {
-            ToolDefinition::Server(w) if w.is_knowledge() => self.knowledge_call(&call, w).await,
-            ToolDefinition::Server(_) if fire_and_forget => {
+            ToolDefinition::Server(w) if w.is_knowledge() => self.knowledge_call(call, w).await,
+            ToolDefinition::Server(_) if plan.fire_and_forget => {
                 self.wake.notify_one();
                 Ok(CallAnswer {
                     accepted: true,
-                    body: CallAnswerView::pending(id, &call.tool_call_id),
+                    body: CallAnswerView::pending(call.id, &call.tool_call_id),
                     recorded: false,
                 })
             }
-            ToolDefinition::Server(hook) => Ok(self.awaited_webhook(&call, hook, prepared).await),
-            ToolDefinition::Client(client) => self.client_call(&call, client, wait_permit).await,
-            ToolDefinition::System(system) => {
-                self.system_call(&call, system, request.defer_end).await
-            }
+            ToolDefinition::Server(hook) => Ok(self.awaited_webhook(call, hook, prepared).await),
+            ToolDefinition::Client(client) => self.client_call(call, client, wait_permit).await,
+            ToolDefinition::System(system) => self.system_call(call, system, defer_end).await,
         }
     }
 
@@ -407,6 +407,38 @@ impl Engine {
             Started::NoSession => Some(Err(CallError::NoSession)),
             Started::SessionEnded => Some(Err(CallError::SessionEnded)),
             Started::SessionExpired => Some(Err(CallError::SessionExpired)),
+        }
+    }
+}
+
+/// How a call goes, known before it is stored.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Valid, to a webhook whose response is not awaited: stored durably, answered 202 and
+    /// delivered by the workers.
+    fire_and_forget: bool,
+    /// Settled before its answer (an awaited webhook, a system tool, refused arguments), so it
+    /// may record through the caller's writer. The others are ended by paths that only know the
+    /// call log (a delivery, a browser's answer, a client call's timeout), which must find the
+    /// call's start there.
+    settles_here: bool,
+    /// Valid, to a webhook whose response is awaited: its request is built and signed while the
+    /// call's row is written (CPU work overlapping the round trip), and sent only once the row is
+    /// in, so that the `toolCallId` is new and the session active is known before anything leaves.
+    awaited_webhook: bool,
+}
+
+impl Plan {
+    fn of(definition: &ToolDefinition, valid: bool) -> Self {
+        let fire_and_forget =
+            valid && matches!(definition, ToolDefinition::Server(w) if !w.await_response);
+        Self {
+            fire_and_forget,
+            settles_here: !fire_and_forget
+                && (!valid || !matches!(definition, ToolDefinition::Client(_))),
+            awaited_webhook: valid
+                && !fire_and_forget
+                && matches!(definition, ToolDefinition::Server(w) if !w.is_knowledge()),
         }
     }
 }

@@ -47,7 +47,7 @@ pub use service::client_results;
     components(schemas(
         views::CallAnswerView, views::CallView, hookline_core::http::ListPage<views::CallView>, views::SigningSecretsView,
         views::SigningSecretView, views::ToolTestView, views::ToolCallEventData, requests::ToolCallRequest, requests::ToolCallArguments,
-        requests::ClientResultRequest, requests::ToolTestRequest, mcp_probe::McpProbeRequest,
+        requests::ClientResultRequest, requests::ToolTestRequest, mcp_probe::Probe,
     )),
     tags(
         (name = "tool-calls", description = "Running tool calls, and the call log"),

@@ -121,6 +121,12 @@ pub struct SearchRequest {
     pub limit: Option<i64>,
 }
 
+impl Check for SearchRequest {
+    fn check(body: &Value, _: &Settings) -> Result<Self, Violations> {
+        Self::parse(body)
+    }
+}
+
 impl SearchRequest {
     pub fn parse(body: &Value) -> Result<Self, Violations> {
         let map = object_at(body, "")?;

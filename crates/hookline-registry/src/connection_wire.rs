@@ -6,30 +6,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A connection's fields.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectionInput {
-    /// 1–100 characters, unique in the organization.
-    pub name: String,
-    /// `oauth2_client_credentials` (RFC 6749 §4.4), the only type so far.
-    #[serde(rename = "type")]
-    #[schema(example = "oauth2_client_credentials")]
-    pub connection_type: String,
-    /// Where access tokens are asked for; the same outbound rules as a webhook URL.
-    #[schema(example = "https://auth.example.com/oauth/token")]
-    pub token_url: String,
-    /// 1–1024 characters.
-    pub client_id: String,
-    /// 1–8192 characters; sealed at rest, shown masked. Sending the masked preview back keeps
-    /// the stored secret (unless `tokenUrl` moves to another origin).
-    pub client_secret: String,
-    /// Sent as `scope` with each token request (space-separated scopes).
-    pub scope: Option<String>,
-    /// Sent as `audience` with each token request (Auth0 and others ask for it).
-    pub audience: Option<String>,
-}
-
 /// Changes to a connection: the fields sent replace the stored ones, `null` clears `scope` or
 /// `audience`. A `tokenUrl` on another origin needs `clientSecret` again.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,12 +5,12 @@ use hookline_core::http::{ListMeta, ListPage, ProblemDocument};
 use hookline_schema::definition::{
     ClientTool, HttpMethod, ServerSubtype, SystemTool, SystemToolName, WebhookTool,
 };
-use hookline_schema::{FieldError, PersonaFields, ToolDefinition};
+use hookline_schema::{ConnectionFields, FieldError, LlmFields, PersonaFields, ToolDefinition};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::connection_wire::{ConnectionInput, ConnectionPatch, ConnectionView};
+use crate::connection_wire::{ConnectionPatch, ConnectionView};
 use crate::import_wire::{ImportInput, ImportStatus, ImportView, ImportedOperation};
-use crate::requests::{ApiKeyInput, LlmInput, LlmPatch, PersonaPatch, ToolPatch};
+use crate::requests::{ApiKeyInput, LlmPatch, PersonaPatch, ToolPatch};
 use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaView, ToolView};
 
 #[derive(OpenApi)]
@@ -32,8 +32,8 @@ use crate::views::{ApiKeyView, LlmView, NewApiKeyView, PersonaToolView, PersonaV
         ToolDefinition, WebhookTool, ClientTool, SystemTool, SystemToolName, HttpMethod,
         ServerSubtype, ToolView, ListPage<ToolView>, ToolPatch, PersonaFields, PersonaPatch, PersonaView,
         PersonaToolView, ListPage<PersonaView>, ApiKeyInput, ApiKeyView, NewApiKeyView, ListPage<ApiKeyView>,
-        ProblemDocument, FieldError, ListMeta, LlmInput, LlmPatch, LlmView, ListPage<LlmView>,
-        ConnectionInput, ConnectionPatch, ConnectionView, ListPage<ConnectionView>,
+        ProblemDocument, FieldError, ListMeta, LlmFields, LlmPatch, LlmView, ListPage<LlmView>,
+        ConnectionFields, ConnectionPatch, ConnectionView, ListPage<ConnectionView>,
         ImportInput, ImportView, ImportedOperation, ImportStatus,
     )),
     modifiers(&ONE_OBJECT),

@@ -91,35 +91,6 @@ impl Check for ApiKeyInput {
     }
 }
 
-/// An LLM connection's fields (all optional in an update).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LlmInput {
-    /// 1–100 characters, unique in the organization.
-    pub name: String,
-    /// `chat` (default: a persona talks through it) or `embedding` (an OpenAI-compatible
-    /// `POST /embeddings` model knowledge search embeds with; provider `openai`, no
-    /// `temperature` or `maxTokens`). Fixed once the entry exists.
-    #[schema(example = "chat")]
-    pub kind: Option<String>,
-    /// `openai` (Chat Completions and compatible servers) or `anthropic` (Messages).
-    #[schema(example = "openai")]
-    pub provider: String,
-    /// Default `https://api.openai.com/v1` (openai) or `https://api.anthropic.com` (anthropic);
-    /// the same outbound rules as a webhook URL.
-    pub base_url: Option<String>,
-    /// 1–200 characters.
-    pub model: String,
-    /// Sealed at rest; sending the masked preview back keeps the stored key.
-    pub api_key: Option<String>,
-    /// 0–2.
-    pub temperature: Option<f64>,
-    /// 1–100,000.
-    pub max_tokens: Option<i64>,
-    /// 1–120 (default 30): bounds each LLM request, not a whole turn.
-    pub timeout_seconds: Option<i64>,
-}
-
 /// Changes to an LLM connection: the fields sent replace the stored ones, `null` clears one.
 /// `name`, `provider` and `model` may be left out but not cleared.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -3,6 +3,7 @@
 //! token URL is an outbound destination like a webhook URL, so it goes through the same check.
 
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
@@ -18,14 +19,37 @@ pub const MAX_AUDIENCE_CHARS: usize = 2048;
 /// The one kind of connection so far.
 pub const OAUTH2_CLIENT_CREDENTIALS: &str = "oauth2_client_credentials";
 
-/// A connection's fields, checked; `client_secret` in plain text (the caller seals it).
-#[derive(Debug, Clone, PartialEq)]
+/// What a connection is: OAuth2 client credentials (RFC 6749 §4.4) is the only kind so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionType {
+    OAuth2ClientCredentials,
+}
+
+/// A connection's fields.
+// A connection's fields as [`ConnectionFields::parse`] reads them, `client_secret` in plain text
+// (the caller seals it), and the body of `POST /v1/connections` in the OpenAPI document (named
+// `ConnectionInput` there): one type, so the document and the checker cannot say two things.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(as = ConnectionInput)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionFields {
+    /// 1–100 characters, unique in the organization.
     pub name: String,
+    /// `oauth2_client_credentials` (RFC 6749 §4.4), the only type so far.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "oauth2_client_credentials")]
+    pub connection_type: ConnectionType,
+    /// Where access tokens are asked for; the same outbound rules as a webhook URL.
+    #[schema(example = "https://auth.example.com/oauth/token")]
     pub token_url: String,
+    /// 1–1024 characters.
     pub client_id: String,
+    /// 1–8192 characters; sealed at rest, shown masked. Sending the masked preview back keeps
+    /// the stored secret (unless `tokenUrl` moves to another origin).
     pub client_secret: String,
+    /// Sent as `scope` with each token request (space-separated scopes).
     pub scope: Option<String>,
+    /// Sent as `audience` with each token request (Auth0 and others ask for it).
     pub audience: Option<String>,
 }
 
@@ -81,6 +105,7 @@ impl ConnectionFields {
         }
         Ok(Self {
             name: name.expect("checked above"),
+            connection_type: ConnectionType::OAuth2ClientCredentials,
             token_url: token_url.expect("checked above"),
             client_id: client_id.expect("checked above"),
             client_secret: client_secret.expect("checked above"),

@@ -26,7 +26,7 @@ pub mod tool_type;
 pub mod variables;
 pub mod violations;
 
-pub use connection::ConnectionFields;
+pub use connection::{ConnectionFields, ConnectionType};
 pub use definition::{
     mask_header_value, ClientTool, HttpMethod, SystemTool, SystemToolName, ToolDefinition,
     WebhookTool,

@@ -3,6 +3,7 @@
 //! goes through the same check.
 
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::destination::DestinationPolicy;
 use crate::endpoint::check_url;
@@ -78,18 +79,39 @@ impl LlmKind {
     }
 }
 
-/// An LLM's fields, checked; `api_key` in plain text (the caller seals it).
-#[derive(Debug, Clone, PartialEq)]
+/// An LLM connection's fields (all optional in an update).
+// An LLM's fields as [`LlmFields::parse`] reads them, `api_key` in plain text (the caller seals
+// it), and the body of `POST /v1/llms` in the OpenAPI document (named `LlmInput` there): one
+// type, so the document and the checker cannot say two things.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(as = LlmInput)]
+#[serde(rename_all = "camelCase")]
 pub struct LlmFields {
+    /// 1–100 characters, unique in the organization.
     pub name: String,
+    /// `chat` (default: a persona talks through it) or `embedding` (an OpenAI-compatible
+    /// `POST /embeddings` model knowledge search embeds with; provider `openai`, no
+    /// `temperature` or `maxTokens`). Fixed once the entry exists.
+    #[schema(value_type = Option<String>, example = "chat")]
     pub kind: LlmKind,
+    /// `openai` (Chat Completions and compatible servers) or `anthropic` (Messages).
+    #[schema(value_type = String, example = "openai")]
     pub provider: Provider,
-    /// Without a trailing `/`, so paths can be appended.
+    /// Default `https://api.openai.com/v1` (openai) or `https://api.anthropic.com` (anthropic);
+    /// the same outbound rules as a webhook URL.
+    // Kept without a trailing `/`, so paths can be appended.
+    #[schema(value_type = Option<String>)]
     pub base_url: String,
+    /// 1–200 characters.
     pub model: String,
+    /// Sealed at rest; sending the masked preview back keeps the stored key.
     pub api_key: Option<String>,
+    /// 0–2.
     pub temperature: Option<f64>,
+    /// 1–100,000.
     pub max_tokens: Option<i64>,
+    /// 1–120 (default 30): bounds each LLM request, not a whole turn.
+    #[schema(value_type = Option<i64>)]
     pub timeout_seconds: i64,
 }
 

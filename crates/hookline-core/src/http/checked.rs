@@ -56,3 +56,15 @@ impl Check for hookline_schema::ToolDefinition {
         Self::parse(body, "", &settings.destinations)
     }
 }
+
+impl Check for hookline_schema::LlmFields {
+    fn check(body: &Value, settings: &Settings) -> Result<Self, Violations> {
+        Self::parse(body, &settings.destinations)
+    }
+}
+
+impl Check for hookline_schema::ConnectionFields {
+    fn check(body: &Value, settings: &Settings) -> Result<Self, Violations> {
+        Self::parse(body, &settings.destinations)
+    }
+}

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -26,30 +25,25 @@ use super::EngineState;
 use crate::views::ToolTestView;
 
 /// An MCP server to list, or a tool of it to call. Unknown fields are refused.
-#[derive(Debug, Deserialize, ToSchema)]
+// Read by [`read`], every problem reported; `call` says which route reads it. The `url` is kept
+// as sent: the source it stands for is checked whole by a saved source's rules.
+#[derive(Debug, ToSchema)]
+#[schema(as = McpProbeRequest)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct McpProbeRequest {
+pub(crate) struct Probe {
     /// The server's URL, by the rules of a tool source's `url`.
-    pub url: String,
+    #[schema(value_type = String)]
+    url: Value,
     /// Headers to send, by the rules of a tool source's `headers`. A value that is the masked
     /// preview of the `toolId` source's header of that name stands for its stored value.
     #[schema(value_type = Option<Object>)]
-    pub headers: Option<Map<String, Value>>,
+    headers: Option<Map<String, Value>>,
     /// A saved MCP tool source whose stored header values previews stand for.
-    pub tool_id: Option<Uuid>,
+    tool_id: Option<Uuid>,
     /// `/call` only (required there): the name of the server's tool to call.
-    pub tool: Option<String>,
+    tool: Option<String>,
     /// `/call` only: the arguments (default `{}`), sent as they are.
     #[schema(value_type = Option<Object>)]
-    pub arguments: Option<Map<String, Value>>,
-}
-
-/// The request, read with every problem reported; `call` says which route reads it.
-struct Probe {
-    url: Value,
-    headers: Option<Map<String, Value>>,
-    tool_id: Option<Uuid>,
-    tool: Option<String>,
     arguments: Value,
 }
 
@@ -163,7 +157,7 @@ async fn source(core: &CoreState, org_id: Uuid, probe: &mut Probe) -> Result<Sea
         for the stored value, unless `url` points at another origin (then 422 naming the header).",
     operation_id = "listMcpServerTools",
     security(("apiKey" = [])),
-    request_body = McpProbeRequest,
+    request_body = Probe,
     responses(
         (status = 200, description = "What was sent and what came back", body = ToolTestView),
         (status = 400, response = BadRequest),
@@ -198,7 +192,7 @@ pub async fn list(
         `POST /v1/tools/mcp/list`.",
     operation_id = "callMcpServerTool",
     security(("apiKey" = [])),
-    request_body = McpProbeRequest,
+    request_body = Probe,
     responses(
         (status = 200, description = "What was sent and what came back", body = ToolTestView),
         (status = 400, response = BadRequest),

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 use hookline_core::http::problem::responses::{BadRequest, Invalid, Unauthorized};
-use hookline_core::http::{ApiError, Caller, CoreState, JsonBody};
+use hookline_core::http::{ApiError, Caller, Checked, CoreState};
 
 use crate::embeddings::Embedder;
 use crate::requests::SearchRequest;
@@ -27,9 +27,8 @@ pub async fn search(
     State(state): State<CoreState>,
     Extension(embedder): Extension<Embedder>,
     caller: Caller,
-    body: JsonBody,
+    Checked(request): Checked<SearchRequest>,
 ) -> Result<Json<SearchResults>, ApiError> {
-    let request = SearchRequest::parse(&body.0).map_err(ApiError::invalid)?;
     Ok(Json(
         search::search(&state, &embedder, caller.org_id, &request).await?,
     ))

@@ -7,18 +7,20 @@ use hookline_core::http::problem::responses::{
     ByIdErrors, ChangeErrors, CreateErrors, DeleteErrors, ListErrors,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery, QueryMap,
+    ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    QueryMap,
 };
 use hookline_core::ids::ConnectionId;
+use hookline_schema::ConnectionFields;
 
-use crate::connection_wire::{ConnectionInput, ConnectionPatch, ConnectionView};
+use crate::connection_wire::{ConnectionPatch, ConnectionView};
 use crate::service::connections;
 
 #[utoipa::path(
     post, path = "/v1/connections", tag = "connections", summary = "Create a connection",
     operation_id = "createConnection",
     security(("apiKey" = [])),
-    request_body = ConnectionInput,
+    request_body = ConnectionFields,
     responses(
         (status = 201, body = ConnectionView),
         CreateErrors
@@ -27,9 +29,8 @@ use crate::service::connections;
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(fields): Checked<ConnectionFields>,
 ) -> Result<(StatusCode, Json<ConnectionView>), ApiError> {
-    let fields = connections::parse(&state, &body.0)?;
     let created = connections::create(&state, caller.org_id, fields).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

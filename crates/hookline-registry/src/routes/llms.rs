@@ -7,11 +7,13 @@ use hookline_core::http::problem::responses::{
     ByIdErrors, ChangeErrors, CreateErrors, DeleteErrors, ListErrors,
 };
 use hookline_core::http::{
-    ApiError, Caller, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery, QueryMap,
+    ApiError, Caller, Checked, CoreState, InPath, JsonBody, ListPage, ListParams, ListQuery,
+    QueryMap,
 };
 use hookline_core::ids::LlmId;
+use hookline_schema::LlmFields;
 
-use crate::requests::{LlmInput, LlmPatch};
+use crate::requests::LlmPatch;
 use crate::service::llms;
 use crate::views::LlmView;
 
@@ -19,7 +21,7 @@ use crate::views::LlmView;
     post, path = "/v1/llms", tag = "llms", summary = "Create an LLM connection",
     operation_id = "createLlm",
     security(("apiKey" = [])),
-    request_body = LlmInput,
+    request_body = LlmFields,
     responses(
         (status = 201, body = LlmView),
         CreateErrors
@@ -28,9 +30,8 @@ use crate::views::LlmView;
 pub async fn create(
     State(state): State<CoreState>,
     caller: Caller,
-    body: JsonBody,
+    Checked(fields): Checked<LlmFields>,
 ) -> Result<(StatusCode, Json<LlmView>), ApiError> {
-    let fields = llms::parse(&state, &body.0)?;
     let created = llms::create(&state, caller.org_id, fields).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::merge::{merge_top_level, origin_moved};
+use super::merge::{keeps_secret, origin_moved, patched_body};
 use crate::connection_wire::ConnectionView;
 
 /// The view of a stored connection, its secret opened only to compute the preview.
@@ -25,11 +25,6 @@ fn render(state: &CoreState, c: &StoredConnection) -> Result<ConnectionView, Reg
 
 fn store_error(e: hookline_core::StoreError, name: &str) -> RegistryError {
     super::name_taken(e, NAME_CONSTRAINT, "a connection", "connection", name)
-}
-
-/// Checks a connection's fields as `POST /v1/connections` does, every problem by its field.
-pub fn parse(state: &CoreState, body: &Value) -> Result<ConnectionFields, RegistryError> {
-    ConnectionFields::parse(body, &state.settings.destinations).map_err(RegistryError::Invalid)
 }
 
 /// Stores a new connection, its client secret sealed.
@@ -98,37 +93,14 @@ pub async fn update(
         .open_secret(secrets)
         .map_err(RegistryError::internal)?;
     let preview = mask_header_value(stored_secret.expose());
-    let keeps_secret = match patch.get("clientSecret") {
-        None => true,
-        Some(Value::String(sent)) => *sent == preview,
-        Some(_) => false,
-    };
-    // The merge starts from the stored fields as the API names them.
-    let Value::Object(mut merged) =
-        serde_json::to_value(ConnectionView::new(&current, String::new()))
-            .map_err(RegistryError::internal)?
-    else {
-        return Err(RegistryError::internal(
-            "a connection view is not an object",
-        ));
-    };
-    merged.retain(|k, v| {
-        !v.is_null()
-            && !matches!(
-                k.as_str(),
-                "id" | "createdAt" | "updatedAt" | "usageCount" | "clientSecret"
-            )
-    });
-    merge_top_level(&mut merged, patch);
-    if keeps_secret {
-        merged.insert(
-            "clientSecret".into(),
-            Value::String(stored_secret.expose().to_owned()),
-        );
-    }
-    let fields = parse(state, &Value::Object(merged))?;
+    let keeps = keeps_secret(&patch, "clientSecret", Some(&preview));
+    let kept = keeps.then(|| stored_secret.expose());
+    let view = ConnectionView::new(&current, String::new());
+    let merged = patched_body(&view, "clientSecret", patch, kept)?;
+    let fields = ConnectionFields::parse(&merged, &state.settings.destinations)
+        .map_err(RegistryError::Invalid)?;
     // Asked for only once the rest is valid: a broken URL is reported as such first.
-    if keeps_secret && origin_moved(&current.token_url, &fields.token_url) {
+    if keeps && origin_moved(&current.token_url, &fields.token_url) {
         return Err(RegistryError::field("clientSecret", RESEND));
     }
     let sealed = secrets.seal(&fields.client_secret, &secret_context(org_id, id.0));

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::merge::{merge_top_level, origin_moved};
+use super::merge::{keeps_secret, origin_moved, patched_body};
 use crate::views::LlmView;
 
 /// The view of a stored LLM, its key opened only to compute the preview.
@@ -27,11 +27,6 @@ fn render(state: &CoreState, llm: &StoredLlm) -> Result<LlmView, RegistryError> 
 
 fn store_error(e: hookline_core::StoreError, name: &str) -> RegistryError {
     super::name_taken(e, NAME_CONSTRAINT, "an LLM", "LLM", name)
-}
-
-/// Checks an LLM connection's fields as `POST /v1/llms` does, every problem by its field.
-pub fn parse(state: &CoreState, body: &Value) -> Result<LlmFields, RegistryError> {
-    LlmFields::parse(body, &state.settings.destinations).map_err(RegistryError::Invalid)
 }
 
 /// Stores a new LLM connection, its API key sealed.
@@ -93,31 +88,14 @@ pub async fn update(
         .ok_or_else(|| RegistryError::NotFound("LLM"))?;
     let stored_key = current.open_key(secrets).map_err(RegistryError::internal)?;
     let preview = stored_key.as_ref().map(|k| mask_header_value(k.expose()));
-    // The stored key is kept when `apiKey` is not sent, or sent back as its preview.
-    let keeps_key = stored_key.is_some()
-        && match patch.get("apiKey") {
-            None => true,
-            Some(Value::String(sent)) => Some(sent) == preview.as_ref(),
-            Some(_) => false,
-        };
-    // The merge starts from the stored fields as the API names them (the view, key left out).
-    let Value::Object(mut merged) =
-        serde_json::to_value(LlmView::new(&current, None)).map_err(RegistryError::internal)?
-    else {
-        return Err(RegistryError::internal("an LLM view is not an object"));
-    };
-    merged.retain(|k, v| {
-        !v.is_null()
-            && !matches!(
-                k.as_str(),
-                "id" | "createdAt" | "updatedAt" | "usageCount" | "apiKey"
-            )
-    });
-    merge_top_level(&mut merged, patch);
-    if let (true, Some(key)) = (keeps_key, &stored_key) {
-        merged.insert("apiKey".into(), Value::String(key.expose().to_owned()));
-    }
-    let fields = parse(state, &Value::Object(merged))?;
+    let keeps_key = keeps_secret(&patch, "apiKey", preview.as_deref());
+    let kept = stored_key
+        .as_ref()
+        .filter(|_| keeps_key)
+        .map(|k| k.expose());
+    let merged = patched_body(&LlmView::new(&current, None), "apiKey", patch, kept)?;
+    let fields =
+        LlmFields::parse(&merged, &state.settings.destinations).map_err(RegistryError::Invalid)?;
     if fields.kind != current.kind() {
         return Err(RegistryError::field(
             "kind",

@@ -4,7 +4,10 @@
 
 use hookline_schema::fields::nearest;
 use hookline_schema::Violations;
+use serde::Serialize;
 use serde_json::{Map, Value};
+
+use super::error::RegistryError;
 
 /// Every field a tool definition of any type has: `null` may clear any of them.
 pub const TOOL_FIELDS: [&str; 20] = [
@@ -55,6 +58,45 @@ pub fn merge_top_level(current: &mut Map<String, Value>, patch: Map<String, Valu
             current.insert(key, value);
         }
     }
+}
+
+/// Whether a patch keeps a stored secret (an LLM's API key, a connection's client secret): it does
+/// not send `field`, or sends back the secret's masked `preview` (`None`: no secret is stored).
+pub fn keeps_secret(patch: &Map<String, Value>, field: &str, preview: Option<&str>) -> bool {
+    preview.is_some_and(|preview| match patch.get(field) {
+        None => true,
+        Some(Value::String(sent)) => sent == preview,
+        Some(_) => false,
+    })
+}
+
+/// The body a patched resource is checked as, whole: the `stored` resource as the API shows it
+/// (its view), without its read-only fields, its `null`s and its secret `secret_field` (a view
+/// shows only its preview), with `patch` merged over it, and the stored secret put back when the
+/// patch keeps it (`kept`).
+pub fn patched_body(
+    stored: &impl Serialize,
+    secret_field: &str,
+    patch: Map<String, Value>,
+    kept: Option<&str>,
+) -> Result<Value, RegistryError> {
+    let Value::Object(mut merged) =
+        serde_json::to_value(stored).map_err(RegistryError::internal)?
+    else {
+        return Err(RegistryError::internal(
+            "a stored resource's view is not an object",
+        ));
+    };
+    merged.retain(|k, v| {
+        !v.is_null()
+            && k != secret_field
+            && !matches!(k.as_str(), "id" | "createdAt" | "updatedAt" | "usageCount")
+    });
+    merge_top_level(&mut merged, patch);
+    if let Some(secret) = kept {
+        merged.insert(secret_field.into(), Value::String(secret.to_owned()));
+    }
+    Ok(Value::Object(merged))
 }
 
 /// Whether a URL moved to another origin (scheme, host or port): stored secrets (header values, an

@@ -3,15 +3,16 @@
 
 use base64::Engine as _;
 
+use hookline_core::settings::RawSettings;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use uuid::Uuid;
+
 use crate::cli::{hookline_beside_an_app, text};
-use crate::harness::test_key_b64;
+use crate::harness::{raw_settings, session, test_key_b64, Org, Receiver, Reply, TestApp};
 
 #[tokio::test]
 async fn secrets_rotate_moves_everything_to_the_new_key() {
-    use crate::harness::{raw_settings, session, Receiver, Reply, TestApp};
-    use reqwest::Method;
-    use serde_json::json;
-
     let old = TestApp::spawn().await;
     let db = old.settings.database_url.clone();
     let org = old.org("acme").await;
@@ -91,11 +92,6 @@ async fn secrets_rotate_moves_everything_to_the_new_key() {
 
 #[tokio::test]
 async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
-    use crate::harness::{raw_settings, session, Receiver, Reply, TestApp};
-    use hookline_core::settings::RawSettings;
-    use reqwest::{Method, StatusCode};
-    use serde_json::json;
-
     let receiver = Receiver::start(Reply::json(200, json!({"ok": true}))).await;
     let tool = json!({"type": "server", "subtype": "webhook", "name": "secret_call", "description": "d",
         "url": receiver.url("/x"), "headers": {"Authorization": "Bearer keep-me-123"}});
@@ -118,18 +114,47 @@ async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
     let globex = kept.org("globex").await;
     let (status, body) = globex.post(&kept, "/v1/tools", &tool).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let globex_id: (uuid::Uuid,) =
+    let (globex_id,): (Uuid,) =
         sqlx::query_as("SELECT id FROM organizations WHERE name = 'globex'")
             .fetch_one(&kept.pool)
             .await
             .unwrap();
-    let acme_id: (uuid::Uuid,) = sqlx::query_as("SELECT id FROM organizations WHERE name = 'acme'")
+    let (acme_id,): (Uuid,) = sqlx::query_as("SELECT id FROM organizations WHERE name = 'acme'")
         .fetch_one(&kept.pool)
         .await
         .unwrap();
 
-    // A server with only the kept key: acme's call and secrets name the missing key.
-    let (status, problem) = acme.get(&kept, "/v1/signing-secrets").await;
+    acme_is_told_which_key_is_missing(&kept, &acme, &acme_session, &lost_key_id, &receiver).await;
+    let new_key = base64::engine::general_purpose::STANDARD.encode([10u8; 32]);
+    rotation_reports_acme_value_by_value(
+        &db,
+        &kept_key,
+        &new_key,
+        acme_id,
+        globex_id,
+        &lost_key_id,
+    )
+    .await;
+    let new = TestApp::spawn_with(RawSettings {
+        database_url: db.clone(),
+        encryption_key: Some(new_key),
+        ..raw_settings()
+    })
+    .await;
+    let (status, secrets) = globex.get(&new, "/v1/signing-secrets").await;
+    assert_eq!(status, StatusCode::OK, "{secrets}");
+}
+
+/// A server with only the kept key: acme's call and secrets name the missing key, and nothing is
+/// sent.
+async fn acme_is_told_which_key_is_missing(
+    kept: &TestApp,
+    acme: &Org,
+    acme_session: &str,
+    lost_key_id: &str,
+    receiver: &Receiver,
+) {
+    let (status, problem) = acme.get(kept, "/v1/signing-secrets").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(problem["kind"], "encryption_key_missing", "{problem}");
     assert!(
@@ -156,19 +181,28 @@ async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
         answer["error"]["message"]
             .as_str()
             .unwrap()
-            .contains(&lost_key_id),
+            .contains(lost_key_id),
         "{answer}"
     );
     assert!(receiver.requests().is_empty());
+}
 
-    // Rotating to a new key (the kept one as old): globex moves, acme is reported value by value.
-    let new_key = base64::engine::general_purpose::STANDARD.encode([10u8; 32]);
+/// Rotating to a new key (the kept one as old): globex moves, acme is reported value by value,
+/// each line naming the key that is lost.
+async fn rotation_reports_acme_value_by_value(
+    db: &str,
+    kept_key: &str,
+    new_key: &str,
+    acme_id: Uuid,
+    globex_id: Uuid,
+    lost_key_id: &str,
+) {
     let out = hookline_beside_an_app(
         &["secrets", "rotate"],
         &[
-            ("DATABASE_URL", db.as_str()),
-            ("HOOKLINE_ENCRYPTION_KEY", new_key.as_str()),
-            ("HOOKLINE_ENCRYPTION_OLD_KEYS", kept_key.as_str()),
+            ("DATABASE_URL", db),
+            ("HOOKLINE_ENCRYPTION_KEY", new_key),
+            ("HOOKLINE_ENCRYPTION_OLD_KEYS", kept_key),
         ],
     )
     .await;
@@ -176,7 +210,7 @@ async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
     let stderr = text(&out.stderr);
     let acme_lines: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains(&acme_id.0.to_string()))
+        .filter(|l| l.contains(&acme_id.to_string()))
         .collect();
     assert!(
         acme_lines.iter().any(|l| l.contains("signing secret")),
@@ -193,22 +227,13 @@ async fn a_value_sealed_with_a_missing_key_is_named_and_rotation_reports_it() {
         "{stderr}"
     );
     assert!(
-        acme_lines.iter().all(|l| l.contains(&lost_key_id)),
+        acme_lines.iter().all(|l| l.contains(lost_key_id)),
         "{stderr}"
     );
-    assert!(!stderr.contains(&globex_id.0.to_string()), "{stderr}");
+    assert!(!stderr.contains(&globex_id.to_string()), "{stderr}");
     assert!(
         text(&out.stdout).contains("re-encrypted 2 secrets"),
         "{}",
         text(&out.stdout)
     );
-
-    let new = TestApp::spawn_with(RawSettings {
-        database_url: db.clone(),
-        encryption_key: Some(new_key),
-        ..raw_settings()
-    })
-    .await;
-    let (status, secrets) = globex.get(&new, "/v1/signing-secrets").await;
-    assert_eq!(status, StatusCode::OK, "{secrets}");
 }

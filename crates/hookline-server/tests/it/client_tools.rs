@@ -9,6 +9,21 @@ use serde_json::{json, Value};
 use crate::engine::call;
 use crate::harness::{session, SseStream, TestApp};
 
+/// Posts a client tool call's result as the browser does, with the session's client secret.
+async fn post_result(
+    app: &TestApp,
+    session_id: &str,
+    secret: &str,
+    call_id: &str,
+    body: Value,
+) -> StatusCode {
+    let path = format!("/v1/sessions/{session_id}/tool-calls/{call_id}/result");
+    let (status, _) = app
+        .call(Method::POST, &path, Some(secret), Some(&body))
+        .await;
+    status
+}
+
 #[tokio::test]
 async fn client_tools_round_trip_and_time_out() {
     let app = TestApp::spawn().await;
@@ -40,14 +55,8 @@ async fn client_tools_round_trip_and_time_out() {
         assert_eq!(started[0].event, "toolCallStarted");
         assert_eq!(started[0].data["toolType"], "client");
         assert_eq!(started[0].data["toolSubtype"], Value::Null);
-        let (status, _) = app
-            .call(
-                Method::POST,
-                &format!("/v1/sessions/{session_id}/tool-calls/c1/result"),
-                Some(&secret),
-                Some(&json!({"result": {"size": "M"}})),
-            )
-            .await;
+        let result = json!({"result": {"size": "M"}});
+        let status = post_result(&app, &session_id, &secret, "c1", result).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     };
     let ((status, answer), ()) = tokio::join!(waiting, browser);
@@ -73,14 +82,7 @@ async fn client_tools_round_trip_and_time_out() {
         started.elapsed() >= Duration::from_millis(900)
             && started.elapsed() < Duration::from_secs(4)
     );
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/v1/sessions/{session_id}/tool-calls/c2/result"),
-            Some(&secret),
-            Some(&json!({"result": 1})),
-        )
-        .await;
+    let status = post_result(&app, &session_id, &secret, "c2", json!({"result": 1})).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
     // Without awaitResult: 202 at once, answered later.
@@ -93,14 +95,14 @@ async fn client_tools_round_trip_and_time_out() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(answer["status"], "pending");
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/v1/sessions/{session_id}/tool-calls/c3/result"),
-            Some(&secret),
-            Some(&json!({"error": "the user closed it"})),
-        )
-        .await;
+    let status = post_result(
+        &app,
+        &session_id,
+        &secret,
+        "c3",
+        json!({"error": "the user closed it"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, logged) = org
         .get(
@@ -110,13 +112,6 @@ async fn client_tools_round_trip_and_time_out() {
         .await;
     assert_eq!(logged["status"], "failed");
     assert_eq!(logged["error"]["message"], "the user closed it");
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/v1/sessions/{session_id}/tool-calls/nope/result"),
-            Some(&secret),
-            Some(&json!({})),
-        )
-        .await;
+    let status = post_result(&app, &session_id, &secret, "nope", json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

@@ -140,7 +140,31 @@ async fn an_order_question_is_answered_with_the_tracking_number() {
     assert_eq!(hits[0].header("authorization"), "Bearer YOUR_API_KEY");
     assert!(hits[0].header("webhook-signature").starts_with("v1,"));
 
-    // What the LLM was sent: the system prompt, the conversation, the tools in its format.
+    the_llm_was_sent_the_prompt_the_conversation_and_the_tools(&fake, &tool);
+
+    // The conversation, tool exchange included.
+    let (status, list) = org
+        .get(&app, &format!("/v1/sessions/{session_id}/messages"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let roles: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "persona", "tool", "persona"]);
+    assert_eq!(list["data"][1]["toolCalls"][0]["toolCallId"], "call_abc123");
+    assert_eq!(list["data"][2]["toolCallId"], "call_abc123");
+    assert_eq!(list["data"][3]["id"], turn["reply"]["id"]);
+    assert_eq!(list["meta"]["total"], 4);
+
+    the_events_tell_the_turn_in_order(&app, &org, &session_id).await;
+}
+
+/// What the LLM was sent: the system prompt, the conversation, the tools in its format, then the
+/// tool's exchange in the second round.
+fn the_llm_was_sent_the_prompt_the_conversation_and_the_tools(fake: &FakeLlm, tool: &Value) {
     let sent = fake.requests();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].path, "/v1/chat/completions");
@@ -171,30 +195,15 @@ async fn an_order_question_is_answered_with_the_tracking_number() {
     assert_eq!(sent[1].body["messages"][3]["role"], "tool");
     assert_eq!(sent[1].body["messages"][3]["tool_call_id"], "call_abc123");
     assert_eq!(result["trackingNumber"], "1Z999AA10123456784");
+}
 
-    // The conversation, tool exchange included.
-    let (status, list) = org
-        .get(&app, &format!("/v1/sessions/{session_id}/messages"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let roles: Vec<&str> = list["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, ["user", "persona", "tool", "persona"]);
-    assert_eq!(list["data"][1]["toolCalls"][0]["toolCallId"], "call_abc123");
-    assert_eq!(list["data"][2]["toolCallId"], "call_abc123");
-    assert_eq!(list["data"][3]["id"], turn["reply"]["id"]);
-    assert_eq!(list["meta"]["total"], 4);
-
-    // The events, in order, with the SDK's names; the call log has the call under the LLM's id.
+/// The events, in order, with the SDK's names; the call log has the call under the LLM's id.
+async fn the_events_tell_the_turn_in_order(app: &TestApp, org: &Org, session_id: &str) {
     let (_, calls) = org
-        .get(&app, &format!("/v1/sessions/{session_id}/tool-calls"))
+        .get(app, &format!("/v1/sessions/{session_id}/tool-calls"))
         .await;
     assert_eq!(calls["data"][0]["toolCallId"], "call_abc123");
-    let events = all_events(&app, &org, &session_id).await;
+    let events = all_events(app, org, session_id).await;
     let seen = names(&events);
     assert_eq!(seen[0], "messageStreamEvent");
     assert_eq!(events[0].data["role"], "user");

@@ -151,19 +151,7 @@ async fn each_seed_tool_sends_exactly_the_request_it_describes() {
             json!({"toolCallId": format!("call_{i}"), "toolName": name, "arguments": arguments}),
         )
         .await;
-        let fire_and_forget = name == "update_contact_info";
-        if fire_and_forget {
-            assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-            assert_eq!(answer["status"], "pending");
-        } else {
-            assert_eq!(status, StatusCode::OK, "{answer}");
-            assert_eq!(answer["status"], "completed", "{answer}");
-            assert_eq!(
-                answer["result"],
-                json!({"status": "shipped", "carrier": "UPS"})
-            );
-            assert_eq!(answer["httpStatus"], 200);
-        }
+        assert_seed_answer(name, status, &answer);
         assert_eq!(answer["toolCallId"], format!("call_{i}"));
         let got = receiver.wait_for(i + 1, Duration::from_secs(10)).await;
         let r = &got[i];
@@ -181,6 +169,23 @@ async fn each_seed_tool_sends_exactly_the_request_it_describes() {
         assert_eq!(r.header("webhook-id"), answer["id"].as_str().unwrap());
         assert!(r.header("user-agent").starts_with("Hookline/"));
         assert!(verify(&secret, r), "{name}: the signature does not verify");
+    }
+}
+
+/// update_contact_info does not wait for its response: it is accepted, pending; the other seed
+/// tools answer with what the receiver replied.
+fn assert_seed_answer(name: &str, status: StatusCode, answer: &Value) {
+    if name == "update_contact_info" {
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        assert_eq!(answer["status"], "pending");
+    } else {
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["status"], "completed", "{answer}");
+        assert_eq!(
+            answer["result"],
+            json!({"status": "shipped", "carrier": "UPS"})
+        );
+        assert_eq!(answer["httpStatus"], 200);
     }
 }
 
@@ -269,13 +274,24 @@ async fn every_failure_kind_reaches_the_llm_explained() {
         tool("long", receiver.url("/long"), 60),
     ];
     let (session_id, _) = session_with(&app, &org, &tools).await;
-    let args = json!({"orderId": "1"});
+    failures_of_the_exchange_are_named(&app, &org, &session_id, &receiver).await;
+    bad_arguments_and_unknown_tools_are_refused(&app, &org, &session_id, &receiver).await;
+}
 
+/// A status, a timeout, a refused connection, a response too large are each their own kind; a
+/// long result is cut, not failed.
+async fn failures_of_the_exchange_are_named(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+    receiver: &Receiver,
+) {
+    let args = json!({"orderId": "1"});
     receiver.then(Reply::json(500, json!({"error": "Order service down"})));
     let (_, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "status_500", "arguments": args}),
     )
     .await;
@@ -290,9 +306,9 @@ async fn every_failure_kind_reaches_the_llm_explained() {
     receiver.then(Reply::json(200, json!({})).delayed(Duration::from_secs(3)));
     let started = Instant::now();
     let (_, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "slow", "arguments": args}),
     )
     .await;
@@ -304,9 +320,9 @@ async fn every_failure_kind_reaches_the_llm_explained() {
     );
 
     let (_, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "refused", "arguments": args}),
     )
     .await;
@@ -319,9 +335,9 @@ async fn every_failure_kind_reaches_the_llm_explained() {
         delay: Duration::ZERO,
     });
     let (_, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "huge", "arguments": args}),
     )
     .await;
@@ -335,9 +351,9 @@ async fn every_failure_kind_reaches_the_llm_explained() {
         delay: Duration::ZERO,
     });
     let (_, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "long", "arguments": args}),
     )
     .await;
@@ -345,13 +361,21 @@ async fn every_failure_kind_reaches_the_llm_explained() {
     assert_eq!(a["truncated"], true);
     let text = a["result"].as_str().unwrap();
     assert!(text.starts_with("{\"text\": \"éé") && text.len() <= 16 * 1024);
+}
 
-    // Invalid arguments: every problem listed, nothing sent.
+/// Invalid arguments: every problem listed, nothing sent; then not a tool of the session, and not
+/// a call at all.
+async fn bad_arguments_and_unknown_tools_are_refused(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+    receiver: &Receiver,
+) {
     let before = receiver.requests().len();
     let (status, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "status_500", "arguments": {"orderId": 5, "extra": true}}),
     )
     .await;
@@ -360,29 +384,27 @@ async fn every_failure_kind_reaches_the_llm_explained() {
     assert_eq!(a["error"]["kind"], "invalid_arguments");
     assert_eq!(a["error"]["errors"][0]["field"], "arguments.orderId");
     let (_, a) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "status_500", "arguments": {}}),
     )
     .await;
     assert_eq!(a["error"]["kind"], "invalid_arguments");
     assert_eq!(receiver.requests().len(), before);
-
-    // Not a tool of the session; not a call at all.
     let (status, body) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "nope", "arguments": {}}),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error_fields(&body), ["toolName"]);
     let (status, body) = call(
-        &app,
-        &org,
-        &session_id,
+        app,
+        org,
+        session_id,
         json!({"toolName": "slow", "arguments": [1], "tolName": 1}),
     )
     .await;

@@ -73,6 +73,69 @@ async fn follow_ups(app: &TestApp, org: &Org, session_id: &str) -> Vec<Value> {
     list["data"].as_array().unwrap().clone()
 }
 
+/// The follow-up as it started, and the persona's message that answered it, waited for together
+/// (20 seconds at most).
+async fn wait_for_the_follow_ups_answer(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+) -> (Value, Value) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let started = loop {
+        let list = follow_ups(app, org, session_id).await;
+        if list[0]["status"] == "started" {
+            break list[0].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the follow-up never started: {list:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let answered = loop {
+        let (_, messages) = org
+            .get(app, &format!("/v1/sessions/{session_id}/messages"))
+            .await;
+        let last = messages["data"]
+            .as_array()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap();
+        if last["role"] == "persona" && last["content"].as_str().unwrap().contains("job_123.pdf") {
+            break last;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer of the follow-up: {messages}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    (started, answered)
+}
+
+/// The follow-up's turn told the LLM the note where that turn begins: last in its first request,
+/// before its own call and result in the next.
+fn the_note_begins_the_follow_ups_turn(fake: &FakeLlm) {
+    let first = fake.requests()[3].body["messages"].clone();
+    let note = first.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(note["role"], "system");
+    assert!(note["content"]
+        .as_str()
+        .unwrap()
+        .contains("check report job_123"));
+    let next = fake.requests()[4].body["messages"].clone();
+    let roles: Vec<&str> = next
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .take(3)
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["tool", "assistant", "system"]);
+}
+
 #[tokio::test]
 async fn the_persona_checks_back_on_a_report_by_itself() {
     let app = TestApp::spawn().await;
@@ -125,60 +188,12 @@ async fn the_persona_checks_back_on_a_report_by_itself() {
     assert_eq!(pending[0]["id"], result["followUpId"]);
 
     // Nobody says anything more: the persona checks back by itself when it is due.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let started = loop {
-        let list = follow_ups(&app, &org, &session_id).await;
-        if list[0]["status"] == "started" {
-            break list[0].clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the follow-up never started: {list:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (started, answered) = wait_for_the_follow_ups_answer(&app, &org, &session_id).await;
     let due: chrono::DateTime<chrono::Utc> = serde_json::from_value(started["at"].clone()).unwrap();
-    let answered = loop {
-        let (_, messages) = org
-            .get(&app, &format!("/v1/sessions/{session_id}/messages"))
-            .await;
-        let last = messages["data"]
-            .as_array()
-            .unwrap()
-            .last()
-            .cloned()
-            .unwrap();
-        if last["role"] == "persona" && last["content"].as_str().unwrap().contains("job_123.pdf") {
-            break last;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no answer of the follow-up: {messages}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
     assert_eq!(answered["turnId"], started["turnId"]);
     let statuses: Vec<Value> = backend.requests().iter().map(|r| r.json()).collect();
     assert_eq!(statuses.last().unwrap()["jobId"], "job_123");
-    // The follow-up's turn told the LLM the note where that turn begins: last in its first
-    // request, before its own call and result in the next.
-    let first = fake.requests()[3].body["messages"].clone();
-    let note = first.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(note["role"], "system");
-    assert!(note["content"]
-        .as_str()
-        .unwrap()
-        .contains("check report job_123"));
-    let next = fake.requests()[4].body["messages"].clone();
-    let roles: Vec<&str> = next
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .take(3)
-        .map(|m| m["role"].as_str().unwrap())
-        .collect();
-    assert_eq!(roles, ["tool", "assistant", "system"]);
+    the_note_begins_the_follow_ups_turn(&fake);
     // It started once, not before it was due, and the stream told both steps.
     let events = all_events(&app, &org, &session_id).await;
     let scheduled = events

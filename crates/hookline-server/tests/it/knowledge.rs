@@ -420,7 +420,11 @@ async fn bad_uploads_are_refused_whole_and_unreadable_documents_fail_with_a_reas
         .await;
     assert_eq!(page["meta"]["total"], 1, "only a.txt was stored: {page}");
 
-    // Stored, but unreadable: each fails with what could not be read.
+    unreadable_documents_fail_with_a_reason(&app, &org, &id).await;
+}
+
+/// Stored, but unreadable: each fails with what could not be read.
+async fn unreadable_documents_fail_with_a_reason(app: &TestApp, org: &Org, id: &str) {
     let cases: [(&str, Vec<u8>, &str); 3] = [
         (
             "latin1.txt",
@@ -439,9 +443,9 @@ async fn bad_uploads_are_refused_whole_and_unreadable_documents_fail_with_a_reas
         ),
     ];
     for (name, content, reason) in cases {
-        let (status, doc) = upload_raw(&app, &org, &id, name, &content).await;
+        let (status, doc) = upload_raw(app, org, id, name, &content).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{doc}");
-        let doc = processed(&app, &org, doc["id"].as_str().unwrap()).await;
+        let doc = processed(app, org, doc["id"].as_str().unwrap()).await;
         assert_eq!(
             (&doc["status"], &doc["error"]),
             (&json!("failed"), &json!(reason)),

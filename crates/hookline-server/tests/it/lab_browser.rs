@@ -7,27 +7,42 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::harness::{Receiver, Reply, TestApp};
-use crate::lab_support::{choose, seed, sign_in, snap, snap_at};
+use crate::lab_support::{choose, seed, sign_in, snap, snap_at, Lab};
 use crate::webdriver::{keys, Browser};
 
 #[tokio::test]
 async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_the_lab() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
+    let lab = Lab::start().await;
     let receiver = Receiver::start(Reply::json(
         200,
         json!({"status": "shipped", "eta": "tomorrow"}),
     ))
     .await;
-    let browser = Browser::start().await;
+    lab.goto("/lab").await;
+    lab.browser.wait_path("/lab/sign-in").await;
+    snap(&lab.browser, "sign-in").await;
+    lab.sign_in().await;
 
-    browser.goto(&app.url("/lab")).await;
-    browser.wait_path("/lab/sign-in").await;
-    snap(&browser, "sign-in").await;
-    sign_in(&browser, &app, &org.key).await;
+    getting_started_offers_the_templates(&lab).await;
+    let url = receiver.url("/orders/status");
+    let tool_id = create_the_tool_in_the_form(&lab, &url).await;
+    the_tools_page_marks_the_first_step_done(&lab).await;
+    let persona_id = attach_the_tool_to_a_persona_by_keyboard(&lab, &tool_id).await;
+    dry_run_then_send_for_real(&lab, &receiver, &tool_id, &url).await;
+    run_the_call_in_the_playground(&lab, &receiver, &persona_id).await;
+    let backend = end_a_session_a_backend_started(&lab, &persona_id).await;
+    find_and_open_the_backend_session(&lab, &backend).await;
+    open_the_playground_session_and_its_card(&lab, &backend).await;
+    copy_the_signing_secret_in_settings(&lab).await;
+    a_page_that_cannot_load_offers_a_way_on(&lab).await;
+    let running = start_end_and_leave_playground_sessions(&lab, &persona_id).await;
+    end_the_running_session_from_its_page(&lab, &running).await;
+}
 
-    // Getting started: the empty Tools page shows the steps to a first conversation, a tool
-    // next, and offers the templates; one opens the form filled in.
+/// The empty Tools page shows the steps to a first conversation, a tool next, and offers the
+/// templates; one opens the form filled in.
+async fn getting_started_offers_the_templates(lab: &Lab) {
+    let browser = &lab.browser;
     let next = browser.wait_text("#getting-started li.next", "tool").await;
     assert!(next.contains("Create a tool"), "{next}");
     let offered = browser
@@ -41,11 +56,52 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     let name = "return document.querySelector('.tool-form [data-field=name] input').value";
     assert_eq!(browser.eval(name, json!([])).await, "get_weather");
     browser.click("a[href='/lab/tools']").await;
+}
 
-    // The seed's check_order_status, typed into the form, first with a name that is not snake_case.
+/// The seed's check_order_status, typed into the form, first with a name that is not
+/// snake_case; the id of the tool made.
+async fn create_the_tool_in_the_form(lab: &Lab, url: &str) -> String {
+    let browser = &lab.browser;
     let seed = seed("check_order_status");
     browser.click("#create-tool").await;
     browser.wait_path("/lab/tools/new").await;
+    type_the_seed_tool(browser, &seed, url).await;
+    browser.click(".tool-form button[type=submit]").await;
+    the_name_is_refused_then_fixed(browser).await;
+    browser.click(".tool-form button[type=submit]").await;
+    browser
+        .wait_text("#flash", "Created check_order_status")
+        .await;
+    let tool_id = lab.id_in_path().await;
+    let (_, stored) = lab.org.get(&lab.app, &format!("/v1/tools/{tool_id}")).await;
+    for field in [
+        "type",
+        "subtype",
+        "name",
+        "description",
+        "method",
+        "parameters",
+        "awaitResponse",
+    ] {
+        assert_eq!(stored[field], seed[field], "{field}");
+    }
+    assert_eq!(stored["url"], url);
+    assert_eq!(stored["headers"], json!({"Authorization": "••••_KEY"}));
+    // The header's masked preview is what the form shows now (once the saved tool's page has
+    // loaded it: the flash comes first, the page's GET after).
+    browser
+        .wait_for(
+            "the saved header's masked preview in the form",
+            "const i = document.querySelector('.header-row input[aria-label^=Value]'); return !!i && i.value === arguments[0]",
+            json!(["••••_KEY"]),
+        )
+        .await;
+    snap(browser, "tool-edit").await;
+    tool_id
+}
+
+/// Fills the new tool's form as the seed describes it, but named "Check Order Status".
+async fn type_the_seed_tool(browser: &Browser, seed: &serde_json::Value, url: &str) {
     let form = ".tool-form";
     browser
         .type_into(
@@ -65,9 +121,8 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .await;
     let typed = seed["description"].as_str().unwrap().chars().count();
     assert_eq!(count, format!("{typed} / 1,024 characters"));
-    let url = receiver.url("/orders/status");
     browser
-        .type_into(&format!("{form} [data-field=url] input"), &url)
+        .type_into(&format!("{form} [data-field=url] input"), url)
         .await;
     browser.click(".headers > button").await;
     browser
@@ -106,7 +161,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
                 .await;
         }
     }
-    browser.click(&format!("{form} button[type=submit]")).await;
+}
+
+/// The refusal is shown at the field and in a summary that links to it; editing the field
+/// clears it at once.
+async fn the_name_is_refused_then_fixed(browser: &Browser) {
+    let form = ".tool-form";
     let error = browser
         .wait_text(
             &format!("{form} [data-field=name] .field-error"),
@@ -119,8 +179,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         "/lab/tools/new",
         "nothing was created"
     );
-    snap_at(&browser, "tool-form-error", Some(".form-errors")).await;
-    // The summary lists the error with a link to its field; editing the field clears it at once.
+    snap_at(browser, "tool-form-error", Some(".form-errors")).await;
     let summary = browser.text(&format!("{form} .form-errors")).await;
     assert!(summary.contains("name: must be snake_case"), "{summary}");
     browser
@@ -154,36 +213,10 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         json!([true, true, 0]),
         "the fixed field's error is gone"
     );
-    browser.click(&format!("{form} button[type=submit]")).await;
-    browser
-        .wait_text("#flash", "Created check_order_status")
-        .await;
-    let tool_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
-    let (_, stored) = org.get(&app, &format!("/v1/tools/{tool_id}")).await;
-    for field in [
-        "type",
-        "subtype",
-        "name",
-        "description",
-        "method",
-        "parameters",
-        "awaitResponse",
-    ] {
-        assert_eq!(stored[field], seed[field], "{field}");
-    }
-    assert_eq!(stored["url"], url);
-    assert_eq!(stored["headers"], json!({"Authorization": "••••_KEY"}));
-    // The header's masked preview is what the form shows now (once the saved tool's page has
-    // loaded it: the flash comes first, the page's GET after).
-    browser
-        .wait_for(
-            "the saved header's masked preview in the form",
-            "const i = document.querySelector('.header-row input[aria-label^=Value]'); return !!i && i.value === arguments[0]",
-            json!(["••••_KEY"]),
-        )
-        .await;
-    snap(&browser, "tool-edit").await;
+}
 
+async fn the_tools_page_marks_the_first_step_done(lab: &Lab) {
+    let browser = &lab.browser;
     browser.click("a[href='/lab/tools']").await;
     browser.wait_text("#main table", "check_order_status").await;
     let done = browser
@@ -193,9 +226,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     browser
         .wait_text("#getting-started li.next", "Connect an LLM")
         .await;
-    snap(&browser, "tools").await;
+    snap(browser, "tools").await;
+}
 
-    // Attach it to a persona on the build page, by keyboard: Add Tool, pick it, Add, save.
+/// On the build page, by keyboard: Add Tool, pick it, Add, save; the persona's id.
+async fn attach_the_tool_to_a_persona_by_keyboard(lab: &Lab, tool_id: &str) -> String {
+    let browser = &lab.browser;
     browser.click("#nav a[href='/lab/personas']").await;
     browser.type_into("#main form input", "Support").await;
     browser.press(keys::ENTER).await;
@@ -220,21 +256,27 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .await;
     browser.click("#save-persona").await;
     browser.wait_text("#flash", "Saved Support").await;
-    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let (_, persona) = lab
+        .org
+        .get(&lab.app, &format!("/v1/personas/{persona_id}"))
+        .await;
     assert_eq!(persona["toolIds"], json!([tool_id]), "{persona}");
     assert_eq!(
         persona["systemPrompt"],
         "You help customers with their orders."
     );
-    snap(&browser, "build").await;
+    snap(browser, "build").await;
     browser.click("#nav a[href='/lab/personas']").await;
     browser.wait_text("#main table", "Support").await;
-    snap(&browser, "personas").await;
+    snap(browser, "personas").await;
+    persona_id
+}
 
-    // Dry run: the request as it would go, nothing sent.
-    browser
-        .goto(&app.url(&format!("/lab/tools/{tool_id}/test")))
-        .await;
+/// The dry run shows the request as it would go and sends nothing; then for real: status, body
+/// and time.
+async fn dry_run_then_send_for_real(lab: &Lab, receiver: &Receiver, tool_id: &str, url: &str) {
+    let browser = &lab.browser;
+    lab.goto(&format!("/lab/tools/{tool_id}/test")).await;
     // Without its required argument, the refusal is at that argument's field, not only above.
     browser.click("#dry-run").await;
     let missing = browser
@@ -257,8 +299,7 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     }
     assert!(!result.contains("YOUR_API_KEY"), "{result}");
     assert!(receiver.requests().is_empty(), "a dry run sends nothing");
-    snap_at(&browser, "tool-test", Some("#test-result")).await;
-    // For real: status, body and time.
+    snap_at(browser, "tool-test", Some("#test-result")).await;
     browser.click("#send-real").await;
     let response = browser.wait_text("#response-line", "HTTP 200").await;
     assert!(response.contains(" ms"), "{response}");
@@ -266,11 +307,12 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     let got = receiver.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(got[0].json(), json!({"orderId": "A-1001"}));
     assert_eq!(got[0].header("authorization"), "Bearer YOUR_API_KEY");
+}
 
-    // The Playground: a session, the call run by hand, its card completed from the event stream.
-    browser
-        .goto(&app.url(&format!("/lab/playground/{persona_id}")))
-        .await;
+/// A session, the call run by hand, its card completed from the event stream.
+async fn run_the_call_in_the_playground(lab: &Lab, receiver: &Receiver, persona_id: &str) {
+    let browser = &lab.browser;
+    lab.goto(&format!("/lab/playground/{persona_id}")).await;
     browser.click("#start-session").await;
     browser.wait_text(".playground", "Live").await;
     browser.type_into("input[name=orderId]", "B-2002").await;
@@ -281,13 +323,15 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         "{card}"
     );
     receiver.wait_for(2, Duration::from_secs(10)).await;
-    snap_at(&browser, "playground", Some("#tool-cards")).await;
+    snap_at(browser, "playground", Some("#tool-cards")).await;
+}
 
-    // Sessions: the organization's, from the API, newest first; one started by a backend (not
-    // from this tab) is there too, found by its status, opened; then the Playground's.
+/// A session started by a backend (not from this tab) and ended there; its id.
+async fn end_a_session_a_backend_started(lab: &Lab, persona_id: &str) -> String {
+    let (app, org) = (&lab.app, &lab.org);
     let (_, token) = org
         .post(
-            &app,
+            app,
             "/v1/auth/session-token",
             &json!({"clientLabel": "backend", "personaConfig": {"personaId": persona_id}}),
         )
@@ -300,11 +344,18 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
             None,
         )
         .await;
-    let backend = backend["sessionId"].as_str().unwrap();
+    let backend = backend["sessionId"].as_str().unwrap().to_owned();
     let (status, _) = org
-        .post(&app, &format!("/v1/sessions/{backend}/end"), &json!({}))
+        .post(app, &format!("/v1/sessions/{backend}/end"), &json!({}))
         .await;
     assert_eq!(status, reqwest::StatusCode::OK);
+    backend
+}
+
+/// Sessions: the organization's, from the API, newest first; the backend's is there too, found
+/// by its status, opened as a page of its own, its events replayed.
+async fn find_and_open_the_backend_session(lab: &Lab, backend: &str) {
+    let browser = &lab.browser;
     // Leaving the Playground's running session asks first; it is left running.
     browser.click("#nav a[href='/lab/sessions']").await;
     browser
@@ -316,9 +367,8 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         list.contains("backend") && list.contains("Support") && list.contains("2 in all"),
         "{list}"
     );
-    choose(&browser, "#main select[name=status]", "ended").await;
+    choose(browser, "#main select[name=status]", "ended").await;
     browser.wait_text("#sessions-list", "1 in all").await;
-    // A session is a page of its own: a link to /lab/sessions/{id}.
     browser
         .click(&format!("#sessions-list a[data-session='{backend}']"))
         .await;
@@ -341,8 +391,14 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         events.contains("#1") && events.contains("Session ended"),
         "{events}"
     );
+}
+
+/// The Playground's session, found among the active ones with its counts: the call is a card in
+/// the transcript, its events are live, and a refresh keeps the page.
+async fn open_the_playground_session_and_its_card(lab: &Lab, backend: &str) {
+    let browser = &lab.browser;
     browser.click("a[href='/lab/sessions']").await;
-    choose(&browser, "#main select[name=status]", "active").await;
+    choose(browser, "#main select[name=status]", "active").await;
     // The unfiltered list may show first: wait for the filtered one.
     browser
         .wait_for(
@@ -362,7 +418,40 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         )
         .await;
     browser.click("#sessions-list a[data-session]").await;
-    // The call sits in the transcript as a card, its request and response laid out.
+    the_transcript_lays_out_the_call(browser).await;
+    // The Playground's session is live: its call's events are listed and the stream stays open.
+    let events = browser
+        .wait_text("#session-events", "toolCallCompleted")
+        .await;
+    assert!(
+        events.contains("Tool call started")
+            && events.contains("toolCallStarted")
+            && events.contains("check_order_status"),
+        "{events}"
+    );
+    browser
+        .wait_text("#session-detail", "Live: new events")
+        .await;
+    let page = browser.path().await;
+    lab.goto(&page).await;
+    browser
+        .wait_text("#session-transcript", "check_order_status")
+        .await;
+    snap_at(browser, "session", Some("#session-transcript")).await;
+    browser.click("a[href='/lab/sessions']").await;
+    browser.wait_text("#sessions-list", "2 in all").await;
+    browser
+        .wait_for(
+            "every row's counts",
+            "return [...document.querySelectorAll('#sessions-list td[data-label=Turns]')].every((td) => td.textContent !== '')",
+            json!([]),
+        )
+        .await;
+    snap(browser, "sessions").await;
+}
+
+/// The call sits in the transcript as a card, its request and response laid out.
+async fn the_transcript_lays_out_the_call(browser: &Browser) {
     let card = browser
         .wait_text("#session-transcript .tool-card", "check_order_status")
         .await;
@@ -381,36 +470,10 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         .wait_text("#session-transcript .exchange", "HTTP 200")
         .await;
     assert!(exchange.contains("POST http://127.0.0.1:"), "{exchange}");
-    // The Playground's session is live: its call's events are listed and the stream stays open.
-    let events = browser
-        .wait_text("#session-events", "toolCallCompleted")
-        .await;
-    assert!(
-        events.contains("Tool call started")
-            && events.contains("toolCallStarted")
-            && events.contains("check_order_status"),
-        "{events}"
-    );
-    browser
-        .wait_text("#session-detail", "Live: new events")
-        .await;
-    // A refresh keeps the page.
-    let page = browser.path().await;
-    browser.goto(&app.url(&page)).await;
-    browser
-        .wait_text("#session-transcript", "check_order_status")
-        .await;
-    snap_at(&browser, "session", Some("#session-transcript")).await;
-    browser.click("a[href='/lab/sessions']").await;
-    browser.wait_text("#sessions-list", "2 in all").await;
-    browser
-        .wait_for(
-            "every row's counts",
-            "return [...document.querySelectorAll('#sessions-list td[data-label=Turns]')].every((td) => td.textContent !== '')",
-            json!([]),
-        )
-        .await;
-    snap(&browser, "sessions").await;
+}
+
+async fn copy_the_signing_secret_in_settings(lab: &Lab) {
+    let browser = &lab.browser;
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("#main", "Signing secrets").await;
     browser.wait_text("#main table", "test").await;
@@ -425,22 +488,26 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
             json!([]),
         )
         .await;
-    snap(&browser, "settings").await;
+    snap(browser, "settings").await;
+}
 
-    // A page that cannot load offers a way on: again, or back to its list.
-    browser
-        .goto(&app.url("/lab/tools/0190a0a0-0000-7000-8000-000000000001"))
+/// Again, or back to its list.
+async fn a_page_that_cannot_load_offers_a_way_on(lab: &Lab) {
+    let browser = &lab.browser;
+    lab.goto("/lab/tools/0190a0a0-0000-7000-8000-000000000001")
         .await;
     browser.wait_text("#main", "Could not load").await;
     browser.find("#main button.retry").await;
     browser.click("#main a[href='/lab/tools']").await;
     browser.wait_text("#main table", "check_order_status").await;
+}
 
-    // A session's life in the Playground: "Start a session" gone while one runs; ended, it says
-    // so once, keeps its cards, and offers a new one; left running, leaving says until when.
-    browser
-        .goto(&app.url(&format!("/lab/playground/{persona_id}")))
-        .await;
+/// A session's life in the Playground: "Start a session" gone while one runs; ended, it says
+/// so once, keeps its cards, and offers a new one; left running, leaving says until when. The
+/// id of the one left running.
+async fn start_end_and_leave_playground_sessions(lab: &Lab, persona_id: &str) -> String {
+    let browser = &lab.browser;
+    lab.goto(&format!("/lab/playground/{persona_id}")).await;
     browser.click("#start-session").await;
     browser.wait_text(".playground .live-status", "Live").await;
     let hidden = "return document.getElementById('start-session').getClientRects().length === 0";
@@ -458,22 +525,27 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
     browser.wait_text(".playground .live-status", "Live").await;
     let running = browser.eval(session_of, json!([])).await;
     assert_ne!(running, ended);
+    let running = running.as_str().unwrap().to_owned();
     browser.find("#end-session").await;
     browser.click("#nav a[href='/lab/sessions']").await;
     let question = browser
         .wait_text("#flash [role=alertdialog]", "still running")
         .await;
     assert!(
-        question.contains(running.as_str().unwrap()) && question.contains("until it expires at"),
+        question.contains(&running) && question.contains("until it expires at"),
         "{question}"
     );
     browser.click("#confirm-yes").await;
-    choose(&browser, "#main select[name=status]", "active").await;
-    browser
-        .wait_text("#sessions-list", running.as_str().unwrap())
-        .await;
+    choose(browser, "#main select[name=status]", "active").await;
+    browser.wait_text("#sessions-list", &running).await;
     browser.wait_text("#sessions-list", "when it expires").await;
-    // Sessions exist: the Tools page no longer shows the steps.
+    running
+}
+
+/// Sessions exist, so the Tools page no longer shows the steps; the running one is ended from
+/// its page in Sessions.
+async fn end_the_running_session_from_its_page(lab: &Lab, running: &str) {
+    let browser = &lab.browser;
     browser.click("#nav a[href='/lab/tools']").await;
     browser.wait_text("#main table", "check_order_status").await;
     assert_eq!(
@@ -486,13 +558,9 @@ async fn the_seed_tool_is_created_in_the_form_attached_dry_run_and_called_from_t
         false
     );
     browser.click("#nav a[href='/lab/sessions']").await;
-    choose(&browser, "#main select[name=status]", "active").await;
-    // Ended from its page in Sessions.
+    choose(browser, "#main select[name=status]", "active").await;
     browser
-        .click(&format!(
-            "#sessions-list a[data-session='{}']",
-            running.as_str().unwrap()
-        ))
+        .click(&format!("#sessions-list a[data-session='{running}']"))
         .await;
     browser.click("#end-open-session").await;
     browser.wait_text("#session-detail", "status ended").await;
@@ -557,8 +625,14 @@ async fn a_revoked_key_signs_the_lab_out_with_a_message() {
     let org = app.org("acme").await;
     let browser = Browser::start().await;
 
-    // Revoked elsewhere: the next page the Lab loads is refused, and it signs out.
+    // Revoked elsewhere: the next page the Lab loads is refused, and it signs out. The Tools
+    // page's own requests are done first (its checklist comes last), or one of them still on its
+    // way would meet the revocation before the next page does.
     sign_in(&browser, &app, &org.key).await;
+    browser.wait_text("#getting-started li.next", "tool").await;
+    browser
+        .wait_text(".templates-offered", "check_order_status")
+        .await;
     let (_, keys_list) = org.get(&app, "/v1/api-keys").await;
     let (_, second) = org
         .post(&app, "/v1/api-keys", &json!({"name": "second"}))

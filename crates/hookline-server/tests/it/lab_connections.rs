@@ -3,8 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::TestApp;
-use crate::lab_support::{choose, sign_in, snap, snap_at};
+use crate::lab_support::{choose, snap, snap_at, Lab};
 use crate::webdriver::Browser;
 
 const SECRET: &str = "cs_live_0123456789abcdef";
@@ -12,12 +11,18 @@ const PETSTORE_30: &str = include_str!("fixtures/openapi/petstore-3.0.yaml");
 
 #[tokio::test]
 async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_document_imported() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
-    let browser = Browser::start().await;
-    sign_in(&browser, &app, &org.key).await;
+    let lab = Lab::start().await;
+    lab.sign_in().await;
 
-    // Settings: a connection added in the form, listed with its secret masked.
+    add_a_connection_in_settings(&lab.browser).await;
+    pick_it_in_the_tool_form(&lab).await;
+    import_the_petstore_but_one_operation(&lab).await;
+    delete_the_connection_in_use(&lab.browser).await;
+}
+
+/// Settings: a connection added in the form (a bad URL first: the server's 422 shows next to its
+/// field), listed with its secret masked.
+async fn add_a_connection_in_settings(browser: &Browser) {
     browser.click("#nav a[href='/lab/settings']").await;
     browser
         .wait_text("#connections", "No connections yet")
@@ -26,7 +31,6 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
     browser
         .type_into(&format!("{form} [data-field=name] input"), "crm")
         .await;
-    // A bad URL first: the server's 422 shows next to its field.
     browser
         .type_into(
             &format!("{form} [data-field=tokenUrl] input"),
@@ -65,10 +69,13 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
         .eval("return document.body.innerText", json!([]))
         .await;
     assert!(!page.as_str().unwrap().contains(SECRET));
-    snap_at(&browser, "settings-connections", Some("#connections")).await;
+    snap_at(browser, "settings-connections", Some("#connections")).await;
+}
 
-    // The tool form offers it; the tool saved with it names it.
-    let (_, list) = org.get(&app, "/v1/connections").await;
+/// The tool form offers it; the tool saved with it names it.
+async fn pick_it_in_the_tool_form(lab: &Lab) {
+    let browser = &lab.browser;
+    let (_, list) = lab.org.get(&lab.app, "/v1/connections").await;
     let connection_id = list["data"][0]["id"].as_str().unwrap().to_owned();
     browser.click("#nav a[href='/lab/tools']").await;
     browser.click("#create-tool").await;
@@ -93,18 +100,21 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
         .wait_text(&format!("{tool} [data-field=connectionId] select"), "crm")
         .await;
     choose(
-        &browser,
+        browser,
         &format!("{tool} [data-field=connectionId] select"),
         &connection_id,
     )
     .await;
     browser.click(&format!("{tool} button[type=submit]")).await;
     browser.wait_text("#flash", "Created order_status").await;
-    let (_, tools) = org.get(&app, "/v1/tools").await;
+    let (_, tools) = lab.org.get(&lab.app, "/v1/tools").await;
     assert_eq!(tools["data"][0]["connectionId"], connection_id.as_str());
-    snap(&browser, "tool-with-connection").await;
+    snap(browser, "tool-with-connection").await;
+}
 
-    // Import: the petstore pasted, its drafts previewed, one left out, the others created.
+/// The petstore pasted, its drafts previewed (creating nothing), one left out, the others created.
+async fn import_the_petstore_but_one_operation(lab: &Lab) {
+    let (app, org, browser) = (&lab.app, &lab.org, &lab.browser);
     browser.click("#nav a[href='/lab/tools']").await;
     browser.click("#import-openapi").await;
     browser.find("#openapi-text").await;
@@ -123,15 +133,15 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
         summary.contains("image/png"),
         "the refusal says why: {summary}"
     );
-    let (_, nothing_yet) = org.get(&app, "/v1/tools").await;
+    let (_, nothing_yet) = org.get(app, "/v1/tools").await;
     assert_eq!(nothing_yet["meta"]["total"], 1, "a preview creates nothing");
-    snap_at(&browser, "tools-import-preview", Some(".import-openapi")).await;
+    snap_at(browser, "tools-import-preview", Some(".import-openapi")).await;
     browser.click("input[aria-label='Import delete_pet']").await;
     assert_eq!(browser.text("#import-create").await, "Create 3 tools");
     browser.click("#import-create").await;
     browser.wait_text("#flash", "Created 3 tools").await;
     browser.wait_text(".results", "show_pet_by_id").await;
-    let (_, after) = org.get(&app, "/v1/tools").await;
+    let (_, after) = org.get(app, "/v1/tools").await;
     assert_eq!(after["meta"]["total"], 4);
     let names: Vec<&str> = after["data"]
         .as_array()
@@ -140,8 +150,10 @@ async fn connections_are_added_in_settings_picked_in_a_tool_and_an_openapi_docum
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert!(!names.contains(&"delete_pet"), "{names:?}");
+}
 
-    // Deleting the connection the tool uses asks first, naming what it does.
+/// Deleting the connection the tool uses asks first, naming what it does.
+async fn delete_the_connection_in_use(browser: &Browser) {
     browser.click("#nav a[href='/lab/settings']").await;
     browser.wait_text("table.connections tbody", "crm").await;
     browser

@@ -6,8 +6,7 @@
 use serde_json::json;
 
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
-use crate::harness::TestApp;
-use crate::lab_support::{choose, sign_in, snap, snap_at};
+use crate::lab_support::{choose, llm_at, snap, snap_at, Lab};
 use crate::webdriver::{keys, Browser};
 
 const GUIDE: &str = "# Returns\n\nWe accept returns of unused items within 30 days.\n\n\
@@ -16,8 +15,7 @@ const GUIDE: &str = "# Returns\n\nWe accept returns of unused items within 30 da
 
 #[tokio::test]
 async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
+    let lab = Lab::start().await;
     let fake = FakeLlm::start().await;
     fake.then(Answer::openai(vec![call(
         "call_kb1",
@@ -31,11 +29,19 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("guide.md");
     std::fs::write(&file, GUIDE).unwrap();
+    lab.sign_in().await;
 
-    let browser = Browser::start().await;
-    sign_in(&browser, &app, &org.key).await;
+    make_a_folder(&lab.browser).await;
+    upload_a_document_until_it_is_ready(&lab.browser, &file).await;
+    search_the_folder_and_all_folders(&lab.browser).await;
+    let tool = make_a_knowledge_tool_in_the_form(&lab).await;
+    let persona_id = a_persona_with_the_tool(&lab, &fake, &tool).await;
+    the_playground_shows_the_chunks_found(&lab, &persona_id).await;
+    the_session_page_shows_them_too(&lab).await;
+}
 
-    // A folder, made on the Knowledge page.
+/// A folder, made on the Knowledge page.
+async fn make_a_folder(browser: &Browser) {
     browser.click("#nav a[href='/lab/knowledge']").await;
     browser.wait_text("#folders", "No folders yet").await;
     browser
@@ -50,8 +56,10 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
     browser.click("#new-folder button[type=submit]").await;
     browser.wait_path("/lab/knowledge/").await;
     browser.wait_text("#documents", "No documents yet").await;
+}
 
-    // A document uploaded from the file input, followed live until it is ready.
+/// A document uploaded from the file input, followed live until it is ready.
+async fn upload_a_document_until_it_is_ready(browser: &Browser, file: &std::path::Path) {
     browser
         .type_into("#drop-zone input[type=file]", file.to_str().unwrap())
         .await;
@@ -67,8 +75,10 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
         .parse()
         .unwrap();
     assert!(chunks >= 2, "{row}");
+}
 
-    // The search box: ranked chunks, each with its source.
+/// The search box, in the folder then on the Knowledge page: ranked chunks, each with its source.
+async fn search_the_folder_and_all_folders(browser: &Browser) {
     browser
         .type_into(
             "#knowledge-search input[type=search]",
@@ -83,7 +93,7 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
         first.contains("#1") && first.contains("guide.md · Returns > Refunds"),
         "{first}"
     );
-    snap_at(&browser, "knowledge-folder", Some("#knowledge-search")).await;
+    snap_at(browser, "knowledge-folder", Some("#knowledge-search")).await;
 
     browser.click("a[href='/lab/knowledge']").await;
     let listed = browser.wait_text("#folders tbody", "Help center").await;
@@ -95,11 +105,15 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
     browser
         .wait_text("#knowledge-search .chunk", "guide.md · Shipping")
         .await;
-    snap(&browser, "knowledge").await;
+    snap(browser, "knowledge").await;
+}
 
-    // A knowledge tool in the tool form: no folder ticked is refused at the picker.
-    browser.goto(&app.url("/lab/tools/new")).await;
-    choose(&browser, ".tool-form [data-field=type] select", "knowledge").await;
+/// A knowledge tool in the tool form: no folder ticked is refused at the picker. The tool as
+/// stored.
+async fn make_a_knowledge_tool_in_the_form(lab: &Lab) -> serde_json::Value {
+    let browser = &lab.browser;
+    lab.goto("/lab/tools/new").await;
+    choose(browser, ".tool-form [data-field=type] select", "knowledge").await;
     browser.find("#folder-picker input[type=checkbox]").await;
     browser
         .type_into(".tool-form [data-field=name] input", "help_center")
@@ -118,8 +132,8 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
     browser.click("#folder-picker input[type=checkbox]").await;
     browser.click(".tool-form button[type=submit]").await;
     browser.wait_text("#flash", "Created help_center").await;
-    let (_, tools) = org.get(&app, "/v1/tools").await;
-    let tool = &tools["data"][0];
+    let (_, tools) = lab.org.get(&lab.app, "/v1/tools").await;
+    let tool = tools["data"][0].clone();
     let folder = browser.eval("return location.pathname", json!([])).await;
     assert!(
         folder.as_str().unwrap().starts_with("/lab/tools/"),
@@ -131,33 +145,30 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
     browser
         .find("#folder-picker input[type=checkbox]:checked")
         .await;
-    snap(&browser, "tool-knowledge").await;
+    snap(browser, "tool-knowledge").await;
+    tool
+}
 
-    // The Playground: the LLM calls the tool, its card shows the chunks it found.
-    let (status, llm) = org
-        .post(
-            &app,
-            "/v1/llms",
-            &json!({"name": "fake", "provider": "openai", "model": "test-model",
-                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
-        )
-        .await;
-    assert_eq!(status, 201, "{llm}");
+/// A persona talking through the fake LLM, with the knowledge tool; its id.
+async fn a_persona_with_the_tool(lab: &Lab, fake: &FakeLlm, tool: &serde_json::Value) -> String {
+    let (app, org) = (&lab.app, &lab.org);
+    let llm_id = llm_at(app, org, fake).await;
     let (status, persona) = org
         .post(
-            &app,
+            app,
             "/v1/personas",
             &json!({"name": "Support", "systemPrompt": "Answer from the help center.",
-                    "llmId": llm["id"], "toolIds": [tool["id"]]}),
+                    "llmId": llm_id, "toolIds": [tool["id"]]}),
         )
         .await;
     assert_eq!(status, 201, "{persona}");
-    browser
-        .goto(&app.url(&format!(
-            "/lab/playground/{}",
-            persona["id"].as_str().unwrap()
-        )))
-        .await;
+    persona["id"].as_str().unwrap().to_owned()
+}
+
+/// The Playground: the LLM calls the tool, its card shows the chunks it found.
+async fn the_playground_shows_the_chunks_found(lab: &Lab, persona_id: &str) {
+    let browser = &lab.browser;
+    lab.goto(&format!("/lab/playground/{persona_id}")).await;
     browser.click("#start-session").await;
     browser.wait_text(".playground", "Live").await;
     browser
@@ -193,20 +204,21 @@ async fn folders_documents_search_a_knowledge_tool_and_its_card_work_in_the_lab(
         )
         .await;
     snap_at(
-        &browser,
+        browser,
         "playground-knowledge",
         Some("#conversation .tool-card"),
     )
     .await;
+}
 
-    // The session's page shows the call's chunks the same way, not its JSON.
-    let (status, sessions) = org.get(&app, "/v1/sessions?perPage=1").await;
+/// The session's page shows the call's chunks the same way, not its JSON.
+async fn the_session_page_shows_them_too(lab: &Lab) {
+    let (status, sessions) = lab.org.get(&lab.app, "/v1/sessions?perPage=1").await;
     assert_eq!(status, 200, "{sessions}");
     let session_id = sessions["data"][0]["id"].as_str().unwrap();
-    browser
-        .goto(&app.url(&format!("/lab/sessions/{session_id}")))
-        .await;
-    let card = browser
+    lab.goto(&format!("/lab/sessions/{session_id}")).await;
+    let card = lab
+        .browser
         .wait_text("#session-detail .tool-card", "guide.md · Returns > Refunds")
         .await;
     assert!(card.contains("#1") && card.contains("14 days"), "{card}");

@@ -4,32 +4,42 @@
 use serde_json::{json, Value};
 
 use crate::fake_llm::{Answer, FakeLlm, Say};
-use crate::harness::TestApp;
-use crate::lab_support::{choose, sign_in, snap, snap_at};
-use crate::webdriver::Browser;
+use crate::lab_support::{choose, snap, snap_at, Lab};
+
+const FORM: &str = ".llm-form";
 
 #[tokio::test]
 async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
+    let lab = Lab::start().await;
     let fake = FakeLlm::start().await;
-    let browser = Browser::start().await;
-    sign_in(&browser, &app, &org.key).await;
-    browser.click("#nav a[href='/lab/llms']").await;
-    browser.wait_text("#main", "No LLM connections yet").await;
+    lab.sign_in().await;
+    lab.browser.click("#nav a[href='/lab/llms']").await;
+    lab.browser
+        .wait_text("#main", "No LLM connections yet")
+        .await;
 
-    // Presets fill the provider, base URL and model (and Anthropic's required max tokens).
+    presets_fill_the_form(&lab).await;
+    let llm_id = create_the_llm_in_the_form(&lab, &fake).await;
+    test_it_from_its_page(&lab, &fake).await;
+    a_refused_key_fails_the_test(&lab, &fake, &llm_id).await;
+    test_it_from_the_list(&lab, &fake).await;
+    let persona_id = pick_it_for_a_persona(&lab, &llm_id).await;
+    delete_it_while_the_persona_uses_it(&lab, &llm_id, &persona_id).await;
+}
+
+/// Presets fill the provider, base URL and model (and Anthropic's required max tokens).
+async fn presets_fill_the_form(lab: &Lab) {
+    let browser = &lab.browser;
     browser.click("#create-llm").await;
     browser.wait_path("/lab/llms/new").await;
-    let form = ".llm-form";
     let values = "return ['name', 'provider', 'baseUrl', 'model', 'maxTokens'].map((f) =>
                     document.querySelector(`.llm-form [data-field=${f}] input, .llm-form [data-field=${f}] select`).value)";
-    choose(&browser, "#llm-preset", "1").await;
+    choose(browser, "#llm-preset", "1").await;
     assert_eq!(
         browser.eval(values, json!([])).await,
         json!(["anthropic", "anthropic", "", "claude-sonnet-4-5", "1024"])
     );
-    choose(&browser, "#llm-preset", "4").await;
+    choose(browser, "#llm-preset", "4").await;
     assert_eq!(
         browser.eval(values, json!([])).await,
         json!([
@@ -52,9 +62,13 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         false,
         "the provider is cut"
     );
-    browser.goto(&app.url("/lab/llms/new")).await;
+}
 
-    // Every field of the contract, first with a temperature out of range: the error at its field.
+/// Every field of the contract, first with a temperature out of range: the error at its field.
+/// The LLM's id.
+async fn create_the_llm_in_the_form(lab: &Lab, fake: &FakeLlm) -> String {
+    let browser = &lab.browser;
+    lab.goto("/lab/llms/new").await;
     for (field, text) in [
         ("name", "local"),
         ("baseUrl", fake.base_url(true).as_str()),
@@ -64,29 +78,29 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         ("maxTokens", "256"),
     ] {
         browser
-            .type_into(&format!("{form} [data-field={field}] input"), text)
+            .type_into(&format!("{FORM} [data-field={field}] input"), text)
             .await;
     }
     browser
-        .clear(&format!("{form} [data-field=timeoutSeconds] input"))
+        .clear(&format!("{FORM} [data-field=timeoutSeconds] input"))
         .await;
     browser
-        .type_into(&format!("{form} [data-field=timeoutSeconds] input"), "5")
+        .type_into(&format!("{FORM} [data-field=timeoutSeconds] input"), "5")
         .await;
     browser.click("#save-llm").await;
     let error = browser
         .wait_text(
-            &format!("{form} [data-field=temperature] .field-error"),
+            &format!("{FORM} [data-field=temperature] .field-error"),
             "must be between 0 and 2",
         )
         .await;
     assert_eq!(error, "must be between 0 and 2");
     assert_eq!(browser.path().await, "/lab/llms/new", "nothing was created");
     browser
-        .clear(&format!("{form} [data-field=temperature] input"))
+        .clear(&format!("{FORM} [data-field=temperature] input"))
         .await;
     browser
-        .type_into(&format!("{form} [data-field=temperature] input"), "0.2")
+        .type_into(&format!("{FORM} [data-field=temperature] input"), "0.2")
         .await;
     browser.click("#save-llm").await;
     browser.wait_text("#flash", "Created local").await;
@@ -100,7 +114,7 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (_, stored) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
+    let (_, stored) = lab.org.get(&lab.app, &format!("/v1/llms/{llm_id}")).await;
     assert_eq!(
         (
             &stored["provider"],
@@ -131,8 +145,12 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         )
         .await;
     assert_eq!(shown, "••••0001");
+    llm_id
+}
 
-    // Test: one short request, its reply shown.
+/// One short request, its reply shown beside the button.
+async fn test_it_from_its_page(lab: &Lab, fake: &FakeLlm) {
+    let browser = &lab.browser;
     fake.then(Answer::openai(vec![Say::Text("pong")]));
     browser.click("#test-llm").await;
     let outcome = browser.wait_text("#llm-test-result", "pong").await;
@@ -148,21 +166,24 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         fake.requests()[0].header("authorization"),
         "Bearer sk-lab-secret-0001"
     );
-    snap_at(&browser, "llm-edit", Some("#llm-test-result")).await;
+    snap_at(browser, "llm-edit", Some("#llm-test-result")).await;
+}
 
-    // A new key, saved (only its preview comes back), then refused by the LLM: the test says so.
+/// A new key, saved (only its preview comes back), then refused by the LLM: the test says so.
+async fn a_refused_key_fails_the_test(lab: &Lab, fake: &FakeLlm, llm_id: &str) {
+    let browser = &lab.browser;
     browser
-        .clear(&format!("{form} [data-field=apiKey] input"))
+        .clear(&format!("{FORM} [data-field=apiKey] input"))
         .await;
     browser
         .type_into(
-            &format!("{form} [data-field=apiKey] input"),
+            &format!("{FORM} [data-field=apiKey] input"),
             "sk-wrong-key-0002",
         )
         .await;
     browser.click("#save-llm").await;
     browser.wait_text("#flash", "Saved local").await;
-    let (_, stored) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
+    let (_, stored) = lab.org.get(&lab.app, &format!("/v1/llms/{llm_id}")).await;
     assert_eq!(stored["apiKey"], "••••0002");
     assert_eq!(stored["temperature"], 0.2, "kept");
     fake.then(Answer::error(401, "Incorrect API key provided"));
@@ -178,8 +199,10 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         fake.requests()[1].header("authorization"),
         "Bearer sk-wrong-key-0002"
     );
+}
 
-    // The list, tested from its row.
+async fn test_it_from_the_list(lab: &Lab, fake: &FakeLlm) {
+    let browser = &lab.browser;
     browser.click("#nav a[href='/lab/llms']").await;
     browser.wait_text("#main table", "test-model").await;
     fake.then(Answer::openai(vec![Say::Text("pong again")]));
@@ -193,16 +216,17 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
         )
         .await;
     assert_eq!(wraps, "nowrap");
-    snap(&browser, "llms").await;
+    snap(browser, "llms").await;
+}
 
-    // Picked on a persona's build page from the dropdown.
+/// Picked on a persona's build page from the dropdown; the persona's id.
+async fn pick_it_for_a_persona(lab: &Lab, llm_id: &str) -> String {
+    let (app, org, browser) = (&lab.app, &lab.org, &lab.browser);
     let (_, persona) = org
-        .post(&app, "/v1/personas", &json!({"name": "Helper"}))
+        .post(app, "/v1/personas", &json!({"name": "Helper"}))
         .await;
-    let persona_id = persona["id"].as_str().unwrap();
-    browser
-        .goto(&app.url(&format!("/lab/build/{persona_id}")))
-        .await;
+    let persona_id = persona["id"].as_str().unwrap().to_owned();
+    lab.goto(&format!("/lab/build/{persona_id}")).await;
     browser.find("[data-field=llmId] select").await;
     let choices = browser
         .eval(
@@ -217,15 +241,18 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
             "local (OpenAI-compatible · test-model)"
         ])
     );
-    choose(&browser, "[data-field=llmId] select", &llm_id).await;
+    choose(browser, "[data-field=llmId] select", llm_id).await;
     browser.click("#save-persona").await;
     browser.wait_text("#flash", "Saved Helper").await;
-    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let (_, persona) = org.get(app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["llmId"], json!(llm_id));
+    persona_id
+}
 
-    // Deleted while the persona uses it: asked once, in the page, naming the persona (not two
-    // native dialogs), then its LLM is cleared.
-    browser.goto(&app.url(&format!("/lab/llms/{llm_id}"))).await;
+/// Asked once, in the page, naming the persona (not two native dialogs), then its LLM is cleared.
+async fn delete_it_while_the_persona_uses_it(lab: &Lab, llm_id: &str, persona_id: &str) {
+    let (app, org, browser) = (&lab.app, &lab.org, &lab.browser);
+    lab.goto(&format!("/lab/llms/{llm_id}")).await;
     browser.wait_text("#main", "Used by 1 persona").await;
     browser.click(".llm-form button.danger").await;
     let question = browser
@@ -236,8 +263,8 @@ async fn llm_connections_are_made_tested_picked_and_deleted_in_the_lab() {
     assert!(browser.focused("#confirm-no").await, "Cancel has the focus");
     browser.click("#confirm-yes").await;
     browser.wait_text("#flash", "Deleted local").await;
-    let (status, _) = org.get(&app, &format!("/v1/llms/{llm_id}")).await;
+    let (status, _) = org.get(app, &format!("/v1/llms/{llm_id}")).await;
     assert_eq!(status, 404);
-    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let (_, persona) = org.get(app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["llmId"], Value::Null);
 }

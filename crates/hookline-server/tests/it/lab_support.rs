@@ -1,13 +1,15 @@
-//! What the Lab's browser journeys share: signing in, choosing in a select, and the checks and
-//! screenshots taken of every main page (in `$HOOKLINE_LAB_SCREENSHOTS`, else the test target's
-//! temporary directory; docs/lab/ holds those of the last green run).
+//! What the Lab's browser journeys share: what a journey starts from (`Lab`: the app, an
+//! organization, a browser), signing in, choosing in a select, an LLM connection to the fake LLM,
+//! and the checks and screenshots taken of every main page (in `$HOOKLINE_LAB_SCREENSHOTS`, else
+//! the test target's temporary directory; docs/lab/ holds those of the last green run).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::harness::TestApp;
+use crate::fake_llm::FakeLlm;
+use crate::harness::{Org, TestApp};
 use crate::webdriver::{keys, Browser};
 
 pub(crate) fn screenshots() -> PathBuf {
@@ -83,4 +85,55 @@ pub(crate) async fn choose(browser: &Browser, css: &str, value: &str) {
             json!([css, value]),
         )
         .await;
+}
+
+/// What every journey starts from: the app on a fresh database, the organization "acme" and a
+/// browser (not yet signed in: some journeys prepare data through the API first).
+pub(crate) struct Lab {
+    pub app: TestApp,
+    pub org: Org,
+    pub browser: Browser,
+}
+
+impl Lab {
+    pub(crate) async fn start() -> Self {
+        let app = TestApp::spawn().await;
+        let org = app.org("acme").await;
+        let browser = Browser::start().await;
+        Self { app, org, browser }
+    }
+
+    pub(crate) async fn sign_in(&self) {
+        sign_in(&self.browser, &self.app, &self.org.key).await;
+    }
+
+    /// Opens a Lab page by its path, as typing its address would.
+    pub(crate) async fn goto(&self, path: &str) {
+        self.browser.goto(&self.app.url(path)).await;
+    }
+
+    /// The last segment of the current path: the id of what the page shows.
+    pub(crate) async fn id_in_path(&self) -> String {
+        self.browser
+            .path()
+            .await
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// An LLM connection to `fake` made through the API; its id.
+pub(crate) async fn llm_at(app: &TestApp, org: &Org, fake: &FakeLlm) -> String {
+    let (status, llm) = org
+        .post(
+            app,
+            "/v1/llms",
+            &json!({"name": "fake", "provider": "openai", "model": "test-model",
+                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{llm}");
+    llm["id"].as_str().unwrap().to_owned()
 }

@@ -9,25 +9,11 @@ use serde_json::json;
 
 use crate::engine::{create_tool, seed_at};
 use crate::fake_llm::{call, Answer, FakeLlm, Say};
-use crate::harness::{Org, Receiver, Reply, TestApp};
-use crate::lab_support::{assert_labelled, sign_in, snap_at};
+use crate::harness::{Receiver, Reply, TestApp};
+use crate::lab_support::{assert_labelled, llm_at, sign_in, snap_at, Lab};
 use crate::webdriver::{keys, Browser};
 
 const ORDER: &str = r#"{"orderId": "ORD-12345"}"#;
-
-/// An LLM connection to `fake` made through the API; its id.
-async fn llm_at(app: &TestApp, org: &Org, fake: &FakeLlm) -> String {
-    let (status, llm) = org
-        .post(
-            app,
-            "/v1/llms",
-            &json!({"name": "fake", "provider": "openai", "model": "test-model",
-                    "baseUrl": fake.base_url(true), "apiKey": "sk-fake-0001", "timeoutSeconds": 10}),
-        )
-        .await;
-    assert_eq!(status, 201, "{llm}");
-    llm["id"].as_str().unwrap().to_owned()
-}
 
 /// The conversation as the person sees it, one line per bubble or card, in order.
 async fn transcript(browser: &Browser) -> Vec<String> {
@@ -96,14 +82,34 @@ async fn say(browser: &Browser, text: &str) {
 #[tokio::test]
 async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_and_an_interruption(
 ) {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
+    let lab = Lab::start().await;
     let store = Receiver::start(Reply::json(
         200,
         json!({"orderId": "ORD-12345", "status": "shipped", "trackingNumber": "1Z999AA10123456784"}),
     ))
     .await;
     let fake = FakeLlm::start().await;
+    let persona_id = a_support_persona_with_two_tools(&lab, &store, &fake).await;
+    lab.sign_in().await;
+    lab.goto(&format!("/lab/playground/{persona_id}")).await;
+    let browser = &lab.browser;
+    browser.click("#start-session").await;
+    browser.wait_text(".playground", "Live").await;
+    assert!(
+        browser.focused("#message").await,
+        "the message box takes the focus"
+    );
+
+    ask_about_the_order(browser, &store).await;
+    answer_for_the_client_tool(browser, &fake).await;
+    let session = interrupt_a_long_answer(&lab, &fake).await;
+    the_sessions_page_tells_the_same_conversation(browser, &session).await;
+}
+
+/// The fake LLM's script for the whole conversation, the order tool at `store`, a client tool
+/// showing a map, and the persona that has both; its id.
+async fn a_support_persona_with_two_tools(lab: &Lab, store: &Receiver, fake: &FakeLlm) -> String {
+    let (app, org) = (&lab.app, &lab.org);
     let story = "Once upon a time there was a small shop that sold every kind of lamp, and \
                  every evening its owner counted the lamps one by one before closing the door.";
     fake.then(Answer::openai(vec![
@@ -123,11 +129,11 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     )]))
     .then(Answer::openai(vec![Say::Text(story)]).paced(Duration::from_millis(150)))
     .then(Answer::openai(vec![Say::Text("Sure. Anything else?")]));
-    let llm_id = llm_at(&app, &org, &fake).await;
-    let order_tool = create_tool(&app, &org, &seed_at("check_order_status", &store)).await;
+    let llm_id = llm_at(app, org, fake).await;
+    let order_tool = create_tool(app, org, &seed_at("check_order_status", store)).await;
     let map_tool = create_tool(
-        &app,
-        &org,
+        app,
+        org,
         &json!({"type": "client", "name": "show_map", "description": "Shows a map of a city on the customer's screen",
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
                 "awaitResult": true, "resultTimeoutSeconds": 120}),
@@ -135,47 +141,39 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     .await;
     let (status, persona) = org
         .post(
-            &app,
+            app,
             "/v1/personas",
             &json!({"name": "Support", "systemPrompt": "You help customers with their orders.",
                     "llmId": llm_id, "toolIds": [order_tool, map_tool]}),
         )
         .await;
     assert_eq!(status, 201, "{persona}");
-    let browser = Browser::start().await;
-    sign_in(&browser, &app, &org.key).await;
-    browser
-        .goto(&app.url(&format!(
-            "/lab/playground/{}",
-            persona["id"].as_str().unwrap()
-        )))
-        .await;
-    browser.click("#start-session").await;
-    browser.wait_text(".playground", "Live").await;
-    assert!(
-        browser.focused("#message").await,
-        "the message box takes the focus"
-    );
+    persona["id"].as_str().unwrap().to_owned()
+}
 
-    // A question: the persona says it will check, the tool card completes, the answer follows.
-    say(&browser, "What is the status of my order ORD-12345?").await;
+/// A question: the persona says it will check, the tool card completes, the answer follows.
+async fn ask_about_the_order(browser: &Browser, store: &Receiver) {
+    say(browser, "What is the status of my order ORD-12345?").await;
     let first = [
         "you: What is the status of my order ORD-12345?",
         "persona: Let me check that.",
         "card check_order_status completed",
         "persona: Your order ORD-12345 has shipped; the tracking number is 1Z999AA10123456784.",
     ];
-    assert_eq!(wait_last(&browser, &first).await, first);
-    wait_turn_over(&browser).await;
+    assert_eq!(wait_last(browser, &first).await, first);
+    wait_turn_over(browser).await;
     let card = browser.text("#conversation .tool-card").await;
     for shown in ["\"orderId\": \"ORD-12345\"", "1Z999AA10123456784", " ms"] {
         assert!(card.contains(shown), "{shown} in {card}");
     }
     assert_eq!(store.requests()[0].json(), json!({"orderId": "ORD-12345"}));
-    snap_at(&browser, "playground-chat", Some(".chat-form")).await;
+    snap_at(browser, "playground-chat", Some(".chat-form")).await;
+}
 
-    // A client tool: its card asks the person, whose answer goes back to the LLM.
-    say(&browser, "Show me the store on a map").await;
+/// A client tool: its card asks the person, whose answer goes back to the LLM; the LLM's markup
+/// in the reply stays text.
+async fn answer_for_the_client_tool(browser: &Browser, fake: &FakeLlm) {
+    say(browser, "Show me the store on a map").await;
     browser
         .find("#conversation .tool-card .client-result textarea")
         .await;
@@ -184,7 +182,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
         card.contains("show_map") && card.contains("Paris") && card.contains("running"),
         "{card}"
     );
-    snap_at(&browser, "playground-client-tool", Some(".client-result")).await;
+    snap_at(browser, "playground-client-tool", Some(".client-result")).await;
     browser
         .type_into(
             "#conversation .client-result textarea",
@@ -196,7 +194,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
         .await;
     let markup = "persona: The map of Paris is on your screen. <img src=x onerror=alert(1)>";
     let lines = wait_last(
-        &browser,
+        browser,
         &[
             "you: Show me the store on a map",
             "card show_map completed",
@@ -205,7 +203,7 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     )
     .await;
     assert_eq!(lines.len(), 7, "{lines:?}");
-    newest_in_view(&browser).await;
+    newest_in_view(browser).await;
     let sent = fake.requests()[3].body["messages"].to_string();
     assert!(
         sent.contains("shown"),
@@ -217,9 +215,13 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
         .await;
     assert_eq!(images, 0);
     assert_eq!(browser.dialog().await, None);
+}
 
-    // Sending while the persona answers interrupts it: the story is cut off, the new turn answers.
-    say(&browser, "Tell me a long story").await;
+/// Sending while the persona answers interrupts it: the story is cut off, the new turn answers.
+/// The session's id.
+async fn interrupt_a_long_answer(lab: &Lab, fake: &FakeLlm) -> String {
+    let browser = &lab.browser;
+    say(browser, "Tell me a long story").await;
     browser
         .wait_text("#conversation li.persona.streaming", "Once upon")
         .await;
@@ -233,12 +235,12 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
         .await;
     let top = browser.eval("return window.scrollY", json!([])).await;
     assert_eq!(top, 0, "the page did not move under the reader");
-    say(&browser, "Stop, thanks").await;
+    say(browser, "Stop, thanks").await;
     let answered = ["you: Stop, thanks", "persona: Sure. Anything else?"];
-    wait_last(&browser, &answered).await;
-    wait_turn_over(&browser).await;
-    newest_in_view(&browser).await;
-    let lines = wait_last(&browser, &answered).await;
+    wait_last(browser, &answered).await;
+    wait_turn_over(browser).await;
+    newest_in_view(browser).await;
+    let lines = wait_last(browser, &answered).await;
     let told = &lines[lines.len() - 3];
     let session = browser
         .eval(
@@ -246,13 +248,12 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
             json!([]),
         )
         .await;
-    let (_, stored) = org
+    let session = session.as_str().unwrap().to_owned();
+    let (_, stored) = lab
+        .org
         .get(
-            &app,
-            &format!(
-                "/v1/sessions/{}/messages?perPage=100",
-                session.as_str().unwrap()
-            ),
+            &lab.app,
+            &format!("/v1/sessions/{session}/messages?perPage=100"),
         )
         .await;
     assert!(
@@ -261,11 +262,13 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
     );
     assert!(!told.contains("closing the door"), "{told}");
     assert_eq!(fake.requests().len(), 6);
-    snap_at(&browser, "playground-interrupted", Some(".chat-form")).await;
+    snap_at(browser, "playground-interrupted", Some(".chat-form")).await;
+    session
+}
 
-    // The Sessions page tells the same conversation from its events: a reply's pieces are one
-    // line with the reply's whole text.
-    let session = session.as_str().unwrap();
+/// The Sessions page tells the same conversation from its events (a reply's pieces are one line
+/// with the reply's whole text), and lays it out with the cards where their calls were asked for.
+async fn the_sessions_page_tells_the_same_conversation(browser: &Browser, session: &str) {
     browser.click("#nav a[href='/lab/sessions']").await;
     browser.click("#confirm-yes").await;
     browser
@@ -278,7 +281,6 @@ async fn a_persona_talks_in_the_playground_with_live_tool_cards_a_client_result_
         events.contains("user: Stop, thanks") && events.contains("messageHistoryUpdated"),
         "{events}"
     );
-    // Its page lays the conversation out with the cards where their calls were asked for.
     let told = browser
         .eval(
             "return [...document.querySelectorAll('#session-transcript > li')].map((li) =>
@@ -323,7 +325,37 @@ async fn the_main_flow_works_with_the_keyboard_alone() {
     browser.keys(&format!("{}{}", org.key, keys::ENTER)).await;
     browser.wait_path("/lab/tools").await;
 
-    // An LLM connection, made and tested.
+    make_and_test_an_llm_by_keyboard(&browser, &fake).await;
+    let persona_id = build_a_persona_by_keyboard(&browser).await;
+    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    assert_eq!(persona["toolIds"], json!([tool_id]));
+    assert!(persona["llmId"].is_string(), "{persona}");
+
+    // The Playground: a session started, a question typed, the card and the answer appear.
+    browser
+        .tab_to("#main .crumbs a[href^='/lab/playground/']")
+        .await;
+    browser.keys(keys::ENTER).await;
+    browser.tab_to("#start-session").await;
+    browser.keys(keys::ENTER).await;
+    browser.find("#message").await;
+    assert!(browser.focused("#message").await);
+    browser
+        .keys(&format!("Where is order K-7?{}", keys::ENTER))
+        .await;
+    let talk = [
+        "you: Where is order K-7?",
+        "persona: Let me look.",
+        "card check_order_status completed",
+        "persona: Order K-7 has shipped.",
+    ];
+    assert_eq!(wait_last(&browser, &talk).await, talk);
+    assert_labelled(&browser, "the Playground").await;
+    assert_eq!(store.requests()[0].json(), json!({"orderId": "K-7"}));
+}
+
+/// An LLM connection, made and tested, with Tab, typing and Enter.
+async fn make_and_test_an_llm_by_keyboard(browser: &Browser, fake: &FakeLlm) {
     browser.tab_to("#nav a[href='/lab/llms']").await;
     browser.keys(keys::ENTER).await;
     browser.wait_text("#main", "No LLM connections yet").await;
@@ -341,14 +373,16 @@ async fn the_main_flow_works_with_the_keyboard_alone() {
             .await;
         browser.keys(text).await;
     }
-    assert_labelled(&browser, "the LLM form").await;
+    assert_labelled(browser, "the LLM form").await;
     browser.keys(keys::ENTER).await;
     browser.wait_text("#flash", "Created local").await;
     browser.tab_to("#test-llm").await;
     browser.keys(keys::ENTER).await;
     browser.wait_text("#llm-test-result", "pong").await;
+}
 
-    // A persona: named, its LLM picked, the tool added, saved.
+/// A persona: named, its LLM picked, the tool added, saved; its id.
+async fn build_a_persona_by_keyboard(browser: &Browser) -> String {
     browser.tab_to("#nav a[href='/lab/personas']").await;
     browser.keys(keys::ENTER).await;
     browser.wait_path("/lab/personas").await;
@@ -375,35 +409,11 @@ async fn the_main_flow_works_with_the_keyboard_alone() {
         browser.focused("#add-tool").await,
         "the focus comes back to Add Tool"
     );
-    assert_labelled(&browser, "the build page").await;
+    assert_labelled(browser, "the build page").await;
     browser.tab_to("#save-persona").await;
     browser.keys(keys::ENTER).await;
     browser.wait_text("#flash", "Saved Helper").await;
-    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
-    assert_eq!(persona["toolIds"], json!([tool_id]));
-    assert!(persona["llmId"].is_string(), "{persona}");
-
-    // The Playground: a session started, a question typed, the card and the answer appear.
-    browser
-        .tab_to("#main .crumbs a[href^='/lab/playground/']")
-        .await;
-    browser.keys(keys::ENTER).await;
-    browser.tab_to("#start-session").await;
-    browser.keys(keys::ENTER).await;
-    browser.find("#message").await;
-    assert!(browser.focused("#message").await);
-    browser
-        .keys(&format!("Where is order K-7?{}", keys::ENTER))
-        .await;
-    let talk = [
-        "you: Where is order K-7?",
-        "persona: Let me look.",
-        "card check_order_status completed",
-        "persona: Order K-7 has shipped.",
-    ];
-    assert_eq!(wait_last(&browser, &talk).await, talk);
-    assert_labelled(&browser, "the Playground").await;
-    assert_eq!(store.requests()[0].json(), json!({"orderId": "K-7"}));
+    persona_id
 }
 
 /// A follow-up the persona schedules shows in the Playground with its countdown, says when it

@@ -4,29 +4,35 @@
 
 use serde_json::json;
 
-use crate::harness::TestApp;
-use crate::lab_support::{choose, seed, sign_in, snap_at};
-use crate::webdriver::Browser;
+use crate::lab_support::{choose, seed, snap_at, Lab};
 
 #[tokio::test]
 async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_results_work_in_the_lab(
 ) {
-    let app = TestApp::spawn().await;
-    let org = app.org("acme").await;
+    let lab = Lab::start().await;
     for i in 0..11 {
-        let (status, body) = org
+        let (status, body) = lab
+            .org
             .post(
-                &app,
+                &lab.app,
                 "/v1/tools",
                 &json!({"type": "client", "name": format!("filler_{i:02}"), "description": "A filler"}),
             )
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    let browser = Browser::start().await;
-    sign_in(&browser, &app, &org.key).await;
+    lab.sign_in().await;
 
-    // Pages and search.
+    the_list_has_pages_and_a_search(&lab).await;
+    let client_id = a_client_tool_with_a_raw_schema(&lab).await;
+    a_system_tool(&lab).await;
+    let weather_id = an_imported_tool_with_its_header_secret(&lab).await;
+    the_build_page_reorders_and_removes_tools(&lab, &client_id, &weather_id).await;
+    the_playground_asks_for_a_client_result(&lab, &client_id).await;
+}
+
+async fn the_list_has_pages_and_a_search(lab: &Lab) {
+    let browser = &lab.browser;
     browser.wait_text(".pager", "Page 1 of 2").await;
     browser.click(".pager button:last-child").await;
     browser.wait_text(".pager", "Page 2 of 2").await;
@@ -36,10 +42,14 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         browser.text("#main tbody").await.matches("filler_").count(),
         1
     );
+}
 
-    // A client tool whose raw JSON Schema the server refuses: the error lands on Parameters.
+/// A client tool whose raw JSON Schema the server refuses: the error lands on Parameters; fixed,
+/// it is saved as written. Its id.
+async fn a_client_tool_with_a_raw_schema(lab: &Lab) -> String {
+    let browser = &lab.browser;
     browser.click("#create-tool").await;
-    choose(&browser, ".tool-form [data-field=type] select", "client").await;
+    choose(browser, ".tool-form [data-field=type] select", "client").await;
     browser
         .type_into(".tool-form [data-field=name] input", "show_map")
         .await;
@@ -94,24 +104,34 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         .await;
     browser.click(".tool-form button[type=submit]").await;
     browser.wait_text("#flash", "Created show_map").await;
-    let client_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
-    let (_, client) = org.get(&app, &format!("/v1/tools/{client_id}")).await;
+    let client_id = lab.id_in_path().await;
+    let (_, client) = lab
+        .org
+        .get(&lab.app, &format!("/v1/tools/{client_id}"))
+        .await;
     assert_eq!(client["type"], "client");
     assert_eq!(client["awaitResult"], true);
     assert_eq!(
         client["parameters"],
         json!({"type": "object", "properties": {"city": {"type": "string", "minLength": 2}}, "required": ["city"]})
     );
+    client_id
+}
 
-    // A system tool.
-    browser.goto(&app.url("/lab/tools/new")).await;
-    choose(&browser, ".tool-form [data-field=type] select", "system").await;
-    choose(&browser, ".tool-form [data-field=name] select", "end_call").await;
+async fn a_system_tool(lab: &Lab) {
+    let browser = &lab.browser;
+    lab.goto("/lab/tools/new").await;
+    choose(browser, ".tool-form [data-field=type] select", "system").await;
+    choose(browser, ".tool-form [data-field=name] select", "end_call").await;
     browser.click(".tool-form button[type=submit]").await;
     browser.wait_text("#flash", "Created end_call").await;
+}
 
-    // Import a definition as JSON (the seed's get_weather), then drop its header and save.
-    browser.goto(&app.url("/lab/tools/new")).await;
+/// The seed's get_weather imported as JSON: its key header a secret named by its placeholder;
+/// then that header dropped for a Content-Type that is not a secret. Its id.
+async fn an_imported_tool_with_its_header_secret(lab: &Lab) -> String {
+    let browser = &lab.browser;
+    lab.goto("/lab/tools/new").await;
     browser.click(".import-export summary").await;
     browser
         .type_into(".import-export textarea", &seed("get_weather").to_string())
@@ -146,7 +166,7 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         created.contains("X-API-Key (YOUR_WEATHER_API_KEY)"),
         "{created}"
     );
-    let weather_id = browser.path().await.rsplit('/').next().unwrap().to_owned();
+    let weather_id = lab.id_in_path().await;
     // The edit page replaces the new tool's form once the tool is read back: wait for it
     // (its "Test this tool" link), or the click below lands on the form being replaced.
     browser.wait_text(".tool-form", "Test this tool").await;
@@ -169,7 +189,10 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
     assert_eq!(browser.eval(secret, json!([])).await, false);
     browser.click(".tool-form button[type=submit]").await;
     browser.wait_text("#flash", "Saved get_weather.").await;
-    let (_, weather) = org.get(&app, &format!("/v1/tools/{weather_id}")).await;
+    let (_, weather) = lab
+        .org
+        .get(&lab.app, &format!("/v1/tools/{weather_id}"))
+        .await;
     assert_eq!(
         (&weather["headers"], &weather["plainHeaders"]),
         (
@@ -183,25 +206,27 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
         browser.eval(shown, json!([])).await,
         json!(["text", "application/json"])
     );
-    snap_at(&browser, "tool-headers", Some(".headers")).await;
+    snap_at(browser, "tool-headers", Some(".headers")).await;
+    weather_id
+}
 
-    // Reorder on the build page: Down moves the first tool after the second.
+/// Down moves the first tool after the second; leaving with unsaved changes asks first, in the
+/// page, and staying keeps them; a tool removed is saved without it.
+async fn the_build_page_reorders_and_removes_tools(lab: &Lab, client_id: &str, weather_id: &str) {
+    let (app, org, browser) = (&lab.app, &lab.org, &lab.browser);
     let (_, persona) = org
         .post(
-            &app,
+            app,
             "/v1/personas",
             &json!({"name": "Guide", "toolIds": [client_id, weather_id]}),
         )
         .await;
     let persona_id = persona["id"].as_str().unwrap();
-    browser
-        .goto(&app.url(&format!("/lab/build/{persona_id}")))
-        .await;
+    lab.goto(&format!("/lab/build/{persona_id}")).await;
     browser
         .click("button[aria-label='Move show_map down']")
         .await;
     browser.wait_text("#main", "Unsaved changes").await;
-    // Leaving with unsaved changes asks first, in the page; staying keeps them.
     browser.click("#nav a[href='/lab/personas']").await;
     browser
         .wait_text("#flash [role=alertdialog]", "Guide has unsaved changes")
@@ -210,7 +235,7 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
     assert_eq!(browser.path().await, format!("/lab/build/{persona_id}"));
     browser.click("#save-persona").await;
     browser.wait_text("#flash", "Saved Guide").await;
-    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let (_, persona) = org.get(app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["toolIds"], json!([weather_id, client_id]));
     browser
         .click("#attached-tools button[aria-label='Remove show_map']")
@@ -224,23 +249,26 @@ async fn every_tool_kind_raw_schemas_imports_headers_pages_order_and_client_resu
             json!([]),
         )
         .await;
-    let (_, persona) = org.get(&app, &format!("/v1/personas/{persona_id}")).await;
+    let (_, persona) = org.get(app, &format!("/v1/personas/{persona_id}")).await;
     assert_eq!(persona["toolIds"], json!([weather_id]));
+}
 
-    // The Playground asks the person for a client tool's result, and the card completes with it.
-    let (_, mapper) = org
+/// The Playground asks the person for a client tool's result, and the card completes with it.
+async fn the_playground_asks_for_a_client_result(lab: &Lab, client_id: &str) {
+    let browser = &lab.browser;
+    let (_, mapper) = lab
+        .org
         .post(
-            &app,
+            &lab.app,
             "/v1/personas",
             &json!({"name": "Mapper", "toolIds": [client_id]}),
         )
         .await;
-    browser
-        .goto(&app.url(&format!(
-            "/lab/playground/{}",
-            mapper["id"].as_str().unwrap()
-        )))
-        .await;
+    lab.goto(&format!(
+        "/lab/playground/{}",
+        mapper["id"].as_str().unwrap()
+    ))
+    .await;
     browser.click("#start-session").await;
     browser.wait_text(".playground", "Live").await;
     browser.type_into("input[name=city]", "Paris").await;

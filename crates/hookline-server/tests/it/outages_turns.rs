@@ -7,8 +7,13 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::harness::TestApp;
-use crate::outages::{app_behind_gate, ready_within, stored_messages, timed, Outage};
+use sqlx::PgPool;
+
+use crate::conversations::say;
+use crate::fake_llm::FakeLlm;
+use crate::harness::{Org, Receiver, TestApp};
+use crate::interruptions::refund_under_way;
+use crate::outages::{app_behind_gate, ready_within, stored_messages, timed, DbGate, Outage};
 
 /// A turn whose words arrive while the database is away stores its reply, whole and once, when
 /// the database is back (the turn's writer used to fail at the first refused write and end the
@@ -16,7 +21,7 @@ use crate::outages::{app_behind_gate, ready_within, stored_messages, timed, Outa
 #[tokio::test]
 async fn a_turn_speaking_during_an_outage_stores_its_reply_once_the_database_is_back() {
     use crate::conversations::{post_message, talkative, LONG};
-    use crate::fake_llm::{Answer, FakeLlm, Say};
+    use crate::fake_llm::{Answer, Say};
 
     let app = TestApp::spawn().await;
     let org = app.org("acme").await;
@@ -67,6 +72,86 @@ async fn a_turn_speaking_during_an_outage_stores_its_reply_once_the_database_is_
     );
 }
 
+/// What the two refund tests share: an app whose database can be cut off (a gate), a session
+/// whose first turn runs a refund that cannot be interrupted, answered in 3 s (so a message posted
+/// meanwhile waits for the session's turn), and a pool of the test's own past the gate.
+struct RefundBehindAGate {
+    app: TestApp,
+    gate: DbGate,
+    org: Org,
+    session_id: String,
+    direct: PgPool,
+    // Held so the refund's store and the LLM go on answering.
+    _store: Receiver,
+    _fake: FakeLlm,
+}
+
+impl RefundBehindAGate {
+    async fn start() -> Self {
+        let (app, gate) = app_behind_gate().await;
+        let org = app.org("acme").await;
+        let (session_id, _store, _fake) = refund_under_way(
+            &app,
+            &org,
+            Duration::from_secs(3),
+            "Your refund is issued.",
+            "You're welcome.",
+        )
+        .await;
+        let direct = Outage::of(&app).await.pool().await;
+        Self {
+            app,
+            gate,
+            org,
+            session_id,
+            direct,
+            _store,
+            _fake,
+        }
+    }
+
+    /// Waits until the conversation as stored holds `message`, for `within` at most.
+    async fn wait_until_stored(&self, message: (&str, &str), within: Duration) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            let stored = stored_messages(&self.direct, &self.session_id).await;
+            if stored
+                .iter()
+                .any(|(r, c)| (r.as_str(), c.as_str()) == message)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The database back after the refund was answered (the first turn ends, its reply stored).
+    async fn back_after_the_refund(&self, away: Duration) {
+        tokio::time::sleep(away).await;
+        self.gate.open().await;
+        ready_within(&self.app, Duration::from_secs(2)).await;
+    }
+}
+
+/// The session's next turn answers `reply` at once: it does not wait for the lease (30 s) of a
+/// turn the outage ended to run out.
+async fn the_next_turn_starts_at_once(
+    app: &TestApp,
+    org: &Org,
+    session_id: &str,
+    text: &str,
+    reply: &str,
+) {
+    let started = Instant::now();
+    let next = say(app, org, session_id, text).await;
+    assert_eq!(next["reply"]["content"], reply, "{next}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the next turn waited {:?} (the lease is 30 s)",
+        started.elapsed()
+    );
+}
+
 /// A turn whose caller waits (`?wait=true`) and which cannot begin because the database went
 /// away answers 503 with `Retry-After`, as every request that needs the database does, and says
 /// that its message was stored (before: 200 with `error.kind = "internal"`, as if the turn had
@@ -74,43 +159,21 @@ async fn a_turn_speaking_during_an_outage_stores_its_reply_once_the_database_is_
 /// message is in the conversation once, and the session's next turn is not held up.
 #[tokio::test]
 async fn a_waited_turn_that_cannot_begin_during_an_outage_answers_503() {
-    use crate::conversations::say;
-    use crate::interruptions::refund_under_way;
-
-    let (app, gate) = app_behind_gate().await;
-    let org = app.org("acme").await;
-    // The first turn runs a refund that cannot be interrupted, answered in 3 s; the message
-    // posted meanwhile waits for the session's turn.
-    let (session_id, _store, _fake) = refund_under_way(
-        &app,
-        &org,
-        Duration::from_secs(3),
-        "Your refund is issued.",
-        "You're welcome.",
-    )
-    .await;
-    let outage = Outage::of(&app).await;
-    let direct = outage.pool().await;
+    let refund = RefundBehindAGate::start().await;
+    let (app, org, session_id) = (&refund.app, &refund.org, refund.session_id.as_str());
     let path = format!("/v1/sessions/{session_id}/messages?wait=true");
     let waiting = timed(
-        &app,
-        &org,
+        app,
+        org,
         Method::POST,
         &path,
         Some(json!({"content": "thanks"})),
     );
     let fault = async {
-        for _ in 0..500 {
-            if stored_messages(&direct, &session_id)
-                .await
-                .iter()
-                .any(|(_, content)| content == "thanks")
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        gate.close().await;
+        refund
+            .wait_until_stored(("user", "thanks"), Duration::from_secs(5))
+            .await;
+        refund.gate.close().await;
         Instant::now()
     };
     let ((status, retry_after, problem, _), closed) = tokio::join!(waiting, fault);
@@ -131,30 +194,16 @@ async fn a_waited_turn_that_cannot_begin_during_an_outage_answers_503() {
         "answered {answered_after:?} after the database went away"
     );
 
-    // Back after the refund was answered: the first turn ends, its reply stored.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    gate.open().await;
-    ready_within(&app, Duration::from_secs(2)).await;
+    refund.back_after_the_refund(Duration::from_secs(3)).await;
     // The first turn's reply, held while the database was away, is stored once it is back.
-    let refund_reply = ("persona".to_owned(), "Your refund is issued.".to_owned());
-    for _ in 0..100 {
-        if stored_messages(&direct, &session_id)
-            .await
-            .contains(&refund_reply)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let started = Instant::now();
-    let next = say(&app, &org, &session_id, "are you there?").await;
-    assert_eq!(next["reply"]["content"], "You're welcome.", "{next}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the next turn waited {:?} (the lease is 30 s)",
-        started.elapsed()
-    );
-    let said: Vec<(String, String)> = stored_messages(&direct, &session_id)
+    refund
+        .wait_until_stored(
+            ("persona", "Your refund is issued."),
+            Duration::from_secs(10),
+        )
+        .await;
+    the_next_turn_starts_at_once(app, org, session_id, "are you there?", "You're welcome.").await;
+    let said: Vec<(String, String)> = stored_messages(&refund.direct, session_id)
         .await
         .into_iter()
         .filter(|(role, _)| role != "tool")
@@ -182,26 +231,12 @@ async fn a_waited_turn_that_cannot_begin_during_an_outage_answers_503() {
 #[tokio::test]
 async fn a_turn_posted_without_waiting_that_cannot_begin_during_an_outage_is_told_failed_once_it_is_back(
 ) {
-    use crate::interruptions::refund_under_way;
-
-    let (app, gate) = app_behind_gate().await;
-    let org = app.org("acme").await;
-    // The first turn runs a refund that cannot be interrupted, answered in 3 s; the message
-    // posted meanwhile waits for the session's turn, and the database goes away under it.
-    let (session_id, _store, _fake) = refund_under_way(
-        &app,
-        &org,
-        Duration::from_secs(3),
-        "Your refund is issued.",
-        "You're welcome.",
-    )
-    .await;
-    let outage = Outage::of(&app).await;
-    let direct = outage.pool().await;
+    let refund = RefundBehindAGate::start().await;
+    let (app, org, session_id) = (&refund.app, &refund.org, refund.session_id.as_str());
     let path = format!("/v1/sessions/{session_id}/messages");
     let (status, _, posted, took) = timed(
-        &app,
-        &org,
+        app,
+        org,
         Method::POST,
         &path,
         Some(json!({"content": "thanks"})),
@@ -210,19 +245,17 @@ async fn a_turn_posted_without_waiting_that_cannot_begin_during_an_outage_is_tol
     assert_eq!(status, StatusCode::ACCEPTED, "{posted}");
     assert!(took < Duration::from_secs(2), "answered after {took:?}");
     let turn_id = posted["turnId"].as_str().unwrap().to_owned();
-    gate.close().await;
+    refund.gate.close().await;
     // The refund is answered meanwhile; the posted message's turn finds the database away.
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    gate.open().await;
-    ready_within(&app, Duration::from_secs(2)).await;
+    refund.back_after_the_refund(Duration::from_secs(4)).await;
     let mut failed = Vec::new();
     for _ in 0..100 {
         failed = sqlx::query_scalar::<_, Value>(
             "SELECT data::jsonb FROM session_events \
              WHERE session_id = $1::uuid AND event = 'turnFailed'",
         )
-        .bind(&session_id)
-        .fetch_all(&direct)
+        .bind(session_id)
+        .fetch_all(&refund.direct)
         .await
         .unwrap()
         .into_iter()
@@ -242,7 +275,7 @@ async fn a_turn_posted_without_waiting_that_cannot_begin_during_an_outage_is_tol
         "{failed:?}"
     );
     // The message is kept, once: the session's next turn answers it.
-    let thanks = stored_messages(&direct, &session_id)
+    let thanks = stored_messages(&refund.direct, session_id)
         .await
         .into_iter()
         .filter(|(_, content)| content == "thanks")
@@ -257,8 +290,8 @@ async fn a_turn_posted_without_waiting_that_cannot_begin_during_an_outage_is_tol
 /// restart of Postgres waiting past their callers' timeouts.
 #[tokio::test]
 async fn a_turn_given_back_during_a_database_blip_frees_the_session_once_it_is_back() {
-    use crate::conversations::{say, talkative};
-    use crate::fake_llm::{Answer, FakeLlm, Say};
+    use crate::conversations::talkative;
+    use crate::fake_llm::{Answer, Say};
     use hookline_conversations::turn_lease::{Leases, TurnLease};
 
     let (app, gate) = app_behind_gate().await;
@@ -289,12 +322,5 @@ async fn a_turn_given_back_during_a_database_blip_frees_the_session_once_it_is_b
     tokio::time::sleep(Duration::from_secs(1)).await;
     gate.open().await;
     ready_within(&app, Duration::from_secs(2)).await;
-    let started = Instant::now();
-    let next = say(&app, &org, &session_id, "Hello").await;
-    assert_eq!(next["reply"]["content"], "Anything else?", "{next}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the next turn waited {:?} (the lease is 30 s)",
-        started.elapsed()
-    );
+    the_next_turn_starts_at_once(&app, &org, &session_id, "Hello", "Anything else?").await;
 }

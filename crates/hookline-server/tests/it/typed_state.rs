@@ -10,7 +10,7 @@ use uuid::Uuid;
 use hookline_core::{CallFailure, CallStatus, ErrorKind, EventName, Role};
 use hookline_schema::ToolType;
 
-use crate::harness::{session, TestApp};
+use crate::harness::{session, Org, TestApp};
 
 /// The name of the constraint a statement broke, or a panic when it was not refused.
 fn broken_constraint(result: Result<sqlx::postgres::PgQueryResult, sqlx::Error>) -> String {
@@ -30,6 +30,7 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
     });
     let (status, tool) = org.post(&app, "/v1/tools", &card).await;
     assert_eq!(status, StatusCode::CREATED, "{tool}");
+    let tool_id: Uuid = tool["id"].as_str().unwrap().parse().unwrap();
     let (session_id, _) = session(
         &app,
         &org,
@@ -37,12 +38,30 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
     )
     .await;
     let path = format!("/v1/sessions/{session_id}/tool-calls");
+    let session_id: Uuid = session_id.parse().unwrap();
 
-    // A failed call: its error is read back as the struct it was written from.
+    let failed_id = a_failed_call_reads_back_its_error(&app, &org, &path).await;
+    a_completed_call_and_its_events_read_back(&app, &org, &path, session_id).await;
+    unknown_states_are_refused(&app, failed_id, tool_id, session_id).await;
+    messages_refuse_unknown_roles_and_misplaced_errors(&app, session_id).await;
+    // The states written by the enums themselves are accepted.
+    for s in CallStatus::ALL {
+        sqlx::query("UPDATE tool_calls SET status = $2 WHERE id = $1")
+            .bind(failed_id)
+            .bind(s)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// A failed call: its error is read back as the struct it was written from, and the log shows
+/// the same error as the answer gave. The call's id.
+async fn a_failed_call_reads_back_its_error(app: &TestApp, org: &Org, path: &str) -> Uuid {
     let (status, failed) = org
         .post(
-            &app,
-            &path,
+            app,
+            path,
             &json!({"toolName": "show_card", "arguments": {}}),
         )
         .await;
@@ -70,25 +89,29 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
     assert_eq!(error.kind, ErrorKind::InvalidArguments);
     assert_eq!(error.errors[0].field, "arguments");
     assert_eq!(serde_json::to_value(&error).unwrap(), failed["error"]);
-    // As the log shows it: the same error as the answer gave.
-    let (status, shown) = org.get(&app, &format!("/v1/tool-calls/{failed_id}")).await;
+    let (status, shown) = org.get(app, &format!("/v1/tool-calls/{failed_id}")).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     assert_eq!(shown["error"], failed["error"]);
     assert_eq!(shown["toolType"], "client");
+    failed_id
+}
 
-    // A completed call, and the events, are read back as enums too.
-    let (status, done) = org
-        .post(&app, &path, &json!({"toolName": "skip_turn"}))
-        .await;
+/// A completed call, and the events, are read back as enums too.
+async fn a_completed_call_and_its_events_read_back(
+    app: &TestApp,
+    org: &Org,
+    path: &str,
+    session_id: Uuid,
+) {
+    let (status, done) = org.post(app, path, &json!({"toolName": "skip_turn"})).await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["status"], "completed");
-    let session_uuid: Uuid = session_id.parse().unwrap();
     let mut names: Vec<EventName> = Vec::new();
     for _ in 0..100 {
         names = sqlx::query_scalar(
             "SELECT event FROM session_events WHERE session_id = $1 ORDER BY seq",
         )
-        .bind(session_uuid)
+        .bind(session_id)
         .fetch_all(&app.pool)
         .await
         .unwrap();
@@ -106,8 +129,15 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
             EventName::ToolCallCompleted
         ]
     );
+}
 
-    // Anything outside the sets is refused by the database itself.
+/// Anything outside the sets is refused by the database itself.
+async fn unknown_states_are_refused(
+    app: &TestApp,
+    failed_id: Uuid,
+    tool_id: Uuid,
+    session_id: Uuid,
+) {
     let update = |sql: &'static str| sqlx::query(sql).bind(failed_id).execute(&app.pool);
     assert_eq!(
         broken_constraint(update("UPDATE tool_calls SET status = 'done' WHERE id = $1").await),
@@ -134,7 +164,6 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
         ),
         "tool_calls_error_check"
     );
-    let tool_id: Uuid = tool["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(
         broken_constraint(
             sqlx::query("UPDATE tools SET tool_type = 'webhook' WHERE id = $1")
@@ -150,20 +179,23 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
                 "INSERT INTO session_events (session_id, seq, event, data)
                  VALUES ($1, 1000, 'toolCallExploded', '{}')"
             )
-            .bind(session_uuid)
+            .bind(session_id)
             .execute(&app.pool)
             .await
         ),
         "session_events_event_check"
     );
-    // A conversation's message: who said it, and an error only on a tool's result.
+}
+
+/// A conversation's message: who said it, and an error only on a tool's result.
+async fn messages_refuse_unknown_roles_and_misplaced_errors(app: &TestApp, session_id: Uuid) {
     let message = |role: &'static str, is_error: bool| {
         sqlx::query(
             "INSERT INTO conversation_messages (id, session_id, turn_id, role, content, is_error)
              VALUES ($1, $2, $1, $3, 'x', $4)",
         )
         .bind(Uuid::now_v7())
-        .bind(session_uuid)
+        .bind(session_id)
         .bind(role)
         .bind(is_error)
         .execute(&app.pool)
@@ -178,14 +210,5 @@ async fn states_round_trip_and_the_database_refuses_unknown_ones() {
     );
     for role in [Role::User, Role::Persona, Role::Tool] {
         message(role.as_str(), role == Role::Tool).await.unwrap();
-    }
-    // The states written by the enums themselves are accepted.
-    for s in CallStatus::ALL {
-        sqlx::query("UPDATE tool_calls SET status = $2 WHERE id = $1")
-            .bind(failed_id)
-            .bind(s)
-            .execute(&app.pool)
-            .await
-            .unwrap();
     }
 }
