@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::extract::Path;
 use axum::routing::post;
 use axum::{Form, Json, Router};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::api::Api;
 
