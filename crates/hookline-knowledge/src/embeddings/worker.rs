@@ -182,7 +182,7 @@ async fn embed_all(
     let mut done = 0;
     loop {
         let window = embeddings::pending(
-            &state.pool,
+            &mut *state.pool.acquire().await.map_err(StoreError::from)?,
             due.document_id,
             due.llm_id,
             &due.model,
