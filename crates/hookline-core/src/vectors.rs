@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use crate::error::StoreResult;
 use crate::repo::knowledge::embeddings::{self, dot, Best, Nearest};
+use crate::repo::knowledge::folders::ModelStamp;
+use crate::repo::llms::StoredLlm;
 
 /// Vectors compared on the task serving the request at most; a larger search goes to a thread of
 /// its own, so a long scan does not hold up the other requests of its runtime thread.
@@ -158,6 +160,52 @@ impl VectorCache {
     /// Bytes the copies hold now.
     pub fn bytes(&self) -> usize {
         self.lock().bytes
+    }
+}
+
+/// Organizations whose embedding model a process keeps at most; past it the whole map starts
+/// again (a model is one read away, and this many organizations searching is rare).
+const MODELS_HELD: usize = 10_000;
+
+/// Each organization's embedding model and the dimensions of its vectors, as this process last
+/// read them, so a hybrid search does not read them again (two statements a search). A copy
+/// is used only while it matches the [`ModelStamp`] the search's first statement read
+/// (`folders::search_scope`): a new entry, a changed one or none at all is seen by the next
+/// search of every process, with nothing to send between them. The dimensions cannot change
+/// under a stamp while the model has vectors (a batch of another length is refused); when the
+/// vectors went and came back with another length, the first search that sees the query's
+/// length differ forgets the copy. A re-sealed API key keeps its `updated_at`, but the
+/// process holding the old sealed value still holds the key that opens it (old keys are
+/// dropped by a restart).
+#[derive(Clone, Default)]
+pub struct EmbeddingModels {
+    held: Arc<Mutex<HashMap<Uuid, (StoredLlm, i32)>>>,
+}
+
+impl EmbeddingModels {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (StoredLlm, i32)>> {
+        self.held.lock().expect("embedding models")
+    }
+
+    /// The organization's model and its vectors' dimensions, if the copy is the one `stamp`
+    /// names.
+    pub fn get(&self, org_id: Uuid, stamp: &ModelStamp) -> Option<(StoredLlm, i32)> {
+        let held = self.lock();
+        let (llm, dimensions) = held.get(&org_id)?;
+        (llm.id == stamp.llm_id && llm.updated_at == stamp.updated_at)
+            .then(|| (llm.clone(), *dimensions))
+    }
+
+    pub fn keep(&self, org_id: Uuid, llm: StoredLlm, dimensions: i32) {
+        let mut held = self.lock();
+        if held.len() >= MODELS_HELD && !held.contains_key(&org_id) {
+            held.clear();
+        }
+        held.insert(org_id, (llm, dimensions));
+    }
+
+    pub fn forget(&self, org_id: Uuid) {
+        self.lock().remove(&org_id);
     }
 }
 

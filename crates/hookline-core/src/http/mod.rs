@@ -42,6 +42,8 @@ pub struct CoreState {
     pub away: crate::db::away::Away,
     /// The knowledge folders' vectors kept in memory for hybrid search (crate::vectors).
     pub vectors: crate::vectors::VectorCache,
+    /// Each organization's embedding model as last read (crate::vectors::EmbeddingModels).
+    pub models: crate::vectors::EmbeddingModels,
     closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
@@ -52,6 +54,7 @@ impl CoreState {
             hub: EventHub::start(pool.clone(), settings.database_direct_url.as_deref()),
             away: crate::db::away::Away::new(&pool),
             vectors: crate::vectors::VectorCache::new(settings.knowledge.vector_cache_bytes),
+            models: crate::vectors::EmbeddingModels::default(),
             pool,
             settings,
             closing: Arc::new(tokio::sync::watch::channel(false).0),

@@ -33,11 +33,11 @@ impl Engine {
         let org_id = call.session.org_id;
         // The folders were the organization's when the tool was saved (or the session started);
         // one deleted since is said so, rather than searched as if it were empty.
-        let owned = folders::owned(&self.pool, org_id, &tool.document_folder_ids).await?;
+        let scope = folders::search_scope(&self.pool, org_id, &tool.document_folder_ids).await?;
         let gone: Vec<String> = tool
             .document_folder_ids
             .iter()
-            .filter(|id| !owned.contains(id))
+            .filter(|id| !scope.owned.contains(id))
             .map(|id| id.to_string())
             .collect();
         if !gone.is_empty() {
@@ -57,7 +57,10 @@ impl Engine {
             folder_ids: tool.document_folder_ids.clone(),
             limit: Some(i64::from(knowledge_tool::limit(tool))),
         };
-        match hookline_knowledge::search::run(&self.core, &self.embedder, org_id, &request).await {
+        let model = scope.model.as_ref();
+        match hookline_knowledge::search::run(&self.core, &self.embedder, org_id, &request, model)
+            .await
+        {
             Ok(found) => {
                 let max = self.settings.knowledge.tool_result_bytes;
                 let (result, truncated) = bounded(&found.results, max);

@@ -12,6 +12,7 @@ use hookline_core::repo::knowledge::embeddings::{self, Due, Pending};
 use hookline_core::repo::llms;
 use hookline_core::StoreError;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use super::client::{EmbedBounds, EmbedFailure, Embedder, Model};
 
@@ -36,7 +37,14 @@ pub fn spawn(
             if stopping {
                 return;
             }
-            match embeddings::claim(&state.pool, LEASE).await {
+            // While the database is known to be away (`db::away` probes it on its own
+            // connection) a claim would only fail: wait out the poll quietly instead.
+            let claimed = if state.away.is_away() {
+                Ok(None)
+            } else {
+                embeddings::claim(&state.pool, LEASE).await
+            };
+            match claimed {
                 Ok(Some(due)) => {
                     let id = due.document_id;
                     let stopped = tokio::select! {
@@ -52,6 +60,8 @@ pub fn spawn(
                     return;
                 }
                 Ok(None) => {}
+                // Has it looked whether the database is away (and said so once).
+                Err(StoreError::Unavailable) => state.away.noticed(),
                 Err(e) => tracing::warn!(error = %e, "could not claim a document to embed"),
             }
             tokio::select! {
@@ -75,6 +85,9 @@ async fn embed_document(state: &CoreState, embedder: &Embedder, due: Due) {
     let id = due.document_id;
     let outcome = embed_all(state, embedder, &due).await;
     let written = match &outcome {
+        // The database went away meanwhile: nothing can be written now, and the vectors
+        // stored so far are kept (the next claim skips them).
+        Err(Failed::Store(StoreError::Unavailable)) => Err(StoreError::Unavailable),
         Ok(Some(count)) => {
             tracing::info!(document_id = %id, chunks = count, "document embedded");
             embeddings::finish(&state.pool, id, due.llm_id, &due.model).await
@@ -98,8 +111,33 @@ async fn embed_document(state: &CoreState, embedder: &Embedder, due: Due) {
             embeddings::fail(&state.pool, id, &failure.to_string(), wait).await
         }
     };
-    if let Err(e) = written {
-        tracing::warn!(document_id = %id, error = %e, "could not write a document's embedding state");
+    match written {
+        Ok(()) => {}
+        Err(StoreError::Unavailable) => give_back_once_back(state, id).await,
+        Err(e) => {
+            tracing::warn!(document_id = %id, error = %e, "could not write a document's embedding state");
+        }
+    }
+}
+
+/// The database went away while the document was claimed: says so to `away` (which probes it
+/// and logs the outage once), waits quietly until it answers again, then gives the document
+/// back, so it is claimed again at once rather than when its lease runs out minutes later.
+async fn give_back_once_back(state: &CoreState, id: Uuid) {
+    loop {
+        state.away.noticed();
+        tokio::time::sleep(POLL).await;
+        if state.away.is_away() {
+            continue;
+        }
+        match embeddings::release(&state.pool, id).await {
+            Ok(()) => return,
+            Err(StoreError::Unavailable) => {}
+            Err(e) => {
+                tracing::warn!(document_id = %id, error = %e, "could not give back a document being embedded");
+                return;
+            }
+        }
     }
 }
 
@@ -134,16 +172,33 @@ async fn embed_all(
         response_bytes: settings.embed_response_bytes,
         time: model.timeout(),
     };
+    let limit = i64::try_from(settings.embed_batch).unwrap_or(i64::MAX);
+    // One organization's vectors from one model all have one length: a search compares them
+    // with one query vector. Read once; after the first batch this claim's own length holds.
+    let mut stored = embeddings::dimensions(&state.pool, due.llm_id, &due.model).await?;
+    // The document's chunks are walked once, in order: every chunk up to `after` has its
+    // vector (stored by this claim, or found already there after a crash or a lost lease).
+    let mut after = -1;
     let mut done = 0;
     loop {
-        let limit = i64::try_from(settings.embed_batch).unwrap_or(i64::MAX);
-        let pending =
-            embeddings::pending(&state.pool, due.document_id, due.llm_id, &due.model, limit)
-                .await?;
-        if pending.is_empty() {
+        let window = embeddings::pending(
+            &mut *state.pool.acquire().await.map_err(StoreError::from)?,
+            due.document_id,
+            due.llm_id,
+            &due.model,
+            after,
+            limit,
+        )
+        .await?;
+        let Some(last) = window.last().map(|p| p.ordinal) else {
             return Ok(Some(done));
+        };
+        let todo: Vec<Pending> = window.into_iter().filter(|p| !p.embedded).collect();
+        if todo.is_empty() {
+            after = last;
+            continue;
         }
-        let batch = within_bytes(pending, settings.embed_batch_bytes);
+        let batch = within_bytes(todo, settings.embed_batch_bytes);
         let texts: Vec<String> = batch.iter().map(|p| p.text.clone()).collect();
         let vectors = embedder
             .embed(&model, &texts, bounds)
@@ -151,9 +206,7 @@ async fn embed_all(
             .map_err(Failed::Model)?;
         let dimensions = vectors.first().map_or(0, Vec::len);
         let dimensions = i32::try_from(dimensions).unwrap_or(i32::MAX);
-        // One organization's vectors from one model all have one length: a search compares
-        // them with one query vector.
-        if let Some(stored) = embeddings::dimensions(&state.pool, due.llm_id, &due.model).await? {
+        if let Some(stored) = stored {
             if stored != dimensions {
                 return Err(Failed::Model(EmbedFailure::Invalid(format!(
                     "the embedding model answered vectors of {dimensions} dimensions, but the \
@@ -175,6 +228,9 @@ async fn embed_all(
         )
         .await?;
         embeddings::renew(&state.pool, due.document_id, LEASE).await?;
+        stored = Some(dimensions);
+        // A batch cut short by its bytes leaves the rest of the window for the next read.
+        after = batch.last().map_or(last, |p| p.ordinal);
         done += ids.len();
     }
 }
@@ -212,7 +268,9 @@ mod tests {
     fn a_batch_keeps_within_its_bytes() {
         let p = |n: usize| Pending {
             chunk_id: n as i64,
+            ordinal: n as i32,
             text: "x".repeat(n),
+            embedded: false,
         };
         let ids = |b: Vec<Pending>| b.iter().map(|p| p.chunk_id).collect::<Vec<_>>();
         assert_eq!(ids(within_bytes(vec![p(4), p(5), p(6)], 10)), [4, 5]);

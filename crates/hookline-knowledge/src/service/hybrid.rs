@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use hookline_core::http::CoreState;
 use hookline_core::repo::knowledge::chunks::{self, Found};
 use hookline_core::repo::knowledge::embeddings;
+use hookline_core::repo::knowledge::folders::ModelStamp;
 use hookline_core::repo::llms::{self, StoredLlm};
 use uuid::Uuid;
 
@@ -42,17 +43,27 @@ pub struct Embedding {
     dimensions: i32,
 }
 
-/// The organization's embedding model, if a search can rank by meaning with it.
+/// The organization's embedding model, if a search can rank by meaning with it: `model` (what
+/// the search's first statement read) names one that made vectors. Read from Postgres only
+/// when this process holds no copy of it (`hookline_core::vectors::EmbeddingModels`).
 pub async fn embedding(
     state: &CoreState,
     org_id: Uuid,
+    model: Option<&ModelStamp>,
 ) -> Result<Option<Embedding>, KnowledgeError> {
+    let Some(stamp) = model.filter(|m| m.has_vectors) else {
+        return Ok(None);
+    };
+    if let Some((llm, dimensions)) = state.models.get(org_id, stamp) {
+        return Ok(Some(Embedding { llm, dimensions }));
+    }
     let Some(llm) = llms::embedding_model(&state.pool, org_id).await? else {
         return Ok(None);
     };
     let Some(dimensions) = embeddings::dimensions(&state.pool, llm.id, &llm.model).await? else {
         return Ok(None);
     };
+    state.models.keep(org_id, llm.clone(), dimensions);
     Ok(Some(Embedding { llm, dimensions }))
 }
 
@@ -88,6 +99,8 @@ pub async fn semantic(
         Err(e) => return failed(e.to_string()),
     };
     if i32::try_from(query.len()).ok() != Some(dimensions) {
+        // The dimensions kept may be from vectors since deleted: read them again next time.
+        state.models.forget(org_id);
         return failed(format!(
             "its vector has {} dimensions, the documents' have {dimensions}",
             query.len()

@@ -5,7 +5,8 @@
 
 use super::KnowledgeError;
 use hookline_core::http::CoreState;
-use hookline_core::repo::knowledge::{chunks, folders};
+use hookline_core::repo::knowledge::chunks;
+use hookline_core::repo::knowledge::folders::{self, ModelStamp};
 use hookline_schema::Violations;
 use uuid::Uuid;
 
@@ -26,39 +27,31 @@ pub async fn search(
     org_id: Uuid,
     request: &SearchRequest,
 ) -> Result<SearchResults, KnowledgeError> {
-    check_folders(state, org_id, &request.folder_ids, "folderIds").await?;
-    run(state, embedder, org_id, request).await
-}
-
-/// Checks that every one of `ids` is a folder of the organization; a 422 naming each that is not
-/// as `field[i]`.
-pub async fn check_folders(
-    state: &CoreState,
-    org_id: Uuid,
-    ids: &[Uuid],
-    field: &str,
-) -> Result<(), KnowledgeError> {
-    let owned = folders::owned(&state.pool, org_id, ids).await?;
+    let scope = folders::search_scope(&state.pool, org_id, &request.folder_ids).await?;
     let mut v = Violations::new();
-    for (i, id) in ids.iter().enumerate() {
-        if !owned.contains(id) {
+    for (i, id) in request.folder_ids.iter().enumerate() {
+        if !scope.owned.contains(id) {
             v.rule(
-                format!("{field}[{i}]"),
+                format!("folderIds[{i}]"),
                 "is not a folder of your organization",
             );
         }
     }
-    v.into_result(()).map_err(KnowledgeError::Invalid)
+    v.into_result(()).map_err(KnowledgeError::Invalid)?;
+    run(state, embedder, org_id, request, scope.model.as_ref()).await
 }
 
-/// The search itself, for a caller that checked the folders already (a knowledge tool's folders
-/// were checked when it was saved; one deleted since finds nothing). Lexical, fused with the
-/// semantic ranking when the organization has an embedding model and vectors from it.
+/// The search itself, for a caller that read the search's scope already
+/// (`folders::search_scope`: the folders are the organization's, and `model` is its embedding
+/// model if it has one; a knowledge tool's folders were checked when it was saved, and one
+/// deleted since finds nothing). Lexical, fused with the semantic ranking when the organization
+/// has an embedding model and vectors from it.
 pub async fn run(
     state: &CoreState,
     embedder: &Embedder,
     org_id: Uuid,
     request: &SearchRequest,
+    model: Option<&ModelStamp>,
 ) -> Result<SearchResults, KnowledgeError> {
     let limit = request.limit();
     let lexically = |notice| async move {
@@ -69,7 +62,7 @@ pub async fn run(
             notice,
         })
     };
-    let Some(embedding) = hybrid::embedding(state, org_id).await? else {
+    let Some(embedding) = hybrid::embedding(state, org_id, model).await? else {
         return lexically(None).await;
     };
     // The query is embedded (a round trip to the model) while Postgres ranks by words.

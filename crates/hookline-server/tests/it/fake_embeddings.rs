@@ -30,6 +30,10 @@ pub enum Mode {
     Dimensions(usize),
     /// A valid answer padded with this many spaces.
     Padded(usize),
+    /// Answers this many requests (counted from the first the server got), then 503.
+    DownAfter(usize),
+    /// Answers after this many milliseconds.
+    Slow(u64),
 }
 
 pub struct FakeEmbeddings {
@@ -85,8 +89,15 @@ impl FakeEmbeddings {
                         .iter()
                         .map(|t| t.as_str().unwrap().to_owned())
                         .collect();
-                    seen.lock().unwrap().push(texts.clone());
+                    let served = {
+                        let mut seen = seen.lock().unwrap();
+                        seen.push(texts.clone());
+                        seen.len()
+                    };
                     let mode = *m.lock().unwrap();
+                    if let Mode::Slow(ms) = mode {
+                        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                    }
                     let data = |f: &dyn Fn(&str) -> Vec<f32>| -> Value {
                         let items: Vec<Value> = texts
                             .iter()
@@ -97,7 +108,12 @@ impl FakeEmbeddings {
                     };
                     let (status, text) = match mode {
                         Mode::Down => (503, r#"{"error": {"message": "overloaded"}}"#.to_owned()),
-                        Mode::Normal => (200, data(&vector).to_string()),
+                        Mode::DownAfter(n) if served > n => {
+                            (503, r#"{"error": {"message": "overloaded"}}"#.to_owned())
+                        }
+                        Mode::Normal | Mode::DownAfter(_) | Mode::Slow(_) => {
+                            (200, data(&vector).to_string())
+                        }
                         Mode::Dimensions(n) => (
                             200,
                             data(&|_| {

@@ -437,3 +437,81 @@ async fn a_knowledge_tool_searches_by_meaning_too() {
     assert_eq!(results[0]["content"], REFUNDS);
     assert_eq!(results[0]["documentId"], refunds.as_str());
 }
+
+const FIVE_LINES: &str =
+    "disk full on node one\nrefund job failed\nrefund job retried\narchive written\nall good\n";
+
+/// A document whose embedding stopped part-way (the model failed on its second batch) is taken
+/// up again where it stopped: the next claim sends only the chunks that have no vector yet.
+#[tokio::test]
+async fn an_interrupted_document_is_embedded_from_where_it_stopped() {
+    let app = TestApp::spawn_with(RawSettings {
+        knowledge_embed_batch: 2,
+        ..quick_retries()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let server = FakeEmbeddings::start().await;
+    server.set(Mode::DownAfter(1));
+    embedding_entry(&app, &org, &server).await;
+    let logs = folder(&app, &org, "Logs").await;
+    let doc = ready(&app, &org, &logs, "app.log", FIVE_LINES).await;
+    embedding_failed(&app, &org, &doc).await;
+    assert_eq!(vectors_of(&app, &doc).await, 2, "the first batch is kept");
+    server.set(Mode::Normal);
+    embedded(&app, &org, &doc).await;
+
+    let sent = server.inputs();
+    assert_eq!(sent[0], ["disk full on node one", "refund job failed"]);
+    // Tried again (once or more while the model was down), then the rest once it was back.
+    assert_eq!(
+        sent[sent.len() - 2..],
+        [
+            vec![
+                "refund job retried".to_owned(),
+                "archive written".to_owned()
+            ],
+            vec!["all good".to_owned()],
+        ]
+    );
+    let first_sent = sent
+        .iter()
+        .filter(|batch| batch.iter().any(|t| t == "disk full on node one"))
+        .count();
+    assert_eq!(
+        first_sent, 1,
+        "what has a vector is not sent again: {sent:?}"
+    );
+}
+
+/// The database going away while a document is being embedded: the worker waits quietly for it
+/// (`db::away`), then gives the document back, so it is finished at once rather than after its
+/// five-minute lease.
+#[tokio::test]
+async fn embedding_resumes_as_soon_as_the_database_is_back() {
+    let gate = crate::outages::DbGate::start().await;
+    let app = TestApp::spawn_with(RawSettings {
+        database_url: gate.fresh_database_url(),
+        knowledge_embed_batch: 1,
+        ..raw_settings()
+    })
+    .await;
+    let org = app.org("acme").await;
+    let server = FakeEmbeddings::start().await;
+    // Slow enough that the outage finds the worker mid-document.
+    server.set(Mode::Slow(300));
+    embedding_entry(&app, &org, &server).await;
+    let logs = folder(&app, &org, "Logs").await;
+    let doc = ready(&app, &org, &logs, "app.log", FIVE_LINES).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while vectors_of(&app, &doc).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "nothing embedded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    gate.close().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    gate.open().await;
+    crate::outages::ready_within(&app, Duration::from_secs(5)).await;
+    server.set(Mode::Normal);
+    embedded(&app, &org, &doc).await;
+}

@@ -271,3 +271,55 @@ async fn a_copy_is_never_another_organizations() {
     assert!(search(globex_id, acme_llm).await.is_empty());
     assert_eq!(search(acme_id, acme_llm).await.len(), 1);
 }
+
+/// Each process keeps the organization's embedding model between searches: a model changed or
+/// an entry deleted through another instance is followed by the next search all the same.
+#[tokio::test]
+async fn a_second_instance_follows_the_embedding_model_changed_through_the_first() {
+    let (first, second) = two_instances(quick_retries).await;
+    let org = first.org("acme").await;
+    let server = FakeEmbeddings::start().await;
+    let llm = embedding_entry(&first, &org, &server).await;
+    let help = folder(&first, &org, "Help").await;
+    let refunds = ready(&first, &org, &help, "refunds.txt", REFUNDS).await;
+    embedded(&first, &org, &refunds).await;
+    // "reimbursement" shares no word with the passage: only its vector finds it.
+    let body = search(&second, &org, "reimbursement", &[&help]).await;
+    assert_eq!(body["ranking"], "hybrid");
+    assert_eq!(contents(&body), [REFUNDS]);
+
+    // Another model under the same entry: its vectors replace the old model's, so a second
+    // instance still searching with the old one would find nothing.
+    let path = format!("/v1/llms/{}", llm["id"].as_str().unwrap());
+    let (status, body) = org
+        .patch(
+            &first,
+            &path,
+            &serde_json::json!({"model": "bag-of-words-2"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM knowledge_embeddings WHERE model = 'bag-of-words-2'",
+        )
+        .fetch_one(&first.pool)
+        .await
+        .unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not re-embedded");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let body = search(&second, &org, "reimbursement", &[&help]).await;
+    assert_eq!(body["ranking"], "hybrid");
+    assert_eq!(contents(&body), [REFUNDS], "searched with the new model");
+
+    let (status, _) = org.delete(&first, &path).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let body = search(&second, &org, "reimbursement", &[&help]).await;
+    assert_eq!(body["ranking"], "lexical", "no model any more: {body}");
+    assert!(contents(&body).is_empty(), "{body}");
+}

@@ -173,6 +173,61 @@ pub async fn owned(db: impl PgExecutor<'_>, org_id: Uuid, ids: &[Uuid]) -> Store
     .await?)
 }
 
+/// What a search reads before it runs, in one statement: which of `ids` are the
+/// organization's folders, and which embedding model the organization has.
+#[derive(Debug, Clone)]
+pub struct SearchScope {
+    pub owned: Vec<Uuid>,
+    /// Its newest LLM entry of kind `embedding`, if it has one.
+    pub model: Option<ModelStamp>,
+}
+
+/// Enough of the organization's embedding model to tell whether a copy of it read earlier is
+/// still the one (every change of an entry moves its `updated_at`; another entry has another
+/// id), and whether it made vectors yet (a search is hybrid only then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelStamp {
+    pub llm_id: Uuid,
+    pub updated_at: DateTime<Utc>,
+    pub has_vectors: bool,
+}
+
+/// The [`SearchScope`] of a search of `ids`. Nothing is locked: a search writes nothing, and a
+/// share lock would make every search write its folders' rows.
+pub async fn search_scope(
+    db: impl PgExecutor<'_>,
+    org_id: Uuid,
+    ids: &[Uuid],
+) -> StoreResult<SearchScope> {
+    let row = sqlx::query!(
+        r#"SELECT f.owned AS "owned!", l.id AS "llm_id?", l.updated_at AS "updated_at?",
+               EXISTS (SELECT 1 FROM knowledge_embeddings v
+                       WHERE v.llm_id = l.id AND v.model = l.model) AS "has_vectors!"
+           FROM (SELECT coalesce(array_agg(id), '{}') AS owned FROM knowledge_folders
+                 WHERE org_id = $1 AND id = ANY($2)) f
+               LEFT JOIN LATERAL (
+                   SELECT id, model, updated_at FROM llms
+                   WHERE org_id = $1 AND kind = 'embedding'
+                   ORDER BY created_at DESC, id DESC LIMIT 1) l ON true"#,
+        org_id,
+        ids,
+    )
+    .fetch_one(db)
+    .await?;
+    let model = match (row.llm_id, row.updated_at) {
+        (Some(llm_id), Some(updated_at)) => Some(ModelStamp {
+            llm_id,
+            updated_at,
+            has_vectors: row.has_vectors,
+        }),
+        _ => None,
+    };
+    Ok(SearchScope {
+        owned: row.owned,
+        model,
+    })
+}
+
 /// Each of `ids` that is not a folder of the organization, as a violation naming `field[i]` (the
 /// same words for one that does not exist and one of another organization). Share-locks the
 /// folders found, as [`owned`] does.
