@@ -299,6 +299,12 @@ impl BuiltRequest {
         json!({"method": self.method, "url": self.url.as_str(), "headers": headers, "body": body})
     }
 
+    /// [`masked_view`](Self::masked_view), moving the view out when it was made beforehand (a
+    /// request with variables) rather than copying it.
+    pub fn take_view(&mut self) -> Value {
+        self.shown.take().unwrap_or_else(|| self.masked_view())
+    }
+
     pub fn to_reqwest(&self, client: &reqwest::Client) -> Result<reqwest::Request, BuildError> {
         let method = reqwest::Method::from_bytes(self.method.as_bytes())
             .map_err(|e| BuildError(e.to_string()))?;

@@ -51,11 +51,11 @@ impl Engine {
                 Outcome::failed(ErrorKind::Connection, "not a webhook tool"),
             );
         };
-        let built = match self.build(org_id, tool, arguments, call_id, scope).await {
+        let mut built = match self.build(org_id, tool, arguments, call_id, scope).await {
             Ok(built) => built,
             Err(e) => return Prepared::Ended(None, prepare_failed(org_id, tool, &e)),
         };
-        let mut view = built.masked_view();
+        let mut view = built.take_view();
         if let Some(blocked) = self.refused_destination(&built.url) {
             return Prepared::Ended(Some(view), blocked);
         }
@@ -90,8 +90,8 @@ impl Engine {
         call_id: &str,
         scope: Scope<'_>,
     ) -> Result<(Value, Option<Outcome>), PrepareError> {
-        let built = self.build(org_id, tool, arguments, call_id, scope).await?;
-        let mut view = built.masked_view();
+        let mut built = self.build(org_id, tool, arguments, call_id, scope).await?;
+        let mut view = built.take_view();
         if let Some(blocked) = self.refused_destination(&built.url) {
             return Ok((view, Some(blocked)));
         }
