@@ -3,7 +3,7 @@ import { h, mount, field } from './dom.js';
 import { api, auth, ApiError } from './api.js';
 import { navigate, flash, showProblem, ask, leavingQuestion } from './ui.js';
 import { toolsPage, toolEditor } from './tools.js';
-import { toolTestPage } from './tool_test.js';
+import { toolTestPage } from './tool_trial.js';
 import { personasPage, buildPage } from './personas.js';
 import { settingsPage } from './settings.js';
 import { playgroundPage } from './playground.js';

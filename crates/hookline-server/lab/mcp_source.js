@@ -4,7 +4,7 @@
 // that calls it with arguments the person writes (POST /v1/tools/mcp/call).
 import { h, mount, uid, code } from './dom.js';
 import { post } from './api.js';
-import { exchange } from './tool_test.js';
+import { exchange } from './tool_trial.js';
 
 /** Arguments to start a test from: each property of the tool's input schema, empty. */
 function skeleton(schema) {

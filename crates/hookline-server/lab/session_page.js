@@ -5,7 +5,7 @@
 import { h, mount, code } from './dom.js';
 import { get, post, eventStream } from './api.js';
 import { link, failed, flash, counted } from './ui.js';
-import { exchange } from './tool_test.js';
+import { exchange } from './tool_trial.js';
 import { isSearchResult, chunkList } from './chunks.js';
 
 // The open session's event stream, closed when the page changes.

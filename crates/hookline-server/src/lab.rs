@@ -51,7 +51,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("ui.js", JS, include_str!("../lab/ui.js")),
     ("tools.js", JS, include_str!("../lab/tools.js")),
     ("schema.js", JS, include_str!("../lab/schema.js")),
-    ("tool_test.js", JS, include_str!("../lab/tool_test.js")),
+    ("tool_trial.js", JS, include_str!("../lab/tool_trial.js")),
     ("shaping.js", JS, include_str!("../lab/shaping.js")),
     ("personas.js", JS, include_str!("../lab/personas.js")),
     ("settings.js", JS, include_str!("../lab/settings.js")),
