@@ -236,7 +236,7 @@ pub fn print(runs: &[Run]) {
         header.push_str(&format!(" {} |", r.label));
         rule.push_str("---|");
     }
-    println!("\nCells: throughput; p50 / p99; Hookline + Postgres CPU per operation (from /proc). Targets: issue 28.\n");
+    println!("\nCells: throughput; p50 / p99; Hookline + Postgres CPU per operation (from /proc). Targets: issues 28 and 25 (2p).\n");
     println!("{header}\n{rule}");
     let mut rows: Vec<(Scenario, usize)> = Vec::new();
     for m in runs.iter().flat_map(|r| &r.results) {
