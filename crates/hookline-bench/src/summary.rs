@@ -86,8 +86,17 @@ fn at_least(limit: f64) -> Box<dyn Fn(f64) -> bool> {
     Box::new(move |v| v >= limit)
 }
 
-/// Issue 28's targets at the concurrencies run.
+/// The issues' targets at the concurrencies run: issue 28's for calls, messages and turns, and
+/// issue 25's for tool power.
 fn targets(concurrencies: &[usize]) -> Vec<Target> {
+    let mut all = call_targets(concurrencies);
+    all.extend(message_targets(concurrencies));
+    all.extend(turn_targets(concurrencies));
+    all
+}
+
+/// Scenario 2's targets against nginx, and 2p's against 2.
+fn call_targets(concurrencies: &[usize]) -> Vec<Target> {
     let mut all = Vec::new();
     for &c in concurrencies {
         let nginx_cpu = move |r: &Run| {
@@ -148,6 +157,12 @@ fn targets(concurrencies: &[usize]) -> Vec<Target> {
             unit: " ms",
         });
     }
+    all
+}
+
+/// Scenario 3's targets: Postgres' cost of a fire-and-forget message, and accepts per second.
+fn message_targets(concurrencies: &[usize]) -> Vec<Target> {
+    let mut all = Vec::new();
     for &c in concurrencies {
         all.push(Target {
             what: format!("3 Postgres CPU per message: accept + its delivery, c={c}"),
@@ -168,6 +183,12 @@ fn targets(concurrencies: &[usize]) -> Vec<Target> {
             unit: "/s",
         });
     }
+    all
+}
+
+/// Scenario 6's targets: a turn's CPU, its first words and its call's way to the webhook.
+fn turn_targets(concurrencies: &[usize]) -> Vec<Target> {
+    let mut all = Vec::new();
     for &c in concurrencies {
         all.push(Target {
             what: format!("6 CPU per turn, Hookline + Postgres, c={c}"),
