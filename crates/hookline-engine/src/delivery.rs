@@ -25,7 +25,7 @@ use hookline_core::{CallStatus, ErrorKind, StoreError};
 use hookline_schema::definition::MAX_TIMEOUT_SECONDS;
 use hookline_schema::{ToolDefinition, ToolType};
 
-use crate::engine::{attempt_entry, call_event_data, end_event, Engine};
+use crate::call::{attempt_entry, call_event_data, end_event, Engine};
 use crate::outcome::Outcome;
 
 mod recorder;
@@ -256,7 +256,7 @@ impl Worker<'_> {
         let (request, outcome) = match tool {
             Some(tool) => {
                 let session = session.as_ref().expect("a tool comes from its session");
-                let scope = crate::engine::variables::Scope::Session {
+                let scope = crate::call::variables::Scope::Session {
                     session_id: due.session_id,
                     config: &session.config,
                 };

@@ -8,9 +8,9 @@
 //! Depends on `hookline-schema` and `hookline-core` only.
 
 pub mod cache;
+pub mod call;
 pub mod call_log;
 pub mod delivery;
-pub mod engine;
 pub mod mcp_client;
 pub mod metrics;
 pub mod outbound;
@@ -33,8 +33,8 @@ use hookline_core::http::cors::browser_cors;
 use hookline_core::http::CoreState;
 use utoipa::OpenApi;
 
+pub use call::{CallAnswer, CallError, CallRequest, Engine};
 pub use call_log::CallRecorder;
-pub use engine::{CallAnswer, CallError, CallRequest, Engine};
 use routes::{calls, mcp_probe, signing_secrets, tool_calls, tool_trial, EngineState};
 pub use service::client_results;
 

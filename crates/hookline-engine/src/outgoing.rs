@@ -38,7 +38,7 @@ pub struct BuiltRequest {
     pub url: Url,
     pub headers: Vec<Header>,
     pub body: Option<Vec<u8>>,
-    /// The view of a request whose variables are masked (see `engine::variables`).
+    /// The view of a request whose variables are masked (see `call::variables`).
     pub shown: Option<Value>,
 }
 
@@ -63,7 +63,7 @@ pub fn build(
 }
 
 /// [`build`] with `tool_url` in place of the tool's own: the tool's url with its variables filled
-/// (`engine::variables`), so that filling them never copies the whole tool.
+/// (`call::variables`), so that filling them never copies the whole tool.
 pub fn build_at(
     tool: &WebhookTool,
     tool_url: &str,

@@ -61,7 +61,7 @@ impl Check for ToolCallRequest {
     }
 }
 
-impl From<ToolCallRequest> for crate::engine::CallRequest {
+impl From<ToolCallRequest> for crate::call::CallRequest {
     fn from(r: ToolCallRequest) -> Self {
         Self {
             tool_call_id: r.tool_call_id,

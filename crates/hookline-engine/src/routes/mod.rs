@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use hookline_core::http::CoreState;
 
-use crate::engine::Engine;
+use crate::call::Engine;
 
 /// What the engine's routes hold. Extractors take the parts they need from it (`FromRef`: the
 /// API-key check reads the core state).

@@ -9,7 +9,7 @@ use hookline_core::http::{ApiError, Caller, Checked, InPath};
 use hookline_core::ids::SessionId;
 
 use super::EngineState;
-use crate::engine::CallError;
+use crate::call::CallError;
 use crate::requests::ToolCallRequest;
 use crate::views::CallAnswerView;
 

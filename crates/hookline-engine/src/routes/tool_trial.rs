@@ -14,7 +14,7 @@ use hookline_core::repo::tools;
 use hookline_schema::{ArgumentValidator, ToolDefinition, Violations};
 
 use super::EngineState;
-use crate::engine::variables::Scope;
+use crate::call::variables::Scope;
 use crate::outgoing::path_value_problems;
 use crate::requests::ToolTestRequest;
 use crate::views::ToolTestView;

@@ -13,7 +13,7 @@ use hookline_core::repo::{events, tool_calls};
 use hookline_core::{CallStatus, ErrorKind};
 use hookline_schema::ToolType;
 
-use crate::engine::{call_event_data, end_event};
+use crate::call::{call_event_data, end_event};
 use crate::outcome::Outcome;
 use crate::requests::ClientResultRequest;
 
