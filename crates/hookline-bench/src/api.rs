@@ -1,9 +1,13 @@
 //! Hookline's REST API as the set-ups (the bench's and the fault rig's) use it to make their
-//! tools, personas and sessions: every answer must be a success.
+//! tools, personas and sessions: every answer must be a success. Also its CLI, which they use
+//! to migrate the database and make organizations and keys.
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
 pub struct Api {
@@ -63,4 +67,38 @@ impl Api {
         )
         .await
     }
+}
+
+/// Runs `hookline ARGS` of `binary` with `env`; what it printed, or an error naming the command
+/// and its standard error.
+pub fn cli<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    binary: &Path,
+    env: &[(K, V)],
+    args: &[&str],
+) -> anyhow::Result<String> {
+    let out = Command::new(binary)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "hookline {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Makes the organization `org` and an API key of it with the CLI; the key.
+pub fn org_with_key<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    binary: &Path,
+    env: &[(K, V)],
+    org: &str,
+) -> anyhow::Result<String> {
+    cli(binary, env, &["orgs", "create", org])?;
+    Ok(cli(binary, env, &["api-keys", "create", "--org", org])?
+        .lines()
+        .last()
+        .context("no key printed")?
+        .to_owned())
 }

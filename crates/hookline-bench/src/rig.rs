@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::api::Api;
+use crate::api::{self, Api};
 use crate::cluster::{wait_for_port, Cluster};
 use crate::pooler::Pooler;
 
@@ -315,26 +315,8 @@ fn provision(
     direct: &[(String, String)],
     env: &[(String, String)],
 ) -> anyhow::Result<String> {
-    let cli_with = |env: &[(String, String)], args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new(binary)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "hookline {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8(out.stdout)?)
-    };
-    cli_with(direct, &["migrate"])?;
-    cli_with(env, &["orgs", "create", "faults"])?;
-    Ok(cli_with(env, &["api-keys", "create", "--org", "faults"])?
-        .lines()
-        .last()
-        .context("no key printed")?
-        .to_owned())
+    api::cli(binary, direct, &["migrate"])?;
+    api::org_with_key(binary, env, "faults")
 }
 
 impl Rig {

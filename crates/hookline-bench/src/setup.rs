@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-use crate::api::Api;
+use crate::api::{self, Api};
 
 /// The bench's database, dropped and made again at each run: `HOOKLINE_BENCH_DATABASE`, so that
 /// two people's runs on one Postgres server keep apart, else `hookline_bench`.
@@ -351,29 +351,11 @@ async fn drop_the_database(server_url: &str, database: &str) -> anyhow::Result<S
 /// The database migrated and two organizations made with the binary's CLI; their API keys
 /// (`bench`, then `bench-hybrid`).
 fn provision(binary: &std::path::Path, env: &[(&str, &str)]) -> anyhow::Result<(String, String)> {
-    let cli = |args: &[&str]| -> anyhow::Result<String> {
-        let out = Command::new(binary)
-            .args(args)
-            .envs(env.iter().copied())
-            .output()?;
-        if !out.status.success() {
-            bail!(
-                "hookline {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok(String::from_utf8(out.stdout)?)
-    };
-    let key_of = |org: &str| -> anyhow::Result<String> {
-        cli(&["orgs", "create", org])?;
-        Ok(cli(&["api-keys", "create", "--org", org])?
-            .lines()
-            .last()
-            .context("no key printed")?
-            .to_owned())
-    };
-    cli(&["migrate"])?;
-    Ok((key_of("bench")?, key_of("bench-hybrid")?))
+    api::cli(binary, env, &["migrate"])?;
+    Ok((
+        api::org_with_key(binary, env, "bench")?,
+        api::org_with_key(binary, env, "bench-hybrid")?,
+    ))
 }
 
 impl Environment {

@@ -1,7 +1,8 @@
 //! Dynamic variables at call time: which `{{name}}`s a webhook's request needs, their values
 //! (built-ins, those a tool's `response.assign` stored for the session, the session token's), and
-//! the tool with them filled in — twice: once to send, once with every value masked for the
-//! call log. A variable that has no value fails the call before anything is built.
+//! the url, header values and argument defaults with them filled in — twice: once to send, once
+//! with every value masked for the call log. A variable that has no value fails the call before
+//! anything is built.
 
 use std::collections::HashMap;
 
